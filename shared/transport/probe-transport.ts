@@ -1,0 +1,101 @@
+/**
+ * The contract between the controller's core and the socket layer that sends probes and
+ * receives replies. Two implementations exist: the user-space `node:dgram` fallback and the
+ * native addon (shared/native), which sends from a real-time thread and reads kernel stamps.
+ *
+ * Every stamp names its source. Stamps of one source share one clock, so differences of
+ * stamps from the same source are meaningful; stamps from different sources never mix:
+ *   - 'user'     : CLOCK_MONOTONIC read in user space (process.hrtime.bigint / clock_gettime)
+ *   - 'kernel'   : SO_TIMESTAMPING software stamp, CLOCK_REALTIME in the kernel
+ *   - 'hardware' : SO_TIMESTAMPING raw hardware stamp, the NIC's PTP hardware clock
+ */
+export type StampSource = 'user' | 'kernel' | 'hardware';
+
+/** A probe destination, already resolved to a numeric address. */
+export interface TransportTarget {
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** A probe left the socket (sendto returned). */
+export interface SentEvent {
+  kind: 'sent';
+  target: number;
+  seq: bigint;
+  /** schedule slot index of this probe (slots skipped as missed have no probe) */
+  slot: bigint;
+  /** when the schedule wanted it sent, CLOCK_MONOTONIC ns */
+  dueMonoNs: bigint;
+  /** user-space CLOCK_MONOTONIC ns just before sendto */
+  sentMonoNs: bigint;
+  /** T1 written into the probe: CLOCK_REALTIME ns just before sendto */
+  t1RealNs: bigint;
+}
+
+/** The send stamp of a probe; for 'user' it equals sentMonoNs of its SentEvent. */
+export interface TxStampEvent {
+  kind: 'tx';
+  target: number;
+  seq: bigint;
+  txNs: bigint;
+  source: StampSource;
+}
+
+/** A schedule slot was skipped because the sender woke more than one period late. */
+export interface MissedEvent {
+  kind: 'missed';
+  target: number;
+  slot: bigint;
+  dueMonoNs: bigint;
+}
+
+/** A datagram arrived. rxNs has the same source/clock rules as TxStampEvent.txNs. */
+export interface RxEvent {
+  kind: 'rx';
+  data: Buffer;
+  address: string;
+  port: number;
+  rxNs: bigint;
+  source: StampSource;
+  /** user-space CLOCK_MONOTONIC ns when the datagram was read */
+  rxMonoNs: bigint;
+}
+
+/** The schedule has sent its last probe. */
+export interface DoneEvent {
+  kind: 'done';
+}
+
+export type TransportEvent = SentEvent | TxStampEvent | MissedEvent | RxEvent | DoneEvent;
+
+/**
+ * What the sender needs to run the isochronous schedule on its own: probe i of target t is
+ * a copy of `templates[t]` with the sequence number (u64 BE) written at `seqOffset` and T1
+ * (u64 BE, CLOCK_REALTIME ns) at `t1Offset`. Slot k of target t is due at
+ * startMonoNs + k·periodNs + t·periodNs/targets.length (targets interleave within a period).
+ * A slot whose wake-up is more than one period late is skipped (MissedEvent), never sent late
+ * in a burst; skipped slots consume no sequence number.
+ */
+export interface ScheduleSpec {
+  targets: TransportTarget[];
+  templates: Buffer[];
+  seqOffset: number;
+  t1Offset: number;
+  periodNs: bigint;
+  startMonoNs: bigint;
+  /** probes to send per target; 0n = until stop() */
+  probesPerTarget: bigint;
+}
+
+export interface ProbeTransport {
+  /** which clock stamps TX and RX */
+  readonly stampSource: StampSource;
+  /** begins sending; events arrive in batches through the handler given at creation */
+  start(schedule: ScheduleSpec): void;
+  /** stops sending; receiving goes on until close() */
+  stop(): void;
+  close(): Promise<void>;
+}
+
+export type TransportEventHandler = (events: TransportEvent[]) => void;
