@@ -1,0 +1,186 @@
+/**
+ * Sequence accounting for one target: matches replies to probes by sequence number and
+ * classifies every reply as first (received, maybe late, maybe reordered), duplicate,
+ * expired (after its probe was declared lost) or unknown (never sent).
+ *
+ * State lives in a fixed ring of typed arrays indexed by seq mod capacity, so memory does not
+ * grow with run length and nothing allocates per probe. Probes are sent in seq order, so loss
+ * deadlines expire in seq order too and one cursor finds them.
+ */
+
+/** A round trip whose both ends are known. */
+export interface CompletedRoundTrip {
+  seq: bigint;
+  rttNs: number;
+  /** wall-clock ms (epoch) when the probe was sent */
+  sentWallMs: number;
+  late: boolean;
+  /** the transport's TX stamp never came, so the RTT is from user-space monotonic stamps */
+  userFallback: boolean;
+}
+
+export type ReplyOutcome =
+  | { kind: 'accepted'; reordered: boolean; completed: CompletedRoundTrip | null }
+  | { kind: 'duplicate' }
+  | { kind: 'unknown-seq' }
+  | { kind: 'expired' };
+
+export interface ReplyMatcherOptions {
+  /** probes kept in flight; must cover lossAfterNs at the send rate plus slack */
+  capacity: number;
+  /** a reply later than this is late (still received, with its real RTT) */
+  timeoutNs: number;
+  /** no reply by this long after sending = lost */
+  lossAfterNs: bigint;
+}
+
+const FREE = 0;
+const PENDING = 1; // sent, no reply yet
+const REPLIED = 2; // reply here, TX stamp still to come
+const DONE = 3;
+const LOST = 4;
+
+export class ReplyMatcher {
+  sent = 0;
+  received = 0;
+  lost = 0;
+  late = 0;
+  duplicates = 0;
+  reordered = 0;
+  /** round trips measured with user stamps because the TX stamp was missing */
+  stampFallbacks = 0;
+
+  private readonly capacity: number;
+  private readonly seqs: BigUint64Array;
+  private readonly states: Uint8Array;
+  private readonly hasTx: Uint8Array;
+  private readonly sentMonoNs: BigInt64Array;
+  private readonly txNs: BigInt64Array;
+  private readonly rxNs: BigInt64Array;
+  private readonly rxMonoNs: BigInt64Array;
+  private readonly sentWallMs: Float64Array;
+  private nextSeq = 0n;
+  private oldestSeq = 0n;
+  private highestReplied = -1n;
+
+  constructor(private readonly options: ReplyMatcherOptions) {
+    this.capacity = Math.max(16, Math.ceil(options.capacity));
+    this.seqs = new BigUint64Array(this.capacity);
+    this.states = new Uint8Array(this.capacity);
+    this.hasTx = new Uint8Array(this.capacity);
+    this.sentMonoNs = new BigInt64Array(this.capacity);
+    this.txNs = new BigInt64Array(this.capacity);
+    this.rxNs = new BigInt64Array(this.capacity);
+    this.rxMonoNs = new BigInt64Array(this.capacity);
+    this.sentWallMs = new Float64Array(this.capacity);
+  }
+
+  /** Probes sent and not yet resolved as received or lost. */
+  get inFlight(): number {
+    return this.sent - this.received - this.lost;
+  }
+
+  /**
+   * Records probe `seq` (the next in order). Returns round trips completed because the ring
+   * had to make room (only when the caller stopped calling expire()).
+   */
+  onSent(seq: bigint, sentMonoNs: bigint, sentWallMs: number): CompletedRoundTrip[] {
+    const evicted: CompletedRoundTrip[] = [];
+    while (this.oldestSeq + BigInt(this.capacity) <= seq) this.resolveOldest(evicted);
+    const i = this.index(seq);
+    this.seqs[i] = seq;
+    this.states[i] = PENDING;
+    this.hasTx[i] = 0;
+    this.sentMonoNs[i] = sentMonoNs;
+    this.sentWallMs[i] = sentWallMs;
+    this.sent++;
+    if (seq >= this.nextSeq) this.nextSeq = seq + 1n;
+    return evicted;
+  }
+
+  /** The transport's send stamp for `seq`; completes the round trip if the reply is in. */
+  onTxStamp(seq: bigint, txNs: bigint): CompletedRoundTrip | null {
+    const i = this.slotOf(seq);
+    if (i < 0) return null;
+    this.txNs[i] = txNs;
+    this.hasTx[i] = 1;
+    if (this.states[i] !== REPLIED) return null;
+    return this.complete(i, seq, false);
+  }
+
+  onReply(seq: bigint, rxNs: bigint, rxMonoNs: bigint): ReplyOutcome {
+    if (seq >= this.nextSeq) return { kind: 'unknown-seq' };
+    const i = this.slotOf(seq);
+    if (i < 0) return { kind: 'expired' };
+    const state = this.states[i];
+    if (state === LOST) return { kind: 'expired' };
+    if (state === REPLIED || state === DONE) {
+      this.duplicates++;
+      return { kind: 'duplicate' };
+    }
+    this.received++;
+    const reordered = seq < this.highestReplied;
+    if (reordered) this.reordered++;
+    else this.highestReplied = seq;
+    this.rxNs[i] = rxNs;
+    this.rxMonoNs[i] = rxMonoNs;
+    this.states[i] = REPLIED;
+    const completed = this.hasTx[i] === 1 ? this.complete(i, seq, false) : null;
+    return { kind: 'accepted', reordered, completed };
+  }
+
+  /** Declares lost every probe older than lossAfter at `nowMonoNs`. */
+  expire(nowMonoNs: bigint): CompletedRoundTrip[] {
+    const completed: CompletedRoundTrip[] = [];
+    while (this.oldestSeq < this.nextSeq) {
+      const i = this.index(this.oldestSeq);
+      const resolved = this.states[i] === DONE || this.states[i] === LOST || this.seqs[i] !== this.oldestSeq;
+      const sentAt = this.sentMonoNs[i] ?? 0n;
+      if (!resolved && nowMonoNs - sentAt < this.options.lossAfterNs) break;
+      this.resolveOldest(completed);
+    }
+    return completed;
+  }
+
+  /** End of run: whatever is still unanswered is lost. */
+  finish(): CompletedRoundTrip[] {
+    const completed: CompletedRoundTrip[] = [];
+    while (this.oldestSeq < this.nextSeq) this.resolveOldest(completed);
+    return completed;
+  }
+
+  private resolveOldest(completed: CompletedRoundTrip[]): void {
+    const seq = this.oldestSeq;
+    const i = this.index(seq);
+    if (this.seqs[i] === seq) {
+      if (this.states[i] === PENDING) {
+        this.states[i] = LOST;
+        this.lost++;
+      } else if (this.states[i] === REPLIED) {
+        completed.push(this.complete(i, seq, true));
+      }
+    }
+    this.oldestSeq = seq + 1n;
+  }
+
+  private complete(i: number, seq: bigint, userFallback: boolean): CompletedRoundTrip {
+    this.states[i] = DONE;
+    if (userFallback) this.stampFallbacks++;
+    const end = userFallback ? this.rxMonoNs[i] : this.rxNs[i];
+    const start = userFallback ? this.sentMonoNs[i] : this.txNs[i];
+    const rttNs = Number((end ?? 0n) - (start ?? 0n));
+    const late = rttNs > this.options.timeoutNs;
+    if (late) this.late++;
+    return { seq, rttNs, sentWallMs: this.sentWallMs[i] ?? 0, late, userFallback };
+  }
+
+  private index(seq: bigint): number {
+    return Number(seq % BigInt(this.capacity));
+  }
+
+  /** Ring index holding `seq`, or -1 when it was overwritten or freed. */
+  private slotOf(seq: bigint): number {
+    const i = this.index(seq);
+    return this.seqs[i] === seq && this.states[i] !== FREE ? i : -1;
+  }
+}

@@ -1,0 +1,86 @@
+import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { formatRunReport } from './format-report.js';
+import { parseRunConfig, RUN_FLAG_SPEC, type RunConfig, type RunFlags } from './run-config.js';
+import { runController, type RunOutcome } from './run-controller.js';
+import { resolveTargets } from './resolve-targets.js';
+
+export const RUN_HELP = `Usage: rtprobe run --target [NAME=]HOST[:PORT] [--target ...] [options]
+
+Sends UDP probes on an isochronous schedule to rtprobe agents and reports the round trip.
+
+Targets
+  --target [NAME=]HOST[:PORT]  an agent to probe (repeatable; port 7707 by default;
+                               IPv6 as [ADDR]:PORT). Probes to several targets interleave
+                               within each period.
+Schedule
+  --rate HZ                    probes per second per target (default 100; '1k' = 1000)
+  --duration TIME              how long to send (default 30s; units ns us ms s m h d)
+  --count N                    send N probes per target instead of --duration
+  --size BYTES                 probe size in bytes, 64..1472 (default 64)
+Classification
+  --timeout TIME               a reply later than this is 'late' (still recorded; default 1s)
+  --loss-after TIME            no reply by then = 'lost' (default 10s)
+Timestamps
+  --timestamps MODE            auto | kernel | hardware | user (default auto)
+Output
+  --json FILE|-                write the JSON report to FILE, or to standard output with -
+  --quiet                      no status lines and no text report
+
+Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags or set-up failure.
+`;
+
+/** Sends; reports; returns the exit code. Ctrl-C stops sending early and still reports. */
+export async function runCommand(argv: string[]): Promise<number> {
+  const parsed = parseFlags<RunFlags>(argv, RUN_FLAG_SPEC);
+  if (parsed instanceof Error) return printUsageError('run', parsed);
+  if (parsed.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const config = parseRunConfig(parsed.flags);
+  if (config instanceof Error) return printUsageError('run', config);
+  return executeRun(config);
+}
+
+export async function executeRun(config: RunConfig): Promise<number> {
+  const targets = await resolveTargets(config.targets);
+  if (targets instanceof Error) return printUsageError('run', targets);
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const tty = process.stderr.isTTY === true;
+  let outcome: RunOutcome;
+  try {
+    outcome = await runController(config, targets, {
+      log: (line) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`),
+      status: (line) => {
+        if (!config.quiet) process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+      },
+      signal: abort.signal,
+    });
+  } catch (error) {
+    process.stderr.write(`rtprobe run: ${(error as Error).message}\n`);
+    return EXIT_USAGE;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (tty && !config.quiet) process.stderr.write('\r\x1b[K');
+  const jsonText = `${JSON.stringify(outcome.report, null, 2)}\n`;
+  if (config.json === '-') process.stdout.write(jsonText);
+  else if (config.json !== null) {
+    try {
+      writeFileAtomic(config.json, jsonText);
+    } catch (error) {
+      // The measurement is done: never lose it because a path was wrong.
+      process.stderr.write(`rtprobe run: cannot write --json ${config.json}: ${(error as Error).message}; report follows on stdout\n`);
+      process.stdout.write(jsonText);
+      return EXIT_USAGE;
+    }
+  }
+  if (!config.quiet) {
+    (config.json === '-' ? process.stderr : process.stdout).write(formatRunReport(outcome.report));
+  }
+  return outcome.exitCode;
+}

@@ -1,0 +1,47 @@
+import { LatencyHistogram } from '../shared/histogram/latency-histogram.js';
+import type { RejectCounts } from '../shared/wire/reject-reason.js';
+import type { StampSource } from '../shared/transport/probe-transport.js';
+import { ReplyMatcher, type CompletedRoundTrip } from './reply-matcher.js';
+import { WorstCases } from './worst-cases.js';
+
+/** A resolved probe destination. */
+export interface ResolvedTarget {
+  name: string;
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** Everything measured for one target; constant size whatever the run length. */
+export class TargetStats {
+  readonly rtt = new LatencyHistogram();
+  /** T3 − T2 as stamped by the agent */
+  readonly turnaround = new LatencyHistogram();
+  /** actual send − due time of each probe */
+  readonly sendError = new LatencyHistogram();
+  readonly worst = new WorstCases(10);
+  readonly rejects: RejectCounts = {};
+  readonly matcher: ReplyMatcher;
+  missedSendSlots = 0;
+  lastRttNs: number | null = null;
+  /** what stamped the agent's T2 and T3, as its replies say */
+  agentStamps: { t2: StampSource | 'none'; t3: StampSource | 'none' } | null = null;
+
+  constructor(
+    readonly target: ResolvedTarget,
+    readonly session: number,
+    matcherOptions: ConstructorParameters<typeof ReplyMatcher>[0],
+  ) {
+    this.matcher = new ReplyMatcher(matcherOptions);
+  }
+
+  recordRoundTrips(roundTrips: CompletedRoundTrip[]): void {
+    for (const roundTrip of roundTrips) this.recordRoundTrip(roundTrip);
+  }
+
+  recordRoundTrip(roundTrip: CompletedRoundTrip): void {
+    this.rtt.record(roundTrip.rttNs);
+    this.lastRttNs = roundTrip.rttNs;
+    this.worst.offer({ seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs });
+  }
+}

@@ -1,0 +1,70 @@
+import * as hdr from 'hdr-histogram-js';
+
+/** Every latency histogram in rtprobe: ns, 1 µs resolution floor, up to 60 s, 3 digits. */
+export const HISTOGRAM_LOWEST_NS = 1_000;
+export const HISTOGRAM_HIGHEST_NS = 60_000_000_000;
+export const HISTOGRAM_DIGITS = 3;
+
+/** The percentile keys of every report, with the percentile each stands for. */
+export const PERCENTILE_KEYS = [
+  ['p50', 50], ['p90', 90], ['p99', 99], ['p99_9', 99.9],
+  ['p99_99', 99.99], ['p99_999', 99.999],
+] as const;
+
+export type PercentileKey = (typeof PERCENTILE_KEYS)[number][0];
+
+/** What a report says about one histogram; all values ns, `null` when nothing was recorded. */
+export type LatencySummary = { count: number; min: number | null; max: number | null; mean: number | null }
+  & Record<PercentileKey, number | null>;
+
+/**
+ * An HDR histogram of ns values with the exact min and max kept beside it (the histogram
+ * itself only knows bucket edges) and out-of-range values clamped and counted instead of
+ * thrown: a 70 s round trip or a negative difference after a clock step must not kill a soak.
+ */
+export class LatencyHistogram {
+  readonly histogram = hdr.build({
+    bitBucketSize: 64,
+    lowestDiscernibleValue: HISTOGRAM_LOWEST_NS,
+    highestTrackableValue: HISTOGRAM_HIGHEST_NS,
+    numberOfSignificantValueDigits: HISTOGRAM_DIGITS,
+    autoResize: false,
+    useWebAssembly: false,
+  });
+  count = 0;
+  minNs = Number.POSITIVE_INFINITY;
+  maxNs = Number.NEGATIVE_INFINITY;
+  sumNs = 0;
+  /** values above the histogram's range, recorded at its top */
+  clampedHigh = 0;
+  /** negative values (only possible when a clock stepped), recorded as 0 */
+  clampedNegative = 0;
+
+  record(valueNs: number): void {
+    let v = valueNs;
+    if (v < 0) { this.clampedNegative++; v = 0; }
+    if (v > HISTOGRAM_HIGHEST_NS) { this.clampedHigh++; v = HISTOGRAM_HIGHEST_NS; }
+    this.histogram.recordValue(v);
+    this.count++;
+    this.sumNs += v;
+    if (v < this.minNs) this.minNs = v;
+    if (v > this.maxNs) this.maxNs = v;
+  }
+
+  summary(): LatencySummary {
+    const empty = this.count === 0;
+    const summary: LatencySummary = {
+      count: this.count,
+      min: empty ? null : this.minNs,
+      max: empty ? null : this.maxNs,
+      mean: empty ? null : Math.round(this.sumNs / this.count),
+      p50: null, p90: null, p99: null, p99_9: null, p99_99: null, p99_999: null,
+    };
+    if (empty) return summary;
+    for (const [key, percentile] of PERCENTILE_KEYS) {
+      // The histogram answers with a bucket's upper edge; never report more than the true max.
+      summary[key] = Math.min(this.histogram.getValueAtPercentile(percentile), this.maxNs);
+    }
+    return summary;
+  }
+}

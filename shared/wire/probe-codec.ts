@@ -1,0 +1,94 @@
+import {
+  FLAGS_KNOWN_MASK, FLAGS_STAMP_MASK, FLAGS_T2_SHIFT, FLAGS_T3_SHIFT,
+  OFFSET_FLAGS, OFFSET_LENGTH, OFFSET_MAGIC, OFFSET_RESERVED, OFFSET_SEQ, OFFSET_SESSION,
+  OFFSET_T1, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, OFFSET_VERSION,
+  PROBE_HEADER_BYTES, PROBE_MAGIC, PROBE_MAX_BYTES, PROBE_MIN_BYTES, PROBE_TYPE_PROBE,
+  PROBE_TYPE_REPLY, PROBE_VERSION, STAMP_HARDWARE, STAMP_KERNEL, STAMP_NONE, STAMP_USER,
+} from './probe-layout.js';
+import type { RejectReason } from './reject-reason.js';
+import type { StampSource } from '../transport/probe-transport.js';
+
+export type ProbeType = 'probe' | 'reply';
+
+/** A decoded probe or reply. Times are ns; T2/T3 are 0n in a probe. */
+export interface ProbePacket {
+  type: ProbeType;
+  session: number;
+  seq: bigint;
+  t1Ns: bigint;
+  t2Ns: bigint;
+  t3Ns: bigint;
+  t2Source: StampSource | 'none';
+  t3Source: StampSource | 'none';
+  lengthBytes: number;
+}
+
+export type DecodeResult = { ok: true; packet: ProbePacket } | { ok: false; reason: RejectReason };
+
+const SOURCE_CODES: Record<StampSource | 'none', number> = {
+  none: STAMP_NONE, user: STAMP_USER, kernel: STAMP_KERNEL, hardware: STAMP_HARDWARE,
+};
+const SOURCE_BY_CODE = ['none', 'user', 'kernel', 'hardware'] as const;
+
+export function stampFlags(t2Source: StampSource | 'none', t3Source: StampSource | 'none'): number {
+  return (SOURCE_CODES[t2Source] << FLAGS_T2_SHIFT) | (SOURCE_CODES[t3Source] << FLAGS_T3_SHIFT);
+}
+
+/** Builds a probe of `lengthBytes` (64..1472), zero padded; the caller has validated the size. */
+export function encodeProbe(session: number, seq: bigint, t1Ns: bigint, lengthBytes: number): Buffer {
+  const buf = Buffer.alloc(lengthBytes);
+  buf.writeUInt32BE(PROBE_MAGIC, OFFSET_MAGIC);
+  buf.writeUInt8(PROBE_VERSION, OFFSET_VERSION);
+  buf.writeUInt8(PROBE_TYPE_PROBE, OFFSET_TYPE);
+  buf.writeUInt16BE(0, OFFSET_FLAGS);
+  buf.writeUInt32BE(session >>> 0, OFFSET_SESSION);
+  buf.writeUInt16BE(lengthBytes, OFFSET_LENGTH);
+  buf.writeBigUInt64BE(seq, OFFSET_SEQ);
+  buf.writeBigUInt64BE(t1Ns, OFFSET_T1);
+  return buf;
+}
+
+/**
+ * Turns a valid probe into its reply in place of a copy: same length (a reply is never
+ * larger than its request), type reply, T2/T3 and their sources filled in.
+ */
+export function encodeReply(request: Buffer, t2Ns: bigint, t3Ns: bigint,
+  t2Source: StampSource, t3Source: StampSource): Buffer {
+  const reply = Buffer.from(request);
+  reply.writeUInt8(PROBE_TYPE_REPLY, OFFSET_TYPE);
+  reply.writeUInt16BE(stampFlags(t2Source, t3Source), OFFSET_FLAGS);
+  reply.writeBigUInt64BE(t2Ns, OFFSET_T2);
+  reply.writeBigUInt64BE(t3Ns, OFFSET_T3);
+  return reply;
+}
+
+/** Strict decoder: returns the first reason the datagram is not a well-formed v1 packet. */
+export function decodeProbe(data: Uint8Array): DecodeResult {
+  if (data.length < PROBE_HEADER_BYTES) return { ok: false, reason: 'short' };
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.readUInt32BE(OFFSET_MAGIC) !== PROBE_MAGIC) return { ok: false, reason: 'bad-magic' };
+  if (buf.readUInt8(OFFSET_VERSION) !== PROBE_VERSION) return { ok: false, reason: 'bad-version' };
+  const typeCode = buf.readUInt8(OFFSET_TYPE);
+  if (typeCode !== PROBE_TYPE_PROBE && typeCode !== PROBE_TYPE_REPLY) return { ok: false, reason: 'bad-type' };
+  const flags = buf.readUInt16BE(OFFSET_FLAGS);
+  if ((flags & ~FLAGS_KNOWN_MASK) !== 0) return { ok: false, reason: 'bad-flags' };
+  const lengthBytes = buf.readUInt16BE(OFFSET_LENGTH);
+  if (lengthBytes !== buf.length || lengthBytes < PROBE_MIN_BYTES || lengthBytes > PROBE_MAX_BYTES) {
+    return { ok: false, reason: 'bad-length' };
+  }
+  if (buf.readUInt16BE(OFFSET_RESERVED) !== 0) return { ok: false, reason: 'bad-reserved' };
+  return {
+    ok: true,
+    packet: {
+      type: typeCode === PROBE_TYPE_PROBE ? 'probe' : 'reply',
+      session: buf.readUInt32BE(OFFSET_SESSION),
+      seq: buf.readBigUInt64BE(OFFSET_SEQ),
+      t1Ns: buf.readBigUInt64BE(OFFSET_T1),
+      t2Ns: buf.readBigUInt64BE(OFFSET_T2),
+      t3Ns: buf.readBigUInt64BE(OFFSET_T3),
+      t2Source: SOURCE_BY_CODE[(flags >> FLAGS_T2_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
+      t3Source: SOURCE_BY_CODE[(flags >> FLAGS_T3_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
+      lengthBytes,
+    },
+  };
+}

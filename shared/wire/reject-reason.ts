@@ -1,0 +1,34 @@
+/**
+ * Why a datagram was not accepted. Every datagram that is not a valid probe (agent) or a
+ * valid reply to one of our probes (controller) is counted under exactly one reason.
+ */
+export const REJECT_REASONS = [
+  'short', //             shorter than the 48-byte header
+  'bad-magic', //         not an rtprobe datagram
+  'bad-version', //       a version this build does not speak
+  'bad-type', //          neither probe nor reply, or the wrong one of the two for this side
+  'bad-flags', //         flag bits this version does not define
+  'bad-length', //        length field differs from the datagram size, or out of 64..1472
+  'bad-reserved', //      reserved field not zero
+  'unknown-session', //   a reply for a session this controller did not start
+  'wrong-source', //      a reply for our session from an address we did not probe
+  'unknown-seq', //       a reply for a sequence number never sent in this session
+  'expired', //           a reply after its probe was declared lost (--loss-after)
+  'send-failed', //       the reply could not be sent (agent)
+  'internal-error', //    a bug: the handler threw; the datagram is counted, the socket lives on
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** Counts per reason; only reasons that occurred appear, so reports stay short. */
+export type RejectCounts = Partial<Record<RejectReason, number>>;
+
+export function countReject(counts: RejectCounts, reason: RejectReason): void {
+  counts[reason] = (counts[reason] ?? 0) + 1;
+}
+
+export function totalRejects(counts: RejectCounts): number {
+  let total = 0;
+  for (const n of Object.values(counts)) total += n ?? 0;
+  return total;
+}
