@@ -1,0 +1,44 @@
+/**
+ * CPU time of finished child processes, read from our own /proc/self/stat (cutime, cstime:
+ * every descendant we have waited for). Reading it before a client starts and after it has
+ * been reaped gives that client's CPU exactly, provided no other child is reaped meanwhile
+ * (the bench runs one client at a time and stops servers only afterwards).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** Fields of /proc/PID/stat after the ")" that ends the command name. */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** user+system seconds of waited-for children of this process. */
+export function childrenCpuS(): number {
+  const f = statFields(readFileSync('/proc/self/stat', 'utf8'));
+  // after ")": f[0] is field 3 (state); cutime and cstime are fields 16 and 17
+  return (Number(f[13]) + Number(f[14])) / clockTicks();
+}
+
+/** user+system seconds of a live process, or undefined when it is gone. */
+export function processCpuS(pid: number): number | undefined {
+  try {
+    const f = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    // utime and stime are fields 14 and 15
+    return (Number(f[11]) + Number(f[12])) / clockTicks();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Percentiles of RTT samples via HdrHistogram, so that every peer is summarised by the same
+ * code (the peers' own summaries differ: irtt has no percentiles, sockperf reports RTT/2).
+ */
+import { build } from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+import type { Percentiles } from './tool-result.js';
+
+const LOWEST_NS = 1000;
+const HIGHEST_NS = 60e9;
+
+export function newRttHistogram(): Histogram {
+  return build({
+    lowestDiscernibleValue: LOWEST_NS,
+    highestTrackableValue: HIGHEST_NS,
+    numberOfSignificantValueDigits: 3,
+    bitBucketSize: 64,
+    // fixed range: a value outside it is clamped below rather than silently resizing
+    autoResize: false,
+  });
+}
+
+/** Records ns samples; values outside the trackable range are clamped, never dropped. */
+export function recordAll(h: Histogram, samplesNs: readonly number[]): void {
+  for (const v of samplesNs) {
+    if (!Number.isFinite(v)) continue;
+    h.recordValue(Math.min(HIGHEST_NS, Math.max(0, Math.round(v))));
+  }
+}
+
+export function summarize(h: Histogram): Percentiles {
+  if (h.totalCount === 0) return { count: 0, p50: NaN, p99: NaN, p99_9: NaN, max: NaN };
+  // a percentile is its bucket's highest equivalent value: never report it above the max
+  const at = (p: number): number => Math.min(h.getValueAtPercentile(p), h.maxValue);
+  return { count: h.totalCount, p50: at(50), p99: at(99), p99_9: at(99.9), max: h.maxValue };
+}
+
+export function percentilesOf(samplesNs: readonly number[]): Percentiles {
+  const h = newRttHistogram();
+  recordAll(h, samplesNs);
+  return summarize(h);
+}
