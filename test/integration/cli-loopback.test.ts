@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { encodeProbe } from '../../shared/wire/probe-codec.js';
+import { freeUdpPort, runCli, sendDatagrams, startAgent } from '../helpers/cli.js';
+
+const SUMMARY_KEYS = ['count', 'min', 'p50', 'p90', 'p99', 'p99_9', 'p99_99', 'p99_999', 'max', 'mean'];
+const TARGET_KEYS = ['name', 'address', 'mode', 'sent', 'received', 'lost', 'late', 'duplicates', 'reordered',
+  'missed_send_slots', 'timestamps', 'rtt_ns', 'turnaround_ns', 'send_error_ns', 'worst', 'rejected'];
+
+describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)', () => {
+  it('--count 200 --rate 200: 200 received, 0 lost, a JSON report with every field', async () => {
+    const agent = await startAgent();
+    try {
+      const result = await runCli(['run', '--target', `guest=127.0.0.1:${agent.port}`, '--count', '200', '--rate', '200',
+        '--json', '-', '--quiet', '--timestamps', 'user']);
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout);
+      expect(report.version).toBe(1);
+      expect(typeof report.started).toBe('string');
+      expect(Number.isNaN(Date.parse(report.started))).toBe(false);
+      expect(report.rate_hz).toBe(200);
+      expect(report.duration_s).toBeGreaterThan(0.9);
+      expect(report.targets).toHaveLength(1);
+      const target = report.targets[0];
+      for (const key of TARGET_KEYS) expect(target, key).toHaveProperty(key);
+      expect(target.name).toBe('guest');
+      expect(target.address).toBe('127.0.0.1');
+      expect(target.mode).toBe('udp');
+      expect(target.sent).toBe(200);
+      expect(target.received).toBe(200);
+      expect(target.lost).toBe(0);
+      expect(target.duplicates).toBe(0);
+      expect(target.timestamps).toMatchObject({ tx: 'user', rx: 'user', agent_t2: 'user', agent_t3: 'user' });
+      for (const histogram of ['rtt_ns', 'turnaround_ns', 'send_error_ns']) {
+        expect(Object.keys(target[histogram]).sort(), histogram).toEqual([...SUMMARY_KEYS].sort());
+      }
+      expect(target.rtt_ns.count).toBe(200);
+      expect(target.turnaround_ns.count).toBe(200);
+      expect(target.send_error_ns.count).toBe(200);
+      expect(target.rtt_ns.min).toBeGreaterThan(0);
+      expect(target.rtt_ns.max).toBeGreaterThanOrEqual(target.rtt_ns.p99);
+      expect(target.worst).toHaveLength(10);
+      expect(target.worst[0].rtt_ns).toBe(target.rtt_ns.max);
+      expect(target.rejected).toEqual({});
+    } finally {
+      const ended = await agent.stop();
+      expect(ended.code).toBe(0);
+      expect(ended.stdout).toMatch(/received 200, reflected 200, rejected 0/);
+    }
+  });
+
+  it('prints a text report with percentiles, worst events, loss breakdown and clocks', async () => {
+    const agent = await startAgent();
+    try {
+      const result = await runCli(['run', '--target', `127.0.0.1:${agent.port}`, '--count', '150', '--rate', '100', '--timestamps', 'user']);
+      expect(result.code, result.stderr).toBe(0);
+      for (const label of ['min', 'p50', 'p90', 'p99', 'p99.9', 'p99.99', 'p99.999', 'max', 'mean']) {
+        expect(result.stdout).toMatch(new RegExp(`^  ${label.replace('.', '\\.')}\\s`, 'm'));
+      }
+      expect(result.stdout).toMatch(/sent 150 {2}received 150 {2}lost 0/);
+      expect(result.stdout).toMatch(/worst round trips/);
+      expect(result.stdout).toMatch(/RTT: user TX\/user RX stamps \(user space, CLOCK_MONOTONIC\)/);
+      // status lines go to stderr, once a second
+      expect(result.stderr).toMatch(/\[ {3}\d s\] 127\.0\.0\.1:\d+: sent \d+ rcvd \d+ lost \d+/);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('an unreachable target is 100% lost with exit code 1, no crash', async () => {
+    const port = await freeUdpPort();
+    const result = await runCli(['run', '--target', `nobody=127.0.0.1:${port}`, '--count', '20', '--rate', '100',
+      '--timeout', '200ms', '--loss-after', '500ms', '--json', '-', '--quiet']);
+    expect(result.code, result.stderr).toBe(1);
+    const target = JSON.parse(result.stdout).targets[0];
+    expect(target.sent).toBe(20);
+    expect(target.received).toBe(0);
+    expect(target.lost).toBe(20);
+    expect(target.loss_ratio).toBe(1);
+    expect(target.rtt_ns.count).toBe(0);
+    expect(target.rtt_ns.max).toBeNull();
+  });
+
+  it('two targets are probed on one schedule, each accounted on its own', async () => {
+    const agent = await startAgent();
+    const port = await freeUdpPort();
+    try {
+      const result = await runCli(['run', '--target', `a=127.0.0.1:${agent.port}`, '--target', `b=127.0.0.1:${port}`,
+        '--count', '30', '--rate', '100', '--loss-after', '500ms', '--timeout', '100ms', '--json', '-', '--quiet']);
+      expect(result.code).toBe(1);
+      const [a, b] = JSON.parse(result.stdout).targets;
+      expect(a).toMatchObject({ name: 'a', sent: 30, received: 30, lost: 0 });
+      expect(b).toMatchObject({ name: 'b', sent: 30, received: 0, lost: 30 });
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('IPv6 loopback works end to end', async () => {
+    const agent = await startAgent([], '[::1]:0');
+    try {
+      const result = await runCli(['run', '--target', `v6=[::1]:${agent.port}`, '--count', '20', '--rate', '200', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout).targets[0]).toMatchObject({ address: '::1', sent: 20, received: 20 });
+    } finally {
+      await agent.stop();
+    }
+  });
+});
+
+describe('rtprobe agent', () => {
+  it('counts malformed datagrams per reason, answers none of them, prints counters on SIGTERM', async () => {
+    const agent = await startAgent();
+    const probe = encodeProbe(7, 1n, 1n, 64);
+    const wrongMagic = Buffer.from(probe);
+    wrongMagic.writeUInt32BE(0xdeadbeef, 0);
+    const wrongLength = Buffer.concat([probe, Buffer.alloc(8)]);
+    const aReply = Buffer.from(probe);
+    aReply.writeUInt8(2, 5);
+    await sendDatagrams(agent.port, [Buffer.from('hello'), wrongMagic, wrongMagic, wrongLength, aReply, probe]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const ended = await agent.stop();
+    expect(ended.code).toBe(0);
+    expect(ended.stdout).toMatch(/received 6, reflected 1, rejected 5 \(/);
+    expect(ended.stdout).toMatch(/short 1/);
+    expect(ended.stdout).toMatch(/bad-magic 2/);
+    expect(ended.stdout).toMatch(/bad-length 1/);
+    expect(ended.stdout).toMatch(/bad-type 1/);
+    expect(ended.stdout).toMatch(/ended by SIGTERM/);
+  });
+
+  it('port in use: one-line error, exit 2', async () => {
+    const agent = await startAgent();
+    try {
+      const result = await runCli(['agent', '--listen', `127.0.0.1:${agent.port}`]);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+: port already in use \(EADDRINUSE\)/);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('an address not on this host: one-line error, exit 2', async () => {
+    // 192.0.2.1 is TEST-NET-1: binding fails locally, nothing is sent anywhere.
+    const result = await runCli(['agent', '--listen', '192.0.2.1:0']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/cannot listen on 192\.0\.2\.1:0: address not on this host \(EADDRNOTAVAIL\)/);
+  });
+});
+
+describe('bad flags exit 2 with a message naming the flag', () => {
+  const cases: [string[], RegExp][] = [
+    [['run'], /--target/],
+    [['run', '--target', '127.0.0.1', '--rate', 'fast'], /--rate/],
+    [['run', '--target', '127.0.0.1', '--rate', '0'], /--rate/],
+    [['run', '--target', '127.0.0.1', '--size', '63'], /--size/],
+    [['run', '--target', '127.0.0.1', '--size', '1473'], /--size/],
+    [['run', '--target', '127.0.0.1', '--duration', '10 parsecs'], /--duration/],
+    [['run', '--target', '127.0.0.1', '--count', '-5'], /--count/],
+    [['run', '--target', '127.0.0.1', '--timeout', 'x'], /--timeout/],
+    [['run', '--target', '127.0.0.1', '--loss-after', '1ms'], /--loss-after/],
+    [['run', '--target', '127.0.0.1', '--timestamps', 'sundial'], /--timestamps/],
+    [['run', '--target', '127.0.0.1:99999'], /--target/],
+    [['run', '--target', 'no such host.invalid'], /--target/],
+    [['run', '--target', '127.0.0.1', '--bogus'], /--bogus/],
+    [['run', '--target'], /--target/],
+    [['agent', '--listen', 'localhost:7707'], /--listen/],
+    [['agent', '--listen', '127.0.0.1:x'], /--listen/],
+    [['agent', '--frobnicate'], /--frobnicate/],
+    [['demo', '--rate', 'x'], /--rate/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ];
+  for (const [args, pattern] of cases) {
+    it(`rtprobe ${args.join(' ')}`, async () => {
+      const result = await runCli(args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(pattern);
+      expect(result.stderr).not.toMatch(/internal error|at .*\.ts:\d+/);
+    });
+  }
+
+  it('--help on every command exits 0 and lists the flags', async () => {
+    const main = await runCli(['--help']);
+    expect(main.code).toBe(0);
+    expect(main.stdout).toMatch(/run .*agent .*demo/s);
+    const run = await runCli(['run', '--help']);
+    for (const flag of ['--target', '--rate', '--duration', '--count', '--size', '--timeout', '--loss-after', '--json', '--quiet', '--timestamps']) {
+      expect(run.stdout).toContain(flag);
+    }
+    expect((await runCli(['agent', '--help'])).stdout).toContain('--listen');
+    expect((await runCli(['demo', '--help'])).stdout).toContain('127.0.0.1');
+  });
+});
