@@ -52,6 +52,11 @@ export class DgramTransport implements ProbeTransport {
       const events: TransportEvent[] = [];
       while (!this.stopped) {
         const decision = decideTick(shape, tick, monoNs());
+        if (schedule.endMonoNs !== undefined && (decision.action === 'wait' ? decision.untilNs : decision.dueNs) >= schedule.endMonoNs) {
+          this.stopped = true;
+          events.push({ kind: 'done' });
+          break;
+        }
         if (decision.action === 'wait') {
           this.timer = setTimeout(run, Number(decision.untilNs - monoNs()) / 1e6);
           break;

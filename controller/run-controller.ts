@@ -72,6 +72,7 @@ export async function runController(config: RunConfig, targets: ResolvedTarget[]
       periodNs,
       startMonoNs,
       probesPerTarget: BigInt(config.count ?? 0),
+      ...(config.durationNs === null ? {} : { endMonoNs: startMonoNs + BigInt(config.durationNs) }),
     });
   }
 
@@ -83,8 +84,6 @@ export async function runController(config: RunConfig, targets: ResolvedTarget[]
   const stopAll = (): void => {
     for (const transport of transports) transport.stop();
   };
-  const durationTimer = config.durationNs === null ? null
-    : setTimeout(stopAll, Number(START_DELAY_NS) / 1e6 + config.durationNs / 1e6);
   const onAbort = (): void => stopAll();
   io.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -115,7 +114,6 @@ export async function runController(config: RunConfig, targets: ResolvedTarget[]
   } finally {
     clearInterval(expireTimer);
     clearInterval(statusTimer);
-    if (durationTimer) clearTimeout(durationTimer);
     io.signal?.removeEventListener('abort', onAbort);
     await Promise.all(transports.map((transport) => transport.close()));
   }

@@ -84,8 +84,10 @@ export interface ScheduleSpec {
   t1Offset: number;
   periodNs: bigint;
   startMonoNs: bigint;
-  /** probes to send per target; 0n = until stop() */
+  /** probes to send per target; 0n = until stop() or endMonoNs */
   probesPerTarget: bigint;
+  /** optional end of the schedule: no slot due at or after it is sent, then 'done' */
+  endMonoNs?: bigint;
 }
 
 export interface ProbeTransport {
