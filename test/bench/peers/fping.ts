@@ -7,7 +7,8 @@ import type { RunSpec } from '../run-spec.js';
 import type { RoundResult } from '../tool-result.js';
 import { parseFping } from './fping-parse.js';
 
-export const FPING_STAMPS = 'ICMP; user TX, kernel RX (SO_TIMESTAMPNS); kernel reflects';
+/** ICMP echo: the far kernel reflects it; fping stamps RX with SO_TIMESTAMPNS */
+export const FPING_STAMPS = 'user tx, kernel rx; ICMP';
 
 export async function runFping(spec: RunSpec): Promise<RoundResult[]> {
   const count = Math.round(spec.seconds * spec.rateHz);

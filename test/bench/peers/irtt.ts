@@ -12,7 +12,7 @@ import type { RunSpec } from '../run-spec.js';
 import type { RoundResult } from '../tool-result.js';
 import { parseIrttJson } from './irtt-parse.js';
 
-export const IRTT_STAMPS = 'user space (Go, after the syscall)';
+export const IRTT_STAMPS = 'user (Go, after the syscall)';
 
 export async function runIrtt(spec: RunSpec): Promise<RoundResult[]> {
   const { path } = spec;
@@ -55,7 +55,7 @@ export async function runIrtt(spec: RunSpec): Promise<RoundResult[]> {
     const own: RoundResult = {
       tool: 'irtt-own',
       round: spec.round,
-      stamps: `${IRTT_STAMPS}; minus server processing`,
+      stamps: 'user (Go), minus server time',
       ok: true,
       rttNs: p.irttRttNs,
       sent: p.sent,

@@ -9,7 +9,8 @@ import type { RunSpec } from '../run-spec.js';
 import type { RoundResult } from '../tool-result.js';
 import { parsePing } from './ping-parse.js';
 
-export const PING_STAMPS = 'ICMP; user TX, kernel RX (SO_TIMESTAMP); kernel reflects';
+/** ICMP echo: the far kernel reflects it; iputils stamps RX with SO_TIMESTAMP */
+export const PING_STAMPS = 'user tx, kernel rx; ICMP';
 
 export async function runPing(spec: RunSpec): Promise<RoundResult[]> {
   const count = Math.round(spec.seconds * spec.rateHz);

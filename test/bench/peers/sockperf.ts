@@ -12,7 +12,7 @@ import type { RunSpec } from '../run-spec.js';
 import type { RoundResult } from '../tool-result.js';
 import { parseSockperfFullLog, parseSockperfStdout } from './sockperf-parse.js';
 
-export const SOCKPERF_STAMPS = 'user space (TSC)';
+export const SOCKPERF_STAMPS = 'user (TSC)';
 
 export async function runSockperf(spec: RunSpec): Promise<RoundResult[]> {
   const { path } = spec;

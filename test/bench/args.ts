@@ -1,0 +1,70 @@
+/** Flags of `npm run bench -- [flags]`. */
+
+export interface BenchArgs {
+  seconds: number;
+  rounds: number;
+  quick: boolean;
+  paths: ('loopback' | 'veth')[];
+  capacity: boolean;
+  /** keep the per-run output files (irtt JSON, sockperf CSV, rtprobe JSON) */
+  keep: boolean;
+}
+
+export const USAGE = `Usage: npm run bench -- [--seconds 20] [--rounds 3] [--quick] [--paths loopback,veth]
+                        [--no-capacity] [--keep]
+  --quick        1 round × 5 s, short capacity steps, RSS at 10^4 vs 10^5 probes (smoke check)
+  --paths        which paths to measure (veth needs root: two namespaces the bench creates)
+  --no-capacity  skip the rate ladder / CPU / RSS measurements on loopback
+  --keep         keep the raw output files of every run (their folder is printed)`;
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const a: BenchArgs = { seconds: 20, rounds: 3, quick: false, paths: ['loopback', 'veth'], capacity: true, keep: false };
+  let seconds: number | undefined;
+  let rounds: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const positive = (v: string): number => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: not a positive number: ${v}`);
+      return n;
+    };
+    switch (flag) {
+      case '--seconds':
+        seconds = positive(value());
+        break;
+      case '--rounds':
+        rounds = Math.round(positive(value()));
+        break;
+      case '--quick':
+        a.quick = true;
+        break;
+      case '--paths': {
+        const ps = value().split(',');
+        for (const p of ps) if (p !== 'loopback' && p !== 'veth') throw new Error(`--paths: unknown path ${p}`);
+        a.paths = ps as BenchArgs['paths'];
+        break;
+      }
+      case '--no-capacity':
+        a.capacity = false;
+        break;
+      case '--keep':
+        a.keep = true;
+        break;
+      default:
+        throw new Error(`unknown flag ${flag}`);
+    }
+  }
+  if (a.quick) {
+    a.seconds = 5;
+    a.rounds = 1;
+  }
+  // explicit values win over --quick
+  if (seconds !== undefined) a.seconds = seconds;
+  if (rounds !== undefined) a.rounds = rounds;
+  return a;
+}
