@@ -69,7 +69,7 @@ async function oneController(
   const timeoutS = sendS * 3 + 30;
   const agent = await startAgent(path, mode, timeoutS + 30);
   try {
-    const call = { path, agent, targets: opts.targets, rateHz: opts.rateHz, mode, jsonFile: join(tmpDir, `${name}.json`), timeoutS };
+    const call = { path, agent, targets: opts.targets, rateHz: opts.rateHz, mode, jsonFile: join(tmpDir, `${name}.json`), timeoutS, sampleProc: true };
     return await runController(opts.count !== undefined ? { ...call, count: opts.count } : { ...call, seconds: opts.seconds ?? 1 });
   } finally {
     await agent.service.stop();

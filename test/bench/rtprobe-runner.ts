@@ -78,6 +78,8 @@ export interface ControllerArgs {
   mode: StampMode;
   jsonFile: string;
   timeoutS: number;
+  /** poll /proc for RSS (fallback if the report has no process block); off for latency runs */
+  sampleProc?: boolean;
 }
 
 export async function runController(a: ControllerArgs): Promise<ControllerRun> {
@@ -89,7 +91,7 @@ export async function runController(a: ControllerArgs): Promise<ControllerRun> {
   args.push('--timestamps', a.mode, '--json', a.jsonFile, '--quiet');
   let sampler: ProcSampler | undefined;
   const finished = await runToEnd(process.execPath, args, { netns: a.path.clientNetns, timeoutS: a.timeoutS, cwd: REPO_ROOT }, (pid) => {
-    sampler = new ProcSampler(pid);
+    if (a.sampleProc) sampler = new ProcSampler(pid, 200);
   });
   const run: ControllerRun = { finished, command: showCommand('rtprobe', args.slice(1), { netns: a.path.clientNetns }) };
   const sample = sampler?.stop();
