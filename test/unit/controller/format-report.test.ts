@@ -1,0 +1,114 @@
+import { describe, it, expect } from 'vitest';
+import { formatRunReport, formatTargetReport } from '../../../controller/format-report.js';
+import { buildRunReport, CLOCK_OF_SOURCE, type RunFacts, type RunReport } from '../../../controller/run-report.js';
+import { finishedRun } from './run-fixture.js';
+
+const FACTS: RunFacts = {
+  startedMs: Date.UTC(2026, 10, 24, 12, 0, 0), durationS: 0.21, rateHz: 100, sizeBytes: 64,
+  timeoutNs: 1e9, lossAfterNs: 10e9, stampSource: 'user', strayRejects: {},
+  process: { rss_bytes: 1, cpu_user_s: 0, cpu_system_s: 0 },
+};
+
+function report(stampSource: RunFacts['stampSource'] = 'user'): RunReport {
+  const state = finishedRun();
+  return buildRunReport(state.targets, { ...FACTS, stampSource, strayRejects: state.strayRejects });
+}
+
+function targetSection(text: string, name: string): string {
+  const section = text.split('\n\n').find((part) => part.startsWith(`target ${name} `));
+  if (section === undefined) throw new Error(`no section for ${name} in:\n${text}`);
+  return section;
+}
+
+const ROW_LABELS = ['min', 'p50', 'p90', 'p99', 'p99.9', 'p99.99', 'p99.999', 'max', 'mean'];
+
+describe('formatRunReport', () => {
+  it('has a row for every percentile label, in order, per target', () => {
+    const text = formatRunReport(report());
+    for (const name of ['guest-a', 'guest-b']) {
+      const lines = targetSection(text, name).split('\n');
+      const labels = lines.map((line) => /^ {2}(\S+) /.exec(line)?.[1]).filter((l) => l !== undefined && ROW_LABELS.includes(l));
+      expect(labels).toEqual(ROW_LABELS);
+    }
+  });
+
+  it('heads the table with RTT, turnaround and send error columns', () => {
+    const section = targetSection(formatRunReport(report()), 'guest-a');
+    expect(section).toMatch(/RTT\s+turnaround\s+send error/);
+  });
+
+  it('writes a target address with its port unambiguously: IPv6 in brackets', () => {
+    const text = formatRunReport(report());
+    expect(targetSection(text, 'guest-a').split('\n')[0]).toContain('(127.0.0.1:7707, udp');
+    // "::1:9000" would read as the IPv6 address ::1:9000
+    expect(targetSection(text, 'guest-b').split('\n')[0]).toContain('([::1]:9000, udp');
+  });
+
+  it('shows the run parameters in the header', () => {
+    const text = formatRunReport(report());
+    const header = text.split('\n')[0] ?? '';
+    expect(header).toContain('2026-11-24T12:00:00.000Z');
+    expect(header).toContain('100 Hz');
+    expect(header).toContain('64 B');
+  });
+
+  it('names the clock behind every stamp', () => {
+    for (const source of ['user', 'kernel', 'hardware'] as const) {
+      const section = targetSection(formatRunReport(report(source)), 'guest-a');
+      expect(section).toContain(`RTT: ${source} TX/${source} RX stamps (${CLOCK_OF_SOURCE[source]})`);
+      expect(section).toContain('agent T2 kernel, T3 kernel');
+      expect(section).toContain(`send error: ${CLOCK_OF_SOURCE.user}`);
+    }
+    expect(targetSection(formatRunReport(report()), 'guest-b')).toContain('agent T2 none, T3 none');
+  });
+
+  it('gives the loss breakdown', () => {
+    const section = targetSection(formatRunReport(report()), 'guest-a');
+    expect(section).toContain('sent 21');
+    expect(section).toContain('received 20');
+    expect(section).toMatch(/lost 1 \(4\.762%\)/);
+    expect(section).toContain('late 1');
+    expect(section).toContain('duplicates 1');
+    expect(section).toContain('reordered 1');
+    expect(section).toContain('missed send slots 1');
+    expect(section).toContain('rejected wrong-source 1');
+    expect(targetSection(formatRunReport(report()), 'guest-b')).toMatch(/lost 21 \(100\.000%\)/);
+  });
+
+  it('lists the worst round trips, worst first, with seq, RTT and send time', () => {
+    const r = report();
+    const section = targetSection(formatRunReport(r), 'guest-a');
+    expect(section).toContain('worst round trips');
+    const worstLines = section.split('\n').filter((line) => /^\s+\d+\. seq /.test(line));
+    expect(worstLines).toHaveLength(10);
+    expect(worstLines.map((line) => Number(/seq (\d+)/.exec(line)?.[1]))).toEqual([7, 11, 20, 19, 18, 17, 16, 15, 14, 13]);
+    expect(worstLines[0]).toContain('1.200 s');
+    expect(worstLines[0]).toContain(`sent ${r.targets[0]?.worst[0]?.at}`);
+  });
+
+  it('a target that never answered shows dashes, no worst list, and does not throw', () => {
+    const section = targetSection(formatRunReport(report()), 'guest-b');
+    expect(section).not.toContain('worst round trips');
+    expect(section).toMatch(/^ {2}p99\.999 +- /m);
+    expect(section).toContain('rejected none');
+  });
+
+  it('reports datagrams matching no target', () => {
+    expect(formatRunReport(report())).toContain('datagrams matching no target: bad-magic 1');
+    const clean = { ...report(), rejected_unattributed: {} };
+    expect(formatRunReport(clean)).not.toContain('datagrams matching no target');
+  });
+
+  it('mentions RTTs that fell back to user stamps', () => {
+    const r = report();
+    const t = r.targets[0];
+    if (!t) throw new Error('no target');
+    expect(formatTargetReport(t)).not.toContain('fell back');
+    expect(formatTargetReport({ ...t, timestamps: { ...t.timestamps, user_fallback_rtts: 3 } }))
+      .toContain('3 RTTs fell back to user stamps');
+  });
+
+  it('ends with a newline', () => {
+    expect(formatRunReport(report()).endsWith('\n')).toBe(true);
+  });
+});

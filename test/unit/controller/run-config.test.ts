@@ -1,0 +1,128 @@
+import { describe, it, expect } from 'vitest';
+import { parseArgs } from 'node:util';
+import {
+  DEFAULT_AGENT_PORT, RUN_FLAG_SPEC, parseRunConfig, parseTargetSpec, type RunConfig, type RunFlags,
+} from '../../../controller/run-config.js';
+
+const TARGET = ['127.0.0.1'];
+
+function config(flags: RunFlags): RunConfig {
+  const result = parseRunConfig(flags);
+  if (result instanceof Error) throw new Error(`expected a config, got: ${result.message}`);
+  return result;
+}
+
+function expectFlagError(flags: RunFlags, flag: string): void {
+  const result = parseRunConfig(flags);
+  expect(result, JSON.stringify(flags)).toBeInstanceOf(Error);
+  if (result instanceof Error) expect(result.message).toContain(flag);
+}
+
+/** Flags as the command line gives them, through the same util.parseArgs spec the command uses. */
+function fromArgv(args: string[]): RunFlags {
+  return parseArgs({ args, options: RUN_FLAG_SPEC, strict: true }).values as RunFlags;
+}
+
+describe('parseRunConfig defaults', () => {
+  it('rate 100, duration 30s, size 64, timeout 1s, loss-after 10s, port 7707', () => {
+    expect(config({ target: TARGET })).toEqual({
+      targets: [{ name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707 }],
+      rateHz: 100, durationNs: 30e9, count: null, sizeBytes: 64, timeoutNs: 1e9, lossAfterNs: 10e9,
+      json: null, quiet: false, timestamps: 'auto',
+    });
+    expect(DEFAULT_AGENT_PORT).toBe(7707);
+  });
+
+  it('--count replaces the duration', () => {
+    expect(config({ target: TARGET, count: '200' })).toMatchObject({ count: 200, durationNs: null });
+  });
+
+  it('parses every flag from an argv', () => {
+    const c = config(fromArgv([
+      '--target', 'a=10.0.0.1:9000', '--target', 'b=[fd00::2]', '--rate', '1k', '--duration', '16h', '--size', '1472',
+      '--timeout', '50ms', '--loss-after', '2s', '--json', '-', '--quiet', '--timestamps', 'kernel',
+    ]));
+    expect(c).toEqual({
+      targets: [{ name: 'a', host: '10.0.0.1', port: 9000 }, { name: 'b', host: 'fd00::2', port: 7707 }],
+      rateHz: 1000, durationNs: 16 * 3600e9, count: null, sizeBytes: 1472, timeoutNs: 50e6, lossAfterNs: 2e9,
+      json: '-', quiet: true, timestamps: 'kernel',
+    });
+  });
+
+  it.each(['auto', 'kernel', 'hardware', 'user'] as const)('--timestamps %s', (mode) => {
+    expect(config({ target: TARGET, timestamps: mode }).timestamps).toBe(mode);
+  });
+
+  it('--loss-after equal to --timeout is allowed', () => {
+    expect(config({ target: TARGET, timeout: '2s', 'loss-after': '2s' })).toMatchObject({ timeoutNs: 2e9, lossAfterNs: 2e9 });
+  });
+});
+
+describe('parseRunConfig: every bad value names its flag', () => {
+  it.each([
+    ['--target', {}],
+    ['--target', { target: [] }],
+    ['--rate', { target: TARGET, rate: '0' }],
+    ['--rate', { target: TARGET, rate: 'abc' }],
+    ['--rate', { target: TARGET, rate: '-10' }],
+    ['--rate', { target: TARGET, rate: '2M' }],
+    ['--size', { target: TARGET, size: '63' }],
+    ['--size', { target: TARGET, size: '1473' }],
+    ['--size', { target: TARGET, size: 'big' }],
+    ['--size', { target: TARGET, size: '64.5' }],
+    ['--duration', { target: TARGET, duration: 'abc' }],
+    ['--duration', { target: TARGET, duration: '0' }],
+    ['--duration', { target: TARGET, duration: '999us' }],
+    ['--count', { target: TARGET, count: '0' }],
+    ['--count', { target: TARGET, count: '-1' }],
+    ['--count', { target: TARGET, count: '1.5' }],
+    ['--count', { target: TARGET, count: 'many' }],
+    ['--duration', { target: TARGET, duration: '10s', count: '5' }],
+    ['--count', { target: TARGET, duration: '10s', count: '5' }],
+    ['--timeout', { target: TARGET, timeout: 'soon' }],
+    ['--loss-after', { target: TARGET, 'loss-after': 'later' }],
+    ['--loss-after', { target: TARGET, timeout: '2s', 'loss-after': '1s' }],
+    ['--loss-after', { target: TARGET, 'loss-after': '2h' }],
+    ['--timestamps', { target: TARGET, timestamps: 'bogus' }],
+    ['--timestamps', { target: TARGET, timestamps: '' }],
+    ['--json', { target: TARGET, json: '' }],
+  ] as [string, RunFlags][])('%s: %j', (flag, flags) => {
+    expectFlagError(flags, flag);
+  });
+
+  it.each([
+    'bad name=127.0.0.1', '=127.0.0.1', `${'n'.repeat(65)}=127.0.0.1`, 'g/1=127.0.0.1',
+    'host:7707:x', '127.0.0.1:70000', '127.0.0.1:', '[127.0.0.1]:7707', '', 'guest=',
+  ])('--target %j', (text) => {
+    expectFlagError({ target: [text] }, '--target');
+  });
+
+  it('a duplicate target name is rejected', () => {
+    expectFlagError({ target: ['g=127.0.0.1', 'g=127.0.0.2'] }, '--target');
+    expectFlagError({ target: ['127.0.0.1', '127.0.0.1:7707'] }, '--target'); // same default name
+  });
+
+  it('--target port 0 is rejected: there is no port 0 to send to', () => {
+    // dgram's send() throws ERR_SOCKET_BAD_PORT for port 0 inside the schedule's timer
+    expectFlagError({ target: ['127.0.0.1:0'] }, '--target');
+    expectFlagError({ target: ['[::1]:0'] }, '--target');
+  });
+
+  it('the first bad target wins even after good ones', () => {
+    expectFlagError({ target: ['a=127.0.0.1', 'b=host:1:2'] }, '--target');
+  });
+});
+
+describe('parseTargetSpec', () => {
+  it.each([
+    ['127.0.0.1', { name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707 }],
+    ['guest=127.0.0.1:9000', { name: 'guest', host: '127.0.0.1', port: 9000 }],
+    ['[::1]:7707', { name: '[::1]:7707', host: '::1', port: 7707 }],
+    ['::1', { name: '[::1]:7707', host: '::1', port: 7707 }],
+    ['v6=[fd00::1]:8000', { name: 'v6', host: 'fd00::1', port: 8000 }],
+    ['rt-vm_1.a=guest.local', { name: 'rt-vm_1.a', host: 'guest.local', port: 7707 }],
+    [`${'n'.repeat(64)}=h`, { name: 'n'.repeat(64), host: 'h', port: 7707 }],
+  ])('%s', (text, expected) => {
+    expect(parseTargetSpec(text)).toEqual(expected);
+  });
+});

@@ -1,0 +1,173 @@
+import { describe, it, expect } from 'vitest';
+import { RunState } from '../../../controller/run-state.js';
+import { encodeProbe } from '../../../shared/wire/probe-codec.js';
+import { OFFSET_FLAGS } from '../../../shared/wire/probe-layout.js';
+import {
+  SEC, SESSION_A, SESSION_B, TARGET_A, TARGET_B, dueAt, makeStats, missed, replyBytes, rx, sent, tx,
+} from './run-fixture.js';
+
+function counts(state: RunState, target: number) {
+  const stats = state.targets[target];
+  if (!stats) throw new Error(`no target ${target}`);
+  const m = stats.matcher;
+  return {
+    sent: m.sent, received: m.received, lost: m.lost, late: m.late, duplicates: m.duplicates,
+    reordered: m.reordered, missed: stats.missedSendSlots,
+  };
+}
+
+function target(state: RunState, index: number) {
+  const stats = state.targets[index];
+  if (!stats) throw new Error(`no target ${index}`);
+  return stats;
+}
+
+describe('RunState', () => {
+  it('counts a synthetic run: received, lost, duplicate, reordered, missed slots', () => {
+    const state = new RunState(makeStats());
+    // given 10 probes to target A, each with its TX stamp, and slot 10 missed
+    for (let seq = 0n; seq < 10n; seq++) state.apply([sent(0, seq), tx(0, seq)]);
+    state.apply([missed(0, 10n)]);
+    // when every probe but 3 is answered, 5 twice, 7 after 8
+    for (const seq of [0n, 1n, 2n, 4n, 5n, 6n, 8n, 7n, 9n]) state.apply([rx(replyBytes(SESSION_A, seq), seq, 100_000n + seq)]);
+    state.apply([rx(replyBytes(SESSION_A, 5n), 5n, 300_000n)]);
+    state.expire(dueAt(3n) + 10n * SEC + 2_000n);
+    // then
+    expect(counts(state, 0)).toEqual({ sent: 10, received: 9, lost: 1, late: 0, duplicates: 1, reordered: 1, missed: 1 });
+    expect(counts(state, 1)).toEqual({ sent: 0, received: 0, lost: 0, late: 0, duplicates: 0, reordered: 0, missed: 0 });
+    const a = target(state, 0);
+    expect(a.rtt.count).toBe(9);
+    expect(a.rtt.summary()).toMatchObject({ min: 100_000, max: 100_009 });
+    expect(a.lastRttNs).toBe(100_009);
+    expect(a.worst.entries.map((w) => w.seq)).toEqual([9n, 8n, 7n, 6n, 5n, 4n, 2n, 1n, 0n]);
+    expect(a.rejects).toEqual({});
+    expect(state.strayRejects).toEqual({});
+  });
+
+  it('records the guest turnaround from T3 − T2 once per accepted reply, and the agent stamp sources', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n), sent(0, 1n), tx(0, 1n)]);
+    state.apply([rx(replyBytes(SESSION_A, 0n, 25_000n, 64, ['kernel', 'hardware']), 0n, 90_000n)]);
+    state.apply([rx(replyBytes(SESSION_A, 1n, 43_000n, 64, ['kernel', 'hardware']), 1n, 90_000n)]);
+    state.apply([rx(replyBytes(SESSION_A, 1n, 99_000n, 64, ['kernel', 'hardware']), 1n, 95_000n)]); // duplicate
+    const a = target(state, 0);
+    expect(a.turnaround.summary()).toMatchObject({ count: 2, min: 25_000, max: 43_000 });
+    expect(a.agentStamps).toEqual({ t2: 'kernel', t3: 'hardware' });
+  });
+
+  it('does not record a turnaround when the agent did not stamp T2/T3', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n)]);
+    const data = replyBytes(SESSION_A, 0n);
+    data.writeUInt16BE(0, OFFSET_FLAGS); // sources 'none'
+    state.apply([rx(data, 0n, 90_000n)]);
+    const a = target(state, 0);
+    expect(a.matcher.received).toBe(1);
+    expect(a.turnaround.count).toBe(0);
+    expect(a.agentStamps).toEqual({ t2: 'none', t3: 'none' });
+  });
+
+  it('records the send-schedule error (sent − due) of every probe', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n, 1_000n), sent(0, 1n, 7_000n), sent(0, 2n, 3_000_000n), sent(1, 0n, 4_000n)]);
+    expect(target(state, 0).sendError.summary()).toMatchObject({ count: 3, min: 1_000, max: 3_000_000 });
+    expect(target(state, 1).sendError.summary()).toMatchObject({ count: 1, min: 4_000, max: 4_000 });
+  });
+
+  it('a reply before its TX stamp is completed by the TX event', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), rx(replyBytes(SESSION_A, 0n), 0n, 60_000n)]);
+    expect(target(state, 0).rtt.count).toBe(0);
+    state.apply([tx(0, 0n)]);
+    expect(target(state, 0).rtt.summary()).toMatchObject({ count: 1, min: 60_000 });
+  });
+
+  it('a late reply is counted late and recorded with its real RTT', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n), rx(replyBytes(SESSION_A, 0n), 0n, 1_500_000_000n)]);
+    expect(counts(state, 0)).toMatchObject({ received: 1, late: 1 });
+    expect(target(state, 0).rtt.summary()).toMatchObject({ count: 1, max: 1_500_000_000 });
+  });
+
+  it('routes replies by session to their own target', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n), sent(1, 0n), tx(1, 0n)]);
+    state.apply([rx(replyBytes(SESSION_B, 0n), 0n, 70_000n, TARGET_B), rx(replyBytes(SESSION_A, 0n), 0n, 50_000n)]);
+    expect(target(state, 0).rtt.summary()).toMatchObject({ count: 1, min: 50_000 });
+    expect(target(state, 1).rtt.summary()).toMatchObject({ count: 1, min: 70_000 });
+  });
+
+  it('wrong-source: a reply for our session from another address or port', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n)]);
+    state.apply([rx(replyBytes(SESSION_A, 0n), 0n, 50_000n, { ...TARGET_A, address: '127.0.0.2' })]);
+    state.apply([rx(replyBytes(SESSION_A, 0n), 0n, 50_000n, { ...TARGET_A, port: 7708 })]);
+    expect(target(state, 0).rejects).toEqual({ 'wrong-source': 2 });
+    expect(counts(state, 0)).toMatchObject({ received: 0, duplicates: 0 });
+    // the genuine reply, seen through an IPv4-mapped IPv6 address, is still accepted
+    state.apply([rx(replyBytes(SESSION_A, 0n), 0n, 50_000n, { ...TARGET_A, address: '::ffff:127.0.0.1' })]);
+    expect(counts(state, 0)).toMatchObject({ received: 1 });
+  });
+
+  it('unknown-session: a reply for a session this run did not start is a stray reject', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n), rx(replyBytes(0x33333333, 0n), 0n, 50_000n)]);
+    expect(state.strayRejects).toEqual({ 'unknown-session': 1 });
+    expect(target(state, 0).rejects).toEqual({});
+    expect(counts(state, 0)).toMatchObject({ received: 0 });
+  });
+
+  it('bad-type: our own probe echoed back unchanged', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n), rx(encodeProbe(SESSION_A, 0n, 1n, 64), 0n, 50_000n)]);
+    expect(target(state, 0).rejects).toEqual({ 'bad-type': 1 });
+    expect(counts(state, 0)).toMatchObject({ received: 0 });
+  });
+
+  it('malformed datagrams are stray rejects with the decoder reason', () => {
+    const state = new RunState(makeStats());
+    const badMagic = replyBytes(SESSION_A, 0n);
+    badMagic.writeUInt32BE(0, 0);
+    const badLength = Buffer.concat([replyBytes(SESSION_A, 0n), Buffer.alloc(1)]);
+    state.apply([
+      rx(Buffer.alloc(10), 0n, 1n), rx(badMagic, 0n, 1n), rx(badMagic, 0n, 1n), rx(badLength, 0n, 1n),
+    ]);
+    expect(state.strayRejects).toEqual({ short: 1, 'bad-magic': 2, 'bad-length': 1 });
+    expect(target(state, 0).rejects).toEqual({});
+  });
+
+  it('unknown-seq and expired replies are counted on their target', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n)]);
+    state.apply([rx(replyBytes(SESSION_A, 5n), 5n, 50_000n)]);
+    state.expire(dueAt(0n) + 10n * SEC + 2_000n);
+    state.apply([rx(replyBytes(SESSION_A, 0n), 0n, 11n * SEC)]);
+    expect(target(state, 0).rejects).toEqual({ 'unknown-seq': 1, expired: 1 });
+    expect(counts(state, 0)).toMatchObject({ sent: 1, received: 0, lost: 1 });
+    expect(target(state, 0).rtt.count).toBe(0);
+  });
+
+  it('finish() declares the unanswered lost; done events are counted', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n), sent(1, 0n), tx(1, 0n), { kind: 'done' }]);
+    state.apply([{ kind: 'done' }]);
+    expect(state.doneTransports).toBe(2);
+    state.finish();
+    expect(counts(state, 0)).toMatchObject({ sent: 1, lost: 1 });
+    expect(counts(state, 1)).toMatchObject({ sent: 1, lost: 1 });
+  });
+
+  it('events for a target index it does not know are ignored', () => {
+    const state = new RunState(makeStats());
+    expect(() => state.apply([sent(-1, 0n), tx(5, 0n), missed(7, 0n)])).not.toThrow();
+    expect(counts(state, 0)).toMatchObject({ sent: 0, missed: 0 });
+  });
+
+  it('missed slots count per target', () => {
+    const state = new RunState(makeStats());
+    state.apply([missed(0, 3n), missed(0, 4n), missed(1, 4n)]);
+    expect(counts(state, 0).missed).toBe(2);
+    expect(counts(state, 1).missed).toBe(1);
+    expect(target(state, 0).matcher.sent).toBe(0);
+  });
+});

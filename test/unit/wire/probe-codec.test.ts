@@ -1,0 +1,306 @@
+import { describe, it, expect } from 'vitest';
+import { decodeProbe, encodeProbe, encodeReply, stampFlags } from '../../../shared/wire/probe-codec.js';
+import {
+  OFFSET_FLAGS, OFFSET_LENGTH, OFFSET_MAGIC, OFFSET_RESERVED, OFFSET_SEQ, OFFSET_SESSION,
+  OFFSET_T1, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, OFFSET_VERSION, PROBE_HEADER_BYTES,
+  PROBE_MAGIC, PROBE_MAX_BYTES, PROBE_MIN_BYTES,
+} from '../../../shared/wire/probe-layout.js';
+import { REJECT_REASONS } from '../../../shared/wire/reject-reason.js';
+import type { StampSource } from '../../../shared/transport/probe-transport.js';
+
+const U64_MAX = 2n ** 64n - 1n;
+
+/** A 64-byte probe, field by field (big-endian). */
+const GOLDEN_PROBE_HEX = [
+  '52545042', //         magic "RTPB"
+  '01', //               version 1
+  '01', //               type probe
+  '0000', //             flags
+  'deadbeef', //         session
+  '0040', //             length 64
+  '0000', //             reserved
+  '0001020304050607', // seq
+  '1122334455667788', // T1
+  '0000000000000000', // T2
+  '0000000000000000', // T3
+  '00'.repeat(16), //    padding to 64 bytes
+].join('');
+
+function expectReject(data: Uint8Array, reason: string): void {
+  const result = decodeProbe(data);
+  expect(result.ok).toBe(false);
+  if (!result.ok) expect(result.reason).toBe(reason);
+}
+
+function decodedPacket(data: Uint8Array) {
+  const result = decodeProbe(data);
+  if (!result.ok) throw new Error(`expected a valid packet, got ${result.reason}`);
+  return result.packet;
+}
+
+/** xorshift32: a tiny deterministic PRNG so the fuzz loops are reproducible. */
+function xorshift32(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x;
+  };
+}
+
+describe('probe layout', () => {
+  it('has the documented offsets, header size and bounds', () => {
+    expect([OFFSET_MAGIC, OFFSET_VERSION, OFFSET_TYPE, OFFSET_FLAGS, OFFSET_SESSION, OFFSET_LENGTH,
+      OFFSET_RESERVED, OFFSET_SEQ, OFFSET_T1, OFFSET_T2, OFFSET_T3]).toEqual([0, 4, 5, 6, 8, 12, 14, 16, 24, 32, 40]);
+    expect(PROBE_HEADER_BYTES).toBe(48);
+    expect(PROBE_MIN_BYTES).toBe(64);
+    expect(PROBE_MAX_BYTES).toBe(1472);
+    expect(Buffer.from('RTPB').readUInt32BE(0)).toBe(PROBE_MAGIC);
+  });
+});
+
+describe('encodeProbe', () => {
+  it('produces the golden 64-byte probe exactly', () => {
+    const probe = encodeProbe(0xdeadbeef, 0x0001020304050607n, 0x1122334455667788n, 64);
+    expect(probe.length).toBe(64);
+    expect(probe.toString('hex')).toBe(GOLDEN_PROBE_HEX);
+  });
+
+  it('pads with zeros up to the requested size', () => {
+    const probe = encodeProbe(1, 2n, 3n, 1472);
+    expect(probe.length).toBe(1472);
+    expect(probe.readUInt16BE(OFFSET_LENGTH)).toBe(1472);
+    expect(probe.subarray(PROBE_HEADER_BYTES).every((b) => b === 0)).toBe(true);
+  });
+
+  it('writes a session given as a negative int32 as its unsigned value', () => {
+    expect(encodeProbe(-1, 0n, 0n, 64).readUInt32BE(OFFSET_SESSION)).toBe(0xffffffff);
+  });
+});
+
+describe('round trip encode -> decode', () => {
+  const cases: { size: number; seq: bigint; t1: bigint; session: number }[] = [
+    { size: 64, seq: 0n, t1: 0n, session: 1 },
+    { size: 64, seq: U64_MAX, t1: 2n ** 63n - 1n, session: 0xffffffff },
+    { size: 1472, seq: U64_MAX, t1: 2n ** 63n + 12_345n, session: 0x80000000 },
+    { size: 1472, seq: 2n ** 53n + 1n, t1: 1_732_000_000_123_456_789n, session: 7 },
+  ];
+  for (const c of cases) {
+    it(`size ${c.size}, seq ${c.seq}, T1 ${c.t1}`, () => {
+      const packet = decodedPacket(encodeProbe(c.session, c.seq, c.t1, c.size));
+      expect(packet).toEqual({
+        type: 'probe', session: c.session, seq: c.seq, t1Ns: c.t1, t2Ns: 0n, t3Ns: 0n,
+        t2Source: 'none', t3Source: 'none', lengthBytes: c.size,
+      });
+    });
+  }
+
+  it('decodes a Uint8Array view at an offset into a larger buffer', () => {
+    const probe = encodeProbe(42, 99n, 1234n, 100);
+    const backing = new Uint8Array(300).fill(0xaa);
+    backing.set(probe, 37);
+    const view = backing.subarray(37, 37 + probe.length);
+    const packet = decodedPacket(view);
+    expect(packet.session).toBe(42);
+    expect(packet.seq).toBe(99n);
+    expect(packet.lengthBytes).toBe(100);
+  });
+});
+
+describe('encodeReply', () => {
+  const sources: [StampSource, StampSource][] = [
+    ['user', 'user'], ['kernel', 'kernel'], ['kernel', 'hardware'], ['hardware', 'user'],
+  ];
+  for (const [t2Source, t3Source] of sources) {
+    it(`keeps length and fields, sets type/T2/T3/flags (${t2Source}/${t3Source})`, () => {
+      for (const size of [64, 65, 512, 1472]) {
+        const request = encodeProbe(0x01020304, U64_MAX - 3n, 2n ** 63n - 5n, size);
+        request.fill(0x5a, PROBE_HEADER_BYTES); // recognisable padding
+        const before = Buffer.from(request);
+        const reply = encodeReply(request, 1_000_000n, 1_002_500n, t2Source, t3Source);
+
+        expect(reply.length).toBe(size);
+        expect(request.equals(before)).toBe(true); // the request is not modified
+        expect(reply.readUInt8(OFFSET_TYPE)).toBe(2);
+        expect(reply.readUInt16BE(OFFSET_FLAGS)).toBe(stampFlags(t2Source, t3Source));
+        expect(reply.readBigUInt64BE(OFFSET_T2)).toBe(1_000_000n);
+        expect(reply.readBigUInt64BE(OFFSET_T3)).toBe(1_002_500n);
+        expect(reply.subarray(PROBE_HEADER_BYTES).equals(before.subarray(PROBE_HEADER_BYTES))).toBe(true);
+
+        expect(decodedPacket(reply)).toEqual({
+          type: 'reply', session: 0x01020304, seq: U64_MAX - 3n, t1Ns: 2n ** 63n - 5n,
+          t2Ns: 1_000_000n, t3Ns: 1_002_500n, t2Source, t3Source, lengthBytes: size,
+        });
+      }
+    });
+  }
+
+  it('stampFlags puts T2 in bits 0-1 and T3 in bits 2-3', () => {
+    expect(stampFlags('none', 'none')).toBe(0);
+    expect(stampFlags('user', 'none')).toBe(0b0001);
+    expect(stampFlags('kernel', 'none')).toBe(0b0010);
+    expect(stampFlags('hardware', 'none')).toBe(0b0011);
+    expect(stampFlags('none', 'user')).toBe(0b0100);
+    expect(stampFlags('none', 'hardware')).toBe(0b1100);
+    expect(stampFlags('kernel', 'hardware')).toBe(0b1110);
+  });
+});
+
+describe('decodeProbe rejections', () => {
+  const valid = (size = 64): Buffer => encodeProbe(0x0a0b0c0d, 5n, 6n, size);
+
+  it('short: 0, 1 and 47 bytes', () => {
+    expectReject(new Uint8Array(0), 'short');
+    expectReject(valid().subarray(0, 1), 'short');
+    expectReject(valid().subarray(0, 47), 'short');
+  });
+
+  it('accepts 48..63-byte datagrams only as far as the length check (bad-length, not short)', () => {
+    const header = valid().subarray(0, 48);
+    expectReject(header, 'bad-length');
+  });
+
+  it('bad-magic', () => {
+    const probe = valid();
+    probe.writeUInt32BE(0x52545043, OFFSET_MAGIC);
+    expectReject(probe, 'bad-magic');
+    expectReject(Buffer.alloc(64), 'bad-magic');
+  });
+
+  it('bad-version: 0, 2 and 255', () => {
+    for (const version of [0, 2, 255]) {
+      const probe = valid();
+      probe.writeUInt8(version, OFFSET_VERSION);
+      expectReject(probe, 'bad-version');
+    }
+  });
+
+  it('bad-type: 0, 3 and 255', () => {
+    for (const type of [0, 3, 255]) {
+      const probe = valid();
+      probe.writeUInt8(type, OFFSET_TYPE);
+      expectReject(probe, 'bad-type');
+    }
+  });
+
+  it('bad-flags: any bit above bit 3', () => {
+    for (const flags of [0x0010, 0x0100, 0x8000, 0xffff, 0x001f]) {
+      const probe = valid();
+      probe.writeUInt16BE(flags, OFFSET_FLAGS);
+      expectReject(probe, 'bad-flags');
+    }
+  });
+
+  it('accepts every combination of the defined stamp-source bits', () => {
+    for (let flags = 0; flags <= 0b1111; flags++) {
+      const probe = valid();
+      probe.writeUInt16BE(flags, OFFSET_FLAGS);
+      expect(decodeProbe(probe).ok).toBe(true);
+    }
+  });
+
+  it('bad-length: field differs from the datagram size', () => {
+    const probe = valid(64);
+    probe.writeUInt16BE(65, OFFSET_LENGTH);
+    expectReject(probe, 'bad-length');
+    const big = valid(200);
+    big.writeUInt16BE(199, OFFSET_LENGTH);
+    expectReject(big, 'bad-length');
+    // a valid probe truncated or extended in transit
+    expectReject(valid(100).subarray(0, 99), 'bad-length');
+    expectReject(Buffer.concat([valid(100), Buffer.alloc(1)]), 'bad-length');
+  });
+
+  it('bad-length: size below 64 with a matching length field', () => {
+    for (const size of [48, 50, 63]) {
+      const probe = Buffer.from(valid(64).subarray(0, size));
+      probe.writeUInt16BE(size, OFFSET_LENGTH);
+      expectReject(probe, 'bad-length');
+    }
+  });
+
+  it('bad-length: size above 1472 with a matching length field', () => {
+    for (const size of [1473, 1600, 9000]) {
+      const probe = Buffer.alloc(size);
+      valid(64).copy(probe);
+      probe.writeUInt16BE(size, OFFSET_LENGTH);
+      expectReject(probe, 'bad-length');
+    }
+  });
+
+  it('bad-reserved', () => {
+    for (const reserved of [1, 0x8000, 0xffff]) {
+      const probe = valid();
+      probe.writeUInt16BE(reserved, OFFSET_RESERVED);
+      expectReject(probe, 'bad-reserved');
+    }
+  });
+
+  it('reports the first failing check in header order', () => {
+    const probe = valid();
+    probe.writeUInt8(9, OFFSET_VERSION);
+    probe.writeUInt8(9, OFFSET_TYPE);
+    probe.writeUInt16BE(0xffff, OFFSET_RESERVED);
+    expectReject(probe, 'bad-version');
+  });
+
+  it('does not look at the padding', () => {
+    const probe = valid(128);
+    probe.fill(0xff, PROBE_HEADER_BYTES);
+    expect(decodeProbe(probe).ok).toBe(true);
+  });
+
+  it('seq and session are read from their own offsets', () => {
+    const probe = valid();
+    probe.writeBigUInt64BE(0xfedcba9876543210n, OFFSET_SEQ);
+    probe.writeBigUInt64BE(0x0102030405060708n, OFFSET_T1);
+    const packet = decodedPacket(probe);
+    expect(packet.seq).toBe(0xfedcba9876543210n);
+    expect(packet.t1Ns).toBe(0x0102030405060708n);
+    expect(packet.session).toBe(0x0a0b0c0d);
+  });
+});
+
+describe('decodeProbe never throws', () => {
+  const reasons: readonly string[] = REJECT_REASONS;
+
+  it('10 000 random buffers of random length 0..1600', () => {
+    const next = xorshift32(0x2545f491);
+    for (let n = 0; n < 10_000; n++) {
+      const length = next() % 1601;
+      const data = new Uint8Array(length);
+      for (let i = 0; i < length; i++) data[i] = next() & 0xff;
+      // Every 4th buffer starts with the right magic and version so the deeper checks run too.
+      if (n % 4 === 0 && length >= 8) { data.set([0x52, 0x54, 0x50, 0x42, 0x01], 0); }
+      let result: ReturnType<typeof decodeProbe> | undefined;
+      expect(() => { result = decodeProbe(data); }).not.toThrow();
+      if (result === undefined) throw new Error('no result');
+      if (result.ok) {
+        expect(result.packet.lengthBytes).toBe(length);
+      } else {
+        expect(reasons).toContain(result.reason);
+      }
+    }
+  });
+
+  it('10 000 single-byte mutations of valid probes', () => {
+    const next = xorshift32(0x9e3779b9);
+    const seen = new Set<string>();
+    for (let n = 0; n < 10_000; n++) {
+      const size = PROBE_MIN_BYTES + (next() % (PROBE_MAX_BYTES - PROBE_MIN_BYTES + 1));
+      const data = encodeProbe(next(), BigInt(next()), BigInt(next()), size);
+      data[next() % PROBE_HEADER_BYTES] = next() & 0xff;
+      const result = decodeProbe(data);
+      if (result.ok) seen.add('ok');
+      else {
+        seen.add(result.reason);
+        expect(reasons).toContain(result.reason);
+      }
+    }
+    // the mutations reach every check of the decoder
+    for (const reason of ['ok', 'bad-magic', 'bad-version', 'bad-type', 'bad-flags', 'bad-length', 'bad-reserved']) {
+      expect(seen).toContain(reason);
+    }
+  });
+});
