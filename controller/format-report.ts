@@ -17,7 +17,8 @@ function formatRejects(counts: RejectCounts): string {
 
 export function formatTargetReport(t: TargetReport): string {
   const lines: string[] = [];
-  lines.push(`target ${t.name} (${t.address}:${t.port}, udp, session 0x${t.session.toString(16).padStart(8, '0')})`);
+  const address = t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
+  lines.push(`target ${t.name} (${address}, udp, session 0x${t.session.toString(16).padStart(8, '0')})`);
   lines.push(`  probes   sent ${t.sent}  received ${t.received}  lost ${t.lost} (${formatPercent(t.loss_ratio)})  ` +
     `late ${t.late}  duplicates ${t.duplicates}  reordered ${t.reordered}  missed send slots ${t.missed_send_slots}`);
   const fallback = t.timestamps.user_fallback_rtts > 0

@@ -86,6 +86,11 @@ export class ReplyMatcher {
    */
   onSent(seq: bigint, sentMonoNs: bigint, sentWallMs: number): CompletedRoundTrip[] {
     const evicted: CompletedRoundTrip[] = [];
+    // Sequences need not start at 0: the first one sent starts the accounting.
+    if (this.sent === 0) {
+      this.oldestSeq = seq;
+      this.nextSeq = seq;
+    }
     while (this.oldestSeq + BigInt(this.capacity) <= seq) this.resolveOldest(evicted);
     const i = this.index(seq);
     this.seqs[i] = seq;

@@ -3,6 +3,8 @@ import { parseDurationNs, parseIntegerIn, parseRateHz } from '../shared/cli/pars
 import { PROBE_MAX_BYTES, PROBE_MIN_BYTES } from '../shared/wire/probe-layout.js';
 
 export const DEFAULT_AGENT_PORT = 7707;
+/** per target; the reply ring holds this many probes (~50 B each) */
+export const MAX_PROBES_IN_FLIGHT = 1_000_000;
 
 export type TimestampMode = 'auto' | 'kernel' | 'hardware' | 'user';
 const TIMESTAMP_MODES: readonly TimestampMode[] = ['auto', 'kernel', 'hardware', 'user'];
@@ -63,6 +65,7 @@ export function parseTargetSpec(text: string): TargetSpec | Error {
   }
   const hostPort = parseHostPort('--target', eq >= 0 ? text.slice(eq + 1) : text, DEFAULT_AGENT_PORT);
   if (hostPort instanceof Error) return hostPort;
+  if (hostPort.port === 0) return new Error(`--target: '${text}' needs a port 1..65535`);
   const shown = hostPort.host.includes(':') ? `[${hostPort.host}]:${hostPort.port}` : `${hostPort.host}:${hostPort.port}`;
   return { ...hostPort, name: name || shown };
 }
@@ -97,6 +100,10 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   if (lossAfterNs instanceof Error) return lossAfterNs;
   if (lossAfterNs < timeoutNs) return new Error('--loss-after: must not be shorter than --timeout (a late reply is still a reply)');
   if (lossAfterNs > 3600e9) return new Error('--loss-after: at most 1h');
+  // Probes in flight are kept until lost: bound them so memory stays constant and small.
+  if ((lossAfterNs / 1e9) * rateHz > MAX_PROBES_IN_FLIGHT) {
+    return new Error(`--loss-after: ${lossAfterNs / 1e9} s at --rate ${rateHz} Hz keeps more than ${MAX_PROBES_IN_FLIGHT} probes in flight per target; shorten --loss-after`);
+  }
   const timestamps = (flags.timestamps ?? 'auto') as TimestampMode;
   if (!TIMESTAMP_MODES.includes(timestamps)) {
     return new Error(`--timestamps: '${flags.timestamps}' is not one of ${TIMESTAMP_MODES.join(', ')}`);

@@ -43,8 +43,9 @@ export class LatencyHistogram {
   record(valueNs: number): void {
     let v = valueNs;
     if (v < 0) { this.clampedNegative++; v = 0; }
-    if (v > HISTOGRAM_HIGHEST_NS) { this.clampedHigh++; v = HISTOGRAM_HIGHEST_NS; }
-    this.histogram.recordValue(v);
+    // The histogram stops at 60 s; max, mean and the worst-case list keep the true value.
+    if (v > HISTOGRAM_HIGHEST_NS) this.clampedHigh++;
+    this.histogram.recordValue(Math.min(v, HISTOGRAM_HIGHEST_NS));
     this.count++;
     this.sumNs += v;
     if (v < this.minNs) this.minNs = v;

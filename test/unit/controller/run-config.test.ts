@@ -83,6 +83,9 @@ describe('parseRunConfig: every bad value names its flag', () => {
     ['--loss-after', { target: TARGET, 'loss-after': 'later' }],
     ['--loss-after', { target: TARGET, timeout: '2s', 'loss-after': '1s' }],
     ['--loss-after', { target: TARGET, 'loss-after': '2h' }],
+    // 1h at 1 kHz would keep 3.6 million probes in flight per target
+    ['--loss-after', { target: TARGET, 'loss-after': '1h', rate: '1k' }],
+    ['--target', { target: ['127.0.0.1:0'] }],
     ['--timestamps', { target: TARGET, timestamps: 'bogus' }],
     ['--timestamps', { target: TARGET, timestamps: '' }],
     ['--json', { target: TARGET, json: '' }],
