@@ -1,0 +1,206 @@
+/**
+ * The agent's WebSocket stream (path /v1/stream): versioned JSON messages, each with a `type`.
+ * Validators turn untrusted text into typed messages or a reason code; they never throw.
+ */
+import type { RejectCounts } from '../wire/reject-reason.js';
+import type { StampSource } from '../transport/probe-transport.js';
+
+export const STREAM_PATH = '/v1/stream';
+export const STREAM_VERSION = 1;
+/** largest client message the agent reads; larger frames close with 1009 */
+export const MAX_CLIENT_MESSAGE_BYTES = 4096;
+
+export const AGENT_TAGS = ['ipdv', 'turnaround', 'owd'] as const;
+/** ipdv: |inter-arrival − inter-send| per consecutive probe; turnaround: T3 − T2; owd: T2 − T1 */
+export type AgentTag = (typeof AGENT_TAGS)[number];
+
+export interface EncodedHistogram {
+  count: number;
+  max_ns: number;
+  /** HdrHistogram compressed base64 (V2), values in ns */
+  encoded: string;
+}
+
+export interface IntervalCounts {
+  received: number;
+  /** sequence numbers skipped on arrival: probes lost on the forward path (so far) */
+  gaps: number;
+  reordered: number;
+  duplicates: number;
+  rejected: RejectCounts;
+}
+
+export interface HelloMessage {
+  type: 'hello';
+  v: 1;
+  agent_version: string;
+  /** random per agent process: interval ids restart when it changes */
+  instance: string;
+  clocks: { t2: StampSource; t3: StampSource; turnaround: string };
+  clock_sync: { mode: 'none' | 'ptp' | 'ntp'; error_ns: number | null };
+  interval_ms: number;
+  replay_ms: number;
+  /** oldest and newest interval id the agent can still replay (0, 0 when none) */
+  first_id: number;
+  last_id: number;
+}
+
+export interface IntervalMessage {
+  type: 'interval';
+  v: 1;
+  id: number;
+  session: number;
+  /** the controller's address:port as the agent saw it */
+  peer: string;
+  start_ms: number;
+  end_ms: number;
+  histograms: Partial<Record<AgentTag, EncodedHistogram>>;
+  counts: IntervalCounts;
+}
+
+export interface SessionEndMessage {
+  type: 'session-end';
+  v: 1;
+  id: number;
+  session: number;
+  reason: 'idle' | 'agent-exit';
+}
+
+/** Answer to `flush`: every interval of the session up to last_id has been sent. */
+export interface FlushedMessage {
+  type: 'flushed';
+  v: 1;
+  session: number;
+  last_id: number;
+}
+
+/** Intervals the agent could not send to this subscriber (slow reader) since the last notice. */
+export interface DroppedMessage {
+  type: 'dropped';
+  v: 1;
+  count: number;
+  total: number;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  v: 1;
+  code: ClientRejectReason;
+  message: string;
+}
+
+export type AgentMessage = HelloMessage | IntervalMessage | SessionEndMessage | FlushedMessage | DroppedMessage | ErrorMessage;
+
+export interface SubscribeMessage {
+  type: 'subscribe';
+  v: 1;
+  /** replay every interval with a larger id; omitted = only new ones */
+  after_id?: number;
+  /** only this session's intervals; omitted = all */
+  session?: number;
+}
+
+export interface FlushMessage {
+  type: 'flush';
+  v: 1;
+  session: number;
+}
+
+export type ClientMessage = SubscribeMessage | FlushMessage;
+
+export const CLIENT_REJECT_REASONS = ['bad-json', 'not-object', 'bad-version', 'unknown-type', 'bad-field', 'too-large'] as const;
+export type ClientRejectReason = (typeof CLIENT_REJECT_REASONS)[number];
+
+export type Parsed<T, R extends string> = { ok: true; message: T } | { ok: false; reason: R; detail: string };
+
+function isUint32(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0xffff_ffff;
+}
+
+function isId(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function parseObject(text: string): Parsed<Record<string, unknown>, ClientRejectReason> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'bad-json', detail: 'not valid JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'not-object', detail: 'a message is a JSON object' };
+  }
+  const object = value as Record<string, unknown>;
+  if (object.v !== STREAM_VERSION) return { ok: false, reason: 'bad-version', detail: `v must be ${STREAM_VERSION}` };
+  return { ok: true, message: object };
+}
+
+/** Validates a message a subscriber sent to the agent. */
+export function parseClientMessage(text: string): Parsed<ClientMessage, ClientRejectReason> {
+  if (text.length > MAX_CLIENT_MESSAGE_BYTES) return { ok: false, reason: 'too-large', detail: `over ${MAX_CLIENT_MESSAGE_BYTES} bytes` };
+  const parsed = parseObject(text);
+  if (!parsed.ok) return parsed;
+  const m = parsed.message;
+  switch (m.type) {
+    case 'subscribe':
+      if (m.after_id !== undefined && !isId(m.after_id)) return { ok: false, reason: 'bad-field', detail: 'after_id must be a non-negative integer' };
+      if (m.session !== undefined && !isUint32(m.session)) return { ok: false, reason: 'bad-field', detail: 'session must be a 32-bit unsigned integer' };
+      return {
+        ok: true,
+        message: { type: 'subscribe', v: 1, ...(m.after_id === undefined ? {} : { after_id: m.after_id as number }),
+          ...(m.session === undefined ? {} : { session: m.session as number }) },
+      };
+    case 'flush':
+      if (!isUint32(m.session)) return { ok: false, reason: 'bad-field', detail: 'session must be a 32-bit unsigned integer' };
+      return { ok: true, message: { type: 'flush', v: 1, session: m.session } };
+    default:
+      return { ok: false, reason: 'unknown-type', detail: `unknown type ${JSON.stringify(m.type)}` };
+  }
+}
+
+export type AgentRejectReason = ClientRejectReason;
+
+function isEncodedHistogram(value: unknown): value is EncodedHistogram {
+  const h = value as EncodedHistogram;
+  return typeof h === 'object' && h !== null && isId(h.count) && typeof h.max_ns === 'number' && typeof h.encoded === 'string';
+}
+
+/** Validates a message from an agent (the controller trusts nothing it receives either). */
+export function parseAgentMessage(text: string): Parsed<AgentMessage, AgentRejectReason> {
+  const parsed = parseObject(text);
+  if (!parsed.ok) return parsed;
+  const m = parsed.message;
+  const bad = (detail: string): Parsed<AgentMessage, AgentRejectReason> => ({ ok: false, reason: 'bad-field', detail });
+  switch (m.type) {
+    case 'hello':
+      if (typeof m.instance !== 'string' || !isId(m.first_id) || !isId(m.last_id)) return bad('hello needs instance, first_id, last_id');
+      return { ok: true, message: m as unknown as HelloMessage };
+    case 'interval': {
+      if (!isId(m.id) || !isUint32(m.session) || typeof m.start_ms !== 'number' || typeof m.end_ms !== 'number') {
+        return bad('interval needs id, session, start_ms, end_ms');
+      }
+      const histograms = m.histograms as Record<string, unknown> | undefined;
+      if (typeof histograms !== 'object' || histograms === null) return bad('interval needs histograms');
+      for (const [tag, h] of Object.entries(histograms)) {
+        if (!(AGENT_TAGS as readonly string[]).includes(tag) || !isEncodedHistogram(h)) return bad(`bad histogram '${tag}'`);
+      }
+      const counts = m.counts as IntervalCounts | undefined;
+      if (typeof counts !== 'object' || counts === null || !isId(counts.received) || !isId(counts.gaps)) return bad('interval needs counts');
+      return { ok: true, message: m as unknown as IntervalMessage };
+    }
+    case 'session-end':
+      if (!isId(m.id) || !isUint32(m.session)) return bad('session-end needs id and session');
+      return { ok: true, message: m as unknown as SessionEndMessage };
+    case 'flushed':
+      if (!isUint32(m.session) || !isId(m.last_id)) return bad('flushed needs session and last_id');
+      return { ok: true, message: m as unknown as FlushedMessage };
+    case 'dropped':
+      if (!isId(m.count) || !isId(m.total)) return bad('dropped needs count and total');
+      return { ok: true, message: m as unknown as DroppedMessage };
+    case 'error':
+      return { ok: true, message: m as unknown as ErrorMessage };
+    default:
+      return { ok: false, reason: 'unknown-type', detail: `unknown type ${JSON.stringify(m.type)}` };
+  }
+}
