@@ -26,13 +26,14 @@ export function formatTargetReport(t: TargetReport): string {
   lines.push(`  clocks   RTT: ${t.timestamps.tx} TX/${t.timestamps.rx} RX stamps (${t.timestamps.rtt_clock})${fallback}`);
   lines.push(`           turnaround: agent T2 ${t.timestamps.agent_t2}, T3 ${t.timestamps.agent_t3}; ` +
     `send error: ${CLOCK_OF_SOURCE.user}`);
-  lines.push(`  ${''.padEnd(8)}${'RTT'.padStart(14)}${'turnaround'.padStart(14)}${'send error'.padStart(14)}`);
+  const columns: [string, LatencySummary][] = [
+    ['RTT', t.rtt_ns], ['turnaround', t.turnaround_ns], ['network', t.network_ns], ['send error', t.send_error_ns],
+  ];
+  lines.push(`  ${''.padEnd(8)}${columns.map(([title]) => title.padStart(14)).join('')}`);
   for (const [label, pick] of ROWS) {
-    lines.push(`  ${label.padEnd(8)}${formatNs(pick(t.rtt_ns)).padStart(14)}` +
-      `${formatNs(pick(t.turnaround_ns)).padStart(14)}${formatNs(pick(t.send_error_ns)).padStart(14)}`);
+    lines.push(`  ${label.padEnd(8)}${columns.map(([, summary]) => formatNs(pick(summary)).padStart(14)).join('')}`);
   }
-  lines.push(`  samples ${String(t.rtt_ns.count).padStart(14)}${String(t.turnaround_ns.count).padStart(14)}` +
-    `${String(t.send_error_ns.count).padStart(14)}`);
+  lines.push(`  ${'samples'.padEnd(8)}${columns.map(([, summary]) => String(summary.count).padStart(14)).join('')}`);
   if (t.worst.length > 0) {
     lines.push('  worst round trips');
     t.worst.forEach((w, i) => {

@@ -17,6 +17,8 @@ export interface CompletedRoundTrip {
   late: boolean;
   /** the transport's TX stamp never came, so the RTT is from user-space monotonic stamps */
   userFallback: boolean;
+  /** the agent's T3 − T2 from the reply, null when it did not stamp both */
+  turnaroundNs: number | null;
 }
 
 export type ReplyOutcome =
@@ -59,6 +61,7 @@ export class ReplyMatcher {
   private readonly rxNs: BigInt64Array;
   private readonly rxMonoNs: BigInt64Array;
   private readonly sentWallMs: Float64Array;
+  private readonly turnaroundNs: Float64Array;
   private nextSeq = 0n;
   private oldestSeq = 0n;
   private highestReplied = -1n;
@@ -73,6 +76,7 @@ export class ReplyMatcher {
     this.rxNs = new BigInt64Array(this.capacity);
     this.rxMonoNs = new BigInt64Array(this.capacity);
     this.sentWallMs = new Float64Array(this.capacity);
+    this.turnaroundNs = new Float64Array(this.capacity);
   }
 
   /** Probes sent and not yet resolved as received or lost. */
@@ -113,7 +117,7 @@ export class ReplyMatcher {
     return this.complete(i, seq, false);
   }
 
-  onReply(seq: bigint, rxNs: bigint, rxMonoNs: bigint): ReplyOutcome {
+  onReply(seq: bigint, rxNs: bigint, rxMonoNs: bigint, turnaroundNs: number | null = null): ReplyOutcome {
     if (seq >= this.nextSeq) return { kind: 'unknown-seq' };
     const i = this.slotOf(seq);
     if (i < 0) return { kind: 'expired' };
@@ -129,6 +133,7 @@ export class ReplyMatcher {
     else this.highestReplied = seq;
     this.rxNs[i] = rxNs;
     this.rxMonoNs[i] = rxMonoNs;
+    this.turnaroundNs[i] = turnaroundNs ?? Number.NaN;
     this.states[i] = REPLIED;
     const completed = this.hasTx[i] === 1 ? this.complete(i, seq, false) : null;
     return { kind: 'accepted', reordered, completed };
@@ -176,7 +181,9 @@ export class ReplyMatcher {
     const rttNs = Number((end ?? 0n) - (start ?? 0n));
     const late = rttNs > this.options.timeoutNs;
     if (late) this.late++;
-    return { seq, rttNs, sentWallMs: this.sentWallMs[i] ?? 0, late, userFallback };
+    const turnaroundNs = this.turnaroundNs[i] ?? Number.NaN;
+    return { seq, rttNs, sentWallMs: this.sentWallMs[i] ?? 0, late, userFallback,
+      turnaroundNs: Number.isNaN(turnaroundNs) ? null : turnaroundNs };
   }
 
   private index(seq: bigint): number {

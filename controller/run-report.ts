@@ -36,6 +36,8 @@ export interface TargetReport {
   };
   rtt_ns: LatencySummary;
   turnaround_ns: LatencySummary;
+  /** RTT − turnaround per probe: network and NICs, both directions */
+  network_ns: LatencySummary;
   send_error_ns: LatencySummary;
   worst: { seq: number; rtt_ns: number; at: string }[];
   rejected: RejectCounts;
@@ -95,6 +97,7 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
     },
     rtt_ns: stats.rtt.summary(),
     turnaround_ns: stats.turnaround.summary(),
+    network_ns: stats.network.summary(),
     send_error_ns: stats.sendError.summary(),
     worst: stats.worst.entries.map((w) => ({
       seq: Number(w.seq), rtt_ns: w.rttNs, at: new Date(w.atMs).toISOString(),

@@ -79,17 +79,17 @@ export class RunState {
       countReject(stats.rejects, 'wrong-source');
       return;
     }
-    const outcome = stats.matcher.onReply(reply.seq, event.rxNs, event.rxMonoNs);
+    const stamped = reply.t2Source !== 'none' && reply.t3Source !== 'none';
+    const turnaroundNs = stamped ? Number(reply.t3Ns - reply.t2Ns) : null;
+    const outcome = stats.matcher.onReply(reply.seq, event.rxNs, event.rxMonoNs, turnaroundNs);
     if (outcome.kind === 'duplicate') return;
     if (outcome.kind !== 'accepted') {
       countReject(stats.rejects, outcome.kind);
       return;
     }
-    if (outcome.completed) stats.recordRoundTrip(outcome.completed);
     stats.agentStamps = { t2: reply.t2Source, t3: reply.t3Source };
-    if (reply.t2Source !== 'none' && reply.t3Source !== 'none') {
-      stats.turnaround.record(Number(reply.t3Ns - reply.t2Ns));
-    }
+    if (turnaroundNs !== null) stats.turnaround.record(turnaroundNs);
+    if (outcome.completed) stats.recordRoundTrip(outcome.completed);
   }
 }
 

@@ -17,6 +17,8 @@ export class TargetStats {
   readonly rtt = new LatencyHistogram();
   /** T3 − T2 as stamped by the agent */
   readonly turnaround = new LatencyHistogram();
+  /** RTT − turnaround of each probe: the network and both NICs, both ways */
+  readonly network = new LatencyHistogram();
   /** actual send − due time of each probe */
   readonly sendError = new LatencyHistogram();
   readonly worst = new WorstCases(10);
@@ -41,6 +43,7 @@ export class TargetStats {
 
   recordRoundTrip(roundTrip: CompletedRoundTrip): void {
     this.rtt.record(roundTrip.rttNs);
+    if (roundTrip.turnaroundNs !== null) this.network.record(roundTrip.rttNs - roundTrip.turnaroundNs);
     this.lastRttNs = roundTrip.rttNs;
     this.worst.offer({ seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs });
   }

@@ -52,6 +52,19 @@ export class LatencyHistogram {
     if (v > this.maxNs) this.maxNs = v;
   }
 
+  /**
+   * Adds a histogram recorded elsewhere (an agent's interval). Its exact max comes along
+   * from the message; min and mean are as exact as its buckets.
+   */
+  merge(other: ReturnType<typeof hdr.build>, exactMaxNs: number): void {
+    if (other.totalCount === 0) return;
+    this.histogram.add(other);
+    this.count += other.totalCount;
+    this.sumNs += other.mean * other.totalCount;
+    this.minNs = Math.min(this.minNs, other.minNonZeroValue);
+    this.maxNs = Math.max(this.maxNs, exactMaxNs);
+  }
+
   /** Empties it for the next interval without giving its memory back. */
   reset(): void {
     this.histogram.reset();

@@ -32,3 +32,12 @@ export function totalRejects(counts: RejectCounts): number {
   for (const n of Object.values(counts)) total += n ?? 0;
   return total;
 }
+
+/** Adds counts received from elsewhere; unknown reasons and bad numbers are ignored. */
+export function addRejects(counts: RejectCounts, other: Record<string, unknown>): void {
+  for (const [reason, n] of Object.entries(other)) {
+    if (!(REJECT_REASONS as readonly string[]).includes(reason) || !Number.isSafeInteger(n) || (n as number) < 0) continue;
+    const key = reason as RejectReason;
+    counts[key] = (counts[key] ?? 0) + (n as number);
+  }
+}

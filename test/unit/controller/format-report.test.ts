@@ -32,9 +32,9 @@ describe('formatRunReport', () => {
     }
   });
 
-  it('heads the table with RTT, turnaround and send error columns', () => {
+  it('heads the table with RTT, turnaround, network and send error columns', () => {
     const section = targetSection(formatRunReport(report()), 'guest-a');
-    expect(section).toMatch(/RTT\s+turnaround\s+send error/);
+    expect(section).toMatch(/RTT\s+turnaround\s+network\s+send error/);
   });
 
   it('writes a target address with its port unambiguously: IPv6 in brackets', () => {

@@ -41,7 +41,7 @@ describe('ReplyMatcher: all answered', () => {
       const outcome = reply(m, seq, 100_000n + seq);
       expect(outcome).toEqual({
         kind: 'accepted', reordered: false,
-        completed: { seq, rttNs: 100_000 + Number(seq), sentWallMs: 1_700_000_000_000 + Number(seq) * 10, late: false, userFallback: false },
+        completed: { seq, rttNs: 100_000 + Number(seq), sentWallMs: 1_700_000_000_000 + Number(seq) * 10, late: false, userFallback: false, turnaroundNs: null },
       });
     }
     expect(counters(m)).toEqual({ ...ZERO, sent: 100, received: 100 });
@@ -143,7 +143,7 @@ describe('ReplyMatcher: TX stamps', () => {
     expect(m.onReply(0n, KERNEL_OFFSET + T0 + 80_000n, T0 + 90_000n)).toEqual({ kind: 'accepted', reordered: false, completed: null });
     expect(m.received).toBe(1);
     const completed = m.onTxStamp(0n, KERNEL_OFFSET + T0 + 5_000n);
-    expect(completed).toEqual({ seq: 0n, rttNs: 75_000, sentWallMs: 1000, late: false, userFallback: false });
+    expect(completed).toEqual({ seq: 0n, rttNs: 75_000, sentWallMs: 1000, late: false, userFallback: false, turnaroundNs: null });
     expect(m.onTxStamp(0n, KERNEL_OFFSET + T0 + 5_000n)).toBeNull(); // a repeated stamp completes nothing
     expect(counters(m)).toEqual({ ...ZERO, sent: 1, received: 1 });
   });
@@ -154,7 +154,7 @@ describe('ReplyMatcher: TX stamps', () => {
     m.onReply(0n, KERNEL_OFFSET + T0 + 80_000n, T0 + 90_000n);
     expect(m.expire(T0 + 10n * SEC - 1n)).toEqual([]);
     expect(m.stampFallbacks).toBe(0);
-    expect(m.expire(T0 + 10n * SEC)).toEqual([{ seq: 0n, rttNs: 90_000, sentWallMs: 1000, late: false, userFallback: true }]);
+    expect(m.expire(T0 + 10n * SEC)).toEqual([{ seq: 0n, rttNs: 90_000, sentWallMs: 1000, late: false, userFallback: true, turnaroundNs: null }]);
     expect(counters(m)).toEqual({ ...ZERO, sent: 1, received: 1, stampFallbacks: 1 });
   });
 
@@ -162,7 +162,7 @@ describe('ReplyMatcher: TX stamps', () => {
     const m = new ReplyMatcher(OPTIONS);
     m.onSent(0n, T0, 1000);
     m.onReply(0n, 1n, T0 + 2n * SEC);
-    expect(m.finish()).toEqual([{ seq: 0n, rttNs: 2e9, sentWallMs: 1000, late: true, userFallback: true }]);
+    expect(m.finish()).toEqual([{ seq: 0n, rttNs: 2e9, sentWallMs: 1000, late: true, userFallback: true, turnaroundNs: null }]);
     expect(counters(m)).toEqual({ ...ZERO, sent: 1, received: 1, late: 1, stampFallbacks: 1 });
   });
 
@@ -238,7 +238,7 @@ describe('ReplyMatcher: ring', () => {
     reply(m, 0n, 70_000n);
     for (let seq = 1n; seq < 16n; seq++) expect(send(m, seq)).toEqual([]);
     const evicted = send(m, 16n);
-    expect(evicted).toEqual([{ seq: 0n, rttNs: 71_000, sentWallMs: 1_700_000_000_000, late: false, userFallback: true }]);
+    expect(evicted).toEqual([{ seq: 0n, rttNs: 71_000, sentWallMs: 1_700_000_000_000, late: false, userFallback: true, turnaroundNs: null }]);
     expect(m.stampFallbacks).toBe(1);
     expect(m.lost).toBe(0);
   });
@@ -284,5 +284,15 @@ describe('ReplyMatcher: 64-bit sequence numbers', () => {
       kind: 'accepted', reordered: false, completed: { seq: String(2n ** 64n - 1n), rttNs: 500 },
     });
     expect(result.outcomes[9]).toEqual({ kind: 'duplicate' });
+  });
+});
+
+describe('ReplyMatcher: turnaround', () => {
+  it('carries the reply\'s turnaround to the completed round trip', () => {
+    const m = new ReplyMatcher({ capacity: 16, timeoutNs: 1e9, lossAfterNs: 10n ** 10n });
+    m.onSent(0n, 1_000n, 1);
+    m.onTxStamp(0n, 5_000n);
+    const outcome = m.onReply(0n, 105_000n, 2_000n, 30_000);
+    expect(outcome).toMatchObject({ kind: 'accepted', completed: { rttNs: 100_000, turnaroundNs: 30_000 } });
   });
 });

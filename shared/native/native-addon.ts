@@ -1,0 +1,268 @@
+/**
+ * Loads the native addon (shared/native/build/Release/rtprobe_native.node, built by
+ * build-addon.js during `npm ci`) and describes what it exports. The addon owns one UDP
+ * socket per ProbeSocket, served by a dedicated native thread that reads kernel/NIC
+ * timestamps (SO_TIMESTAMPING); see native-transport.ts and native-reflector.ts.
+ */
+import { createRequire } from 'node:module';
+import type { StampSource } from '../transport/probe-transport.js';
+
+export type TimestampMode = 'kernel' | 'hardware';
+
+/** Socket and thread options shared by the controller transport and the reflector. */
+export interface NativeSocketCommonOptions {
+  /** 0..63, written as IP_TOS = dscp << 2 (IPv4) or IPV6_TCLASS (IPv6) */
+  dscp?: number;
+  /** SO_PRIORITY (set after the TOS, which would overwrite it); above 6 needs CAP_NET_ADMIN */
+  priority?: number;
+  /** SO_BUSY_POLL in µs */
+  busyPollUs?: number;
+  /** SO_BINDTODEVICE; required for timestamps 'hardware' (SIOCSHWTSTAMP is per interface) */
+  interface?: string;
+  /** default 'kernel' */
+  timestamps?: TimestampMode;
+  /** SCHED_FIFO priority 1..99 for the socket thread; failure is a warning, not an error */
+  rtPriority?: number;
+  /** pin the socket thread to this CPU; failure is a warning */
+  cpu?: number;
+  /** mlockall(MCL_CURRENT | MCL_FUTURE) — process-wide; failure is a warning */
+  mlock?: boolean;
+}
+
+/** What `new addon.ProbeSocket(options, ...)` takes. */
+export interface NativeSocketOptions extends NativeSocketCommonOptions {
+  mode: 'controller' | 'reflector';
+  family: 4 | 6;
+  bindAddress: string;
+  port: number;
+}
+
+/** ScheduleSpec as the addon reads it (targets must all be of the socket's family). */
+export interface NativeSchedule {
+  targets: ReadonlyArray<{ address: string; port: number; family: 4 | 6 }>;
+  templates: ReadonlyArray<Buffer>;
+  seqOffset: number;
+  t1Offset: number;
+  periodNs: bigint;
+  startMonoNs: bigint;
+  probesPerTarget: bigint;
+}
+
+/** Counters kept by the native thread. */
+export interface NativeSocketStats {
+  /** controller: probes sent */
+  sent: number;
+  /** controller: schedule slots skipped (late wake-up or failed sendto) */
+  missed: number;
+  /** datagrams read */
+  received: number;
+  /** reflector: probes answered on the native fast path */
+  reflected: number;
+  /** reflector: datagrams that failed the fast-path checks and went to JS unanswered */
+  passedToJs: number;
+  /** send stamps read from the error queue and matched to a datagram */
+  txStamps: number;
+  /** failed sendto calls (probes or replies) */
+  sendErrors: number;
+}
+
+/**
+ * Something failed on the native thread (it never throws): a failed sendto or recvmsg.
+ * At most 10 a second; suppressed ones are counted in the next message.
+ */
+export interface NativeErrorEvent {
+  kind: 'error';
+  message: string;
+}
+
+/** Reflector: a probe was answered natively. Fields t1Ns..t3Ns are as in the reply. */
+export interface ReflectedEvent {
+  kind: 'reflected';
+  address: string;
+  port: number;
+  session: number;
+  seq: bigint;
+  /** T1 from the probe (controller CLOCK_REALTIME ns) */
+  t1Ns: bigint;
+  /** T2: receive stamp written into the reply; clock per t2Source */
+  t2Ns: bigint;
+  /** T3: CLOCK_REALTIME read in user space just before sendto */
+  t3Ns: bigint;
+  /** source of T2: 'kernel' (CLOCK_REALTIME), 'hardware' (NIC clock), 'user' (no stamp) */
+  t2Source: StampSource;
+  /** CLOCK_MONOTONIC ns right after recvmsg */
+  rxMonoNs: bigint;
+}
+
+/** Reflector: the true send stamp of a reply (T3true); same clock as T2 when sources match. */
+export interface ReflectTxEvent {
+  kind: 'reflect-tx';
+  session: number;
+  seq: bigint;
+  txNs: bigint;
+  source: StampSource;
+}
+
+/** A datagram handed to JS: every datagram on the controller; rejected ones on the reflector. */
+export interface NativeRxEvent {
+  kind: 'rx';
+  data: Buffer;
+  address: string;
+  port: number;
+  /** kernel/NIC stamp; 'user' means no stamp came and rxNs equals rxMonoNs */
+  rxNs: bigint;
+  source: StampSource;
+  rxMonoNs: bigint;
+}
+
+export interface NativeSentEvent {
+  kind: 'sent';
+  target: number;
+  seq: bigint;
+  slot: bigint;
+  dueMonoNs: bigint;
+  sentMonoNs: bigint;
+  t1RealNs: bigint;
+}
+
+export interface NativeTxEvent {
+  kind: 'tx';
+  target: number;
+  seq: bigint;
+  txNs: bigint;
+  source: StampSource;
+}
+
+export interface NativeMissedEvent {
+  kind: 'missed';
+  target: number;
+  slot: bigint;
+  dueMonoNs: bigint;
+}
+
+export interface NativeDoneEvent {
+  kind: 'done';
+}
+
+/** Everything the native thread emits, in either mode. */
+export type NativeEvent =
+  | NativeSentEvent
+  | NativeTxEvent
+  | NativeMissedEvent
+  | NativeRxEvent
+  | NativeDoneEvent
+  | NativeErrorEvent
+  | ReflectedEvent
+  | ReflectTxEvent;
+
+/** One socket and its native thread. */
+export interface NativeProbeSocket {
+  readonly localPort: number;
+  /** real-time settings the thread could not apply, and socket caveats */
+  readonly warnings: string[];
+  /** controller: begin the schedule. Throws if one is running or the schedule is invalid. */
+  start(schedule: NativeSchedule): void;
+  /** controller: end the schedule (a 'done' event follows); no-op when none runs */
+  stop(): void;
+  /**
+   * Stops and joins the thread, closes the socket; resolves once every queued batch has been
+   * delivered. Safe to call twice.
+   */
+  close(): Promise<void>;
+  stats(): NativeSocketStats;
+  /** the open socket keeps the event loop alive (default), like a dgram socket */
+  ref(): void;
+  unref(): void;
+}
+
+export interface NativeAddon {
+  readonly version: number;
+  readonly ProbeSocket: new (
+    options: NativeSocketOptions,
+    onEvents: (events: NativeEvent[]) => void,
+  ) => NativeProbeSocket;
+  /** CLOCK_MONOTONIC ns, the clock of ScheduleSpec.startMonoNs (= process.hrtime.bigint()) */
+  monotonicNs(): bigint;
+  /** CLOCK_REALTIME ns, the clock of kernel software stamps */
+  realtimeNs(): bigint;
+}
+
+export type LoadNativeAddonResult = { ok: true; addon: NativeAddon } | { ok: false; reason: string };
+
+const ADDON_PATH = './build/Release/rtprobe_native.node';
+
+/** Loads the addon; never throws. RTPROBE_NO_ADDON=1 disables it. */
+export function loadNativeAddon(): LoadNativeAddonResult {
+  if (process.env.RTPROBE_NO_ADDON === '1') {
+    return { ok: false, reason: 'disabled by RTPROBE_NO_ADDON=1' };
+  }
+  if (process.platform !== 'linux') {
+    return { ok: false, reason: `the native addon is Linux only (platform ${process.platform})` };
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const loaded: unknown = require(ADDON_PATH);
+    if (!isNativeAddon(loaded)) {
+      return { ok: false, reason: `${ADDON_PATH} does not export the expected API (stale build?)` };
+    }
+    return { ok: true, addon: loaded };
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return {
+      ok: false,
+      reason: `cannot load ${ADDON_PATH} (${message}); run \`npm ci\` or \`node shared/native/build-addon.js\``,
+    };
+  }
+}
+
+function isNativeAddon(value: unknown): value is NativeAddon {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.version === 1 &&
+    typeof v.ProbeSocket === 'function' &&
+    typeof v.monotonicNs === 'function' &&
+    typeof v.realtimeNs === 'function'
+  );
+}
+
+function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer ${min}..${max}, got ${String(value)}`);
+  }
+}
+
+/** Range checks of the common options, before the addon sees them. Throws RangeError/TypeError. */
+export function validateCommonOptions(options: NativeSocketCommonOptions): void {
+  checkInteger('dscp', options.dscp, 0, 63);
+  checkInteger('priority', options.priority, 0, 0x7fffffff);
+  checkInteger('busyPollUs', options.busyPollUs, 0, 0x7fffffff);
+  checkInteger('rtPriority', options.rtPriority, 1, 99);
+  checkInteger('cpu', options.cpu, 0, 0xffff);
+  const timestamps = options.timestamps ?? 'kernel';
+  if (timestamps !== 'kernel' && timestamps !== 'hardware') {
+    throw new TypeError(`timestamps must be 'kernel' or 'hardware', got ${String(timestamps)}`);
+  }
+  if (options.interface !== undefined && (options.interface === '' || options.interface.length > 15)) {
+    throw new RangeError(`interface must be a name of 1..15 characters, got '${options.interface}'`);
+  }
+  if (timestamps === 'hardware' && options.interface === undefined) {
+    throw new TypeError(
+      "timestamps 'hardware' needs an interface: hardware stamping is enabled per NIC (SIOCSHWTSTAMP)",
+    );
+  }
+}
+
+/** Passes only the options the caller set (the addon treats undefined as "leave alone"). */
+export function pickDefined(options: NativeSocketCommonOptions): NativeSocketCommonOptions {
+  const out: NativeSocketCommonOptions = {};
+  if (options.dscp !== undefined) out.dscp = options.dscp;
+  if (options.priority !== undefined) out.priority = options.priority;
+  if (options.busyPollUs !== undefined) out.busyPollUs = options.busyPollUs;
+  if (options.interface !== undefined) out.interface = options.interface;
+  if (options.rtPriority !== undefined) out.rtPriority = options.rtPriority;
+  if (options.cpu !== undefined) out.cpu = options.cpu;
+  if (options.mlock !== undefined) out.mlock = options.mlock;
+  return out;
+}

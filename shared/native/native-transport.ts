@@ -1,0 +1,164 @@
+/**
+ * Controller side of the native addon: a ProbeTransport whose schedule runs on a native
+ * thread (clock_nanosleep on CLOCK_MONOTONIC, optional SCHED_FIFO) and whose TX/RX stamps
+ * come from the kernel (SO_TIMESTAMPING) or the NIC.
+ *
+ * Lifecycle: createNativeTransport() opens the socket and starts the thread, which receives
+ * from then on; start() hands it a schedule; stop() ends the schedule (a 'done' event
+ * follows); close() joins the thread and resolves after the last batch was delivered. An
+ * open transport keeps Node alive like a socket does (unref() to opt out); a closed one
+ * does not.
+ */
+import type {
+  ProbeTransport,
+  ScheduleSpec,
+  TransportEvent,
+  TransportEventHandler,
+} from '../transport/probe-transport.js';
+import {
+  pickDefined,
+  validateCommonOptions,
+  type NativeAddon,
+  type NativeErrorEvent,
+  type NativeEvent,
+  type NativeProbeSocket,
+  type NativeSocketCommonOptions,
+  type NativeSocketStats,
+} from './native-addon.js';
+
+export interface NativeTransportOptions extends NativeSocketCommonOptions {
+  /** address family of the socket and of every target; default from bindAddress, else 4 */
+  family?: 4 | 6;
+  /** default 0.0.0.0 / :: */
+  bindAddress?: string;
+  /** local port, default 0 (any) */
+  port?: number;
+  /**
+   * Errors from the native thread (failed sendto/recvmsg; a failed probe send is also
+   * reported as a MissedEvent). Default: process.emitWarning for the first 20.
+   */
+  onError?: (event: NativeErrorEvent) => void;
+}
+
+export interface NativeTransport extends ProbeTransport {
+  readonly stampSource: 'kernel' | 'hardware';
+  readonly localPort: number;
+  /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlockall) and socket caveats */
+  readonly warnings: string[];
+  stats(): NativeSocketStats;
+  /** let the process exit while the transport is open */
+  unref(): void;
+  ref(): void;
+}
+
+const DEFAULT_WARNING_LIMIT = 20;
+
+function defaultErrorHandler(): (event: NativeErrorEvent) => void {
+  let reported = 0;
+  return (event) => {
+    reported += 1;
+    if (reported <= DEFAULT_WARNING_LIMIT) {
+      process.emitWarning(event.message, { code: 'RTPROBE_NATIVE' });
+    } else if (reported === DEFAULT_WARNING_LIMIT + 1) {
+      process.emitWarning('further native socket errors are not reported', { code: 'RTPROBE_NATIVE' });
+    }
+  };
+}
+
+/** Splits error events off a batch; every other controller event is a TransportEvent. */
+function splitBatch(events: NativeEvent[]): { transport: TransportEvent[]; errors: NativeErrorEvent[] } {
+  const transport: TransportEvent[] = [];
+  const errors: NativeErrorEvent[] = [];
+  for (const event of events) {
+    switch (event.kind) {
+      case 'error':
+        errors.push(event);
+        break;
+      case 'reflected':
+      case 'reflect-tx':
+        break; // never emitted by a controller socket
+      default:
+        transport.push(event);
+    }
+  }
+  return { transport, errors };
+}
+
+export async function createNativeTransport(
+  addon: NativeAddon,
+  options: NativeTransportOptions,
+  onEvents: TransportEventHandler,
+): Promise<NativeTransport> {
+  validateCommonOptions(options);
+  const family = options.family ?? (options.bindAddress?.includes(':') ? 6 : 4);
+  if (family !== 4 && family !== 6) throw new RangeError(`family must be 4 or 6, got ${String(family)}`);
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`port must be an integer 0..65535, got ${String(port)}`);
+  }
+  const stampSource = options.timestamps ?? 'kernel';
+  const onError = options.onError ?? defaultErrorHandler();
+
+  const socket: NativeProbeSocket = new addon.ProbeSocket(
+    {
+      mode: 'controller',
+      family,
+      bindAddress: options.bindAddress ?? (family === 4 ? '0.0.0.0' : '::'),
+      port,
+      timestamps: stampSource,
+      ...pickDefined(options),
+    },
+    (events) => {
+      const { transport, errors } = splitBatch(events);
+      for (const error of errors) onError(error);
+      if (transport.length > 0) onEvents(transport);
+    },
+  );
+
+  let closing: Promise<void> | undefined;
+  const transport: NativeTransport = {
+    stampSource,
+    localPort: socket.localPort,
+    warnings: socket.warnings,
+    start(schedule: ScheduleSpec): void {
+      if (closing) throw new Error('transport is closed');
+      validateSchedule(schedule, family);
+      socket.start(schedule);
+    },
+    stop(): void {
+      if (!closing) socket.stop();
+    },
+    close(): Promise<void> {
+      closing ??= socket.close();
+      return closing;
+    },
+    stats: () => socket.stats(),
+    unref: () => socket.unref(),
+    ref: () => socket.ref(),
+  };
+  return transport;
+}
+
+function validateSchedule(schedule: ScheduleSpec, family: 4 | 6): void {
+  const { targets, templates, seqOffset, t1Offset, periodNs, probesPerTarget } = schedule;
+  if (targets.length === 0) throw new RangeError('schedule has no targets');
+  if (templates.length !== targets.length) {
+    throw new RangeError(`schedule has ${targets.length} targets but ${templates.length} templates`);
+  }
+  targets.forEach((target, i) => {
+    if (target.family !== family) {
+      throw new RangeError(
+        `target ${i} (${target.address}) is IPv${target.family} but this transport is IPv${family}: ` +
+          'create one transport per address family',
+      );
+    }
+  });
+  templates.forEach((template, i) => {
+    const need = Math.max(seqOffset, t1Offset) + 8;
+    if (template.length < need) {
+      throw new RangeError(`template ${i} is ${template.length} bytes, needs at least ${need}`);
+    }
+  });
+  if (periodNs <= 0n) throw new RangeError(`periodNs must be > 0, got ${periodNs}`);
+  if (probesPerTarget < 0n) throw new RangeError(`probesPerTarget must be >= 0, got ${probesPerTarget}`);
+}

@@ -1,0 +1,434 @@
+// N-API glue: the ProbeSocket class JS sees, and the conversion of event batches into JS
+// objects on the main thread. All socket I/O stays on the socket's own thread.
+//
+// Lifecycle of one socket:
+//   new ProbeSocket(options, onEvents)  opens + binds the socket, starts its thread, waits
+//                                       until the thread applied its real-time options
+//   start(schedule) / stop()            controller only
+//   close()                             stops and JOINS the thread (a few µs), closes the
+//                                       socket and releases the thread-safe function; the
+//                                       promise resolves after every queued batch has been
+//                                       delivered to onEvents
+// While open, the thread-safe function keeps Node's event loop alive (like an open
+// socket); unref() lets the process exit anyway. Env teardown (worker exit) and exit()
+// (process.exit) stop and join the thread too.
+#include <napi.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "probe_socket.h"
+
+namespace rtprobe {
+namespace {
+
+const char* SourceName(StampSource source) {
+  switch (source) {
+    case StampSource::kHardware:
+      return "hardware";
+    case StampSource::kKernel:
+      return "kernel";
+    default:
+      return "user";
+  }
+}
+
+Napi::Value ToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = Napi::Object::New(env);
+  auto big = [&](int64_t v) { return Napi::BigInt::New(env, v); };
+  auto ubig = [&](uint64_t v) { return Napi::BigInt::New(env, v); };
+  switch (ev.kind) {
+    case EventKind::kSent:
+      o.Set("kind", "sent");
+      o.Set("target", Napi::Number::New(env, ev.target));
+      o.Set("seq", ubig(ev.seq));
+      o.Set("slot", ubig(ev.slot));
+      o.Set("dueMonoNs", big(ev.dueMonoNs));
+      o.Set("sentMonoNs", big(ev.sentMonoNs));
+      o.Set("t1RealNs", big(ev.t1RealNs));
+      break;
+    case EventKind::kTx:
+      o.Set("kind", "tx");
+      o.Set("target", Napi::Number::New(env, ev.target));
+      o.Set("seq", ubig(ev.seq));
+      o.Set("txNs", big(ev.stampNs));
+      o.Set("source", SourceName(ev.source));
+      break;
+    case EventKind::kMissed:
+      o.Set("kind", "missed");
+      o.Set("target", Napi::Number::New(env, ev.target));
+      o.Set("slot", ubig(ev.slot));
+      o.Set("dueMonoNs", big(ev.dueMonoNs));
+      break;
+    case EventKind::kRx:
+      o.Set("kind", "rx");
+      o.Set("data", Napi::Buffer<uint8_t>::Copy(env, ev.data.data(), ev.data.size()));
+      o.Set("address", ev.address);
+      o.Set("port", Napi::Number::New(env, ev.port));
+      o.Set("rxNs", big(ev.stampNs));
+      o.Set("source", SourceName(ev.source));
+      o.Set("rxMonoNs", big(ev.rxMonoNs));
+      break;
+    case EventKind::kDone:
+      o.Set("kind", "done");
+      break;
+    case EventKind::kError:
+      o.Set("kind", "error");
+      o.Set("message", ev.message);
+      break;
+    case EventKind::kReflected:
+      o.Set("kind", "reflected");
+      o.Set("address", ev.address);
+      o.Set("port", Napi::Number::New(env, ev.port));
+      o.Set("session", Napi::Number::New(env, ev.session));
+      o.Set("seq", ubig(ev.seq));
+      o.Set("t1Ns", ubig(ev.t1Ns));
+      o.Set("t2Ns", ubig(ev.t2Ns));
+      o.Set("t3Ns", ubig(ev.t3Ns));
+      o.Set("t2Source", SourceName(ev.source));
+      o.Set("rxMonoNs", big(ev.rxMonoNs));
+      break;
+    case EventKind::kReflectTx:
+      o.Set("kind", "reflect-tx");
+      o.Set("session", Napi::Number::New(env, ev.session));
+      o.Set("seq", ubig(ev.seq));
+      o.Set("txNs", big(ev.stampNs));
+      o.Set("source", SourceName(ev.source));
+      break;
+  }
+  return o;
+}
+
+using Batch = std::vector<Event>;
+
+void DeliverBatch(Napi::Env env, Napi::Function onEvents, Batch* batch) {
+  std::unique_ptr<Batch> owned(batch);
+  if (env == nullptr || onEvents.IsEmpty()) return;  // env is being torn down
+  try {
+    Napi::Array array = Napi::Array::New(env, owned->size());
+    for (size_t i = 0; i < owned->size(); ++i) array.Set(uint32_t(i), ToJs(env, (*owned)[i]));
+    onEvents.Call({array});
+  } catch (const Napi::Error& err) {
+    // A throwing handler surfaces as an uncaught exception, like any event handler. While
+    // Node shuts down, JS cannot run and napi_throw fails too: the batch is dropped then
+    // (node-addon-api's own rethrow would throw again and abort the process).
+    napi_throw(env, err.Value());
+  }
+}
+
+// State shared by the JS object, the env cleanup hook and the TSFN finalizer; whichever
+// outlives the others frees it.
+struct Instance {
+  std::unique_ptr<ProbeSocket> socket;
+  Napi::ThreadSafeFunction tsfn;
+  napi_env env = nullptr;
+  bool released = false;     // tsfn released (JS thread only)
+  bool finalized = false;    // tsfn finalizer ran: every batch was delivered
+  bool tearingDown = false;  // env cleanup: no promise may be resolved any more
+  std::vector<Napi::Promise::Deferred> closeWaiters;
+  std::shared_ptr<Instance>* hookRef = nullptr;
+  std::vector<std::string> warnings;
+};
+
+void ShutdownInstance(Instance& inst) {
+  if (inst.socket) inst.socket->Shutdown();  // joins the thread: no more batches after this
+  if (!inst.released) {
+    inst.released = true;
+    inst.tsfn.Release();
+  }
+}
+
+void CleanupHook(void* arg) {
+  auto* ref = static_cast<std::shared_ptr<Instance>*>(arg);
+  Instance& inst = **ref;
+  inst.tearingDown = true;
+  inst.hookRef = nullptr;
+  ShutdownInstance(inst);
+  delete ref;
+}
+
+void RemoveHook(Instance& inst) {
+  if (inst.hookRef == nullptr) return;
+  napi_remove_env_cleanup_hook(inst.env, CleanupHook, inst.hookRef);
+  std::shared_ptr<Instance>* ref = inst.hookRef;
+  inst.hookRef = nullptr;
+  delete ref;
+}
+
+// Option readers: type errors are TypeErrors, range checks come from the JS wrapper and,
+// again, from ProbeSocket.
+bool Has(const Napi::Object& o, const char* key) {
+  return o.Has(key) && !o.Get(key).IsUndefined() && !o.Get(key).IsNull();
+}
+
+int64_t GetInteger(const Napi::Object& o, const char* key, int64_t fallback, int64_t min,
+                   int64_t max) {
+  if (!Has(o, key)) return fallback;
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (d != double(int64_t(d)) || d < double(min) || d > double(max)) {
+    throw Napi::RangeError::New(o.Env(), std::string(key) + " must be an integer " +
+                                             std::to_string(min) + ".." + std::to_string(max) +
+                                             ", got " + v.ToString().Utf8Value());
+  }
+  return int64_t(d);
+}
+
+std::string GetString(const Napi::Object& o, const char* key, const std::string& fallback) {
+  if (!Has(o, key)) return fallback;
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+int64_t GetBigInt(const Napi::Object& o, const char* key, int64_t min) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsBigInt()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a bigint");
+  bool lossless = false;
+  const int64_t value = v.As<Napi::BigInt>().Int64Value(&lossless);
+  if (!lossless || value < min) {
+    throw Napi::RangeError::New(o.Env(), std::string(key) + " out of range");
+  }
+  return value;
+}
+
+class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "ProbeSocket",
+                       {
+                           InstanceAccessor<&ProbeSocketWrap::LocalPort>("localPort"),
+                           InstanceAccessor<&ProbeSocketWrap::Warnings>("warnings"),
+                           InstanceMethod<&ProbeSocketWrap::Start>("start"),
+                           InstanceMethod<&ProbeSocketWrap::Stop>("stop"),
+                           InstanceMethod<&ProbeSocketWrap::Close>("close"),
+                           InstanceMethod<&ProbeSocketWrap::Stats>("stats"),
+                           InstanceMethod<&ProbeSocketWrap::Ref>("ref"),
+                           InstanceMethod<&ProbeSocketWrap::Unref>("unref"),
+                       });
+  }
+
+  explicit ProbeSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProbeSocketWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info.IsConstructCall()) throw Napi::TypeError::New(env, "use new ProbeSocket(...)");
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      throw Napi::TypeError::New(env, "ProbeSocket(options: object, onEvents: function)");
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    SocketConfig config;
+    const std::string mode = GetString(o, "mode", "controller");
+    if (mode != "controller" && mode != "reflector") {
+      throw Napi::TypeError::New(env, "mode must be 'controller' or 'reflector'");
+    }
+    config.reflector = mode == "reflector";
+    config.family = int(GetInteger(o, "family", 4, 4, 6));
+    if (config.family != 4 && config.family != 6) {
+      throw Napi::RangeError::New(env, "family must be 4 or 6");
+    }
+    config.bindAddress = GetString(o, "bindAddress", config.family == 4 ? "0.0.0.0" : "::");
+    config.port = uint16_t(GetInteger(o, "port", 0, 0, 65535));
+    const std::string timestamps = GetString(o, "timestamps", "kernel");
+    if (timestamps != "kernel" && timestamps != "hardware") {
+      throw Napi::TypeError::New(env, "timestamps must be 'kernel' or 'hardware'");
+    }
+    config.hardware = timestamps == "hardware";
+    config.dscp = int(GetInteger(o, "dscp", -1, 0, 63));
+    config.priority = GetInteger(o, "priority", -1, 0, 0x7fffffff);
+    config.busyPollUs = int(GetInteger(o, "busyPollUs", -1, 0, 0x7fffffff));
+    config.iface = GetString(o, "interface", "");
+    config.rt.rtPriority = int(GetInteger(o, "rtPriority", 0, 0, 99));
+    config.rt.cpu = int(GetInteger(o, "cpu", -1, 0, 0xffff));
+    if (Has(o, "mlock")) {
+      if (!o.Get("mlock").IsBoolean()) throw Napi::TypeError::New(env, "mlock must be a boolean");
+      config.rt.mlock = o.Get("mlock").As<Napi::Boolean>().Value();
+    }
+
+    auto inst = std::make_shared<Instance>();
+    inst->env = env;
+    try {
+      inst->socket = std::make_unique<ProbeSocket>(config);
+    } catch (const std::runtime_error& err) {
+      throw Napi::Error::New(env, err.what());
+    }
+    inst->tsfn = Napi::ThreadSafeFunction::New(
+        env, info[1].As<Napi::Function>(), "rtprobe:ProbeSocket", 0 /* unlimited queue */, 1,
+        [](Napi::Env, std::shared_ptr<Instance>* data) {
+          Instance& self = **data;
+          self.finalized = true;
+          if (!self.tearingDown) {
+            for (auto& waiter : self.closeWaiters) waiter.Resolve(waiter.Env().Undefined());
+          }
+          self.closeWaiters.clear();
+          delete data;
+        },
+        new std::shared_ptr<Instance>(inst));
+    Napi::ThreadSafeFunction tsfn = inst->tsfn;
+    try {
+      inst->warnings = inst->socket->StartThread([tsfn](Batch&& events) {
+        auto* batch = new Batch(std::move(events));
+        // Non-blocking, unlimited queue: the thread never waits for JS.
+        if (tsfn.NonBlockingCall(batch, DeliverBatch) != napi_ok) delete batch;
+      });
+    } catch (const std::runtime_error& err) {
+      ShutdownInstance(*inst);
+      throw Napi::Error::New(env, err.what());
+    }
+    inst->hookRef = new std::shared_ptr<Instance>(inst);
+    napi_add_env_cleanup_hook(env, CleanupHook, inst->hookRef);
+    inst_ = std::move(inst);
+  }
+
+  ~ProbeSocketWrap() override {
+    // Collected without close(): still join the thread and let the TSFN go.
+    if (!inst_) return;
+    ShutdownInstance(*inst_);
+    RemoveHook(*inst_);
+  }
+
+ private:
+  Napi::Value LocalPort(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), inst_->socket->localPort());
+  }
+
+  Napi::Value Warnings(const Napi::CallbackInfo& info) {
+    Napi::Array array = Napi::Array::New(info.Env(), inst_->warnings.size());
+    for (size_t i = 0; i < inst_->warnings.size(); ++i) {
+      array.Set(uint32_t(i), inst_->warnings[i]);
+    }
+    return array;
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (inst_->released) throw Napi::Error::New(env, "socket is closed");
+    if (info.Length() < 1 || !info[0].IsObject()) {
+      throw Napi::TypeError::New(env, "start(schedule: object)");
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto schedule = std::make_unique<Schedule>();
+    if (!o.Get("targets").IsArray() || !o.Get("templates").IsArray()) {
+      throw Napi::TypeError::New(env, "schedule.targets and schedule.templates must be arrays");
+    }
+    Napi::Array targets = o.Get("targets").As<Napi::Array>();
+    Napi::Array templates = o.Get("templates").As<Napi::Array>();
+    if (targets.Length() == 0) throw Napi::RangeError::New(env, "schedule has no targets");
+    if (templates.Length() != targets.Length()) {
+      throw Napi::RangeError::New(env, "schedule needs one template per target");
+    }
+    if (!Has(o, "seqOffset") || !Has(o, "t1Offset")) {
+      throw Napi::TypeError::New(env, "schedule.seqOffset and schedule.t1Offset are required");
+    }
+    schedule->seqOffset = size_t(GetInteger(o, "seqOffset", 0, 0, 65499));
+    schedule->t1Offset = size_t(GetInteger(o, "t1Offset", 0, 0, 65499));
+    schedule->periodNs = GetBigInt(o, "periodNs", 1);
+    schedule->startMonoNs = GetBigInt(o, "startMonoNs", 0);
+    schedule->probesPerTarget = uint64_t(GetBigInt(o, "probesPerTarget", 0));
+    const int family = inst_->socket->family();
+    for (uint32_t i = 0; i < targets.Length(); ++i) {
+      if (!targets.Get(i).IsObject()) throw Napi::TypeError::New(env, "target must be an object");
+      Napi::Object t = targets.Get(i).As<Napi::Object>();
+      const int targetFamily = int(GetInteger(t, "family", family, 4, 6));
+      if (targetFamily != family) {
+        throw Napi::RangeError::New(
+            env, "target " + std::to_string(i) + " is IPv" + std::to_string(targetFamily) +
+                     " but this socket is IPv" + std::to_string(family) +
+                     " (use one transport per address family)");
+      }
+      const std::string address = GetString(t, "address", "");
+      const uint16_t port = uint16_t(GetInteger(t, "port", 0, 1, 65535));
+      try {
+        schedule->targets.push_back(ParseTarget(family, address, port));
+      } catch (const std::runtime_error& err) {
+        throw Napi::Error::New(env, "target " + std::to_string(i) + ": " + err.what());
+      }
+      Napi::Value tpl = templates.Get(i);
+      if (!tpl.IsBuffer()) throw Napi::TypeError::New(env, "templates must be Buffers");
+      Napi::Buffer<uint8_t> buf = tpl.As<Napi::Buffer<uint8_t>>();
+      const size_t need = std::max(schedule->seqOffset, schedule->t1Offset) + 8;
+      if (buf.Length() < need || buf.Length() > 65507) {
+        throw Napi::RangeError::New(env, "template " + std::to_string(i) + " is " +
+                                             std::to_string(buf.Length()) +
+                                             " bytes: needs " + std::to_string(need) +
+                                             "..65507 for the seq and T1 fields");
+      }
+      schedule->templates.emplace_back(buf.Data(), buf.Data() + buf.Length());
+    }
+    try {
+      inst_->socket->StartSchedule(std::move(schedule));
+    } catch (const std::runtime_error& err) {
+      throw Napi::Error::New(env, err.what());
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (!inst_->released) inst_->socket->StopSchedule();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+    if (inst_->finalized) {
+      deferred.Resolve(env.Undefined());
+      return deferred.Promise();
+    }
+    inst_->closeWaiters.push_back(deferred);
+    ShutdownInstance(*inst_);
+    RemoveHook(*inst_);
+    return deferred.Promise();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const SocketStats s = inst_->socket->stats();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("sent", Napi::Number::New(env, double(s.sent)));
+    o.Set("missed", Napi::Number::New(env, double(s.missed)));
+    o.Set("received", Napi::Number::New(env, double(s.received)));
+    o.Set("reflected", Napi::Number::New(env, double(s.reflected)));
+    o.Set("passedToJs", Napi::Number::New(env, double(s.passedToJs)));
+    o.Set("txStamps", Napi::Number::New(env, double(s.txStamps)));
+    o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
+    return o;
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (!inst_->released) inst_->tsfn.Ref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    if (!inst_->released) inst_->tsfn.Unref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<Instance> inst_;
+};
+
+Napi::Value MonotonicNs(const Napi::CallbackInfo& info) {
+  return Napi::BigInt::New(info.Env(), MonoNowNs());
+}
+
+Napi::Value RealtimeNs(const Napi::CallbackInfo& info) {
+  return Napi::BigInt::New(info.Env(), RealNowNs());
+}
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("ProbeSocket", ProbeSocketWrap::Init(env));
+  exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs, "monotonicNs"));
+  exports.Set("realtimeNs", Napi::Function::New(env, RealtimeNs, "realtimeNs"));
+  exports.Set("version", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+}  // namespace rtprobe
+
+// NODE_API_MODULE pastes the function name into an identifier: it must be unqualified.
+static Napi::Object InitRtprobeNative(Napi::Env env, Napi::Object exports) {
+  return rtprobe::InitModule(env, exports);
+}
+
+NODE_API_MODULE(rtprobe_native, InitRtprobeNative)

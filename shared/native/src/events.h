@@ -1,0 +1,47 @@
+// Events produced by the socket thread. Plain C++ data: the thread never touches JS; the
+// addon glue (addon.cc) turns a batch into JS objects on the main thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rtprobe {
+
+enum class EventKind : uint8_t {
+  kSent,       // controller: a probe left the socket
+  kTx,         // controller: kernel/NIC send stamp of a probe
+  kMissed,     // controller: a schedule slot was skipped
+  kRx,         // any datagram that was not reflected natively
+  kDone,       // controller: the schedule has ended
+  kError,      // something failed on the thread (never thrown there)
+  kReflected,  // reflector: a probe was answered on the fast path
+  kReflectTx,  // reflector: kernel/NIC send stamp of a reply
+};
+
+// Same codes as the wire flags (probe-layout.ts STAMP_*).
+enum class StampSource : uint8_t { kNone = 0, kUser = 1, kKernel = 2, kHardware = 3 };
+
+struct Event {
+  explicit Event(EventKind eventKind) : kind(eventKind) {}
+  EventKind kind;
+  StampSource source = StampSource::kNone;
+  uint32_t target = 0;   // controller: index into ScheduleSpec.targets
+  uint32_t session = 0;  // reflector: session id from the probe
+  uint16_t port = 0;
+  uint64_t seq = 0;
+  uint64_t slot = 0;
+  int64_t dueMonoNs = 0;
+  int64_t sentMonoNs = 0;
+  int64_t t1RealNs = 0;  // sent: T1 written into the probe
+  int64_t stampNs = 0;   // tx: txNs, rx: rxNs
+  int64_t rxMonoNs = 0;
+  uint64_t t1Ns = 0;     // reflected: fields as on the wire
+  uint64_t t2Ns = 0;
+  uint64_t t3Ns = 0;
+  std::string address;
+  std::vector<uint8_t> data;
+  std::string message;
+};
+
+}  // namespace rtprobe

@@ -1,0 +1,819 @@
+#include "probe_socket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+// Kernel >= 6.13: pass the OPT_ID of a datagram with sendmsg instead of relying on the
+// socket's counter. The glibc headers here predate it.
+#ifndef SCM_TS_OPT_ID
+#define SCM_TS_OPT_ID 81
+#endif
+#ifndef SO_TIMESTAMPING_OLD
+#define SO_TIMESTAMPING_OLD 37
+#endif
+#ifndef SO_TIMESTAMPING_NEW
+#define SO_TIMESTAMPING_NEW 65
+#endif
+
+namespace rtprobe {
+namespace {
+
+// Wire layout v1 (shared/wire/probe-layout.ts).
+constexpr uint32_t kMagic = 0x52545042;
+constexpr size_t kHeaderBytes = 48;
+constexpr size_t kOffVersion = 4, kOffType = 5, kOffFlags = 6, kOffSession = 8,
+                 kOffLength = 12, kOffReserved = 14, kOffSeq = 16, kOffT1 = 24, kOffT2 = 32,
+                 kOffT3 = 40;
+constexpr uint8_t kTypeProbe = 1, kTypeReply = 2;
+constexpr uint16_t kFlagsKnownMask = 0b1111;
+
+uint16_t GetU16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+uint32_t GetU32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+uint64_t GetU64(const uint8_t* p) { return (uint64_t(GetU32(p)) << 32) | GetU32(p + 4); }
+void PutU16(uint8_t* p, uint16_t v) {
+  p[0] = uint8_t(v >> 8);
+  p[1] = uint8_t(v);
+}
+void PutU64(uint8_t* p, uint64_t v) {
+  for (int i = 7; i >= 0; --i) {
+    p[i] = uint8_t(v);
+    v >>= 8;
+  }
+}
+
+int64_t ClockNs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// "ENODEV (No such device)"
+std::string Errno(int err) { return ErrnoName(err) + " (" + strerror(err) + ")"; }
+
+[[noreturn]] void Fail(const std::string& message) { throw std::runtime_error(message); }
+
+// The first 3 timespecs of SCM_TIMESTAMPING: [0] software, [1] legacy, [2] raw hardware.
+struct StampTriple {
+  int64_t sec;
+  int64_t nsec;
+};
+static_assert(sizeof(timespec) == sizeof(StampTriple), "64-bit timespec expected");
+
+// Parses the SCM_TIMESTAMPING cmsg of msg into ns (0 where the kernel left a stamp empty).
+bool ReadStamps(msghdr* msg, int64_t (&ns)[3]) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET &&
+        (c->cmsg_type == SO_TIMESTAMPING_OLD || c->cmsg_type == SO_TIMESTAMPING_NEW) &&
+        c->cmsg_len >= CMSG_LEN(3 * sizeof(StampTriple))) {
+      StampTriple ts[3];
+      memcpy(ts, CMSG_DATA(c), sizeof ts);
+      for (int i = 0; i < 3; ++i) ns[i] = ts[i].sec * 1'000'000'000 + ts[i].nsec;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Every live socket, so that exit() can stop their threads first (leaked on purpose: no
+// static destructor may run before the atexit handler).
+std::mutex& RegistryMu() {
+  static std::mutex* mu = new std::mutex();
+  return *mu;
+}
+std::set<ProbeSocket*>& Registry() {
+  static std::set<ProbeSocket*>* set = new std::set<ProbeSocket*>();
+  return *set;
+}
+void RegisterAtExitOnce() {
+  static bool registered = [] {
+    atexit(&ProbeSocket::ShutdownAll);
+    return true;
+  }();
+  (void)registered;
+}
+
+void SetIntOption(int fd, int level, int name, int value, const std::string& what) {
+  if (setsockopt(fd, level, name, &value, sizeof value) != 0) {
+    const int err = errno;
+    Fail(what + " failed: " + Errno(err));
+  }
+}
+
+}  // namespace
+
+int64_t MonoNowNs() { return ClockNs(CLOCK_MONOTONIC); }
+int64_t RealNowNs() { return ClockNs(CLOCK_REALTIME); }
+
+std::string FormatAddress(const sockaddr_storage& addr, uint16_t* port) {
+  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = {0};
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    *port = ntohs(in->sin_port);
+    return text;
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    *port = ntohs(in6->sin6_port);
+    std::string out = text;
+    if (in6->sin6_scope_id != 0) {
+      char name[IF_NAMESIZE] = {0};
+      out += '%';
+      out += if_indextoname(in6->sin6_scope_id, name) != nullptr
+                 ? std::string(name)
+                 : std::to_string(in6->sin6_scope_id);
+    }
+    return out;
+  }
+  *port = 0;
+  return "";
+}
+
+ScheduleTarget ParseTarget(int family, const std::string& address, uint16_t port) {
+  ScheduleTarget target;
+  if (family == 4) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&target.addr);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    if (inet_pton(AF_INET, address.c_str(), &in->sin_addr) != 1) {
+      Fail("invalid IPv4 address '" + address + "'");
+    }
+    target.addrLen = sizeof(sockaddr_in);
+    return target;
+  }
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&target.addr);
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons(port);
+  std::string host = address;
+  const size_t percent = host.find('%');
+  if (percent != std::string::npos) {
+    const std::string scope = host.substr(percent + 1);
+    host.resize(percent);
+    unsigned index = if_nametoindex(scope.c_str());
+    if (index == 0) {
+      char* end = nullptr;
+      const unsigned long numeric = strtoul(scope.c_str(), &end, 10);
+      if (scope.empty() || end == nullptr || *end != '\0') {
+        Fail("unknown IPv6 scope '" + scope + "' in '" + address + "'");
+      }
+      index = unsigned(numeric);
+    }
+    in6->sin6_scope_id = index;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) != 1) {
+    Fail("invalid IPv6 address '" + address + "'");
+  }
+  target.addrLen = sizeof(sockaddr_in6);
+  return target;
+}
+
+ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
+  if (config_.family != 4 && config_.family != 6) Fail("family must be 4 or 6");
+  if (config_.dscp < -1 || config_.dscp > 63) {
+    Fail("dscp must be 0..63, got " + std::to_string(config_.dscp));
+  }
+  if (config_.hardware && config_.iface.empty()) {
+    Fail("hardware timestamps need an interface (SIOCSHWTSTAMP is set per interface)");
+  }
+  if (config_.iface.size() >= IF_NAMESIZE) {
+    Fail("interface name '" + config_.iface + "' is longer than " +
+         std::to_string(IF_NAMESIZE - 1) + " characters");
+  }
+  const ScheduleTarget local = ParseTarget(config_.family, config_.bindAddress, config_.port);
+
+  const int af = config_.family == 4 ? AF_INET : AF_INET6;
+  fd_ = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd_ < 0) {
+    Fail(std::string("socket(") + (af == AF_INET ? "AF_INET" : "AF_INET6") +
+         ", SOCK_DGRAM) failed: " + Errno(errno));
+  }
+  try {
+    if (af == AF_INET6) SetIntOption(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+    if (!config_.iface.empty()) {
+      if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, config_.iface.c_str(),
+                     socklen_t(config_.iface.size())) != 0) {
+        const int err = errno;
+        Fail("interface '" + config_.iface + "': SO_BINDTODEVICE failed: " + Errno(err) +
+             (err == ENODEV ? " — no such interface (see `ip link`)" : ""));
+      }
+    }
+    if (config_.dscp >= 0) {
+      // DSCP is the upper 6 bits of the TOS / traffic class byte; ECN bits stay 0.
+      const int tos = config_.dscp << 2;
+      if (af == AF_INET) {
+        SetIntOption(fd_, IPPROTO_IP, IP_TOS, tos, "dscp " + std::to_string(config_.dscp) + ": IP_TOS");
+      } else {
+        SetIntOption(fd_, IPPROTO_IPV6, IPV6_TCLASS, tos,
+                     "dscp " + std::to_string(config_.dscp) + ": IPV6_TCLASS");
+      }
+    }
+    // After IP_TOS: setting IP_TOS overwrites the socket priority.
+    if (config_.priority >= 0) {
+      const int prio = int(config_.priority);
+      if (setsockopt(fd_, SOL_SOCKET, SO_PRIORITY, &prio, sizeof prio) != 0) {
+        const int err = errno;
+        Fail("priority " + std::to_string(prio) + ": SO_PRIORITY failed: " + Errno(err) +
+             (err == EPERM ? " — priorities above 6 need CAP_NET_ADMIN" : ""));
+      }
+    }
+    if (config_.busyPollUs >= 0) {
+      const int us = config_.busyPollUs;
+      if (setsockopt(fd_, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof us) != 0) {
+        const int err = errno;
+        Fail("busyPollUs " + std::to_string(us) + ": SO_BUSY_POLL failed: " + Errno(err) +
+             (err == EPERM ? " — raising it above net.core.busy_read needs CAP_NET_ADMIN" : ""));
+      }
+    }
+    if (config_.hardware) {
+      hwtstamp_config hw{};
+      hw.tx_type = HWTSTAMP_TX_ON;
+      hw.rx_filter = HWTSTAMP_FILTER_ALL;
+      ifreq ifr{};
+      memcpy(ifr.ifr_name, config_.iface.c_str(), config_.iface.size());
+      ifr.ifr_data = reinterpret_cast<char*>(&hw);
+      if (ioctl(fd_, SIOCSHWTSTAMP, &ifr) != 0) {
+        const int err = errno;
+        Fail("hardware timestamping could not be enabled on interface '" + config_.iface +
+             "': SIOCSHWTSTAMP failed: " + Errno(err) + "; `ethtool -T " + config_.iface +
+             "` shows what it supports");
+      }
+      if (hw.rx_filter != HWTSTAMP_FILTER_ALL) {
+        // The driver narrowed the filter (often PTP only): our probes get software RX stamps.
+        openWarnings_.push_back("interface '" + config_.iface +
+                                "' stamps only some received packets in hardware (rx_filter " +
+                                std::to_string(hw.rx_filter) +
+                                "); RX stamps of other packets are software stamps");
+      }
+    }
+    unsigned flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE |
+                     SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
+                     SOF_TIMESTAMPING_OPT_TSONLY;
+    if (config_.hardware) {
+      flags |= SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE |
+               SOF_TIMESTAMPING_RAW_HARDWARE;
+    }
+    SetIntOption(fd_, SOL_SOCKET, SO_TIMESTAMPING, int(flags), "SO_TIMESTAMPING");
+    // Makes a pending TX stamp wake poll with POLLPRI, not only POLLERR.
+    SetIntOption(fd_, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1, "SO_SELECT_ERR_QUEUE");
+
+    if (bind(fd_, reinterpret_cast<const sockaddr*>(&local.addr), local.addrLen) != 0) {
+      const int err = errno;
+      Fail("bind " + config_.bindAddress + " port " + std::to_string(config_.port) +
+           " failed: " + Errno(err));
+    }
+    sockaddr_storage bound{};
+    socklen_t boundLen = sizeof bound;
+    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &boundLen) != 0) {
+      Fail("getsockname failed: " + Errno(errno));
+    }
+    FormatAddress(bound, &localPort_);
+
+    wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd_ < 0) Fail("eventfd failed: " + Errno(errno));
+  } catch (...) {
+    close(fd_);
+    fd_ = -1;
+    throw;
+  }
+
+  sendBuf_.resize(65536);
+  rxBuf_.resize(65536);  // any UDP datagram fits: no MSG_TRUNC surprises
+  events_.reserve(64);
+
+  RegisterAtExitOnce();
+  std::lock_guard<std::mutex> lock(RegistryMu());
+  Registry().insert(this);
+}
+
+ProbeSocket::~ProbeSocket() {
+  {
+    std::lock_guard<std::mutex> lock(RegistryMu());
+    Registry().erase(this);
+  }
+  Shutdown();
+}
+
+void ProbeSocket::ShutdownAll() {
+  std::lock_guard<std::mutex> lock(RegistryMu());
+  for (ProbeSocket* socket : Registry()) socket->Shutdown();
+}
+
+std::vector<std::string> ProbeSocket::StartThread(FlushFn flush) {
+  std::lock_guard<std::mutex> lifecycle(lifecycleMu_);
+  if (shutDown_) Fail("socket is closed");
+  if (threadStarted_) Fail("thread already started");
+  flush_ = std::move(flush);
+
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  // Small stack: with mlockall(MCL_FUTURE) a default 8 MiB stack would be locked in RAM.
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  // Signals belong to Node's main thread: the new thread inherits a fully blocked mask.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  const int err = pthread_create(&thread_, &attr, &ProbeSocket::ThreadMain, this);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+  if (err != 0) Fail("pthread_create failed: " + Errno(err));
+  threadStarted_ = true;
+
+  std::unique_lock<std::mutex> lock(readyMu_);
+  readyCv_.wait(lock, [this] { return ready_; });
+  std::vector<std::string> warnings = openWarnings_;
+  warnings.insert(warnings.end(), warnings_.begin(), warnings_.end());
+  return warnings;
+}
+
+void ProbeSocket::StartSchedule(std::unique_ptr<Schedule> schedule) {
+  {
+    std::lock_guard<std::mutex> lock(controlMu_);
+    if (closing_.load()) Fail("socket is closed");
+    if (scheduleActive_.load()) Fail("a schedule is already running (stop() it and wait for 'done')");
+    pendingSchedule_ = std::move(schedule);
+    scheduleActive_.store(true);
+    controlPending_.store(true, std::memory_order_release);
+  }
+  const uint64_t one = 1;
+  (void)!write(wakeFd_, &one, sizeof one);
+}
+
+void ProbeSocket::StopSchedule() {
+  {
+    std::lock_guard<std::mutex> lock(controlMu_);
+    if (!scheduleActive_.load()) return;
+    stopRequested_ = true;
+    controlPending_.store(true, std::memory_order_release);
+  }
+  const uint64_t one = 1;
+  (void)!write(wakeFd_, &one, sizeof one);
+}
+
+void ProbeSocket::Shutdown() {
+  std::lock_guard<std::mutex> lifecycle(lifecycleMu_);
+  if (shutDown_) return;
+  shutDown_ = true;
+  closing_.store(true);
+  if (threadStarted_) {
+    const uint64_t one = 1;
+    (void)!write(wakeFd_, &one, sizeof one);
+    pthread_join(thread_, nullptr);
+  }
+  if (fd_ >= 0) close(fd_);
+  if (wakeFd_ >= 0) close(wakeFd_);
+  fd_ = wakeFd_ = -1;
+}
+
+SocketStats ProbeSocket::stats() const {
+  SocketStats s;
+  s.sent = statSent_.load();
+  s.missed = statMissed_.load();
+  s.received = statReceived_.load();
+  s.reflected = statReflected_.load();
+  s.passedToJs = statPassedToJs_.load();
+  s.txStamps = statTxStamps_.load();
+  s.sendErrors = statSendErrors_.load();
+  return s;
+}
+
+void* ProbeSocket::ThreadMain(void* self) {
+  static_cast<ProbeSocket*>(self)->Run();
+  return nullptr;
+}
+
+void ProbeSocket::Run() {
+  std::vector<std::string> warnings = ApplyRtOptions(config_.rt);
+  {
+    std::lock_guard<std::mutex> lock(readyMu_);
+    warnings_ = std::move(warnings);
+    ready_ = true;
+  }
+  readyCv_.notify_all();
+
+  while (!closing_.load(std::memory_order_acquire)) {
+    if (controlPending_.load(std::memory_order_acquire)) TakeControl();
+    if (schedule_) SendDue();
+    Drain();
+    if (closing_.load(std::memory_order_acquire)) break;
+    Sleep();
+  }
+  // Closed mid-schedule: still end it, so that nobody waits for a DoneEvent forever.
+  if (schedule_) FinishSchedule();
+  Flush();
+}
+
+void ProbeSocket::TakeControl() {
+  std::unique_ptr<Schedule> next;
+  bool stop = false;
+  {
+    std::lock_guard<std::mutex> lock(controlMu_);
+    controlPending_.store(false);
+    next = std::move(pendingSchedule_);
+    stop = stopRequested_;
+    stopRequested_ = false;
+  }
+  if (next) {
+    schedule_ = std::move(next);
+    slotIndex_ = 0;
+    nextDueMonoNs_ = schedule_->startMonoNs;
+    nextSeq_.assign(schedule_->targets.size(), 0);
+    targetsDone_ = 0;
+  }
+  if (stop && schedule_) FinishSchedule();
+}
+
+void ProbeSocket::FinishSchedule() {
+  schedule_.reset();
+  Event done(EventKind::kDone);
+  Push(std::move(done));
+  std::lock_guard<std::mutex> lock(controlMu_);
+  scheduleActive_.store(false);
+  stopRequested_ = false;
+}
+
+void ProbeSocket::SendDue() {
+  int64_t nowMonoNs = MonoNowNs();
+  while (schedule_ && nextDueMonoNs_ <= nowMonoNs) {
+    const size_t targetCount = schedule_->targets.size();
+    const size_t target = size_t(slotIndex_ % targetCount);
+    const uint64_t slot = slotIndex_ / targetCount;
+    const uint64_t limit = schedule_->probesPerTarget;
+    if (limit == 0 || nextSeq_[target] < limit) {
+      if (nowMonoNs - nextDueMonoNs_ > schedule_->periodNs) {
+        // Woke more than a period late: skip rather than burst (coordinated omission).
+        Event missed(EventKind::kMissed);
+        missed.target = uint32_t(target);
+        missed.slot = slot;
+        missed.dueMonoNs = nextDueMonoNs_;
+        Push(std::move(missed));
+        statMissed_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        SendProbe(target, slot, nextDueMonoNs_);
+        if (limit != 0 && nextSeq_[target] == limit && ++targetsDone_ == targetCount) {
+          FinishSchedule();
+          return;
+        }
+      }
+    }
+    AdvanceSlot();
+    nowMonoNs = MonoNowNs();
+  }
+}
+
+void ProbeSocket::AdvanceSlot() {
+  ++slotIndex_;
+  const uint64_t targetCount = schedule_->targets.size();
+  const uint64_t k = slotIndex_ / targetCount;
+  const uint64_t t = slotIndex_ % targetCount;
+  const int64_t periodNs = schedule_->periodNs;
+  nextDueMonoNs_ = schedule_->startMonoNs + int64_t(k) * periodNs +
+                   int64_t(t) * periodNs / int64_t(targetCount);
+}
+
+bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
+  const std::vector<uint8_t>& tpl = schedule_->templates[target];
+  uint8_t* buf = sendBuf_.data();
+  memcpy(buf, tpl.data(), tpl.size());
+  const uint64_t seq = nextSeq_[target];
+  PutU64(buf + schedule_->seqOffset, seq);
+  const int64_t t1RealNs = RealNowNs();
+  PutU64(buf + schedule_->t1Offset, uint64_t(t1RealNs));
+  const ScheduleTarget& to = schedule_->targets[target];
+  const int64_t sentMonoNs = MonoNowNs();
+  const int64_t id = SendWithId(buf, tpl.size(), reinterpret_cast<const sockaddr*>(&to.addr),
+                                to.addrLen);
+  if (id < 0) {
+    // Nothing left the host: report the slot as missed, so no sequence number is lost.
+    const int err = errno;
+    statSendErrors_.fetch_add(1, std::memory_order_relaxed);
+    statMissed_.fetch_add(1, std::memory_order_relaxed);
+    Event missed(EventKind::kMissed);
+    missed.target = uint32_t(target);
+    missed.slot = slot;
+    missed.dueMonoNs = dueMonoNs;
+    Push(std::move(missed));
+    uint16_t port = 0;
+    const std::string address = FormatAddress(to.addr, &port);
+    ReportError("sendto " + address + " port " + std::to_string(port) + " failed: " +
+                Errno(err) + "; slot " + std::to_string(slot) + " of target " +
+                std::to_string(target) + " reported as missed");
+    return false;
+  }
+  RememberTx(uint32_t(id), uint32_t(target), seq);
+  nextSeq_[target] = seq + 1;
+  statSent_.fetch_add(1, std::memory_order_relaxed);
+  Event sent(EventKind::kSent);
+  sent.target = uint32_t(target);
+  sent.seq = seq;
+  sent.slot = slot;
+  sent.dueMonoNs = dueMonoNs;
+  sent.sentMonoNs = sentMonoNs;
+  sent.t1RealNs = t1RealNs;
+  Push(std::move(sent));
+  return true;
+}
+
+int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
+                                socklen_t toLen) {
+  iovec iov{const_cast<void*>(buf), len};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint32_t))];
+  for (;;) {
+    msghdr msg{};
+    msg.msg_name = const_cast<sockaddr*>(to);
+    msg.msg_namelen = toLen;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (useIdCmsg_) {
+      memset(control, 0, sizeof control);
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_TS_OPT_ID;
+      c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+      memcpy(CMSG_DATA(c), &nextTxId_, sizeof(uint32_t));
+    }
+    const ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return int64_t(nextTxId_++);
+    if (errno == EINVAL && useIdCmsg_) {
+      // Kernel < 6.13 rejects the cmsg: use the socket's counter, which counts sent
+      // datagrams from 0 like nextTxId_ (a rejected sendmsg does not advance it).
+      useIdCmsg_ = false;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    return -1;
+  }
+}
+
+void ProbeSocket::RememberTx(uint32_t id, uint32_t owner, uint64_t seq) {
+  TxRef& ref = txRing_[id % kTxRingSize];
+  ref.id = id;
+  ref.used = true;
+  ref.owner = owner;
+  ref.seq = seq;
+}
+
+StampSource ProbeSocket::PickStamp(const int64_t (&ts)[3], int64_t* ns) const {
+  if (config_.hardware && ts[2] != 0) {
+    *ns = ts[2];
+    return StampSource::kHardware;
+  }
+  if (ts[0] != 0) {
+    *ns = ts[0];
+    return StampSource::kKernel;
+  }
+  return StampSource::kNone;
+}
+
+void ProbeSocket::Drain() {
+  for (;;) {
+    bool progressed;
+    if (config_.reflector) {
+      // Reflector: answer first, collect send stamps second.
+      progressed = ReadDatagram();
+      progressed = ReadErrQueue() || progressed;
+    } else {
+      progressed = ReadErrQueue();
+      progressed = ReadDatagram() || progressed;
+    }
+    if (!progressed || closing_.load(std::memory_order_relaxed)) return;
+    // A read never delays a due send.
+    if (schedule_ && MonoNowNs() >= nextDueMonoNs_) return;
+    if (controlPending_.load(std::memory_order_relaxed)) return;
+    if (events_.size() >= kMaxBatch) Flush();
+  }
+}
+
+bool ProbeSocket::ReadErrQueue() {
+  uint8_t data[64];
+  alignas(cmsghdr) char control[512];
+  iovec iov{data, sizeof data};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  const ssize_t n = recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    if (errno == EINTR) return true;
+    ReportError("recvmsg(MSG_ERRQUEUE) failed: " + Errno(errno));
+    return false;
+  }
+  int64_t ts[3] = {0, 0, 0};
+  const bool haveStamps = ReadStamps(&msg, ts);
+  sock_extended_err err{};
+  bool haveErr = false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+        (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+      memcpy(&err, CMSG_DATA(c), sizeof err);
+      haveErr = true;
+    }
+  }
+  // Anything but a send stamp (e.g. a queued ICMP error) is consumed and ignored.
+  if (!haveStamps || !haveErr || err.ee_errno != ENOMSG ||
+      err.ee_origin != SO_EE_ORIGIN_TIMESTAMPING || err.ee_info != SCM_TSTAMP_SND) {
+    return true;
+  }
+  int64_t txNs = 0;
+  const StampSource source = PickStamp(ts, &txNs);
+  if (source == StampSource::kNone) return true;
+  const uint32_t id = err.ee_data;
+  TxRef& ref = txRing_[id % kTxRingSize];
+  if (!ref.used || ref.id != id) return true;  // overwritten: more in flight than the ring
+  ref.used = false;
+  statTxStamps_.fetch_add(1, std::memory_order_relaxed);
+  Event tx(config_.reflector ? EventKind::kReflectTx : EventKind::kTx);
+  tx.source = source;
+  tx.stampNs = txNs;
+  tx.seq = ref.seq;
+  if (config_.reflector) {
+    tx.session = ref.owner;
+  } else {
+    tx.target = ref.owner;
+  }
+  Push(std::move(tx));
+  return true;
+}
+
+bool ProbeSocket::ReadDatagram() {
+  sockaddr_storage from{};
+  alignas(cmsghdr) char control[512];
+  iovec iov{rxBuf_.data(), rxBuf_.size()};
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof from;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  const ssize_t n = recvmsg(fd_, &msg, MSG_DONTWAIT);
+  const int64_t rxMonoNs = MonoNowNs();
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    // EINTR, or a pending socket error (e.g. ECONNREFUSED) that this read just cleared.
+    if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+        errno == ENETUNREACH) {
+      return true;
+    }
+    ReportError("recvmsg failed: " + Errno(errno));
+    return false;
+  }
+  statReceived_.fetch_add(1, std::memory_order_relaxed);
+  const size_t len = size_t(n);
+  int64_t ts[3] = {0, 0, 0};
+  ReadStamps(&msg, ts);
+  int64_t rxNs = 0;
+  StampSource source = PickStamp(ts, &rxNs);
+
+  uint8_t* buf = rxBuf_.data();
+  if (config_.reflector && len >= kHeaderBytes && GetU32(buf) == kMagic &&
+      buf[kOffVersion] == 1 && buf[kOffType] == kTypeProbe &&
+      (GetU16(buf + kOffFlags) & ~kFlagsKnownMask) == 0 && GetU16(buf + kOffLength) == len &&
+      GetU16(buf + kOffReserved) == 0) {
+    Reflect(buf, len, from, msg.msg_namelen, rxNs, source, rxMonoNs);
+    return true;
+  }
+  if (config_.reflector) statPassedToJs_.fetch_add(1, std::memory_order_relaxed);
+  if (source == StampSource::kNone) {
+    // No kernel stamp: fall back to the user-space CLOCK_MONOTONIC read.
+    source = StampSource::kUser;
+    rxNs = rxMonoNs;
+  }
+  Event rx(EventKind::kRx);
+  rx.source = source;
+  rx.stampNs = rxNs;
+  rx.rxMonoNs = rxMonoNs;
+  rx.address = FormatAddress(from, &rx.port);
+  rx.data.assign(buf, buf + len);
+  Push(std::move(rx));
+  return true;
+}
+
+void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from,
+                          socklen_t fromLen, int64_t rxNs, StampSource rxSource,
+                          int64_t rxMonoNs) {
+  uint64_t t2Ns = uint64_t(rxNs);
+  if (rxSource == StampSource::kNone) {
+    rxSource = StampSource::kUser;  // wire T2/T3 are CLOCK_REALTIME ns
+    t2Ns = uint64_t(RealNowNs());
+  }
+  buf[kOffType] = kTypeReply;
+  PutU16(buf + kOffFlags, uint16_t(uint16_t(rxSource) | (uint16_t(StampSource::kUser) << 2)));
+  PutU64(buf + kOffT2, t2Ns);
+  const uint64_t t3Ns = uint64_t(RealNowNs());
+  PutU64(buf + kOffT3, t3Ns);
+  const int64_t id = SendWithId(buf, len, reinterpret_cast<const sockaddr*>(&from), fromLen);
+  // Everything below runs after the reply has left.
+  const uint32_t session = GetU32(buf + kOffSession);
+  const uint64_t seq = GetU64(buf + kOffSeq);
+  uint16_t port = 0;
+  std::string address = FormatAddress(from, &port);
+  if (id < 0) {
+    const int err = errno;
+    statSendErrors_.fetch_add(1, std::memory_order_relaxed);
+    ReportError("reply to " + address + " port " + std::to_string(port) + " failed: " +
+                Errno(err));
+    return;
+  }
+  RememberTx(uint32_t(id), session, seq);
+  statReflected_.fetch_add(1, std::memory_order_relaxed);
+  Event ev(EventKind::kReflected);
+  ev.source = rxSource;
+  ev.address = std::move(address);
+  ev.port = port;
+  ev.session = session;
+  ev.seq = seq;
+  ev.t1Ns = GetU64(buf + kOffT1);
+  ev.t2Ns = t2Ns;
+  ev.t3Ns = t3Ns;
+  ev.rxMonoNs = rxMonoNs;
+  Push(std::move(ev));
+}
+
+void ProbeSocket::Sleep() {
+  timespec timeout{};
+  timespec* timeoutPtr = nullptr;
+  if (schedule_) {
+    const int64_t remainingNs = nextDueMonoNs_ - MonoNowNs();
+    if (remainingNs <= 0) return;
+    Flush();  // about to sleep: hand out what we have
+    if (remainingNs <= kSpinWindowNs) {
+      // Close to the deadline: an absolute sleep is more precise than ppoll's timeout.
+      timespec due{time_t(nextDueMonoNs_ / 1'000'000'000), long(nextDueMonoNs_ % 1'000'000'000)};
+      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr) == EINTR) {
+      }
+      return;
+    }
+    const int64_t waitNs = remainingNs - kSpinWindowNs;
+    timeout.tv_sec = time_t(waitNs / 1'000'000'000);
+    timeout.tv_nsec = long(waitNs % 1'000'000'000);
+    timeoutPtr = &timeout;
+  } else {
+    Flush();
+  }
+  pollfd fds[2] = {{fd_, POLLIN | POLLPRI | POLLERR, 0}, {wakeFd_, POLLIN, 0}};
+  const int ready = ppoll(fds, 2, timeoutPtr, nullptr);
+  if (ready > 0 && (fds[1].revents & POLLIN) != 0) {
+    uint64_t count;
+    (void)!read(wakeFd_, &count, sizeof count);
+  }
+}
+
+void ProbeSocket::Push(Event&& event) {
+  events_.push_back(std::move(event));
+  if (events_.size() >= kMaxBatch) Flush();
+}
+
+void ProbeSocket::Flush() {
+  if (events_.empty()) return;
+  std::vector<Event> batch;
+  batch.reserve(64);
+  batch.swap(events_);
+  if (flush_) flush_(std::move(batch));
+}
+
+void ProbeSocket::ReportError(const std::string& message) {
+  // At most 10 error events a second: a flood of failing sends must not flood JS.
+  const int64_t nowNs = MonoNowNs();
+  if (nowNs - errorWindowStartNs_ >= 1'000'000'000) {
+    errorWindowStartNs_ = nowNs;
+    errorsInWindow_ = 0;
+  }
+  if (errorsInWindow_ >= 10) {
+    ++errorsSuppressed_;
+    return;
+  }
+  ++errorsInWindow_;
+  Event ev(EventKind::kError);
+  ev.message = message;
+  if (errorsSuppressed_ > 0) {
+    ev.message += " (" + std::to_string(errorsSuppressed_) + " earlier errors not reported)";
+    errorsSuppressed_ = 0;
+  }
+  Push(std::move(ev));
+}
+
+}  // namespace rtprobe

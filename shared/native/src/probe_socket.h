@@ -1,0 +1,180 @@
+// A timestamping UDP socket served by one dedicated I/O thread (no libuv). The thread sends
+// the controller's isochronous schedule or reflects probes (agent), reads kernel RX stamps
+// and TX stamps from the error queue, and hands events out in batches through a callback
+// that must not block (the addon forwards them to JS with a thread-safe function).
+#pragma once
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "events.h"
+#include "rt_thread.h"
+
+namespace rtprobe {
+
+struct SocketConfig {
+  bool reflector = false;
+  int family = 4;  // 4 or 6
+  std::string bindAddress;
+  uint16_t port = 0;
+  bool hardware = false;  // SOF_TIMESTAMPING_*_HARDWARE + SIOCSHWTSTAMP on `iface`
+  int dscp = -1;          // -1 = leave the default
+  int64_t priority = -1;  // SO_PRIORITY; -1 = leave
+  int busyPollUs = -1;    // SO_BUSY_POLL; -1 = leave
+  std::string iface;      // SO_BINDTODEVICE; empty = none
+  RtOptions rt;
+};
+
+struct ScheduleTarget {
+  sockaddr_storage addr{};
+  socklen_t addrLen = 0;
+};
+
+struct Schedule {
+  std::vector<ScheduleTarget> targets;
+  std::vector<std::vector<uint8_t>> templates;
+  size_t seqOffset = 0;
+  size_t t1Offset = 0;
+  int64_t periodNs = 0;
+  int64_t startMonoNs = 0;
+  uint64_t probesPerTarget = 0;  // 0 = until stop()
+};
+
+struct SocketStats {
+  uint64_t sent = 0;
+  uint64_t missed = 0;
+  uint64_t received = 0;
+  uint64_t reflected = 0;
+  uint64_t passedToJs = 0;
+  uint64_t txStamps = 0;
+  uint64_t sendErrors = 0;
+};
+
+// Called on the I/O thread with a batch of events; must return quickly and never block.
+using FlushFn = std::function<void(std::vector<Event>&&)>;
+
+class ProbeSocket {
+ public:
+  // Opens, configures and binds the socket. Throws std::runtime_error with a clear message.
+  explicit ProbeSocket(const SocketConfig& config);
+  ~ProbeSocket();
+  ProbeSocket(const ProbeSocket&) = delete;
+  ProbeSocket& operator=(const ProbeSocket&) = delete;
+
+  // Starts the I/O thread; returns once it has applied its real-time options, with the
+  // warnings of what could not be applied. Throws std::runtime_error if no thread starts.
+  std::vector<std::string> StartThread(FlushFn flush);
+
+  // Controller: hands a schedule to the thread. Throws std::runtime_error if one is running.
+  void StartSchedule(std::unique_ptr<Schedule> schedule);
+  // Controller: ends the running schedule (the thread emits DoneEvent); no-op otherwise.
+  void StopSchedule();
+  // Stops and joins the thread, closes the socket. Idempotent, any thread but the I/O one.
+  void Shutdown();
+
+  uint16_t localPort() const { return localPort_; }
+  int family() const { return config_.family; }
+  SocketStats stats() const;
+
+  // Stops and joins every live socket thread; registered with atexit so that a
+  // process.exit() never leaves a thread calling into a torn-down Node.
+  static void ShutdownAll();
+
+ private:
+  struct TxRef {
+    uint32_t id = 0;
+    bool used = false;
+    uint32_t owner = 0;  // controller: target, reflector: session
+    uint64_t seq = 0;
+  };
+  static constexpr size_t kTxRingSize = 4096;  // in-flight TX stamps we can still match
+  static constexpr int64_t kSpinWindowNs = 200'000;  // finish waits with clock_nanosleep
+  static constexpr size_t kMaxBatch = 512;
+
+  static void* ThreadMain(void* self);
+  void Run();
+  void TakeControl();
+  void SendDue();
+  bool SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs);
+  void AdvanceSlot();
+  void FinishSchedule();
+  void Drain();
+  bool ReadErrQueue();
+  bool ReadDatagram();
+  void Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from, socklen_t fromLen,
+               int64_t rxNs, StampSource rxSource, int64_t rxMonoNs);
+  // sendmsg with the OPT_ID of this datagram; falls back to the kernel's own counter when the
+  // kernel does not know SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
+  int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen);
+  void RememberTx(uint32_t id, uint32_t owner, uint64_t seq);
+  void Sleep();
+  void Flush();
+  void ReportError(const std::string& message);
+  void Push(Event&& event);
+  StampSource PickStamp(const int64_t (&ts)[3], int64_t* ns) const;
+
+  SocketConfig config_;
+  int fd_ = -1;
+  int wakeFd_ = -1;
+  uint16_t localPort_ = 0;
+
+  pthread_t thread_{};
+  bool threadStarted_ = false;
+  std::mutex lifecycleMu_;  // serializes StartThread / Shutdown
+  bool shutDown_ = false;
+  FlushFn flush_;
+
+  // Control from the JS thread to the I/O thread.
+  std::mutex controlMu_;
+  std::unique_ptr<Schedule> pendingSchedule_;
+  bool stopRequested_ = false;
+  std::atomic<bool> controlPending_{false};
+  std::atomic<bool> scheduleActive_{false};
+  std::atomic<bool> closing_{false};
+
+  // Thread startup handshake.
+  std::mutex readyMu_;
+  std::condition_variable readyCv_;
+  bool ready_ = false;
+  std::vector<std::string> warnings_;
+  std::vector<std::string> openWarnings_;  // from configuring the socket
+
+  // I/O thread state.
+  std::unique_ptr<Schedule> schedule_;
+  uint64_t slotIndex_ = 0;  // global index: slot k of target t is k·targets + t
+  int64_t nextDueMonoNs_ = 0;
+  std::vector<uint64_t> nextSeq_;  // per target: next sequence number = probes sent
+  size_t targetsDone_ = 0;        // targets that sent probesPerTarget probes
+  std::vector<uint8_t> sendBuf_;
+  std::vector<uint8_t> rxBuf_;
+  std::array<TxRef, kTxRingSize> txRing_{};
+  uint32_t nextTxId_ = 0;
+  bool useIdCmsg_ = true;
+  std::vector<Event> events_;
+  int64_t errorWindowStartNs_ = 0;
+  uint32_t errorsInWindow_ = 0;
+  uint64_t errorsSuppressed_ = 0;
+
+  std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
+      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0};
+};
+
+int64_t MonoNowNs();
+int64_t RealNowNs();
+// inet_ntop plus "%iface" for scoped IPv6 addresses (as node:dgram prints them).
+std::string FormatAddress(const sockaddr_storage& addr, uint16_t* port);
+// Parses a numeric address of the given family; throws std::runtime_error.
+ScheduleTarget ParseTarget(int family, const std::string& address, uint16_t port);
+
+}  // namespace rtprobe

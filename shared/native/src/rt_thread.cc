@@ -1,0 +1,78 @@
+#include "rt_thread.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+namespace rtprobe {
+
+std::string ErrnoName(int err) {
+  const char* name = strerrorname_np(err);
+  return name != nullptr ? std::string(name) : "errno " + std::to_string(err);
+}
+
+std::vector<std::string> ApplyRtOptions(const RtOptions& options) {
+  std::vector<std::string> warnings;
+
+  // The default 50 µs timer slack would be added to every wake-up of the schedule.
+  if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) != 0) {
+    warnings.push_back("timer slack not set to 1 ns: " + ErrnoName(errno) +
+                       " — wake-ups may be up to 50 µs late");
+  }
+
+  if (options.cpu >= 0) {
+    const int cpuCount = get_nprocs_conf();
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    const bool haveAllowed = sched_getaffinity(0, sizeof allowed, &allowed) == 0;
+    if (options.cpu >= cpuCount || options.cpu >= CPU_SETSIZE) {
+      warnings.push_back("CPU " + std::to_string(options.cpu) + " does not exist (CPUs 0.." +
+                         std::to_string(cpuCount - 1) + "); thread not pinned");
+    } else if (haveAllowed && !CPU_ISSET(options.cpu, &allowed)) {
+      warnings.push_back("CPU " + std::to_string(options.cpu) +
+                         " is not in this process's allowed CPU set (taskset / cgroup cpuset); "
+                         "thread not pinned");
+    } else {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(options.cpu, &set);
+      const int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      if (err != 0) {
+        warnings.push_back("thread not pinned to CPU " + std::to_string(options.cpu) + ": " +
+                           ErrnoName(err));
+      }
+    }
+  }
+
+  if (options.rtPriority > 0) {
+    sched_param param{};
+    param.sched_priority = options.rtPriority;
+    const int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+    if (err != 0) {
+      const std::string prio = std::to_string(options.rtPriority);
+      std::string why;
+      if (err == EPERM && geteuid() == 0) {
+        // Root and still refused: a cgroup without real-time runtime (RT_GROUP_SCHED).
+        why = " — the cgroup may have no real-time runtime (cpu.rt_runtime_us)";
+      } else if (err == EPERM) {
+        why = " — needs CAP_SYS_NICE or RLIMIT_RTPRIO >= " + prio + " (ulimit -r)";
+      }
+      warnings.push_back("SCHED_FIFO priority " + prio + " not set: " + ErrnoName(err) + why);
+    }
+  }
+
+  if (options.mlock) {
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+      warnings.push_back("mlockall failed: " + ErrnoName(errno) +
+                         " — needs CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK (ulimit -l)");
+    }
+  }
+  return warnings;
+}
+
+}  // namespace rtprobe
