@@ -1,0 +1,60 @@
+import dgram from 'node:dgram';
+
+export interface RelayOptions {
+  /** where probes go (an agent on loopback) */
+  upstreamPort: number;
+  /** drop every Nth datagram from the client towards upstream (0 = none) */
+  dropForwardEvery?: number;
+  /** drop every Nth datagram from upstream back to the client (0 = none) */
+  dropReturnEvery?: number;
+}
+
+export interface UdpRelay {
+  port: number;
+  forwarded: number;
+  returned: number;
+  droppedForward: number;
+  droppedReturn: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A user-space UDP relay on 127.0.0.1 between one client and an upstream port, dropping a
+ * known share of one direction: the test knows exactly which path lost what.
+ */
+export async function startUdpRelay(options: RelayOptions): Promise<UdpRelay> {
+  const front = dgram.createSocket('udp4');
+  const back = dgram.createSocket('udp4');
+  let client: { address: string; port: number } | null = null;
+  let fromClient = 0;
+  let fromUpstream = 0;
+  const relay: UdpRelay = {
+    port: 0, forwarded: 0, returned: 0, droppedForward: 0, droppedReturn: 0,
+    close: async () => {
+      await Promise.all([front, back].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
+  front.on('message', (data, rinfo) => {
+    client = { address: rinfo.address, port: rinfo.port };
+    fromClient++;
+    if (options.dropForwardEvery && fromClient % options.dropForwardEvery === 0) {
+      relay.droppedForward++;
+      return;
+    }
+    relay.forwarded++;
+    back.send(data, options.upstreamPort, '127.0.0.1');
+  });
+  back.on('message', (data) => {
+    fromUpstream++;
+    if (!client) return;
+    if (options.dropReturnEvery && fromUpstream % options.dropReturnEvery === 0) {
+      relay.droppedReturn++;
+      return;
+    }
+    relay.returned++;
+    front.send(data, client.port, client.address);
+  });
+  await Promise.all([front, back].map((s) => new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()))));
+  relay.port = front.address().port;
+  return relay;
+}
