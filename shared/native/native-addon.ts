@@ -266,3 +266,17 @@ export function pickDefined(options: NativeSocketCommonOptions): NativeSocketCom
   if (options.mlock !== undefined) out.mlock = options.mlock;
   return out;
 }
+
+/**
+ * Runs an event handler so that its exception becomes an ordinary uncaught exception: Node 20
+ * only warns (DEP0168) about exceptions thrown from a native thread-safe-function callback.
+ */
+export function callHandler<E>(handler: (events: E[]) => void, events: E[]): void {
+  try {
+    handler(events);
+  } catch (err) {
+    process.nextTick(() => {
+      throw err;
+    });
+  }
+}

@@ -17,6 +17,7 @@
  */
 import type { StampSource } from '../transport/probe-transport.js';
 import {
+  callHandler,
   pickDefined,
   validateCommonOptions,
   type NativeAddon,
@@ -81,7 +82,7 @@ export async function createNativeReflector(
     (events) => {
       // A reflector socket emits only reflector events; the filter is for the type system.
       const out = events.filter(isReflectorEvent);
-      if (out.length > 0) onEvents(out);
+      if (out.length > 0) callHandler(onEvents, out);
     },
   );
   let closing: Promise<void> | undefined;

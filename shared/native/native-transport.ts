@@ -16,6 +16,7 @@ import type {
   TransportEventHandler,
 } from '../transport/probe-transport.js';
 import {
+  callHandler,
   pickDefined,
   validateCommonOptions,
   type NativeAddon,
@@ -110,8 +111,8 @@ export async function createNativeTransport(
     },
     (events) => {
       const { transport, errors } = splitBatch(events);
-      for (const error of errors) onError(error);
-      if (transport.length > 0) onEvents(transport);
+      if (errors.length > 0) callHandler((errs: NativeErrorEvent[]) => errs.forEach(onError), errors);
+      if (transport.length > 0) callHandler(onEvents, transport);
     },
   );
 
