@@ -1,0 +1,585 @@
+/**
+ * The native addon on real loopback sockets (127.0.0.1 / ::1, port 0): kernel TX/RX stamps,
+ * the native reflector's fast path, the isochronous schedule, option errors, RT warnings and
+ * the thread lifecycle. Asserts counts and orderings, never absolute latencies.
+ */
+import { spawnSync } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  loadNativeAddon,
+  type NativeAddon,
+  type NativeRxEvent,
+  type ReflectTxEvent,
+  type ReflectedEvent,
+} from '../../shared/native/native-addon.js';
+import { createNativeReflector, type NativeReflector, type ReflectorEvent } from '../../shared/native/native-reflector.js';
+import { createNativeTransport, type NativeTransport } from '../../shared/native/native-transport.js';
+import type { RxEvent, SentEvent, TransportEvent, TxStampEvent } from '../../shared/transport/probe-transport.js';
+import {
+  FLAGS_T3_SHIFT,
+  OFFSET_FLAGS,
+  OFFSET_LENGTH,
+  OFFSET_MAGIC,
+  OFFSET_RESERVED,
+  OFFSET_SEQ,
+  OFFSET_SESSION,
+  OFFSET_T1,
+  OFFSET_T2,
+  OFFSET_T3,
+  OFFSET_TYPE,
+  OFFSET_VERSION,
+  PROBE_MAGIC,
+  PROBE_TYPE_PROBE,
+  PROBE_TYPE_REPLY,
+  PROBE_VERSION,
+  STAMP_KERNEL,
+  STAMP_USER,
+} from '../../shared/wire/probe-layout.js';
+
+const addonDisabled = process.env.RTPROBE_NO_ADDON === '1';
+const loaded = loadNativeAddon();
+const nativeAddon: NativeAddon | undefined = loaded.ok ? loaded.addon : undefined;
+const describeNative = nativeAddon ? describe : describe.skip;
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const addonFile = fileURLToPath(new URL('../../shared/native/build/Release/rtprobe_native.node', import.meta.url));
+
+function addon(): NativeAddon {
+  if (!nativeAddon) throw new Error('native addon not loaded');
+  return nativeAddon;
+}
+
+function probe(size: number, session: number, seq = 0n): Buffer {
+  const buf = Buffer.alloc(size);
+  buf.writeUInt32BE(PROBE_MAGIC, OFFSET_MAGIC);
+  buf.writeUInt8(PROBE_VERSION, OFFSET_VERSION);
+  buf.writeUInt8(PROBE_TYPE_PROBE, OFFSET_TYPE);
+  buf.writeUInt32BE(session, OFFSET_SESSION);
+  buf.writeUInt16BE(size, OFFSET_LENGTH);
+  buf.writeBigUInt64BE(seq, OFFSET_SEQ);
+  return buf;
+}
+
+/** Collects event batches and waits for a condition on everything seen so far. */
+class Collector<E> {
+  readonly events: E[] = [];
+  readonly batches: number[] = [];
+  private waiters: Array<() => void> = [];
+  readonly handler = (events: E[]): void => {
+    this.batches.push(events.length);
+    this.events.push(...events);
+    for (const wake of this.waiters) wake();
+  };
+  async waitFor(done: (events: E[]) => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.events)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what} (${this.events.length} events so far)`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 50));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.waiters = [];
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function ipv6LoopbackWorks(): boolean {
+  return spawnSync('ip', ['-6', 'addr', 'show', 'lo']).stdout?.toString().includes('::1') ?? false;
+}
+
+// Everything opened in a test is closed after it, even when an assertion failed.
+const toClose: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(toClose.splice(0).map((c) => c.close()));
+});
+
+async function openReflector(
+  family: 4 | 6,
+  onEvents: (events: ReflectorEvent[]) => void,
+): Promise<NativeReflector> {
+  const reflector = await createNativeReflector(
+    addon(),
+    { bindAddress: family === 4 ? '127.0.0.1' : '::1', port: 0, family, timestamps: 'kernel' },
+    onEvents,
+  );
+  toClose.push(reflector);
+  return reflector;
+}
+
+async function openTransport(family: 4 | 6, onEvents: (events: TransportEvent[]) => void): Promise<NativeTransport> {
+  const transport = await createNativeTransport(
+    addon(),
+    { family, bindAddress: family === 4 ? '127.0.0.1' : '::1', port: 0 },
+    onEvents,
+  );
+  toClose.push(transport);
+  return transport;
+}
+
+function udpSocket(type: 'udp4' | 'udp6'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket(type);
+    socket.once('error', reject);
+    socket.bind(0, type === 'udp4' ? '127.0.0.1' : '::1', () => resolve(socket));
+  });
+}
+
+describe('native addon: loading', () => {
+  it('loads after npm ci (fails, does not skip, when the build is missing)', () => {
+    if (addonDisabled) {
+      expect(loaded).toEqual({ ok: false, reason: 'disabled by RTPROBE_NO_ADDON=1' });
+      return;
+    }
+    expect(loaded.ok ? 'loaded' : loaded.reason).toBe('loaded');
+    expect(existsSync(addonFile)).toBe(true);
+    const mono = addon().monotonicNs();
+    // Same clock as process.hrtime.bigint(): CLOCK_MONOTONIC.
+    expect(Number(process.hrtime.bigint() - mono)).toBeGreaterThanOrEqual(0);
+    expect(Number(process.hrtime.bigint() - mono)).toBeLessThan(1e9);
+  });
+});
+
+describeNative('native controller transport + native reflector', () => {
+  for (const family of [4, 6] as const) {
+    it(`IPv${family}: 50 probes at 200 Hz get kernel TX/RX stamps and kernel-stamped replies`, async (ctx) => {
+      if (family === 6 && !ipv6LoopbackWorks()) ctx.skip('no ::1 on this machine');
+      const session = 0x1234abcd;
+      const probes = 50;
+      const fromReflector = new Collector<ReflectorEvent>();
+      const reflector = await openReflector(family, fromReflector.handler);
+      const fromTransport = new Collector<TransportEvent>();
+      const transport = await openTransport(family, fromTransport.handler);
+      expect(transport.stampSource).toBe('kernel');
+      expect(transport.localPort).toBeGreaterThan(0);
+
+      const periodNs = 5_000_000n;
+      transport.start({
+        targets: [{ address: family === 4 ? '127.0.0.1' : '::1', port: reflector.localPort, family }],
+        templates: [probe(64, session)],
+        seqOffset: OFFSET_SEQ,
+        t1Offset: OFFSET_T1,
+        periodNs,
+        startMonoNs: process.hrtime.bigint() + 2_000_000n,
+        probesPerTarget: BigInt(probes),
+      });
+      await fromTransport.waitFor(
+        (evs) =>
+          evs.some((e) => e.kind === 'done') &&
+          evs.filter((e) => e.kind === 'rx').length >= probes &&
+          evs.filter((e) => e.kind === 'tx').length >= probes,
+        10_000,
+        'done, replies and TX stamps',
+      );
+      await fromReflector.waitFor(
+        (evs) => evs.filter((e) => e.kind === 'reflect-tx').length >= probes,
+        5_000,
+        'reflector TX stamps',
+      );
+
+      const events = fromTransport.events;
+      const sent = events.filter((e): e is SentEvent => e.kind === 'sent');
+      const tx = events.filter((e): e is TxStampEvent => e.kind === 'tx');
+      const rx = events.filter((e): e is RxEvent => e.kind === 'rx');
+      expect(sent.map((e) => e.seq)).toEqual(Array.from({ length: probes }, (_, i) => BigInt(i)));
+      // DoneEvent comes after the last SentEvent.
+      expect(events.findIndex((e) => e.kind === 'done')).toBeGreaterThan(events.indexOf(sent.at(-1)!));
+      expect(tx).toHaveLength(probes);
+      expect(tx.every((e) => e.source === 'kernel' && e.target === 0)).toBe(true);
+      expect(rx).toHaveLength(probes);
+      expect(rx.every((e) => e.source === 'kernel')).toBe(true);
+
+      const sentBySeq = new Map(sent.map((e) => [e.seq, e]));
+      const txBySeq = new Map(tx.map((e) => [e.seq, e]));
+      const reflectTx = new Map(
+        fromReflector.events.filter((e): e is ReflectTxEvent => e.kind === 'reflect-tx').map((e) => [e.seq, e]),
+      );
+      for (const reply of rx) {
+        const data = reply.data;
+        expect(data.length).toBe(64);
+        expect(data.readUInt8(OFFSET_TYPE)).toBe(PROBE_TYPE_REPLY);
+        expect(data.readUInt32BE(OFFSET_SESSION)).toBe(session);
+        const seq = data.readBigUInt64BE(OFFSET_SEQ);
+        const s = sentBySeq.get(seq)!;
+        const t = txBySeq.get(seq)!;
+        expect(s).toBeDefined();
+        expect(t).toBeDefined();
+        expect(data.readBigUInt64BE(OFFSET_T1)).toBe(s.t1RealNs);
+        const kernelRttNs = reply.rxNs - t.txNs;
+        const userRttNs = reply.rxMonoNs - s.sentMonoNs;
+        expect(kernelRttNs).toBeGreaterThan(0n);
+        expect(kernelRttNs).toBeLessThanOrEqual(userRttNs);
+        const t2 = data.readBigUInt64BE(OFFSET_T2);
+        const t3 = data.readBigUInt64BE(OFFSET_T3);
+        expect(t2).toBeLessThanOrEqual(t3);
+        expect(data.readUInt16BE(OFFSET_FLAGS)).toBe(STAMP_KERNEL | (STAMP_USER << FLAGS_T3_SHIFT));
+        // Kernel order on one clock: probe sent ≤ probe received (T2) ≤ reply sent (T3true).
+        expect(t.txNs).toBeLessThanOrEqual(t2);
+        const t3True = reflectTx.get(seq);
+        expect(t3True?.source).toBe('kernel');
+        expect(t3True!.txNs).toBeGreaterThanOrEqual(t3);
+        expect(t3True!.txNs).toBeLessThanOrEqual(reply.rxNs);
+      }
+
+      const reflected = fromReflector.events.filter((e): e is ReflectedEvent => e.kind === 'reflected');
+      expect(reflected).toHaveLength(probes);
+      expect(reflected.every((e) => e.session === session && e.port === transport.localPort)).toBe(true);
+      expect(reflected[0]!.address).toBe(family === 4 ? '127.0.0.1' : '::1');
+      expect(reflected.every((e) => e.t2Source === 'kernel')).toBe(true);
+      expect(reflector.stats()).toMatchObject({ reflected: probes, passedToJs: 0, txStamps: probes, sendErrors: 0 });
+      expect(transport.stats()).toMatchObject({ sent: probes, txStamps: probes, received: probes, sendErrors: 0 });
+      // Events arrive in batches, not one call per datagram.
+      expect(fromTransport.batches.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('two targets: exactly probesPerTarget probes each, seqs 0..N-1, interleaved on schedule, then done', async () => {
+    const probes = 20;
+    const periodNs = 4_000_000n;
+    const a = await openReflector(4, () => {});
+    const b = await openReflector(4, () => {});
+    const col = new Collector<TransportEvent>();
+    const transport = await openTransport(4, col.handler);
+    const startMonoNs = process.hrtime.bigint() + 3_000_000n;
+    transport.start({
+      targets: [
+        { address: '127.0.0.1', port: a.localPort, family: 4 },
+        { address: '127.0.0.1', port: b.localPort, family: 4 },
+      ],
+      templates: [probe(64, 1), probe(64, 2)],
+      seqOffset: OFFSET_SEQ,
+      t1Offset: OFFSET_T1,
+      periodNs,
+      startMonoNs,
+      probesPerTarget: BigInt(probes),
+    });
+    await col.waitFor((evs) => evs.some((e) => e.kind === 'done'), 10_000, 'done');
+    await sleep(20);
+    const doneAt = col.events.findIndex((e) => e.kind === 'done');
+    const sent = col.events.filter((e): e is SentEvent => e.kind === 'sent');
+    // No probe after done, and done only after all of them.
+    expect(col.events.slice(doneAt).some((e) => e.kind === 'sent')).toBe(false);
+    for (const target of [0, 1]) {
+      const mine = sent.filter((e) => e.target === target);
+      expect(mine.map((e) => e.seq)).toEqual(Array.from({ length: probes }, (_, i) => BigInt(i)));
+    }
+    // Slot k of target t is due at start + k·period + t·period/2; sends follow the due order.
+    for (const e of sent) {
+      expect(e.dueMonoNs).toBe(startMonoNs + e.slot * periodNs + (BigInt(e.target) * periodNs) / 2n);
+      expect(e.sentMonoNs).toBeGreaterThanOrEqual(e.dueMonoNs); // never early
+    }
+    const dues = sent.map((e) => e.dueMonoNs);
+    expect(dues).toEqual([...dues].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+    // Interleaving: between two probes of one target lies a probe of the other (unless missed).
+    if (countMissed(col.events) === 0) {
+      expect(sent.map((e) => e.target)).toEqual(Array.from({ length: 2 * probes }, (_, i) => i % 2));
+    }
+    expect(col.events.filter((e) => e.kind === 'done')).toHaveLength(1);
+  });
+
+  it('stop() ends an endless schedule with done; receiving goes on until close()', async () => {
+    const fromReflector = new Collector<ReflectorEvent>();
+    const reflector = await openReflector(4, fromReflector.handler);
+    const col = new Collector<TransportEvent>();
+    const transport = await openTransport(4, col.handler);
+    transport.start({
+      targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }],
+      templates: [probe(64, 7)],
+      seqOffset: OFFSET_SEQ,
+      t1Offset: OFFSET_T1,
+      periodNs: 2_000_000n,
+      startMonoNs: process.hrtime.bigint(),
+      probesPerTarget: 0n,
+    });
+    await col.waitFor((evs) => evs.filter((e) => e.kind === 'sent').length >= 5, 5_000, '5 probes');
+    transport.stop();
+    await col.waitFor((evs) => evs.some((e) => e.kind === 'done'), 5_000, 'done after stop');
+    const sentCount = col.events.filter((e) => e.kind === 'sent').length;
+    // Still receiving after the schedule ended: a datagram from elsewhere arrives as rx.
+    const other = await udpSocket('udp4');
+    other.send(Buffer.from('hello'), transport.localPort, '127.0.0.1');
+    await col.waitFor(
+      (evs) => evs.some((e) => e.kind === 'rx' && e.data.toString() === 'hello'),
+      5_000,
+      'rx after stop',
+    );
+    other.close();
+    expect(col.events.filter((e) => e.kind === 'sent')).toHaveLength(sentCount);
+    // A new schedule may start once the old one is done.
+    transport.start({
+      targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }],
+      templates: [probe(64, 8)],
+      seqOffset: OFFSET_SEQ,
+      t1Offset: OFFSET_T1,
+      periodNs: 1_000_000n,
+      startMonoNs: process.hrtime.bigint(),
+      probesPerTarget: 3n,
+    });
+    await col.waitFor((evs) => evs.filter((e) => e.kind === 'done').length === 2, 5_000, 'second done');
+    expect(() =>
+      transport.start({
+        targets: [{ address: '::1', port: 9, family: 6 }],
+        templates: [probe(64, 9)],
+        seqOffset: OFFSET_SEQ,
+        t1Offset: OFFSET_T1,
+        periodNs: 1_000_000n,
+        startMonoNs: 0n,
+        probesPerTarget: 1n,
+      }),
+    ).toThrow(/IPv6 but this transport is IPv4/);
+  });
+});
+
+describeNative('native reflector fast path', () => {
+  it('does not answer malformed datagrams and hands them to JS; replies have the request length', async () => {
+    const fromReflector = new Collector<ReflectorEvent>();
+    const reflector = await openReflector(4, fromReflector.handler);
+    const client = await udpSocket('udp4');
+    const replies: Buffer[] = [];
+    client.on('message', (msg) => replies.push(msg));
+    try {
+      const bad: Array<[string, Buffer]> = [];
+      const wrongMagic = probe(64, 1);
+      wrongMagic.writeUInt32BE(0xdeadbeef, OFFSET_MAGIC);
+      bad.push(['wrong magic', wrongMagic]);
+      bad.push(['short', probe(64, 1).subarray(0, 40)]);
+      const wrongLength = probe(64, 1);
+      wrongLength.writeUInt16BE(100, OFFSET_LENGTH);
+      bad.push(['wrong length field', wrongLength]);
+      const reply = probe(64, 1);
+      reply.writeUInt8(PROBE_TYPE_REPLY, OFFSET_TYPE);
+      bad.push(['a reply, not a probe', reply]);
+      const unknownFlags = probe(64, 1);
+      unknownFlags.writeUInt16BE(0x10, OFFSET_FLAGS);
+      bad.push(['unknown flag bits', unknownFlags]);
+      const reserved = probe(64, 1);
+      reserved.writeUInt16BE(1, OFFSET_RESERVED);
+      bad.push(['reserved not zero', reserved]);
+      const version = probe(64, 1);
+      version.writeUInt8(2, OFFSET_VERSION);
+      bad.push(['version 2', version]);
+
+      for (const [, datagram] of bad) client.send(datagram, reflector.localPort, '127.0.0.1');
+      await fromReflector.waitFor(
+        (evs) => evs.filter((e) => e.kind === 'rx').length >= bad.length,
+        5_000,
+        'rejected datagrams in JS',
+      );
+      const rx = fromReflector.events.filter((e): e is NativeRxEvent => e.kind === 'rx');
+      expect(rx.map((e) => e.data.toString('hex'))).toEqual(bad.map(([, d]) => d.toString('hex')));
+      expect(rx.every((e) => e.source === 'kernel' && e.port === client.address().port)).toBe(true);
+
+      for (const size of [64, 1472]) client.send(probe(size, 42, BigInt(size)), reflector.localPort, '127.0.0.1');
+      await fromReflector.waitFor(
+        (evs) => evs.filter((e) => e.kind === 'reflect-tx').length >= 2,
+        5_000,
+        'two reflected probes',
+      );
+      const deadline = Date.now() + 5_000;
+      while (replies.length < 2 && Date.now() < deadline) await sleep(10);
+      await sleep(100); // would a rejected datagram still be answered?
+      expect(replies.map((r) => r.length)).toEqual([64, 1472]);
+      for (const r of replies) {
+        expect(r.readUInt8(OFFSET_TYPE)).toBe(PROBE_TYPE_REPLY);
+        expect(r.readUInt16BE(OFFSET_LENGTH)).toBe(r.length);
+        expect(r.readBigUInt64BE(OFFSET_SEQ)).toBe(BigInt(r.length));
+      }
+      expect(reflector.stats()).toMatchObject({ reflected: 2, passedToJs: bad.length, sendErrors: 0 });
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describeNative('native options', () => {
+  const base = { bindAddress: '127.0.0.1', port: 0, family: 4 as const, timestamps: 'kernel' as const };
+
+  it('rejects bad values with clear errors', async () => {
+    await expect(createNativeReflector(addon(), { ...base, dscp: 64 }, () => {})).rejects.toThrow(
+      /dscp must be an integer 0\.\.63, got 64/,
+    );
+    await expect(
+      createNativeTransport(addon(), { timestamps: 'hardware', bindAddress: '127.0.0.1' }, () => {}),
+    ).rejects.toThrow(/hardware' needs an interface/);
+    await expect(
+      createNativeReflector(addon(), { ...base, interface: 'nosuchif0' }, () => {}),
+    ).rejects.toThrow(/interface 'nosuchif0': SO_BINDTODEVICE failed: ENODEV/);
+    // The addon checks again when called directly.
+    const { ProbeSocket } = addon();
+    expect(() => new ProbeSocket({ ...base, mode: 'reflector', dscp: 64 }, () => {})).toThrow(/dscp must be an integer 0\.\.63/);
+    expect(() => new ProbeSocket({ ...base, mode: 'reflector', timestamps: 'hardware' }, () => {})).toThrow(
+      /hardware timestamps need an interface/,
+    );
+  });
+
+  it("hardware stamps on an interface without them name the interface and `ethtool -T`", async () => {
+    await expect(
+      createNativeReflector(addon(), { ...base, timestamps: 'hardware', interface: 'lo' }, () => {}),
+    ).rejects.toThrow(/interface 'lo'.*ethtool -T lo/);
+  });
+
+  it('accepts dscp, priority, busyPollUs and interface lo, and still reflects', async () => {
+    const fromReflector = new Collector<ReflectorEvent>();
+    const reflector = await createNativeReflector(
+      addon(),
+      { ...base, dscp: 46, priority: 5, busyPollUs: 0, interface: 'lo' },
+      fromReflector.handler,
+    );
+    toClose.push(reflector);
+    const col = new Collector<TransportEvent>();
+    const transport = await createNativeTransport(
+      addon(),
+      { family: 6, bindAddress: '::', dscp: 46, priority: 3 },
+      col.handler,
+    );
+    toClose.push(transport);
+    const v4 = await createNativeTransport(addon(), { bindAddress: '127.0.0.1', dscp: 34, priority: 2 }, col.handler);
+    toClose.push(v4);
+    v4.start({
+      targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }],
+      templates: [probe(64, 3)],
+      seqOffset: OFFSET_SEQ,
+      t1Offset: OFFSET_T1,
+      periodNs: 1_000_000n,
+      startMonoNs: process.hrtime.bigint(),
+      probesPerTarget: 3n,
+    });
+    await col.waitFor((evs) => evs.filter((e) => e.kind === 'rx').length >= 3, 5_000, '3 replies');
+    expect(reflector.stats().reflected).toBe(3);
+  });
+
+  it('a CPU that does not exist is a warning, not an error', async () => {
+    const transport = await createNativeTransport(addon(), { bindAddress: '127.0.0.1', cpu: 4095 }, () => {});
+    toClose.push(transport);
+    expect(transport.warnings).toEqual([expect.stringMatching(/^CPU 4095 does not exist/)]);
+  });
+
+  it('rtPriority and mlock as an unprivileged user: warnings, and the sender still sends', (ctx) => {
+    if (!existsSync('/usr/bin/setpriv') && spawnSync('which', ['setpriv']).status !== 0) {
+      ctx.skip('setpriv (util-linux) is not installed: cannot drop privileges here');
+    }
+    if (process.getuid?.() !== 0) ctx.skip('setpriv --reuid needs root');
+    const script = `
+      import { createRequire } from 'node:module';
+      const addon = createRequire(import.meta.url)(${JSON.stringify(addonFile)});
+      const replies = [];
+      const refl = new addon.ProbeSocket({ mode: 'reflector', family: 4, bindAddress: '127.0.0.1', port: 0 }, () => {});
+      let sent = 0;
+      const ctl = new addon.ProbeSocket(
+        { mode: 'controller', family: 4, bindAddress: '127.0.0.1', port: 0, rtPriority: 80, mlock: true },
+        async (events) => {
+          for (const e of events) { if (e.kind === 'sent') sent++; if (e.kind === 'rx') replies.push(e.source); }
+          if (events.some((e) => e.kind === 'done')) {
+            setTimeout(async () => {
+              await ctl.close(); await refl.close();
+              console.log(JSON.stringify({ warnings: ctl.warnings, sent, replies }));
+            }, 100);
+          }
+        });
+      const tpl = Buffer.alloc(64);
+      tpl.writeUInt32BE(${PROBE_MAGIC}, 0); tpl[4] = 1; tpl[5] = 1; tpl.writeUInt16BE(64, 12);
+      ctl.start({ targets: [{ address: '127.0.0.1', port: refl.localPort, family: 4 }], templates: [tpl],
+        seqOffset: 16, t1Offset: 24, periodNs: 2000000n, startMonoNs: addon.monotonicNs(), probesPerTarget: 5n });
+    `;
+    const child = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        // Start from a clean slate: an inherited raised RLIMIT_RTPRIO would hide the warning.
+        'prlimit',
+        '--rtprio=0',
+        '--memlock=65536',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        script,
+      ],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const result = JSON.parse(child.stdout) as { warnings: string[]; sent: number; replies: string[] };
+    expect(result.sent).toBe(5);
+    expect(result.replies).toEqual(['kernel', 'kernel', 'kernel', 'kernel', 'kernel']);
+    expect(result.warnings).toContain(
+      'SCHED_FIFO priority 80 not set: EPERM — needs CAP_SYS_NICE or RLIMIT_RTPRIO >= 80 (ulimit -r)',
+    );
+    expect(result.warnings).toContainEqual(
+      expect.stringMatching(/^mlockall failed: \w+ — needs CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK \(ulimit -l\)$/),
+    );
+  });
+});
+
+describeNative('native thread lifecycle', () => {
+  // Each case runs in a child Node: the question is whether that process exits by itself.
+  function runChild(body: string): { status: number | null; stdout: string; stderr: string; ms: number } {
+    const script = `
+      import { createRequire } from 'node:module';
+      const addon = createRequire(import.meta.url)(${JSON.stringify(addonFile)});
+      const tpl = Buffer.alloc(64);
+      tpl.writeUInt32BE(${PROBE_MAGIC}, 0); tpl[4] = 1; tpl[5] = 1; tpl.writeUInt16BE(64, 12);
+      const refl = new addon.ProbeSocket({ mode: 'reflector', family: 4, bindAddress: '127.0.0.1', port: 0 }, () => {});
+      const events = [];
+      const ctl = new addon.ProbeSocket({ mode: 'controller', family: 4, bindAddress: '127.0.0.1', port: 0 },
+        (batch) => events.push(...batch));
+      ctl.start({ targets: [{ address: '127.0.0.1', port: refl.localPort, family: 4 }], templates: [tpl],
+        seqOffset: 16, t1Offset: 24, periodNs: 1000000n, startMonoNs: addon.monotonicNs(), probesPerTarget: 0n });
+      ${body}
+    `;
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    return { status: child.status, stdout: child.stdout, stderr: child.stderr, ms: Date.now() - started };
+  }
+
+  it('close() joins the thread, delivers the last batch before resolving, and lets Node exit', () => {
+    const child = runChild(`
+      setTimeout(async () => {
+        await Promise.all([ctl.close(), refl.close()]);
+        const seen = events.length;
+        await ctl.close(); // twice is fine
+        setTimeout(() => console.log(JSON.stringify({ seen, after: events.length,
+          done: events.filter((e) => e.kind === 'done').length,
+          sent: events.filter((e) => e.kind === 'sent').length, stats: ctl.stats() })), 50);
+      }, 100);
+    `);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const out = JSON.parse(child.stdout) as { seen: number; after: number; done: number; sent: number; stats: { sent: number } };
+    expect(out.after).toBe(out.seen); // nothing arrives after close() resolved
+    expect(out.done).toBe(1); // close() mid-schedule still ends it with done
+    expect(out.sent).toBe(out.stats.sent); // every SentEvent was delivered
+    expect(out.sent).toBeGreaterThan(10);
+  });
+
+  it('an open socket keeps Node alive, unref() lets it exit', () => {
+    const child = runChild(`
+      setTimeout(() => { ctl.unref(); refl.unref(); console.log('unref'); }, 300);
+    `);
+    expect(child.status).toBe(0);
+    expect(child.stdout.trim()).toBe('unref');
+    expect(child.ms).toBeGreaterThanOrEqual(300);
+  });
+
+  it('process.exit() with the threads running exits cleanly', () => {
+    const child = runChild(`setTimeout(() => process.exit(3), 100);`);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(3);
+  });
+});
+
+function countMissed(events: TransportEvent[]): number {
+  return events.filter((e) => e.kind === 'missed').length;
+}
