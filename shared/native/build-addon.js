@@ -24,10 +24,6 @@ function main() {
     warn(`platform ${process.platform} is not supported, Linux only`);
     return;
   }
-  if (process.env.RTPROBE_NO_ADDON === '1') {
-    warn('RTPROBE_NO_ADDON=1');
-    return;
-  }
   const env = { ...process.env };
   // Debian's nodejs ships the headers under /usr/include/node: build against them instead of
   // downloading a tarball (this machine cannot reach nodejs.org).

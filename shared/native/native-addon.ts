@@ -5,6 +5,7 @@
  * timestamps (SO_TIMESTAMPING); see native-transport.ts and native-reflector.ts.
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { StampSource } from '../transport/probe-transport.js';
 
 export type TimestampMode = 'kernel' | 'hardware';
@@ -210,7 +211,7 @@ export function loadNativeAddon(): LoadNativeAddonResult {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return {
       ok: false,
-      reason: `cannot load ${ADDON_PATH} (${message}); run \`npm ci\` or \`node shared/native/build-addon.js\``,
+      reason: `cannot load ${fileURLToPath(new URL(ADDON_PATH, import.meta.url))} (${message}); run \`npm ci\` or \`node shared/native/build-addon.js\``,
     };
   }
 }

@@ -148,15 +148,29 @@ describe('native addon: loading', () => {
 });
 
 describeNative('native controller transport + native reflector', () => {
-  for (const family of [4, 6] as const) {
-    it(`IPv${family}: 50 probes at 200 Hz get kernel TX/RX stamps and kernel-stamped replies`, async (ctx) => {
+  const variants = [
+    { family: 4, counterIds: false },
+    { family: 6, counterIds: false },
+    // TX stamps matched by the socket's OPT_ID counter, as on kernels < 6.13
+    { family: 4, counterIds: true },
+  ] as const;
+  for (const { family, counterIds } of variants) {
+    const how = counterIds ? ' (OPT_ID counter, no SCM_TS_OPT_ID)' : '';
+    it(`IPv${family}: 50 probes at 200 Hz get kernel TX/RX stamps and kernel-stamped replies${how}`, async (ctx) => {
       if (family === 6 && !ipv6LoopbackWorks()) ctx.skip('no ::1 on this machine');
+      if (counterIds) {
+        process.env.RTPROBE_TX_ID_COUNTER = '1'; // read when a socket opens
+        ctx.onTestFinished(() => {
+          delete process.env.RTPROBE_TX_ID_COUNTER;
+        });
+      }
       const session = 0x1234abcd;
       const probes = 50;
       const fromReflector = new Collector<ReflectorEvent>();
       const reflector = await openReflector(family, fromReflector.handler);
       const fromTransport = new Collector<TransportEvent>();
       const transport = await openTransport(family, fromTransport.handler);
+      delete process.env.RTPROBE_TX_ID_COUNTER;
       expect(transport.stampSource).toBe('kernel');
       expect(transport.localPort).toBeGreaterThan(0);
 
@@ -282,6 +296,38 @@ describeNative('native controller transport + native reflector', () => {
       expect(sent.map((e) => e.target)).toEqual(Array.from({ length: 2 * probes }, (_, i) => i % 2));
     }
     expect(col.events.filter((e) => e.kind === 'done')).toHaveLength(1);
+  });
+
+  it('slots more than one period late are reported missed, consume no seq, and are never sent', async () => {
+    const probes = 5;
+    const periodNs = 10_000_000n;
+    const reflector = await openReflector(4, () => {});
+    const col = new Collector<TransportEvent>();
+    const transport = await openTransport(4, col.handler);
+    // A start 10 periods in the past: slots 0..8 are due more than a period before the
+    // thread even sees the schedule.
+    const startMonoNs = process.hrtime.bigint() - 10n * periodNs;
+    transport.start({
+      targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }],
+      templates: [probe(64, 5)],
+      seqOffset: OFFSET_SEQ,
+      t1Offset: OFFSET_T1,
+      periodNs,
+      startMonoNs,
+      probesPerTarget: BigInt(probes),
+    });
+    await col.waitFor((evs) => evs.some((e) => e.kind === 'done'), 10_000, 'done');
+    const missed = col.events.filter((e) => e.kind === 'missed');
+    const sent = col.events.filter((e): e is SentEvent => e.kind === 'sent');
+    const missedSlots = missed.map((e) => e.slot);
+    for (let k = 0n; k <= 8n; k++) expect(missedSlots).toContain(k);
+    expect(missed.every((e) => e.dueMonoNs === startMonoNs + e.slot * periodNs)).toBe(true);
+    expect(sent.map((e) => e.seq)).toEqual([0n, 1n, 2n, 3n, 4n]);
+    expect(sent[0]!.slot).toBeGreaterThanOrEqual(9n);
+    // A slot is either missed or sent, never both.
+    const sentSlots = new Set(sent.map((e) => e.slot));
+    expect(missedSlots.some((k) => sentSlots.has(k))).toBe(false);
+    expect(transport.stats()).toMatchObject({ sent: probes, missed: missed.length });
   });
 
   it('stop() ends an endless schedule with done; receiving goes on until close()', async () => {

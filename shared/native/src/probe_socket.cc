@@ -296,6 +296,11 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
     throw;
   }
 
+  // Test hook: RTPROBE_TX_ID_COUNTER=1 exercises the path of kernels < 6.13, which match TX
+  // stamps by the socket's own OPT_ID counter instead of SCM_TS_OPT_ID.
+  const char* counterIds = getenv("RTPROBE_TX_ID_COUNTER");
+  useIdCmsg_ = counterIds == nullptr || strcmp(counterIds, "1") != 0;
+
   sendBuf_.resize(65536);
   rxBuf_.resize(65536);  // any UDP datagram fits: no MSG_TRUNC surprises
   events_.reserve(64);
