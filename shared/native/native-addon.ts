@@ -26,7 +26,10 @@ export interface NativeSocketCommonOptions {
   rtPriority?: number;
   /** pin the socket thread to this CPU; failure is a warning */
   cpu?: number;
-  /** mlockall(MCL_CURRENT | MCL_FUTURE) — process-wide; failure is a warning */
+  /**
+   * mlock the socket thread's stack and buffers (~0.5 MiB); failure is a warning. Not
+   * mlockall: V8 aborts when it cannot madvise(MADV_DONTNEED) its locked heap pages.
+   */
   mlock?: boolean;
 }
 

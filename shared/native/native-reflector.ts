@@ -43,7 +43,7 @@ export interface NativeReflectorOptions extends NativeSocketCommonOptions {
 export interface NativeReflector {
   readonly localPort: number;
   readonly stampSource: StampSource;
-  /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlockall) and socket caveats */
+  /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlock) and socket caveats */
   readonly warnings: string[];
   /** reflected, passedToJs, txStamps, sendErrors (and the generic counters) */
   stats(): NativeSocketStats;

@@ -44,7 +44,7 @@ export interface NativeTransportOptions extends NativeSocketCommonOptions {
 export interface NativeTransport extends ProbeTransport {
   readonly stampSource: 'kernel' | 'hardware';
   readonly localPort: number;
-  /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlockall) and socket caveats */
+  /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlock) and socket caveats */
   readonly warnings: string[];
   stats(): NativeSocketStats;
   /** let the process exit while the transport is open */
@@ -162,4 +162,17 @@ function validateSchedule(schedule: ScheduleSpec, family: 4 | 6): void {
   });
   if (periodNs <= 0n) throw new RangeError(`periodNs must be > 0, got ${periodNs}`);
   if (probesPerTarget < 0n) throw new RangeError(`probesPerTarget must be >= 0, got ${probesPerTarget}`);
+  // Catches clock mix-ups: a CLOCK_REALTIME start would never come, a start at 0 would report
+  // every period since boot as missed.
+  const nowMonoNs = process.hrtime.bigint();
+  const aheadNs = schedule.startMonoNs - nowMonoNs;
+  if (aheadNs < -MAX_START_PAST_NS || aheadNs > MAX_START_AHEAD_NS) {
+    throw new RangeError(
+      `startMonoNs is ${Number(aheadNs) / 1e9} s from now: it must be CLOCK_MONOTONIC ns ` +
+        '(process.hrtime.bigint()), at most 10 s in the past and 1 day ahead',
+    );
+  }
 }
+
+const MAX_START_PAST_NS = 10_000_000_000n;
+const MAX_START_AHEAD_NS = 86_400_000_000_000n;

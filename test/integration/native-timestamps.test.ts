@@ -380,6 +380,17 @@ describeNative('native controller transport + native reflector', () => {
         probesPerTarget: 1n,
       }),
     ).toThrow(/IPv6 but this transport is IPv4/);
+    expect(() =>
+      transport.start({
+        targets: [{ address: '127.0.0.1', port: 9, family: 4 }],
+        templates: [probe(64, 9)],
+        seqOffset: OFFSET_SEQ,
+        t1Offset: OFFSET_T1,
+        periodNs: 1_000_000n,
+        startMonoNs: BigInt(Date.now()) * 1_000_000n, // CLOCK_REALTIME by mistake
+        probesPerTarget: 1n,
+      }),
+    ).toThrow(/must be CLOCK_MONOTONIC ns/);
   });
 });
 
@@ -543,7 +554,7 @@ describeNative('native options', () => {
         // Start from a clean slate: an inherited raised RLIMIT_RTPRIO would hide the warning.
         'prlimit',
         '--rtprio=0',
-        '--memlock=65536',
+        '--memlock=65536', // below the ~0.5 MiB the thread locks
         process.execPath,
         '--input-type=module',
         '-e',
@@ -560,7 +571,9 @@ describeNative('native options', () => {
       'SCHED_FIFO priority 80 not set: EPERM — needs CAP_SYS_NICE or RLIMIT_RTPRIO >= 80 (ulimit -r)',
     );
     expect(result.warnings).toContainEqual(
-      expect.stringMatching(/^mlockall failed: \w+ — needs CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK \(ulimit -l\)$/),
+      expect.stringMatching(
+        /^mlock of the socket thread's stack and buffers failed: \w+ — needs CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK \(ulimit -l\)$/,
+      ),
     );
   });
 });
@@ -617,6 +630,26 @@ describeNative('native thread lifecycle', () => {
     expect(child.status).toBe(0);
     expect(child.stdout.trim()).toBe('unref');
     expect(child.ms).toBeGreaterThanOrEqual(300);
+  });
+
+  it('mlock locks only the thread memory: Node runs, collects garbage and exits normally', () => {
+    // mlockall would make V8 abort when it frees heap pages (madvise EINVAL on locked pages).
+    const child = runChild(`
+      const locked = new addon.ProbeSocket({ mode: 'controller', family: 4, bindAddress: '127.0.0.1', port: 0, mlock: true }, () => {});
+      let garbage = [];
+      for (let i = 0; i < 200; i++) garbage.push(new Array(10000).fill(i));
+      garbage = null;
+      setTimeout(async () => {
+        await Promise.all([ctl.close(), refl.close(), locked.close()]);
+        console.log(JSON.stringify({ warnings: locked.warnings, sent: ctl.stats().sent }));
+      }, 200);
+    `);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const out = JSON.parse(child.stdout) as { warnings: string[]; sent: number };
+    expect(out.sent).toBeGreaterThan(0);
+    // Only a too small RLIMIT_MEMLOCK (< ~0.5 MiB) may refuse it, and then it says so.
+    expect(out.warnings.every((w) => w.startsWith('mlock of the socket thread'))).toBe(true);
   });
 
   it('process.exit() with the threads running exits cleanly', () => {

@@ -331,7 +331,7 @@ std::vector<std::string> ProbeSocket::StartThread(FlushFn flush) {
 
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  // Small stack: with mlockall(MCL_FUTURE) a default 8 MiB stack would be locked in RAM.
+  // Small stack: option mlock locks the whole stack in RAM.
   pthread_attr_setstacksize(&attr, 256 * 1024);
   // Signals belong to Node's main thread: the new thread inherits a fully blocked mask.
   sigset_t all, old;
@@ -407,6 +407,10 @@ void* ProbeSocket::ThreadMain(void* self) {
 }
 
 void ProbeSocket::Run() {
+  // What the thread touches on every datagram: its buffers and this object (TX ring).
+  config_.rt.lockRegions = {{this, sizeof *this},
+                            {sendBuf_.data(), sendBuf_.size()},
+                            {rxBuf_.data(), rxBuf_.size()}};
   std::vector<std::string> warnings = ApplyRtOptions(config_.rt);
   {
     std::lock_guard<std::mutex> lock(readyMu_);
@@ -425,6 +429,7 @@ void ProbeSocket::Run() {
   // Closed mid-schedule: still end it, so that nobody waits for a DoneEvent forever.
   if (schedule_) FinishSchedule();
   Flush();
+  UnlockRtMemory(config_.rt);
 }
 
 void ProbeSocket::TakeControl() {

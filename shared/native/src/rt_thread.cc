@@ -67,12 +67,40 @@ std::vector<std::string> ApplyRtOptions(const RtOptions& options) {
   }
 
   if (options.mlock) {
-    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
-      warnings.push_back("mlockall failed: " + ErrnoName(errno) +
-                         " — needs CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK (ulimit -l)");
+    std::vector<std::pair<const void*, size_t>> regions = options.lockRegions;
+    void* stack = nullptr;
+    size_t stackBytes = 0;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      pthread_attr_getstack(&attr, &stack, &stackBytes);
+      pthread_attr_destroy(&attr);
+      regions.emplace_back(stack, stackBytes);
+    }
+    for (const auto& region : regions) {
+      if (::mlock(region.first, region.second) != 0) {
+        const int err = errno;
+        warnings.push_back("mlock of the socket thread's stack and buffers failed: " +
+                           ErrnoName(err) +
+                           " — needs CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK (ulimit -l)");
+        break;
+      }
     }
   }
   return warnings;
+}
+
+void UnlockRtMemory(const RtOptions& options) {
+  if (!options.mlock) return;
+  for (const auto& region : options.lockRegions) ::munlock(region.first, region.second);
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* stack = nullptr;
+    size_t stackBytes = 0;
+    pthread_attr_getstack(&attr, &stack, &stackBytes);
+    pthread_attr_destroy(&attr);
+    // glibc keeps the stack of an ended thread in a cache: it must not stay locked there.
+    ::munlock(stack, stackBytes);
+  }
 }
 
 }  // namespace rtprobe
