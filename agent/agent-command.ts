@@ -1,20 +1,46 @@
-import { EXIT_USAGE, parseFlags, printUsageError } from '../shared/cli/command-io.js';
-import { AGENT_FLAG_SPEC, parseAgentConfig, type AgentFlags } from './agent-config.js';
-import { AgentCounters } from './agent-counters.js';
+import { randomUUID } from 'node:crypto';
+import { parseFlags, printUsageError, EXIT_USAGE } from '../shared/cli/command-io.js';
+import { isPrivilegeWarning, SOCKET_FLAGS_HELP } from '../shared/cli/socket-flags.js';
+import { chooseTimestamps } from '../shared/cli/timestamp-choice.js';
+import { CLOCK_OF_SOURCE } from '../shared/report/clock-names.js';
+import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
+import { AGENT_FLAG_SPEC, parseAgentConfig, type AgentConfig, type AgentFlags } from './agent-config.js';
+import { AgentCore } from './agent-core.js';
+import { AgentRecorder } from './agent-recorder.js';
 import { openDgramReflector, type Reflector } from './dgram-reflector.js';
+import { openNativeReflector } from './native-agent-reflector.js';
+import { StatsStream } from './stats-stream.js';
+
+export const AGENT_VERSION = '0.1.0';
 
 export const AGENT_HELP = `Usage: rtprobe agent [--listen HOST:PORT] [options]
 
 Runs in the guest: reflects rtprobe probes back to their sender, stamping when each arrived
 (T2) and left (T3). Replies go only to the probe's source and are never larger than the probe.
-Malformed datagrams are not answered; they are counted per reason.
+Malformed datagrams are not answered; they are counted per reason. Per controller session it
+records interval histograms (arrival jitter, turnaround, one-way delay when clocks are synced)
+and streams them over a WebSocket to the controller (--ws).
 
-  --listen HOST:PORT     UDP address to listen on (default 0.0.0.0:7707; port 0 = any free
-                         port; IPv6 as [ADDR]:PORT)
-  --timestamps MODE      auto | kernel | hardware | user (default auto)
+  --listen HOST:PORT       UDP address to listen on (default 0.0.0.0:7707; port 0 = any free
+                           port; IPv6 as [ADDR]:PORT)
+  --timestamps MODE        auto | kernel | hardware | user (default auto: kernel stamps from
+                           the native addon, which also answers probes on its own thread)
+Stream (WebSocket, path /v1/stream)
+  --ws HOST:PORT           where the stream listens (default 0.0.0.0:7708); the stream is on
+                           when --token-file or --insecure-no-auth is given
+  --token-file FILE        bearer token subscribers must present (first line, >= 16 chars)
+  --insecure-no-auth       no token: only on a trusted, isolated network
+  --replay TIME            intervals kept for subscribers that reconnect (default 10m)
+  --interval TIME          interval length (default 1s)
+  --max-sessions N         controller sessions recorded at once (default 16)
+  --clock-sync ptp|ntp     declare the guest and controller clocks synchronised: enables the
+                           forward one-way delay (T2 − T1), reported with --clock-error
+  --clock-error TIME       the bound of the clock offset (e.g. 20us)
 
-Prints 'listening udp HOST:PORT' when ready. SIGINT or SIGTERM ends it and prints its counters.
-Exit status: 0 ended by a signal, 2 bad flags, address not usable or port in use.
+${SOCKET_FLAGS_HELP}
+Prints 'listening udp HOST:PORT' (and 'stream ws://HOST:PORT/v1/stream') when ready. SIGINT or
+SIGTERM ends it and prints its counters.
+Exit status: 0 ended by a signal, 2 bad flags, address not usable, port in use, --require-rt unmet.
 `;
 
 const ERRNO_TEXT: Record<string, string> = {
@@ -23,6 +49,17 @@ const ERRNO_TEXT: Record<string, string> = {
   EACCES: 'permission denied',
   EINVAL: 'invalid address',
 };
+
+function shown(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function listenError(what: string, host: string, port: number, error: unknown): string {
+  // node:dgram errors carry .code; the native addon names the errno in its message.
+  const code = (error as NodeJS.ErrnoException).code ?? /\b(E[A-Z]{2,})\b/.exec(String(error))?.[1] ?? '';
+  const reason = ERRNO_TEXT[code] ?? (error as Error).message;
+  return `rtprobe agent: cannot listen on ${what} ${shown(host, port)}: ${reason}${code ? ` (${code})` : ''}`;
+}
 
 export async function agentCommand(argv: string[]): Promise<number> {
   const parsed = parseFlags<AgentFlags>(argv, AGENT_FLAG_SPEC);
@@ -33,25 +70,70 @@ export async function agentCommand(argv: string[]): Promise<number> {
   }
   const config = parseAgentConfig(parsed.flags);
   if (config instanceof Error) return printUsageError('agent', config);
+  return runAgent(config);
+}
 
-  const counters = new AgentCounters();
+async function runAgent(config: AgentConfig): Promise<number> {
+  const choice = chooseTimestamps(config.timestamps, config.socket);
+  if (choice instanceof Error) return printUsageError('agent', choice);
+  for (const warning of choice.warnings) process.stderr.write(`rtprobe agent: warning: ${warning}\n`);
+
+  let stream: StatsStream | null = null;
+  const recorder = new AgentRecorder({
+    intervalMs: config.intervalMs, recordOwd: config.clockSync.mode !== 'none', maxSessions: config.maxSessions,
+    idleMs: 60_000, publish: (message) => stream?.publish(message),
+  });
+  const core = new AgentCore(recorder);
   let reflector: Reflector;
   try {
-    reflector = await openDgramReflector(config.host, config.port, config.family, counters);
+    reflector = choice.kind === 'native'
+      ? await openNativeReflector(choice.addon, config.host, config.port, config.family, choice.stamps, config.socket.native, core)
+      : await openDgramReflector(config.host, config.port, config.family, core);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    const shown = config.family === 6 ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
-    process.stderr.write(`rtprobe agent: cannot listen on ${shown}: ${ERRNO_TEXT[code] ?? (error as Error).message} (${code || 'error'})\n`);
+    process.stderr.write(/EADDR|EACCES|bind/.test(String(error)) || (error as NodeJS.ErrnoException).code
+      ? `${listenError('udp', config.host, config.port, error)}\n`
+      : `rtprobe agent: ${(error as Error).message}\n`);
     return EXIT_USAGE;
   }
-  const shown = config.family === 6 ? `[${reflector.address}]:${reflector.port}` : `${reflector.address}:${reflector.port}`;
-  process.stdout.write(`listening udp ${shown} (timestamps: user)\n`);
+  for (const warning of reflector.warnings) process.stderr.write(`rtprobe agent: warning: ${warning}\n`);
+  if (config.socket.requireRt && reflector.warnings.some(isPrivilegeWarning)) {
+    process.stderr.write('rtprobe agent: --require-rt: a real-time option could not be applied (see the warning above)\n');
+    await reflector.close();
+    return EXIT_USAGE;
+  }
+  const t3Source = reflector.stampSource;
+  const turnaroundClock = CLOCK_OF_SOURCE[t3Source];
+  if (config.stream) {
+    try {
+      stream = await StatsStream.listen({
+        host: config.stream.host, port: config.stream.port, token: config.stream.token,
+        replayMs: config.stream.replayMs, intervalMs: config.intervalMs,
+        hello: {
+          agent_version: AGENT_VERSION, instance: randomUUID(),
+          clocks: { t2: reflector.stampSource, t3: t3Source, turnaround: turnaroundClock },
+          clock_sync: { mode: config.clockSync.mode, error_ns: config.clockSync.errorNs },
+          interval_ms: config.intervalMs, replay_ms: config.stream.replayMs,
+        },
+      });
+    } catch (error) {
+      process.stderr.write(`${listenError('ws', config.stream.host, config.stream.port, error)}\n`);
+      await reflector.close();
+      return EXIT_USAGE;
+    }
+    stream.onFlush((session) => recorder.flush(session, wallMsOfMono(monoNs())));
+  }
+  process.stdout.write(`listening udp ${shown(reflector.address, reflector.port)} (timestamps: ${reflector.stampSource})\n`);
+  if (stream) process.stdout.write(`stream ws://${shown(stream.address, stream.port)}/v1/stream${config.stream?.token ? '' : ' (no auth)'}\n`);
 
+  const ticker = setInterval(() => recorder.tick(wallMsOfMono(monoNs())), Math.min(250, config.intervalMs / 4));
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  clearInterval(ticker);
   await reflector.close();
-  process.stdout.write(`${counters.format('user space stamps, CLOCK_MONOTONIC')}\nrtprobe agent: ended by ${signal}\n`);
+  recorder.endAll(wallMsOfMono(monoNs()));
+  await stream?.close();
+  process.stdout.write(`${core.format(turnaroundClock)}\nrtprobe agent: ended by ${signal}\n`);
   return 0;
 }

@@ -1,36 +1,112 @@
 import { isIP } from 'node:net';
 import { parseHostPort } from '../shared/cli/host-port.js';
+import { parseDurationNs, parseIntegerIn } from '../shared/cli/parse-values.js';
+import { parseSocketFlags, SOCKET_FLAG_SPEC, type SocketFlags, type SocketOptions } from '../shared/cli/socket-flags.js';
+import { TIMESTAMP_MODES, type TimestampMode } from '../shared/cli/timestamp-choice.js';
+import { readTokenFile } from '../shared/cli/token-file.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:7707';
+export const DEFAULT_WS = '0.0.0.0:7708';
 
-export type AgentTimestampMode = 'auto' | 'kernel' | 'hardware' | 'user';
-const MODES: readonly AgentTimestampMode[] = ['auto', 'kernel', 'hardware', 'user'];
+export interface AgentStreamConfig {
+  host: string;
+  port: number;
+  /** null only with --insecure-no-auth */
+  token: string | null;
+  replayMs: number;
+}
 
 export interface AgentConfig {
   host: string;
   port: number;
   family: 4 | 6;
-  timestamps: AgentTimestampMode;
+  timestamps: TimestampMode;
+  socket: SocketOptions;
+  /** the WebSocket stream; null when not asked for */
+  stream: AgentStreamConfig | null;
+  intervalMs: number;
+  clockSync: { mode: 'none' | 'ptp' | 'ntp'; errorNs: number | null };
+  maxSessions: number;
 }
 
 export const AGENT_FLAG_SPEC = {
   listen: { type: 'string' },
   timestamps: { type: 'string' },
+  ws: { type: 'string' },
+  'token-file': { type: 'string' },
+  'insecure-no-auth': { type: 'boolean' },
+  replay: { type: 'string' },
+  interval: { type: 'string' },
+  'clock-sync': { type: 'string' },
+  'clock-error': { type: 'string' },
+  'max-sessions': { type: 'string' },
+  ...SOCKET_FLAG_SPEC,
 } as const;
 
-export interface AgentFlags {
+export interface AgentFlags extends SocketFlags {
   listen?: string;
   timestamps?: string;
+  ws?: string;
+  'token-file'?: string;
+  'insecure-no-auth'?: boolean;
+  replay?: string;
+  interval?: string;
+  'clock-sync'?: string;
+  'clock-error'?: string;
+  'max-sessions'?: string;
+}
+
+function parseNumericHost(flag: string, text: string, defaultPort: number): { host: string; port: number; family: 4 | 6 } | Error {
+  const parsed = parseHostPort(flag, text, defaultPort);
+  if (parsed instanceof Error) return parsed;
+  const family = isIP(parsed.host);
+  if (family !== 4 && family !== 6) return new Error(`${flag}: '${parsed.host}' is not a numeric IPv4 or IPv6 address of this host`);
+  return { ...parsed, family };
+}
+
+function parseStream(flags: AgentFlags): AgentStreamConfig | null | Error {
+  const wanted = flags.ws !== undefined || flags['token-file'] !== undefined || flags['insecure-no-auth'] === true;
+  if (!wanted) return null;
+  if (flags['token-file'] !== undefined && flags['insecure-no-auth']) {
+    return new Error('--insecure-no-auth: conflicts with --token-file; give one of them');
+  }
+  if (flags['token-file'] === undefined && !flags['insecure-no-auth']) {
+    return new Error('--ws: the stream needs --token-file FILE (a bearer token), or --insecure-no-auth on a trusted network');
+  }
+  const listen = parseNumericHost('--ws', flags.ws ?? DEFAULT_WS, 7708);
+  if (listen instanceof Error) return listen;
+  const token = flags['token-file'] === undefined ? null : readTokenFile('--token-file', flags['token-file']);
+  if (token instanceof Error) return token;
+  const replayNs = parseDurationNs('--replay', flags.replay ?? '10m');
+  if (replayNs instanceof Error) return replayNs;
+  if (replayNs > 24 * 3600e9) return new Error('--replay: at most 24h');
+  return { host: listen.host, port: listen.port, token, replayMs: replayNs / 1e6 };
 }
 
 export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
-  const listen = parseHostPort('--listen', flags.listen ?? DEFAULT_LISTEN, 7707);
+  const listen = parseNumericHost('--listen', flags.listen ?? DEFAULT_LISTEN, 7707);
   if (listen instanceof Error) return listen;
-  const family = isIP(listen.host);
-  if (family !== 4 && family !== 6) {
-    return new Error(`--listen: '${listen.host}' is not a numeric IPv4 or IPv6 address of this host`);
+  const timestamps = (flags.timestamps ?? 'auto') as TimestampMode;
+  if (!TIMESTAMP_MODES.includes(timestamps)) return new Error(`--timestamps: '${flags.timestamps}' is not one of ${TIMESTAMP_MODES.join(', ')}`);
+  const socket = parseSocketFlags(flags);
+  if (socket instanceof Error) return socket;
+  const stream = parseStream(flags);
+  if (stream instanceof Error) return stream;
+  const intervalNs = parseDurationNs('--interval', flags.interval ?? '1s');
+  if (intervalNs instanceof Error) return intervalNs;
+  if (intervalNs < 100e6 || intervalNs > 3600e9) return new Error('--interval: must be 100ms..1h');
+  const mode = flags['clock-sync'] ?? 'none';
+  if (mode !== 'none' && mode !== 'ptp' && mode !== 'ntp') return new Error(`--clock-sync: '${mode}' is not one of ptp, ntp`);
+  if (mode !== 'none' && flags['clock-error'] === undefined) {
+    return new Error('--clock-sync: also give --clock-error (the bound on the clock offset, e.g. 20us): one-way delays are reported with it');
   }
-  const timestamps = (flags.timestamps ?? 'auto') as AgentTimestampMode;
-  if (!MODES.includes(timestamps)) return new Error(`--timestamps: '${flags.timestamps}' is not one of ${MODES.join(', ')}`);
-  return { host: listen.host, port: listen.port, family, timestamps };
+  if (mode === 'none' && flags['clock-error'] !== undefined) return new Error('--clock-error: only with --clock-sync ptp|ntp');
+  const errorNs = flags['clock-error'] === undefined ? null : parseDurationNs('--clock-error', flags['clock-error']);
+  if (errorNs instanceof Error) return errorNs;
+  const maxSessions = parseIntegerIn('--max-sessions', flags['max-sessions'] ?? '16', 1, 1024);
+  if (maxSessions instanceof Error) return maxSessions;
+  return {
+    host: listen.host, port: listen.port, family: listen.family, timestamps, socket, stream,
+    intervalMs: intervalNs / 1e6, clockSync: { mode, errorNs }, maxSessions,
+  };
 }

@@ -1,12 +1,14 @@
 import dgram from 'node:dgram';
-import { realNs } from '../shared/time/clock.js';
-import { countReject } from '../shared/wire/reject-reason.js';
-import type { AgentCounters } from './agent-counters.js';
+import { monoNs, realNs, wallMsOfMono } from '../shared/time/clock.js';
+import type { AgentCore } from './agent-core.js';
 import { reflectProbe } from './reflect-probe.js';
 
 export interface Reflector {
   readonly address: string;
   readonly port: number;
+  /** what stamped T2 and the turnaround */
+  readonly stampSource: 'user' | 'kernel' | 'hardware';
+  readonly warnings: string[];
   close(): Promise<void>;
 }
 
@@ -15,27 +17,27 @@ export interface Reflector {
  * and T3 just before the reply is handed to the socket, both from the realtime clock anchored
  * to CLOCK_MONOTONIC ('user' stamps): event-loop delay lands in the turnaround, visibly.
  */
-export async function openDgramReflector(host: string, port: number, family: 4 | 6,
-  counters: AgentCounters): Promise<Reflector> {
+export async function openDgramReflector(host: string, port: number, family: 4 | 6, core: AgentCore): Promise<Reflector> {
   const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
   socket.on('message', (data, rinfo) => {
     const t2Ns = realNs();
-    counters.received++;
     try {
       const t3Ns = realNs();
       const result = reflectProbe(data, t2Ns, 'user', t3Ns, 'user');
       if (!result.ok) {
-        countReject(counters.rejects, result.reason);
+        core.rejected(result.reason);
         return;
       }
       // Only ever to the probe's source, and never larger than the probe.
       socket.send(result.reply, rinfo.port, rinfo.address, (error) => {
-        if (error) countReject(counters.rejects, 'send-failed');
+        if (error) core.sendFailed();
       });
-      counters.reflected++;
-      counters.turnaround.record(Number(t3Ns - t2Ns));
+      const peer = family === 6 ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
+      core.reflectedProbe({
+        session: result.probe.session, seq: result.probe.seq, peer, t1Ns: result.probe.t1Ns, t2Ns, nowMs: wallMsOfMono(monoNs()),
+      }, t3Ns);
     } catch {
-      countReject(counters.rejects, 'internal-error');
+      core.rejected('internal-error');
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -46,11 +48,13 @@ export async function openDgramReflector(host: string, port: number, family: 4 |
     });
   });
   // After binding, socket errors (e.g. ICMP unreachable for a reply) are counted, not fatal.
-  socket.on('error', () => countReject(counters.rejects, 'send-failed'));
+  socket.on('error', () => core.sendFailed());
   const bound = socket.address();
   return {
     address: bound.address,
     port: bound.port,
+    stampSource: 'user',
+    warnings: [],
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };
 }

@@ -24,6 +24,8 @@ export interface AgentLinkOptions {
   onEvent?: (event: AgentLinkEvent) => void;
   /** the agent ended the session (idle, or exiting) */
   onSessionEnd?: (message: SessionEndMessage) => void;
+  /** each hello: the agent's clocks and clock-sync declaration */
+  onHello?: (message: HelloMessage) => void;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -228,6 +230,8 @@ export class AgentLink {
     }
     this.instance = hello.instance;
     this.emit({ kind: 'hello', detail: `agent ${hello.agent_version} instance ${hello.instance}` });
+    const onHello = this.options.onHello;
+    if (onHello) this.callback(() => onHello(hello));
     // Always from the last delivered id: for a fresh session that is a replay of nothing.
     const subscribe: SubscribeMessage = { type: 'subscribe', v: 1, session: this.options.session, after_id: this.lastSeenId };
     ws.send(JSON.stringify(subscribe));

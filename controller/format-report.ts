@@ -1,7 +1,8 @@
 import { PERCENTILE_KEYS, type LatencySummary } from '../shared/histogram/latency-histogram.js';
 import { formatNs, formatPercent } from '../shared/report/format-ns.js';
 import type { RejectCounts } from '../shared/wire/reject-reason.js';
-import { CLOCK_OF_SOURCE, type RunReport, type TargetReport } from './run-report.js';
+import type { RunReport, TargetReport } from './run-report.js';
+import { CLOCK_OF_SOURCE } from '../shared/report/clock-names.js';
 
 const ROWS: [string, (s: LatencySummary) => number | null][] = [
   ['min', (s) => s.min],

@@ -1,22 +1,25 @@
+import { createNativeTransport } from '../shared/native/native-transport.js';
+import type { SocketOptions } from '../shared/cli/socket-flags.js';
+import type { TimestampChoice } from '../shared/cli/timestamp-choice.js';
 import type { ProbeTransport, TransportEventHandler } from '../shared/transport/probe-transport.js';
 import { DgramTransport } from './dgram-transport.js';
-import type { TimestampMode } from './run-config.js';
 
 export interface OpenedTransport {
   transport: ProbeTransport;
+  /** what could not be applied (RT priority, CPU, mlock): the run goes on without */
   warnings: string[];
 }
 
-/**
- * Picks the transport for a timestamp mode. Kernel and hardware stamps need the native
- * addon; until it is loaded the user-space transport is used and the report says so.
- */
+/** Opens the transport the timestamp choice asks for, one per address family. */
 export async function openTransport(
-  mode: TimestampMode, family: 4 | 6, onEvents: TransportEventHandler, onError: (error: Error) => void,
+  choice: TimestampChoice, socket: SocketOptions, family: 4 | 6,
+  onEvents: TransportEventHandler, onError: (message: string) => void,
 ): Promise<OpenedTransport> {
-  const warnings: string[] = [];
-  if (mode === 'kernel' || mode === 'hardware') {
-    warnings.push(`--timestamps ${mode}: native addon not available in this build; using user-space stamps`);
+  if (choice.kind === 'user') {
+    return { transport: await DgramTransport.open(family, onEvents, (error) => onError(error.message)), warnings: [] };
   }
-  return { transport: await DgramTransport.open(family, onEvents, onError), warnings };
+  const transport = await createNativeTransport(choice.addon, {
+    ...socket.native, family, timestamps: choice.stamps, onError: (event) => onError(event.message),
+  }, onEvents);
+  return { transport, warnings: [...transport.warnings] };
 }

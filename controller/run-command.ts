@@ -2,6 +2,8 @@ import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../sha
 import { formatRunReport } from './format-report.js';
 import { parseRunConfig, RUN_FLAG_SPEC, type RunConfig, type RunFlags } from './run-config.js';
 import { runController, type RunOutcome } from './run-controller.js';
+import { chooseTimestamps } from '../shared/cli/timestamp-choice.js';
+import { SOCKET_FLAGS_HELP } from '../shared/cli/socket-flags.js';
 import { resolveTargets } from './resolve-targets.js';
 
 export const RUN_HELP = `Usage: rtprobe run --target [NAME=]HOST[:PORT] [--target ...] [options]
@@ -21,11 +23,17 @@ Classification
   --timeout TIME               a reply later than this is 'late' (still recorded; default 1s)
   --loss-after TIME            no reply by then = 'lost' (default 10s)
 Timestamps
-  --timestamps MODE            auto | kernel | hardware | user (default auto)
+  --timestamps MODE            auto | kernel | hardware | user (default auto: kernel stamps
+                               from the native addon where it loads, else user space)
+Agent stream (the agent's own histograms, see rtprobe agent --help)
+  --agent-ws [NAME=]URL        subscribe to the agent of target NAME: ws://HOST:7708
+                               (NAME may be left out with one target; repeatable)
+  --agent-token-file FILE      bearer token for the agent streams
 Output
   --json FILE|-                write the JSON report to FILE, or to standard output with -
   --quiet                      no status lines and no text report
 
+${SOCKET_FLAGS_HELP}
 Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags or set-up failure.
 `;
 
@@ -45,6 +53,9 @@ export async function runCommand(argv: string[]): Promise<number> {
 export async function executeRun(config: RunConfig): Promise<number> {
   const targets = await resolveTargets(config.targets);
   if (targets instanceof Error) return printUsageError('run', targets);
+  const choice = chooseTimestamps(config.timestamps, config.socket);
+  if (choice instanceof Error) return printUsageError('run', choice);
+  for (const warning of choice.warnings) process.stderr.write(`rtprobe run: warning: ${warning}\n`);
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
@@ -52,7 +63,7 @@ export async function executeRun(config: RunConfig): Promise<number> {
   const tty = process.stderr.isTTY === true;
   let outcome: RunOutcome;
   try {
-    outcome = await runController(config, targets, {
+    outcome = await runController(config, choice, targets, {
       log: (line) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`),
       status: (line) => {
         if (!config.quiet) process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
@@ -60,6 +71,7 @@ export async function executeRun(config: RunConfig): Promise<number> {
       signal: abort.signal,
     });
   } catch (error) {
+    // Opening sockets is the only thing that throws here: an option or privilege to fix.
     process.stderr.write(`rtprobe run: ${(error as Error).message}\n`);
     return EXIT_USAGE;
   } finally {

@@ -1,13 +1,15 @@
 import { parseHostPort, type HostPort } from '../shared/cli/host-port.js';
 import { parseDurationNs, parseIntegerIn, parseRateHz } from '../shared/cli/parse-values.js';
 import { PROBE_MAX_BYTES, PROBE_MIN_BYTES } from '../shared/wire/probe-layout.js';
+import { parseSocketFlags, SOCKET_FLAG_SPEC, type SocketFlags, type SocketOptions } from '../shared/cli/socket-flags.js';
+import { TIMESTAMP_MODES, type TimestampMode } from '../shared/cli/timestamp-choice.js';
+import { readTokenFile } from '../shared/cli/token-file.js';
+import { STREAM_PATH } from '../shared/messages/agent-messages.js';
 
 export const DEFAULT_AGENT_PORT = 7707;
 /** per target; the reply ring holds this many probes (~50 B each) */
 export const MAX_PROBES_IN_FLIGHT = 1_000_000;
 
-export type TimestampMode = 'auto' | 'kernel' | 'hardware' | 'user';
-const TIMESTAMP_MODES: readonly TimestampMode[] = ['auto', 'kernel', 'hardware', 'user'];
 
 export interface TargetSpec extends HostPort {
   /** label in reports; defaults to HOST:PORT */
@@ -27,10 +29,15 @@ export interface RunConfig {
   json: string | null;
   quiet: boolean;
   timestamps: TimestampMode;
+  socket: SocketOptions;
+  /** target name → the agent's stream URL (--agent-ws) */
+  agentWs: Map<string, string>;
+  /** bearer token for the agent streams (--agent-token-file); null = none */
+  agentToken: string | null;
 }
 
 /** The raw flag values as util.parseArgs returns them for `rtprobe run`. */
-export interface RunFlags {
+export interface RunFlags extends SocketFlags {
   target?: string[];
   rate?: string;
   duration?: string;
@@ -41,6 +48,8 @@ export interface RunFlags {
   json?: string;
   quiet?: boolean;
   timestamps?: string;
+  'agent-ws'?: string[];
+  'agent-token-file'?: string;
 }
 
 export const RUN_FLAG_SPEC = {
@@ -54,7 +63,32 @@ export const RUN_FLAG_SPEC = {
   json: { type: 'string' },
   quiet: { type: 'boolean' },
   timestamps: { type: 'string' },
+  'agent-ws': { type: 'string', multiple: true },
+  'agent-token-file': { type: 'string' },
+  ...SOCKET_FLAG_SPEC,
 } as const;
+
+/** "[NAME=]ws://HOST:PORT[/v1/stream]"; NAME may be left out when there is one target. */
+export function parseAgentWs(values: string[], targets: TargetSpec[]): Map<string, string> | Error {
+  const links = new Map<string, string>();
+  for (const value of values) {
+    const match = /^(?:([A-Za-z0-9_.-]{1,64})=)?(wss?:\/\/.+)$/.exec(value);
+    if (!match) return new Error(`--agent-ws: '${value}' is not [NAME=]ws://HOST:PORT`);
+    let url: URL;
+    try {
+      url = new URL(match[2] ?? '');
+    } catch {
+      return new Error(`--agent-ws: '${match[2]}' is not a URL`);
+    }
+    if (url.pathname === '/' || url.pathname === '') url.pathname = STREAM_PATH;
+    const name = match[1] ?? (targets.length === 1 ? targets[0]?.name : undefined);
+    if (name === undefined) return new Error(`--agent-ws: with several targets write NAME=${match[2]}`);
+    if (!targets.some((t) => t.name === name)) return new Error(`--agent-ws: no --target named '${name}'`);
+    if (links.has(name)) return new Error(`--agent-ws: target '${name}' given twice`);
+    links.set(name, url.toString());
+  }
+  return links;
+}
 
 /** "[NAME=]HOST[:PORT]" */
 export function parseTargetSpec(text: string): TargetSpec | Error {
@@ -109,8 +143,14 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
     return new Error(`--timestamps: '${flags.timestamps}' is not one of ${TIMESTAMP_MODES.join(', ')}`);
   }
   if (flags.json === '') return new Error('--json: give a file name or - for standard output');
+  const socket = parseSocketFlags(flags);
+  if (socket instanceof Error) return socket;
+  const agentWs = parseAgentWs(flags['agent-ws'] ?? [], targets);
+  if (agentWs instanceof Error) return agentWs;
+  const agentToken = flags['agent-token-file'] === undefined ? null : readTokenFile('--agent-token-file', flags['agent-token-file']);
+  if (agentToken instanceof Error) return agentToken;
   return {
     targets, rateHz, durationNs, count, sizeBytes, timeoutNs, lossAfterNs,
-    json: flags.json ?? null, quiet: flags.quiet ?? false, timestamps,
+    json: flags.json ?? null, quiet: flags.quiet ?? false, timestamps, socket, agentWs, agentToken,
   };
 }

@@ -2,7 +2,10 @@ import { randomInt } from 'node:crypto';
 import { monoNs } from '../shared/time/clock.js';
 import { encodeProbe } from '../shared/wire/probe-codec.js';
 import { OFFSET_SEQ, OFFSET_T1 } from '../shared/wire/probe-layout.js';
+import { isPrivilegeWarning } from '../shared/cli/socket-flags.js';
+import type { TimestampChoice } from '../shared/cli/timestamp-choice.js';
 import type { ProbeTransport, TransportEvent } from '../shared/transport/probe-transport.js';
+import { openAgentLinks, type OpenAgentLinks } from './agent-links.js';
 import { openTransport } from './open-transport.js';
 import { periodNsForRate } from './probe-schedule.js';
 import { buildRunReport, type RunReport } from './run-report.js';
@@ -12,7 +15,7 @@ import { formatStatusLine } from './status-line.js';
 import { TargetStats, type ResolvedTarget } from './target-stats.js';
 
 export interface RunIo {
-  /** status lines and warnings */
+  /** warnings and notices */
   log: (line: string) => void;
   /** rewrites the live status line (a TTY) or prints it (a pipe) */
   status: (line: string) => void;
@@ -26,9 +29,13 @@ export interface RunOutcome {
   exitCode: 0 | 1;
 }
 
+/** A set-up failure the user must fix (exit 2), e.g. --require-rt not satisfiable. */
+export class RunSetupError extends Error {}
+
 // The schedule starts a little after set-up so the first probe is not late by construction.
 const START_DELAY_NS = 20_000_000n;
 const EXPIRE_EVERY_MS = 100;
+const AGENT_FLUSH_TIMEOUT_MS = 3000;
 
 function uniqueSessions(count: number): number[] {
   const sessions = new Set<number>();
@@ -36,8 +43,43 @@ function uniqueSessions(count: number): number[] {
   return [...sessions];
 }
 
+interface FamilyTransport {
+  transport: ProbeTransport;
+  /** run-wide index of each of this transport's targets */
+  indices: number[];
+}
+
+/** One socket per address family in use; all opened (and RT options checked) before any sends. */
+async function openTransports(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
+  state: RunState, onDone: () => void, io: RunIo): Promise<FamilyTransport[]> {
+  const opened: FamilyTransport[] = [];
+  try {
+    for (const family of [4, 6] as const) {
+      const indices = targets.flatMap((t, i) => (t.family === family ? [i] : []));
+      if (indices.length === 0) continue;
+      const onEvents = (events: TransportEvent[]): void => {
+        // The transport numbers its own targets; map them to the run's.
+        state.apply(events.map((event) => ('target' in event ? { ...event, target: indices[event.target] ?? -1 } : event)));
+        if (events.some((event) => event.kind === 'done')) onDone();
+      };
+      const { transport, warnings } = await openTransport(choice, config.socket, family, onEvents,
+        (message) => io.log(`warning: socket: ${message}`));
+      opened.push({ transport, indices });
+      for (const warning of warnings) io.log(`warning: ${warning}`);
+      if (config.socket.requireRt && warnings.some(isPrivilegeWarning)) {
+        throw new RunSetupError('--require-rt: a real-time option could not be applied (see the warning above)');
+      }
+    }
+    return opened;
+  } catch (error) {
+    await Promise.all(opened.map(({ transport }) => transport.close()));
+    throw error;
+  }
+}
+
 /** Runs the probe schedule against resolved targets and returns the report. */
-export async function runController(config: RunConfig, targets: ResolvedTarget[], io: RunIo): Promise<RunOutcome> {
+export async function runController(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
+  io: RunIo): Promise<RunOutcome> {
   const periodNs = periodNsForRate(config.rateHz);
   // Room for every probe that may be in flight until declared lost, plus the expiry tick.
   const capacity = Math.ceil((config.lossAfterNs + 2e9) / Number(periodNs)) + 16;
@@ -46,25 +88,14 @@ export async function runController(config: RunConfig, targets: ResolvedTarget[]
     capacity, timeoutNs: config.timeoutNs, lossAfterNs: BigInt(config.lossAfterNs),
   }));
   const state = new RunState(stats);
+  let wake = (): void => {};
+  const transports = await openTransports(config, choice, targets, state, () => wake(), io);
+  const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
 
-  // One socket per address family; each schedules the targets of its family.
-  const families = ([4, 6] as const).filter((family) => targets.some((t) => t.family === family));
-  const transports: ProbeTransport[] = [];
-  let wake: (() => void) | null = null;
   const startMonoNs = monoNs() + START_DELAY_NS;
-  let stampSource: ProbeTransport['stampSource'] = 'user';
-  for (const family of families) {
-    const indices = targets.flatMap((t, i) => (t.family === family ? [i] : []));
-    const onEvents = (events: TransportEvent[]): void => {
-      // The transport numbers its own targets; map them to the run's.
-      state.apply(events.map((event) => ('target' in event ? { ...event, target: indices[event.target] ?? -1 } : event)));
-      if (events.some((event) => event.kind === 'done')) wake?.();
-    };
-    const opened = await openTransport(config.timestamps, family, onEvents, (error) => io.log(`warning: socket: ${error.message}`));
-    for (const warning of opened.warnings) io.log(`warning: ${warning}`);
-    stampSource = opened.transport.stampSource;
-    transports.push(opened.transport);
-    opened.transport.start({
+  const endMonoNs = config.durationNs === null ? undefined : startMonoNs + BigInt(config.durationNs);
+  for (const { transport, indices } of transports) {
+    transport.start({
       targets: indices.map((i) => targets[i]).filter((t): t is ResolvedTarget => t !== undefined),
       templates: indices.map((i) => encodeProbe(stats[i]?.session ?? 0, 0n, 0n, config.sizeBytes)),
       seqOffset: OFFSET_SEQ,
@@ -72,20 +103,18 @@ export async function runController(config: RunConfig, targets: ResolvedTarget[]
       periodNs,
       startMonoNs,
       probesPerTarget: BigInt(config.count ?? 0),
-      ...(config.durationNs === null ? {} : { endMonoNs: startMonoNs + BigInt(config.durationNs) }),
+      ...(endMonoNs === undefined ? {} : { endMonoNs }),
     });
   }
-
   const startedMs = Date.now();
-  const expireTimer = setInterval(() => state.expire(monoNs()), EXPIRE_EVERY_MS);
-  const statusTimer = setInterval(() => {
-    io.status(formatStatusLine(Number(monoNs() - startMonoNs) / 1e9, stats));
-  }, 1000);
   const stopAll = (): void => {
-    for (const transport of transports) transport.stop();
+    for (const { transport } of transports) transport.stop();
   };
-  const onAbort = (): void => stopAll();
-  io.signal?.addEventListener('abort', onAbort, { once: true });
+  const expireTimer = setInterval(() => state.expire(monoNs()), EXPIRE_EVERY_MS);
+  const statusTimer = setInterval(() => io.status(formatStatusLine(Number(monoNs() - startMonoNs) / 1e9, stats)), 1000);
+  // Belt and braces for a transport that does not end the schedule at endMonoNs by itself.
+  const endTimer = endMonoNs === undefined ? null : setTimeout(stopAll, Number(endMonoNs - monoNs()) / 1e6 + 50);
+  io.signal?.addEventListener('abort', stopAll, { once: true });
 
   try {
     // Sending ends by count, duration or abort; each transport then reports 'done'.
@@ -100,12 +129,13 @@ export async function runController(config: RunConfig, targets: ResolvedTarget[]
       await new Promise((resolve) => setTimeout(resolve, 10));
       state.expire(monoNs());
     }
-    const durationS = Number(sendingEndedNs - startMonoNs) / 1e9;
     state.finish();
+    await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
     const usage = process.resourceUsage();
     const report = buildRunReport(stats, {
-      startedMs, durationS, rateHz: config.rateHz, sizeBytes: config.sizeBytes,
-      timeoutNs: config.timeoutNs, lossAfterNs: config.lossAfterNs, stampSource,
+      startedMs, durationS: Number(sendingEndedNs - startMonoNs) / 1e9, rateHz: config.rateHz,
+      sizeBytes: config.sizeBytes, timeoutNs: config.timeoutNs, lossAfterNs: config.lossAfterNs,
+      stampSource: transports[0]?.transport.stampSource ?? 'user',
       strayRejects: state.strayRejects,
       process: { rss_bytes: process.memoryUsage.rss(), cpu_user_s: usage.userCPUTime / 1e6, cpu_system_s: usage.systemCPUTime / 1e6 },
     });
@@ -114,7 +144,9 @@ export async function runController(config: RunConfig, targets: ResolvedTarget[]
   } finally {
     clearInterval(expireTimer);
     clearInterval(statusTimer);
-    io.signal?.removeEventListener('abort', onAbort);
-    await Promise.all(transports.map((transport) => transport.close()));
+    if (endTimer) clearTimeout(endTimer);
+    io.signal?.removeEventListener('abort', stopAll);
+    await links.closeAll();
+    await Promise.all(transports.map(({ transport }) => transport.close()));
   }
 }

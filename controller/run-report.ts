@@ -2,14 +2,9 @@ import type { LatencySummary } from '../shared/histogram/latency-histogram.js';
 import type { RejectCounts } from '../shared/wire/reject-reason.js';
 import type { StampSource } from '../shared/transport/probe-transport.js';
 import type { TargetStats } from './target-stats.js';
+import type { AgentReport } from './agent-view.js';
+import { CLOCK_OF_SOURCE } from '../shared/report/clock-names.js';
 
-/** The clock behind each stamp source, spelled out for reports. */
-export const CLOCK_OF_SOURCE: Record<StampSource | 'none', string> = {
-  user: 'user space, CLOCK_MONOTONIC',
-  kernel: 'kernel SO_TIMESTAMPING software stamp, CLOCK_REALTIME differences',
-  hardware: 'NIC hardware stamp (PHC) differences',
-  none: 'not stamped',
-};
 
 export interface TargetReport {
   name: string;
@@ -41,6 +36,12 @@ export interface TargetReport {
   send_error_ns: LatencySummary;
   worst: { seq: number; rtt_ns: number; at: string }[];
   rejected: RejectCounts;
+  /** the agent's stream, when subscribed (--agent-ws) */
+  agent?: AgentReport;
+  /** probes that never reached the agent; null without a complete agent stream */
+  loss_forward?: number | null;
+  /** probes the agent answered whose reply never came back in time */
+  loss_return?: number | null;
 }
 
 export interface RunReport {
@@ -103,7 +104,15 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
       seq: Number(w.seq), rtt_ns: w.rttNs, at: new Date(w.atMs).toISOString(),
     })),
     rejected: { ...stats.rejects },
+    ...(stats.agent ? agentBreakdown(stats, stats.agent.report()) : {}),
   };
+}
+
+/** The agent's counts split the controller's loss by direction. */
+function agentBreakdown(stats: TargetStats, agent: AgentReport): Pick<TargetReport, 'agent' | 'loss_forward' | 'loss_return'> {
+  if (!agent.complete) return { agent, loss_forward: null, loss_return: null };
+  const forward = Math.max(0, stats.matcher.sent - agent.received);
+  return { agent, loss_forward: forward, loss_return: Math.max(0, stats.matcher.lost - forward) };
 }
 
 export function buildRunReport(targets: TargetStats[], facts: RunFacts): RunReport {

@@ -3,6 +3,7 @@ import type { RejectCounts } from '../shared/wire/reject-reason.js';
 import type { StampSource } from '../shared/transport/probe-transport.js';
 import { ReplyMatcher, type CompletedRoundTrip } from './reply-matcher.js';
 import { WorstCases } from './worst-cases.js';
+import type { AgentView } from './agent-view.js';
 
 /** A resolved probe destination. */
 export interface ResolvedTarget {
@@ -28,6 +29,8 @@ export class TargetStats {
   lastRttNs: number | null = null;
   /** what stamped the agent's T2 and T3, as its replies say */
   agentStamps: { t2: StampSource | 'none'; t3: StampSource | 'none' } | null = null;
+  /** the agent's own view over its stream, when --agent-ws names it */
+  agent: AgentView | null = null;
 
   constructor(
     readonly target: ResolvedTarget,

@@ -50,6 +50,8 @@ export interface NativeSchedule {
   periodNs: bigint;
   startMonoNs: bigint;
   probesPerTarget: bigint;
+  /** optional: no slot due at or after it is sent; then 'done' */
+  endMonoNs?: bigint;
 }
 
 /** Counters kept by the native thread. */

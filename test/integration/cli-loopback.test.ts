@@ -7,11 +7,13 @@ const TARGET_KEYS = ['name', 'address', 'mode', 'sent', 'received', 'lost', 'lat
   'missed_send_slots', 'timestamps', 'rtt_ns', 'turnaround_ns', 'send_error_ns', 'worst', 'rejected'];
 
 describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)', () => {
-  it('--count 200 --rate 200: 200 received, 0 lost, a JSON report with every field', async () => {
+  it.each([
+    ['user', 'user'], ['auto', 'kernel'],
+  ] as const)('--timestamps %s: --count 200 --rate 200: 200 received, 0 lost, a JSON report with every field', async (mode, stamps) => {
     const agent = await startAgent();
     try {
       const result = await runCli(['run', '--target', `guest=127.0.0.1:${agent.port}`, '--count', '200', '--rate', '200',
-        '--json', '-', '--quiet', '--timestamps', 'user']);
+        '--json', '-', '--quiet', '--timestamps', mode]);
       expect(result.code, result.stderr).toBe(0);
       const report = JSON.parse(result.stdout);
       expect(report.version).toBe(1);
@@ -29,7 +31,8 @@ describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)
       expect(target.received).toBe(200);
       expect(target.lost).toBe(0);
       expect(target.duplicates).toBe(0);
-      expect(target.timestamps).toMatchObject({ tx: 'user', rx: 'user', agent_t2: 'user', agent_t3: 'user' });
+      // The agent runs on its default: the native reflector, kernel T2, T3 read in user space.
+      expect(target.timestamps).toMatchObject({ tx: stamps, rx: stamps, agent_t2: 'kernel', agent_t3: 'user' });
       for (const histogram of ['rtt_ns', 'turnaround_ns', 'send_error_ns']) {
         expect(Object.keys(target[histogram]).sort(), histogram).toEqual([...SUMMARY_KEYS].sort());
       }
@@ -134,7 +137,7 @@ describe('rtprobe agent', () => {
       const result = await runCli(['agent', '--listen', `127.0.0.1:${agent.port}`]);
       expect(result.code).toBe(2);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+: port already in use \(EADDRINUSE\)/);
+      expect(result.stderr).toMatch(/cannot listen on udp 127\.0\.0\.1:\d+: port already in use \(EADDRINUSE\)/);
     } finally {
       await agent.stop();
     }
@@ -144,7 +147,7 @@ describe('rtprobe agent', () => {
     // 192.0.2.1 is TEST-NET-1: binding fails locally, nothing is sent anywhere.
     const result = await runCli(['agent', '--listen', '192.0.2.1:0']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/cannot listen on 192\.0\.2\.1:0: address not on this host \(EADDRNOTAVAIL\)/);
+    expect(result.stderr).toMatch(/cannot listen on udp 192\.0\.2\.1:0: address not on this host \(EADDRNOTAVAIL\)/);
   });
 });
 

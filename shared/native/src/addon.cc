@@ -324,6 +324,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     schedule->periodNs = GetBigInt(o, "periodNs", 1);
     schedule->startMonoNs = GetBigInt(o, "startMonoNs", 0);
     schedule->probesPerTarget = uint64_t(GetBigInt(o, "probesPerTarget", 0));
+    schedule->endMonoNs = Has(o, "endMonoNs") ? GetBigInt(o, "endMonoNs", 0) : 0;
     const int family = inst_->socket->family();
     for (uint32_t i = 0; i < targets.Length(); ++i) {
       if (!targets.Get(i).IsObject()) throw Napi::TypeError::New(env, "target must be an object");

@@ -486,6 +486,11 @@ void ProbeSocket::SendDue() {
       }
     }
     AdvanceSlot();
+    // A --duration schedule ends at the first slot due at or after its end.
+    if (schedule_->endMonoNs > 0 && nextDueMonoNs_ >= schedule_->endMonoNs) {
+      FinishSchedule();
+      return;
+    }
     nowMonoNs = MonoNowNs();
   }
 }

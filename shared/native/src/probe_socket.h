@@ -49,6 +49,7 @@ struct Schedule {
   int64_t periodNs = 0;
   int64_t startMonoNs = 0;
   uint64_t probesPerTarget = 0;  // 0 = until stop()
+  int64_t endMonoNs = 0;         // 0 = none; no slot due at or after it is sent
 };
 
 struct SocketStats {

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { formatRunReport, formatTargetReport } from '../../../controller/format-report.js';
-import { buildRunReport, CLOCK_OF_SOURCE, type RunFacts, type RunReport } from '../../../controller/run-report.js';
+import { buildRunReport, type RunFacts, type RunReport } from '../../../controller/run-report.js';
+import { CLOCK_OF_SOURCE } from '../../../shared/report/clock-names.js';
 import { finishedRun } from './run-fixture.js';
 
 const FACTS: RunFacts = {

@@ -29,6 +29,7 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707 }],
       rateHz: 100, durationNs: 30e9, count: null, sizeBytes: 64, timeoutNs: 1e9, lossAfterNs: 10e9,
       json: null, quiet: false, timestamps: 'auto',
+      socket: { native: {}, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
     });
     expect(DEFAULT_AGENT_PORT).toBe(7707);
   });
@@ -46,11 +47,30 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: 'a', host: '10.0.0.1', port: 9000 }, { name: 'b', host: 'fd00::2', port: 7707 }],
       rateHz: 1000, durationNs: 16 * 3600e9, count: null, sizeBytes: 1472, timeoutNs: 50e6, lossAfterNs: 2e9,
       json: '-', quiet: true, timestamps: 'kernel',
+      socket: { native: {}, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
     });
   });
 
   it.each(['auto', 'kernel', 'hardware', 'user'] as const)('--timestamps %s', (mode) => {
     expect(config({ target: TARGET, timestamps: mode }).timestamps).toBe(mode);
+  });
+
+  it('socket and real-time flags', () => {
+    const c = config(fromArgv(['--target', 'a=127.0.0.1', '--dscp', '46', '--priority', '5', '--busy-poll', '50',
+      '--interface', 'lo', '--rt-priority', '80', '--cpu', '1', '--mlock', '--require-rt']));
+    expect(c.socket).toEqual({
+      native: { dscp: 46, priority: 5, busyPollUs: 50, interface: 'lo', rtPriority: 80, cpu: 1, mlock: true },
+      requireRt: true,
+      given: ['--dscp', '--priority', '--busy-poll', '--rt-priority', '--cpu', '--interface', '--mlock'],
+    });
+  });
+
+  it('--agent-ws: the only target needs no name; several need NAME=', () => {
+    expect(config({ target: ['g=127.0.0.1'], 'agent-ws': ['ws://127.0.0.1:7708'] }).agentWs)
+      .toEqual(new Map([['g', 'ws://127.0.0.1:7708/v1/stream']]));
+    expect(parseRunConfig({ target: ['a=127.0.0.1', 'b=127.0.0.2'], 'agent-ws': ['ws://127.0.0.1:7708'] })).toBeInstanceOf(Error);
+    expect(config({ target: ['a=127.0.0.1', 'b=127.0.0.2'], 'agent-ws': ['b=ws://127.0.0.2:7708/v1/stream'] }).agentWs.get('b'))
+      .toBe('ws://127.0.0.2:7708/v1/stream');
   });
 
   it('--loss-after equal to --timeout is allowed', () => {
@@ -89,6 +109,14 @@ describe('parseRunConfig: every bad value names its flag', () => {
     ['--timestamps', { target: TARGET, timestamps: 'bogus' }],
     ['--timestamps', { target: TARGET, timestamps: '' }],
     ['--json', { target: TARGET, json: '' }],
+    ['--dscp', { target: TARGET, dscp: '64' }],
+    ['--rt-priority', { target: TARGET, 'rt-priority': '0' }],
+    ['--rt-priority', { target: TARGET, 'rt-priority': '100' }],
+    ['--cpu', { target: TARGET, cpu: 'x' }],
+    ['--interface', { target: TARGET, interface: 'a very long interface name' }],
+    ['--agent-ws', { target: TARGET, 'agent-ws': ['http://127.0.0.1:7708'] }],
+    ['--agent-ws', { target: TARGET, 'agent-ws': ['nosuch=ws://127.0.0.1:7708'] }],
+    ['--agent-token-file', { target: TARGET, 'agent-token-file': '/nonexistent/token' }],
   ] as [string, RunFlags][])('%s: %j', (flag, flags) => {
     expectFlagError(flags, flag);
   });

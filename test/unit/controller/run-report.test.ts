@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { buildRunReport, buildTargetReport, CLOCK_OF_SOURCE, type RunFacts } from '../../../controller/run-report.js';
+import { buildRunReport, buildTargetReport, type RunFacts } from '../../../controller/run-report.js';
+import { CLOCK_OF_SOURCE } from '../../../shared/report/clock-names.js';
 import { finishedRun } from './run-fixture.js';
 
 // The JSON report as issue 2, section 6 lists it.

@@ -1,0 +1,85 @@
+import { LatencyHistogram } from '../shared/histogram/latency-histogram.js';
+import { formatNs } from '../shared/report/format-ns.js';
+import { countReject, totalRejects, type RejectCounts, type RejectReason } from '../shared/wire/reject-reason.js';
+import type { AgentRecorder } from './agent-recorder.js';
+
+/** A probe the agent answered, with its stamps (ns). */
+export interface ReflectedProbe {
+  session: number;
+  seq: bigint;
+  peer: string;
+  t1Ns: bigint;
+  t2Ns: bigint;
+  /** wall ms on the agent's monotonic-anchored clock */
+  nowMs: number;
+}
+
+// Replies whose true send stamp is still to come from the error queue, to pair with their T2.
+const PENDING_TX_LIMIT = 4096;
+
+/**
+ * What the agent knows, fed by either reflector: counters for its exit summary and the
+ * recorder's interval histograms. Turnaround is T3 − T2 with the truest T3 available: the
+ * kernel's send stamp where the native reflector has one, else the T3 written into the reply.
+ */
+export class AgentCore {
+  received = 0;
+  reflected = 0;
+  readonly rejects: RejectCounts = {};
+  readonly turnaround = new LatencyHistogram();
+  private readonly pendingTx = new Map<string, bigint>();
+
+  constructor(private readonly recorder: AgentRecorder) {}
+
+  /** A reflected probe; pass t3Ns when it is the final send stamp (user reflector). */
+  reflectedProbe(probe: ReflectedProbe, t3Ns: bigint | null): void {
+    this.received++;
+    this.reflected++;
+    this.recorder.probe(probe);
+    if (t3Ns !== null) {
+      this.recordTurnaround(probe.session, Number(t3Ns - probe.t2Ns));
+      return;
+    }
+    if (this.pendingTx.size >= PENDING_TX_LIMIT) {
+      const oldest = this.pendingTx.keys().next().value;
+      if (oldest !== undefined) this.pendingTx.delete(oldest);
+    }
+    this.pendingTx.set(`${probe.session}:${probe.seq}`, probe.t2Ns);
+  }
+
+  /** The kernel's send stamp of a reply (native reflector). */
+  replySent(session: number, seq: bigint, txNs: bigint): void {
+    const key = `${session}:${seq}`;
+    const t2Ns = this.pendingTx.get(key);
+    if (t2Ns === undefined) return;
+    this.pendingTx.delete(key);
+    this.recordTurnaround(session, Number(txNs - t2Ns));
+  }
+
+  rejected(reason: RejectReason): void {
+    this.received++;
+    countReject(this.rejects, reason);
+    this.recorder.reject(reason);
+  }
+
+  /** A reply could not be sent (or the native socket thread reported an error). */
+  sendFailed(): void {
+    countReject(this.rejects, 'send-failed');
+    this.recorder.reject('send-failed');
+  }
+
+  format(turnaroundClock: string): string {
+    const t = this.turnaround.summary();
+    const rejects = Object.entries(this.rejects).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
+    return [
+      `rtprobe agent: received ${this.received}, reflected ${this.reflected}, rejected ${totalRejects(this.rejects)} (${rejects})`,
+      `turnaround (${turnaroundClock}): min ${formatNs(t.min)} p50 ${formatNs(t.p50)} p99 ${formatNs(t.p99)} ` +
+        `p99.9 ${formatNs(t.p99_9)} max ${formatNs(t.max)}`,
+    ].join('\n');
+  }
+
+  private recordTurnaround(session: number, turnaroundNs: number): void {
+    this.turnaround.record(turnaroundNs);
+    this.recorder.turnaround(session, turnaroundNs);
+  }
+}

@@ -1,0 +1,83 @@
+import type { NativeSocketCommonOptions } from '../native/native-addon.js';
+import { parseIntegerIn } from './parse-values.js';
+
+/** Socket and real-time flags shared by `run` and `agent`; they need the native addon. */
+export const SOCKET_FLAG_SPEC = {
+  dscp: { type: 'string' },
+  priority: { type: 'string' },
+  'busy-poll': { type: 'string' },
+  interface: { type: 'string' },
+  'rt-priority': { type: 'string' },
+  cpu: { type: 'string' },
+  mlock: { type: 'boolean' },
+  'require-rt': { type: 'boolean' },
+} as const;
+
+export interface SocketFlags {
+  dscp?: string;
+  priority?: string;
+  'busy-poll'?: string;
+  interface?: string;
+  'rt-priority'?: string;
+  cpu?: string;
+  mlock?: boolean;
+  'require-rt'?: boolean;
+}
+
+export interface SocketOptions {
+  native: NativeSocketCommonOptions;
+  /** turn privilege warnings (SCHED_FIFO, mlock) into exit 2 */
+  requireRt: boolean;
+  /** the flags given, for "needs the native addon" messages */
+  given: string[];
+}
+
+export const SOCKET_FLAGS_HELP = `Socket and real-time options (need the native addon, i.e. --timestamps auto|kernel|hardware)
+  --dscp N                     DSCP 0..63 on every packet (IP_TOS / IPV6_TCLASS)
+  --priority N                 SO_PRIORITY (set after the TOS); above 6 needs CAP_NET_ADMIN
+  --busy-poll US               SO_BUSY_POLL in µs
+  --interface IF               SO_BINDTODEVICE; required for --timestamps hardware
+  --rt-priority N              SCHED_FIFO 1..99 for the socket thread (CAP_SYS_NICE or RLIMIT_RTPRIO)
+  --cpu N                      pin the socket thread to CPU N
+  --mlock                      lock the socket thread's memory (CAP_IPC_LOCK or RLIMIT_MEMLOCK)
+  --require-rt                 exit 2 instead of a warning when an RT option cannot be applied
+`;
+
+export function parseSocketFlags(flags: SocketFlags): SocketOptions | Error {
+  const native: NativeSocketCommonOptions = {};
+  const given: string[] = [];
+  const integer = (flag: keyof SocketFlags, min: number, max: number): number | Error | undefined => {
+    const text = flags[flag];
+    if (typeof text !== 'string') return undefined;
+    given.push(`--${flag}`);
+    return parseIntegerIn(`--${flag}`, text, min, max);
+  };
+  const dscp = integer('dscp', 0, 63);
+  const priority = integer('priority', 0, 0x7fff_ffff);
+  const busyPoll = integer('busy-poll', 0, 0x7fff_ffff);
+  const rtPriority = integer('rt-priority', 1, 99);
+  const cpu = integer('cpu', 0, 4095);
+  for (const value of [dscp, priority, busyPoll, rtPriority, cpu]) if (value instanceof Error) return value;
+  if (typeof dscp === 'number') native.dscp = dscp;
+  if (typeof priority === 'number') native.priority = priority;
+  if (typeof busyPoll === 'number') native.busyPollUs = busyPoll;
+  if (typeof rtPriority === 'number') native.rtPriority = rtPriority;
+  if (typeof cpu === 'number') native.cpu = cpu;
+  if (flags.interface !== undefined) {
+    if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(flags.interface)) {
+      return new Error(`--interface: '${flags.interface}' is not an interface name (1-15 characters)`);
+    }
+    native.interface = flags.interface;
+    given.push('--interface');
+  }
+  if (flags.mlock) {
+    native.mlock = true;
+    given.push('--mlock');
+  }
+  return { native, requireRt: flags['require-rt'] ?? false, given };
+}
+
+/** Warnings from the native thread that mean a real-time request was not honoured. */
+export function isPrivilegeWarning(warning: string): boolean {
+  return /SCHED_FIFO|mlock|CAP_|RLIMIT|CPU|affinity/i.test(warning);
+}
