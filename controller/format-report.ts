@@ -42,7 +42,31 @@ export function formatTargetReport(t: TargetReport): string {
     });
   }
   lines.push(`  rejected ${formatRejects(t.rejected)}`);
+  if (t.agent) lines.push(...formatAgentBreakdown(t));
   return lines.join('\n');
+}
+
+/** Where the time and the loss went, from the agent's stream. */
+function formatAgentBreakdown(t: TargetReport): string[] {
+  const agent = t.agent;
+  if (!agent) return [];
+  const lines = [`  agent    ${agent.url}: ${agent.intervals} intervals${agent.complete ? '' : ' (INCOMPLETE: figures below may miss intervals)'}` +
+    `${agent.reconnects > 0 ? `, ${agent.reconnects} reconnects` : ''}${agent.dropped_by_agent > 0 ? `, ${agent.dropped_by_agent} dropped by the agent` : ''}`];
+  const clocks = agent.clocks ? `T2 ${agent.clocks.t2}, turnaround ${agent.clocks.turnaround}` : 'clocks unknown';
+  lines.push(`           ${clocks}`);
+  const columns: [string, LatencySummary | null][] = [
+    ['guest turn', agent.turnaround_ns], ['arrival jit', agent.ipdv_ns], ['one-way fwd', agent.owd_ns],
+  ];
+  lines.push(`  ${''.padEnd(8)}${columns.map(([title]) => title.padStart(14)).join('')}`);
+  for (const [label, pick] of ROWS.filter(([label]) => ['min', 'p50', 'p99', 'p99.9', 'max'].includes(label))) {
+    lines.push(`  ${label.padEnd(8)}${columns.map(([, summary]) => (summary ? formatNs(pick(summary)) : 'not synced').padStart(14)).join('')}`);
+  }
+  if (agent.owd_ns) lines.push(`           one-way delay ± ${formatNs(agent.owd_ns.clock_error_ns)} (clocks declared synced by ${agent.owd_ns.clock_sync})`);
+  const split = t.loss_forward === null || t.loss_forward === undefined
+    ? 'forward/return split unknown (agent stream incomplete)'
+    : `forward (never reached the agent) ${t.loss_forward}, return (reply lost) ${t.loss_return}`;
+  lines.push(`  loss     ${split}; agent saw ${agent.received} probes, ${agent.gaps} gaps, ${agent.reordered} reordered, ${agent.duplicates} duplicates`);
+  return lines;
 }
 
 export function formatRunReport(report: RunReport): string {
