@@ -30,6 +30,8 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeo
 export interface RunningAgent {
   child: ChildProcess;
   port: number;
+  /** ws://… of the agent's stream, when it was started with one */
+  streamUrl: string | null;
   /** SIGTERM, then everything it printed */
   stop(): Promise<CliResult>;
 }
@@ -44,14 +46,19 @@ export function startAgent(args: string[] = [], listen = '127.0.0.1:0', env: Nod
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`agent did not listen: ${stderr}`)), 20_000);
     exited.then((code) => reject(new Error(`agent exited ${code}: ${stderr}`)));
+    const wantsStream = args.includes('--ws') || args.includes('--token-file') || args.includes('--insecure-no-auth');
+    let port = 0;
     createInterface({ input: child.stdout }).on('line', (line) => {
       stdout += `${line}\n`;
-      const match = /^listening udp \[?[^\]]*\]?:(\d+)/.exec(line);
-      if (!match) return;
+      const udp = /^listening udp \[?[^\]]*\]?:(\d+)/.exec(line);
+      const stream = /^stream (ws:\/\/\S+)/.exec(line);
+      if (udp) port = Number(udp[1]);
+      if (!(wantsStream ? stream : udp)) return;
       clearTimeout(timer);
       resolve({
         child,
-        port: Number(match[1]),
+        port,
+        streamUrl: stream?.[1] ?? null,
         stop: async () => {
           child.kill('SIGTERM');
           const code = await exited;

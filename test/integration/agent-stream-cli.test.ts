@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, startAgent } from '../helpers/cli.js';
+import { startUdpRelay } from '../helpers/udp-relay.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rtprobe-stream-test-'));
+const tokenFile = join(dir, 'token');
+writeFileSync(tokenFile, 'a-test-token-of-enough-length\n');
+const wrongTokenFile = join(dir, 'wrong');
+writeFileSync(wrongTokenFile, 'not-the-token-the-agent-has\n');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const STREAM_ARGS = ['--ws', '127.0.0.1:0', '--token-file', tokenFile];
+
+describe('controller + agent stream through the real CLI (loopback)', () => {
+  it('the agent\'s intervals reach the report: its counts equal what it recorded', async () => {
+    const agent = await startAgent(STREAM_ARGS);
+    try {
+      const result = await runCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', `g=${agent.streamUrl}`,
+        '--agent-token-file', tokenFile, '--count', '200', '--rate', '200', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      const target = JSON.parse(result.stdout).targets[0];
+      expect(target.agent.complete).toBe(true);
+      expect(target.agent.received).toBe(200);
+      expect(target.agent.gaps).toBe(0);
+      expect(target.agent.turnaround_ns.count).toBe(200);
+      expect(target.agent.ipdv_ns.count).toBe(199);
+      expect(target.agent.owd_ns).toBeNull();
+      expect(target.agent.clocks).toMatchObject({ t2: 'kernel' });
+      expect(target.loss_forward).toBe(0);
+      expect(target.loss_return).toBe(0);
+      expect(target.network_ns.count).toBe(200);
+      const ended = await agent.stop();
+      // the agent's own exit summary saw the same probes
+      expect(ended.stdout).toMatch(/received 200, reflected 200, rejected 0/);
+      const max = /max ([\d.]+) µs/.exec(ended.stdout.split('\n').find((l) => l.startsWith('turnaround')) ?? '');
+      expect(Number(max?.[1])).toBeCloseTo(target.agent.turnaround_ns.max / 1000, 1);
+    } finally {
+      agent.child.kill('SIGKILL');
+    }
+  });
+
+  it.each([
+    ['probes only', { dropForwardEvery: 10 }, { forward: 20, ret: 0 }],
+    ['replies only', { dropReturnEvery: 10 }, { forward: 0, ret: 20 }],
+  ] as const)('a relay that drops %s: loss is split by direction', async (_what, drop, expected) => {
+    const agent = await startAgent(STREAM_ARGS);
+    const relay = await startUdpRelay({ upstreamPort: agent.port, ...drop });
+    try {
+      const result = await runCli(['run', '--target', `g=127.0.0.1:${relay.port}`, '--agent-ws', `g=${agent.streamUrl}`,
+        '--agent-token-file', tokenFile, '--count', '200', '--rate', '200', '--loss-after', '1s', '--timeout', '500ms',
+        '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      const target = JSON.parse(result.stdout).targets[0];
+      expect(target.lost).toBe(20);
+      expect(relay.droppedForward + relay.droppedReturn).toBe(20);
+      expect(target.loss_forward).toBe(expected.forward);
+      expect(target.loss_return).toBe(expected.ret);
+      expect(target.agent.received).toBe(200 - expected.forward);
+    } finally {
+      await relay.close();
+      await agent.stop();
+    }
+  });
+
+  it('a wrong token: the run goes on, says 401 once, and marks the agent figures incomplete', async () => {
+    const agent = await startAgent(STREAM_ARGS);
+    try {
+      const result = await runCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', `${agent.streamUrl}`,
+        '--agent-token-file', wrongTokenFile, '--count', '50', '--rate', '100', '--json', '-', '--quiet']);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/401 unauthorized/);
+      const target = JSON.parse(result.stdout).targets[0];
+      expect(target.received).toBe(50);
+      expect(target.agent.complete).toBe(false);
+      expect(target.loss_forward).toBeNull();
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('agent stream flags: missing auth choice and bad token files are exit 2 naming the flag', async () => {
+    for (const [args, pattern] of [
+      [['--ws', '127.0.0.1:0'], /--token-file FILE/],
+      [['--token-file', join(dir, 'missing')], /--token-file: cannot read/],
+      [['--token-file', tokenFile, '--insecure-no-auth'], /--insecure-no-auth/],
+      [['--clock-sync', 'ptp'], /--clock-error/],
+      [['--clock-sync', 'gps', '--clock-error', '1us'], /--clock-sync/],
+    ] as [string[], RegExp][]) {
+      const result = await runCli(['agent', '--listen', '127.0.0.1:0', ...args]);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(pattern);
+    }
+  });
+
+  it('with --clock-sync the agent records forward one-way delay with its error bound', async () => {
+    const agent = await startAgent([...STREAM_ARGS, '--clock-sync', 'ntp', '--clock-error', '20us']);
+    try {
+      const result = await runCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', `${agent.streamUrl}`,
+        '--agent-token-file', tokenFile, '--count', '50', '--rate', '100', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      const owd = JSON.parse(result.stdout).targets[0].agent.owd_ns;
+      expect(owd).toMatchObject({ count: 50, clock_error_ns: 20_000, clock_sync: 'ntp' });
+    } finally {
+      await agent.stop();
+    }
+  });
+});
