@@ -1,18 +1,7 @@
 import { LatencyHistogram } from '../shared/histogram/latency-histogram.js';
 import { formatNs } from '../shared/report/format-ns.js';
 import { countReject, totalRejects, type RejectCounts, type RejectReason } from '../shared/wire/reject-reason.js';
-import type { AgentRecorder } from './agent-recorder.js';
-
-/** A probe the agent answered, with its stamps (ns). */
-export interface ReflectedProbe {
-  session: number;
-  seq: bigint;
-  peer: string;
-  t1Ns: bigint;
-  t2Ns: bigint;
-  /** wall ms on the agent's monotonic-anchored clock */
-  nowMs: number;
-}
+import type { AgentRecorder, ArrivedProbe } from './agent-recorder.js';
 
 // Replies whose true send stamp is still to come from the error queue, to pair with their T2.
 const PENDING_TX_LIMIT = 4096;
@@ -32,7 +21,7 @@ export class AgentCore {
   constructor(private readonly recorder: AgentRecorder) {}
 
   /** A reflected probe; pass t3Ns when it is the final send stamp (user reflector). */
-  reflectedProbe(probe: ReflectedProbe, t3Ns: bigint | null): void {
+  reflectedProbe(probe: ArrivedProbe, t3Ns: bigint | null): void {
     this.received++;
     this.reflected++;
     this.recorder.probe(probe);

@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { StampSource } from '../transport/probe-transport.js';
+import type { RxEvent, StampSource } from '../transport/probe-transport.js';
 
 export type TimestampMode = 'kernel' | 'hardware';
 
@@ -109,17 +109,11 @@ export interface ReflectTxEvent {
   source: StampSource;
 }
 
-/** A datagram handed to JS: every datagram on the controller; rejected ones on the reflector. */
-export interface NativeRxEvent {
-  kind: 'rx';
-  data: Buffer;
-  address: string;
-  port: number;
-  /** kernel/NIC stamp; 'user' means no stamp came and rxNs equals rxMonoNs */
-  rxNs: bigint;
-  source: StampSource;
-  rxMonoNs: bigint;
-}
+/**
+ * A datagram handed to JS: every datagram on the controller; rejected ones on the reflector.
+ * Its rxNs is the kernel/NIC stamp; source 'user' means no stamp came and rxNs equals rxMonoNs.
+ */
+export type NativeRxEvent = RxEvent;
 
 export interface NativeSentEvent {
   kind: 'sent';
