@@ -133,7 +133,12 @@ async function runAgent(config: AgentConfig): Promise<number> {
   clearInterval(ticker);
   await reflector.close();
   recorder.endAll(wallMsOfMono(monoNs()));
+  const streamStats = stream?.stats();
   await stream?.close();
-  process.stdout.write(`${core.format(turnaroundClock)}\nrtprobe agent: ended by ${signal}\n`);
+  const streamLine = streamStats
+    ? `\nstream: ${streamStats.published} intervals published, ${streamStats.replayed} replayed, ${streamStats.dropped} dropped for slow subscribers, ` +
+      `${streamStats.authFailures} auth failures, bad messages ${JSON.stringify(streamStats.errors)}, ${streamStats.floodCloses} flood closes`
+    : '';
+  process.stdout.write(`${core.format(turnaroundClock)}${streamLine}\nrtprobe agent: ended by ${signal}\n`);
   return 0;
 }
