@@ -1,8 +1,9 @@
 /**
  * Loads the native addon (shared/native/build/Release/rtprobe_native.node, built by
  * build-addon.js during `npm ci`) and describes what it exports. The addon owns one UDP
- * socket per ProbeSocket, served by a dedicated native thread that reads kernel/NIC
- * timestamps (SO_TIMESTAMPING); see native-transport.ts and native-reflector.ts.
+ * socket (or raw ICMP socket) per ProbeSocket, served by a dedicated native thread that reads
+ * kernel/NIC timestamps (SO_TIMESTAMPING); see native-transport.ts, native-reflector.ts and
+ * native-icmp-transport.ts.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,14 @@ export interface NativeSocketCommonOptions {
 /** What `new addon.ProbeSocket(options, ...)` takes. */
 export interface NativeSocketOptions extends NativeSocketCommonOptions {
   mode: 'controller' | 'reflector';
+  /**
+   * default 'udp'. 'icmp' (controller only, needs CAP_NET_RAW): a raw ICMP / ICMPv6 socket;
+   * templates are echo requests (controller/icmp-codec.ts), the thread writes the ICMP
+   * sequence (seq & 0xffff at 6) and the IPv4 checksum (at 2) after seq and T1 before each
+   * send; target ports and `port` are ignored; only echo replies reach JS, IP header
+   * stripped (RxEvent.data is the ICMP message, port 0); the rest counts as stats().filtered.
+   */
+  protocol?: 'udp' | 'icmp';
   family: 4 | 6;
   bindAddress: string;
   port: number;
@@ -70,6 +79,8 @@ export interface NativeSocketStats {
   txStamps: number;
   /** failed sendto calls (probes or replies) */
   sendErrors: number;
+  /** protocol 'icmp': datagrams read but not handed to JS (anything but an echo reply) */
+  filtered: number;
 }
 
 /**
@@ -219,7 +230,7 @@ function isNativeAddon(value: unknown): value is NativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 1 &&
+    v.version === 2 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

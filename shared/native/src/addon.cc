@@ -222,6 +222,14 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
       throw Napi::TypeError::New(env, "mode must be 'controller' or 'reflector'");
     }
     config.reflector = mode == "reflector";
+    const std::string protocol = GetString(o, "protocol", "udp");
+    if (protocol != "udp" && protocol != "icmp") {
+      throw Napi::TypeError::New(env, "protocol must be 'udp' or 'icmp'");
+    }
+    config.icmp = protocol == "icmp";
+    if (config.icmp && config.reflector) {
+      throw Napi::TypeError::New(env, "protocol 'icmp' is for mode 'controller' only");
+    }
     config.family = int(GetInteger(o, "family", 4, 4, 6));
     if (config.family != 4 && config.family != 6) {
       throw Napi::RangeError::New(env, "family must be 4 or 6");
@@ -337,7 +345,9 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
                      " (use one transport per address family)");
       }
       const std::string address = GetString(t, "address", "");
-      const uint16_t port = uint16_t(GetInteger(t, "port", 0, 1, 65535));
+      // ICMP has no ports: any given one is ignored.
+      const bool icmp = inst_->socket->icmp();
+      const uint16_t port = icmp ? 0 : uint16_t(GetInteger(t, "port", 0, 1, 65535));
       try {
         schedule->targets.push_back(ParseTarget(family, address, port));
       } catch (const std::runtime_error& err) {
@@ -392,6 +402,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("passedToJs", Napi::Number::New(env, double(s.passedToJs)));
     o.Set("txStamps", Napi::Number::New(env, double(s.txStamps)));
     o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
+    o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
     return o;
   }
 
@@ -420,7 +431,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("ProbeSocket", ProbeSocketWrap::Init(env));
   exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs, "monotonicNs"));
   exports.Set("realtimeNs", Napi::Function::New(env, RealtimeNs, "realtimeNs"));
-  exports.Set("version", Napi::Number::New(env, 1));
+  // 2: protocol 'icmp' (raw ICMP sockets) and stats().filtered
+  exports.Set("version", Napi::Number::New(env, 2));
   return exports;
 }
 

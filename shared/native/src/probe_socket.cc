@@ -44,6 +44,11 @@ constexpr size_t kOffVersion = 4, kOffType = 5, kOffFlags = 6, kOffSession = 8,
 constexpr uint8_t kTypeProbe = 1, kTypeReply = 2;
 constexpr uint16_t kFlagsKnownMask = 0b1111;
 
+// ICMP echo probes (controller/icmp-codec.ts): checksum at 2, 16-bit sequence at 6.
+constexpr size_t kIcmpOffChecksum = 2, kIcmpOffSeq16 = 6;
+constexpr uint8_t kIcmpEchoReply = 0, kIcmp6EchoReply = 129;
+constexpr size_t kIpv4MinHeaderBytes = 20;
+
 uint16_t GetU16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
 uint32_t GetU32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
@@ -58,6 +63,16 @@ void PutU64(uint8_t* p, uint64_t v) {
     p[i] = uint8_t(v);
     v >>= 8;
   }
+}
+
+// RFC 1071 Internet checksum (odd length padded with a zero byte).
+uint16_t InternetChecksum(const uint8_t* p, size_t n) {
+  uint64_t sum = 0;
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) sum += (uint32_t(p[i]) << 8) | p[i + 1];
+  if (i < n) sum += uint32_t(p[i]) << 8;
+  while ((sum >> 16) != 0) sum = (sum & 0xffff) + (sum >> 16);
+  return uint16_t(~sum);
 }
 
 int64_t ClockNs(clockid_t clock) {
@@ -199,16 +214,33 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
     Fail("interface name '" + config_.iface + "' is longer than " +
          std::to_string(IF_NAMESIZE - 1) + " characters");
   }
+  if (config_.icmp && config_.reflector) Fail("ICMP sockets are controller only");
+  // Raw sockets have no ports (an IPv6 one even rejects any but 0 or its protocol).
+  if (config_.icmp) config_.port = 0;
   const ScheduleTarget local = ParseTarget(config_.family, config_.bindAddress, config_.port);
 
   const int af = config_.family == 4 ? AF_INET : AF_INET6;
-  fd_ = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd_ < 0) {
-    Fail(std::string("socket(") + (af == AF_INET ? "AF_INET" : "AF_INET6") +
-         ", SOCK_DGRAM) failed: " + Errno(errno));
+  if (config_.icmp) {
+    const int proto = af == AF_INET ? int(IPPROTO_ICMP) : int(IPPROTO_ICMPV6);
+    fd_ = socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    if (fd_ < 0) {
+      // EPERM without CAP_NET_RAW: the JS wrapper turns it into the how-to-run message.
+      Fail(std::string("socket(") + (af == AF_INET ? "AF_INET, SOCK_RAW, IPPROTO_ICMP" :
+                                     "AF_INET6, SOCK_RAW, IPPROTO_ICMPV6") +
+           ") failed: " + Errno(errno));
+    }
+  } else {
+    fd_ = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd_ < 0) {
+      Fail(std::string("socket(") + (af == AF_INET ? "AF_INET" : "AF_INET6") +
+           ", SOCK_DGRAM) failed: " + Errno(errno));
+    }
   }
   try {
-    if (af == AF_INET6) SetIntOption(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+    // Raw sockets refuse IPV6_V6ONLY (EINVAL) and never see IPv4 anyway.
+    if (af == AF_INET6 && !config_.icmp) {
+      SetIntOption(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+    }
     if (!config_.iface.empty()) {
       if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, config_.iface.c_str(),
                      socklen_t(config_.iface.size())) != 0) {
@@ -287,6 +319,7 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
       Fail("getsockname failed: " + Errno(errno));
     }
     FormatAddress(bound, &localPort_);
+    if (config_.icmp) localPort_ = 0;  // getsockname reports the protocol there
 
     wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd_ < 0) Fail("eventfd failed: " + Errno(errno));
@@ -398,6 +431,7 @@ SocketStats ProbeSocket::stats() const {
   s.passedToJs = statPassedToJs_.load();
   s.txStamps = statTxStamps_.load();
   s.sendErrors = statSendErrors_.load();
+  s.filtered = statFiltered_.load();
   return s;
 }
 
@@ -513,6 +547,15 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
   PutU64(buf + schedule_->seqOffset, seq);
   const int64_t t1RealNs = RealNowNs();
   PutU64(buf + schedule_->t1Offset, uint64_t(t1RealNs));
+  if (config_.icmp) {
+    // Last, over the final bytes: ICMP sequence, then the IPv4 checksum (the kernel
+    // computes ICMPv6 checksums itself, over a pseudo-header we do not know).
+    PutU16(buf + kIcmpOffSeq16, uint16_t(seq));
+    if (config_.family == 4) {
+      PutU16(buf + kIcmpOffChecksum, 0);
+      PutU16(buf + kIcmpOffChecksum, InternetChecksum(buf, tpl.size()));
+    }
+  }
   const ScheduleTarget& to = schedule_->targets[target];
   const int64_t sentMonoNs = MonoNowNs();
   const int64_t id = SendWithId(buf, tpl.size(), reinterpret_cast<const sockaddr*>(&to.addr),
@@ -704,6 +747,27 @@ bool ProbeSocket::ReadDatagram() {
   StampSource source = PickStamp(ts, &rxNs);
 
   uint8_t* buf = rxBuf_.data();
+  if (config_.icmp) {
+    const uint8_t* message = buf;
+    size_t messageLen = len;
+    if (!SelectIcmpReply(&message, &messageLen)) {
+      statFiltered_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (source == StampSource::kNone) {
+      source = StampSource::kUser;
+      rxNs = rxMonoNs;
+    }
+    Event rx(EventKind::kRx);
+    rx.source = source;
+    rx.stampNs = rxNs;
+    rx.rxMonoNs = rxMonoNs;
+    rx.address = FormatAddress(from, &rx.port);
+    rx.port = 0;
+    rx.data.assign(message, message + messageLen);
+    Push(std::move(rx));
+    return true;
+  }
   if (config_.reflector && len >= kHeaderBytes && GetU32(buf) == kMagic &&
       buf[kOffVersion] == 1 && buf[kOffType] == kTypeProbe &&
       (GetU16(buf + kOffFlags) & ~kFlagsKnownMask) == 0 && GetU16(buf + kOffLength) == len &&
@@ -724,6 +788,28 @@ bool ProbeSocket::ReadDatagram() {
   rx.address = FormatAddress(from, &rx.port);
   rx.data.assign(buf, buf + len);
   Push(std::move(rx));
+  return true;
+}
+
+bool ProbeSocket::SelectIcmpReply(const uint8_t** data, size_t* len) const {
+  const uint8_t* p = *data;
+  size_t n = *len;
+  if (config_.family == 4) {
+    // Raw IPv4 sockets deliver the IP header (with options): skip it.
+    if (n < kIpv4MinHeaderBytes || (p[0] >> 4) != 4) return false;
+    const size_t headerLen = size_t(p[0] & 0x0f) * 4;
+    const size_t totalLen = GetU16(p + 2);
+    if (headerLen < kIpv4MinHeaderBytes || totalLen < headerLen || totalLen > n) return false;
+    p += headerLen;
+    n = totalLen - headerLen;
+  }
+  // Only echo replies go to JS: on loopback we read our own requests too, and a raw socket
+  // sees every ICMP message of the host. A message too short to have a type goes to JS,
+  // which classifies it as 'short'.
+  const uint8_t replyType = config_.family == 4 ? kIcmpEchoReply : kIcmp6EchoReply;
+  if (n >= 1 && p[0] != replyType) return false;
+  *data = p;
+  *len = n;
   return true;
 }
 

@@ -2,6 +2,11 @@
 // the controller's isochronous schedule or reflects probes (agent), reads kernel RX stamps
 // and TX stamps from the error queue, and hands events out in batches through a callback
 // that must not block (the addon forwards them to JS with a thread-safe function).
+//
+// With `icmp` the socket is a raw ICMP (IPv4) or ICMPv6 socket instead (controller only, needs
+// CAP_NET_RAW): probes are echo requests (controller/icmp-codec.ts), the thread writes their
+// 16-bit sequence and, for IPv4, their checksum before each send; it strips the IPv4 header
+// of what it reads and hands only echo replies to JS, counting everything else as filtered.
 #pragma once
 
 #include <netinet/in.h>
@@ -25,7 +30,8 @@ namespace rtprobe {
 
 struct SocketConfig {
   bool reflector = false;
-  int family = 4;  // 4 or 6
+  bool icmp = false;  // raw ICMP / ICMPv6 socket (controller only)
+  int family = 4;     // 4 or 6
   std::string bindAddress;
   uint16_t port = 0;
   bool hardware = false;  // SOF_TIMESTAMPING_*_HARDWARE + SIOCSHWTSTAMP on `iface`
@@ -60,6 +66,7 @@ struct SocketStats {
   uint64_t passedToJs = 0;
   uint64_t txStamps = 0;
   uint64_t sendErrors = 0;
+  uint64_t filtered = 0;  // icmp: datagrams read but not handed to JS (not echo replies)
 };
 
 // Called on the I/O thread with a batch of events; must return quickly and never block.
@@ -86,6 +93,7 @@ class ProbeSocket {
 
   uint16_t localPort() const { return localPort_; }
   int family() const { return config_.family; }
+  bool icmp() const { return config_.icmp; }
   SocketStats stats() const;
 
   // Stops and joins every live socket thread; registered with atexit so that a
@@ -108,6 +116,8 @@ class ProbeSocket {
   void TakeControl();
   void SendDue();
   bool SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs);
+  // icmp: the ICMP message of a received datagram, or false when it is not for JS.
+  bool SelectIcmpReply(const uint8_t** data, size_t* len) const;
   void AdvanceSlot();
   void FinishSchedule();
   void Drain();
@@ -168,7 +178,7 @@ class ProbeSocket {
   uint64_t errorsSuppressed_ = 0;
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
-      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0};
+      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statFiltered_{0};
 };
 
 int64_t MonoNowNs();
