@@ -12,7 +12,7 @@
  * Lifecycle as createNativeTransport: the thread receives from creation on; start(), stop()
  * ('done' follows), close() resolves after the last batch was delivered.
  */
-import type { ProbeTransport, ScheduleSpec, TransportEvent, TransportEventHandler } from '../transport/probe-transport.js';
+import type { ScheduleSpec, TransportEvent, TransportEventHandler } from '../transport/probe-transport.js';
 import { NeedsCapNetRawError, isPermissionDenied, type IcmpTransport } from '../transport/icmp-transport.js';
 import {
   callHandler,
@@ -35,7 +35,7 @@ export interface NativeIcmpTransportOptions extends NativeSocketCommonOptions {
   onError?: (event: NativeErrorEvent) => void;
 }
 
-export interface NativeIcmpTransport extends IcmpTransport, ProbeTransport {
+export interface NativeIcmpTransport extends IcmpTransport {
   readonly stampSource: 'kernel' | 'hardware';
   /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlock) */
   readonly warnings: string[];

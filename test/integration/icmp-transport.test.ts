@@ -230,6 +230,28 @@ describe.skipIf(!isRoot)('ICMP echo transports (raw sockets: these need root / C
     });
   });
 
+  it.skipIf(!loaded.ok)('native: dscp, priority and interface apply to the raw socket; non-ICMP schedules are refused', async () => {
+    if (!loaded.ok) return;
+    const collector = new Collector();
+    const transport = await createNativeIcmpTransport(loaded.addon, {
+      family: 4, dscp: 46, priority: 3, interface: 'lo', onError: (event) => collector.errors.push(event.message),
+    }, collector.handler);
+    toClose.push(transport);
+    const base = {
+      targets: [{ address: '127.0.0.1', port: 0, family: 4 as const }], seqOffset: 16, t1Offset: 24,
+      periodNs: 10_000_000n, startMonoNs: process.hrtime.bigint(), probesPerTarget: 5n,
+    };
+    const udpProbe = Buffer.alloc(64);
+    udpProbe.writeUInt32BE(0x52545042, 0);
+    expect(() => transport.start({ ...base, templates: [udpProbe] })).toThrow(/not an ICMP echo request/);
+    expect(() => transport.start({ ...base, templates: [encodeEchoRequest(1, 0n, 0n, 64, 6)] })).toThrow(/not an ICMP echo request/);
+    expect(() => transport.start({ ...base, templates: [encodeEchoRequest(1, 0n, 0n, 64, 4)], seqOffset: 4 })).toThrow(/after the 8-byte ICMP header/);
+    const session = newSession();
+    await probe(transport, collector, '127.0.0.1', 4, session, 5);
+    expect(decodedFor(collector, 4, session)).toHaveLength(5);
+    expect(collector.errors).toEqual([]);
+  });
+
   describe('to an address inside a network namespace the test creates', () => {
     const ns = `rtp-icmp-${process.pid}`;
     const hostIf = `rtpi${process.pid}h`;
