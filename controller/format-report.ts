@@ -18,15 +18,16 @@ function formatRejects(counts: RejectCounts): string {
 
 export function formatTargetReport(t: TargetReport): string {
   const lines: string[] = [];
-  const address = t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
-  lines.push(`target ${t.name} (${address}, udp, session 0x${t.session.toString(16).padStart(8, '0')})`);
+  const address = t.mode === 'icmp' ? t.address : t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
+  lines.push(`target ${t.name} (${address}, ${t.mode}, session 0x${t.session.toString(16).padStart(8, '0')})`);
   lines.push(`  probes   sent ${t.sent}  received ${t.received}  lost ${t.lost} (${formatPercent(t.loss_ratio)})  ` +
     `late ${t.late}  duplicates ${t.duplicates}  reordered ${t.reordered}  missed send slots ${t.missed_send_slots}`);
   const fallback = t.timestamps.user_fallback_rtts > 0
     ? `; ${t.timestamps.user_fallback_rtts} RTTs fell back to user stamps (TX stamp missing)` : '';
   lines.push(`  clocks   RTT: ${t.timestamps.tx} TX/${t.timestamps.rx} RX stamps (${t.timestamps.rtt_clock})${fallback}`);
-  lines.push(`           turnaround: agent T2 ${t.timestamps.agent_t2}, T3 ${t.timestamps.agent_t3}; ` +
-    `send error: ${CLOCK_OF_SOURCE.user}`);
+  lines.push(t.mode === 'icmp'
+    ? `           turnaround: none (ICMP: the guest's kernel answers); send error: ${CLOCK_OF_SOURCE.user}`
+    : `           turnaround: agent T2 ${t.timestamps.agent_t2}, T3 ${t.timestamps.agent_t3}; send error: ${CLOCK_OF_SOURCE.user}`);
   const columns: [string, LatencySummary][] = [
     ['RTT', t.rtt_ns], ['turnaround', t.turnaround_ns], ['network', t.network_ns], ['send error', t.send_error_ns],
   ];

@@ -3,6 +3,8 @@ import type { SocketOptions } from '../shared/cli/socket-flags.js';
 import type { TimestampChoice } from '../shared/cli/timestamp-choice.js';
 import type { ProbeTransport, TransportEventHandler } from '../shared/transport/probe-transport.js';
 import { DgramTransport } from './dgram-transport.js';
+import { createNativeIcmpTransport } from '../shared/native/native-icmp-transport.js';
+import { RawIcmpTransport } from './raw-icmp-transport.js';
 
 export interface OpenedTransport {
   transport: ProbeTransport;
@@ -10,16 +12,20 @@ export interface OpenedTransport {
   warnings: string[];
 }
 
-/** Opens the transport the timestamp choice asks for, one per address family. */
+/** Opens the transport the timestamp choice asks for, one per probe mode and address family. */
 export async function openTransport(
-  choice: TimestampChoice, socket: SocketOptions, family: 4 | 6,
+  choice: TimestampChoice, socket: SocketOptions, mode: 'udp' | 'icmp', family: 4 | 6,
   onEvents: TransportEventHandler, onError: (message: string) => void,
 ): Promise<OpenedTransport> {
   if (choice.kind === 'user') {
-    return { transport: await DgramTransport.open(family, onEvents, (error) => onError(error.message)), warnings: [] };
+    const transport = mode === 'icmp'
+      ? await RawIcmpTransport.open(family, onEvents, (error) => onError(error.message))
+      : await DgramTransport.open(family, onEvents, (error) => onError(error.message));
+    return { transport, warnings: [] };
   }
-  const transport = await createNativeTransport(choice.addon, {
-    ...socket.native, family, timestamps: choice.stamps, onError: (event) => onError(event.message),
-  }, onEvents);
+  const options = { ...socket.native, family, timestamps: choice.stamps, onError: (event: { message: string }) => onError(event.message) };
+  const transport = mode === 'icmp'
+    ? await createNativeIcmpTransport(choice.addon, options, onEvents)
+    : await createNativeTransport(choice.addon, options, onEvents);
   return { transport, warnings: [...transport.warnings] };
 }

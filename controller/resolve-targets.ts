@@ -9,12 +9,12 @@ export async function resolveTargets(specs: TargetSpec[]): Promise<ResolvedTarge
   for (const spec of specs) {
     const literal = isIP(spec.host);
     if (literal === 4 || literal === 6) {
-      resolved.push({ name: spec.name, address: spec.host, port: spec.port, family: literal });
+      resolved.push({ name: spec.name, address: spec.host, port: spec.port, family: literal, mode: spec.mode });
       continue;
     }
     try {
       const { address, family } = await lookup(spec.host);
-      resolved.push({ name: spec.name, address, port: spec.port, family: family === 6 ? 6 : 4 });
+      resolved.push({ name: spec.name, address, port: spec.port, family: family === 6 ? 6 : 4, mode: spec.mode });
     } catch (error) {
       return new Error(`--target: cannot resolve '${spec.host}' (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     }

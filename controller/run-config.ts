@@ -11,9 +11,12 @@ export const DEFAULT_AGENT_PORT = 7707;
 export const MAX_PROBES_IN_FLIGHT = 1_000_000;
 
 
+export type ProbeMode = 'udp' | 'icmp';
+
 export interface TargetSpec extends HostPort {
-  /** label in reports; defaults to HOST:PORT */
+  /** label in reports; defaults to HOST:PORT (HOST in ICMP mode) */
   name: string;
+  mode: ProbeMode;
 }
 
 export interface RunConfig {
@@ -48,6 +51,7 @@ export interface RunFlags extends SocketFlags {
   json?: string;
   quiet?: boolean;
   timestamps?: string;
+  mode?: string;
   'agent-ws'?: string[];
   'agent-token-file'?: string;
 }
@@ -63,6 +67,7 @@ export const RUN_FLAG_SPEC = {
   json: { type: 'string' },
   quiet: { type: 'boolean' },
   timestamps: { type: 'string' },
+  mode: { type: 'string' },
   'agent-ws': { type: 'string', multiple: true },
   'agent-token-file': { type: 'string' },
   ...SOCKET_FLAG_SPEC,
@@ -83,25 +88,38 @@ export function parseAgentWs(values: string[], targets: TargetSpec[]): Map<strin
     if (url.pathname === '/' || url.pathname === '') url.pathname = STREAM_PATH;
     const name = match[1] ?? (targets.length === 1 ? targets[0]?.name : undefined);
     if (name === undefined) return new Error(`--agent-ws: with several targets write NAME=${match[2]}`);
-    if (!targets.some((t) => t.name === name)) return new Error(`--agent-ws: no --target named '${name}'`);
+    const target = targets.find((t) => t.name === name);
+    if (!target) return new Error(`--agent-ws: no --target named '${name}'`);
+    if (target.mode === 'icmp') return new Error(`--agent-ws: target '${name}' is probed with ICMP: there is no agent`);
     if (links.has(name)) return new Error(`--agent-ws: target '${name}' given twice`);
     links.set(name, url.toString());
   }
   return links;
 }
 
-/** "[NAME=]HOST[:PORT]" */
-export function parseTargetSpec(text: string): TargetSpec | Error {
+/** "[NAME=][udp://|icmp://]HOST[:PORT]"; without a scheme the target takes `defaultMode` (--mode). */
+export function parseTargetSpec(text: string, defaultMode: ProbeMode = 'udp'): TargetSpec | Error {
   const eq = text.indexOf('=');
   const name = eq >= 0 ? text.slice(0, eq) : '';
   if (eq >= 0 && !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
     return new Error(`--target: name '${name}' must be 1-64 letters, digits, '.', '_' or '-'`);
   }
-  const hostPort = parseHostPort('--target', eq >= 0 ? text.slice(eq + 1) : text, DEFAULT_AGENT_PORT);
+  let address = eq >= 0 ? text.slice(eq + 1) : text;
+  let mode = defaultMode;
+  const scheme = /^(udp|icmp):\/\//.exec(address);
+  if (scheme) {
+    mode = scheme[1] as ProbeMode;
+    address = address.slice(scheme[0].length);
+  }
+  const hostPort = parseHostPort('--target', address, DEFAULT_AGENT_PORT);
   if (hostPort instanceof Error) return hostPort;
+  if (mode === 'icmp') {
+    if (/^\[.*\]:|^[^:\[]+:\d+$/.test(address)) return new Error(`--target: '${text}': ICMP has no port`);
+    return { ...hostPort, port: 0, mode, name: name || hostPort.host };
+  }
   if (hostPort.port === 0) return new Error(`--target: '${text}' needs a port 1..65535`);
   const shown = hostPort.host.includes(':') ? `[${hostPort.host}]:${hostPort.port}` : `${hostPort.host}:${hostPort.port}`;
-  return { ...hostPort, name: name || shown };
+  return { ...hostPort, mode, name: name || shown };
 }
 
 function orDefault<T>(text: string | undefined, fallback: string, parse: (text: string) => T | Error): T | Error {
@@ -111,9 +129,11 @@ function orDefault<T>(text: string | undefined, fallback: string, parse: (text: 
 /** Validates `rtprobe run` flags; the first problem comes back as an Error naming its flag. */
 export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   if (!flags.target || flags.target.length === 0) return new Error('--target: at least one target is required (e.g. --target guest=127.0.0.1:7707)');
+  const defaultMode = flags.mode ?? 'udp';
+  if (defaultMode !== 'udp' && defaultMode !== 'icmp') return new Error(`--mode: '${defaultMode}' is not one of udp, icmp`);
   const targets: TargetSpec[] = [];
   for (const text of flags.target) {
-    const target = parseTargetSpec(text);
+    const target = parseTargetSpec(text, defaultMode);
     if (target instanceof Error) return target;
     if (targets.some((t) => t.name === target.name)) return new Error(`--target: name '${target.name}' given twice`);
     targets.push(target);

@@ -7,6 +7,7 @@ import type { TimestampChoice } from '../shared/cli/timestamp-choice.js';
 import type { ProbeTransport, TransportEvent } from '../shared/transport/probe-transport.js';
 import { openAgentLinks, type OpenAgentLinks } from './agent-links.js';
 import { openTransport } from './open-transport.js';
+import { encodeEchoRequest, icmpIdentifier } from './icmp-codec.js';
 import { periodNsForRate } from './probe-schedule.js';
 import { buildRunReport, type RunReport } from './run-report.js';
 import type { RunConfig } from './run-config.js';
@@ -37,34 +38,42 @@ const START_DELAY_NS = 20_000_000n;
 const EXPIRE_EVERY_MS = 100;
 const AGENT_FLUSH_TIMEOUT_MS = 3000;
 
+/** Random session ids, unique also in their low 16 bits (the ICMP identifier). */
 function uniqueSessions(count: number): number[] {
-  const sessions = new Set<number>();
-  while (sessions.size < count) sessions.add(randomInt(1, 0xffff_ffff));
-  return [...sessions];
+  const sessions = new Map<number, number>();
+  while (sessions.size < count) {
+    const session = randomInt(1, 0xffff_ffff);
+    if (!sessions.has(icmpIdentifier(session))) sessions.set(icmpIdentifier(session), session);
+  }
+  return [...sessions.values()];
 }
 
 interface FamilyTransport {
   transport: ProbeTransport;
+  mode: 'udp' | 'icmp';
+  family: 4 | 6;
   /** run-wide index of each of this transport's targets */
   indices: number[];
 }
 
-/** One socket per address family in use; all opened (and RT options checked) before any sends. */
+const KINDS = [['udp', 4], ['udp', 6], ['icmp', 4], ['icmp', 6]] as const;
+
+/** One socket per probe mode and address family in use; all opened (and RT options checked) before any sends. */
 async function openTransports(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
   state: RunState, onDone: () => void, io: RunIo): Promise<FamilyTransport[]> {
   const opened: FamilyTransport[] = [];
   try {
-    for (const family of [4, 6] as const) {
-      const indices = targets.flatMap((t, i) => (t.family === family ? [i] : []));
+    for (const [mode, family] of KINDS) {
+      const indices = targets.flatMap((t, i) => (t.family === family && t.mode === mode ? [i] : []));
       if (indices.length === 0) continue;
       const onEvents = (events: TransportEvent[]): void => {
         // The transport numbers its own targets; map them to the run's.
-        state.apply(events.map((event) => ('target' in event ? { ...event, target: indices[event.target] ?? -1 } : event)));
+        state.apply(events.map((event) => ('target' in event ? { ...event, target: indices[event.target] ?? -1 } : event)), mode, family);
         if (events.some((event) => event.kind === 'done')) onDone();
       };
-      const { transport, warnings } = await openTransport(choice, config.socket, family, onEvents,
+      const { transport, warnings } = await openTransport(choice, config.socket, mode, family, onEvents,
         (message) => io.log(`warning: socket: ${message}`));
-      opened.push({ transport, indices });
+      opened.push({ transport, mode, family, indices });
       for (const warning of warnings) io.log(`warning: ${warning}`);
       if (config.socket.requireRt && warnings.some(isPrivilegeWarning)) {
         throw new RunSetupError('--require-rt: a real-time option could not be applied (see the warning above)');
@@ -94,10 +103,13 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
 
   const startMonoNs = monoNs() + START_DELAY_NS;
   const endMonoNs = config.durationNs === null ? undefined : startMonoNs + BigInt(config.durationNs);
-  for (const { transport, indices } of transports) {
+  for (const { transport, mode, family, indices } of transports) {
+    const session = (i: number): number => stats[i]?.session ?? 0;
     transport.start({
       targets: indices.map((i) => targets[i]).filter((t): t is ResolvedTarget => t !== undefined),
-      templates: indices.map((i) => encodeProbe(stats[i]?.session ?? 0, 0n, 0n, config.sizeBytes)),
+      templates: indices.map((i) => (mode === 'icmp'
+        ? encodeEchoRequest(session(i), 0n, 0n, config.sizeBytes, family)
+        : encodeProbe(session(i), 0n, 0n, config.sizeBytes))),
       seqOffset: OFFSET_SEQ,
       t1Offset: OFFSET_T1,
       periodNs,

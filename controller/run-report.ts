@@ -10,7 +10,7 @@ export interface TargetReport {
   name: string;
   address: string;
   port: number;
-  mode: 'udp';
+  mode: 'udp' | 'icmp';
   session: number;
   sent: number;
   received: number;
@@ -77,7 +77,7 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
     name: stats.target.name,
     address: stats.target.address,
     port: stats.target.port,
-    mode: 'udp',
+    mode: stats.target.mode,
     session: stats.session,
     sent: m.sent,
     received: m.received,

@@ -1,4 +1,5 @@
 import { decodeProbe } from '../shared/wire/probe-codec.js';
+import { decodeEchoReply, icmpIdentifier } from './icmp-codec.js';
 import { countReject } from '../shared/wire/reject-reason.js';
 import type { RxEvent, TransportEvent } from '../shared/transport/probe-transport.js';
 import { wallMsOfMono } from '../shared/time/clock.js';
@@ -11,15 +12,21 @@ import type { TargetStats } from './target-stats.js';
  */
 export class RunState {
   private readonly bySession = new Map<number, TargetStats>();
+  /** ICMP identifiers of our ICMP sessions: echo replies with others are someone else's ping */
+  private readonly icmpIdentifiers = new Set<number>();
   /** datagrams not attributable to any target (bad magic, unknown session, ...) */
   readonly strayRejects: TargetStats['rejects'] = {};
   doneTransports = 0;
 
   constructor(readonly targets: TargetStats[]) {
-    for (const target of targets) this.bySession.set(target.session, target);
+    for (const target of targets) {
+      this.bySession.set(target.session, target);
+      if (target.target.mode === 'icmp') this.icmpIdentifiers.add(icmpIdentifier(target.session));
+    }
   }
 
-  apply(events: TransportEvent[]): void {
+  /** `mode` and `family` say how the transport's datagrams decode (UDP probe or ICMP echo). */
+  apply(events: TransportEvent[], mode: 'udp' | 'icmp' = 'udp', family: 4 | 6 = 4): void {
     for (const event of events) {
       switch (event.kind) {
         case 'sent': {
@@ -41,7 +48,8 @@ export class RunState {
           break;
         }
         case 'rx':
-          this.applyReply(event);
+          if (mode === 'udp') this.applyUdpReply(event);
+          else this.applyIcmpReply(event, family);
           break;
         case 'done':
           this.doneTransports++;
@@ -59,7 +67,7 @@ export class RunState {
     for (const stats of this.targets) stats.recordRoundTrips(stats.matcher.finish());
   }
 
-  private applyReply(event: RxEvent): void {
+  private applyUdpReply(event: RxEvent): void {
     const decoded = decodeProbe(event.data);
     if (!decoded.ok) {
       countReject(this.strayRejects, decoded.reason);
@@ -67,7 +75,7 @@ export class RunState {
     }
     const reply = decoded.packet;
     const stats = this.bySession.get(reply.session);
-    if (!stats) {
+    if (!stats || stats.target.mode !== 'udp') {
       countReject(this.strayRejects, 'unknown-session');
       return;
     }
@@ -75,21 +83,46 @@ export class RunState {
       countReject(stats.rejects, 'bad-type');
       return;
     }
-    if (!sameAddress(event.address, stats.target.address) || event.port !== stats.target.port) {
+    if (event.port !== stats.target.port) {
       countReject(stats.rejects, 'wrong-source');
       return;
     }
     const stamped = reply.t2Source !== 'none' && reply.t3Source !== 'none';
     const turnaroundNs = stamped ? Number(reply.t3Ns - reply.t2Ns) : null;
-    const outcome = stats.matcher.onReply(reply.seq, event.rxNs, event.rxMonoNs, turnaroundNs);
-    if (outcome.kind === 'duplicate') return;
-    if (outcome.kind !== 'accepted') {
-      countReject(stats.rejects, outcome.kind);
+    if (this.match(stats, event, reply.seq, turnaroundNs)) {
+      stats.agentStamps = { t2: reply.t2Source, t3: reply.t3Source };
+      if (turnaroundNs !== null) stats.turnaround.record(turnaroundNs);
+    }
+  }
+
+  private applyIcmpReply(event: RxEvent, family: 4 | 6): void {
+    const decoded = decodeEchoReply(event.data, family, (identifier) => this.icmpIdentifiers.has(identifier));
+    if (!decoded.ok) {
+      countReject(this.strayRejects, decoded.reason);
       return;
     }
-    stats.agentStamps = { t2: reply.t2Source, t3: reply.t3Source };
-    if (turnaroundNs !== null) stats.turnaround.record(turnaroundNs);
+    const stats = this.bySession.get(decoded.session);
+    if (!stats || stats.target.mode !== 'icmp') {
+      countReject(this.strayRejects, 'unknown-session');
+      return;
+    }
+    this.match(stats, event, decoded.seq, null);
+  }
+
+  /** Matches a decoded reply of `stats`' session; true when it was the first reply to its probe. */
+  private match(stats: TargetStats, event: RxEvent, seq: bigint, turnaroundNs: number | null): boolean {
+    if (!sameAddress(event.address, stats.target.address)) {
+      countReject(stats.rejects, 'wrong-source');
+      return false;
+    }
+    const outcome = stats.matcher.onReply(seq, event.rxNs, event.rxMonoNs, turnaroundNs);
+    if (outcome.kind === 'duplicate') return false;
+    if (outcome.kind !== 'accepted') {
+      countReject(stats.rejects, outcome.kind);
+      return false;
+    }
     if (outcome.completed) stats.recordRoundTrip(outcome.completed);
+    return true;
   }
 }
 

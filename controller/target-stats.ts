@@ -9,8 +9,10 @@ import type { AgentView } from './agent-view.js';
 export interface ResolvedTarget {
   name: string;
   address: string;
+  /** 0 in ICMP mode */
   port: number;
   family: 4 | 6;
+  mode: 'udp' | 'icmp';
 }
 
 /** Everything measured for one target; constant size whatever the run length. */

@@ -15,6 +15,14 @@ export const REJECT_REASONS = [
   'unknown-seq', //       a reply for a sequence number never sent in this session
   'expired', //           a reply after its probe was declared lost (--loss-after)
   'send-failed', //       the reply could not be sent (agent)
+  // ICMP mode (controller/icmp-codec.ts): a raw socket sees every ICMP message of the host
+  'bad-ip-header', //     not an IPv4 ICMP datagram
+  'not-echo-reply', //    another ICMP type (errors, others' requests)
+  'own-request', //       our own echo request, seen on loopback
+  'bad-checksum', //      IPv4 ICMP checksum wrong
+  'not-ours', //          an echo reply to another program's ping
+  'id-mismatch', //       identifier does not belong to the payload's session
+  'seq-mismatch', //      ICMP sequence does not match the payload's
   'internal-error', //    a bug: the handler threw; the datagram is counted, the socket lives on
 ] as const;
 

@@ -26,7 +26,7 @@ function fromArgv(args: string[]): RunFlags {
 describe('parseRunConfig defaults', () => {
   it('rate 100, duration 30s, size 64, timeout 1s, loss-after 10s, port 7707', () => {
     expect(config({ target: TARGET })).toEqual({
-      targets: [{ name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707 }],
+      targets: [{ name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707, mode: 'udp' }],
       rateHz: 100, durationNs: 30e9, count: null, sizeBytes: 64, timeoutNs: 1e9, lossAfterNs: 10e9,
       json: null, quiet: false, timestamps: 'auto',
       socket: { native: {}, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
@@ -44,7 +44,7 @@ describe('parseRunConfig defaults', () => {
       '--timeout', '50ms', '--loss-after', '2s', '--json', '-', '--quiet', '--timestamps', 'kernel',
     ]));
     expect(c).toEqual({
-      targets: [{ name: 'a', host: '10.0.0.1', port: 9000 }, { name: 'b', host: 'fd00::2', port: 7707 }],
+      targets: [{ name: 'a', host: '10.0.0.1', port: 9000, mode: 'udp' }, { name: 'b', host: 'fd00::2', port: 7707, mode: 'udp' }],
       rateHz: 1000, durationNs: 16 * 3600e9, count: null, sizeBytes: 1472, timeoutNs: 50e6, lossAfterNs: 2e9,
       json: '-', quiet: true, timestamps: 'kernel',
       socket: { native: {}, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
@@ -53,6 +53,11 @@ describe('parseRunConfig defaults', () => {
 
   it.each(['auto', 'kernel', 'hardware', 'user'] as const)('--timestamps %s', (mode) => {
     expect(config({ target: TARGET, timestamps: mode }).timestamps).toBe(mode);
+  });
+
+  it('--mode icmp applies to targets without a scheme; a scheme overrides it', () => {
+    const c = config({ target: ['a=127.0.0.1', 'b=udp://127.0.0.1:9'], mode: 'icmp' });
+    expect(c.targets.map((t) => [t.name, t.mode, t.port])).toEqual([['a', 'icmp', 0], ['b', 'udp', 9]]);
   });
 
   it('socket and real-time flags', () => {
@@ -115,6 +120,9 @@ describe('parseRunConfig: every bad value names its flag', () => {
     ['--cpu', { target: TARGET, cpu: 'x' }],
     ['--interface', { target: TARGET, interface: 'a very long interface name' }],
     ['--agent-ws', { target: TARGET, 'agent-ws': ['http://127.0.0.1:7708'] }],
+    ['--agent-ws', { target: ['icmp://127.0.0.1'], 'agent-ws': ['ws://127.0.0.1:7708'] }],
+    ['--mode', { target: TARGET, mode: 'tcp' }],
+    ['--target', { target: ['icmp://127.0.0.1:7707'] }],
     ['--agent-ws', { target: TARGET, 'agent-ws': ['nosuch=ws://127.0.0.1:7708'] }],
     ['--agent-token-file', { target: TARGET, 'agent-token-file': '/nonexistent/token' }],
   ] as [string, RunFlags][])('%s: %j', (flag, flags) => {
@@ -146,13 +154,16 @@ describe('parseRunConfig: every bad value names its flag', () => {
 
 describe('parseTargetSpec', () => {
   it.each([
-    ['127.0.0.1', { name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707 }],
-    ['guest=127.0.0.1:9000', { name: 'guest', host: '127.0.0.1', port: 9000 }],
-    ['[::1]:7707', { name: '[::1]:7707', host: '::1', port: 7707 }],
-    ['::1', { name: '[::1]:7707', host: '::1', port: 7707 }],
-    ['v6=[fd00::1]:8000', { name: 'v6', host: 'fd00::1', port: 8000 }],
-    ['rt-vm_1.a=guest.local', { name: 'rt-vm_1.a', host: 'guest.local', port: 7707 }],
-    [`${'n'.repeat(64)}=h`, { name: 'n'.repeat(64), host: 'h', port: 7707 }],
+    ['127.0.0.1', { name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707, mode: 'udp' }],
+    ['guest=127.0.0.1:9000', { name: 'guest', host: '127.0.0.1', port: 9000, mode: 'udp' }],
+    ['[::1]:7707', { name: '[::1]:7707', host: '::1', port: 7707, mode: 'udp' }],
+    ['::1', { name: '[::1]:7707', host: '::1', port: 7707, mode: 'udp' }],
+    ['v6=[fd00::1]:8000', { name: 'v6', host: 'fd00::1', port: 8000, mode: 'udp' }],
+    ['rt-vm_1.a=guest.local', { name: 'rt-vm_1.a', host: 'guest.local', port: 7707, mode: 'udp' }],
+    [`${'n'.repeat(64)}=h`, { name: 'n'.repeat(64), host: 'h', port: 7707, mode: 'udp' }],
+    ['icmp://127.0.0.1', { name: '127.0.0.1', host: '127.0.0.1', port: 0, mode: 'icmp' }],
+    ['rtos=icmp://[::1]', { name: 'rtos', host: '::1', port: 0, mode: 'icmp' }],
+    ['u=udp://127.0.0.1:9', { name: 'u', host: '127.0.0.1', port: 9, mode: 'udp' }],
   ])('%s', (text, expected) => {
     expect(parseTargetSpec(text)).toEqual(expected);
   });

@@ -12,8 +12,8 @@ export const PERIOD = 10_000_000n; // 100 Hz
 /** a synthetic CLOCK_MONOTONIC origin near the real one, so wall-clock "at" fields are sane */
 export const T0 = monoNs();
 
-export const TARGET_A: ResolvedTarget = { name: 'guest-a', address: '127.0.0.1', port: 7707, family: 4 };
-export const TARGET_B: ResolvedTarget = { name: 'guest-b', address: '::1', port: 9000, family: 6 };
+export const TARGET_A: ResolvedTarget = { name: 'guest-a', address: '127.0.0.1', port: 7707, family: 4, mode: 'udp' };
+export const TARGET_B: ResolvedTarget = { name: 'guest-b', address: '::1', port: 9000, family: 6, mode: 'udp' };
 export const SESSION_A = 0x11111111;
 export const SESSION_B = 0x22222222;
 
