@@ -13,7 +13,11 @@ Sends UDP probes on an isochronous schedule to rtprobe agents and reports the ro
 Targets
   --target [NAME=]HOST[:PORT]  an agent to probe (repeatable; port 7707 by default;
                                IPv6 as [ADDR]:PORT). Probes to several targets interleave
-                               within each period.
+                               within each period. icmp://HOST or udp://HOST:PORT sets the
+                               mode of one target.
+  --mode udp|icmp              probe of targets without a scheme (default udp). icmp: echo
+                               requests answered by the guest's kernel, no agent needed;
+                               needs CAP_NET_RAW (root).
 Schedule
   --rate HZ                    probes per second per target (default 100; '1k' = 1000)
   --duration TIME              how long to send (default 30s; units ns us ms s m h d)

@@ -187,7 +187,7 @@ describe('bad flags exit 2 with a message naming the flag', () => {
     expect(main.code).toBe(0);
     expect(main.stdout).toMatch(/run .*agent .*demo/s);
     const run = await runCli(['run', '--help']);
-    for (const flag of ['--target', '--rate', '--duration', '--count', '--size', '--timeout', '--loss-after', '--json', '--quiet', '--timestamps']) {
+    for (const flag of ['--target', '--mode', '--dscp', '--rt-priority', '--require-rt', '--agent-ws', '--rate', '--duration', '--count', '--size', '--timeout', '--loss-after', '--json', '--quiet', '--timestamps']) {
       expect(run.stdout).toContain(flag);
     }
     expect((await runCli(['agent', '--help'])).stdout).toContain('--listen');
