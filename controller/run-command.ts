@@ -8,7 +8,8 @@ import { resolveTargets } from './resolve-targets.js';
 
 export const RUN_HELP = `Usage: rtprobe run --target [NAME=]HOST[:PORT] [--target ...] [options]
 
-Sends UDP probes on an isochronous schedule to rtprobe agents and reports the round trip.
+Sends UDP probes to rtprobe agents (or ICMP echo requests, --mode icmp) on an isochronous
+schedule and reports the round trip down to its worst case.
 
 Targets
   --target [NAME=]HOST[:PORT]  an agent to probe (repeatable; port 7707 by default;
