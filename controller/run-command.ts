@@ -1,5 +1,6 @@
 import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
 import { formatRunReport } from './format-report.js';
+import type { RunReport } from './run-report.js';
 import { parseRunConfig, RUN_FLAG_SPEC, type RunConfig, type RunFlags } from './run-config.js';
 import { runController, type RunOutcome } from './run-controller.js';
 import { chooseTimestamps } from '../shared/cli/timestamp-choice.js';
@@ -55,12 +56,29 @@ export async function runCommand(argv: string[]): Promise<number> {
   return executeRun(config);
 }
 
-export async function executeRun(config: RunConfig): Promise<number> {
+/** How a command built on `run` (compare) shows the report: extra JSON, its own text, files. */
+export interface ReportView {
+  /** the command name in messages */
+  command: string;
+  decorate(report: RunReport): RunReport;
+  formatText(report: RunReport): string;
+  /** writes extra files (HTML, .hgrm); returns the error messages of what could not be written */
+  writeFiles(report: RunReport): string[];
+}
+
+const RUN_VIEW: ReportView = {
+  command: 'run',
+  decorate: (report) => report,
+  formatText: formatRunReport,
+  writeFiles: () => [],
+};
+
+export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW): Promise<number> {
   const targets = await resolveTargets(config.targets);
-  if (targets instanceof Error) return printUsageError('run', targets);
+  if (targets instanceof Error) return printUsageError(view.command, targets);
   const choice = chooseTimestamps(config.timestamps, config.socket);
-  if (choice instanceof Error) return printUsageError('run', choice);
-  for (const warning of choice.warnings) process.stderr.write(`rtprobe run: warning: ${warning}\n`);
+  if (choice instanceof Error) return printUsageError(view.command, choice);
+  for (const warning of choice.warnings) process.stderr.write(`rtprobe ${view.command}: warning: ${warning}\n`);
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
@@ -77,27 +95,30 @@ export async function executeRun(config: RunConfig): Promise<number> {
     });
   } catch (error) {
     // Opening sockets is the only thing that throws here: an option or privilege to fix.
-    process.stderr.write(`rtprobe run: ${(error as Error).message}\n`);
+    process.stderr.write(`rtprobe ${view.command}: ${(error as Error).message}\n`);
     return EXIT_USAGE;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   if (tty && !config.quiet) process.stderr.write('\r\x1b[K');
-  const jsonText = `${JSON.stringify(outcome.report, null, 2)}\n`;
+  const report = view.decorate(outcome.report);
+  const jsonText = `${JSON.stringify(report, null, 2)}\n`;
   if (config.json === '-') process.stdout.write(jsonText);
   else if (config.json !== null) {
     try {
       writeFileAtomic(config.json, jsonText);
     } catch (error) {
       // The measurement is done: never lose it because a path was wrong.
-      process.stderr.write(`rtprobe run: cannot write --json ${config.json}: ${(error as Error).message}; report follows on stdout\n`);
+      process.stderr.write(`rtprobe ${view.command}: cannot write --json ${config.json}: ${(error as Error).message}; report follows on stdout\n`);
       process.stdout.write(jsonText);
       return EXIT_USAGE;
     }
   }
   if (!config.quiet) {
-    (config.json === '-' ? process.stderr : process.stdout).write(formatRunReport(outcome.report));
+    (config.json === '-' ? process.stderr : process.stdout).write(view.formatText(report));
   }
-  return outcome.exitCode;
+  const fileErrors = view.writeFiles(report);
+  for (const message of fileErrors) process.stderr.write(`rtprobe ${view.command}: ${message}\n`);
+  return fileErrors.length > 0 ? EXIT_USAGE : outcome.exitCode;
 }

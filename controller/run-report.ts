@@ -35,6 +35,8 @@ export interface TargetReport {
   network_ns: LatencySummary;
   send_error_ns: LatencySummary;
   worst: { seq: number; rtt_ns: number; at: string }[];
+  /** max RTT per second of send time (spans grow on long runs to keep the series bounded) */
+  max_over_time: { start: string; span_s: number; max_ns: number; count: number }[];
   rejected: RejectCounts;
   /** the agent's stream, when subscribed (--agent-ws) */
   agent?: AgentReport;
@@ -102,6 +104,9 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
     send_error_ns: stats.sendError.summary(),
     worst: stats.worst.entries.map((w) => ({
       seq: Number(w.seq), rtt_ns: w.rttNs, at: new Date(w.atMs).toISOString(),
+    })),
+    max_over_time: stats.maxOverTime.points.map((p) => ({
+      start: new Date(p.startMs).toISOString(), span_s: p.spanMs / 1000, max_ns: p.maxNs, count: p.count,
     })),
     rejected: { ...stats.rejects },
     ...(stats.agent ? agentBreakdown(stats, stats.agent.report()) : {}),

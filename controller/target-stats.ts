@@ -4,6 +4,7 @@ import type { StampSource } from '../shared/transport/probe-transport.js';
 import { ReplyMatcher, type CompletedRoundTrip } from './reply-matcher.js';
 import { WorstCases } from './worst-cases.js';
 import type { AgentView } from './agent-view.js';
+import { MaxOverTime } from './max-over-time.js';
 
 /** A resolved probe destination. */
 export interface ResolvedTarget {
@@ -25,6 +26,8 @@ export class TargetStats {
   /** actual send − due time of each probe */
   readonly sendError = new LatencyHistogram();
   readonly worst = new WorstCases(10);
+  /** per-second max RTT by send time, bounded (see MaxOverTime) */
+  readonly maxOverTime = new MaxOverTime(Math.floor(Date.now() / 1000) * 1000);
   readonly rejects: RejectCounts = {};
   readonly matcher: ReplyMatcher;
   missedSendSlots = 0;
@@ -51,5 +54,6 @@ export class TargetStats {
     if (roundTrip.turnaroundNs !== null) this.network.record(roundTrip.rttNs - roundTrip.turnaroundNs);
     this.lastRttNs = roundTrip.rttNs;
     this.worst.offer({ seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs });
+    this.maxOverTime.record(roundTrip.sentWallMs, roundTrip.rttNs);
   }
 }

@@ -1,0 +1,59 @@
+/** One point of a max-over-time series: the largest RTT among probes sent in [startMs, startMs + spanMs). */
+export interface MaxPoint {
+  startMs: number;
+  spanMs: number;
+  maxNs: number;
+  count: number;
+}
+
+/**
+ * Per-second maxima of a run in bounded memory: when the series reaches `capacity` points,
+ * neighbours merge pairwise and each point then spans twice as long. A 16 h soak keeps the
+ * same number of points as a minute, each covering more time; the true max is never lost.
+ */
+export class MaxOverTime {
+  readonly points: MaxPoint[] = [];
+  private spanMs: number;
+
+  constructor(private readonly originMs: number, baseSpanMs = 1000, private readonly capacity = 2048) {
+    this.spanMs = baseSpanMs;
+  }
+
+  record(atMs: number, valueNs: number): void {
+    let point = this.pointAt(atMs);
+    if (!point) {
+      if (this.points.length >= this.capacity) this.halve();
+      point = this.pointAt(atMs);
+    }
+    if (!point) {
+      const startMs = this.originMs + Math.floor((atMs - this.originMs) / this.spanMs) * this.spanMs;
+      point = { startMs, spanMs: this.spanMs, maxNs: valueNs, count: 0 };
+      // Probes complete nearly in send order; keep the series sorted for the rare late one.
+      const index = this.points.findLastIndex((p) => p.startMs < startMs) + 1;
+      this.points.splice(index, 0, point);
+    }
+    point.count++;
+    if (valueNs > point.maxNs) point.maxNs = valueNs;
+  }
+
+  private pointAt(atMs: number): MaxPoint | undefined {
+    const startMs = this.originMs + Math.floor((atMs - this.originMs) / this.spanMs) * this.spanMs;
+    return this.points.findLast((p) => p.startMs === startMs);
+  }
+
+  private halve(): void {
+    this.spanMs *= 2;
+    const merged: MaxPoint[] = [];
+    for (const p of this.points) {
+      const startMs = this.originMs + Math.floor((p.startMs - this.originMs) / this.spanMs) * this.spanMs;
+      const last = merged[merged.length - 1];
+      if (last && last.startMs === startMs) {
+        last.maxNs = Math.max(last.maxNs, p.maxNs);
+        last.count += p.count;
+      } else {
+        merged.push({ startMs, spanMs: this.spanMs, maxNs: p.maxNs, count: p.count });
+      }
+    }
+    this.points.splice(0, this.points.length, ...merged);
+  }
+}
