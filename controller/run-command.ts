@@ -25,6 +25,10 @@ Schedule
   --duration TIME              how long to send (default 30s; units ns us ms s m h d)
   --count N                    send N probes per target instead of --duration
   --size BYTES                 probe size in bytes, 64..1472 (default 64)
+  --spin US                    the native sender busy-waits the last US µs before each
+                               deadline instead of sleeping (default 100; 0 = sleep only).
+                               Costs US × rate of one core's time; a VM wakes a sleeping
+                               vCPU late, a spinning one not at all.
 Classification
   --timeout TIME               a reply later than this is 'late' (still recorded; default 1s)
   --loss-after TIME            no reply by then = 'lost' (default 10s)

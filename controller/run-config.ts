@@ -9,6 +9,8 @@ import { STREAM_PATH } from '../shared/messages/agent-messages.js';
 export const DEFAULT_AGENT_PORT = 7707;
 /** per target; the reply ring holds this many probes (~50 B each) */
 export const MAX_PROBES_IN_FLIGHT = 1_000_000;
+/** µs the native sender busy-waits before each deadline: 1% of a core at 100 Hz */
+export const DEFAULT_SPIN_US = 100;
 
 
 export type ProbeMode = 'udp' | 'icmp';
@@ -52,6 +54,7 @@ export interface RunFlags extends SocketFlags {
   quiet?: boolean;
   timestamps?: string;
   mode?: string;
+  spin?: string;
   'agent-ws'?: string[];
   'agent-token-file'?: string;
 }
@@ -68,6 +71,7 @@ export const RUN_FLAG_SPEC = {
   quiet: { type: 'boolean' },
   timestamps: { type: 'string' },
   mode: { type: 'string' },
+  spin: { type: 'string' },
   'agent-ws': { type: 'string', multiple: true },
   'agent-token-file': { type: 'string' },
   ...SOCKET_FLAG_SPEC,
@@ -165,6 +169,10 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   if (flags.json === '') return new Error('--json: give a file name or - for standard output');
   const socket = parseSocketFlags(flags);
   if (socket instanceof Error) return socket;
+  // The native sender stays awake for the last stretch before each deadline (see README).
+  const spinUs = parseIntegerIn('--spin', flags.spin ?? String(DEFAULT_SPIN_US), 0, 1_000_000);
+  if (spinUs instanceof Error) return spinUs;
+  socket.native.spinUs = spinUs;
   const agentWs = parseAgentWs(flags['agent-ws'] ?? [], targets);
   if (agentWs instanceof Error) return agentWs;
   const agentToken = flags['agent-token-file'] === undefined ? null : readTokenFile('--agent-token-file', flags['agent-token-file']);

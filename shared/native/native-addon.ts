@@ -19,6 +19,8 @@ export interface NativeSocketCommonOptions {
   priority?: number;
   /** SO_BUSY_POLL in µs */
   busyPollUs?: number;
+  /** controller: busy-wait the last µs before each deadline instead of sleeping (0 = off) */
+  spinUs?: number;
   /** SO_BINDTODEVICE; required for timestamps 'hardware' (SIOCSHWTSTAMP is per interface) */
   interface?: string;
   /** default 'kernel' */
@@ -249,6 +251,7 @@ export function validateCommonOptions(options: NativeSocketCommonOptions): void 
   checkInteger('dscp', options.dscp, 0, 63);
   checkInteger('priority', options.priority, 0, 0x7fffffff);
   checkInteger('busyPollUs', options.busyPollUs, 0, 0x7fffffff);
+  checkInteger('spinUs', options.spinUs, 0, 1_000_000);
   checkInteger('rtPriority', options.rtPriority, 1, 99);
   checkInteger('cpu', options.cpu, 0, 0xffff);
   const timestamps = options.timestamps ?? 'kernel';
@@ -271,6 +274,7 @@ export function pickDefined(options: NativeSocketCommonOptions): NativeSocketCom
   if (options.dscp !== undefined) out.dscp = options.dscp;
   if (options.priority !== undefined) out.priority = options.priority;
   if (options.busyPollUs !== undefined) out.busyPollUs = options.busyPollUs;
+  if (options.spinUs !== undefined) out.spinUs = options.spinUs;
   if (options.interface !== undefined) out.interface = options.interface;
   if (options.rtPriority !== undefined) out.rtPriority = options.rtPriority;
   if (options.cpu !== undefined) out.cpu = options.cpu;

@@ -244,6 +244,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     config.dscp = int(GetInteger(o, "dscp", -1, 0, 63));
     config.priority = GetInteger(o, "priority", -1, 0, 0x7fffffff);
     config.busyPollUs = int(GetInteger(o, "busyPollUs", -1, 0, 0x7fffffff));
+    config.spinNs = GetInteger(o, "spinUs", 0, 0, 1'000'000) * 1000;
     config.iface = GetString(o, "interface", "");
     config.rt.rtPriority = int(GetInteger(o, "rtPriority", 0, 0, 99));
     config.rt.cpu = int(GetInteger(o, "cpu", -1, 0, 0xffff));

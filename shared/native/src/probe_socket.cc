@@ -861,14 +861,21 @@ void ProbeSocket::Sleep() {
     const int64_t remainingNs = nextDueMonoNs_ - MonoNowNs();
     if (remainingNs <= 0) return;
     Flush();  // about to sleep: hand out what we have
-    if (remainingNs <= kSpinWindowNs) {
+    const int64_t spinNs = config_.spinNs;
+    if (remainingNs <= spinNs) {
+      // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
+      while (MonoNowNs() < nextDueMonoNs_) CpuRelax();
+      return;
+    }
+    if (remainingNs <= kSpinWindowNs + spinNs) {
       // Close to the deadline: an absolute sleep is more precise than ppoll's timeout.
-      timespec due{time_t(nextDueMonoNs_ / 1'000'000'000), long(nextDueMonoNs_ % 1'000'000'000)};
+      const int64_t wakeNs = nextDueMonoNs_ - spinNs;
+      timespec due{time_t(wakeNs / 1'000'000'000), long(wakeNs % 1'000'000'000)};
       while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr) == EINTR) {
       }
       return;
     }
-    const int64_t waitNs = remainingNs - kSpinWindowNs;
+    const int64_t waitNs = remainingNs - kSpinWindowNs - spinNs;
     timeout.tv_sec = time_t(waitNs / 1'000'000'000);
     timeout.tv_nsec = long(waitNs % 1'000'000'000);
     timeoutPtr = &timeout;
@@ -881,6 +888,14 @@ void ProbeSocket::Sleep() {
     uint64_t count;
     (void)!read(wakeFd_, &count, sizeof count);
   }
+}
+
+void ProbeSocket::CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
 }
 
 void ProbeSocket::Push(Event&& event) {

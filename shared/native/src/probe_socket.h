@@ -38,6 +38,7 @@ struct SocketConfig {
   int dscp = -1;          // -1 = leave the default
   int64_t priority = -1;  // SO_PRIORITY; -1 = leave
   int busyPollUs = -1;    // SO_BUSY_POLL; -1 = leave
+  int64_t spinNs = 0;     // busy-wait this long before each deadline (0 = sleep only)
   std::string iface;      // SO_BINDTODEVICE; empty = none
   RtOptions rt;
 };
@@ -130,6 +131,7 @@ class ProbeSocket {
   int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen);
   void RememberTx(uint32_t id, uint32_t owner, uint64_t seq);
   void Sleep();
+  static void CpuRelax();
   void Flush();
   void ReportError(const std::string& message);
   void Push(Event&& event);

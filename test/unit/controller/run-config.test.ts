@@ -29,7 +29,7 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707, mode: 'udp' }],
       rateHz: 100, durationNs: 30e9, count: null, sizeBytes: 64, timeoutNs: 1e9, lossAfterNs: 10e9,
       json: null, quiet: false, timestamps: 'auto',
-      socket: { native: {}, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
+      socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
     });
     expect(DEFAULT_AGENT_PORT).toBe(7707);
   });
@@ -47,7 +47,7 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: 'a', host: '10.0.0.1', port: 9000, mode: 'udp' }, { name: 'b', host: 'fd00::2', port: 7707, mode: 'udp' }],
       rateHz: 1000, durationNs: 16 * 3600e9, count: null, sizeBytes: 1472, timeoutNs: 50e6, lossAfterNs: 2e9,
       json: '-', quiet: true, timestamps: 'kernel',
-      socket: { native: {}, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
+      socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
     });
   });
 
@@ -64,7 +64,7 @@ describe('parseRunConfig defaults', () => {
     const c = config(fromArgv(['--target', 'a=127.0.0.1', '--dscp', '46', '--priority', '5', '--busy-poll', '50',
       '--interface', 'lo', '--rt-priority', '80', '--cpu', '1', '--mlock', '--require-rt']));
     expect(c.socket).toEqual({
-      native: { dscp: 46, priority: 5, busyPollUs: 50, interface: 'lo', rtPriority: 80, cpu: 1, mlock: true },
+      native: { dscp: 46, priority: 5, busyPollUs: 50, interface: 'lo', rtPriority: 80, cpu: 1, mlock: true, spinUs: 100 },
       requireRt: true,
       given: ['--dscp', '--priority', '--busy-poll', '--rt-priority', '--cpu', '--interface', '--mlock'],
     });
@@ -122,6 +122,8 @@ describe('parseRunConfig: every bad value names its flag', () => {
     ['--agent-ws', { target: TARGET, 'agent-ws': ['http://127.0.0.1:7708'] }],
     ['--agent-ws', { target: ['icmp://127.0.0.1'], 'agent-ws': ['ws://127.0.0.1:7708'] }],
     ['--mode', { target: TARGET, mode: 'tcp' }],
+    ['--spin', { target: TARGET, spin: '-1' }],
+    ['--spin', { target: TARGET, spin: '2000000' }],
     ['--target', { target: ['icmp://127.0.0.1:7707'] }],
     ['--agent-ws', { target: TARGET, 'agent-ws': ['nosuch=ws://127.0.0.1:7708'] }],
     ['--agent-token-file', { target: TARGET, 'agent-token-file': '/nonexistent/token' }],
