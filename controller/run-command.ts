@@ -6,6 +6,7 @@ import { runController, type RunOutcome } from './run-controller.js';
 import { chooseTimestamps } from '../shared/cli/timestamp-choice.js';
 import { SOCKET_FLAGS_HELP } from '../shared/cli/socket-flags.js';
 import { resolveTargets } from './resolve-targets.js';
+import type { TargetStats } from './target-stats.js';
 
 export const RUN_HELP = `Usage: rtprobe run --target [NAME=]HOST[:PORT] [--target ...] [options]
 
@@ -68,6 +69,8 @@ export interface ReportView {
   formatText(report: RunReport): string;
   /** writes extra files (HTML, .hgrm); returns the error messages of what could not be written */
   writeFiles(report: RunReport): string[];
+  /** sees the finished per-target stats before the report is built (compare's .hgrm needs whole histograms) */
+  stats?: (targets: TargetStats[]) => void;
 }
 
 const RUN_VIEW: ReportView = {
@@ -96,6 +99,7 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
         if (!config.quiet) process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
       },
       signal: abort.signal,
+      onStats: view.stats,
     });
   } catch (error) {
     // Opening sockets is the only thing that throws here: an option or privilege to fix.

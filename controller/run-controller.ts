@@ -22,6 +22,8 @@ export interface RunIo {
   status: (line: string) => void;
   /** aborting stops sending early and reports what was measured */
   signal?: AbortSignal;
+  /** called with the finished stats before the report is built */
+  onStats?: ((stats: TargetStats[]) => void) | undefined;
 }
 
 export interface RunOutcome {
@@ -142,6 +144,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
       state.expire(monoNs());
     }
     state.finish();
+    io.onStats?.(stats);
     await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
     const usage = process.resourceUsage();
     const report = buildRunReport(stats, {
