@@ -7,6 +7,7 @@ import type { ToolSummary } from './aggregate.js';
 import type { ToolId } from './tool-result.js';
 
 export interface Ratio {
+  subject: ToolId;
   peer: ToolId;
   p50: number;
   p99: number;
@@ -25,13 +26,19 @@ export interface TargetCheck {
 
 const SUBJECT: ToolId = 'rtprobe-kernel';
 
+/** rtprobe(kernel) UDP against every peer, and rtprobe ICMP against ping and fping (same probe kind). */
 export function ratios(summaries: readonly ToolSummary[]): Ratio[] {
-  const me = summaries.find((s) => s.tool === SUBJECT)?.rtt;
+  return [...ratiosOf(SUBJECT, summaries, (t) => t !== 'rtprobe-icmp'), ...ratiosOf('rtprobe-icmp', summaries, (t) => t === 'ping' || t === 'fping')];
+}
+
+function ratiosOf(subject: ToolId, summaries: readonly ToolSummary[], isPeer: (tool: ToolId) => boolean): Ratio[] {
+  const me = summaries.find((s) => s.tool === subject)?.rtt;
   if (!me) return [];
   const out: Ratio[] = [];
   for (const s of summaries) {
-    if (s.tool === SUBJECT || !s.rtt) continue;
+    if (s.tool === subject || !isPeer(s.tool) || !s.rtt) continue;
     out.push({
+      subject,
       peer: s.tool,
       p50: me.p50 / s.rtt.p50,
       p99: me.p99 / s.rtt.p99,

@@ -7,6 +7,7 @@ import type { RoundResult } from './tool-result.js';
 const LABEL: Record<string, string> = {
   'rtprobe-kernel': 'rtprobe kernel',
   'rtprobe-user': 'rtprobe user',
+  'rtprobe-icmp': 'rtprobe icmp',
   irtt: 'irtt',
   'irtt-own': 'irtt (own rtt)',
   sockperf: 'sockperf',
@@ -42,8 +43,8 @@ export function renderToolTable(summaries: readonly ToolSummary[]): string {
 
 export function renderRatios(rs: readonly Ratio[]): string {
   if (rs.length === 0) return '(no ratios: rtprobe kernel not measured)';
-  const rows = rs.map((r) => [toolLabel(r.peer), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.p99_9, 2), fixed(r.max, 2)]);
-  return formatTable(['rtprobe(kernel) / peer', 'p50', 'p99', 'p99.9', 'max'], rows);
+  const rows = rs.map((r) => [`${toolLabel(r.subject)} / ${toolLabel(r.peer)}`, fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.p99_9, 2), fixed(r.max, 2)]);
+  return formatTable(['ratio', 'p50', 'p99', 'p99.9', 'max'], rows);
 }
 
 export function renderTargets(ts: readonly TargetCheck[]): string {

@@ -69,7 +69,8 @@ export interface ControllerRun {
 
 export interface ControllerArgs {
   path: BenchPath;
-  agent: Agent;
+  /** the agent to probe; null = ICMP echo to the path's server host (no agent) */
+  agent: Agent | null;
   targets: number;
   rateHz: number;
   /** either a duration or a probe count per target */
@@ -84,7 +85,9 @@ export interface ControllerArgs {
 
 export async function runController(a: ControllerArgs): Promise<ControllerRun> {
   const args = [CLI, 'run'];
-  for (let i = 0; i < a.targets; i++) args.push('--target', `t${i}=${a.agent.host}:${a.agent.port}`);
+  for (let i = 0; i < a.targets; i++) {
+    args.push('--target', a.agent ? `t${i}=${a.agent.host}:${a.agent.port}` : `t${i}=icmp://${a.path.serverHost}`);
+  }
   args.push('--rate', String(a.rateHz));
   if (a.count !== undefined) args.push('--count', String(a.count));
   else args.push('--duration', `${a.seconds ?? 1}s`);
@@ -114,6 +117,26 @@ function stampLabel(tx: string, rx: string): string {
 /** The first warning the CLI printed (e.g. why kernel stamps fell back to user). */
 function firstWarning(f: Finished): string | undefined {
   return /^warning: .*$/m.exec(f.stderr)?.[0];
+}
+
+/** rtprobe's agent-less ICMP mode, kernel stamps, against the path's own kernel (as ping). */
+export async function runRtprobeIcmp(spec: RunSpec): Promise<RoundResult[]> {
+  const base = { tool: 'rtprobe-icmp' as const, round: spec.round, stamps: 'kernel (SO_TIMESTAMPING sw); ICMP' };
+  const fail = (note: string): RoundResult[] => [{ ...base, ok: false, note, sent: 0, received: 0, durationS: 0 }];
+  if (process.getuid?.() !== 0) return fail('ICMP mode needs raw sockets: run the bench as root');
+  const problem = await rtprobeCliProblem();
+  if (problem) return fail(problem);
+  const jsonFile = join(spec.tmpDir, `rtprobe-icmp-${spec.path.name}-${spec.round}.json`);
+  const c = await runController({ path: spec.path, agent: null, targets: 1, rateHz: spec.rateHz, seconds: spec.seconds,
+    mode: 'kernel', jsonFile, timeoutS: clientTimeoutS(spec) });
+  const t = c.report?.targets[0];
+  if (!c.report || !t?.rtt) return fail(`no JSON report (exit ${c.finished.code ?? c.finished.signal}): ${c.command}\n${tail(c.finished)}`);
+  const r: RoundResult = {
+    ...base, ok: true, rtt: t.rtt, sent: t.sent, received: t.received, durationS: c.report.durationS,
+    stamps: `${stampLabel(t.stampsTx, t.stampsRx)}; ICMP`, extra: { missed_send_slots: t.missedSendSlots },
+  };
+  if (t.sendErrorNs) r.sendError = t.sendErrorNs;
+  return [r];
 }
 
 export async function runRtprobe(spec: RunSpec, mode: StampMode): Promise<RoundResult[]> {

@@ -19,7 +19,7 @@ export interface SendError {
   mean?: number;
 }
 
-export type ToolId = 'rtprobe-kernel' | 'rtprobe-user' | 'irtt' | 'irtt-own' | 'sockperf' | 'ping' | 'fping';
+export type ToolId = 'rtprobe-kernel' | 'rtprobe-user' | 'rtprobe-icmp' | 'irtt' | 'irtt-own' | 'sockperf' | 'ping' | 'fping';
 
 export interface RoundResult {
   tool: ToolId;

@@ -3,7 +3,7 @@ import { runFping } from './peers/fping.js';
 import { runIrtt } from './peers/irtt.js';
 import { runPing } from './peers/ping.js';
 import { runSockperf } from './peers/sockperf.js';
-import { runRtprobe } from './rtprobe-runner.js';
+import { runRtprobe, runRtprobeIcmp } from './rtprobe-runner.js';
 import type { RunSpec } from './run-spec.js';
 import type { RoundResult, ToolId } from './tool-result.js';
 
@@ -19,6 +19,8 @@ export interface ToolDef {
 export const TOOLS: readonly ToolDef[] = [
   { id: 'rtprobe-kernel', run: (s) => runRtprobe(s, 'kernel') },
   { id: 'rtprobe-user', run: (s) => runRtprobe(s, 'user') },
+  // Agent-less: the path's kernel answers, like ping; raw sockets need root.
+  { id: 'rtprobe-icmp', run: runRtprobeIcmp },
   { id: 'irtt', exe: 'irtt', pkg: 'irtt', run: runIrtt },
   { id: 'sockperf', exe: 'sockperf', pkg: 'sockperf', run: runSockperf },
   { id: 'ping', exe: 'ping', pkg: 'iputils-ping', run: runPing },
@@ -26,7 +28,7 @@ export const TOOLS: readonly ToolDef[] = [
 ];
 
 /** Row order of the tables (irtt-own comes out of the irtt run). */
-export const ROW_ORDER: readonly ToolId[] = ['rtprobe-kernel', 'rtprobe-user', 'irtt', 'irtt-own', 'sockperf', 'ping', 'fping'];
+export const ROW_ORDER: readonly ToolId[] = ['rtprobe-kernel', 'rtprobe-user', 'rtprobe-icmp', 'irtt', 'irtt-own', 'sockperf', 'ping', 'fping'];
 
 /** Round r starts at a different tool, so no tool always runs first or after the same one. */
 export function roundOrder<T>(tools: readonly T[], round: number): T[] {
