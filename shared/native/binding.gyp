@@ -4,6 +4,7 @@
       "target_name": "rtprobe_native",
       "sources": [
         "src/addon.cc",
+        "src/device_model.cc",
         "src/probe_socket.cc",
         "src/rt_thread.cc"
       ],

@@ -17,6 +17,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "device_model.h"
 #include "probe_socket.h"
 
 namespace rtprobe {
@@ -432,6 +433,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("ProbeSocket", ProbeSocketWrap::Init(env));
   exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs, "monotonicNs"));
   exports.Set("realtimeNs", Napi::Function::New(env, RealtimeNs, "realtimeNs"));
+  RegisterDeviceModel(env, exports);  // the lab's emulated NIC (device_model.h)
   // 2: protocol 'icmp' (raw ICMP sockets) and stats().filtered
   exports.Set("version", Napi::Number::New(env, 2));
   return exports;
