@@ -2,7 +2,7 @@ import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../sha
 import { formatRunReport } from './format-report.js';
 import type { RunReport } from './run-report.js';
 import { parseRunConfig, RUN_FLAG_SPEC, type RunConfig, type RunFlags } from './run-config.js';
-import { runController, type RunOutcome } from './run-controller.js';
+import { runController, type RunIo, type RunOutcome } from './run-controller.js';
 import { chooseTimestamps } from '../shared/cli/timestamp-choice.js';
 import { SOCKET_FLAGS_HELP } from '../shared/cli/socket-flags.js';
 import { resolveTargets } from './resolve-targets.js';
@@ -71,6 +71,8 @@ export interface ReportView {
   writeFiles(report: RunReport): string[];
   /** sees the finished per-target stats before the report is built (compare's .hgrm needs whole histograms) */
   stats?: (targets: TargetStats[]) => void;
+  /** soak: interval closing while the run goes on */
+  interval?: RunIo['interval'];
 }
 
 const RUN_VIEW: ReportView = {
@@ -100,6 +102,7 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
       },
       signal: abort.signal,
       onStats: view.stats,
+      interval: view.interval,
     });
   } catch (error) {
     // Opening sockets is the only thing that throws here: an option or privilege to fix.

@@ -24,6 +24,8 @@ export interface RunIo {
   signal?: AbortSignal;
   /** called with the finished stats before the report is built */
   onStats?: ((stats: TargetStats[]) => void) | undefined;
+  /** soak: called every `ms` with the targets; the caller closes their intervals */
+  interval?: { ms: number; onInterval: (targets: TargetStats[], nowMs: number) => void } | undefined;
 }
 
 export interface RunOutcome {
@@ -126,6 +128,10 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   };
   const expireTimer = setInterval(() => state.expire(monoNs()), EXPIRE_EVERY_MS);
   const statusTimer = setInterval(() => io.status(formatStatusLine(Number(monoNs() - startMonoNs) / 1e9, stats)), 1000);
+  const intervalTimer = io.interval ? setInterval(() => {
+    state.expire(monoNs());
+    io.interval?.onInterval(stats, Date.now());
+  }, io.interval.ms) : null;
   // Belt and braces for a transport that does not end the schedule at endMonoNs by itself.
   const endTimer = endMonoNs === undefined ? null : setTimeout(stopAll, Number(endMonoNs - monoNs()) / 1e6 + 50);
   io.signal?.addEventListener('abort', stopAll, { once: true });
@@ -159,6 +165,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   } finally {
     clearInterval(expireTimer);
     clearInterval(statusTimer);
+    if (intervalTimer) clearInterval(intervalTimer);
     if (endTimer) clearTimeout(endTimer);
     io.signal?.removeEventListener('abort', stopAll);
     await links.closeAll();

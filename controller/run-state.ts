@@ -34,6 +34,7 @@ export class RunState {
           if (!stats) break;
           stats.recordRoundTrips(stats.matcher.onSent(event.seq, event.sentMonoNs, wallMsOfMono(event.sentMonoNs)));
           stats.sendError.record(Number(event.sentMonoNs - event.dueMonoNs));
+          stats.interval.histograms.send_error.record(Number(event.sentMonoNs - event.dueMonoNs));
           break;
         }
         case 'tx': {

@@ -5,6 +5,7 @@ import { ReplyMatcher, type CompletedRoundTrip } from './reply-matcher.js';
 import { WorstCases } from './worst-cases.js';
 import type { AgentView } from './agent-view.js';
 import { MaxOverTime } from './max-over-time.js';
+import { IntervalStats } from './interval-stats.js';
 
 /** A resolved probe destination. */
 export interface ResolvedTarget {
@@ -36,6 +37,8 @@ export class TargetStats {
   agentStamps: { t2: StampSource | 'none'; t3: StampSource | 'none' } | null = null;
   /** the agent's own view over its stream, when --agent-ws names it */
   agent: AgentView | null = null;
+  /** the current interval (soak logs and alerts) */
+  readonly interval = new IntervalStats(Date.now());
 
   constructor(
     readonly target: ResolvedTarget,
@@ -51,6 +54,8 @@ export class TargetStats {
 
   recordRoundTrip(roundTrip: CompletedRoundTrip): void {
     this.rtt.record(roundTrip.rttNs);
+    this.interval.histograms.rtt.record(roundTrip.rttNs);
+    if (roundTrip.turnaroundNs !== null) this.interval.histograms.turnaround.record(roundTrip.turnaroundNs);
     if (roundTrip.turnaroundNs !== null) this.network.record(roundTrip.rttNs - roundTrip.turnaroundNs);
     this.lastRttNs = roundTrip.rttNs;
     this.worst.offer({ seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs });

@@ -1,6 +1,8 @@
 import { agentCommand } from '../../agent/agent-command.js';
+import { compareCommand } from '../../controller/compare-command.js';
 import { demoCommand } from '../../controller/demo-command.js';
 import { runCommand } from '../../controller/run-command.js';
+import { soakCommand } from '../../controller/soak-command.js';
 import { EXIT_USAGE } from './command-io.js';
 
 export const MAIN_HELP = `Usage: rtprobe COMMAND [options]
@@ -11,6 +13,8 @@ per-probe round trips in HDR histograms, and a worst-case report that names its 
 Commands
   run      probe one or more agents and report the round trip      (rtprobe run --help)
   agent    reflect probes, in the guest                           (rtprobe agent --help)
+  compare  two targets side by side, e.g. passthrough vs emulated  (rtprobe compare --help)
+  soak     run until stopped: interval alerts, for 16 h and more     (rtprobe soak --help)
   demo     agent + controller on 127.0.0.1 for 10 s: the embedded default
 
 Run 'rtprobe COMMAND --help' for a command's options.
@@ -20,6 +24,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   run: runCommand,
   agent: agentCommand,
   demo: demoCommand,
+  compare: compareCommand,
+  soak: soakCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
