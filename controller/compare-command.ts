@@ -1,0 +1,137 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Histogram } from 'hdr-histogram-js';
+import { parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { renderCompareHtml } from './compare-html.js';
+import { buildCompareBlock, formatCompareText, type CompareBlock } from './compare-report.js';
+import { formatHgrm, parseHgrm, type HgrmRow } from './hgrm.js';
+import { executeRun, type ReportView } from './run-command.js';
+import { parseRunConfig, RUN_FLAG_SPEC, type RunFlags } from './run-config.js';
+import type { RunReport } from './run-report.js';
+import type { TargetStats } from './target-stats.js';
+
+export const COMPARE_HELP = `Usage: rtprobe compare --target passthrough=HOST[:PORT] --target emulated=HOST[:PORT]
+                      [run options] [--html FILE] [--hgrm DIR]
+
+Probes two targets on one schedule (their probes interleave within each period, so both see
+the same host load) and reports them side by side: every percentile, max, mean, loss and the
+worst events, with the ratio second/first per row. The first target is the baseline (the
+passed-through NIC), the second the one compared (the emulated NIC); the names are yours.
+
+Output
+  --json FILE|-     the JSON report of rtprobe run plus a "compare" block
+  --html FILE       a self-contained HTML report: tables, the percentile distribution
+                    (x = 1/(1-p), log) and the max RTT per second of both targets
+  --hgrm DIR        DIR/NAME.hgrm per target: HdrHistogram percentile distribution, µs
+                    (created if missing)
+  --quiet           no status lines and no text report
+
+Every other option is rtprobe run's (schedule, timeouts, timestamps, --mode icmp, socket and
+real-time options, --agent-ws): see rtprobe run --help.
+
+Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags, set-up failure, or a
+--html/--hgrm file that could not be written (the report is printed before the files).
+`;
+
+const COMPARE_FLAG_SPEC = {
+  ...RUN_FLAG_SPEC,
+  html: { type: 'string' },
+  hgrm: { type: 'string' },
+} as const;
+
+interface CompareFlags extends RunFlags {
+  html?: string;
+  hgrm?: string;
+}
+
+export interface CompareOptions {
+  /** --html FILE */
+  html: string | null;
+  /** --hgrm DIR */
+  hgrm: string | null;
+}
+
+/** A target's RTT histogram (ns), as the run's TargetStats hold it. */
+export interface NamedHistogram {
+  name: string;
+  histogram: Histogram;
+}
+
+export type CompareRunReport = RunReport & { compare: CompareBlock };
+
+/** File names come from target names: keep them to one path component whatever a name holds. */
+function hgrmFileName(name: string): string {
+  return `${name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}.hgrm`;
+}
+
+function writeCompareFiles(report: RunReport, options: CompareOptions, histograms: NamedHistogram[]): string[] {
+  const errors: string[] = [];
+  const hgrms = histograms.map(({ name, histogram }) => ({ name, text: formatHgrm(histogram) }));
+  if (options.hgrm !== null) {
+    if (hgrms.length === 0) errors.push('--hgrm: no histograms were handed to compare; nothing written');
+    try {
+      mkdirSync(options.hgrm, { recursive: true });
+      for (const { name, text } of hgrms) {
+        const path = join(options.hgrm, hgrmFileName(name));
+        try {
+          writeFileAtomic(path, text);
+        } catch (error) {
+          errors.push(`cannot write --hgrm ${path}: ${(error as Error).message}`);
+        }
+      }
+    } catch (error) {
+      errors.push(`cannot create --hgrm ${options.hgrm}: ${(error as Error).message}`);
+    }
+  }
+  if (options.html !== null) {
+    // The full distributions make the percentile plot; without them it falls back to the report's percentiles.
+    const distributions = new Map<string, HgrmRow[]>();
+    for (const { name, text } of hgrms) {
+      const parsed = parseHgrm(text);
+      if (!(parsed instanceof Error)) distributions.set(name, parsed.rows);
+    }
+    try {
+      writeFileAtomic(options.html, renderCompareHtml(report, distributions));
+    } catch (error) {
+      errors.push(`cannot write --html ${options.html}: ${(error as Error).message}`);
+    }
+  }
+  return errors;
+}
+
+/**
+ * How `rtprobe run` shows a compare: the JSON gains `compare`, the text is side by side, and
+ * the HTML and .hgrm files are written after both (a bad path never loses the measurement).
+ * `getHistograms` is asked once the run is over.
+ */
+export function createCompareView(options: CompareOptions, getHistograms: () => NamedHistogram[]): ReportView {
+  return {
+    command: 'compare',
+    decorate: (report): CompareRunReport => ({ ...report, compare: buildCompareBlock(report) }),
+    formatText: formatCompareText,
+    writeFiles: (report) => writeCompareFiles(report, options, getHistograms()),
+  };
+}
+
+export async function compareCommand(argv: string[]): Promise<number> {
+  const parsed = parseFlags<CompareFlags>(argv, COMPARE_FLAG_SPEC);
+  if (parsed instanceof Error) return printUsageError('compare', parsed);
+  if (parsed.help) {
+    process.stdout.write(COMPARE_HELP);
+    return 0;
+  }
+  const { html, hgrm, ...runFlags } = parsed.flags;
+  const count = runFlags.target?.length ?? 0;
+  if (count !== 2) {
+    return printUsageError('compare', new Error(`--target: compare takes exactly two targets, the baseline first ` +
+      `(--target passthrough=HOST[:PORT] --target emulated=HOST[:PORT]); ${count} given`));
+  }
+  if (html === '' || html === '-') return printUsageError('compare', new Error('--html: give a file name'));
+  if (hgrm === '') return printUsageError('compare', new Error('--hgrm: give a directory'));
+  const config = parseRunConfig(runFlags);
+  if (config instanceof Error) return printUsageError('compare', config);
+  let finished: TargetStats[] = [];
+  const view = createCompareView({ html: html ?? null, hgrm: hgrm ?? null },
+    () => finished.map((stats) => ({ name: stats.target.name, histogram: stats.rtt.histogram })));
+  return executeRun(config, { ...view, stats: (stats) => { finished = stats; } });
+}
