@@ -73,6 +73,8 @@ export interface ReportView {
   stats?: (targets: TargetStats[]) => void;
   /** soak: interval closing while the run goes on */
   interval?: RunIo['interval'];
+  /** soak: the targets and their stamp source, once the run starts (live dashboard) */
+  onStart?: RunIo['onStart'];
 }
 
 const RUN_VIEW: ReportView = {
@@ -103,6 +105,7 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
       signal: abort.signal,
       onStats: view.stats,
       interval: view.interval,
+      onStart: view.onStart,
     });
   } catch (error) {
     // Opening sockets is the only thing that throws here: an option or privilege to fix.

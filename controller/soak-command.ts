@@ -6,6 +6,12 @@ import { formatRunReport } from './format-report.js';
 import { executeRun, RUN_HELP, type ReportView } from './run-command.js';
 import { parseRunConfig, RUN_FLAG_SPEC, type RunFlags } from './run-config.js';
 import type { TargetStats } from './target-stats.js';
+import type { StampSource } from '../shared/transport/probe-transport.js';
+import { parseHostPort } from '../shared/cli/host-port.js';
+import { readTokenFile } from '../shared/cli/token-file.js';
+import { DashboardServer, isLoopbackHost } from './dashboard/dashboard-server.js';
+import { buildLiveSnapshot } from './live-snapshot.js';
+import { formatPrometheusMetrics } from './prometheus-metrics.js';
 
 export const SOAK_HELP = `Usage: rtprobe soak --target [NAME=]HOST[:PORT] [...] [options]
 
@@ -20,6 +26,10 @@ Soak options
   --on-alert CMD               run CMD (sh -c) per alert with RTPROBE_ALERT_KIND, _TARGET,
                                _VALUE, _THRESHOLD, _START, _END, _MESSAGE in its environment;
                                one at a time, 30 s limit
+  --http HOST:PORT             serve the live dashboard (/), its WebSocket (/live) and
+                               Prometheus metrics (/metrics); e.g. 127.0.0.1:7709
+  --http-token-file FILE       bearer token for the HTTP server (Authorization: Bearer, or
+                               ?token= for the browser); required when HOST is not loopback
 
 Every 'run' option applies except --duration and --count:
 ${RUN_HELP.slice(RUN_HELP.indexOf('Targets'))}`;
@@ -31,6 +41,8 @@ const SOAK_FLAG_SPEC = {
   'alert-loss': { type: 'string' },
   events: { type: 'string' },
   'on-alert': { type: 'string' },
+  http: { type: 'string' },
+  'http-token-file': { type: 'string' },
 } as const;
 
 interface SoakFlags extends RunFlags {
@@ -39,6 +51,8 @@ interface SoakFlags extends RunFlags {
   'alert-loss'?: string;
   events?: string;
   'on-alert'?: string;
+  http?: string;
+  'http-token-file'?: string;
 }
 
 export interface SoakOptions {
@@ -46,6 +60,7 @@ export interface SoakOptions {
   thresholds: AlertThresholds;
   eventsFile: string | null;
   onAlert: string | null;
+  http: { host: string; port: number; token: string | null } | null;
 }
 
 /** "0.1%" or "0.001" → a ratio in (0, 1]. */
@@ -68,10 +83,26 @@ export function parseSoakOptions(flags: SoakFlags): SoakOptions | Error {
   const lossRatio = flags['alert-loss'] === undefined ? null : parseLossThreshold('--alert-loss', flags['alert-loss']);
   if (lossRatio instanceof Error) return lossRatio;
   if (flags['on-alert'] !== undefined && flags['on-alert'].trim() === '') return new Error('--on-alert: give a command');
+  const http = parseHttp(flags);
+  if (http instanceof Error) return http;
   return {
     intervalMs: intervalNs / 1e6, thresholds: { maxRttNs, lossRatio },
-    eventsFile: flags.events ?? null, onAlert: flags['on-alert'] ?? null,
+    eventsFile: flags.events ?? null, onAlert: flags['on-alert'] ?? null, http,
   };
+}
+
+function parseHttp(flags: SoakFlags): SoakOptions['http'] | Error {
+  if (flags.http === undefined) {
+    return flags['http-token-file'] === undefined ? null : new Error('--http-token-file: only with --http HOST:PORT');
+  }
+  const listen = parseHostPort('--http', flags.http, 7709);
+  if (listen instanceof Error) return listen;
+  const token = flags['http-token-file'] === undefined ? null : readTokenFile('--http-token-file', flags['http-token-file']);
+  if (token instanceof Error) return token;
+  if (token === null && !isLoopbackHost(listen.host)) {
+    return new Error(`--http: ${listen.host} is reachable beyond this host: give --http-token-file (or bind 127.0.0.1)`);
+  }
+  return { host: listen.host, port: listen.port, token };
 }
 
 export async function soakCommand(argv: string[]): Promise<number> {
@@ -95,6 +126,21 @@ export async function soakCommand(argv: string[]): Promise<number> {
       });
     }
   };
+  let targets: TargetStats[] = [];
+  let stamps: StampSource = 'user';
+  let dashboard: DashboardServer | null = null;
+  if (soak.http) {
+    try {
+      dashboard = await DashboardServer.listen({
+        ...soak.http,
+        snapshot: () => buildLiveSnapshot(targets, stamps, actions.fired, Date.now()),
+        metrics: () => formatPrometheusMetrics(targets),
+      });
+    } catch (error) {
+      return printUsageError('soak', new Error(`--http: cannot listen on ${soak.http.host}:${soak.http.port}: ${(error as Error).message}`));
+    }
+    log(`dashboard http://${soak.http.host.includes(':') ? `[${soak.http.host}]` : soak.http.host}:${dashboard.port}/ (metrics at /metrics)`);
+  }
   const view: ReportView = {
     command: 'soak',
     decorate: (report) => ({ ...report, soak: { interval_s: soak.intervalMs / 1000, alerts: actions.fired } }),
@@ -102,6 +148,14 @@ export async function soakCommand(argv: string[]): Promise<number> {
       `${soak.onAlert ? `, --on-alert run ${actions.commandsRun} (${actions.commandsFailed} failed, ${actions.commandsSkipped} skipped while one ran)` : ''}\n`,
     writeFiles: () => [],
     interval: { ms: soak.intervalMs, onInterval },
+    onStart: (stats, source) => {
+      targets = stats;
+      stamps = source;
+    },
   };
-  return executeRun({ ...config, durationNs: null, count: null }, view);
+  try {
+    return await executeRun({ ...config, durationNs: null, count: null }, view);
+  } finally {
+    await dashboard?.close();
+  }
 }
