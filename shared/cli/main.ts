@@ -16,6 +16,7 @@ Commands
   compare  two targets side by side, e.g. passthrough vs emulated  (rtprobe compare --help)
   soak     run until stopped: interval alerts, for 16 h and more     (rtprobe soak --help)
   demo     agent + controller on 127.0.0.1 for 10 s: the embedded default
+  lab      passthrough vs emulated guests on this machine (root)  (rtprobe lab --help)
 
 Run 'rtprobe COMMAND --help' for a command's options.
 `;
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   run: runCommand,
   agent: agentCommand,
   demo: demoCommand,
+  lab: async (argv) => (await import('../../controller/lab/lab-command.js')).labCommand(argv),
   compare: compareCommand,
   soak: soakCommand,
 };
