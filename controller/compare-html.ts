@@ -16,7 +16,8 @@ const COLOURS = ['#1f77b4', '#d62728'] as const;
 const MAX_DOTS = 300;
 const W = 760;
 const H = 360;
-const M = { left: 72, right: 44, top: 16, bottom: 52 };
+// The top margin holds the legend and the label of a worst case at the top edge.
+const M = { left: 72, right: 44, top: 36, bottom: 52 };
 
 /** Every string from outside (target names above all) goes through this. */
 export function escapeHtml(text: string): string {
@@ -124,16 +125,21 @@ function svgPlot(title: string, x: Axis, y: Axis, series: Series[], markWorst: b
         `<text class="worst-label" x="${px(s.worst.x)}" y="${py(s.worst.yUs)}" dx="-8" dy="${dy}" text-anchor="end" fill="${s.colour}">` +
         `${escapeHtml(s.name)} worst ${escapeHtml(formatNs(s.worst.yUs * 1e3))}</text>`);
     }
-    parts.push(`<rect x="${M.left + 10}" y="${M.top + 8 + i * 18}" width="14" height="4" fill="${s.colour}"/>`,
-      `<text x="${M.left + 30}" y="${M.top + 14 + i * 18}">${escapeHtml(s.name)}</text>`);
   });
+  // Legend above the frame, so it never hides a series.
+  let legendX = M.left;
+  for (const s of series) {
+    parts.push(`<rect x="${legendX}" y="10" width="14" height="4" fill="${s.colour}"/>`,
+      `<text x="${legendX + 20}" y="16">${escapeHtml(s.name)}</text>`);
+    legendX += 40 + 7 * s.name.length;
+  }
   if (series.every((s) => s.points.length === 0)) {
     parts.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no round trips</text>`);
   }
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(title)}">\n${parts.join('\n')}\n</svg>`;
 }
 
-/** Decades labelled, 2..9 × each decade as light lines; over at most two decades 2× and 5× are labelled too. */
+/** Decades labelled; over at most two decades 2× and 5× labelled too, over three 2..9× as light lines. */
 function logAxis(lo: number, hi: number, from: number, to: number, title: string, label: (k: number) => string,
   minorLabel?: (v: number) => string): Axis {
   const scale = (v: number): number => {
@@ -147,7 +153,7 @@ function logAxis(lo: number, hi: number, from: number, to: number, title: string
     for (let m = 2; m <= 9; m++) {
       const at = m * 10 ** k;
       if (hi - lo <= 2 && (m === 2 || m === 5)) ticks.push({ at, label: minorLabel(at) });
-      else minor.push(at);
+      else if (hi - lo <= 3) minor.push(at);
     }
   }
   return { scale, ticks, title, minor };
