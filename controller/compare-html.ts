@@ -110,7 +110,7 @@ function svgPlot(title: string, x: Axis, y: Axis, series: Series[], markWorst: b
   parts.push(`<rect class="frame" x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}"/>`,
     `<text x="${(M.left + W - M.right) / 2}" y="${H - 12}" text-anchor="middle">${escapeHtml(x.title)}</text>`,
     `<text transform="translate(16 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(y.title)}</text>`);
-  // The larger worst case is labelled above its marker, the other below: the labels never collide.
+  // The larger worst case is labelled above its marker, the other below: the two labels never overlap.
   const above = series.reduce((best, s, i) => ((s.worst?.yUs ?? -1) > (series[best]?.worst?.yUs ?? -1) ? i : best), 0);
   series.forEach((s, i) => {
     const points = s.points.map((p) => `${px(p.x)},${py(p.yUs)}`).join(' ');
