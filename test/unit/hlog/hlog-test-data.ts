@@ -1,0 +1,43 @@
+import * as hdr from 'hdr-histogram-js';
+import type { JsHistogram } from 'hdr-histogram-js';
+import { LatencyHistogram } from '../../../shared/histogram/latency-histogram.js';
+
+/** An rtprobe histogram (ns, 1 µs..60 s, 3 digits, 64-bit) holding these values. */
+export function latencyHistogram(valuesNs: number[]): LatencyHistogram {
+  const histogram = new LatencyHistogram();
+  for (const value of valuesNs) histogram.record(value);
+  return histogram;
+}
+
+/** A bare JS histogram of rtprobe's layout. */
+export function jsHistogram(valuesNs: number[] = []): JsHistogram {
+  const histogram = hdr.build({
+    bitBucketSize: 64, lowestDiscernibleValue: 1000, highestTrackableValue: 60e9,
+    numberOfSignificantValueDigits: 3, autoResize: false, useWebAssembly: false,
+  }) as JsHistogram;
+  for (const value of valuesNs) histogram.recordValue(value);
+  return histogram;
+}
+
+/** A deterministic spread of round trips: mostly 40..140 µs, a tail to a few ms. */
+export function spreadValues(count: number, seed: number): number[] {
+  let state = seed >>> 0 || 1;
+  const next = (): number => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  return Array.from({ length: count }, () => {
+    const r = next();
+    return Math.round(r < 0.99 ? 40_000 + next() * 100_000 : 200_000 + next() * 5_000_000);
+  });
+}
+
+/** The counts of a histogram, index → count, for exact comparisons. */
+export function countsOf(histogram: JsHistogram): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (let index = 0; index < histogram.countsArrayLength; index++) {
+    const count = histogram.getCountAtIndex(index);
+    if (count > 0) counts.set(index, count);
+  }
+  return counts;
+}
