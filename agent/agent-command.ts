@@ -10,6 +10,7 @@ import { AgentRecorder } from './agent-recorder.js';
 import { openDgramReflector, type Reflector } from './dgram-reflector.js';
 import { openNativeReflector } from './native-agent-reflector.js';
 import { StatsStream } from './stats-stream.js';
+import { TraceFreeze } from './trace-freeze.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -36,6 +37,10 @@ Stream (WebSocket, path /v1/stream)
   --clock-sync ptp|ntp     declare the guest and controller clocks synchronised: enables the
                            forward one-way delay (T2 − T1), reported with --clock-error
   --clock-error TIME       the bound of the clock offset (e.g. 20us)
+  --trace-on-breach        on the first RTT breach a controller reports (soak --alert-max),
+                           write a marker to ftrace's trace_marker and stop tracing, so the
+                           kernel trace around the worst case is kept (as cyclictest -b)
+  --tracefs DIR            tracefs mount (default /sys/kernel/tracing, then debug/tracing)
 
 ${SOCKET_FLAGS_HELP}
 Prints 'listening udp HOST:PORT' (and 'stream ws://HOST:PORT/v1/stream') when ready. SIGINT or
@@ -76,6 +81,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
 async function runAgent(config: AgentConfig): Promise<number> {
   const choice = chooseTimestamps(config.timestamps, config.socket);
   if (choice instanceof Error) return printUsageError('agent', choice);
+  const trace = config.traceOnBreach ? TraceFreeze.open(config.traceOnBreach.dir) : null;
+  if (trace instanceof Error) return printUsageError('agent', trace);
   for (const warning of choice.warnings) process.stderr.write(`rtprobe agent: warning: ${warning}\n`);
 
   let stream: StatsStream | null = null;
@@ -121,6 +128,17 @@ async function runAgent(config: AgentConfig): Promise<number> {
       return EXIT_USAGE;
     }
     stream.onFlush((session) => recorder.flush(session, wallMsOfMono(monoNs())));
+    if (trace) {
+      stream.onBreach((breach) => {
+        try {
+          if (trace.freeze(breach)) {
+            process.stderr.write(`rtprobe agent: breach session ${breach.session} seq ${breach.seq} rtt ${breach.rtt_ns} ns: trace marked and stopped in ${trace.dir}\n`);
+          }
+        } catch (error) {
+          process.stderr.write(`rtprobe agent: --trace-on-breach: ${(error as Error).message}\n`);
+        }
+      });
+    }
   }
   process.stdout.write(`listening udp ${shown(reflector.address, reflector.port)} (timestamps: ${reflector.stampSource})\n`);
   if (stream) process.stdout.write(`stream ws://${shown(stream.address, stream.port)}/v1/stream${config.stream?.token ? '' : ' (no auth)'}\n`);

@@ -27,6 +27,8 @@ export interface AgentConfig {
   intervalMs: number;
   clockSync: { mode: 'none' | 'ptp' | 'ntp'; errorNs: number | null };
   maxSessions: number;
+  /** freeze the kernel trace on a controller's breach: the tracefs dir, or null to search */
+  traceOnBreach: { dir: string | null } | null;
 }
 
 export const AGENT_FLAG_SPEC = {
@@ -40,6 +42,8 @@ export const AGENT_FLAG_SPEC = {
   'clock-sync': { type: 'string' },
   'clock-error': { type: 'string' },
   'max-sessions': { type: 'string' },
+  'trace-on-breach': { type: 'boolean' },
+  tracefs: { type: 'string' },
   ...SOCKET_FLAG_SPEC,
 } as const;
 
@@ -54,6 +58,8 @@ export interface AgentFlags extends SocketFlags {
   'clock-sync'?: string;
   'clock-error'?: string;
   'max-sessions'?: string;
+  'trace-on-breach'?: boolean;
+  tracefs?: string;
 }
 
 function parseNumericHost(flag: string, text: string, defaultPort: number): { host: string; port: number; family: 4 | 6 } | Error {
@@ -105,8 +111,13 @@ export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
   if (errorNs instanceof Error) return errorNs;
   const maxSessions = parseIntegerIn('--max-sessions', flags['max-sessions'] ?? '16', 1, 1024);
   if (maxSessions instanceof Error) return maxSessions;
+  if (flags.tracefs !== undefined && !flags['trace-on-breach']) return new Error('--tracefs: only with --trace-on-breach');
+  if (flags['trace-on-breach'] && stream === null) {
+    return new Error('--trace-on-breach: breaches arrive over the stream: also give --token-file (or --insecure-no-auth)');
+  }
   return {
     host: listen.host, port: listen.port, family: listen.family, timestamps, socket, stream,
     intervalMs: intervalNs / 1e6, clockSync: { mode, errorNs }, maxSessions,
+    traceOnBreach: flags['trace-on-breach'] ? { dir: flags.tracefs ?? null } : null,
   };
 }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
-  MAX_CLIENT_MESSAGE_BYTES, STREAM_PATH, parseClientMessage,
+  MAX_CLIENT_MESSAGE_BYTES, STREAM_PATH, parseClientMessage, type BreachMessage,
   type AgentMessage, type ClientRejectReason, type HelloMessage, type IntervalMessage, type SessionEndMessage,
 } from '../shared/messages/agent-messages.js';
 
@@ -171,6 +171,7 @@ export class StatsStream {
   private readonly maxReplayBytes: number;
   private readonly nowMs: () => number;
   private readonly heartbeat: NodeJS.Timeout;
+  private breachHandler: ((breach: BreachMessage) => void) | null = null;
   private flushHandler: ((session: number) => void) | null = null;
   private lastPublishedId = 0;
   private closing: Promise<void> | null = null;
@@ -236,6 +237,11 @@ export class StatsStream {
   /** The recorder closes the session's current interval and publishes it before returning. */
   onFlush(handler: (session: number) => void): void {
     this.flushHandler = handler;
+  }
+
+  /** A controller saw an RTT above its threshold (trace freeze). */
+  onBreach(handler: (breach: BreachMessage) => void): void {
+    this.breachHandler = handler;
   }
 
   stats(): StatsStreamStats {
@@ -364,6 +370,14 @@ export class StatsStream {
         c.cursorId = m.after_id;
         c.catchingUp = true;
         this.pump(c);
+      }
+      return;
+    }
+    if (m.type === 'breach') {
+      try {
+        this.breachHandler?.(m);
+      } catch {
+        this.countError('internal-error');
       }
       return;
     }

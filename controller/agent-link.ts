@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocket, type RawData } from 'ws';
 import {
   parseAgentMessage,
-  type FlushMessage, type HelloMessage, type IntervalMessage, type SessionEndMessage, type SubscribeMessage,
+  type BreachMessage, type FlushMessage, type HelloMessage, type IntervalMessage, type SessionEndMessage, type SubscribeMessage,
 } from '../shared/messages/agent-messages.js';
 
 export type AgentLinkEventKind = 'connected' | 'disconnected' | 'dropped' | 'bad-message' | 'hello';
@@ -117,6 +117,15 @@ export class AgentLink {
       const flush: FlushMessage = { type: 'flush', v: 1, session: this.options.session };
       ws.send(JSON.stringify(flush));
     });
+  }
+
+  /** Tells the agent an RTT breached the threshold; false when not connected (nothing queued). */
+  sendBreach(seq: bigint, rttNs: number): boolean {
+    const ws = this.ws;
+    if (ws === null || ws.readyState !== WebSocket.OPEN) return false;
+    const breach: BreachMessage = { type: 'breach', v: 1, session: this.options.session, seq: Number(seq), rtt_ns: Math.round(rttNs) };
+    ws.send(JSON.stringify(breach));
+    return true;
   }
 
   /** Stops reconnecting and closes the connection; resolves when the socket is closed. */

@@ -37,6 +37,7 @@ export function openAgentLinks(config: RunConfig, stats: TargetStats[], log: (li
     });
     link.start();
     links.push({ link, view });
+    target.sendToAgent = (seq, rttNs) => link.sendBreach(seq, rttNs);
   }
   return {
     async flushAll(timeoutMs) {

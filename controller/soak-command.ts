@@ -151,6 +151,12 @@ export async function soakCommand(argv: string[]): Promise<number> {
     onStart: (stats, source) => {
       targets = stats;
       stamps = source;
+      const thresholdNs = soak.thresholds.maxRttNs;
+      if (thresholdNs === null) return;
+      for (const target of stats) {
+        const send = target.sendToAgent;
+        if (send) target.breach = { thresholdNs, send: (seq, rttNs) => { send(seq, rttNs); }, lastSentMs: 0 };
+      }
     },
   };
   try {

@@ -37,6 +37,10 @@ export class TargetStats {
   agentStamps: { t2: StampSource | 'none'; t3: StampSource | 'none' } | null = null;
   /** the agent's own view over its stream, when --agent-ws names it */
   agent: AgentView | null = null;
+  /** how to tell this target's agent about a breach (set when --agent-ws subscribes) */
+  sendToAgent: ((seq: bigint, rttNs: number) => boolean) | null = null;
+  /** soak with --alert-max: RTTs above it are reported to the agent (trace freeze), 1/s at most */
+  breach: { thresholdNs: number; send: (seq: bigint, rttNs: number) => void; lastSentMs: number } | null = null;
   /** the current interval (soak logs and alerts) */
   readonly interval = new IntervalStats(Date.now());
 
@@ -60,5 +64,10 @@ export class TargetStats {
     this.lastRttNs = roundTrip.rttNs;
     this.worst.offer({ seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs });
     this.maxOverTime.record(roundTrip.sentWallMs, roundTrip.rttNs);
+    const breach = this.breach;
+    if (breach && roundTrip.rttNs > breach.thresholdNs && roundTrip.sentWallMs - breach.lastSentMs >= 1000) {
+      breach.lastSentMs = roundTrip.sentWallMs;
+      breach.send(roundTrip.seq, roundTrip.rttNs);
+    }
   }
 }

@@ -106,7 +106,16 @@ export interface FlushMessage {
   session: number;
 }
 
-export type ClientMessage = SubscribeMessage | FlushMessage;
+/** An RTT above the controller's --alert-max: the agent may freeze its kernel trace (--trace-on-breach). */
+export interface BreachMessage {
+  type: 'breach';
+  v: 1;
+  session: number;
+  seq: number;
+  rtt_ns: number;
+}
+
+export type ClientMessage = SubscribeMessage | FlushMessage | BreachMessage;
 
 export const CLIENT_REJECT_REASONS = ['bad-json', 'not-object', 'bad-version', 'unknown-type', 'bad-field', 'too-large'] as const;
 export type ClientRejectReason = (typeof CLIENT_REJECT_REASONS)[number];
@@ -154,6 +163,11 @@ export function parseClientMessage(text: string): Parsed<ClientMessage, ClientRe
     case 'flush':
       if (!isUint32(m.session)) return { ok: false, reason: 'bad-field', detail: 'session must be a 32-bit unsigned integer' };
       return { ok: true, message: { type: 'flush', v: 1, session: m.session } };
+    case 'breach':
+      if (!isUint32(m.session) || !isId(m.seq) || !isId(m.rtt_ns)) {
+        return { ok: false, reason: 'bad-field', detail: 'breach needs session, seq and rtt_ns as non-negative integers' };
+      }
+      return { ok: true, message: { type: 'breach', v: 1, session: m.session, seq: m.seq, rtt_ns: m.rtt_ns } };
     default:
       return { ok: false, reason: 'unknown-type', detail: `unknown type ${JSON.stringify(m.type)}` };
   }
