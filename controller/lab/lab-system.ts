@@ -79,7 +79,7 @@ export function namespacePids(netns: string): number[] {
 export function processArgv(pid: number): string[] | null {
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (raw === '') return null; // a zombie
+    if (raw === '') return null; // a zombie, or in the middle of an exec
     return raw.replace(/\0$/, '').split('\0');
   } catch {
     return null;
@@ -106,8 +106,17 @@ export function findDeviceModelPids(): number[] {
   return pids;
 }
 
+/**
+ * Alive = in /proc and not a zombie. Not judged by cmdline: it reads empty for a moment while
+ * the process execs (`ip netns exec` becoming the agent).
+ */
 export function isAlive(pid: number): boolean {
-  return processArgv(pid) !== null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** SIGTERM, then SIGKILL for whatever is still there after graceMs. Returns the PIDs ended. */
