@@ -15,6 +15,7 @@ Commands
   agent    reflect probes, in the guest                           (rtprobe agent --help)
   compare  two targets side by side, e.g. passthrough vs emulated  (rtprobe compare --help)
   soak     run until stopped: interval alerts, for 16 h and more     (rtprobe soak --help)
+  report   summarize .hlog interval logs: text, JSON, cyclictest      (rtprobe report --help)
   demo     agent + controller on 127.0.0.1 for 10 s: the embedded default
   lab      passthrough vs emulated guests on this machine (root)  (rtprobe lab --help)
 
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   lab: async (argv) => (await import('../../controller/lab/lab-command.js')).labCommand(argv),
   compare: compareCommand,
   soak: soakCommand,
+  report: async (argv) => (await import('../../controller/report-command.js')).reportCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -24,7 +24,8 @@ const zeros = (value: number, width: number): string => String(value).padStart(w
  *
  * Rows run from 0 to the max (at most maxBuckets rows); samples at or above maxBuckets µs
  * are overflows. HDR buckets are 1 µs wide or finer up to ~2 ms and wider above: each bucket's
- * count goes to the row of its middle value, kept within the exact min..max.
+ * count goes to the row of its middle value, kept within min..max; Min Latencies is the first
+ * row with a sample, Max Latencies the exact max (its row is the last).
  */
 export function formatCyclictestHistogram(histogram: JsHistogram, summary: LatencySummary,
   maxBuckets = CYCLICTEST_DEFAULT_MAX_BUCKETS): string {
@@ -34,11 +35,13 @@ export function formatCyclictestHistogram(histogram: JsHistogram, summary: Laten
   const counts = new Float64Array(rows);
   let inRows = 0;
   let overflows = 0;
+  let firstRow: number | null = null;
   for (let index = 0; index < histogram.countsArrayLength; index++) {
     const count = histogram.getCountAtIndex(index);
     if (count === 0) continue;
     const middleUs = Math.floor(histogram.medianEquivalentValue(histogram.valueFromIndex(index)) / 1000);
     const row = Math.min(Math.max(middleUs, minUs), maxUs);
+    firstRow ??= row;
     if (row >= rows) { overflows += count; continue; }
     counts[row] = (counts[row] ?? 0) + count;
     inRows += count;
@@ -46,7 +49,8 @@ export function formatCyclictestHistogram(histogram: JsHistogram, summary: Laten
   const lines = ['# Histogram'];
   for (let row = 0; row < rows; row++) lines.push(`${zeros(row, 6)} ${zeros(counts[row] ?? 0, 6)}`);
   lines.push(`# Total: ${zeros(inRows, 9)}`);
-  lines.push(`# Min Latencies: ${zeros(minUs, 5)}`);
+  // the first row with a sample: the min bucket's lower edge (HDR's min) may sit a row below it
+  lines.push(`# Min Latencies: ${zeros(firstRow ?? 0, 5)}`);
   lines.push(`# Avg Latencies: ${zeros(summary.mean === null ? 0 : Math.floor(summary.mean / 1000), 5)}`);
   lines.push(`# Max Latencies: ${zeros(maxUs, 5)}`);
   lines.push(`# Histogram Overflows: ${zeros(overflows, 5)}`);

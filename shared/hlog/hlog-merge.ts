@@ -4,6 +4,8 @@ import { PERCENTILE_KEYS, type LatencySummary } from '../histogram/latency-histo
 import type { HlogReadInterval } from './hlog-parser.js';
 import { TimeCoverage } from './time-coverage.js';
 
+const TAG_ORDER = ['rtt', 'turnaround', 'ipdv', 'send_error'];
+
 /** The last non-zero bucket index, -1 when empty (hdr-histogram-js's maxValue is not reliable after add). */
 export function lastNonZeroIndex(histogram: JsHistogram): number {
   let index = histogram.countsArrayLength - 1;
@@ -101,8 +103,13 @@ export class HlogMerger {
     coverage.add(interval.startMs, interval.startMs + interval.lengthMs, Math.max(5, interval.lengthMs * 0.1));
   }
 
-  /** Every series, by target then tag. */
+  /** Every series, by target, then the soak's tags in their usual order, then others by name. */
   all(): HlogSeries[] {
-    return [...this.series.values()].sort((a, b) => a.target.localeCompare(b.target) || a.tag.localeCompare(b.tag));
+    const rank = (tag: string): number => {
+      const known = TAG_ORDER.indexOf(tag);
+      return known < 0 ? TAG_ORDER.length : known;
+    };
+    return [...this.series.values()].sort((a, b) => a.target.localeCompare(b.target) || rank(a.tag) - rank(b.tag)
+      || a.tag.localeCompare(b.tag));
   }
 }

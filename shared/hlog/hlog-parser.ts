@@ -19,14 +19,16 @@ export interface HlogReadInterval extends HlogInterval {
   line: number;
 }
 
-/** Which intervals to hand on: start in [fromMs, toMs), tag in tags; null = any. */
+/** Which intervals to hand on: start in [fromMs, toMs), tag in tags, file of a target in targets; null = any. */
 export interface HlogFilter {
   fromMs: number | null;
   toMs: number | null;
   tags: ReadonlySet<string> | null;
+  /** applied per file by the reader (a file holds one target) */
+  targets?: ReadonlySet<string> | null;
 }
 
-export const NO_FILTER: HlogFilter = { fromMs: null, toMs: null, tags: null };
+export const NO_FILTER: HlogFilter = { fromMs: null, toMs: null, tags: null, targets: null };
 
 export interface HlogProblem { file: string; line: number; reason: HlogMalformedReason; detail: string }
 export interface HlogGap { fromMs: number; toMs: number }

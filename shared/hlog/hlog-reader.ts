@@ -68,8 +68,8 @@ async function readOneFile(file: string, filter: HlogFilter, onInterval: (interv
 
 export interface HlogReadResult {
   files: HlogFileSummary[];
-  /** daily files whose day lies outside --from/--to */
-  skippedFiles: string[];
+  /** files not read: a daily file whose day lies outside --from/--to, or of another target */
+  skippedFiles: { file: string; reason: 'outside the time range' | 'another target' }[];
   /** files that could not be read (each message names the file) */
   unreadable: string[];
 }
@@ -85,7 +85,14 @@ export async function readHlogPaths(paths: string[], filter: HlogFilter,
   if (files instanceof Error) return files;
   const result: HlogReadResult = { files: [], skippedFiles: [], unreadable: [] };
   for (const file of files) {
-    if (dayOutsideFilter(file, filter)) { result.skippedFiles.push(file); continue; }
+    if (filter.targets && !filter.targets.has(hlogTargetOf(file))) {
+      result.skippedFiles.push({ file, reason: 'another target' });
+      continue;
+    }
+    if (dayOutsideFilter(file, filter)) {
+      result.skippedFiles.push({ file, reason: 'outside the time range' });
+      continue;
+    }
     const summary = await readOneFile(file, filter, onInterval);
     if (summary instanceof Error) result.unreadable.push(summary.message);
     else result.files.push(summary);

@@ -18,7 +18,7 @@ function interval(target: string, tag: string, index: number, values: number[]):
 }
 
 describe('HlogMerger', () => {
-  it('gives the percentiles of one histogram of all values, per target and tag', () => {
+  it('gives the percentiles of one histogram of all values, per target and tag (rtt, turnaround, ipdv, send_error first)', () => {
     const merger = new HlogMerger();
     const all: number[] = [];
     for (let i = 0; i < 20; i++) {
@@ -29,16 +29,16 @@ describe('HlogMerger', () => {
       merger.add(interval('lab0', 'rtt', i, [5_000_000]));
     }
     const series = merger.all();
-    expect(series.map((s) => `${s.target}/${s.tag}/${s.intervals}`)).toEqual(['lab0/rtt/20', 'lab1/ipdv/20', 'lab1/rtt/20']);
+    expect(series.map((s) => `${s.target}/${s.tag}/${s.intervals}`)).toEqual(['lab0/rtt/20', 'lab1/rtt/20', 'lab1/ipdv/20']);
     const whole = latencyHistogram(all);
-    const summary = series[2]?.summary();
+    const summary = series[1]?.summary();
     expect(summary?.count).toBe(10_000);
     const max = Math.ceil(whole.maxNs / 1000) * 1000; // the line's max: rounded up to the µs
     expect(summary?.max).toBe(max);
     for (const [key, p] of PERCENTILE_KEYS) expect(summary?.[key]).toBe(Math.min(whole.histogram.getValueAtPercentile(p), max));
     expect(summary?.min).toBe(whole.histogram.minNonZeroValue);
-    expect(series[2]?.firstMs).toBe(T0);
-    expect(series[2]?.lastEndMs).toBe(T0 + 200_000);
+    expect(series[1]?.firstMs).toBe(T0);
+    expect(series[1]?.lastEndMs).toBe(T0 + 200_000);
   });
 
   it('merges a foreign layout value by value, clamping above its own range', () => {

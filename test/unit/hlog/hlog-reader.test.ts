@@ -59,9 +59,19 @@ describe('readHlogPaths', () => {
     for (const day of [0, 1, 2]) writeFileSync(join(dir, `lab-2024-05-0${day + 1}.hlog`), logText(DAY1 + day * DAY, [0, 43_200]));
     const { result, intervals } = await readAll([dir], { fromMs: DAY1 + DAY + 1000, toMs: DAY1 + 2 * DAY, tags: null });
     if (result instanceof Error) throw result;
-    expect(result.skippedFiles.map((f) => f.slice(-19))).toEqual(['lab-2024-05-01.hlog', 'lab-2024-05-03.hlog']);
+    expect(result.skippedFiles.map((f) => [f.file.slice(-19), f.reason])).toEqual([
+      ['lab-2024-05-01.hlog', 'outside the time range'], ['lab-2024-05-03.hlog', 'outside the time range']]);
     expect(intervals.map((i) => i.startMs - DAY1 - DAY)).toEqual([43_200_000]);
     expect(result.files[0]?.outOfRange).toBe(1);
+  });
+
+  it('reads only the files of the targets asked for', async () => {
+    writeFileSync(join(dir, 'a-2024-05-01.hlog'), logText(DAY1, [0]));
+    writeFileSync(join(dir, 'b-2024-05-01.hlog'), logText(DAY1, [0]));
+    const { result, intervals } = await readAll([dir], { ...NO_FILTER, targets: new Set(['b']) });
+    if (result instanceof Error) throw result;
+    expect(intervals.map((i) => i.target)).toEqual(['b']);
+    expect(result.skippedFiles.map((f) => f.reason)).toEqual(['another target']);
   });
 
   it('answers a missing path or an empty directory with an Error', async () => {

@@ -1,0 +1,144 @@
+import { statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EXIT_USAGE, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { formatCyclictestHistogram } from '../shared/hlog/cyclictest-histogram.js';
+import { formatHlogReport } from '../shared/hlog/format-hlog-report.js';
+import { HlogMerger, type HlogSeries } from '../shared/hlog/hlog-merge.js';
+import { readHlogPaths, type HlogReadResult } from '../shared/hlog/hlog-reader.js';
+import { buildHlogReport } from '../shared/hlog/hlog-report.js';
+import { parseReportTime } from '../shared/hlog/report-time.js';
+import { formatHgrm } from './hgrm.js';
+
+export const REPORT_HELP = `Usage: rtprobe report FILE|DIR ... [--from T] [--to T] [--tag TAG] [--target NAME]
+                     [--json] [--hgrm FILE|DIR] [--cyclictest FILE|DIR]
+
+Reads HdrHistogram interval logs (.hlog, as rtprobe soak --hlog writes them, or any other
+writer's) and merges the selected intervals per target and tag: count, min, percentiles
+p50..p99.999, max and mean, the time covered, the restarts the writer recorded, the spans no
+interval covers, and every malformed line counted by reason, with its line number.
+
+Input
+  FILE|DIR            .hlog files; a directory means its *.hlog files. A file's target is its
+                      name without -YYYY-MM-DD.hlog (the daily files of soak --hlog).
+  --from T, --to T    intervals starting in [from, to): ISO time (2024-05-01T10:00, no zone
+                      = UTC), epoch seconds, 'now', or relative to now (-1h, -30m, -2d)
+  --tag TAG           only this tag (rtt, turnaround, ipdv, send_error; repeatable)
+  --target NAME       only this target (repeatable)
+Output (the text summary goes to standard output)
+  --json              the summary as JSON instead (ns, ISO times)
+  --hgrm FILE|DIR     the merged percentile distribution, µs, as HdrHistogram writes .hgrm
+  --cyclictest FILE|DIR
+                      the merged histogram in cyclictest -h format (1 µs rows up to the max,
+                      at most 100000 rows; above that: overflows), for OSADL-style plots
+  With several targets or tags, FILE gets -TARGET-TAG before its extension; a DIR gets
+  TARGET-TAG.hgrm / TARGET-TAG.cyclictest.
+
+Exit status: 0 done (malformed lines are counted, not fatal), 2 bad flags, a path that
+does not exist, no .hlog file, no interval selected, or an output file not written.
+`;
+
+interface ReportFlags {
+  from?: string;
+  to?: string;
+  tag?: string[];
+  target?: string[];
+  json?: boolean;
+  hgrm?: string;
+  cyclictest?: string;
+  help?: boolean;
+}
+
+const FLAG_SPEC = {
+  from: { type: 'string' }, to: { type: 'string' }, tag: { type: 'string', multiple: true },
+  target: { type: 'string', multiple: true }, json: { type: 'boolean' }, hgrm: { type: 'string' },
+  cyclictest: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Where one series' file goes: a directory gets TARGET-TAG.ext, a file its name (+ -TARGET-TAG for many). */
+function outputPath(path: string, series: HlogSeries, many: boolean, extension: string): string {
+  const label = `${series.target}-${series.tag === '' ? 'untagged' : series.tag}`;
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    // a file to be created
+  }
+  if (isDirectory) return join(path, `${label}${extension}`);
+  if (!many) return path;
+  const ext = extname(path);
+  return `${path.slice(0, path.length - ext.length)}-${label}${ext}`;
+}
+
+/** Writes one file per series; returns the messages of those that failed. */
+function writeSeriesFiles(path: string, all: HlogSeries[], extension: string, render: (s: HlogSeries) => string): string[] {
+  const errors: string[] = [];
+  for (const series of all) {
+    const file = outputPath(path, series, all.length > 1, extension);
+    try {
+      writeFileAtomic(file, render(series));
+    } catch (error) {
+      errors.push(`cannot write ${file}: ${(error as Error).message}`);
+    }
+  }
+  return errors;
+}
+
+function nothingSelected(read: HlogReadResult): string {
+  const outOfRange = read.files.reduce((sum, file) => sum + file.outOfRange, 0);
+  const otherTag = read.files.reduce((sum, file) => sum + file.otherTag, 0);
+  const malformed = read.files.reduce((sum, file) => sum + Object.values(file.malformed).reduce((a, b) => a + b, 0), 0);
+  const tags = [...new Set(read.files.flatMap((file) => file.tagsSeen))].map((tag) => tag || '(no tag)');
+  return `no interval selected: ${outOfRange} outside the time range, ${otherTag} of other tags `
+    + `(the files hold: ${tags.join(', ') || 'no intervals'}), ${malformed} malformed lines`
+    + `${read.skippedFiles.length > 0 ? `, ${read.skippedFiles.length} files of other targets or days` : ''}`
+    + `${read.unreadable.length > 0 ? `; unreadable: ${read.unreadable.join('; ')}` : ''}`;
+}
+
+/** rtprobe report: reads, merges, prints; returns the exit code. */
+export async function reportCommand(argv: string[]): Promise<number> {
+  let flags: ReportFlags;
+  let paths: string[];
+  try {
+    const parsed = parseArgs({ args: argv, options: FLAG_SPEC, strict: true, allowPositionals: true });
+    flags = parsed.values;
+    paths = parsed.positionals;
+  } catch (error) {
+    return printUsageError('report', new Error((error as Error).message.replace(/\. To specify a positional.*$/s, '')));
+  }
+  if (flags.help) {
+    process.stdout.write(REPORT_HELP);
+    return 0;
+  }
+  if (paths.length === 0) return printUsageError('report', new Error('name an .hlog file or a directory of them'));
+  const nowMs = Date.now();
+  const fromMs = flags.from === undefined ? null : parseReportTime('--from', flags.from, nowMs);
+  const toMs = flags.to === undefined ? null : parseReportTime('--to', flags.to, nowMs);
+  if (fromMs instanceof Error) return printUsageError('report', fromMs);
+  if (toMs instanceof Error) return printUsageError('report', toMs);
+  if (fromMs !== null && toMs !== null && toMs <= fromMs) return printUsageError('report', new Error('--to must be after --from'));
+  const tags = flags.tag ?? null;
+  const targets = flags.target ? new Set(flags.target) : null;
+
+  const merger = new HlogMerger();
+  const read = await readHlogPaths(paths, { fromMs, toMs, tags: tags ? new Set(tags) : null, targets },
+    (interval) => merger.add(interval));
+  if (read instanceof Error) {
+    process.stderr.write(`rtprobe report: ${read.message}\n`);
+    return EXIT_USAGE;
+  }
+  const series = merger.all();
+  if (series.length === 0) {
+    process.stderr.write(`rtprobe report: ${nothingSelected(read)}\n`);
+    return EXIT_USAGE;
+  }
+  const report = buildHlogReport(merger, read, { fromMs, toMs, tags });
+  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatHlogReport(report));
+  const errors = [
+    ...(flags.hgrm === undefined ? [] : writeSeriesFiles(flags.hgrm, series, '.hgrm', (s) => formatHgrm(s.merged()))),
+    ...(flags.cyclictest === undefined ? []
+      : writeSeriesFiles(flags.cyclictest, series, '.cyclictest', (s) => formatCyclictestHistogram(s.merged(), s.summary()))),
+  ];
+  for (const message of errors) process.stderr.write(`rtprobe report: ${message}\n`);
+  return errors.length > 0 ? EXIT_USAGE : 0;
+}

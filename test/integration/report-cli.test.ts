@@ -1,0 +1,142 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseHgrm } from '../../controller/hgrm.js';
+import { LatencyHistogram, PERCENTILE_KEYS } from '../../shared/histogram/latency-histogram.js';
+import type { HlogReport } from '../../shared/hlog/hlog-report.js';
+import { FIXTURE_DIR, FIXTURE_STARTS_MS, fixtureValues } from '../fixtures/hlog/make-fixtures.js';
+import { runCli } from '../helpers/cli.js';
+
+let out: string;
+beforeAll(() => { out = mkdtempSync(join(tmpdir(), 'report-cli-')); });
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+/** What the fixture generator recorded for a target and tag over some intervals. */
+function expected(target: string, tag: string, intervals = FIXTURE_STARTS_MS.map((_, i) => i)): LatencyHistogram {
+  const histogram = new LatencyHistogram();
+  for (const i of intervals) for (const value of fixtureValues(target, tag, i)) histogram.record(value);
+  return histogram;
+}
+
+async function json(args: string[]): Promise<HlogReport> {
+  const result = await runCli(['report', FIXTURE_DIR, '--json', ...args]);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as HlogReport;
+}
+
+describe('rtprobe report on the fixture logs', () => {
+  it('prints per target and tag, the restart, and every malformed line with its number (exit 0)', async () => {
+    const result = await runCli(['report', FIXTURE_DIR]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^rtprobe report: 2 files, all times, all tags\n/);
+    expect(result.stdout).toMatch(/target lab1: 2024-05-01T10:00:00.000Z .. 2024-05-01T10:02:00.000Z\n\s+rtt\s+turnaround\s+send_error\n/);
+    expect(result.stdout).toContain('    restart   2024-05-01T10:00:30.000Z .. 2024-05-01T10:01:30.000Z (60.000 s)');
+    expect(result.stdout).toContain('    no data   2024-05-01T10:00:30.000Z .. 2024-05-01T10:01:30.000Z (60.000 s)'); // lab2: no restart recorded
+    expect(result.stdout).toContain('malformed bad-number 1, bad-payload 1, torn-line 1\n');
+    expect(result.stdout).toContain('  lab1-2024-05-01.hlog:26 torn-line: 26 bytes without a newline at the end\n');
+  });
+
+  it('--json: the merged percentiles of every value written, per target and tag', async () => {
+    const report = await json([]);
+    expect(report.series.map((s) => `${s.target}/${s.tag}/${s.intervals}`)).toEqual(
+      ['lab1/rtt/6', 'lab1/turnaround/6', 'lab1/send_error/6', 'lab2/rtt/6']);
+    for (const series of report.series) {
+      const whole = expected(series.target, series.tag);
+      const max = Math.ceil(whole.maxNs / 1000) * 1000;
+      expect(series.values_ns.count).toBe(whole.count);
+      expect(series.values_ns.max).toBe(max);
+      for (const [key, p] of PERCENTILE_KEYS) expect(series.values_ns[key]).toBe(Math.min(whole.histogram.getValueAtPercentile(p), max));
+    }
+    expect(report.gaps_recorded.map((g) => [g.target, g.span_s])).toEqual([['lab1', 60]]);
+    expect(report.holes.map((h) => [h.target, h.from, h.to])).toEqual([
+      ['lab1', '2024-05-01T10:00:30.000Z', '2024-05-01T10:01:30.000Z'], ['lab2', '2024-05-01T10:00:30.000Z', '2024-05-01T10:01:30.000Z']]);
+    expect(report.malformed).toEqual({ 'bad-header': 0, 'bad-tag': 0, 'bad-number': 1, 'bad-payload': 1, 'torn-line': 1 });
+    expect(report.problems.map((p) => [p.line, p.reason])).toEqual([[24, 'bad-number'], [25, 'bad-payload'], [26, 'torn-line']]);
+  });
+
+  it('--from/--to/--tag/--target select intervals by start time, tag and file', async () => {
+    const report = await json(['--from', '2024-05-01T10:00:10Z', '--to', '1714557700', '--tag', 'rtt', '--target', 'lab1']);
+    expect(report.series).toHaveLength(1);
+    expect(report.series[0]?.values_ns.count).toBe(expected('lab1', 'rtt', [1, 2, 3]).count);
+    expect(report.skipped_files.map((f) => f.reason)).toEqual(['another target']);
+    expect(report).toMatchObject({ from: '2024-05-01T10:00:10.000Z', to: '2024-05-01T10:01:40.000Z', tags: ['rtt'] });
+  });
+
+  it('--hgrm: the percentile distribution in µs, one file per series when there are several', async () => {
+    const single = join(out, 'lab1-rtt.hgrm');
+    expect((await runCli(['report', FIXTURE_DIR, '--tag', 'rtt', '--target', 'lab1', '--hgrm', single])).code).toBe(0);
+    const hgrm = parseHgrm(readFileSync(single, 'utf8'));
+    if (hgrm instanceof Error) throw hgrm;
+    const whole = expected('lab1', 'rtt');
+    expect(hgrm.totalCount).toBe(1200);
+    expect(hgrm.max).toBeCloseTo(whole.histogram.getValueAtPercentile(100) / 1000, 3);
+    expect(hgrm.rows.at(-1)?.percentile).toBe(1);
+
+    const many = join(out, 'all.hgrm');
+    expect((await runCli(['report', FIXTURE_DIR, '--hgrm', many])).code).toBe(0);
+    expect(readdirSync(out).filter((f) => f.startsWith('all-')).sort()).toEqual(
+      ['all-lab1-rtt.hgrm', 'all-lab1-send_error.hgrm', 'all-lab1-turnaround.hgrm', 'all-lab2-rtt.hgrm']);
+  });
+
+  it('--cyclictest DIR: one cyclictest -h file per series, every sample in a row or an overflow', async () => {
+    const dir = join(out, 'cyclictest');
+    mkdirSync(dir);
+    expect((await runCli(['report', FIXTURE_DIR, '--target', 'lab1', '--cyclictest', dir])).code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['lab1-rtt.cyclictest', 'lab1-send_error.cyclictest', 'lab1-turnaround.cyclictest']);
+    const text = readFileSync(join(dir, 'lab1-rtt.cyclictest'), 'utf8');
+    const rows = text.split('\n').filter((line) => /^\d{6} \d+$/.test(line));
+    expect(rows).toHaveLength(1701); // 0..1700 µs
+    expect(rows.reduce((sum, row) => sum + Number(row.split(' ')[1]), 0)).toBe(1200);
+    expect(text).toContain('# Total: 000001200\n# Min Latencies: 00060\n');
+    expect(text).toContain('# Max Latencies: 01700\n# Histogram Overflows: 00000\n');
+  });
+});
+
+describe('rtprobe report on bad input', () => {
+  it.each([
+    [['report'], /name an \.hlog file or a directory of them/],
+    [['report', '/nonexistent/x.hlog'], /\/nonexistent\/x\.hlog: no such file or directory \(ENOENT\)/],
+    [['report', FIXTURE_DIR, '--from', 'yesterday'], /--from: 'yesterday' is not a time/],
+    [['report', FIXTURE_DIR, '--from', '2024-05-01T11:00Z', '--to', '2024-05-01T10:00Z'], /--to must be after --from/],
+    [['report', FIXTURE_DIR, '--tag', 'ipdv'], /no interval selected: 0 outside the time range, 25 of other tags \(the files hold: rtt, send_error, turnaround\)/],
+    [['report', FIXTURE_DIR, '--from', '2025-01-01'], /no interval selected: \d+ outside the time range/],
+    [['report', FIXTURE_DIR, '--bogus'], /Unknown option '--bogus'/],
+  ])('%j exits 2 saying why', async (args, message) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('an empty directory, or only non-log files: exit 2', async () => {
+    const empty = join(out, 'empty');
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'notes.txt'), '');
+    const result = await runCli(['report', empty]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/empty: no \.hlog files in this directory/);
+  });
+
+  it('a log of nothing but malformed lines: exit 2 with the counts', async () => {
+    const junk = join(out, 'junk.hlog');
+    writeFileSync(junk, '#[Histogram log format version 1.3]\nTag=rtt,1,2\nTag=r t,0,1,2,HIST\n');
+    const result = await runCli(['report', junk]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no interval selected: .* 2 malformed lines/);
+  });
+
+  it('an output file that cannot be written: the report still prints, exit 2', async () => {
+    const result = await runCli(['report', FIXTURE_DIR, '--tag', 'rtt', '--target', 'lab2', '--hgrm', '/nonexistent/dir/x.hgrm']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('target lab2');
+    expect(result.stderr).toMatch(/cannot write \/nonexistent\/dir\/x\.hgrm/);
+  });
+
+  it('--help', async () => {
+    const result = await runCli(['report', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: rtprobe report FILE\|DIR/);
+  });
+});
