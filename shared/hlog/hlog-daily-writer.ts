@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openHlogFile, type OpenHlogFile } from './hlog-file.js';
 import { describeFsError } from './hlog-fs-errors.js';
 import { findResumePoint } from './hlog-resume-point.js';
@@ -14,6 +14,12 @@ export function validateHlogTarget(target: string): Error | null {
   return null;
 }
 
+/** A target name made fit for a file name ("127.0.0.1:7707" → "127.0.0.1_7707"), for callers whose names are addresses. */
+export function hlogTargetName(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_').slice(0, 100);
+  return safe === '' ? '_' : safe;
+}
+
 /** The UTC day of an epoch ms: "2024-05-01". */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
@@ -22,6 +28,19 @@ export function utcDay(ms: number): string {
 /** `<dir>/<target>-YYYY-MM-DD.hlog`, the UTC day the intervals in it start on. */
 export function hlogDailyPath(dir: string, target: string, ms: number): string {
   return join(dir, `${target}-${utcDay(ms)}.hlog`);
+}
+
+/**
+ * Node's recursive mkdir answers ENOENT when the parent is read-only or not ours: ask the
+ * nearest existing ancestor why instead.
+ */
+async function whyNotCreated(dir: string, error: unknown): Promise<unknown> {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error;
+  for (let parent = dirname(dir); ; parent = dirname(parent)) {
+    const exists = await access(parent).then(() => true, () => false);
+    if (exists) return access(parent, constants.W_OK).then(() => error, (reason: unknown) => reason);
+    if (parent === dirname(parent)) return error;
+  }
 }
 
 export interface HlogDailyOptions {
@@ -55,7 +74,7 @@ export class HlogDailyWriter {
       await mkdir(options.dir, { recursive: true });
       await access(options.dir, constants.W_OK);
     } catch (error) {
-      return new Error(`cannot write interval logs to ${options.dir}: ${describeFsError(error)}`);
+      return new Error(`cannot write interval logs to ${options.dir}: ${describeFsError(await whyNotCreated(options.dir, error))}`);
     }
     const today = hlogDailyPath(options.dir, options.target, options.nowMs);
     if (!options.resume) {

@@ -96,7 +96,9 @@ function countsLength(lowest: number, highest: number, digits: number): number {
 
 /**
  * Decodes a payload written by us, by Java or by hdr-histogram-js into a 64-bit JS histogram.
- * Every way a payload can be wrong is a reason, never a throw.
+ * Every way a payload can be wrong is a reason, never a throw. normalizingIndexOffset and the
+ * ratio are read past: every writer puts the counts in value order whatever its offset, and an
+ * integer histogram has no use for the ratio (so hdr-histogram-js's payloads read right too).
  */
 export function decodeHlogHistogram(text: string): DecodedHlogHistogram {
   if (text.length === 0 || text.length > 16_000_000 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return fail('not base64');

@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HlogDailyWriter, hlogDailyPath, utcDay, validateHlogTarget, type HlogDailyOptions } from '../../../shared/hlog/hlog-daily-writer.js';
+import {
+  HlogDailyWriter, hlogDailyPath, hlogTargetName, utcDay, validateHlogTarget, type HlogDailyOptions,
+} from '../../../shared/hlog/hlog-daily-writer.js';
 import { parseHlogText } from '../../../shared/hlog/hlog-parser.js';
 import { latencyHistogram } from './hlog-test-data.js';
 
@@ -36,7 +38,12 @@ describe('HlogDailyWriter', () => {
     expect(hlogDailyPath('/var/log/rt', 'lab1', MIDNIGHT - 1)).toBe('/var/log/rt/lab1-2024-05-01.hlog');
     expect(utcDay(MIDNIGHT)).toBe('2024-05-02');
     expect(validateHlogTarget('lab-1.pt_a')).toBeNull();
-    for (const bad of ['', '../x', '.hidden', 'a/b', 'host:7707', 'a b']) expect(validateHlogTarget(bad)).toBeInstanceOf(Error);
+    for (const bad of ['', '../x', '.hidden', 'a/b', 'host:7707', 'a b']) {
+      expect(validateHlogTarget(bad)).toBeInstanceOf(Error);
+      expect(validateHlogTarget(hlogTargetName(bad))).toBeNull();
+    }
+    expect(hlogTargetName('127.0.0.1:7707')).toBe('127.0.0.1_7707');
+    expect(hlogTargetName('[::1]:7707')).toBe('___1__7707');
   });
 
   it('switches file at the first interval starting after midnight UTC', async () => {
