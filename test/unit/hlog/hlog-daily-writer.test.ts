@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,5 +122,40 @@ describe('HlogDailyWriter', () => {
     expect(await append(writer, MIDNIGHT + 10_000)).toBeNull();
     await writer.close();
     expect(readDay('2024-05-02').intervals.map((i) => i.startMs - MIDNIGHT)).toEqual([10_000]);
+  });
+
+  it('kill -9 loses only the interval being written; resume keeps every acknowledged one', async () => {
+    // given a writer in another process, killed while it appends as fast as it can
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./hlog-crash-child.ts', import.meta.url).pathname, dir]);
+    let acked = 0;
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    await new Promise<void>((resolve, reject) => {
+      child.on('exit', () => reject(new Error(`child exited early: ${stderr}`)));
+      child.stdout.on('data', (chunk: Buffer) => {
+        acked = Math.max(acked, ...[...chunk.toString().matchAll(/acked (\d+)/g)].map((m) => Number(m[1])));
+        if (acked >= 30) resolve();
+      });
+    });
+    child.removeAllListeners('exit');
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+    const crashed = parseHlogText(readFileSync(join(dir, 'crash-2024-05-01.hlog'), 'utf8'));
+    // then every acknowledged interval is there, and at most a torn last line besides
+    expect(crashed.intervals.length).toBeGreaterThanOrEqual(acked);
+    expect(crashed.summary.malformed).toMatchObject({ 'bad-number': 0, 'bad-payload': 0, 'bad-tag': 0 });
+    expect(crashed.summary.malformed['torn-line']).toBeLessThanOrEqual(1);
+    const T0 = Date.parse('2024-05-01T10:00:00Z'); // the child's first interval
+    crashed.intervals.forEach((interval, i) => expect(interval.startMs).toBe(T0 + i * 1000));
+
+    const resumeAt = T0 + (crashed.intervals.length + 60) * 1000;
+    const resumed = await HlogDailyWriter.open({ dir, target: 'crash', resume: true, nowMs: resumeAt });
+    if (resumed instanceof Error) throw resumed;
+    await append(resumed, resumeAt);
+    await resumed.close();
+    const after = parseHlogText(readFileSync(join(dir, 'crash-2024-05-01.hlog'), 'utf8'));
+    expect(after.summary.problems).toEqual([]);
+    expect(after.intervals).toHaveLength(crashed.intervals.length + 1);
+    expect(after.summary.gaps).toEqual([{ fromMs: T0 + crashed.intervals.length * 1000, toMs: resumeAt }]);
   });
 });
