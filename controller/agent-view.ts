@@ -40,6 +40,8 @@ export class AgentView {
   flushed = false;
   hello: HelloMessage | null = null;
   readonly rejected: RejectCounts = {};
+  /** agent IPDV of the controller's current interval (soak logs), reset as it closes */
+  readonly intervalIpdv = new LatencyHistogram();
 
   constructor(readonly url: string) {}
 
@@ -52,6 +54,7 @@ export class AgentView {
         continue;
       }
       this.histograms[tag].merge(decoded.histogram, encoded.max_ns);
+      if (tag === 'ipdv') this.intervalIpdv.merge(decoded.histogram, encoded.max_ns);
     }
     this.received += message.counts.received;
     this.gaps += message.counts.gaps;

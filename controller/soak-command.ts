@@ -12,6 +12,7 @@ import { readTokenFile } from '../shared/cli/token-file.js';
 import { DashboardServer, isLoopbackHost } from './dashboard/dashboard-server.js';
 import { buildLiveSnapshot } from './live-snapshot.js';
 import { formatPrometheusMetrics } from './prometheus-metrics.js';
+import { openIntervalLogs } from './interval-logs.js';
 
 export const SOAK_HELP = `Usage: rtprobe soak --target [NAME=]HOST[:PORT] [...] [options]
 
@@ -26,6 +27,12 @@ Soak options
   --on-alert CMD               run CMD (sh -c) per alert with RTPROBE_ALERT_KIND, _TARGET,
                                _VALUE, _THRESHOLD, _START, _END, _MESSAGE in its environment;
                                one at a time, 30 s limit
+  --hlog DIR                   HdrHistogram interval logs (format 1.3) per target, tags rtt,
+                               turnaround, send_error and ipdv (from --agent-ws), one line
+                               per interval, fsync'ed as it closes, a file per UTC day:
+                               DIR/<target>-YYYY-MM-DD.hlog (read them with 'rtprobe report')
+  --resume                     continue the logs of an earlier soak (after a crash or
+                               restart); the time between is recorded as a gap
   --http HOST:PORT             serve the live dashboard (/), its WebSocket (/live) and
                                Prometheus metrics (/metrics); e.g. 127.0.0.1:7709
   --http-token-file FILE       bearer token for the HTTP server (Authorization: Bearer, or
@@ -43,6 +50,8 @@ const SOAK_FLAG_SPEC = {
   'on-alert': { type: 'string' },
   http: { type: 'string' },
   'http-token-file': { type: 'string' },
+  hlog: { type: 'string' },
+  resume: { type: 'boolean' },
 } as const;
 
 interface SoakFlags extends RunFlags {
@@ -53,6 +62,8 @@ interface SoakFlags extends RunFlags {
   'on-alert'?: string;
   http?: string;
   'http-token-file'?: string;
+  hlog?: string;
+  resume?: boolean;
 }
 
 export interface SoakOptions {
@@ -61,6 +72,7 @@ export interface SoakOptions {
   eventsFile: string | null;
   onAlert: string | null;
   http: { host: string; port: number; token: string | null } | null;
+  hlog: { dir: string; resume: boolean } | null;
 }
 
 /** "0.1%" or "0.001" → a ratio in (0, 1]. */
@@ -85,9 +97,12 @@ export function parseSoakOptions(flags: SoakFlags): SoakOptions | Error {
   if (flags['on-alert'] !== undefined && flags['on-alert'].trim() === '') return new Error('--on-alert: give a command');
   const http = parseHttp(flags);
   if (http instanceof Error) return http;
+  if (flags.resume && flags.hlog === undefined) return new Error('--resume: continues interval logs: give --hlog DIR');
+  if (flags.hlog === '') return new Error('--hlog: give a directory');
   return {
     intervalMs: intervalNs / 1e6, thresholds: { maxRttNs, lossRatio },
     eventsFile: flags.events ?? null, onAlert: flags['on-alert'] ?? null, http,
+    hlog: flags.hlog === undefined ? null : { dir: flags.hlog, resume: flags.resume ?? false },
   };
 }
 
@@ -118,11 +133,14 @@ export async function soakCommand(argv: string[]): Promise<number> {
   if (config instanceof Error) return printUsageError('soak', config);
   const log = (line: string): void => { process.stderr.write(`${line}\n`); };
   const actions = new AlertActions({ eventsFile: soak.eventsFile, onAlert: soak.onAlert, log });
+  const logs = soak.hlog ? await openIntervalLogs(soak.hlog, config.targets.map((t) => t.name), log) : null;
+  if (logs instanceof Error) return printUsageError('soak', logs);
   const onInterval = (targets: TargetStats[], nowMs: number): void => {
     for (const stats of targets) {
       const m = stats.matcher;
       stats.interval.close(nowMs, { sent: m.sent, received: m.received, lost: m.lost, late: m.late }, (interval) => {
         for (const event of evaluateAlerts(stats.target.name, interval, soak.thresholds)) actions.fire(event);
+        logs?.append(stats, interval);
       });
     }
   };
@@ -143,10 +161,13 @@ export async function soakCommand(argv: string[]): Promise<number> {
   }
   const view: ReportView = {
     command: 'soak',
-    decorate: (report) => ({ ...report, soak: { interval_s: soak.intervalMs / 1000, alerts: actions.fired } }),
+    decorate: (report) => ({
+      ...report,
+      soak: { interval_s: soak.intervalMs / 1000, alerts: actions.fired, hlog: logs ? { dir: soak.hlog?.dir, files: logs.files() } : null },
+    }),
     formatText: (report) => `${formatRunReport(report)}alerts: ${actions.fired} fired` +
       `${soak.onAlert ? `, --on-alert run ${actions.commandsRun} (${actions.commandsFailed} failed, ${actions.commandsSkipped} skipped while one ran)` : ''}\n`,
-    writeFiles: () => [],
+    writeFiles: () => (logs?.failure ? [logs.failure] : []),
     interval: { ms: soak.intervalMs, onInterval },
     onStart: (stats, source) => {
       targets = stats;
@@ -163,5 +184,6 @@ export async function soakCommand(argv: string[]): Promise<number> {
     return await executeRun({ ...config, durationNs: null, count: null }, view);
   } finally {
     await dashboard?.close();
+    await logs?.close();
   }
 }

@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_PATH, runCli, startAgent } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rtprobe-soak-hlog-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function soak(args: string[]): ChildProcess {
+  return spawn(process.execPath, [CLI_PATH, 'soak', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+const ended = (child: ChildProcess): Promise<number | null> => new Promise((resolve) => child.on('close', resolve));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function intervalLines(file: string): string[] {
+  return readFileSync(file, 'utf8').split('\n').filter((line) => line.startsWith('Tag='));
+}
+
+describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI on loopback)', () => {
+  it('one line per tag per interval, read back by rtprobe report with the same counts', async () => {
+    const agent = await startAgent();
+    const logs = join(dir, 'plain');
+    try {
+      const child = soak(['--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--json', '-', '--quiet']);
+      let stdout = '';
+      child.stdout?.on('data', (c: Buffer) => { stdout += c.toString(); });
+      await sleep(4500);
+      child.kill('SIGINT');
+      expect(await ended(child)).toBe(0);
+      const files = readdirSync(logs);
+      expect(files).toHaveLength(1);
+      expect(files[0]).toMatch(/^g-\d{4}-\d{2}-\d{2}\.hlog$/);
+      const lines = intervalLines(join(logs, files[0] ?? ''));
+      const tags = lines.map((line) => /^Tag=([a-z_]+),/.exec(line)?.[1]);
+      expect(new Set(tags)).toEqual(new Set(['rtt', 'send_error', 'turnaround']));
+      const perTag = tags.filter((t) => t === 'rtt').length;
+      expect(perTag).toBeGreaterThanOrEqual(2);
+      expect(tags.filter((t) => t === 'turnaround').length).toBe(perTag);
+      const report = await runCli(['report', logs, '--json']);
+      expect(report.code, report.stderr).toBe(0);
+      const series = JSON.parse(report.stdout).series as { target: string; tag: string; intervals: number; values_ns: { count: number } }[];
+      const rtt = series.find((x) => x.target === 'g' && x.tag === 'rtt');
+      expect(rtt?.intervals).toBe(perTag);
+      // The soak's own report also covers the last, partial interval: the logs hold at most that much less.
+      const received = JSON.parse(stdout).targets[0].received as number;
+      expect(rtt?.values_ns.count).toBeGreaterThan(received - 110);
+      expect(rtt?.values_ns.count).toBeLessThanOrEqual(received);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('kill -9 mid-soak, then --resume: every completed interval kept, the gap recorded', async () => {
+    const logs = join(dir, 'crash');
+    const first = soak(['--target', 'lo=icmp://127.0.0.1', '--interval', '1s', '--hlog', logs, '--quiet', '--timestamps', 'auto']);
+    await sleep(3500);
+    const file = join(logs, readdirSync(logs)[0] ?? '');
+    const beforeKill = intervalLines(file).length;
+    first.kill('SIGKILL');
+    await ended(first);
+    const afterKill = intervalLines(file);
+    expect(afterKill.length).toBeGreaterThanOrEqual(beforeKill);
+    const refused = await runCli(['soak', '--target', 'lo=icmp://127.0.0.1', '--interval', '1s', '--hlog', logs]);
+    expect(refused.code).toBe(2);
+    const second = soak(['--target', 'lo=icmp://127.0.0.1', '--interval', '1s', '--hlog', logs, '--resume', '--quiet']);
+    await sleep(2500);
+    second.kill('SIGINT');
+    expect(await ended(second)).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/^#\[Gap: from [\d.]+ to [\d.]+/m);
+    const resumed = intervalLines(file);
+    expect(resumed.slice(0, afterKill.length)).toEqual(afterKill);
+    expect(resumed.length).toBeGreaterThan(afterKill.length);
+    const report = await runCli(['report', logs]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toMatch(/malformed none/);
+  });
+});
