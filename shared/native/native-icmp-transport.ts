@@ -25,6 +25,7 @@ import {
   type NativeSocketCommonOptions,
   type NativeSocketStats,
 } from './native-addon.js';
+import { scheduleSocketTransport, type NativeScheduleTransport } from './schedule-socket-transport.js';
 
 export interface NativeIcmpTransportOptions extends NativeSocketCommonOptions {
   /** address family of the socket and of every target; default from bindAddress, else 4 */
@@ -35,13 +36,9 @@ export interface NativeIcmpTransportOptions extends NativeSocketCommonOptions {
   onError?: (event: NativeErrorEvent) => void;
 }
 
-export interface NativeIcmpTransport extends IcmpTransport {
-  readonly stampSource: 'kernel' | 'hardware';
-  /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlock) */
-  readonly warnings: string[];
-  stats(): NativeSocketStats;
-  unref(): void;
-  ref(): void;
+/** NativeSocketStats includes IcmpTransport's counters (received, filtered, sendErrors). */
+export interface NativeIcmpTransport extends NativeScheduleTransport {
+  stats(): NativeSocketStats & ReturnType<IcmpTransport['stats']>;
 }
 
 /** ICMP header fields (type, code, checksum, identifier, sequence) come before seq and T1. */
@@ -80,26 +77,7 @@ export async function createNativeIcmpTransport(
     throw err;
   }
 
-  let closing: Promise<void> | undefined;
-  return {
-    stampSource,
-    warnings: socket.warnings,
-    start(schedule: ScheduleSpec): void {
-      if (closing) throw new Error('transport is closed');
-      validateIcmpSchedule(schedule, family);
-      socket.start(schedule);
-    },
-    stop(): void {
-      if (!closing) socket.stop();
-    },
-    close(): Promise<void> {
-      closing ??= socket.close();
-      return closing;
-    },
-    stats: () => socket.stats(),
-    unref: () => socket.unref(),
-    ref: () => socket.ref(),
-  };
+  return scheduleSocketTransport(socket, stampSource, (schedule) => validateIcmpSchedule(schedule, family));
 }
 
 function deliver(events: NativeEvent[], onEvents: TransportEventHandler, onError: (event: NativeErrorEvent) => void): void {

@@ -26,6 +26,7 @@ import {
   type NativeSocketCommonOptions,
   type NativeSocketStats,
 } from './native-addon.js';
+import { scheduleSocketTransport, type NativeScheduleTransport } from './schedule-socket-transport.js';
 
 export interface NativeTransportOptions extends NativeSocketCommonOptions {
   /** address family of the socket and of every target; default from bindAddress, else 4 */
@@ -41,15 +42,8 @@ export interface NativeTransportOptions extends NativeSocketCommonOptions {
   onError?: (event: NativeErrorEvent) => void;
 }
 
-export interface NativeTransport extends ProbeTransport {
-  readonly stampSource: 'kernel' | 'hardware';
+export interface NativeTransport extends NativeScheduleTransport {
   readonly localPort: number;
-  /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlock) and socket caveats */
-  readonly warnings: string[];
-  stats(): NativeSocketStats;
-  /** let the process exit while the transport is open */
-  unref(): void;
-  ref(): void;
 }
 
 const DEFAULT_WARNING_LIMIT = 20;
@@ -116,28 +110,7 @@ export async function createNativeTransport(
     },
   );
 
-  let closing: Promise<void> | undefined;
-  const transport: NativeTransport = {
-    stampSource,
-    localPort: socket.localPort,
-    warnings: socket.warnings,
-    start(schedule: ScheduleSpec): void {
-      if (closing) throw new Error('transport is closed');
-      validateSchedule(schedule, family);
-      socket.start(schedule);
-    },
-    stop(): void {
-      if (!closing) socket.stop();
-    },
-    close(): Promise<void> {
-      closing ??= socket.close();
-      return closing;
-    },
-    stats: () => socket.stats(),
-    unref: () => socket.unref(),
-    ref: () => socket.ref(),
-  };
-  return transport;
+  return { ...scheduleSocketTransport(socket, stampSource, (schedule) => validateSchedule(schedule, family)), localPort: socket.localPort };
 }
 
 function validateSchedule(schedule: ScheduleSpec, family: 4 | 6): void {

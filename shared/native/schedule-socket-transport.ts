@@ -1,0 +1,41 @@
+import type { ProbeTransport, ScheduleSpec } from '../transport/probe-transport.js';
+import type { NativeProbeSocket, NativeSocketStats } from './native-addon.js';
+
+/** What both native controller transports (UDP and ICMP) give on top of ProbeTransport. */
+export interface NativeScheduleTransport extends ProbeTransport {
+  readonly stampSource: 'kernel' | 'hardware';
+  /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlock) and socket caveats */
+  readonly warnings: string[];
+  stats(): NativeSocketStats;
+  /** let the process exit while the transport is open */
+  unref(): void;
+  ref(): void;
+}
+
+/**
+ * The ProbeTransport face of a native controller socket: start validates the schedule for
+ * the socket's protocol first; close is idempotent and joins the socket's thread.
+ */
+export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 'kernel' | 'hardware',
+  validate: (schedule: ScheduleSpec) => void): NativeScheduleTransport {
+  let closing: Promise<void> | undefined;
+  return {
+    stampSource,
+    warnings: socket.warnings,
+    start(schedule: ScheduleSpec): void {
+      if (closing) throw new Error('transport is closed');
+      validate(schedule);
+      socket.start(schedule);
+    },
+    stop(): void {
+      if (!closing) socket.stop();
+    },
+    close(): Promise<void> {
+      closing ??= socket.close();
+      return closing;
+    },
+    stats: () => socket.stats(),
+    unref: () => socket.unref(),
+    ref: () => socket.ref(),
+  };
+}
