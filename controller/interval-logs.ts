@@ -4,8 +4,11 @@ import type { ClosedInterval } from './interval-stats.js';
 import type { TargetStats } from './target-stats.js';
 
 export interface IntervalLogs {
-  /** writes the closed interval of one target (every tag that applies to it) */
-  append(stats: TargetStats, interval: ClosedInterval): void;
+  /**
+   * writes the closed interval of one target (every tag that applies to it), then its counters
+   * and the kinds of the alerts it fired as one counts comment line
+   */
+  append(stats: TargetStats, interval: ClosedInterval, alerts?: readonly string[]): void;
   /** the first write error: the soak stops on it, what was written stays readable */
   failure: string | null;
   files(): string[];
@@ -34,24 +37,31 @@ export async function openIntervalLogs(options: { dir: string; resume: boolean }
   }
   const logs: IntervalLogs = {
     failure: null,
-    append(stats, interval) {
+    append(stats, interval, alerts = []) {
       const writer = writers.get(stats.target.name);
       if (!writer || logs.failure) return;
       const tagged: [string, LatencyHistogram][] = [['rtt', interval.histograms.rtt], ['send_error', interval.histograms.send_error]];
       if (stats.target.mode === 'udp') tagged.push(['turnaround', interval.histograms.turnaround]);
       if (stats.agent) tagged.push(['ipdv', stats.agent.intervalIpdv]);
-      for (const [tag, histogram] of tagged) {
-        const written = writer.append({
-          tag, startMs: interval.startMs, lengthMs: interval.endMs - interval.startMs,
-          maxNs: histogram.count === 0 ? 0 : histogram.maxNs, histogram: histogram.histogram,
-        });
+      const watch = (written: Promise<Error | null>): void => {
         written.then((error) => {
           if (!error || logs.failure) return;
           logs.failure = `--hlog: ${error.message}; stopping the soak (the logs written so far are intact)`;
           log(`rtprobe soak: ${logs.failure}`);
           process.kill(process.pid, 'SIGTERM');
         }, () => {});
+      };
+      const lengthMs = interval.endMs - interval.startMs;
+      for (const [tag, histogram] of tagged) {
+        watch(writer.append({
+          tag, startMs: interval.startMs, lengthMs,
+          maxNs: histogram.count === 0 ? 0 : histogram.maxNs, histogram: histogram.histogram,
+        }));
       }
+      watch(writer.appendCounts({
+        startMs: interval.startMs, lengthMs, sent: interval.sent, received: interval.received, lost: interval.lost,
+        late: interval.late, alerts: [...new Set(alerts)],
+      }));
       stats.agent?.intervalIpdv.reset();
     },
     files: () => [...writers.values()].map((w) => w.path).filter((p): p is string => p !== null),

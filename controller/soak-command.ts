@@ -139,8 +139,9 @@ export async function soakCommand(argv: string[]): Promise<number> {
     for (const stats of targets) {
       const m = stats.matcher;
       stats.interval.close(nowMs, { sent: m.sent, received: m.received, lost: m.lost, late: m.late }, (interval) => {
-        for (const event of evaluateAlerts(stats.target.name, interval, soak.thresholds)) actions.fire(event);
-        logs?.append(stats, interval);
+        const events = evaluateAlerts(stats.target.name, interval, soak.thresholds);
+        for (const event of events) actions.fire(event);
+        logs?.append(stats, interval, events.map((event) => event.kind));
       });
     }
   };

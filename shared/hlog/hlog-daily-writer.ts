@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { openHlogFile, type OpenHlogFile } from './hlog-file.js';
+import { validateHlogCounts, type HlogCounts } from './hlog-counts.js';
 import { describeFsError } from './hlog-fs-errors.js';
 import { findResumePoint } from './hlog-resume-point.js';
 import { encodeHlogLine, HlogFileWriter, type HlogWritable } from './hlog-writer.js';
@@ -111,6 +112,19 @@ export class HlogDailyWriter {
     const result = this.queue.then(async () => {
       const writer = await this.writerFor(interval.startMs);
       return writer instanceof Error ? writer : writer.appendEncoded(fields);
+    });
+    this.queue = result;
+    return result;
+  }
+
+  /** The interval's counters as a comment line after its tag lines: same order, same fsync per line. */
+  appendCounts(counts: HlogCounts): Promise<Error | null> {
+    const invalid = validateHlogCounts(counts);
+    if (invalid) return Promise.resolve(invalid);
+    const snapshot = { ...counts, alerts: [...counts.alerts] };
+    const result = this.queue.then(async () => {
+      const writer = await this.writerFor(snapshot.startMs);
+      return writer instanceof Error ? writer : writer.appendCounts(snapshot);
     });
     this.queue = result;
     return result;

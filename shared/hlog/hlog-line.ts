@@ -1,7 +1,8 @@
+import { HLOG_COUNTS_PREFIX, parseHlogCountsLine, type HlogCounts } from './hlog-counts.js';
 import { validateHlogTag } from './hlog-format.js';
 
 /** Why a line of an interval log was not used. */
-export const HLOG_MALFORMED_REASONS = ['bad-header', 'bad-tag', 'bad-number', 'bad-payload', 'torn-line'] as const;
+export const HLOG_MALFORMED_REASONS = ['bad-header', 'bad-tag', 'bad-number', 'bad-payload', 'torn-line', 'bad-counts'] as const;
 export type HlogMalformedReason = (typeof HLOG_MALFORMED_REASONS)[number];
 
 /** What one line of an interval log is (pure; the payload is decoded later, only if selected). */
@@ -10,6 +11,7 @@ export type HlogLine =
   | { kind: 'start-time'; epochMs: number }
   | { kind: 'base-time'; epochMs: number }
   | { kind: 'gap'; fromMs: number; toMs: number }
+  | { kind: 'counts'; counts: HlogCounts }
   | { kind: 'legend' }
   | { kind: 'comment' }
   | { kind: 'blank' }
@@ -46,6 +48,10 @@ function parseComment(line: string): HlogLine {
     const to = parseNumber(match?.[2]);
     if (from === null || to === null) return malformed('bad-header', 'unreadable gap');
     return { kind: 'gap', fromMs: from * 1000, toMs: to * 1000 };
+  }
+  if (line.startsWith(HLOG_COUNTS_PREFIX)) {
+    const counts = parseHlogCountsLine(line);
+    return typeof counts === 'string' ? malformed('bad-counts', counts) : { kind: 'counts', counts };
   }
   return { kind: 'comment' };
 }

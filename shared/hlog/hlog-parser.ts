@@ -1,4 +1,5 @@
 import type { JsHistogram } from 'hdr-histogram-js';
+import type { HlogReadCounts } from './hlog-counts.js';
 import { decodeHlogHistogram } from './hlog-encoding.js';
 import { HLOG_MAX_UNIT_RATIO } from './hlog-format.js';
 import { HLOG_MALFORMED_REASONS, parseHlogLine, type HlogMalformedReason } from './hlog-line.js';
@@ -43,6 +44,8 @@ export interface HlogFileSummary {
   lines: number;
   /** intervals handed on */
   intervals: number;
+  /** rtprobe-interval counts lines handed on (in the time range) */
+  counts: number;
   /** well-formed intervals outside --from/--to, or of another tag */
   outOfRange: number;
   otherTag: number;
@@ -72,9 +75,10 @@ export class HlogParser {
   private readonly tags = new Set<string>();
 
   constructor(file: string, target: string, private readonly filter: HlogFilter,
-    private readonly onInterval: (interval: HlogReadInterval) => void) {
+    private readonly onInterval: (interval: HlogReadInterval) => void,
+    private readonly onCounts: (counts: HlogReadCounts) => void = () => undefined) {
     this.summary = {
-      file, target, version: null, startMs: null, baseMs: null, lines: 0, intervals: 0, outOfRange: 0, otherTag: 0,
+      file, target, version: null, startMs: null, baseMs: null, lines: 0, intervals: 0, counts: 0, outOfRange: 0, otherTag: 0,
       tagsSeen: [], gaps: [], malformed: emptyMalformed(), problems: [],
     };
   }
@@ -94,6 +98,14 @@ export class HlogParser {
       case 'start-time': this.summary.startMs = parsed.epochMs; return;
       case 'base-time': this.baseMs = this.summary.baseMs = parsed.epochMs; return;
       case 'gap': this.summary.gaps.push({ fromMs: parsed.fromMs, toMs: parsed.toMs }); return;
+      case 'counts': {
+        const { fromMs, toMs } = this.filter;
+        const startMs = parsed.counts.startMs;
+        if ((fromMs !== null && startMs < fromMs) || (toMs !== null && startMs >= toMs)) return;
+        this.summary.counts++;
+        this.onCounts({ ...parsed.counts, target: this.summary.target, file: this.summary.file, line: lineNumber });
+        return;
+      }
       case 'interval': break;
       default: return;
     }
@@ -131,11 +143,12 @@ export class HlogParser {
 
 /** Parses a whole text (tests, small logs). */
 export function parseHlogText(text: string, filter: HlogFilter = NO_FILTER, file = '-', target = '-'):
-  { summary: HlogFileSummary; intervals: HlogReadInterval[] } {
+  { summary: HlogFileSummary; intervals: HlogReadInterval[]; counts: HlogReadCounts[] } {
   const intervals: HlogReadInterval[] = [];
-  const parser = new HlogParser(file, target, filter, (interval) => intervals.push(interval));
+  const counts: HlogReadCounts[] = [];
+  const parser = new HlogParser(file, target, filter, (interval) => intervals.push(interval), (c) => counts.push(c));
   const lines = text.split('\n');
   const tail = lines.pop() ?? '';
   lines.forEach((line, index) => parser.line(line, index + 1));
-  return { summary: parser.finish(tail, lines.length + 1), intervals };
+  return { summary: parser.finish(tail, lines.length + 1), intervals, counts };
 }

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { HlogReadCounts } from './hlog-counts.js';
 import { describeFsError } from './hlog-fs-errors.js';
 import { HlogParser, type HlogFileSummary, type HlogFilter, type HlogReadInterval } from './hlog-parser.js';
 
@@ -42,9 +43,9 @@ export async function listHlogFiles(paths: string[]): Promise<string[] | Error> 
 }
 
 /** Streams one file through a parser, in constant memory whatever its size. */
-async function readOneFile(file: string, filter: HlogFilter, onInterval: (interval: HlogReadInterval) => void):
-  Promise<HlogFileSummary | Error> {
-  const parser = new HlogParser(file, hlogTargetOf(file), filter, onInterval);
+async function readOneFile(file: string, filter: HlogFilter, onInterval: (interval: HlogReadInterval) => void,
+  onCounts?: (counts: HlogReadCounts) => void): Promise<HlogFileSummary | Error> {
+  const parser = new HlogParser(file, hlogTargetOf(file), filter, onInterval, onCounts);
   let pending = '';
   let lineNumber = 0;
   try {
@@ -76,11 +77,12 @@ export interface HlogReadResult {
 
 /**
  * Reads the files and directories named and hands every selected interval to `onInterval` as
- * it is read (the caller merges and drops it: memory stays flat over days of logs). An Error
+ * it is read (the caller merges and drops it: memory stays flat over days of logs), and every
+ * rtprobe-interval counts line in the time range to `onCounts`. An Error
  * only when a path names nothing readable at all; malformed lines are counted per file.
  */
 export async function readHlogPaths(paths: string[], filter: HlogFilter,
-  onInterval: (interval: HlogReadInterval) => void): Promise<HlogReadResult | Error> {
+  onInterval: (interval: HlogReadInterval) => void, onCounts?: (counts: HlogReadCounts) => void): Promise<HlogReadResult | Error> {
   const files = await listHlogFiles(paths);
   if (files instanceof Error) return files;
   const result: HlogReadResult = { files: [], skippedFiles: [], unreadable: [] };
@@ -93,7 +95,7 @@ export async function readHlogPaths(paths: string[], filter: HlogFilter,
       result.skippedFiles.push({ file, reason: 'outside the time range' });
       continue;
     }
-    const summary = await readOneFile(file, filter, onInterval);
+    const summary = await readOneFile(file, filter, onInterval, onCounts);
     if (summary instanceof Error) result.unreadable.push(summary.message);
     else result.files.push(summary);
   }

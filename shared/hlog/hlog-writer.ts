@@ -1,4 +1,5 @@
 import type * as hdr from 'hdr-histogram-js';
+import { formatHlogCountsLine, validateHlogCounts, type HlogCounts } from './hlog-counts.js';
 import { encodeHlogHistogram } from './hlog-encoding.js';
 import { openHlogFile, type HlogFile, type OpenHlogFile } from './hlog-file.js';
 import {
@@ -130,6 +131,14 @@ export class HlogFileWriter {
   /** A gap comment: nothing was measured between these epoch ms (a restart, a rotation after one). */
   appendGap(fromMs: number, toMs: number, note = ''): Promise<Error | null> {
     return this.enqueue(() => this.writeLine(formatHlogGapLine(fromMs, toMs, note)));
+  }
+
+  /** An interval's counters as a comment line (hlog-counts.ts), in order with the interval lines. */
+  appendCounts(counts: HlogCounts): Promise<Error | null> {
+    const error = validateHlogCounts(counts);
+    if (error) return Promise.resolve(error);
+    const line = formatHlogCountsLine(counts);
+    return this.enqueue(() => this.writeLine(line));
   }
 
   /** Waits for the queued lines, then closes the file. */

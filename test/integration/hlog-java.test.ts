@@ -122,7 +122,7 @@ describe.skipIf(skipReason !== null)(`HdrHistogram's Java HistogramLogProcessor 
     const result = await runCli(['report', javaLog, '--json']);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as HlogReport;
-    expect(report.malformed).toEqual({ 'bad-header': 0, 'bad-tag': 0, 'bad-number': 0, 'bad-payload': 0, 'torn-line': 0 });
+    expect(report.malformed).toEqual({ 'bad-header': 0, 'bad-tag': 0, 'bad-number': 0, 'bad-payload': 0, 'torn-line': 0, 'bad-counts': 0 });
     expect(report.series.map((s) => s.tag)).toEqual(['rtt', 'turnaround', 'send_error', '']);
     for (const series of report.series) {
       const java = await javaTotals(javaLog, join(dir, `java-read-${series.tag || 'untagged'}.csv`), series.tag || null);

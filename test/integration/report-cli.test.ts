@@ -52,7 +52,7 @@ describe('rtprobe report on the fixture logs', () => {
     expect(report.gaps_recorded.map((g) => [g.target, g.span_s])).toEqual([['lab1', 60]]);
     expect(report.holes.map((h) => [h.target, h.from, h.to])).toEqual([
       ['lab1', '2024-05-01T10:00:30.000Z', '2024-05-01T10:01:30.000Z'], ['lab2', '2024-05-01T10:00:30.000Z', '2024-05-01T10:01:30.000Z']]);
-    expect(report.malformed).toEqual({ 'bad-header': 0, 'bad-tag': 0, 'bad-number': 1, 'bad-payload': 1, 'torn-line': 1 });
+    expect(report.malformed).toEqual({ 'bad-header': 0, 'bad-tag': 0, 'bad-number': 1, 'bad-payload': 1, 'torn-line': 1, 'bad-counts': 0 });
     expect(report.problems.map((p) => [p.line, p.reason])).toEqual([[24, 'bad-number'], [25, 'bad-payload'], [26, 'torn-line']]);
   });
 

@@ -72,7 +72,7 @@ describe('parseHlogText', () => {
     const text = `${lines.join('\n')}\nTag=rtt,30.000,10.000,0.060,${P.slice(0, 20)}`; // 11 torn
     const { summary, intervals } = parseHlogText(text, NO_FILTER, 'x.hlog');
     expect(intervals.map((i) => i.line)).toEqual([10]);
-    expect(summary.malformed).toEqual({ 'bad-header': 1, 'bad-tag': 1, 'bad-number': 1, 'bad-payload': 2, 'torn-line': 1 });
+    expect(summary.malformed).toEqual({ 'bad-header': 1, 'bad-tag': 1, 'bad-number': 1, 'bad-payload': 2, 'torn-line': 1, 'bad-counts': 0 });
     expect(summary.problems.map((p) => [p.line, p.reason])).toEqual([
       [5, 'bad-header'], [6, 'bad-tag'], [7, 'bad-number'], [8, 'bad-payload'], [9, 'bad-payload'], [11, 'torn-line'],
     ]);
