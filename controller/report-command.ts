@@ -7,11 +7,13 @@ import { formatHlogReport } from '../shared/hlog/format-hlog-report.js';
 import { HlogMerger, type HlogSeries } from '../shared/hlog/hlog-merge.js';
 import { readHlogPaths, type HlogReadResult } from '../shared/hlog/hlog-reader.js';
 import { buildHlogReport } from '../shared/hlog/hlog-report.js';
+import type { HlogReadCounts } from '../shared/hlog/hlog-counts.js';
 import { parseReportTime } from '../shared/hlog/report-time.js';
 import { formatHgrm } from './hgrm.js';
+import { renderReportHtml, type IntervalMax } from './report-html.js';
 
 export const REPORT_HELP = `Usage: rtprobe report FILE|DIR ... [--from T] [--to T] [--tag TAG] [--target NAME]
-                     [--json] [--hgrm FILE|DIR] [--cyclictest FILE|DIR]
+                     [--json] [--html FILE] [--hgrm FILE|DIR] [--cyclictest FILE|DIR]
 
 Reads HdrHistogram interval logs (.hlog, as rtprobe soak --hlog writes them, or any other
 writer's) and merges the selected intervals per target and tag: count, min, percentiles
@@ -27,6 +29,11 @@ Input
   --target NAME       only this target (repeatable)
 Output (the text summary goes to standard output)
   --json              the summary as JSON instead (ns, ISO times)
+  --html FILE         a self-contained HTML page (no script, no external resource): per
+                      target the summary, the rtt percentile distribution of every target,
+                      the max RTT of each interval over time with a red ring on each interval
+                      that fired an alert, and the loss of each interval over time (both from
+                      the counts lines soak --hlog writes); restarts and holes shaded
   --hgrm FILE|DIR     the merged percentile distribution, µs, as HdrHistogram writes .hgrm
   --cyclictest FILE|DIR
                       the merged histogram in cyclictest -h format (1 µs rows up to the max,
@@ -44,6 +51,7 @@ interface ReportFlags {
   tag?: string[];
   target?: string[];
   json?: boolean;
+  html?: string;
   hgrm?: string;
   cyclictest?: string;
   help?: boolean;
@@ -51,7 +59,7 @@ interface ReportFlags {
 
 const FLAG_SPEC = {
   from: { type: 'string' }, to: { type: 'string' }, tag: { type: 'string', multiple: true },
-  target: { type: 'string', multiple: true }, json: { type: 'boolean' }, hgrm: { type: 'string' },
+  target: { type: 'string', multiple: true }, json: { type: 'boolean' }, html: { type: 'string' }, hgrm: { type: 'string' },
   cyclictest: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -121,8 +129,16 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const targets = flags.target ? new Set(flags.target) : null;
 
   const merger = new HlogMerger();
-  const read = await readHlogPaths(paths, { fromMs, toMs, tags: tags ? new Set(tags) : null, targets },
-    (interval) => merger.add(interval));
+  // --html only: the rtt max column of each interval and the counts lines, for the time plots
+  const maxima: IntervalMax[] = [];
+  const counts: HlogReadCounts[] = [];
+  const html = flags.html;
+  const read = await readHlogPaths(paths, { fromMs, toMs, tags: tags ? new Set(tags) : null, targets }, (interval) => {
+    merger.add(interval);
+    if (html !== undefined && interval.tag === 'rtt') {
+      maxima.push({ target: interval.target, startMs: interval.startMs, lengthMs: interval.lengthMs, maxNs: interval.maxNs });
+    }
+  }, html === undefined ? undefined : (c) => counts.push(c));
   if (read instanceof Error) {
     process.stderr.write(`rtprobe report: ${read.message}\n`);
     return EXIT_USAGE;
@@ -139,6 +155,13 @@ export async function reportCommand(argv: string[]): Promise<number> {
     ...(flags.cyclictest === undefined ? []
       : writeSeriesFiles(flags.cyclictest, series, '.cyclictest', (s) => formatCyclictestHistogram(s.merged(), s.summary()))),
   ];
+  if (html !== undefined) {
+    try {
+      writeFileAtomic(html, renderReportHtml({ report, rtt: series.filter((s) => s.tag === 'rtt'), maxima, counts }));
+    } catch (error) {
+      errors.push(`--html: cannot write ${html}: ${(error as Error).message}`);
+    }
+  }
   for (const message of errors) process.stderr.write(`rtprobe report: ${message}\n`);
   return errors.length > 0 ? EXIT_USAGE : 0;
 }
