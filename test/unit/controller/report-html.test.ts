@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { renderReportHtml, type IntervalMax } from '../../../controller/report-html.js';
+import { formatHlogCountsLine } from '../../../shared/hlog/hlog-counts.js';
+import type { HlogReadCounts } from '../../../shared/hlog/hlog-counts.js';
+import { formatHlogGapLine, formatHlogHeader, formatHlogIntervalLine } from '../../../shared/hlog/hlog-format.js';
+import { HlogMerger } from '../../../shared/hlog/hlog-merge.js';
+import { parseHlogText, type HlogFileSummary } from '../../../shared/hlog/hlog-parser.js';
+import { buildHlogReport } from '../../../shared/hlog/hlog-report.js';
+import { encodeHlogLine } from '../../../shared/hlog/hlog-writer.js';
+import { latencyHistogram } from '../hlog/hlog-test-data.js';
+
+const BASE_MS = 1_714_557_600_000; // 2024-05-01T10:00:00Z
+const NASTY = '<b>&"x\'';
+
+/** A soak-like log: 10 s intervals, rtt lines and counts lines, a restart gap after interval 3. */
+function log(alertsAt: number[], lossAt: Map<number, number>): string {
+  let text = formatHlogHeader(BASE_MS, BASE_MS);
+  const starts = [0, 1, 2, 3, 9, 10, 11].map((i) => BASE_MS + i * 10_000);
+  starts.forEach((startMs, i) => {
+    if (i === 4) text += formatHlogGapLine(BASE_MS + 40_000, startMs);
+    const h = latencyHistogram([50_000 + i * 1000, 60_000, i === 5 ? 9_000_000 : 70_000]);
+    const fields = encodeHlogLine({ tag: 'rtt', startMs, lengthMs: 10_000, maxNs: h.maxNs, histogram: h.histogram });
+    if (fields instanceof Error) throw fields;
+    text += formatHlogIntervalLine(fields, BASE_MS);
+    const lost = lossAt.get(i) ?? 0;
+    text += formatHlogCountsLine({ startMs, lengthMs: 10_000, sent: 100, received: 100 - lost, lost, late: 0,
+      alerts: alertsAt.includes(i) ? ['max-rtt'] : [] });
+  });
+  return text;
+}
+
+function render(): string {
+  const merger = new HlogMerger();
+  const maxima: IntervalMax[] = [];
+  const counts: HlogReadCounts[] = [];
+  const files: HlogFileSummary[] = [];
+  const inputs: [string, string][] = [['lab1', log([5], new Map([[2, 5]]))], [NASTY, log([1, 5, 6], new Map([[6, 50]]))]];
+  for (const [target, text] of inputs) {
+    const read = parseHlogText(text, { fromMs: null, toMs: null, tags: null }, `${target}.hlog`, target);
+    for (const interval of read.intervals) {
+      merger.add(interval);
+      maxima.push({ target, startMs: interval.startMs, lengthMs: interval.lengthMs, maxNs: interval.maxNs });
+    }
+    counts.push(...read.counts);
+    files.push(read.summary);
+  }
+  const report = buildHlogReport(merger, { files, skippedFiles: [], unreadable: [] }, { fromMs: null, toMs: null, tags: null });
+  return renderReportHtml({ report, rtt: merger.all().filter((s) => s.tag === 'rtt'), maxima, counts });
+}
+
+/** The <svg> whose aria-label is this. */
+function plot(html: string, label: string): string {
+  const start = html.indexOf(`aria-label="${label}"`);
+  expect(start).toBeGreaterThan(0);
+  return html.slice(start, html.indexOf('</svg>', start));
+}
+
+describe('renderReportHtml', () => {
+  const html = render();
+
+  it('has the three plots and a summary table per target', () => {
+    for (const label of ['RTT percentile distribution', 'Max RTT over time', 'Loss over time']) expect(html).toContain(`aria-label="${label}"`);
+    expect(html).toContain('<h2>Target lab1</h2>');
+    expect(html.match(/<th>rtt<\/th>/g)).toHaveLength(2);
+    expect(html).toContain('worst 9000.0 µs'); // the worst case, labelled on the percentile plot
+  });
+
+  it('puts one red alert marker on each interval that fired an alert, on the max plot', () => {
+    expect(html.match(/class="alert-marker"/g)).toHaveLength(1 + 3);
+    expect(plot(html, 'Max RTT over time').match(/class="alert-marker"/g)).toHaveLength(4);
+    expect(html).toContain('stroke="#e00000"');
+  });
+
+  it('plots a loss point per interval with counts, the line broken at the restart, the gap shaded', () => {
+    const loss = plot(html, 'Loss over time');
+    expect(loss.match(/<circle class="series series-\d"/g)).toHaveLength(7 + 7);
+    expect(loss.match(/<polyline class="series series-0"/g)).toHaveLength(2);
+    expect(loss).toContain('class="gap"');
+    expect(loss).toContain('>50%<'); // the axis reaches the worst loss
+    const max = plot(html, 'Max RTT over time');
+    expect(max.match(/<polyline class="series series-0"/g)).toHaveLength(2);
+    expect(max).toMatch(/<rect class="gap" x="[\d.]+" y="36" width="[\d.]+"/);
+  });
+
+  it('escapes every name from the files, and loads nothing from outside', () => {
+    expect(html).not.toContain(NASTY);
+    expect(html).not.toContain('<b>');
+    expect(html).toContain('&#60;b&#62;&#38;&#34;x&#39;');
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|\ssrc=|\shref=|url\(|@import|http/i);
+  });
+
+  it('says so when the logs hold no counts lines', () => {
+    const merger = new HlogMerger();
+    const read = parseHlogText(log([], new Map()).split('\n').filter((l) => !l.startsWith('#[rtprobe')).join('\n'), undefined, 'a.hlog', 'a');
+    for (const interval of read.intervals) merger.add(interval);
+    const report = buildHlogReport(merger, { files: [read.summary], skippedFiles: [], unreadable: [] }, { fromMs: null, toMs: null, tags: null });
+    const page = renderReportHtml({ report, rtt: merger.all(), maxima: [], counts: [] });
+    expect(page).toContain('loss unknown');
+    expect(page).toContain('no counts lines');
+    expect(page).not.toContain('class="alert-marker"');
+  });
+});
