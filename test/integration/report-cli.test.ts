@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +7,7 @@ import { parseHgrm } from '../../controller/hgrm.js';
 import { LatencyHistogram, PERCENTILE_KEYS } from '../../shared/histogram/latency-histogram.js';
 import type { HlogReport } from '../../shared/hlog/hlog-report.js';
 import { FIXTURE_DIR, FIXTURE_STARTS_MS, fixtureValues } from '../fixtures/hlog/make-fixtures.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI_PATH, runCli, startAgent, type RunningAgent } from '../helpers/cli.js';
 
 let out: string;
 beforeAll(() => { out = mkdtempSync(join(tmpdir(), 'report-cli-')); });
@@ -138,5 +139,86 @@ describe('rtprobe report on bad input', () => {
     const result = await runCli(['report', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: rtprobe report FILE\|DIR/);
+  });
+});
+
+const JAR = '/usr/share/java/hdrhistogram.jar';
+const javaMissing = spawnSync('java', ['-version']).error ? 'no java on PATH' : existsSync(JAR) ? null : `no ${JAR}`;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('rtprobe report --html on a real soak log (counts lines, alerts)', () => {
+  let logs: string;
+  let agent: RunningAgent | null = null;
+
+  beforeAll(async () => {
+    logs = join(out, 'soak-logs');
+    // ICMP to loopback when root (raw sockets), else a UDP agent
+    const root = process.getuid?.() === 0;
+    agent = root ? null : await startAgent();
+    const target = agent ? `lo=127.0.0.1:${agent.port}` : 'lo=icmp://127.0.0.1';
+    const child = spawn(process.execPath, [CLI_PATH, 'soak', '--target', target, '--interval', '1s', '--hlog', logs,
+      '--alert-max', '1ns', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    // three closed intervals, each with its counts line (at most 15 s on a loaded machine)
+    const countsLines = (): number => {
+      const file = existsSync(logs) ? readdirSync(logs).find((n) => n.endsWith('.hlog')) : undefined;
+      return file ? readFileSync(join(logs, file), 'utf8').split('\n').filter((l) => l.startsWith('#[rtprobe-interval:')).length : 0;
+    };
+    for (let waited = 0; countsLines() < 3 && waited < 15_000; waited += 250) await sleep(250);
+    child.kill('SIGINT');
+    await closed;
+    expect(countsLines(), stderr).toBeGreaterThanOrEqual(3);
+  }, 40_000);
+  afterAll(async () => { await agent?.stop(); });
+
+  it('writes one counts line per interval after its tag lines, every interval alerted (--alert-max 1ns)', () => {
+    const file = join(logs, readdirSync(logs).find((n) => n.endsWith('.hlog')) ?? '');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const counts = lines.filter((l) => l.startsWith('#[rtprobe-interval:'));
+    expect(counts.length).toBe(lines.filter((l) => l.startsWith('Tag=rtt,')).length);
+    for (const line of counts) expect(line).toMatch(/^#\[rtprobe-interval: start=\d+\.\d{3} length=\d+\.\d{3} sent=\d+ received=\d+ lost=\d+ late=\d+ alerts=(max-rtt|-)\]$/);
+    expect(counts.filter((l) => l.endsWith('alerts=max-rtt]')).length).toBeGreaterThanOrEqual(1);
+    // the counts line follows its interval's tag lines
+    const firstCounts = lines.findIndex((l) => l.startsWith('#[rtprobe-interval:'));
+    expect(lines[firstCounts - 1]).toMatch(/^Tag=/);
+  });
+
+  it('--html F: exit 0, the three plots, an alert marker per alerted interval; the text report still printed', async () => {
+    const html = join(out, 'soak.html');
+    const result = await runCli(['report', logs, '--html', html]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^rtprobe report: 1 file/);
+    expect(result.stdout).toContain('malformed none');
+    const page = readFileSync(html, 'utf8');
+    for (const label of ['RTT percentile distribution', 'Max RTT over time', 'Loss over time']) expect(page).toContain(`aria-label="${label}"`);
+    const file = join(logs, readdirSync(logs).find((n) => n.endsWith('.hlog')) ?? '');
+    const alerted = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('#[rtprobe-interval:') && !l.endsWith('alerts=-]')).length;
+    expect(alerted).toBeGreaterThanOrEqual(1);
+    expect(page.match(/class="alert-marker"/g)).toHaveLength(alerted);
+    expect(page).not.toMatch(/<script|\ssrc=|\shref=|http/i);
+    expect(readdirSync(out).filter((n) => n.startsWith('soak.html.tmp'))).toEqual([]);
+  });
+
+  it('--html to an unwritable path: the text report printed, exit 2 with the reason', async () => {
+    const result = await runCli(['report', logs, '--html', '/nonexistent-dir/r.html']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/^rtprobe report: 1 file/);
+    expect(result.stderr).toMatch(/--html: cannot write \/nonexistent-dir\/r\.html: ENOENT/);
+  });
+
+  it.skipIf(javaMissing !== null)(`Java's HistogramLogProcessor skips the counts lines${javaMissing ? ` (skipped: ${javaMissing})` : ''}`, async () => {
+    const file = join(logs, readdirSync(logs).find((n) => n.endsWith('.hlog')) ?? '');
+    const csv = join(out, 'java.csv');
+    const java = spawnSync('java', ['-cp', JAR, 'org.HdrHistogram.HistogramLogProcessor', '-i', file, '-tag', 'rtt', '-csv',
+      '-outputValueUnitRatio', '1', '-o', csv], { encoding: 'utf8', timeout: 30_000 });
+    expect(java.status, java.stderr).toBe(0);
+    const rows = readFileSync(csv, 'utf8').split('\n').filter((line) => /^\d/.test(line));
+    const rttLines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('Tag=rtt,')).length;
+    expect(rows.length).toBe(rttLines);
+    const ours = JSON.parse((await runCli(['report', file, '--tag', 'rtt', '--json'])).stdout) as HlogReport;
+    expect(Number(rows.at(-1)?.split(',')[5])).toBe(ours.series[0]?.values_ns.count);
   });
 });
