@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Histogram } from 'hdr-histogram-js';
-import { parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
 import { renderCompareHtml } from './compare-html.js';
 import { buildCompareBlock, formatCompareText, type CompareBlock } from './compare-report.js';
 import { formatHgrm, parseHgrm, type HgrmRow } from './hgrm.js';
+import { LoadSession } from './lab/load-runner.js';
+import { formatLoadLine, loadTimeoutS, parseLoadFlags, type LoadRecord } from './lab/load-spec.js';
 import { executeRun, type ReportView } from './run-command.js';
 import { parseRunConfig, RUN_FLAG_SPEC, type RunFlags } from './run-config.js';
 import type { RunReport } from './run-report.js';
@@ -26,22 +28,43 @@ Output
                     (created if missing)
   --quiet           no status lines and no text report
 
+Load (started before the first probe, stopped when the run ends: the whole process group,
+SIGTERM then SIGKILL after 2 s; also on Ctrl-C and errors; recorded in compare.load)
+  --load KIND[@WHERE]  repeatable; KIND is
+                    cpu                stress-ng --cpu 0 --cpu-method matrixprod (Debian stress-ng)
+                    io                 stress-ng --hdd 1 --hdd-bytes 64M in a temp dir, removed after
+                    hackbench          hackbench -P -g 4 -l 10000 in a loop (Debian rt-tests): 160
+                                       tasks, sized for a 2-core machine
+                    hackbench-classic  hackbench -P -g 150 -l 1000 in a loop: the classic set-up's
+                                       'hackbench 150 process 1000', 6000 tasks (heavy)
+                    flood              ping -f -q from the host into a lab guest (Debian
+                                       iputils-ping; root, the lab up): flood@emu (the default)
+                                       or flood@pt; never any other address
+  --load-in WHERE   where a --load without @WHERE runs: host (default), pt or emu (inside
+                    the lab namespace rtp-pt / rtp-emu with ip netns exec; root, the lab up)
+
 Every other option is rtprobe run's (schedule, timeouts, timestamps, --mode icmp, socket and
 real-time options, --agent-ws): see rtprobe run --help.
 
-Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags, set-up failure, or a
---html/--hgrm file that could not be written (the report is printed before the files).
+Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags, set-up failure (a load
+tool missing, not root or the lab down for a load that needs them: before any probe is sent),
+or a --html/--hgrm file that could not be written (the report is printed before the files).
+A load that ends by itself during the run is reported (compare.load[].died), not an error.
 `;
 
 const COMPARE_FLAG_SPEC = {
   ...RUN_FLAG_SPEC,
   html: { type: 'string' },
   hgrm: { type: 'string' },
+  load: { type: 'string', multiple: true },
+  'load-in': { type: 'string' },
 } as const;
 
 interface CompareFlags extends RunFlags {
   html?: string;
   hgrm?: string;
+  load?: string[];
+  'load-in'?: string;
 }
 
 export interface CompareOptions {
@@ -49,6 +72,8 @@ export interface CompareOptions {
   html: string | null;
   /** --hgrm DIR */
   hgrm: string | null;
+  /** stops the loads (if any) when the report is built and returns what they did */
+  stopLoads?: () => LoadRecord[];
 }
 
 /** A target's RTT histogram (ns), as the run's TargetStats hold it. */
@@ -57,7 +82,16 @@ export interface NamedHistogram {
   histogram: Histogram;
 }
 
-export type CompareRunReport = RunReport & { compare: CompareBlock };
+/** `load`: the load scenarios of the run ([] = none started) */
+export type CompareRunReport = RunReport & { compare: CompareBlock & { load: LoadRecord[] } };
+
+/** The side-by-side text, with one line per load after the header. */
+function formatCompareWithLoad(report: RunReport): string {
+  const lines = formatCompareText(report).split('\n');
+  const loads = (report as Partial<CompareRunReport>).compare?.load ?? [];
+  lines.splice(2, 0, ...loads.map(formatLoadLine));
+  return lines.join('\n');
+}
 
 /** File names come from target names: keep them to one path component whatever a name holds. */
 function hgrmFileName(name: string): string {
@@ -107,8 +141,9 @@ function writeCompareFiles(report: RunReport, options: CompareOptions, histogram
 export function createCompareView(options: CompareOptions, getHistograms: () => NamedHistogram[]): ReportView {
   return {
     command: 'compare',
-    decorate: (report): CompareRunReport => ({ ...report, compare: buildCompareBlock(report) }),
-    formatText: formatCompareText,
+    // The loads stop here, before the JSON is written, so the report can say how they ended.
+    decorate: (report): CompareRunReport => ({ ...report, compare: { ...buildCompareBlock(report), load: options.stopLoads?.() ?? [] } }),
+    formatText: formatCompareWithLoad,
     writeFiles: (report) => writeCompareFiles(report, options, getHistograms()),
   };
 }
@@ -120,7 +155,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     process.stdout.write(COMPARE_HELP);
     return 0;
   }
-  const { html, hgrm, ...runFlags } = parsed.flags;
+  const { html, hgrm, load, 'load-in': loadIn, ...runFlags } = parsed.flags;
   const count = runFlags.target?.length ?? 0;
   if (count !== 2) {
     return printUsageError('compare', new Error(`--target: compare takes exactly two targets, the baseline first ` +
@@ -128,10 +163,24 @@ export async function compareCommand(argv: string[]): Promise<number> {
   }
   if (html === '' || html === '-') return printUsageError('compare', new Error('--html: give a file name'));
   if (hgrm === '') return printUsageError('compare', new Error('--hgrm: give a directory'));
+  const loads = parseLoadFlags(load, loadIn);
+  if (loads instanceof Error) return printUsageError('compare', loads);
   const config = parseRunConfig(runFlags);
   if (config instanceof Error) return printUsageError('compare', config);
+  const log = (line: string): void => { process.stderr.write(`rtprobe compare: ${line}\n`); };
+  const session = loads.length === 0 ? null : await LoadSession.start(loads, loadTimeoutS(config),
+    { log, status: (line) => { if (!config.quiet) log(line); } });
+  if (session instanceof Error) {
+    log(session.message);
+    return EXIT_USAGE;
+  }
   let finished: TargetStats[] = [];
-  const view = createCompareView({ html: html ?? null, hgrm: hgrm ?? null },
+  const view = createCompareView({ html: html ?? null, hgrm: hgrm ?? null, stopLoads: () => session?.stopSync() ?? [] },
     () => finished.map((stats) => ({ name: stats.target.name, histogram: stats.rtt.histogram })));
-  return executeRun(config, { ...view, stats: (stats) => { finished = stats; } });
+  try {
+    return await executeRun(config, { ...view, stats: (stats) => { finished = stats; } });
+  } finally {
+    // Every way out (set-up failure, Ctrl-C, an exception) stops the load and removes its files.
+    await session?.close();
+  }
 }

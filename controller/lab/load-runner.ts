@@ -142,8 +142,10 @@ interface RunningLoad {
 }
 
 export interface LoadIo {
-  /** a line for stderr */
+  /** a warning line for stderr (a load ended by itself, stopped by a signal) */
   log(line: string): void;
+  /** a status line (what started), silent under --quiet */
+  status(line: string): void;
 }
 
 export class LoadSession {
@@ -241,7 +243,7 @@ export class LoadSession {
           (last ? `: ${last}` : ''));
       }
     });
-    this.io.log(`load ${describeLoad(spec)}: pid ${load.pid}: ${shellLine(command.argv)}`);
+    this.io.status(`load ${describeLoad(spec)}: pid ${load.pid}: ${shellLine(command.argv)}`);
     return null;
   }
 
