@@ -49,7 +49,8 @@ describe('soak options', () => {
     expect(String(parseLossThreshold('--alert-loss', text))).toMatch(/--alert-loss/);
   });
   it('defaults and bad values', () => {
-    expect(parseSoakOptions({})).toEqual({ intervalMs: 10_000, thresholds: { maxRttNs: null, lossRatio: null }, eventsFile: null, onAlert: null, http: null });
+    expect(parseSoakOptions({})).toEqual({ intervalMs: 10_000, thresholds: { maxRttNs: null, lossRatio: null }, eventsFile: null, onAlert: null, http: null, hlog: null });
+    expect(String(parseSoakOptions({ resume: true }))).toMatch(/--resume: continues interval logs/);
     expect(String(parseSoakOptions({ http: '0.0.0.0:7709' }))).toMatch(/--http-token-file/);
     expect(String(parseSoakOptions({ duration: '10s' }))).toMatch(/--duration/);
     expect(String(parseSoakOptions({ count: '10' }))).toMatch(/--count/);
