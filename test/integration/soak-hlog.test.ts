@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,17 @@ function soak(args: string[]): ChildProcess {
 
 const ended = (child: ChildProcess): Promise<number | null> => new Promise((resolve) => child.on('close', resolve));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The log file of `dir` once it holds at least `count` interval lines. */
+async function waitForIntervals(logDir: string, count: number, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const name = existsSync(logDir) ? readdirSync(logDir).find((f) => f.endsWith('.hlog')) : undefined;
+    if (name && intervalLines(join(logDir, name)).length >= count) return join(logDir, name);
+    if (Date.now() > deadline) throw new Error(`no ${count} intervals in ${logDir} after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
 
 function intervalLines(file: string): string[] {
   return readFileSync(file, 'utf8').split('\n').filter((line) => line.startsWith('Tag='));
@@ -56,8 +67,8 @@ describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI o
   it('kill -9 mid-soak, then --resume: every completed interval kept, the gap recorded', async () => {
     const logs = join(dir, 'crash');
     const first = soak(['--target', 'lo=icmp://127.0.0.1', '--interval', '1s', '--hlog', logs, '--quiet', '--timestamps', 'auto']);
-    await sleep(3500);
-    const file = join(logs, readdirSync(logs)[0] ?? '');
+    // Wait for completed intervals (start-up time varies with the machine's load), then crash it.
+    const file = await waitForIntervals(logs, 2, 20_000);
     const beforeKill = intervalLines(file).length;
     first.kill('SIGKILL');
     await ended(first);
