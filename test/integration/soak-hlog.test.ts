@@ -38,7 +38,7 @@ describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI o
       const child = soak(['--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--json', '-', '--quiet']);
       let stdout = '';
       child.stdout?.on('data', (c: Buffer) => { stdout += c.toString(); });
-      await sleep(4500);
+      await waitForIntervals(logs, 6, 30_000); // 2 intervals × 3 tags
       child.kill('SIGINT');
       expect(await ended(child)).toBe(0);
       const files = readdirSync(logs);
