@@ -304,7 +304,8 @@ export class LoadSession {
   /** Stops what still runs, reaps, removes the temp dirs and the exit/signal guards. */
   async close(): Promise<void> {
     this.stopSync();
-    await Promise.race([Promise.all(this.loads.map((load) => load.closed)), sleep(STOP_GRACE_MS)]);
+    // unref'd: once every load is reaped, this timer must not hold rtprobe's exit back
+    await Promise.race([Promise.all(this.loads.map((load) => load.closed)), sleep(STOP_GRACE_MS, undefined, { ref: false })]);
     this.removeDir();
     this.guard(false);
   }
