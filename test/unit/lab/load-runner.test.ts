@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeWaitStatus, groupMembers, logTailLines, onPath } from '../../../controller/lab/load-runner.js';
+import { decodeWaitStatus, groupMembers, LoadSession, logTailLines, onPath } from '../../../controller/lab/load-runner.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-load-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,5 +54,74 @@ describe('load runner helpers', () => {
     await exited;
     for (let i = 0; i < 100 && groupMembers(pgid).length > 0; i++) await sleep(20);
     expect(groupMembers(pgid)).toEqual([]);
+  });
+});
+
+/**
+ * LoadSession against a fake `stress-ng` (a shell script first on PATH): how a load that ends at
+ * once, dies mid-run, ignores SIGTERM or stops politely is handled, without stress-ng or root.
+ */
+describe('LoadSession with a fake stress-ng', () => {
+  const savedPath = process.env.PATH;
+  const lines: string[] = [];
+  const io = { log: (line: string) => { lines.push(line); }, status: () => {} };
+
+  async function withFake<T>(script: string, body: () => Promise<T>): Promise<T> {
+    const bin = mkdtempSync(join(dir, 'bin-'));
+    writeFileSync(join(bin, 'stress-ng'), `#!/bin/sh\n${script}\n`);
+    chmodSync(join(bin, 'stress-ng'), 0o755);
+    process.env.PATH = `${bin}:${savedPath ?? ''}`;
+    try {
+      return await body();
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  }
+
+  it('a load that ends at once: an Error quoting its output, nothing left', async () => {
+    await withFake('echo "bad option $1" >&2; exit 3', async () => {
+      const session = await LoadSession.start([{ kind: 'cpu', where: 'host' }], 60, io);
+      expect(session).toBeInstanceOf(Error);
+      expect((session as Error).message).toMatch(/load cpu on the host ended at once \(exit 3\): stress-ng --cpu 0 .*\nbad option --cpu/);
+    });
+  });
+
+  it('stopped politely: SIGTERM to the group, its status, its output; the log dir removed on close', async () => {
+    await withFake('echo running; sleep 30 & wait', async () => {
+      const session = await LoadSession.start([{ kind: 'cpu', where: 'host' }], 60, io);
+      if (session instanceof Error) throw session;
+      const [record] = session.stopSync();
+      expect(record).toMatchObject({ kind: 'cpu', where: 'host', died: false, stop_signals: ['SIGTERM'], exit: { code: null, signal: 'SIGTERM' }, output: ['running'] });
+      expect(groupMembers(record?.pid ?? 0)).toEqual([]);
+      expect(session.stopSync()).toEqual([record]); // idempotent
+      await session.close();
+      expect(readdirSync(tmpdir()).filter((name) => name.startsWith('rtprobe-load-') && existsSync(join(tmpdir(), name, `1-cpu-host.log`)))).toEqual([]);
+    });
+  });
+
+  it('a load that ignores SIGTERM gets SIGKILL after the grace time, its whole group too', async () => {
+    await withFake("trap '' TERM; while :; do sleep 0.1; done", async () => {
+      const session = await LoadSession.start([{ kind: 'cpu', where: 'host' }], 60, io);
+      if (session instanceof Error) throw session;
+      const before = Date.now();
+      const [record] = session.stopSync();
+      expect(Date.now() - before).toBeGreaterThanOrEqual(1900);
+      expect(record).toMatchObject({ died: false, stop_signals: ['SIGTERM', 'SIGKILL'], exit: { signal: 'SIGKILL' } });
+      expect(groupMembers(record?.pid ?? 0)).toEqual([]);
+      await session.close();
+    });
+  });
+
+  it('a load that dies mid-run: logged when it happens, recorded as died with its code and last words', async () => {
+    await withFake('echo working; sleep 0.8; echo "giving up" >&2; exit 4', async () => {
+      lines.length = 0;
+      const session = await LoadSession.start([{ kind: 'cpu', where: 'host' }], 60, io);
+      if (session instanceof Error) throw session;
+      for (let i = 0; i < 100 && !lines.some((line) => line.includes('ended by itself')); i++) await sleep(20);
+      expect(lines.find((line) => line.includes('ended by itself'))).toMatch(/load cpu on the host \(pid \d+\) ended by itself \(exit 4\): giving up/);
+      const [record] = session.stopSync();
+      expect(record).toMatchObject({ died: true, stop_signals: [], exit: { code: 4, signal: null }, output: ['working', 'giving up'] });
+      await session.close();
+    });
   });
 });
