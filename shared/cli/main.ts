@@ -15,7 +15,7 @@ Commands
   agent    reflect probes, in the guest                           (rtprobe agent --help)
   compare  two targets side by side, e.g. passthrough vs emulated  (rtprobe compare --help)
   soak     run until stopped: interval alerts, for 16 h and more     (rtprobe soak --help)
-  report   summarize .hlog interval logs: text, JSON, cyclictest      (rtprobe report --help)
+  report   summarize .hlog interval logs: text, JSON, HTML, cyclictest (rtprobe report --help)
   demo     agent + controller on 127.0.0.1 for 10 s: the embedded default
   lab      passthrough vs emulated guests on this machine (root)  (rtprobe lab --help)
 
