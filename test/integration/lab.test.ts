@@ -5,7 +5,9 @@
  * Skipped when a lab is already up on this machine: the test does not take someone's lab down.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_EMU, LAB_INTERFACES, LAB_NAMESPACES, LAB_PT, LAB_STATE_DIR } from '../../controller/lab/lab-layout.js';
 import { findDeviceModelPids, findLabNetwork, isAlive, networkNames } from '../../controller/lab/lab-system.js';
@@ -68,9 +70,17 @@ describe.skipIf(!isRoot || labAlreadyUp)('rtprobe lab (root)', () => {
   // A stall adds at most the rest of itself to a probe (RTT <= base + stall), and this VM's
   // own pauses give the kernel-only path maxima of 8-14 ms: a 5 ms stall cannot be told from
   // noise here. 50 ms can: at 100 Hz the first probe caught by each stall waits 40-50 ms.
-  it('a 50ms@1s stall during a 5 s run: the emulated max exceeds 40 ms, the passthrough max does not', async () => {
+  it('compare with a 50ms@1s stall for 5 s: the emulated max exceeds 40 ms, the passthrough max does not; the HTML holds both', async () => {
     const before = JSON.parse((await runCli(['lab', 'status', '--json'])).stdout).device_model.stats.stalls as number;
-    const [pt, emu] = await run(['--target', `pt=${LAB_PT.guestAddress}`, '--target', `emu=${LAB_EMU.guestAddress}`, '--duration', '5s']);
+    const html = join(mkdtempSync(join(tmpdir(), 'rtprobe-lab-')), 'compare.html');
+    const compared = await runCli(['compare', '--target', `passthrough=${LAB_PT.guestAddress}`, '--target', `emulated=${LAB_EMU.guestAddress}`,
+      '--duration', '5s', '--html', html, '--json', '-', '--quiet'], { timeoutMs: 60_000 });
+    expect(compared.code, compared.stderr).toBe(0);
+    const [pt, emu] = JSON.parse(compared.stdout).targets as TargetReport[];
+    const page = readFileSync(html, 'utf8');
+    expect(page.match(/<svg/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(page).toContain('passthrough');
+    expect(page).toContain('emulated');
     const after = JSON.parse((await runCli(['lab', 'status', '--json'])).stdout).device_model.stats.stalls as number;
     console.log(`stalls during the run ${after - before}; max RTT pt ${pt?.rtt_ns.max} ns, emu ${emu?.rtt_ns.max} ns`);
     expect(after - before).toBeGreaterThanOrEqual(4);
