@@ -16,6 +16,7 @@ import { loopbackPath, vethPath } from './bench-path.js';
 import type { BenchPath } from './bench-path.js';
 import { measureCapacity, renderCapacity } from './capacity.js';
 import type { CapacityResult } from './capacity.js';
+import { measureSoakRss, renderSoakRss, type SoakRssResult } from './soak-rss.js';
 import { checkTargets, ratios } from './compare.js';
 import { findExecutable } from './find-exe.js';
 import { fixed } from './format-table.js';
@@ -191,7 +192,7 @@ async function main(): Promise<number> {
   log(`rtprobe bench: ${paths.map((p) => p.name).join(' + ')}; ${args.rounds} round(s) × ${args.seconds} s × ${tools.length} tools` +
     `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 1 : 3) : 0))} min`);
 
-  const output: { paths: PathOutput[]; capacity?: CapacityResult } = { paths: [] };
+  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult } = { paths: [] };
   for (const path of paths) {
     log('');
     log(`--- ${path.name} ---`);
@@ -217,6 +218,20 @@ async function main(): Promise<number> {
       } catch (e) {
         log(`capacity failed: ${e instanceof Error ? e.message : String(e)}`);
       }
+    }
+  }
+  if (args.capacity && args.paths.includes('loopback') && !cliProblem) {
+    // Issue 7: an accelerated soak, RSS while the probe count grows 10x. The first checkpoint
+    // is past the warm-up: the probe ring ((--loss-after + 2 s) × rate = 240 000 slots) is
+    // touched page by page until it wraps, so RSS rises during the first 12 s by design.
+    const checkpoints = args.quick ? [300_000, 600_000] : [1_000_000, 10_000_000];
+    log('');
+    log(`=== accelerated soak (loopback, kernel stamps, 20 kHz): RSS at ${checkpoints.join(' / ')} probes`);
+    try {
+      output.soakRss = await measureSoakRss(checkpoints, 20_000);
+      log(renderSoakRss(output.soakRss));
+    } catch (e) {
+      log(`accelerated soak failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 

@@ -20,7 +20,7 @@ import type { RoundResult, ToolId } from './tool-result.js';
 export type StampMode = 'kernel' | 'user';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(REPO_ROOT, 'shared/cli/rtprobe.js');
+export const CLI = join(REPO_ROOT, 'shared/cli/rtprobe.js');
 
 let cliStatus: string | undefined | null = null;
 
