@@ -1,5 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { HISTOGRAM_HIGHEST_NS } from './latency-histogram.js';
+import { decodeHlogHistogram } from '../hlog/hlog-encoding.js';
 
 type Histogram = ReturnType<typeof hdr.build>;
 
@@ -15,11 +16,13 @@ export function decodeHistogram(encoded: string): DecodedHistogram {
   if (encoded.length === 0 || encoded.length > 4_000_000 || !/^[A-Za-z0-9+/]+=*$/.test(encoded)) {
     return { ok: false, reason: 'not base64' };
   }
-  try {
-    const histogram = hdr.decodeFromCompressedBase64(encoded, 64, false);
-    if (histogram.maxValue > HISTOGRAM_HIGHEST_NS * 2) return { ok: false, reason: 'values out of range' };
-    return { ok: true, histogram };
-  } catch (error) {
-    return { ok: false, reason: (error as Error).message || 'undecodable histogram' };
-  }
+  // Our own V2 decoder checks the layout and bounds the work before allocating anything:
+  // hdr-histogram-js's decoder walks a declared counts length step by step (a 60-byte
+  // payload can keep it busy for hours) and allocates whatever layout it is given.
+  const decoded = decodeHlogHistogram(encoded);
+  if (!decoded.ok) return decoded;
+  const histogram = decoded.histogram as unknown as Histogram;
+  // Our histograms stop at 60 s; allow the top bucket's width (3 digits) above it.
+  if (histogram.maxValue > HISTOGRAM_HIGHEST_NS * 1.001) return { ok: false, reason: 'values out of range' };
+  return { ok: true, histogram };
 }

@@ -122,6 +122,11 @@ export type ClientRejectReason = (typeof CLIENT_REJECT_REASONS)[number];
 
 export type Parsed<T, R extends string> = { ok: true; message: T } | { ok: false; reason: R; detail: string };
 
+/** A short, safe rendering of an untrusted `type` (JSON.stringify of a deep object overflows the stack). */
+function describeType(type: unknown): string {
+  return typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : typeof type;
+}
+
 function isUint32(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0xffff_ffff;
 }
@@ -169,7 +174,7 @@ export function parseClientMessage(text: string): Parsed<ClientMessage, ClientRe
       }
       return { ok: true, message: { type: 'breach', v: 1, session: m.session, seq: m.seq, rtt_ns: m.rtt_ns } };
     default:
-      return { ok: false, reason: 'unknown-type', detail: `unknown type ${JSON.stringify(m.type)}` };
+      return { ok: false, reason: 'unknown-type', detail: `unknown type ${describeType(m.type)}` };
   }
 }
 
@@ -200,7 +205,8 @@ export function parseAgentMessage(text: string): Parsed<AgentMessage, AgentRejec
         if (!(AGENT_TAGS as readonly string[]).includes(tag) || !isEncodedHistogram(h)) return bad(`bad histogram '${tag}'`);
       }
       const counts = m.counts as IntervalCounts | undefined;
-      if (typeof counts !== 'object' || counts === null || !isId(counts.received) || !isId(counts.gaps)) return bad('interval needs counts');
+      // gaps is a per-interval delta: a late probe filling an earlier interval's gap makes it negative.
+      if (typeof counts !== 'object' || counts === null || !isId(counts.received) || !Number.isSafeInteger(counts.gaps)) return bad('interval needs counts');
       return { ok: true, message: m as unknown as IntervalMessage };
     }
     case 'session-end':
@@ -215,6 +221,6 @@ export function parseAgentMessage(text: string): Parsed<AgentMessage, AgentRejec
     case 'error':
       return { ok: true, message: m as unknown as ErrorMessage };
     default:
-      return { ok: false, reason: 'unknown-type', detail: `unknown type ${JSON.stringify(m.type)}` };
+      return { ok: false, reason: 'unknown-type', detail: `unknown type ${describeType(m.type)}` };
   }
 }

@@ -771,7 +771,7 @@ bool ProbeSocket::ReadDatagram() {
   if (config_.reflector && len >= kHeaderBytes && GetU32(buf) == kMagic &&
       buf[kOffVersion] == 1 && buf[kOffType] == kTypeProbe &&
       (GetU16(buf + kOffFlags) & ~kFlagsKnownMask) == 0 && GetU16(buf + kOffLength) == len &&
-      GetU16(buf + kOffReserved) == 0) {
+      len >= 64 && len <= 1472 && GetU16(buf + kOffReserved) == 0) {
     Reflect(buf, len, from, msg.msg_namelen, rxNs, source, rxMonoNs);
     return true;
   }
