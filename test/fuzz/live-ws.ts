@@ -122,7 +122,13 @@ export async function sendWsFuzz(url: string, seed: number, count: number): Prom
   for (let index = 0; index < count;) {
     const c = open(url, onAgentMessage);
     result.connections++;
-    await c.hello;
+    const greeted = await Promise.race([c.hello.then(() => true, () => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ANSWER_TIMEOUT_MS))]);
+    if (!greeted) {
+      result.wrongCloses++;
+      sample('closes-only-for-a-terminal-frame', index, `connection ${result.connections}: no hello within ${ANSWER_TIMEOUT_MS} ms`);
+      c.ws.terminate();
+      break;
+    }
     const expected: { index: number; reason: string }[] = [];
     let flushes = 0;
     for (let sent = 0; index < count && expected.length < BAD_PER_CONNECTION && sent < MESSAGES_PER_CONNECTION; sent++, index++) {
