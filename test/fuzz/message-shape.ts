@@ -43,7 +43,8 @@ const AGENT_SHAPES: Record<string, Shape> = {
 
 /** IntervalCounts, field by field (nested, so named one by one in the answer). */
 const COUNTS_SHAPE: Shape = {
-  received: isId, gaps: isId, reordered: isId, duplicates: isId,
+  // gaps is a per-interval delta: a late probe filling an earlier interval's gap makes it negative.
+  received: isId, gaps: Number.isSafeInteger, reordered: isId, duplicates: isId,
   rejected: (v) => isObject(v) && Object.values(v).every(isId),
 };
 
