@@ -18,8 +18,6 @@ export interface DecoderWorkerData {
   /** inputs that hung before: not run again */
   skip: number[];
   slowMs: number;
-  /** flagged inputs still to run for real before the rest are only counted (RunLimits) */
-  confirmHazards: number;
   /** Int32Array[0]: the index of the input being run */
   progress: SharedArrayBuffer;
 }
@@ -35,12 +33,11 @@ function run(data: DecoderWorkerData): void {
   const skip = new Set(data.skip);
   const tally = emptyTally(target.name);
   const record = new InputRecorder(tally, target);
-  const limits = { slowMs: data.slowMs, confirmHazards: data.confirmHazards };
   const startMs = performance.now();
   let postedMs = startMs;
   for (let index = data.from; index < data.to; index++) {
     Atomics.store(progress, 0, index);
-    if (!skip.has(index)) runInput(target, data.seed, index, record, limits);
+    if (!skip.has(index)) runInput(target, data.seed, index, record, data.slowMs);
     if ((index & 0xff) === 0xff && performance.now() - postedMs > POST_EVERY_MS) {
       postedMs = performance.now();
       tally.elapsedMs = postedMs - startMs;

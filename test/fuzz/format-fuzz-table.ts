@@ -22,18 +22,15 @@ function pad(text: string, width: number, right = false): string {
  */
 export function formatFuzzTable(tallies: readonly TallyData[], seed: number): string {
   const head = ['target', 'inputs', 'accepted', 'crashes', 'hangs', 'violations', 'bytes out/in', 'slowest', 'time'];
-  const widths = [16, 10, 10, 8, 10, 11, 13, 10, 8];
+  const widths = [16, 10, 10, 8, 6, 11, 13, 10, 8];
   const lines = [head.map((h, i) => pad(h, widths[i] ?? 8, i > 0)).join(' ')];
   for (const t of tallies) {
     const ratio = amplification(t);
-    const row = [t.target, String(t.inputs), String(t.accepted), String(t.crashes), t.predictedHangs > 0 ? `${t.hangs}+${t.predictedHangs}p` : String(t.hangs), String(totalViolations(t)),
+    const row = [t.target, String(t.inputs), String(t.accepted), String(t.crashes), String(t.hangs), String(totalViolations(t)),
       ratio === null ? '-' : ratio.toFixed(4), `${t.slowestMs.toFixed(1)} ms`, `${(t.elapsedMs / 1000).toFixed(1)} s`];
     lines.push(row.map((cell, i) => pad(cell, widths[i] ?? 8, i > 0)).join(' '));
     lines.push(`    rejected: ${counts(t.reasons)}`);
     if (Object.keys(t.acceptedAs).length > 0) lines.push(`    accepted as: ${counts(t.acceptedAs)}`);
-  }
-  if (tallies.some((t) => t.predictedHangs > 0)) {
-    lines.push('    (hangs: abandoned after the hang limit + predicted by the target\'s cost model and not run, see bounded-time)');
   }
   const broken = tallies.filter((t) => totalViolations(t) > 0);
   if (broken.length === 0) {

@@ -22,8 +22,6 @@ export interface DecoderFuzzOptions {
   hangMs?: number;
   /** one input whose decoder call takes longer than this breaks 'bounded-time' (default 1 s) */
   slowMs?: number;
-  /** inputs a target's cost model flags that still run for real, per target (default 3) */
-  confirmHazards?: number;
   /** workers at once (default: the CPUs, at most the targets) */
   parallel?: number;
   onTargetDone?: (tally: TallyData) => void;
@@ -49,12 +47,11 @@ interface Segment {
 }
 
 /** Runs inputs [from, count) until done, a hang or the worker's death. */
-function runSegment(name: string, seed: number, from: number, count: number, skip: number[], hangMs: number, slowMs: number,
-  confirmHazards: number): Promise<Segment> {
+function runSegment(name: string, seed: number, from: number, count: number, skip: number[], hangMs: number, slowMs: number): Promise<Segment> {
   const progress = new SharedArrayBuffer(4);
   const current = new Int32Array(progress);
   Atomics.store(current, 0, -1);
-  const worker = startWorker({ target: name, seed, from, to: count, skip, slowMs, confirmHazards, progress });
+  const worker = startWorker({ target: name, seed, from, to: count, skip, slowMs, progress });
   return new Promise((resolve) => {
     let last: Segment = { tally: emptyTally(name), next: from };
     let seenIndex = -1;
@@ -102,21 +99,11 @@ export async function fuzzDecoderTarget(name: string, options: DecoderFuzzOption
   const skip: number[] = [];
   const startMs = performance.now();
   for (let from = 0; from < options.count;) {
-    const confirm = Math.max(0, (options.confirmHazards ?? 3) - total.hazardsRun);
-    const segment = await runSegment(name, options.seed, from, options.count, skip, hangMs, slowMs, confirm);
+    const segment = await runSegment(name, options.seed, from, options.count, skip, hangMs, slowMs);
     mergeTally(total, segment.tally);
     if (segment.stuckAt === undefined) break;
     const index = segment.stuckAt;
-    let input: unknown;
-    let why = segment.why ?? '';
-    try {
-      input = regenerate(target, options.seed, index);
-      const hazard = target.hazard?.(input) ?? null;
-      if (hazard !== null) total.hazardsRun++;
-      if (target.hazard !== undefined) why += hazard === null ? ' (the cost model did not predict it)' : ` (predicted: ${hazard})`;
-    } catch {
-      // described below as not regenerated
-    }
+    const why = segment.why ?? '';
     skip.push(index);
     total.inputs++;
     total.hangs++;
@@ -125,7 +112,7 @@ export async function fuzzDecoderTarget(name: string, options: DecoderFuzzOption
     total.violations[invariant] = (total.violations[invariant] ?? 0) + 1;
     let described;
     try {
-      described = target.describe(input === undefined ? regenerate(target, options.seed, index) : input);
+      described = target.describe(regenerate(target, options.seed, index));
     } catch (error) {
       described = { hex: '', note: `not regenerated: ${(error as Error).message}` };
     }

@@ -29,10 +29,6 @@ export interface TallyData {
   crashes: number;
   /** inputs that ran longer than the hang limit and were abandoned */
   hangs: number;
-  /** inputs not run because the target's cost model said they would hang (after confirming it) */
-  predictedHangs: number;
-  /** inputs the cost model flagged that were run for real, to confirm it */
-  hazardsRun: number;
   bytesIn: number;
   bytesOut: number;
   violations: Record<string, number>;
@@ -50,7 +46,7 @@ const MAX_HEX_BYTES = 2048;
 
 export function emptyTally(target: string): TallyData {
   return {
-    target, inputs: 0, accepted: 0, acceptedAs: {}, reasons: {}, crashes: 0, hangs: 0, predictedHangs: 0, hazardsRun: 0, bytesIn: 0, bytesOut: 0,
+    target, inputs: 0, accepted: 0, acceptedAs: {}, reasons: {}, crashes: 0, hangs: 0, bytesIn: 0, bytesOut: 0,
     violations: {}, samples: [], slowestMs: 0, slowestIndex: -1, slow: 0, elapsedMs: 0,
   };
 }
@@ -67,8 +63,6 @@ export function mergeTally(a: TallyData, b: TallyData): TallyData {
   addCounts(a.reasons, b.reasons);
   a.crashes += b.crashes;
   a.hangs += b.hangs;
-  a.predictedHangs += b.predictedHangs;
-  a.hazardsRun += b.hazardsRun;
   a.bytesIn += b.bytesIn;
   a.bytesOut += b.bytesOut;
   addCounts(a.violations, b.violations);

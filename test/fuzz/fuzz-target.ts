@@ -18,12 +18,6 @@ export interface DecoderTarget<I> {
   readonly reasons: readonly string[] | null;
   groupReason?(reason: string): string;
   generate(rng: Prng): I;
-  /**
-   * Why decoding this input would do unbounded work (a cost model of a known hang), or null.
-   * Such an input breaks 'bounded-work'; after a few of them ran for real and confirmed the
-   * model, the rest are counted without being run (they would take seconds to years each).
-   */
-  hazard?(input: I): string | null;
   describe(input: I): InputDescription;
   check(input: I, record: InputRecorder): void;
 }
@@ -114,13 +108,6 @@ export class InputRecorder {
   harnessError(error: unknown): void {
     if (this.outcomes === 0) this.outcomes++;
     this.violation('harness-error', error instanceof Error ? `${error.message} ${firstFrame(error)}` : String(error));
-  }
-
-  /** An input the target's cost model says would run far too long: counted, not run. */
-  predictedHang(why: string): void {
-    this.outcomes++;
-    this.tally.predictedHangs++;
-    this.violation('bounded-work', `not run: ${why}`);
   }
 
   /** Ends the input: exactly one outcome, and the decoder's time. */

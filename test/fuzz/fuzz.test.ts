@@ -1,12 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { decodeHistogram } from '../../shared/histogram/histogram-transport.js';
 import { parseAgentCounters } from './agent-counters.js';
 import { fuzzDecoders } from './fuzz-decoders.js';
 import { fuzzLive } from './fuzz-live.js';
 import { totalViolations, type TallyData } from './fuzz-tally.js';
 import { formatFuzzTable } from './format-fuzz-table.js';
-import { histogramDecodeSteps } from './histogram-decode-steps.js';
 import { wrap, zigZagBytes } from './histogram-inputs.js';
 import { knownFinding } from './known-findings.js';
 import { DECODER_TARGETS } from './decoder-targets.js';
@@ -26,7 +26,7 @@ function newViolations(tallies: readonly TallyData[]): string[] {
 }
 
 function outcomes(t: TallyData): number {
-  return t.accepted + Object.values(t.reasons).reduce((sum, n) => sum + n, 0) + t.crashes + t.hangs + t.predictedHangs;
+  return t.accepted + Object.values(t.reasons).reduce((sum, n) => sum + n, 0) + t.crashes + t.hangs;
 }
 
 /** A V2 payload of the rig's layout whose counts are one zero run of `zeros` buckets and a count. */
@@ -52,11 +52,11 @@ describe(`fuzz harness, short run (seed ${SEED}; npm run fuzz for the long one)`
     }
   });
 
-  it('the histogram cost model counts the buckets a zero run makes hdr-histogram-js walk', () => {
-    // 3 counts bytes (a 2-byte zero run of 1000, a count), 1001 buckets
-    expect(histogramDecodeSteps(zeroRunPayload(1000n))).toBe(3 + 1001);
-    expect(histogramDecodeSteps(zeroRunPayload(2n ** 50n))).toBeGreaterThan(2 ** 50);
-    expect(histogramDecodeSteps('not base64!')).toBeNull();
+  it('a payload whose zero run reaches 2^50 buckets (it hung hdr-histogram-js\'s decoder) is answered at once', () => {
+    const startMs = performance.now();
+    const result = decodeHistogram(zeroRunPayload(2n ** 50n));
+    expect(performance.now() - startMs).toBeLessThan(1_000);
+    expect(result.ok).toBe(false);
   });
 
   it('reads the agent\'s counters and a socket\'s kernel drops', () => {
@@ -72,7 +72,7 @@ describe(`fuzz harness, short run (seed ${SEED}; npm run fuzz for the long one)`
   });
 
   it(`decoders: ${PER_DECODER} inputs each, each input accepted or one listed reason, no invariant broken but the known findings`, async () => {
-    const tallies = await fuzzDecoders({ seed: SEED, count: PER_DECODER, hangMs: 2_000, slowMs: 1_000, confirmHazards: 0 });
+    const tallies = await fuzzDecoders({ seed: SEED, count: PER_DECODER, hangMs: 2_000, slowMs: 1_000 });
     const table = formatFuzzTable(tallies, SEED);
     expect(tallies.map((t) => t.target)).toEqual(DECODER_TARGETS.map((t) => t.name));
     for (const t of tallies) {

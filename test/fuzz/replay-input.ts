@@ -9,7 +9,7 @@ export function replayInput(targetName: string, seed: number, index: number, slo
   if (target === undefined) return new Error(`no decoder target '${targetName}'`);
   const described = target.describe(regenerate(target, seed, index));
   const tally = emptyTally(target.name);
-  runInput(target, seed, index, new InputRecorder(tally, target), { slowMs, confirmHazards: Number.POSITIVE_INFINITY });
+  runInput(target, seed, index, new InputRecorder(tally, target), slowMs);
   const outcome = tally.accepted > 0 ? `accepted${Object.keys(tally.acceptedAs).length ? ` as ${Object.keys(tally.acceptedAs).join()}` : ''}`
     : tally.crashes > 0 ? 'crashed' : `rejected: ${Object.keys(tally.reasons).join()}`;
   const lines = [`${target.name} (${target.decoder}) seed ${seed} input #${index}${described.note ? ` [${described.note}]` : ''}`];
