@@ -22,7 +22,8 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
   },
   {
     target: 'ws-agent-msg', invariant: 'round-trips', source: 'shared/messages/agent-messages.ts parseAgentMessage (typeof number)',
-    note: 'start_ms/end_ms of 1e999 are accepted as Infinity (written back as null); unchecked deeply nested fields do not serialize',
+    note: 'start_ms/end_ms of 1e999 are accepted as Infinity (written back as null); unchecked deeply nested fields do not serialize: '
+      + 'a hello whose clocks nest 20000 deep ends rtprobe run --json with exit 70 and no report (controller/run-command.ts:120)',
   },
   {
     target: 'hlog-line', invariant: 'valid-fields', source: 'shared/hlog/hlog-counts.ts parseHlogCountsLine',
