@@ -122,6 +122,37 @@ export type ClientRejectReason = (typeof CLIENT_REJECT_REASONS)[number];
 
 export type Parsed<T, R extends string> = { ok: true; message: T } | { ok: false; reason: R; detail: string };
 
+const STAMP_SOURCES = ['user', 'kernel', 'hardware', 'none'];
+
+/**
+ * Rebuilds a hello from its known fields only: the controller keeps it and writes it into
+ * its JSON report, so nothing of unchecked shape or depth may come along.
+ */
+function parseHello(m: Record<string, unknown>, bad: (detail: string) => Parsed<AgentMessage, AgentRejectReason>): Parsed<AgentMessage, AgentRejectReason> {
+  const clocks = m.clocks as Record<string, unknown> | null | undefined;
+  const sync = m.clock_sync as Record<string, unknown> | null | undefined;
+  if (typeof clocks !== 'object' || clocks === null || !STAMP_SOURCES.includes(String(clocks.t2))
+    || !STAMP_SOURCES.includes(String(clocks.t3)) || typeof clocks.turnaround !== 'string') {
+    return bad('hello needs clocks {t2, t3, turnaround}');
+  }
+  if (typeof sync !== 'object' || sync === null || !['none', 'ptp', 'ntp'].includes(String(sync.mode))
+    || !(sync.error_ns === null || isId(sync.error_ns))) {
+    return bad('hello needs clock_sync {mode, error_ns}');
+  }
+  if (!isId(m.interval_ms) || !isId(m.replay_ms) || typeof m.agent_version !== 'string') {
+    return bad('hello needs agent_version, interval_ms, replay_ms');
+  }
+  return {
+    ok: true,
+    message: {
+      type: 'hello', v: 1, agent_version: m.agent_version.slice(0, 64), instance: String(m.instance).slice(0, 64),
+      clocks: { t2: clocks.t2 as StampSource, t3: clocks.t3 as StampSource, turnaround: clocks.turnaround.slice(0, 200) },
+      clock_sync: { mode: sync.mode as HelloMessage['clock_sync']['mode'], error_ns: (sync.error_ns as number | null) },
+      interval_ms: m.interval_ms, replay_ms: m.replay_ms, first_id: m.first_id as number, last_id: m.last_id as number,
+    },
+  };
+}
+
 /** A short, safe rendering of an untrusted `type` (JSON.stringify of a deep object overflows the stack). */
 function describeType(type: unknown): string {
   return typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : typeof type;
@@ -194,7 +225,7 @@ export function parseAgentMessage(text: string): Parsed<AgentMessage, AgentRejec
   switch (m.type) {
     case 'hello':
       if (typeof m.instance !== 'string' || !isId(m.first_id) || !isId(m.last_id)) return bad('hello needs instance, first_id, last_id');
-      return { ok: true, message: m as unknown as HelloMessage };
+      return parseHello(m, bad);
     case 'interval': {
       if (!isId(m.id) || !isUint32(m.session) || typeof m.start_ms !== 'number' || typeof m.end_ms !== 'number') {
         return bad('interval needs id, session, start_ms, end_ms');
@@ -206,7 +237,9 @@ export function parseAgentMessage(text: string): Parsed<AgentMessage, AgentRejec
       }
       const counts = m.counts as IntervalCounts | undefined;
       // gaps is a per-interval delta: a late probe filling an earlier interval's gap makes it negative.
-      if (typeof counts !== 'object' || counts === null || !isId(counts.received) || !Number.isSafeInteger(counts.gaps)) return bad('interval needs counts');
+      if (typeof counts !== 'object' || counts === null || !isId(counts.received) || !Number.isSafeInteger(counts.gaps)
+        || !isId(counts.reordered) || !isId(counts.duplicates)) return bad('interval needs counts');
+      if (!Number.isFinite(m.start_ms) || !Number.isFinite(m.end_ms)) return bad('interval start_ms/end_ms must be finite');
       return { ok: true, message: m as unknown as IntervalMessage };
     }
     case 'session-end':
