@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { RxEvent, StampSource } from '../transport/probe-transport.js';
+import type { RxEvent, ScheduleSpec, StampSource } from '../transport/probe-transport.js';
 
 export type TimestampMode = 'kernel' | 'hardware';
 
@@ -52,18 +52,8 @@ export interface NativeSocketOptions extends NativeSocketCommonOptions {
   port: number;
 }
 
-/** ScheduleSpec as the addon reads it (targets must all be of the socket's family). */
-export interface NativeSchedule {
-  targets: ReadonlyArray<{ address: string; port: number; family: 4 | 6 }>;
-  templates: ReadonlyArray<Buffer>;
-  seqOffset: number;
-  t1Offset: number;
-  periodNs: bigint;
-  startMonoNs: bigint;
-  probesPerTarget: bigint;
-  /** optional: no slot due at or after it is sent; then 'done' */
-  endMonoNs?: bigint;
-}
+/** The addon reads the transport contract's ScheduleSpec as it is (targets all of the socket's family). */
+export type NativeSchedule = ScheduleSpec;
 
 /** Counters kept by the native thread. */
 export interface NativeSocketStats {

@@ -25,7 +25,7 @@ import {
   type NativeSocketCommonOptions,
   type NativeSocketStats,
 } from './native-addon.js';
-import { scheduleSocketTransport, type NativeScheduleTransport } from './schedule-socket-transport.js';
+import { scheduleSocketTransport, warnFirstNativeErrors, type NativeScheduleTransport } from './schedule-socket-transport.js';
 
 export interface NativeIcmpTransportOptions extends NativeSocketCommonOptions {
   /** address family of the socket and of every target; default from bindAddress, else 4 */
@@ -55,7 +55,7 @@ export async function createNativeIcmpTransport(
   const family = options.family ?? (options.bindAddress?.includes(':') ? 6 : 4);
   if (family !== 4 && family !== 6) throw new RangeError(`family must be 4 or 6, got ${String(family)}`);
   const stampSource = options.timestamps ?? 'kernel';
-  const onError = options.onError ?? warnFirst(WARNING_LIMIT);
+  const onError = options.onError ?? warnFirstNativeErrors(WARNING_LIMIT);
 
   let socket: NativeProbeSocket;
   try {
@@ -89,15 +89,6 @@ function deliver(events: NativeEvent[], onEvents: TransportEventHandler, onError
   }
   if (errors.length > 0) callHandler((errs: NativeErrorEvent[]) => errs.forEach(onError), errors);
   if (transport.length > 0) callHandler(onEvents, transport);
-}
-
-function warnFirst(limit: number): (event: NativeErrorEvent) => void {
-  let reported = 0;
-  return (event) => {
-    reported += 1;
-    if (reported <= limit) process.emitWarning(event.message, { code: 'RTPROBE_NATIVE' });
-    else if (reported === limit + 1) process.emitWarning('further native socket errors are not reported', { code: 'RTPROBE_NATIVE' });
-  };
 }
 
 /** Catches schedules meant for UDP or the other family before the thread sends them. */

@@ -26,7 +26,7 @@ import {
   type NativeSocketCommonOptions,
   type NativeSocketStats,
 } from './native-addon.js';
-import { scheduleSocketTransport, type NativeScheduleTransport } from './schedule-socket-transport.js';
+import { scheduleSocketTransport, warnFirstNativeErrors, type NativeScheduleTransport } from './schedule-socket-transport.js';
 
 export interface NativeTransportOptions extends NativeSocketCommonOptions {
   /** address family of the socket and of every target; default from bindAddress, else 4 */
@@ -47,18 +47,6 @@ export interface NativeTransport extends NativeScheduleTransport {
 }
 
 const DEFAULT_WARNING_LIMIT = 20;
-
-function defaultErrorHandler(): (event: NativeErrorEvent) => void {
-  let reported = 0;
-  return (event) => {
-    reported += 1;
-    if (reported <= DEFAULT_WARNING_LIMIT) {
-      process.emitWarning(event.message, { code: 'RTPROBE_NATIVE' });
-    } else if (reported === DEFAULT_WARNING_LIMIT + 1) {
-      process.emitWarning('further native socket errors are not reported', { code: 'RTPROBE_NATIVE' });
-    }
-  };
-}
 
 /** Splits error events off a batch; every other controller event is a TransportEvent. */
 function splitBatch(events: NativeEvent[]): { transport: TransportEvent[]; errors: NativeErrorEvent[] } {
@@ -92,7 +80,7 @@ export async function createNativeTransport(
     throw new RangeError(`port must be an integer 0..65535, got ${String(port)}`);
   }
   const stampSource = options.timestamps ?? 'kernel';
-  const onError = options.onError ?? defaultErrorHandler();
+  const onError = options.onError ?? warnFirstNativeErrors(DEFAULT_WARNING_LIMIT);
 
   const socket: NativeProbeSocket = new addon.ProbeSocket(
     {

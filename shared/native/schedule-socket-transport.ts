@@ -1,5 +1,15 @@
 import type { ProbeTransport, ScheduleSpec } from '../transport/probe-transport.js';
-import type { NativeProbeSocket, NativeSocketStats } from './native-addon.js';
+import type { NativeErrorEvent, NativeProbeSocket, NativeSocketStats } from './native-addon.js';
+
+/** Native thread errors as process warnings, the first `limit` of them: a failing link must not flood stderr. */
+export function warnFirstNativeErrors(limit: number): (event: NativeErrorEvent) => void {
+  let reported = 0;
+  return (event) => {
+    reported += 1;
+    if (reported <= limit) process.emitWarning(event.message, { code: 'RTPROBE_NATIVE' });
+    else if (reported === limit + 1) process.emitWarning('further native socket errors are not reported', { code: 'RTPROBE_NATIVE' });
+  };
+}
 
 /** What both native controller transports (UDP and ICMP) give on top of ProbeTransport. */
 export interface NativeScheduleTransport extends ProbeTransport {

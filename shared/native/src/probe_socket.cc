@@ -38,6 +38,9 @@ namespace {
 // Wire layout v1 (shared/wire/probe-layout.ts).
 constexpr uint32_t kMagic = 0x52545042;
 constexpr size_t kHeaderBytes = 48;
+// --size bounds of the wire format (probe-layout.ts PROBE_MIN_BYTES / PROBE_MAX_BYTES).
+constexpr size_t kMinProbeBytes = 64;
+constexpr size_t kMaxProbeBytes = 1472;
 constexpr size_t kOffVersion = 4, kOffType = 5, kOffFlags = 6, kOffSession = 8,
                  kOffLength = 12, kOffReserved = 14, kOffSeq = 16, kOffT1 = 24, kOffT2 = 32,
                  kOffT3 = 40;
@@ -754,28 +757,23 @@ bool ProbeSocket::ReadDatagram() {
       statFiltered_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
-    if (source == StampSource::kNone) {
-      source = StampSource::kUser;
-      rxNs = rxMonoNs;
-    }
-    Event rx(EventKind::kRx);
-    rx.source = source;
-    rx.stampNs = rxNs;
-    rx.rxMonoNs = rxMonoNs;
-    rx.address = FormatAddress(from, &rx.port);
-    rx.port = 0;
-    rx.data.assign(message, message + messageLen);
-    Push(std::move(rx));
+    PushRx(message, messageLen, from, rxNs, source, rxMonoNs, /*portless=*/true);
     return true;
   }
   if (config_.reflector && len >= kHeaderBytes && GetU32(buf) == kMagic &&
       buf[kOffVersion] == 1 && buf[kOffType] == kTypeProbe &&
       (GetU16(buf + kOffFlags) & ~kFlagsKnownMask) == 0 && GetU16(buf + kOffLength) == len &&
-      len >= 64 && len <= 1472 && GetU16(buf + kOffReserved) == 0) {
+      len >= kMinProbeBytes && len <= kMaxProbeBytes && GetU16(buf + kOffReserved) == 0) {
     Reflect(buf, len, from, msg.msg_namelen, rxNs, source, rxMonoNs);
     return true;
   }
   if (config_.reflector) statPassedToJs_.fetch_add(1, std::memory_order_relaxed);
+  PushRx(buf, len, from, rxNs, source, rxMonoNs, /*portless=*/false);
+  return true;
+}
+
+void ProbeSocket::PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
+                         StampSource source, int64_t rxMonoNs, bool portless) {
   if (source == StampSource::kNone) {
     // No kernel stamp: fall back to the user-space CLOCK_MONOTONIC read.
     source = StampSource::kUser;
@@ -786,9 +784,9 @@ bool ProbeSocket::ReadDatagram() {
   rx.stampNs = rxNs;
   rx.rxMonoNs = rxMonoNs;
   rx.address = FormatAddress(from, &rx.port);
-  rx.data.assign(buf, buf + len);
+  if (portless) rx.port = 0;  // ICMP has no ports
+  rx.data.assign(data, data + len);
   Push(std::move(rx));
-  return true;
 }
 
 bool ProbeSocket::SelectIcmpReply(const uint8_t** data, size_t* len) const {

@@ -124,6 +124,9 @@ class ProbeSocket {
   void Drain();
   bool ReadErrQueue();
   bool ReadDatagram();
+  // Hands a received datagram to JS with its stamp (the user-space read when none came).
+  void PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
+              StampSource source, int64_t rxMonoNs, bool portless);
   void Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from, socklen_t fromLen,
                int64_t rxNs, StampSource rxSource, int64_t rxMonoNs);
   // sendmsg with the OPT_ID of this datagram; falls back to the kernel's own counter when the
