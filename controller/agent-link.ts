@@ -5,7 +5,7 @@ import {
   type BreachMessage, type FlushMessage, type HelloMessage, type IntervalMessage, type SessionEndMessage, type SubscribeMessage,
 } from '../shared/messages/agent-messages.js';
 
-export type AgentLinkEventKind = 'connected' | 'disconnected' | 'dropped' | 'bad-message' | 'hello';
+export type AgentLinkEventKind = 'connected' | 'disconnected' | 'dropped' | 'bad-message' | 'hello' | 'restarted';
 
 export interface AgentLinkEvent {
   kind: AgentLinkEventKind;
@@ -73,6 +73,8 @@ export class AgentLink {
   private attempt = 0;
   private lastSeenId = 0;
   private instance: string | undefined;
+  /** the current agent instance ended our session (session-end): it owes us no more intervals */
+  private sessionEnded = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private silenceTimer: NodeJS.Timeout | null = null;
   private flushWaiters: FlushWaiter[] = [];
@@ -214,9 +216,11 @@ export class AgentLink {
         if (m.session !== session) return this.bad(`interval ${m.id} of session ${m.session}, subscribed to ${session}`);
         if (!this.isNew(m.id)) return;
         this.counts.intervals++;
+        this.sessionEnded = false; // an interval after a session-end: the session started again
         return this.callback(() => this.options.onInterval(m));
       case 'session-end':
         if (m.session !== session || !this.isNew(m.id)) return;
+        this.sessionEnded = true;
         return this.callback(() => this.options.onSessionEnd?.(m));
       case 'flushed': {
         if (m.session !== session) return this.bad(`flushed for session ${m.session}`);
@@ -232,9 +236,15 @@ export class AgentLink {
   }
 
   private onHello(ws: WebSocket, hello: HelloMessage): void {
-    // A restarted agent numbers from 1 again: what we saw of the old one says nothing.
-    if (this.instance !== undefined && hello.instance !== this.instance) this.lastSeenId = 0;
-    else if (this.lastSeenId > 0 && (hello.first_id || hello.last_id + 1) > this.lastSeenId + 1) {
+    // A restarted agent numbers from 1 again: what we saw of the old one says nothing. Unless
+    // the old one ended our session, its open interval (and any it had not sent) died with it.
+    if (this.instance !== undefined && hello.instance !== this.instance) {
+      this.lastSeenId = 0;
+      if (!this.sessionEnded) {
+        this.emit({ kind: 'restarted', detail: `the agent restarted (instance ${this.instance} → ${hello.instance}) without ending the session: intervals it had not sent are lost` });
+      }
+      this.sessionEnded = false;
+    } else if (this.lastSeenId > 0 && (hello.first_id || hello.last_id + 1) > this.lastSeenId + 1) {
       this.emit({ kind: 'dropped', detail: `the agent replays from id ${hello.first_id} only; intervals after ${this.lastSeenId} may be lost` });
     }
     this.instance = hello.instance;

@@ -30,6 +30,9 @@ export function openAgentLinks(config: RunConfig, stats: TargetStats[], log: (li
           wasConnected = true;
         } else if (event.kind === 'dropped') {
           view.droppedByAgent++;
+        } else if (event.kind === 'restarted') {
+          view.restarts++;
+          log(`warning: agent stream ${url}: ${event.detail}`);
         } else if (event.kind === 'disconnected' && event.detail?.startsWith('401')) {
           log(`warning: agent stream ${url}: ${event.detail}`);
         }

@@ -11,6 +11,8 @@ export interface AgentReport {
   bad_histograms: number;
   dropped_by_agent: number;
   reconnects: number;
+  /** the agent came back as a new instance without ending the session: what it had not sent is lost */
+  restarts: number;
   clocks: HelloMessage['clocks'] | null;
   clock_sync: HelloMessage['clock_sync'] | null;
   received: number;
@@ -33,6 +35,7 @@ export class AgentView {
   badHistograms = 0;
   droppedByAgent = 0;
   reconnects = 0;
+  restarts = 0;
   received = 0;
   gaps = 0;
   reordered = 0;
@@ -68,11 +71,12 @@ export class AgentView {
     const owdRecorded = sync !== null && sync.mode !== 'none';
     return {
       url: this.url,
-      complete: this.flushed && this.droppedByAgent === 0 && this.badHistograms === 0,
+      complete: this.flushed && this.droppedByAgent === 0 && this.badHistograms === 0 && this.restarts === 0,
       intervals: this.intervals,
       bad_histograms: this.badHistograms,
       dropped_by_agent: this.droppedByAgent,
       reconnects: this.reconnects,
+      restarts: this.restarts,
       clocks: this.hello?.clocks ?? null,
       clock_sync: sync,
       received: this.received,

@@ -52,7 +52,7 @@ function formatAgentBreakdown(t: TargetReport): string[] {
   const agent = t.agent;
   if (!agent) return [];
   const lines = [`  agent    ${agent.url}: ${agent.intervals} intervals${agent.complete ? '' : ' (INCOMPLETE: figures below may miss intervals)'}` +
-    `${agent.reconnects > 0 ? `, ${agent.reconnects} reconnects` : ''}${agent.dropped_by_agent > 0 ? `, ${agent.dropped_by_agent} dropped by the agent` : ''}`];
+    `${agent.reconnects > 0 ? `, ${agent.reconnects} reconnects` : ''}${agent.restarts > 0 ? `, ${agent.restarts} agent restarts` : ''}${agent.dropped_by_agent > 0 ? `, ${agent.dropped_by_agent} dropped by the agent` : ''}`];
   const clocks = agent.clocks ? `T2 ${agent.clocks.t2}, turnaround ${agent.clocks.turnaround}` : 'clocks unknown';
   lines.push(`           ${clocks}`);
   const columns: [string, LatencySummary | null][] = [

@@ -277,7 +277,7 @@ describe('AgentLink against a scripted agent', () => {
       });
     });
     const { port } = server.address() as net.AddressInfo;
-    const { link, delivered } = startLink(port);
+    const { link, delivered, events } = startLink(port);
     const dropAfter = async (ready: () => boolean) => {
       await until(ready, 'the scripted messages');
       for (const c of server.clients) c.terminate();
@@ -293,6 +293,27 @@ describe('AgentLink against a scripted agent', () => {
       { type: 'subscribe', v: 1, session: 1, after_id: 0 },
     ]);
     expect(link.stats()).toMatchObject({ connects: 3, disconnects: 2, intervals: 6, duplicatesIgnored: 2, badMessages: 2, droppedByAgent: 3 });
+    // instance a never ended the session: what it had not sent is lost, and the link says so once
+    expect(events.filter((e) => e.kind === 'restarted')).toHaveLength(1);
+  });
+
+  it('a new instance after the old one ended the session (a clean restart) is no loss: no restarted event', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => new Promise<void>((resolve) => { for (const c of server.clients) c.terminate(); server.close(() => resolve()); }));
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    let connection = 0;
+    server.on('connection', (ws) => {
+      const n = connection++;
+      ws.send(JSON.stringify({ type: 'hello', v: 1, ...HELLO, instance: n === 0 ? 'a' : 'b', first_id: 0, last_id: 0 }));
+      ws.on('message', () => {
+        ws.send(JSON.stringify(interval(1)));
+        if (n === 0) ws.send(JSON.stringify({ type: 'session-end', v: 1, id: 2, session: 1, reason: 'agent-exit' }));
+      });
+    });
+    const { port } = server.address() as net.AddressInfo;
+    const { delivered, events } = startLink(port, { onSessionEnd: () => { for (const c of server.clients) c.terminate(); } });
+    await until(() => delivered.length === 2, 'an interval from each instance');
+    expect(events.filter((e) => e.kind === 'restarted')).toEqual([]);
   });
 });
 
