@@ -26,6 +26,14 @@ and streams them over a WebSocket to the controller (--ws).
                            port; IPv6 as [ADDR]:PORT)
   --timestamps MODE        auto | kernel | hardware | user (default auto: kernel stamps from
                            the native addon, which also answers probes on its own thread)
+Protection (README: Security)
+  --key-file FILE          answer only probes signed with this key (HMAC-SHA256, first line
+                           of FILE, >= 16 chars; the controller gets the same file); replayed
+                           sequence numbers are refused; replies are signed
+  --max-rate N|off         probes a second answered per source address (default 1000, bursts
+                           of a fifth of a second); the excess is counted, not answered
+  --max-sessions N         controller sessions answered and recorded at once (default 16); a
+                           new session takes the place of one silent for 5 s, else is refused
 Stream (WebSocket, path /v1/stream)
   --ws HOST:PORT           where the stream listens (default 0.0.0.0:7708); the stream is on
                            when --token-file or --insecure-no-auth is given
@@ -33,7 +41,6 @@ Stream (WebSocket, path /v1/stream)
   --insecure-no-auth       no token: only on a trusted, isolated network
   --replay TIME            intervals kept for subscribers that reconnect (default 10m)
   --interval TIME          interval length (default 1s)
-  --max-sessions N         controller sessions recorded at once (default 16)
   --clock-sync ptp|ntp     declare the guest and controller clocks synchronised: enables the
                            forward one-way delay (T2 − T1), reported with --clock-error
   --clock-error TIME       the bound of the clock offset (e.g. 20us)
@@ -94,8 +101,8 @@ async function runAgent(config: AgentConfig): Promise<number> {
   let reflector: Reflector;
   try {
     reflector = choice.kind === 'native'
-      ? await openNativeReflector(choice.addon, config.host, config.port, config.family, choice.stamps, config.socket.native, core)
-      : await openDgramReflector(config.host, config.port, config.family, core);
+      ? await openNativeReflector(choice.addon, config.host, config.port, config.family, choice.stamps, config.socket.native, core, config.protection)
+      : await openDgramReflector(config.host, config.port, config.family, core, config.protection);
   } catch (error) {
     process.stderr.write(/EADDR|EACCES|bind/.test(String(error)) || (error as NodeJS.ErrnoException).code
       ? `${listenError('udp', config.host, config.port, error)}\n`

@@ -1,12 +1,15 @@
 import { isIP } from 'node:net';
 import { parseHostPort } from '../shared/cli/host-port.js';
-import { parseDurationNs, parseIntegerIn } from '../shared/cli/parse-values.js';
+import { parseDurationNs, parseIntegerIn, parseRateHz } from '../shared/cli/parse-values.js';
 import { parseSocketFlags, SOCKET_FLAG_SPEC, type SocketFlags, type SocketOptions } from '../shared/cli/socket-flags.js';
 import { TIMESTAMP_MODES, type TimestampMode } from '../shared/cli/timestamp-choice.js';
-import { readTokenFile } from '../shared/cli/token-file.js';
+import { readKeyFile, readTokenFile } from '../shared/cli/token-file.js';
+import type { ReflectorProtection } from './dgram-reflector.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:7707';
 export const DEFAULT_WS = '0.0.0.0:7708';
+/** probes a second per source: ten times the default 100 Hz, so one controller at 1 kHz fits */
+export const DEFAULT_MAX_RATE = '1000';
 
 export interface AgentStreamConfig {
   host: string;
@@ -27,6 +30,8 @@ export interface AgentConfig {
   intervalMs: number;
   clockSync: { mode: 'none' | 'ptp' | 'ntp'; errorNs: number | null };
   maxSessions: number;
+  /** --key-file, --max-rate, --max-sessions as the reflector enforces them */
+  protection: ReflectorProtection;
   /** freeze the kernel trace on a controller's breach: the tracefs dir, or null to search */
   traceOnBreach: { dir: string | null } | null;
 }
@@ -42,6 +47,8 @@ export const AGENT_FLAG_SPEC = {
   'clock-sync': { type: 'string' },
   'clock-error': { type: 'string' },
   'max-sessions': { type: 'string' },
+  'key-file': { type: 'string' },
+  'max-rate': { type: 'string' },
   'trace-on-breach': { type: 'boolean' },
   tracefs: { type: 'string' },
   ...SOCKET_FLAG_SPEC,
@@ -58,6 +65,8 @@ export interface AgentFlags extends SocketFlags {
   'clock-sync'?: string;
   'clock-error'?: string;
   'max-sessions'?: string;
+  'key-file'?: string;
+  'max-rate'?: string;
   'trace-on-breach'?: boolean;
   tracefs?: string;
 }
@@ -111,6 +120,11 @@ export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
   if (errorNs instanceof Error) return errorNs;
   const maxSessions = parseIntegerIn('--max-sessions', flags['max-sessions'] ?? '16', 1, 1024);
   if (maxSessions instanceof Error) return maxSessions;
+  const maxRateText = flags['max-rate'] ?? DEFAULT_MAX_RATE;
+  const maxRatePerS = maxRateText === 'off' ? null : parseRateHz('--max-rate', maxRateText);
+  if (maxRatePerS instanceof Error) return new Error(`${maxRatePerS.message}, or 'off'`);
+  const key = flags['key-file'] === undefined ? null : readKeyFile('--key-file', flags['key-file']);
+  if (key instanceof Error) return key;
   if (flags.tracefs !== undefined && !flags['trace-on-breach']) return new Error('--tracefs: only with --trace-on-breach');
   if (flags['trace-on-breach'] && stream === null) {
     return new Error('--trace-on-breach: breaches arrive over the stream: also give --token-file (or --insecure-no-auth)');
@@ -118,6 +132,7 @@ export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
   return {
     host: listen.host, port: listen.port, family: listen.family, timestamps, socket, stream,
     intervalMs: intervalNs / 1e6, clockSync: { mode, errorNs }, maxSessions,
+    protection: { key, limits: { maxRatePerS, maxSessions, replayWindow: key !== null } },
     traceOnBreach: flags['trace-on-breach'] ? { dir: flags.tracefs ?? null } : null,
   };
 }

@@ -45,10 +45,11 @@ export class AgentCore {
     this.recordTurnaround(session, Number(txNs - t2Ns));
   }
 
-  rejected(reason: RejectReason): void {
-    this.received++;
-    countReject(this.rejects, reason);
-    this.recorder.reject(reason);
+  /** `count` datagrams rejected for one reason (the native thread coalesces a flood). */
+  rejected(reason: RejectReason, count = 1): void {
+    this.received += count;
+    countReject(this.rejects, reason, count);
+    this.recorder.reject(reason, count);
   }
 
   /** A reply could not be sent (or the native socket thread reported an error). */

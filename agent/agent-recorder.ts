@@ -128,8 +128,8 @@ export class AgentRecorder {
     this.sessions.get(sessionId)?.histograms.turnaround.record(turnaroundNs);
   }
 
-  reject(reason: RejectReason): void {
-    countReject(this.pendingRejects, reason);
+  reject(reason: RejectReason, count = 1): void {
+    countReject(this.pendingRejects, reason, count);
   }
 
   /** Closes every interval whose end has passed and ends idle sessions; call a few times a second. */

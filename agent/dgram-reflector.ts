@@ -1,7 +1,14 @@
 import dgram from 'node:dgram';
 import { monoNs, realNs, wallMsOfMono } from '../shared/time/clock.js';
 import type { AgentCore } from './agent-core.js';
+import { ProbeGuard, type GuardLimits } from './probe-guard.js';
 import { reflectProbe } from './reflect-probe.js';
+
+/** --key-file and the abuse limits, as both reflectors take them. */
+export interface ReflectorProtection {
+  key: Buffer | null;
+  limits: GuardLimits;
+}
 
 export interface Reflector {
   readonly address: string;
@@ -17,13 +24,16 @@ export interface Reflector {
  * and T3 just before the reply is handed to the socket, both from the realtime clock anchored
  * to CLOCK_MONOTONIC ('user' stamps): event-loop delay lands in the turnaround, visibly.
  */
-export async function openDgramReflector(host: string, port: number, family: 4 | 6, core: AgentCore): Promise<Reflector> {
+export async function openDgramReflector(host: string, port: number, family: 4 | 6, core: AgentCore,
+  protection: ReflectorProtection): Promise<Reflector> {
   const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+  const guard = new ProbeGuard(protection.limits);
   socket.on('message', (data, rinfo) => {
     const t2Ns = realNs();
     try {
+      const policy = { key: protection.key, guard, sourceAddress: rinfo.address, nowMs: Number(monoNs()) / 1e6 };
       const t3Ns = realNs();
-      const result = reflectProbe(data, t2Ns, 'user', t3Ns, 'user');
+      const result = reflectProbe(data, t2Ns, 'user', t3Ns, 'user', policy);
       if (!result.ok) {
         core.rejected(result.reason);
         return;

@@ -3,16 +3,24 @@ import type { NativeAddon, NativeSocketCommonOptions } from '../shared/native/na
 import { decodeProbe } from '../shared/wire/probe-codec.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import type { AgentCore } from './agent-core.js';
-import type { Reflector } from './dgram-reflector.js';
+import type { Reflector, ReflectorProtection } from './dgram-reflector.js';
 
 /**
  * The native reflector: its thread answers valid probes itself with kernel stamps (T2 = RX
  * stamp, true T3 from the error queue) and hands every other datagram to JavaScript, where
- * the strict decoder names the rejection.
+ * the strict decoder names the rejection. With a key or limits the thread also refuses what
+ * agent/probe-guard.ts would (same rules in shared/native/src/probe_guard.cc).
  */
 export async function openNativeReflector(addon: NativeAddon, host: string, port: number, family: 4 | 6,
-  stamps: 'kernel' | 'hardware', socket: NativeSocketCommonOptions, core: AgentCore): Promise<Reflector> {
-  const reflector = await createNativeReflector(addon, { ...socket, bindAddress: host, port, family, timestamps: stamps }, (events) => {
+  stamps: 'kernel' | 'hardware', socket: NativeSocketCommonOptions, core: AgentCore,
+  protection: ReflectorProtection): Promise<Reflector> {
+  const options = {
+    ...socket, bindAddress: host, port, family, timestamps: stamps,
+    ...(protection.key ? { authKey: protection.key } : {}),
+    ...(protection.limits.maxRatePerS === null ? {} : { maxRatePerS: protection.limits.maxRatePerS }),
+    maxSessions: protection.limits.maxSessions,
+  };
+  const reflector = await createNativeReflector(addon, options, (events) => {
     const nowMs = wallMsOfMono(monoNs());
     for (const event of events) {
       switch (event.kind) {
@@ -30,6 +38,9 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
           core.rejected(decoded.ok ? 'bad-type' : decoded.reason);
           break;
         }
+        case 'refused':
+          core.rejected(event.reason, event.count);
+          break;
         case 'error':
           core.sendFailed();
           break;

@@ -44,7 +44,7 @@ SIGTERM then SIGKILL after 2 s; also on Ctrl-C and errors; recorded in compare.l
                     the lab namespace rtp-pt / rtp-emu with ip netns exec; root, the lab up)
 
 Every other option is rtprobe run's (schedule, timeouts, timestamps, --mode icmp, socket and
-real-time options, --agent-ws): see rtprobe run --help.
+real-time options, --agent-ws, --key-file): see rtprobe run --help.
 
 Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags, set-up failure (a load
 tool missing, not root or the lab down for a load that needs them: before any probe is sent),

@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import { monoNs } from '../shared/time/clock.js';
+import { signDatagram } from '../shared/wire/probe-auth.js';
 import type { ProbeTransport, ScheduleSpec, TransportEventHandler } from '../shared/transport/probe-transport.js';
 import { runJsSchedule } from './js-schedule-runner.js';
 
@@ -15,11 +16,14 @@ export class DgramTransport implements ProbeTransport {
   private constructor(
     private readonly socket: dgram.Socket,
     private readonly onEvents: TransportEventHandler,
+    private readonly authKey: Buffer | null,
   ) {}
 
-  static async open(family: 4 | 6, onEvents: TransportEventHandler, onError: (error: Error) => void): Promise<DgramTransport> {
+  /** With `authKey` (--key-file) every probe is signed after its seq and T1 are written. */
+  static async open(family: 4 | 6, onEvents: TransportEventHandler, onError: (error: Error) => void,
+    authKey: Buffer | null = null): Promise<DgramTransport> {
     const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-    const transport = new DgramTransport(socket, onEvents);
+    const transport = new DgramTransport(socket, onEvents, authKey);
     socket.on('message', (data, rinfo) => {
       // Stamp first: everything after this line is not part of the round trip.
       const rxNs = monoNs();
@@ -38,10 +42,11 @@ export class DgramTransport implements ProbeTransport {
   }
 
   start(schedule: ScheduleSpec): void {
+    const key = this.authKey;
     this.stopSchedule = runJsSchedule(schedule, (packet, target) => {
       const destination = schedule.targets[target];
       if (destination) this.socket.send(packet, destination.port, destination.address);
-    }, this.onEvents);
+    }, this.onEvents, key === null ? undefined : (packet) => signDatagram(packet, key));
   }
 
   stop(): void {

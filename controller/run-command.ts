@@ -30,6 +30,11 @@ Schedule
                                deadline instead of sleeping (default 100; 0 = sleep only).
                                Costs US × rate of one core's time; a VM wakes a sleeping
                                vCPU late, a spinning one not at all.
+Authentication (README: Security)
+  --key-file FILE              sign every UDP probe with HMAC-SHA256 (first line of FILE,
+                               >= 16 chars; the agent gets the same file) and count only
+                               replies signed with it; others are rejected as 'bad-auth' or
+                               'unauthenticated'
 Classification
   --timeout TIME               a reply later than this is 'late' (still recorded; default 1s)
   --loss-after TIME            no reply by then = 'lost' (default 10s)

@@ -3,7 +3,7 @@ import { parseDurationNs, parseIntegerIn, parseRateHz } from '../shared/cli/pars
 import { PROBE_MAX_BYTES, PROBE_MIN_BYTES } from '../shared/wire/probe-layout.js';
 import { parseSocketFlags, SOCKET_FLAG_SPEC, type SocketFlags, type SocketOptions } from '../shared/cli/socket-flags.js';
 import { TIMESTAMP_MODES, type TimestampMode } from '../shared/cli/timestamp-choice.js';
-import { readTokenFile } from '../shared/cli/token-file.js';
+import { readKeyFile, readTokenFile } from '../shared/cli/token-file.js';
 import { STREAM_PATH } from '../shared/messages/agent-messages.js';
 
 export const DEFAULT_AGENT_PORT = 7707;
@@ -39,6 +39,8 @@ export interface RunConfig {
   agentWs: Map<string, string>;
   /** bearer token for the agent streams (--agent-token-file); null = none */
   agentToken: string | null;
+  /** --key-file: UDP probes are signed and only genuine replies count; null = none */
+  authKey: Buffer | null;
 }
 
 /** The raw flag values as util.parseArgs returns them for `rtprobe run`. */
@@ -57,6 +59,7 @@ export interface RunFlags extends SocketFlags {
   spin?: string;
   'agent-ws'?: string[];
   'agent-token-file'?: string;
+  'key-file'?: string;
 }
 
 export const RUN_FLAG_SPEC = {
@@ -74,6 +77,7 @@ export const RUN_FLAG_SPEC = {
   spin: { type: 'string' },
   'agent-ws': { type: 'string', multiple: true },
   'agent-token-file': { type: 'string' },
+  'key-file': { type: 'string' },
   ...SOCKET_FLAG_SPEC,
 } as const;
 
@@ -177,8 +181,13 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   if (agentWs instanceof Error) return agentWs;
   const agentToken = flags['agent-token-file'] === undefined ? null : readTokenFile('--agent-token-file', flags['agent-token-file']);
   if (agentToken instanceof Error) return agentToken;
+  const authKey = flags['key-file'] === undefined ? null : readKeyFile('--key-file', flags['key-file']);
+  if (authKey instanceof Error) return authKey;
+  if (authKey !== null && targets.every((t) => t.mode === 'icmp')) {
+    return new Error('--key-file: every target is probed with ICMP, which the guest kernel answers: there is nothing to sign');
+  }
   return {
     targets, rateHz, durationNs, count, sizeBytes, timeoutNs, lossAfterNs,
-    json: flags.json ?? null, quiet: flags.quiet ?? false, timestamps, socket, agentWs, agentToken,
+    json: flags.json ?? null, quiet: flags.quiet ?? false, timestamps, socket, agentWs, agentToken, authKey,
   };
 }

@@ -78,7 +78,7 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
         if (events.some((event) => event.kind === 'done')) onDone();
       };
       const { transport, warnings } = await openTransport(choice, config.socket, mode, family, onEvents,
-        (message) => io.log(`warning: socket: ${message}`));
+        (message) => io.log(`warning: socket: ${message}`), config.authKey);
       opened.push({ transport, mode, family, indices });
       for (const warning of warnings) io.log(`warning: ${warning}`);
       if (config.socket.requireRt && warnings.some(isPrivilegeWarning)) {
@@ -102,7 +102,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const stats = targets.map((target, i) => new TargetStats(target, sessions[i] ?? 1, {
     capacity, timeoutNs: config.timeoutNs, lossAfterNs: BigInt(config.lossAfterNs),
   }));
-  const state = new RunState(stats);
+  const state = new RunState(stats, config.authKey);
   let wake = (): void => {};
   const transports = await openTransports(config, choice, targets, state, () => wake(), io);
   const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);

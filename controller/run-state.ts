@@ -1,3 +1,4 @@
+import { checkAuth } from '../shared/wire/probe-auth.js';
 import { decodeProbe } from '../shared/wire/probe-codec.js';
 import { decodeEchoReply, icmpIdentifier } from './icmp-codec.js';
 import { countReject } from '../shared/wire/reject-reason.js';
@@ -18,7 +19,8 @@ export class RunState {
   readonly strayRejects: TargetStats['rejects'] = {};
   doneTransports = 0;
 
-  constructor(readonly targets: TargetStats[]) {
+  /** `authKey` (--key-file): only replies with a genuine tag count; the rest are rejected */
+  constructor(readonly targets: TargetStats[], private readonly authKey: Buffer | null = null) {
     for (const target of targets) {
       this.bySession.set(target.session, target);
       if (target.target.mode === 'icmp') this.icmpIdentifiers.add(icmpIdentifier(target.session));
@@ -82,6 +84,11 @@ export class RunState {
     }
     if (reply.type !== 'reply') {
       countReject(stats.rejects, 'bad-type');
+      return;
+    }
+    const forged = this.authKey === null ? null : checkAuth(event.data, this.authKey);
+    if (forged !== null) {
+      countReject(stats.rejects, forged);
       return;
     }
     if (event.port !== stats.target.port) {

@@ -14,3 +14,13 @@ export function readTokenFile(flag: string, path: string): string | Error {
   if (!/^[\x21-\x7e]+$/.test(token)) return new Error(`${flag}: the token in ${path} must be printable ASCII without spaces`);
   return token;
 }
+
+/**
+ * Reads a --key-file: the same format as a token file (first line, >= 16 printable
+ * characters, e.g. `openssl rand -hex 32 > rtprobe.key`); the key is those bytes. Both sides
+ * must be given the same file.
+ */
+export function readKeyFile(flag: string, path: string): Buffer | Error {
+  const text = readTokenFile(flag, path);
+  return text instanceof Error ? new Error(text.message.replace('token', 'key')) : Buffer.from(text, 'utf8');
+}

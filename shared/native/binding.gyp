@@ -5,6 +5,8 @@
       "sources": [
         "src/addon.cc",
         "src/device_model.cc",
+        "src/probe_auth.cc",
+        "src/probe_guard.cc",
         "src/probe_socket.cc",
         "src/rt_thread.cc"
       ],

@@ -34,6 +34,12 @@ export interface NativeSocketCommonOptions {
    * mlockall: V8 aborts when it cannot madvise(MADV_DONTNEED) its locked heap pages.
    */
   mlock?: boolean;
+  /**
+   * --key-file (16..4096 bytes): the controller signs each scheduled probe after writing seq
+   * and T1; the reflector answers only probes with a genuine tag, refuses replays (a
+   * 1024-number window per session) and signs its replies. Not with protocol 'icmp'.
+   */
+  authKey?: Buffer;
 }
 
 /** What `new addon.ProbeSocket(options, ...)` takes. */
@@ -50,6 +56,10 @@ export interface NativeSocketOptions extends NativeSocketCommonOptions {
   family: 4 | 6;
   bindAddress: string;
   port: number;
+  /** reflector: probes a second answered per source address (token bucket); 0/absent = no limit */
+  maxRatePerS?: number;
+  /** reflector: sessions answered at once; a new one takes the place of one silent 5 s; 0/absent = no cap */
+  maxSessions?: number;
 }
 
 /** The addon reads the transport contract's ScheduleSpec as it is (targets all of the socket's family). */
@@ -73,6 +83,15 @@ export interface NativeSocketStats {
   sendErrors: number;
   /** protocol 'icmp': datagrams read but not handed to JS (anything but an echo reply) */
   filtered: number;
+  /** reflector: well-formed probes not answered (forged, replayed, over a limit) */
+  refused: number;
+}
+
+/** Reflector: `count` consecutive well-formed probes not answered, for one reason. */
+export interface RefusedEvent {
+  kind: 'refused';
+  reason: 'unauthenticated' | 'bad-auth' | 'replay' | 'rate-limited' | 'session-limit';
+  count: number;
 }
 
 /**
@@ -156,7 +175,8 @@ export type NativeEvent =
   | NativeDoneEvent
   | NativeErrorEvent
   | ReflectedEvent
-  | ReflectTxEvent;
+  | ReflectTxEvent
+  | RefusedEvent;
 
 /** One socket and its native thread. */
 export interface NativeProbeSocket {
@@ -222,7 +242,7 @@ function isNativeAddon(value: unknown): value is NativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 2 &&
+    v.version === 3 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'
@@ -269,6 +289,7 @@ export function pickDefined(options: NativeSocketCommonOptions): NativeSocketCom
   if (options.rtPriority !== undefined) out.rtPriority = options.rtPriority;
   if (options.cpu !== undefined) out.cpu = options.cpu;
   if (options.mlock !== undefined) out.mlock = options.mlock;
+  if (options.authKey !== undefined) out.authKey = options.authKey;
   return out;
 }
 

@@ -12,20 +12,18 @@
  * Lifecycle as createNativeTransport: the thread receives from creation on; start(), stop()
  * ('done' follows), close() resolves after the last batch was delivered.
  */
-import type { ScheduleSpec, TransportEvent, TransportEventHandler } from '../transport/probe-transport.js';
+import type { ScheduleSpec, TransportEventHandler } from '../transport/probe-transport.js';
 import { NeedsCapNetRawError, isPermissionDenied, type IcmpTransport } from '../transport/icmp-transport.js';
 import {
-  callHandler,
   pickDefined,
   validateCommonOptions,
   type NativeAddon,
   type NativeErrorEvent,
-  type NativeEvent,
   type NativeProbeSocket,
   type NativeSocketCommonOptions,
   type NativeSocketStats,
 } from './native-addon.js';
-import { scheduleSocketTransport, warnFirstNativeErrors, type NativeScheduleTransport } from './schedule-socket-transport.js';
+import { deliverBatch, scheduleSocketTransport, warnFirstNativeErrors, type NativeScheduleTransport } from './schedule-socket-transport.js';
 
 export interface NativeIcmpTransportOptions extends NativeSocketCommonOptions {
   /** address family of the socket and of every target; default from bindAddress, else 4 */
@@ -69,7 +67,7 @@ export async function createNativeIcmpTransport(
         timestamps: stampSource,
         ...pickDefined(options),
       },
-      (events) => deliver(events, onEvents, onError),
+      (events) => deliverBatch(events, onEvents, onError),
     );
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -78,17 +76,6 @@ export async function createNativeIcmpTransport(
   }
 
   return scheduleSocketTransport(socket, stampSource, (schedule) => validateIcmpSchedule(schedule, family));
-}
-
-function deliver(events: NativeEvent[], onEvents: TransportEventHandler, onError: (event: NativeErrorEvent) => void): void {
-  const transport: TransportEvent[] = [];
-  const errors: NativeErrorEvent[] = [];
-  for (const event of events) {
-    if (event.kind === 'error') errors.push(event);
-    else if (event.kind !== 'reflected' && event.kind !== 'reflect-tx') transport.push(event);
-  }
-  if (errors.length > 0) callHandler((errs: NativeErrorEvent[]) => errs.forEach(onError), errors);
-  if (transport.length > 0) callHandler(onEvents, transport);
 }
 
 /** Catches schedules meant for UDP or the other family before the thread sends them. */

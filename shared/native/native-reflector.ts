@@ -8,6 +8,8 @@
  *   'reflected'  a probe was answered (ReflectedEvent)
  *   'reflect-tx' the kernel/NIC send stamp of that reply, T3true (ReflectTxEvent)
  *   'rx'         a datagram that failed the fast-path checks (NativeRxEvent)
+ *   'refused'    well-formed probes not answered: forged (authKey), replayed, over
+ *                maxRatePerS or maxSessions; consecutive ones coalesced (RefusedEvent)
  *   'error'      a failed sendto/recvmsg on the thread (NativeErrorEvent)
  *
  * With timestamps 'hardware', T2 on the wire is the NIC's raw clock (flags say so) while T3
@@ -28,9 +30,10 @@ import {
   type NativeSocketStats,
   type ReflectTxEvent,
   type ReflectedEvent,
+  type RefusedEvent,
 } from './native-addon.js';
 
-export type ReflectorEvent = ReflectedEvent | ReflectTxEvent | NativeRxEvent | NativeErrorEvent;
+export type ReflectorEvent = ReflectedEvent | ReflectTxEvent | NativeRxEvent | NativeErrorEvent | RefusedEvent;
 export type ReflectorEventHandler = (events: ReflectorEvent[]) => void;
 
 export interface NativeReflectorOptions extends NativeSocketCommonOptions {
@@ -38,6 +41,8 @@ export interface NativeReflectorOptions extends NativeSocketCommonOptions {
   port: number;
   family: 4 | 6;
   timestamps: 'kernel' | 'hardware';
+  maxRatePerS?: number;
+  maxSessions?: number;
 }
 
 export interface NativeReflector {
@@ -55,7 +60,8 @@ export interface NativeReflector {
 }
 
 function isReflectorEvent(event: NativeEvent): event is ReflectorEvent {
-  return event.kind === 'reflected' || event.kind === 'reflect-tx' || event.kind === 'rx' || event.kind === 'error';
+  return event.kind === 'reflected' || event.kind === 'reflect-tx' || event.kind === 'rx' || event.kind === 'error' ||
+    event.kind === 'refused';
 }
 
 export async function createNativeReflector(
@@ -78,6 +84,8 @@ export async function createNativeReflector(
       port: options.port,
       timestamps: options.timestamps,
       ...pickDefined(options),
+      ...(options.maxRatePerS === undefined ? {} : { maxRatePerS: Math.ceil(options.maxRatePerS) }),
+      ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     },
     (events) => {
       // A reflector socket emits only reflector events; the filter is for the type system.

@@ -9,24 +9,16 @@
  * open transport keeps Node alive like a socket does (unref() to opt out); a closed one
  * does not.
  */
-import type {
-  ProbeTransport,
-  ScheduleSpec,
-  TransportEvent,
-  TransportEventHandler,
-} from '../transport/probe-transport.js';
+import type { ScheduleSpec, TransportEventHandler } from '../transport/probe-transport.js';
 import {
-  callHandler,
   pickDefined,
   validateCommonOptions,
   type NativeAddon,
   type NativeErrorEvent,
-  type NativeEvent,
   type NativeProbeSocket,
   type NativeSocketCommonOptions,
-  type NativeSocketStats,
 } from './native-addon.js';
-import { scheduleSocketTransport, warnFirstNativeErrors, type NativeScheduleTransport } from './schedule-socket-transport.js';
+import { deliverBatch, scheduleSocketTransport, warnFirstNativeErrors, type NativeScheduleTransport } from './schedule-socket-transport.js';
 
 export interface NativeTransportOptions extends NativeSocketCommonOptions {
   /** address family of the socket and of every target; default from bindAddress, else 4 */
@@ -47,25 +39,6 @@ export interface NativeTransport extends NativeScheduleTransport {
 }
 
 const DEFAULT_WARNING_LIMIT = 20;
-
-/** Splits error events off a batch; every other controller event is a TransportEvent. */
-function splitBatch(events: NativeEvent[]): { transport: TransportEvent[]; errors: NativeErrorEvent[] } {
-  const transport: TransportEvent[] = [];
-  const errors: NativeErrorEvent[] = [];
-  for (const event of events) {
-    switch (event.kind) {
-      case 'error':
-        errors.push(event);
-        break;
-      case 'reflected':
-      case 'reflect-tx':
-        break; // never emitted by a controller socket
-      default:
-        transport.push(event);
-    }
-  }
-  return { transport, errors };
-}
 
 export async function createNativeTransport(
   addon: NativeAddon,
@@ -91,11 +64,7 @@ export async function createNativeTransport(
       timestamps: stampSource,
       ...pickDefined(options),
     },
-    (events) => {
-      const { transport, errors } = splitBatch(events);
-      if (errors.length > 0) callHandler((errs: NativeErrorEvent[]) => errs.forEach(onError), errors);
-      if (transport.length > 0) callHandler(onEvents, transport);
-    },
+    (events) => deliverBatch(events, onEvents, onError),
   );
 
   return { ...scheduleSocketTransport(socket, stampSource, (schedule) => validateSchedule(schedule, family)), localPort: socket.localPort };

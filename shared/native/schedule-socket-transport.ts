@@ -1,5 +1,27 @@
-import type { ProbeTransport, ScheduleSpec } from '../transport/probe-transport.js';
-import type { NativeErrorEvent, NativeProbeSocket, NativeSocketStats } from './native-addon.js';
+import type { ProbeTransport, ScheduleSpec, TransportEvent, TransportEventHandler } from '../transport/probe-transport.js';
+import { callHandler, type NativeErrorEvent, type NativeEvent, type NativeProbeSocket, type NativeSocketStats } from './native-addon.js';
+
+/** Hands a controller socket's batch on: errors to onError, the rest (TransportEvents) to onEvents. */
+export function deliverBatch(events: NativeEvent[], onEvents: TransportEventHandler,
+  onError: (event: NativeErrorEvent) => void): void {
+  const transport: TransportEvent[] = [];
+  const errors: NativeErrorEvent[] = [];
+  for (const event of events) {
+    switch (event.kind) {
+      case 'error':
+        errors.push(event);
+        break;
+      case 'reflected':
+      case 'reflect-tx':
+      case 'refused':
+        break; // reflector events: never emitted by a controller socket
+      default:
+        transport.push(event);
+    }
+  }
+  if (errors.length > 0) callHandler((errs: NativeErrorEvent[]) => errs.forEach(onError), errors);
+  if (transport.length > 0) callHandler(onEvents, transport);
+}
 
 /** Native thread errors as process warnings, the first `limit` of them: a failing link must not flood stderr. */
 export function warnFirstNativeErrors(limit: number): (event: NativeErrorEvent) => void {

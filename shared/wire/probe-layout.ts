@@ -21,8 +21,11 @@
  * |                T3: agent send, ns (see flags)                 | 40
  * +---------------------------------------------------------------+
  * |              padding (zeros) up to `length` bytes             | 48
+ * |   with flag AUTH: the last 16 bytes are the authentication tag  |
  *
- * flags bits 0-1: source of T2, bits 2-3: source of T3 (0 none, 1 user, 2 kernel, 3 hardware).
+ * flags bits 0-1: source of T2, bits 2-3: source of T3 (0 none, 1 user, 2 kernel, 3 hardware),
+ * bit 4: AUTH (--key-file): the datagram ends in HMAC-SHA256(key, every byte before the tag)
+ * truncated to 16 bytes; the agent re-signs its reply after writing T2/T3.
  * T2 and T3 are stamped by the same agent; their difference is the guest turnaround.
  */
 export const PROBE_MAGIC = 0x52545042;
@@ -54,5 +57,8 @@ export const STAMP_HARDWARE = 3;
 export const FLAGS_T2_SHIFT = 0;
 export const FLAGS_T3_SHIFT = 2;
 export const FLAGS_STAMP_MASK = 0b11;
+export const FLAG_AUTH = 0b1_0000;
+/** HMAC-SHA256 truncated to 128 bits (as RFC 4868 does for IPsec's HMAC-SHA-256-128) */
+export const AUTH_TAG_BYTES = 16;
 /** flag bits a version-1 decoder knows; others must be zero */
-export const FLAGS_KNOWN_MASK = 0b1111;
+export const FLAGS_KNOWN_MASK = 0b1_1111;

@@ -15,6 +15,12 @@ export const REJECT_REASONS = [
   'unknown-seq', //       a reply for a sequence number never sent in this session
   'expired', //           a reply after its probe was declared lost (--loss-after)
   'send-failed', //       the reply could not be sent (agent)
+  // --key-file and the agent's abuse limits
+  'unauthenticated', //   no authentication tag, where --key-file requires one
+  'bad-auth', //          the tag does not match (another key, or bytes changed on the way)
+  'replay', //            agent with a key: this session's sequence number was already answered
+  'rate-limited', //      agent: the source sent more than --max-rate probes a second
+  'session-limit', //     agent: --max-sessions sessions are active; a new one is not answered
   // ICMP mode (controller/icmp-codec.ts): a raw socket sees every ICMP message of the host
   'bad-ip-header', //     not an IPv4 ICMP datagram
   'not-echo-reply', //    another ICMP type (errors, others' requests)
@@ -31,8 +37,8 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 /** Counts per reason; only reasons that occurred appear, so reports stay short. */
 export type RejectCounts = Partial<Record<RejectReason, number>>;
 
-export function countReject(counts: RejectCounts, reason: RejectReason): void {
-  counts[reason] = (counts[reason] ?? 0) + 1;
+export function countReject(counts: RejectCounts, reason: RejectReason, count = 1): void {
+  counts[reason] = (counts[reason] ?? 0) + count;
 }
 
 export function totalRejects(counts: RejectCounts): number {

@@ -47,7 +47,8 @@ export async function startAgent(path: BenchPath, mode: StampMode, lifeS: number
   const port = path.name === 'loopback' ? 0 : await path.port(7707);
   const service = await startService(
     process.execPath,
-    [CLI, 'agent', '--listen', `${path.serverHost}:${port}`, '--timestamps', mode],
+    // --max-rate off: the capacity rounds send up to 20 kHz from one source, above the default limit.
+    [CLI, 'agent', '--listen', `${path.serverHost}:${port}`, '--timestamps', mode, '--max-rate', 'off'],
     { netns: path.serverNetns, timeoutS: lifeS, cwd: REPO_ROOT, ready: /listening udp (\S+)/, readyTimeoutS: 30 },
   );
   const where = service.ready[1] ?? '';

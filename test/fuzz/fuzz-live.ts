@@ -6,7 +6,7 @@
  * Each agent is stopped with SIGTERM and its counters compared with what was sent (live-checks.ts).
  */
 import { startAgent, type RunningAgent } from '../helpers/cli.js';
-import { parseAgentCounters } from './agent-counters.js';
+import { parseAgentCounters } from '../helpers/agent-counters.js';
 import type { TallyData } from './fuzz-tally.js';
 import { checkUdpRun, checkWsRun, type AgentEnd } from './live-checks.js';
 import { sendUdpFuzz } from './live-udp.js';

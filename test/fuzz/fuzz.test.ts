@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeHistogram } from '../../shared/histogram/histogram-transport.js';
-import { parseAgentCounters } from './agent-counters.js';
+import { parseAgentCounters } from '../helpers/agent-counters.js';
 import { fuzzDecoders } from './fuzz-decoders.js';
 import { fuzzLive } from './fuzz-live.js';
 import { totalViolations, type TallyData } from './fuzz-tally.js';

@@ -1,4 +1,4 @@
-import type { AgentCounters } from './agent-counters.js';
+import type { AgentCounters } from '../helpers/agent-counters.js';
 import { addSample, emptyTally, type TallyData } from './fuzz-tally.js';
 import type { UdpSendResult } from './live-udp.js';
 import type { WsSendResult } from './live-ws.js';
@@ -66,7 +66,11 @@ export function checkUdpRun(name: string, sent: UdpSendResult, end: AgentEnd): T
   if (counters.reflected + counters.rejected !== counters.received) {
     fail(tally, 'every-datagram-counted-once', `reflected ${counters.reflected} + rejected ${counters.rejected} != received ${counters.received}`);
   }
-  const got: Record<string, number> = { ...counters.reasons, reflected: counters.reflected };
+  // A valid probe the agent's abuse limits refused (--max-sessions, --max-rate; random
+  // session ids fill the session places) is a correct non-answer: it counts with the reflected.
+  const { 'session-limit': sessionLimit = 0, 'rate-limited': rateLimited = 0, ...decoderReasons } = counters.reasons;
+  tally.acceptedAs['refused by the agent\'s limits'] = sessionLimit + rateLimited;
+  const got: Record<string, number> = { ...decoderReasons, reflected: counters.reflected + sessionLimit + rateLimited };
   const want: Record<string, number> = { ...sent.predicted, reflected: sent.validProbes };
   const over = Object.keys(got).some((k) => (got[k] ?? 0) > (want[k] ?? 0));
   if (over || (drops === 0 && diffCounts(got, want) !== '')) fail(tally, 'same-verdict-as-decoder', `${diffCounts(got, want)}${dropNote}`);

@@ -96,6 +96,11 @@ Napi::Value ToJs(Napi::Env env, const Event& ev) {
       o.Set("txNs", big(ev.stampNs));
       o.Set("source", SourceName(ev.source));
       break;
+    case EventKind::kRefused:
+      o.Set("kind", "refused");
+      o.Set("reason", ev.message);
+      o.Set("count", Napi::Number::New(env, double(ev.count)));
+      break;
   }
   return o;
 }
@@ -253,6 +258,18 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
       if (!o.Get("mlock").IsBoolean()) throw Napi::TypeError::New(env, "mlock must be a boolean");
       config.rt.mlock = o.Get("mlock").As<Napi::Boolean>().Value();
     }
+    if (Has(o, "authKey")) {
+      if (!o.Get("authKey").IsBuffer()) throw Napi::TypeError::New(env, "authKey must be a Buffer");
+      Napi::Buffer<uint8_t> key = o.Get("authKey").As<Napi::Buffer<uint8_t>>();
+      if (key.Length() < 16 || key.Length() > 4096) {
+        throw Napi::RangeError::New(env, "authKey must be 16..4096 bytes");
+      }
+      if (config.icmp) throw Napi::TypeError::New(env, "authKey does not apply to protocol 'icmp'");
+      config.authKey.assign(key.Data(), key.Data() + key.Length());
+    }
+    config.guard.maxRatePerS = double(GetInteger(o, "maxRatePerS", 0, 0, 1'000'000));
+    config.guard.maxSessions = uint32_t(GetInteger(o, "maxSessions", 0, 0, 1'000'000));
+    config.guard.replayWindow = !config.authKey.empty();
 
     auto inst = std::make_shared<Instance>();
     inst->env = env;
@@ -405,6 +422,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("txStamps", Napi::Number::New(env, double(s.txStamps)));
     o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
     o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
+    o.Set("refused", Napi::Number::New(env, double(s.refused)));
     return o;
   }
 
@@ -435,7 +453,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("realtimeNs", Napi::Function::New(env, RealtimeNs, "realtimeNs"));
   RegisterDeviceModel(env, exports);  // the lab's emulated NIC (device_model.h)
   // 2: protocol 'icmp' (raw ICMP sockets) and stats().filtered
-  exports.Set("version", Napi::Number::New(env, 2));
+  // 3: authKey, maxRatePerS, maxSessions, 'refused' events and stats().refused
+  exports.Set("version", Napi::Number::New(env, 3));
   return exports;
 }
 

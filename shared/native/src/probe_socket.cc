@@ -1,5 +1,7 @@
 #include "probe_socket.h"
 
+#include "probe_auth.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +47,7 @@ constexpr size_t kOffVersion = 4, kOffType = 5, kOffFlags = 6, kOffSession = 8,
                  kOffLength = 12, kOffReserved = 14, kOffSeq = 16, kOffT1 = 24, kOffT2 = 32,
                  kOffT3 = 40;
 constexpr uint8_t kTypeProbe = 1, kTypeReply = 2;
-constexpr uint16_t kFlagsKnownMask = 0b1111;
+constexpr uint16_t kFlagsKnownMask = 0b1'1111;  // stamp sources and AUTH
 
 // ICMP echo probes (controller/icmp-codec.ts): checksum at 2, 16-bit sequence at 6.
 constexpr size_t kIcmpOffChecksum = 2, kIcmpOffSeq16 = 6;
@@ -337,6 +339,7 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
   const char* counterIds = getenv("RTPROBE_TX_ID_COUNTER");
   useIdCmsg_ = counterIds == nullptr || strcmp(counterIds, "1") != 0;
 
+  if (config_.reflector) guard_ = std::make_unique<ProbeGuard>(config_.guard);
   sendBuf_.resize(65536);
   rxBuf_.resize(65536);  // any UDP datagram fits: no MSG_TRUNC surprises
   events_.reserve(64);
@@ -435,6 +438,7 @@ SocketStats ProbeSocket::stats() const {
   s.txStamps = statTxStamps_.load();
   s.sendErrors = statSendErrors_.load();
   s.filtered = statFiltered_.load();
+  s.refused = statRefused_.load();
   return s;
 }
 
@@ -550,6 +554,10 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
   PutU64(buf + schedule_->seqOffset, seq);
   const int64_t t1RealNs = RealNowNs();
   PutU64(buf + schedule_->t1Offset, uint64_t(t1RealNs));
+  // Last write before the send: the tag covers seq and T1.
+  if (!config_.authKey.empty() && tpl.size() >= kMinProbeBytes) {
+    SignDatagram(buf, tpl.size(), config_.authKey);
+  }
   if (config_.icmp) {
     // Last, over the final bytes: ICMP sequence, then the IPv4 checksum (the kernel
     // computes ICMPv6 checksums itself, over a pseudo-header we do not know).
@@ -814,6 +822,10 @@ bool ProbeSocket::SelectIcmpReply(const uint8_t** data, size_t* len) const {
 void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from,
                           socklen_t fromLen, int64_t rxNs, StampSource rxSource,
                           int64_t rxMonoNs) {
+  if (const char* refusal = RefusalOf(buf, len, from, rxMonoNs)) {
+    Refuse(refusal);
+    return;
+  }
   uint64_t t2Ns = uint64_t(rxNs);
   if (rxSource == StampSource::kNone) {
     rxSource = StampSource::kUser;  // wire T2/T3 are CLOCK_REALTIME ns
@@ -824,6 +836,7 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
   PutU64(buf + kOffT2, t2Ns);
   const uint64_t t3Ns = uint64_t(RealNowNs());
   PutU64(buf + kOffT3, t3Ns);
+  if (!config_.authKey.empty()) SignDatagram(buf, len, config_.authKey);
   const int64_t id = SendWithId(buf, len, reinterpret_cast<const sockaddr*>(&from), fromLen);
   // Everything below runs after the reply has left.
   const uint32_t session = GetU32(buf + kOffSession);
@@ -849,6 +862,39 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
   ev.t2Ns = t2Ns;
   ev.t3Ns = t3Ns;
   ev.rxMonoNs = rxMonoNs;
+  Push(std::move(ev));
+}
+
+const char* ProbeSocket::RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
+                                   int64_t rxMonoNs) {
+  // Forged probes are refused before they can touch a session's state.
+  if (!config_.authKey.empty()) {
+    switch (CheckAuth(buf, len, config_.authKey)) {
+      case AuthCheck::kUnauthenticated: return "unauthenticated";
+      case AuthCheck::kBadAuth: return "bad-auth";
+      case AuthCheck::kGenuine: break;
+    }
+  }
+  switch (guard_->Admit(from, GetU32(buf + kOffSession), GetU64(buf + kOffSeq), rxMonoNs)) {
+    case GuardVerdict::kReplay: return "replay";
+    case GuardVerdict::kRateLimited: return "rate-limited";
+    case GuardVerdict::kSessionLimit: return "session-limit";
+    case GuardVerdict::kAnswer: break;
+  }
+  return nullptr;
+}
+
+void ProbeSocket::Refuse(const char* reason) {
+  statRefused_.fetch_add(1, std::memory_order_relaxed);
+  // A flood of refusals becomes a few events: consecutive ones of a reason share one.
+  if (!events_.empty() && events_.back().kind == EventKind::kRefused &&
+      events_.back().message == reason) {
+    ++events_.back().count;
+    return;
+  }
+  Event ev(EventKind::kRefused);
+  ev.message = reason;
+  ev.count = 1;
   Push(std::move(ev));
 }
 

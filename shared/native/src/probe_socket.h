@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "events.h"
+#include "probe_guard.h"
 #include "rt_thread.h"
 
 namespace rtprobe {
@@ -41,6 +42,10 @@ struct SocketConfig {
   int64_t spinNs = 0;     // busy-wait this long before each deadline (0 = sleep only)
   std::string iface;      // SO_BINDTODEVICE; empty = none
   RtOptions rt;
+  // --key-file: the controller signs its probes; the reflector answers only genuine ones and
+  // signs its replies. Empty = no authentication.
+  std::vector<uint8_t> authKey;
+  GuardLimits guard;  // reflector only
 };
 
 struct ScheduleTarget {
@@ -67,6 +72,7 @@ struct SocketStats {
   uint64_t passedToJs = 0;
   uint64_t txStamps = 0;
   uint64_t sendErrors = 0;
+  uint64_t refused = 0;   // reflector: well-formed probes not answered (forged, replays, limits)
   uint64_t filtered = 0;  // icmp: datagrams read but not handed to JS (not echo replies)
 };
 
@@ -129,6 +135,10 @@ class ProbeSocket {
               StampSource source, int64_t rxMonoNs, bool portless);
   void Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from, socklen_t fromLen,
                int64_t rxNs, StampSource rxSource, int64_t rxMonoNs);
+  // Reflector: null when the probe may be answered, else why not (counted, coalesced event).
+  const char* RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
+                        int64_t rxMonoNs);
+  void Refuse(const char* reason);
   // sendmsg with the OPT_ID of this datagram; falls back to the kernel's own counter when the
   // kernel does not know SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
   int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen);
@@ -181,9 +191,10 @@ class ProbeSocket {
   int64_t errorWindowStartNs_ = 0;
   uint32_t errorsInWindow_ = 0;
   uint64_t errorsSuppressed_ = 0;
+  std::unique_ptr<ProbeGuard> guard_;  // reflector only
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
-      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statFiltered_{0};
+      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statFiltered_{0}, statRefused_{0};
 };
 
 int64_t MonoNowNs();

@@ -61,7 +61,7 @@ describe('reflectProbe', () => {
     expect(reject(version)).toBe('bad-version');
     const type = valid(); type.writeUInt8(3, OFFSET_TYPE);
     expect(reject(type)).toBe('bad-type');
-    const flags = valid(); flags.writeUInt16BE(0x10, OFFSET_FLAGS);
+    const flags = valid(); flags.writeUInt16BE(0x20, OFFSET_FLAGS);
     expect(reject(flags)).toBe('bad-flags');
     const length = valid(); length.writeUInt16BE(128, OFFSET_LENGTH);
     expect(reject(length)).toBe('bad-length');

@@ -29,7 +29,7 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707, mode: 'udp' }],
       rateHz: 100, durationNs: 30e9, count: null, sizeBytes: 64, timeoutNs: 1e9, lossAfterNs: 10e9,
       json: null, quiet: false, timestamps: 'auto',
-      socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
+      socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
     });
     expect(DEFAULT_AGENT_PORT).toBe(7707);
   });
@@ -47,7 +47,7 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: 'a', host: '10.0.0.1', port: 9000, mode: 'udp' }, { name: 'b', host: 'fd00::2', port: 7707, mode: 'udp' }],
       rateHz: 1000, durationNs: 16 * 3600e9, count: null, sizeBytes: 1472, timeoutNs: 50e6, lossAfterNs: 2e9,
       json: '-', quiet: true, timestamps: 'kernel',
-      socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null,
+      socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
     });
   });
 

@@ -184,8 +184,8 @@ describe('decodeProbe rejections', () => {
     }
   });
 
-  it('bad-flags: any bit above bit 3', () => {
-    for (const flags of [0x0010, 0x0100, 0x8000, 0xffff, 0x001f]) {
+  it('bad-flags: any bit above bit 4 (AUTH)', () => {
+    for (const flags of [0x0020, 0x0100, 0x8000, 0xffff, 0x003f]) {
       const probe = valid();
       probe.writeUInt16BE(flags, OFFSET_FLAGS);
       expectReject(probe, 'bad-flags');

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { burstOf, MAX_TRACKED_SOURCES, ProbeGuard, SESSION_RECLAIM_MS } from '../../../agent/probe-guard.js';
+import { REPLAY_WINDOW, ReplayWindow } from '../../../agent/replay-window.js';
+import { TokenBucket } from '../../../agent/token-bucket.js';
+
+describe('ReplayWindow', () => {
+  it('refuses a number seen before, accepts reordering within the window', () => {
+    const w = new ReplayWindow();
+    for (const seq of [0n, 1n, 2n, 5n, 4n]) {
+      expect(w.seen(seq)).toBe(false);
+      w.mark(seq);
+    }
+    expect(w.seen(3n)).toBe(false); // late but new
+    for (const seq of [0n, 1n, 2n, 4n, 5n]) expect(w.seen(seq)).toBe(true);
+  });
+
+  it('refuses what is older than the window, forgets bits it slides past', () => {
+    const w = new ReplayWindow();
+    const W = BigInt(REPLAY_WINDOW);
+    w.mark(10n);
+    w.mark(10n + W - 1n);
+    expect(w.seen(10n)).toBe(true); // still inside: marked
+    expect(w.seen(11n)).toBe(false); // inside, never seen
+    w.mark(10n + W);
+    expect(w.seen(10n)).toBe(true); // now too old: refused whatever it was
+    expect(w.seen(11n)).toBe(false); // the oldest number still inside
+    expect(w.seen(12n)).toBe(false);
+    // a jump far ahead clears the window
+    w.mark(10n * W);
+    expect(w.seen(10n * W)).toBe(true);
+    expect(w.seen(10n * W - 1n)).toBe(false);
+    expect(w.seen(10n * W - W)).toBe(true);
+  });
+
+  it('the bit of a number reused after the window slid is clear (ring wrap)', () => {
+    const w = new ReplayWindow();
+    w.mark(3n);
+    w.mark(3n + BigInt(REPLAY_WINDOW) + 2n); // slides past; 3 + W shares 3's bit
+    expect(w.seen(3n + BigInt(REPLAY_WINDOW))).toBe(false);
+  });
+
+  it('handles the top of the 64-bit range', () => {
+    const w = new ReplayWindow();
+    const top = 2n ** 64n - 1n;
+    w.mark(top);
+    expect(w.seen(top)).toBe(true);
+    expect(w.seen(top - 1n)).toBe(false);
+  });
+});
+
+describe('TokenBucket', () => {
+  it('starts full, then gives `rate` tokens a second, never more than the burst', () => {
+    const b = new TokenBucket(100, 10, 0);
+    let taken = 0;
+    while (b.take(0)) taken++;
+    expect(taken).toBe(10);
+    expect(b.take(5)).toBe(false); // 0.5 token
+    expect(b.take(10)).toBe(true); // 1 token after 10 ms
+    expect(b.take(10)).toBe(false);
+    taken = 0;
+    while (b.take(60_000)) taken++;
+    expect(taken).toBe(10); // a minute of silence saves up only the burst
+    expect(b.isFull(60_000)).toBe(false);
+    expect(b.isFull(60_100)).toBe(true);
+  });
+
+  it('a clock going backwards gives no tokens', () => {
+    const b = new TokenBucket(100, 1, 1000);
+    expect(b.take(1000)).toBe(true);
+    expect(b.take(0)).toBe(false);
+    expect(b.take(1000)).toBe(false);
+  });
+});
+
+describe('ProbeGuard', () => {
+  it('rate: answers the burst at once, then the rate; per source address', () => {
+    const g = new ProbeGuard({ maxRatePerS: 50, maxSessions: 16, replayWindow: false });
+    const burst = burstOf(50);
+    expect(burst).toBe(10);
+    let answered = 0;
+    for (let seq = 0n; seq < 100n; seq++) if (g.admit('10.0.0.1', 1, seq, 0) === null) answered++;
+    expect(answered).toBe(burst);
+    expect(g.admit('10.0.0.1', 1, 100n, 0)).toBe('rate-limited');
+    expect(g.admit('10.0.0.2', 2, 0n, 0)).toBeNull(); // another source has its own bucket
+    expect(g.admit('10.0.0.1', 1, 101n, 20)).toBeNull(); // 1 token per 20 ms at 50/s
+    expect(g.admit('10.0.0.1', 1, 102n, 20)).toBe('rate-limited');
+    expect(burstOf(1000)).toBe(200);
+  });
+
+  it('no rate limit with maxRatePerS null', () => {
+    const g = new ProbeGuard({ maxRatePerS: null, maxSessions: 1, replayWindow: false });
+    for (let seq = 0n; seq < 10_000n; seq++) expect(g.admit('10.0.0.1', 1, seq, 0)).toBeNull();
+  });
+
+  it('sessions: beyond the cap a new one is refused, until one has been silent SESSION_RECLAIM_MS', () => {
+    const g = new ProbeGuard({ maxRatePerS: null, maxSessions: 2, replayWindow: false });
+    expect(g.admit('a', 1, 0n, 0)).toBeNull();
+    expect(g.admit('a', 2, 0n, 1000)).toBeNull();
+    expect(g.admit('a', 3, 0n, 1000)).toBe('session-limit');
+    expect(g.admit('a', 1, 1n, SESSION_RECLAIM_MS - 1)).toBeNull(); // known sessions go on
+    expect(g.admit('a', 3, 0n, SESSION_RECLAIM_MS + 999)).toBe('session-limit'); // 2 silent 4.999 s
+    expect(g.admit('a', 3, 0n, SESSION_RECLAIM_MS + 1000)).toBeNull(); // 2 silent 5 s: 3 takes its place
+    expect(g.sessionCount).toBe(2);
+    expect(g.admit('a', 2, 1n, SESSION_RECLAIM_MS + 1000)).toBe('session-limit'); // 2 is gone
+  });
+
+  it('replays: refused with a key, each sequence number answered once per session', () => {
+    const g = new ProbeGuard({ maxRatePerS: null, maxSessions: 4, replayWindow: true });
+    expect(g.admit('a', 1, 5n, 0)).toBeNull();
+    expect(g.admit('a', 1, 5n, 1)).toBe('replay');
+    expect(g.admit('a', 2, 5n, 1)).toBeNull(); // another session
+    expect(g.admit('a', 1, 4n, 2)).toBeNull(); // reordered, new
+    const open = new ProbeGuard({ maxRatePerS: null, maxSessions: 4, replayWindow: false });
+    expect(open.admit('a', 1, 5n, 0)).toBeNull();
+    expect(open.admit('a', 1, 5n, 1)).toBeNull(); // without a key a duplicate is answered (and counted by the recorder)
+  });
+
+  it('a refused probe leaves no trace: a rate-limited number is still answerable later', () => {
+    const g = new ProbeGuard({ maxRatePerS: 1, maxSessions: 4, replayWindow: true });
+    for (let seq = 0n; seq < 10n; seq++) expect(g.admit('a', 1, seq, 0)).toBeNull();
+    expect(g.admit('a', 1, 10n, 0)).toBe('rate-limited');
+    expect(g.admit('a', 1, 10n, 1000)).toBeNull();
+  });
+
+  it('state stays bounded: more sources than it tracks are refused until quiet ones are forgotten', () => {
+    const g = new ProbeGuard({ maxRatePerS: 1000, maxSessions: 1, replayWindow: false });
+    for (let i = 0; i < MAX_TRACKED_SOURCES; i++) expect(g.admit(`s${i}`, 1, BigInt(i), 0)).toBeNull();
+    expect(g.admit('one-too-many', 1, 0n, 0)).toBe('rate-limited');
+    // 1 s later every bucket is full again (burst 200 at 1000/s takes 1 ms to refill one token)
+    expect(g.admit('one-too-many', 1, 1n, 1000)).toBeNull();
+  });
+});
