@@ -1,7 +1,5 @@
 #include "probe_socket.h"
 
-#include "probe_auth.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -220,6 +218,7 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
          std::to_string(IF_NAMESIZE - 1) + " characters");
   }
   if (config_.icmp && config_.reflector) Fail("ICMP sockets are controller only");
+  if (!config_.authKey.empty()) auth_ = std::make_unique<DatagramAuth>(config_.authKey);  // before any fd
   // Raw sockets have no ports (an IPv6 one even rejects any but 0 or its protocol).
   if (config_.icmp) config_.port = 0;
   const ScheduleTarget local = ParseTarget(config_.family, config_.bindAddress, config_.port);
@@ -555,9 +554,7 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
   const int64_t t1RealNs = RealNowNs();
   PutU64(buf + schedule_->t1Offset, uint64_t(t1RealNs));
   // Last write before the send: the tag covers seq and T1.
-  if (!config_.authKey.empty() && tpl.size() >= kMinProbeBytes) {
-    SignDatagram(buf, tpl.size(), config_.authKey);
-  }
+  if (auth_ && tpl.size() >= kMinProbeBytes) auth_->Sign(buf, tpl.size());
   if (config_.icmp) {
     // Last, over the final bytes: ICMP sequence, then the IPv4 checksum (the kernel
     // computes ICMPv6 checksums itself, over a pseudo-header we do not know).
@@ -836,7 +833,7 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
   PutU64(buf + kOffT2, t2Ns);
   const uint64_t t3Ns = uint64_t(RealNowNs());
   PutU64(buf + kOffT3, t3Ns);
-  if (!config_.authKey.empty()) SignDatagram(buf, len, config_.authKey);
+  if (auth_) auth_->Sign(buf, len);
   const int64_t id = SendWithId(buf, len, reinterpret_cast<const sockaddr*>(&from), fromLen);
   // Everything below runs after the reply has left.
   const uint32_t session = GetU32(buf + kOffSession);
@@ -868,8 +865,8 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
 const char* ProbeSocket::RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
                                    int64_t rxMonoNs) {
   // Forged probes are refused before they can touch a session's state.
-  if (!config_.authKey.empty()) {
-    switch (CheckAuth(buf, len, config_.authKey)) {
+  if (auth_) {
+    switch (auth_->Check(buf, len)) {
       case AuthCheck::kUnauthenticated: return "unauthenticated";
       case AuthCheck::kBadAuth: return "bad-auth";
       case AuthCheck::kGenuine: break;

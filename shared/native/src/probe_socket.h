@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "events.h"
+#include "probe_auth.h"
 #include "probe_guard.h"
 #include "rt_thread.h"
 
@@ -192,6 +193,7 @@ class ProbeSocket {
   uint32_t errorsInWindow_ = 0;
   uint64_t errorsSuppressed_ = 0;
   std::unique_ptr<ProbeGuard> guard_;  // reflector only
+  std::unique_ptr<DatagramAuth> auth_;  // --key-file; null without
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
       statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statFiltered_{0}, statRefused_{0};
