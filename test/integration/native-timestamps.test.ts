@@ -414,7 +414,7 @@ describeNative('native reflector fast path', () => {
       reply.writeUInt8(PROBE_TYPE_REPLY, OFFSET_TYPE);
       bad.push(['a reply, not a probe', reply]);
       const unknownFlags = probe(64, 1);
-      unknownFlags.writeUInt16BE(0x10, OFFSET_FLAGS);
+      unknownFlags.writeUInt16BE(0x20, OFFSET_FLAGS);
       bad.push(['unknown flag bits', unknownFlags]);
       const reserved = probe(64, 1);
       reserved.writeUInt16BE(1, OFFSET_RESERVED);
