@@ -15,7 +15,10 @@ export interface CompletedRoundTrip {
   /** wall-clock ms (epoch) when the probe was sent */
   sentWallMs: number;
   late: boolean;
-  /** the transport's TX stamp never came, so the RTT is from user-space monotonic stamps */
+  /**
+   * the RTT is from the user-space monotonic stamps: the transport's TX stamp never came, or
+   * its stamps (CLOCK_REALTIME) straddle a step of the wall clock
+   */
   userFallback: boolean;
   /** the agent's T3 − T2 from the reply, null when it did not stamp both */
   turnaroundNs: number | null;
@@ -36,6 +39,14 @@ export interface ReplyMatcherOptions {
   lossAfterNs: bigint;
 }
 
+/**
+ * How far a stamped RTT may exceed the monotonic one around it. The stamps lie between the
+ * monotonic reads (before sendto, after recvmsg) and kernel clocks tick at the monotonic
+ * rate; only a NIC's clock (PHC) may run off by some ppm. Anything beyond is a clock step.
+ */
+const STEP_SLACK_NS = 1_000_000;
+const STEP_SLACK_PER_NS = 0.001;
+
 const FREE = 0;
 const PENDING = 1; // sent, no reply yet
 const REPLIED = 2; // reply here, TX stamp still to come
@@ -49,7 +60,7 @@ export class ReplyMatcher {
   late = 0;
   duplicates = 0;
   reordered = 0;
-  /** round trips measured with user stamps because the TX stamp was missing */
+  /** round trips measured with user stamps because the TX stamp was missing or a clock step split the stamps */
   stampFallbacks = 0;
 
   private readonly capacity: number;
@@ -173,12 +184,17 @@ export class ReplyMatcher {
     this.oldestSeq = seq + 1n;
   }
 
-  private complete(i: number, seq: bigint, userFallback: boolean): CompletedRoundTrip {
+  private complete(i: number, seq: bigint, txMissing: boolean): CompletedRoundTrip {
     this.states[i] = DONE;
+    const monoRttNs = Number((this.rxMonoNs[i] ?? 0n) - (this.sentMonoNs[i] ?? 0n));
+    const stampedRttNs = Number((this.rxNs[i] ?? 0n) - (this.txNs[i] ?? 0n));
+    // Kernel stamps are CLOCK_REALTIME: a wall-clock step between them (NTP, a VM resume) would
+    // be an RTT of ±the step. A stamped RTT that is negative or longer than the monotonic
+    // interval around it is such a step; the monotonic RTT is then the measurement.
+    const stepped = stampedRttNs < 0 || stampedRttNs > monoRttNs + STEP_SLACK_NS + monoRttNs * STEP_SLACK_PER_NS;
+    const userFallback = txMissing || stepped;
     if (userFallback) this.stampFallbacks++;
-    const end = userFallback ? this.rxMonoNs[i] : this.rxNs[i];
-    const start = userFallback ? this.sentMonoNs[i] : this.txNs[i];
-    const rttNs = Number((end ?? 0n) - (start ?? 0n));
+    const rttNs = userFallback ? monoRttNs : stampedRttNs;
     const late = rttNs > this.options.timeoutNs;
     if (late) this.late++;
     const turnaroundNs = this.turnaroundNs[i] ?? Number.NaN;

@@ -166,6 +166,30 @@ describe('ReplyMatcher: TX stamps', () => {
     expect(counters(m)).toEqual({ ...ZERO, sent: 1, received: 1, late: 1, stampFallbacks: 1 });
   });
 
+  it('a wall-clock step between the kernel stamps: the RTT is the monotonic one, counted as a fallback', () => {
+    const m = new ReplyMatcher(OPTIONS);
+    // sent at T0 (TX stamp 5 µs later), reply read 90 µs after sending, stamped at 80 µs ...
+    m.onSent(0n, T0, 1000);
+    m.onTxStamp(0n, KERNEL_OFFSET + T0 + 5_000n);
+    // ... but the wall clock stepped +30 s in between
+    expect(m.onReply(0n, KERNEL_OFFSET + 30n * SEC + T0 + 80_000n, T0 + 90_000n)).toMatchObject({
+      completed: { rttNs: 90_000, late: false, userFallback: true },
+    });
+    // and -30 s: the stamped RTT would be negative
+    m.onSent(1n, T0 + PERIOD, 1010);
+    m.onTxStamp(1n, KERNEL_OFFSET + T0 + PERIOD + 5_000n);
+    expect(m.onReply(1n, KERNEL_OFFSET - 30n * SEC + T0 + PERIOD + 80_000n, T0 + PERIOD + 90_000n)).toMatchObject({
+      completed: { rttNs: 90_000, late: false, userFallback: true },
+    });
+    // a stamped RTT up to 1 ms (+0.1%) over the monotonic one is no step (a NIC clock's drift): kept
+    m.onSent(2n, T0 + 2n * PERIOD, 1020);
+    m.onTxStamp(2n, KERNEL_OFFSET + T0 + 2n * PERIOD);
+    expect(m.onReply(2n, KERNEL_OFFSET + T0 + 2n * PERIOD + 1_090_000n, T0 + 2n * PERIOD + 90_000n)).toMatchObject({
+      completed: { rttNs: 1_090_000, userFallback: false },
+    });
+    expect(counters(m)).toEqual({ ...ZERO, sent: 3, received: 3, stampFallbacks: 2 });
+  });
+
   it('a TX stamp for a seq never sent is ignored', () => {
     const m = new ReplyMatcher(OPTIONS);
     expect(m.onTxStamp(3n, 1n)).toBeNull();
