@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { monoNs } from '../shared/time/clock.js';
+import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import { encodeProbe } from '../shared/wire/probe-codec.js';
 import { OFFSET_SEQ, OFFSET_T1 } from '../shared/wire/probe-layout.js';
 import { isPrivilegeWarning } from '../shared/cli/socket-flags.js';
@@ -133,7 +133,9 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const statusTimer = setInterval(() => io.status(formatStatusLine(Number(monoNs() - startMonoNs) / 1e9, stats)), 1000);
   const intervalTimer = io.interval ? setInterval(() => {
     state.expire(monoNs());
-    io.interval?.onInterval(stats, Date.now());
+    // Interval times follow the monotonic clock (anchored to the wall clock once): a wall-clock
+    // step must not make an interval 30 s long, or negative (which stopped a soak's logs).
+    io.interval?.onInterval(stats, wallMsOfMono(monoNs()));
   }, io.interval.ms) : null;
   // Belt and braces for a transport that does not end the schedule at endMonoNs by itself.
   const endTimer = endMonoNs === undefined ? null : setTimeout(stopAll, Number(endMonoNs - monoNs()) / 1e6 + 50);

@@ -1,4 +1,5 @@
 import { LatencyHistogram } from '../shared/histogram/latency-histogram.js';
+import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import type { RejectCounts } from '../shared/wire/reject-reason.js';
 import type { StampSource } from '../shared/transport/probe-transport.js';
 import { ReplyMatcher, type CompletedRoundTrip } from './reply-matcher.js';
@@ -41,8 +42,8 @@ export class TargetStats {
   sendToAgent: ((seq: bigint, rttNs: number) => boolean) | null = null;
   /** soak with --alert-max: RTTs above it are reported to the agent (trace freeze), 1/s at most */
   breach: { thresholdNs: number; send: (seq: bigint, rttNs: number) => void; lastSentMs: number } | null = null;
-  /** the current interval (soak logs and alerts) */
-  readonly interval = new IntervalStats(Date.now());
+  /** the current interval (soak logs and alerts), on the run's monotonic-anchored wall clock */
+  readonly interval = new IntervalStats(wallMsOfMono(monoNs()));
 
   constructor(
     readonly target: ResolvedTarget,
