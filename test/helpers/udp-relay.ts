@@ -7,6 +7,8 @@ export interface RelayOptions {
   dropForwardEvery?: number;
   /** drop every Nth datagram from upstream back to the client (0 = none) */
   dropReturnEvery?: number;
+  /** hold every datagram towards upstream this long (a slow path: probes stay in flight) */
+  delayForwardMs?: number;
 }
 
 export interface UdpRelay {
@@ -26,11 +28,13 @@ export async function startUdpRelay(options: RelayOptions): Promise<UdpRelay> {
   const front = dgram.createSocket('udp4');
   const back = dgram.createSocket('udp4');
   let client: { address: string; port: number } | null = null;
+  let closed = false;
   let fromClient = 0;
   let fromUpstream = 0;
   const relay: UdpRelay = {
     port: 0, forwarded: 0, returned: 0, droppedForward: 0, droppedReturn: 0,
     close: async () => {
+      closed = true;
       await Promise.all([front, back].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },
   };
@@ -42,7 +46,9 @@ export async function startUdpRelay(options: RelayOptions): Promise<UdpRelay> {
       return;
     }
     relay.forwarded++;
-    back.send(data, options.upstreamPort, '127.0.0.1');
+    const forward = (): void => { if (!closed) back.send(data, options.upstreamPort, '127.0.0.1'); };
+    if (options.delayForwardMs) setTimeout(forward, options.delayForwardMs);
+    else forward();
   });
   back.on('message', (data) => {
     fromUpstream++;
