@@ -1,5 +1,5 @@
 import {
-  FLAGS_KNOWN_MASK, FLAGS_STAMP_MASK, FLAGS_T2_SHIFT, FLAGS_T3_SHIFT,
+  FLAG_AUTH, FLAGS_KNOWN_MASK, FLAGS_STAMP_MASK, FLAGS_T2_SHIFT, FLAGS_T3_SHIFT,
   OFFSET_FLAGS, OFFSET_LENGTH, OFFSET_MAGIC, OFFSET_RESERVED, OFFSET_SEQ, OFFSET_SESSION,
   OFFSET_T1, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, OFFSET_VERSION,
   PROBE_HEADER_BYTES, PROBE_MAGIC, PROBE_MAX_BYTES, PROBE_MIN_BYTES, PROBE_TYPE_PROBE,
@@ -21,6 +21,8 @@ export interface ProbePacket {
   t2Source: StampSource | 'none';
   t3Source: StampSource | 'none';
   lengthBytes: number;
+  /** flag AUTH: the last 16 bytes are a tag (probe-auth.ts checks it) */
+  signed: boolean;
 }
 
 export type DecodeResult = { ok: true; packet: ProbePacket } | { ok: false; reason: RejectReason };
@@ -89,6 +91,7 @@ export function decodeProbe(data: Uint8Array): DecodeResult {
       t2Source: SOURCE_BY_CODE[(flags >> FLAGS_T2_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
       t3Source: SOURCE_BY_CODE[(flags >> FLAGS_T3_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
       lengthBytes,
+      signed: (flags & FLAG_AUTH) !== 0,
     },
   };
 }

@@ -6,19 +6,23 @@ export interface BenchArgs {
   quick: boolean;
   paths: ('loopback' | 'veth')[];
   capacity: boolean;
+  /** inputs per decoder of the fuzz line; 0 = no fuzz line */
+  fuzzCount: number;
   /** keep the per-run output files (irtt JSON, sockperf CSV, rtprobe JSON) */
   keep: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [--seconds 20] [--rounds 3] [--quick] [--paths loopback,veth]
-                        [--no-capacity] [--keep]
+                        [--no-capacity] [--fuzz-count N] [--keep]
   --quick        1 round × 5 s, short capacity steps, RSS at 10^4 vs 10^5 probes (smoke check)
   --paths        which paths to measure (veth needs root: two namespaces the bench creates)
   --no-capacity  skip the rate ladder / CPU / RSS measurements on loopback
+  --fuzz-count N inputs per decoder of the fuzz line (default 1000000, --quick 20000; 0: none)
   --keep         keep the raw output files of every run (their folder is printed)`;
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { seconds: 20, rounds: 3, quick: false, paths: ['loopback', 'veth'], capacity: true, keep: false };
+  const a: BenchArgs = { seconds: 20, rounds: 3, quick: false, paths: ['loopback', 'veth'], capacity: true, fuzzCount: 1_000_000, keep: false };
+  let fuzzCount: number | undefined;
   let seconds: number | undefined;
   let rounds: number | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -52,6 +56,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--no-capacity':
         a.capacity = false;
         break;
+      case '--fuzz-count': {
+        const v = value();
+        fuzzCount = Number(v);
+        if (!Number.isInteger(fuzzCount) || fuzzCount < 0) throw new Error(`--fuzz-count: not an integer >= 0: ${v}`);
+        break;
+      }
       case '--keep':
         a.keep = true;
         break;
@@ -62,7 +72,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   if (a.quick) {
     a.seconds = 5;
     a.rounds = 1;
+    a.fuzzCount = 20_000;
   }
+  if (fuzzCount !== undefined) a.fuzzCount = fuzzCount;
   // explicit values win over --quick
   if (seconds !== undefined) a.seconds = seconds;
   if (rounds !== undefined) a.rounds = rounds;

@@ -17,6 +17,7 @@ import type { BenchPath } from './bench-path.js';
 import { measureCapacity, renderCapacity } from './capacity.js';
 import type { CapacityResult } from './capacity.js';
 import { measureSoakRss, renderSoakRss, type SoakRssResult } from './soak-rss.js';
+import { measureRobustness, renderRobustness, type RobustnessResult } from './fuzz-robustness.js';
 import { checkTargets, ratios } from './compare.js';
 import { findExecutable } from './find-exe.js';
 import { fixed } from './format-table.js';
@@ -192,7 +193,7 @@ async function main(): Promise<number> {
   log(`rtprobe bench: ${paths.map((p) => p.name).join(' + ')}; ${args.rounds} round(s) × ${args.seconds} s × ${tools.length} tools` +
     `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 1 : 3) : 0))} min`);
 
-  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult } = { paths: [] };
+  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult } = { paths: [] };
   for (const path of paths) {
     log('');
     log(`--- ${path.name} ---`);
@@ -232,6 +233,17 @@ async function main(): Promise<number> {
       log(renderSoakRss(output.soakRss));
     } catch (e) {
       log(`accelerated soak failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  if (args.fuzzCount > 0) {
+    log('');
+    log(`=== robustness (issue 8): npm run fuzz -- --count ${args.fuzzCount}`);
+    try {
+      output.robustness = await measureRobustness(args.fuzzCount, tmpDir);
+      log(renderRobustness(output.robustness));
+    } catch (e) {
+      log(`fuzz failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 

@@ -1,6 +1,6 @@
 import { decodeProbe, encodeProbe, stampFlags, type ProbePacket } from '../../../shared/wire/probe-codec.js';
 import {
-  OFFSET_FLAGS, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, PROBE_HEADER_BYTES, PROBE_TYPE_REPLY,
+  FLAG_AUTH, OFFSET_FLAGS, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, PROBE_HEADER_BYTES, PROBE_TYPE_REPLY,
 } from '../../../shared/wire/probe-layout.js';
 import { REJECT_REASONS } from '../../../shared/wire/reject-reason.js';
 import { describeBytes } from '../fuzz-tally.js';
@@ -11,7 +11,7 @@ import { probeDatagram } from '../probe-inputs.js';
 export function reencodeHeader(packet: ProbePacket): Buffer {
   const header = Buffer.from(encodeProbe(packet.session, packet.seq, packet.t1Ns, packet.lengthBytes).subarray(0, PROBE_HEADER_BYTES));
   if (packet.type === 'reply') header.writeUInt8(PROBE_TYPE_REPLY, OFFSET_TYPE);
-  header.writeUInt16BE(stampFlags(packet.t2Source, packet.t3Source), OFFSET_FLAGS);
+  header.writeUInt16BE(stampFlags(packet.t2Source, packet.t3Source) | (packet.signed ? FLAG_AUTH : 0), OFFSET_FLAGS);
   header.writeBigUInt64BE(packet.t2Ns, OFFSET_T2);
   header.writeBigUInt64BE(packet.t3Ns, OFFSET_T3);
   return header;

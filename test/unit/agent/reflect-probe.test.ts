@@ -39,7 +39,7 @@ describe('reflectProbe', () => {
       ok: true,
       packet: {
         type: 'reply', session: 7, seq: 2n ** 64n - 1n, t1Ns: 2n ** 63n + 1n, t2Ns: T2, t3Ns: T3,
-        t2Source: 'hardware', t3Source: 'kernel', lengthBytes: 200,
+        t2Source: 'hardware', t3Source: 'kernel', lengthBytes: 200, signed: false,
       },
     });
     expect(request.equals(before)).toBe(true); // the request buffer is left alone

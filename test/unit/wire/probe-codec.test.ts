@@ -91,7 +91,7 @@ describe('round trip encode -> decode', () => {
       const packet = decodedPacket(encodeProbe(c.session, c.seq, c.t1, c.size));
       expect(packet).toEqual({
         type: 'probe', session: c.session, seq: c.seq, t1Ns: c.t1, t2Ns: 0n, t3Ns: 0n,
-        t2Source: 'none', t3Source: 'none', lengthBytes: c.size,
+        t2Source: 'none', t3Source: 'none', lengthBytes: c.size, signed: false,
       });
     });
   }
@@ -130,7 +130,7 @@ describe('encodeReply', () => {
 
         expect(decodedPacket(reply)).toEqual({
           type: 'reply', session: 0x01020304, seq: U64_MAX - 3n, t1Ns: 2n ** 63n - 5n,
-          t2Ns: 1_000_000n, t3Ns: 1_002_500n, t2Source, t3Source, lengthBytes: size,
+          t2Ns: 1_000_000n, t3Ns: 1_002_500n, t2Source, t3Source, lengthBytes: size, signed: false,
         });
       }
     });
