@@ -33,6 +33,8 @@ import { ROW_ORDER, roundOrder, TOOLS } from './tools.js';
 import type { ToolDef } from './tools.js';
 
 const RATE_HZ = 100;
+/** measured: 10^5 inputs per decoder took 1.8 min here, mostly the decoders */
+const FUZZ_MIN_PER_MILLION = 15;
 const INSTALL_HINT = 'apt-get install irtt sockperf iputils-ping fping';
 
 let pair: VethPair | undefined;
@@ -191,7 +193,7 @@ async function main(): Promise<number> {
   tmpDir = mkdtempSync(join(tmpdir(), 'rtpb-'));
   const perRound = tools.length * args.seconds * 1.15 + 10;
   log(`rtprobe bench: ${paths.map((p) => p.name).join(' + ')}; ${args.rounds} round(s) × ${args.seconds} s × ${tools.length} tools` +
-    `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 1 : 3) : 0))} min`);
+    `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 1 : 3) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
 
   const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult } = { paths: [] };
   for (const path of paths) {
