@@ -1,0 +1,199 @@
+/**
+ * Fault: the link into a network namespace (a veth pair this test makes, 10.254.83.0/30) goes
+ * down for 2 s and comes back, with the agent inside the namespace and the controller outside.
+ * The run must go on, count the probes of the outage as lost, and measure sane RTTs after.
+ *
+ * Safety: an `unreachable 10.254.83.0/30` route (metric 4242) sits under the veth's connected
+ * route, so while the host side is down the probes fail locally instead of following the
+ * default route off the machine. Neighbour entries are permanent (re-added after each "up"),
+ * so the outage is just the outage: no ARP queue holding probes back and releasing them late.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadNativeAddon } from '../../shared/native/native-addon.js';
+import { CLI_PATH } from '../helpers/cli.js';
+import { createGuestNamespace, type GuestNamespace } from '../helpers/netns.js';
+import { lastStatusReceived, sleep, spawnCli, waitFor, type SpawnedCli } from '../helpers/spawn-cli.js';
+
+const SUBNET = 83;
+const GUARD_ROUTE = [`10.254.${SUBNET}.0/30`, 'metric', '4242'];
+const RATE_HZ = 100;
+const DOWN_MS = 2000;
+
+function hasIp(): boolean {
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const skipReason = process.getuid?.() !== 0 ? 'needs root to create a network namespace'
+  : !hasIp() ? "needs the 'ip' command (Debian iproute2)" : null;
+const nativeAddon = loadNativeAddon().ok;
+
+const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+interface Link {
+  ns: GuestNamespace;
+  hostIf: string;
+  guestIf: string;
+  /** the agent inside the namespace */
+  agent: SpawnedCli;
+  agentPort: number;
+}
+
+/** The veth pair's two ends: the devices of the /30's connected route on each side. */
+function vethNames(ns: GuestNamespace): { hostIf: string; guestIf: string } {
+  const hostIf = /dev (\S+)/.exec(ip('route', 'show', `10.254.${SUBNET}.0/30`, 'proto', 'kernel'))?.[1] ?? '';
+  const guestIf = /dev (\S+)/.exec(ip('-n', ns.name, 'route', 'show', `10.254.${SUBNET}.0/30`))?.[1] ?? '';
+  return { hostIf, guestIf };
+}
+
+/** Neighbour entries that no ARP timing can disturb (an admin "down" flushes them: call after each "up"). */
+function pinNeighbours(link: Pick<Link, 'ns' | 'hostIf' | 'guestIf'>): void {
+  const mac = (args: string[]): string => (JSON.parse(ip('-j', ...args)) as { address: string }[])[0]?.address ?? '';
+  const hostMac = mac(['link', 'show', link.hostIf]);
+  const guestMac = mac(['-n', link.ns.name, 'link', 'show', link.guestIf]);
+  ip('neigh', 'replace', link.ns.guestAddress, 'lladdr', guestMac, 'dev', link.hostIf, 'nud', 'permanent');
+  ip('-n', link.ns.name, 'neigh', 'replace', link.ns.hostAddress, 'lladdr', hostMac, 'dev', link.guestIf, 'nud', 'permanent');
+}
+
+let link: Link | null = null;
+
+function removeGuard(): void {
+  try { ip('route', 'del', 'unreachable', ...GUARD_ROUTE); } catch { /* not there */ }
+}
+
+async function setUp(): Promise<Link> {
+  const ns = createGuestNamespace('fltlink', SUBNET);
+  ip('route', 'add', 'unreachable', ...GUARD_ROUTE);
+  process.once('exit', removeGuard);
+  const { hostIf, guestIf } = vethNames(ns);
+  pinNeighbours({ ns, hostIf, guestIf });
+  // `ip netns exec` execs node in the namespace: the child's pid is the agent's.
+  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI_PATH, 'agent', '--listen', `${ns.guestAddress}:0`],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  const agent: SpawnedCli = {
+    child, stdout: () => stdout, stderr: () => '', signal: () => null,
+    exited: new Promise((resolve) => child.on('close', resolve)),
+  };
+  await waitFor('the agent in the namespace to listen', () => /^listening udp/m.test(stdout), 20_000);
+  const agentPort = Number(/^listening udp [\d.]+:(\d+)/m.exec(stdout)?.[1]);
+  return { ns, hostIf, guestIf, agent, agentPort };
+}
+
+interface Outage {
+  report: Record<string, any>;
+  code: number | null;
+  stderr: string;
+  /** probes due while the link was surely down, and while it may have been */
+  expectedMin: number;
+  expectedMax: number;
+  upAtWallMs: number;
+}
+
+/** Probes the agent for 6 s; after 100 answered probes runs `down`, waits 2 s, runs `up`. */
+async function runWithOutage(current: Link, down: () => void, up: () => void, env: NodeJS.ProcessEnv = {}): Promise<Outage> {
+  const run = spawnCli(['run', '--target', `g=${current.ns.guestAddress}:${current.agentPort}`, '--rate', String(RATE_HZ),
+    '--duration', '6s', '--loss-after', '1s', '--timeout', '500ms', '--json', '-'], { env });
+  let isDown = false;
+  try {
+    await waitFor('100 answered probes', () => lastStatusReceived(run.stderr()) >= 100, 20_000);
+    const downStart = performance.now();
+    isDown = true;
+    down();
+    const downEnd = performance.now();
+    await sleep(DOWN_MS); // the fault itself
+    const upStart = performance.now();
+    up();
+    isDown = false;
+    const upEnd = performance.now();
+    const upAtWallMs = Date.now();
+    const code = await run.exited;
+    // A probe is lost when it was sent while the link was down, give or take the one in flight
+    // at each edge (RTT ≈ 0.1 ms of a 10 ms period) and a slot of rounding.
+    return {
+      report: JSON.parse(run.stdout() || '{}'), code, stderr: run.stderr(), upAtWallMs,
+      expectedMin: Math.floor(((upStart - downEnd) / 1000) * RATE_HZ) - 2,
+      expectedMax: Math.ceil(((upEnd - downStart) / 1000) * RATE_HZ) + 2,
+    };
+  } finally {
+    if (isDown) up();
+    run.child.kill('SIGKILL');
+  }
+}
+
+/** What every outage must show: the run went on, the outage is loss, the RTTs after it are sane. */
+function expectOutageCountedAsLoss(outage: Outage, label: string): void {
+  const target = outage.report.targets?.[0];
+  console.log(`${label}: sent ${target?.sent}, lost ${target?.lost} (expected ${outage.expectedMin}..${outage.expectedMax}), `
+    + `missed send slots ${target?.missed_send_slots}, late ${target?.late}, RTT max ${target?.rtt_ns?.max} ns`);
+  expect(outage.code, outage.stderr).toBe(0);
+  expect(outage.stderr).not.toMatch(/\n\s+at .*\.(ts|js):\d+/);
+  // the schedule went on through the outage: 6 s at 100 Hz
+  expect(target.sent + target.missed_send_slots).toBeGreaterThanOrEqual(595);
+  expect(target.received + target.lost).toBe(target.sent);
+  expect(target.lost).toBeGreaterThanOrEqual(outage.expectedMin);
+  expect(target.lost).toBeLessThanOrEqual(outage.expectedMax);
+  expect(target.late).toBe(0);
+  // After the link is back (from the next full second on), probes flow at the full rate with
+  // sane RTTs: under 100 ms, far from the outage's scale (seconds) yet above what user-space
+  // stamps on a busy 2-core machine show on their own (up to ~45 ms seen here).
+  const after = (target.max_over_time as { start: string; span_s: number; max_ns: number; count: number }[])
+    .filter((p) => Date.parse(p.start) >= outage.upAtWallMs + 1000 && p.span_s === 1);
+  expect(after.length).toBeGreaterThanOrEqual(1);
+  for (const second of after.slice(0, -1)) expect(second.count).toBeGreaterThanOrEqual(95); // the last second may be partial
+  for (const second of after) expect(second.max_ns).toBeLessThan(100e6);
+  expect(target.rtt_ns.max).toBeLessThan(100e6);
+}
+
+describe.skipIf(skipReason !== null)('fault: the link into a network namespace down for 2 s (root; veth pair, agent inside)', () => {
+  beforeAll(async () => { link = await setUp(); });
+  afterAll(async () => {
+    if (link) {
+      link.agent.child.kill('SIGKILL');
+      await link.agent.exited;
+      removeGuard();
+      link.ns.remove();
+    }
+  });
+
+  it("the guest's NIC down and up: the probes of those 2 s are lost, the run goes on, RTTs after are sane", async () => {
+    const current = link as Link;
+    const outage = await runWithOutage(current,
+      () => ip('-n', current.ns.name, 'link', 'set', current.guestIf, 'down'),
+      () => { ip('-n', current.ns.name, 'link', 'set', current.guestIf, 'up'); pinNeighbours(current); });
+    expectOutageCountedAsLoss(outage, 'guest side down');
+  });
+
+  it('the host side down and up (no route: sendto fails), user-space transport: counted as lost', async () => {
+    const current = link as Link;
+    const outage = await runWithOutage(current,
+      () => ip('link', 'set', current.hostIf, 'down'),
+      () => { ip('link', 'set', current.hostIf, 'up'); pinNeighbours(current); },
+      { RTPROBE_NO_ADDON: '1' });
+    expectOutageCountedAsLoss(outage, 'host side down, dgram transport');
+  });
+
+  // KNOWN BUG, not fixable here (shared/native is being edited by someone else): the native
+  // sender reports a sendto that fails (EHOSTUNREACH while the route is gone) as a *missed send
+  // slot* (probe_socket.cc: "slot N of target T reported as missed"), not as a probe sent and
+  // lost. A 2 s outage then shows lost 0 / loss_ratio 0 and ~200 missed send slots, no loss
+  // alert fires in a soak, and the user-space transport (the test above) counts the same outage
+  // as lost. Remove `.fails` once failed sends count as loss.
+  it.skipIf(!nativeAddon).fails('the host side down and up, native transport: counted as lost (fails: failed sends become missed send slots)', async () => {
+    const current = link as Link;
+    const outage = await runWithOutage(current,
+      () => ip('link', 'set', current.hostIf, 'down'),
+      () => { ip('link', 'set', current.hostIf, 'up'); pinNeighbours(current); });
+    expect(outage.report.targets?.[0]?.timestamps?.tx).toBe('kernel');
+    expectOutageCountedAsLoss(outage, 'host side down, native transport');
+  });
+});
+
+it.skipIf(skipReason === null)(`link-down fault tests skipped: ${skipReason ?? ''}`, () => {});
