@@ -28,6 +28,9 @@ export interface ArrivedProbe {
 
 // Recent sequence numbers per session, to tell a late (reordered) arrival from a duplicate.
 const SEEN_WINDOW = 4096;
+// A jump further ahead than this is a restarted (or forged) sequence, not loss: 2^32 probes
+// are 497 days at 100 Hz. It keeps gaps a safe integer (the stream's schema requires one).
+const SEQ_RESTART_JUMP = 2n ** 32n;
 
 class SessionRecorder {
   readonly histograms: Record<AgentTag, LatencyHistogram> = {
@@ -36,7 +39,9 @@ class SessionRecorder {
   counts: IntervalCounts = { received: 0, gaps: 0, reordered: 0, duplicates: 0, rejected: {} };
   intervalStartMs: number;
   lastSeenMs: number;
-  private readonly seen = new BigInt64Array(SEEN_WINDOW).fill(-1n);
+  // Slot i holds the last seq ≡ i (mod SEEN_WINDOW) seen; its empty mark is a value that is
+  // not ≡ i, so no sequence number (2^64 − 1 included) is mistaken for a duplicate.
+  private readonly seen = new BigInt64Array(SEEN_WINDOW).fill(0n).fill(1n, 0, 1);
   private highestSeq = -1n;
   private lastT1Ns = 0n;
   private lastT2Ns = 0n;
@@ -64,7 +69,8 @@ class SessionRecorder {
       if (probe.seq === this.highestSeq + 1n) {
         this.histograms.ipdv.record(Math.abs(Number((probe.t2Ns - this.lastT2Ns) - (probe.t1Ns - this.lastT1Ns))));
       }
-      this.counts.gaps += Number(probe.seq - this.highestSeq - 1n);
+      const jump = probe.seq - this.highestSeq - 1n;
+      if (jump < SEQ_RESTART_JUMP) this.counts.gaps = Math.min(Number.MAX_SAFE_INTEGER, this.counts.gaps + Number(jump));
       this.highestSeq = probe.seq;
     } else {
       // Older than the newest: it fills a gap counted before.

@@ -15,6 +15,7 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
   // Fixed in 5dd6e53, no longer listed: the stack overflow on a deeply nested type (parseAgentMessage
   // threw, rtprobe run died), the hangs and unbounded layouts of decodeHistogram (hdr-histogram-js's
   // decoder), the native reflector answering 48..63 and >1472-byte probes, negative interval gaps.
+  // Fixed in issue 8: interval gaps past 2^53 after a far-ahead seq (a jump of 2^32 is a restart now).
   {
     target: 'ws-agent-msg', invariant: 'matches-declared-type', source: 'shared/messages/agent-messages.ts parseAgentMessage',
     note: 'hello clocks/clock_sync/agent_version/interval_ms/replay_ms, interval peer/histograms (an array passes)/counts.reordered/'
@@ -32,10 +33,6 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
   {
     target: 'hlog-line', invariant: 'round-trips', source: 'shared/hlog/hlog-counts.ts parseHlogCountsLine / hlog-format.ts formatSeconds',
     note: 'a huge length= is accepted but formatSeconds writes it as 1e+300.xxx, which the parser refuses',
-  },
-  {
-    target: 'agent-ws', invariant: 'agent-messages-valid', source: 'agent/agent-recorder.ts:67 vs shared/messages/agent-messages.ts (gaps safe integer)',
-    note: 'one valid probe with a seq far ahead makes gaps exceed 2^53: the controller refuses the whole interval (bad-field: interval needs counts)',
   },
 ];
 

@@ -55,6 +55,20 @@ describe('AgentRecorder', () => {
     expect(intervals()[0]?.counts).toMatchObject({ received: 6, gaps: 1, reordered: 1, duplicates: 1 });
   });
 
+  it('a jump of 2^32 or more ahead is a restarted sequence, not loss: gaps stay a safe integer', () => {
+    const { r, intervals } = recorder();
+    const far = (seq: bigint): ArrivedProbe => ({ ...probe(3), seq });
+    for (const seq of [0n, 1n, 2n ** 32n + 2n, 2n ** 32n + 4n, 2n ** 63n, 2n ** 64n - 1n]) r.probe(far(seq));
+    r.flush(1, 10_100);
+    const counts = intervals()[0]?.counts;
+    expect(counts).toMatchObject({ received: 6, gaps: 1, duplicates: 0 }); // only the one missing before 2^32 + 4
+    expect(Number.isSafeInteger(counts?.gaps)).toBe(true);
+    const { r: edge, intervals: edgeIntervals } = recorder();
+    for (const seq of [0n, 2n ** 32n]) edge.probe(far(seq)); // a jump of 2^32 − 1 missing: still loss
+    edge.flush(1, 10_100);
+    expect(edgeIntervals()[0]?.counts.gaps).toBe(2 ** 32 - 1);
+  });
+
   it('records one-way delay only when clocks are declared synchronised', () => {
     const off = recorder();
     off.r.probe(probe(0, 42_000n));
