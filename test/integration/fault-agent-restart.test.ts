@@ -74,10 +74,11 @@ describe('fault: agent kill -9 mid-run, restarted on the same ports (real proces
       // clock: the kill is effective within a millisecond, a probe in flight at the kill
       // (RTT ≈ 0.1 ms of a 10 ms period) adds at most 1, slot rounding 1 at each edge, and the
       // new agent answers from when it bound its socket, a little before its 'listening' line
-      // reached this process (pipe + two busy event loops on 2 cores: up to ~40 ms = 4 probes).
+      // reached this process (pipe + two busy event loops on 2 cores: 0-40 ms seen here, up to
+      // ~80 ms allowed = 8 probes), so the measured down time can only overestimate.
       const expectedLost = (downMs / 1000) * RATE_HZ;
       console.log(`agent down ${downMs.toFixed(1)} ms: lost ${target.lost}, expected ${expectedLost.toFixed(1)}`);
-      expect(target.lost).toBeGreaterThanOrEqual(Math.floor(expectedLost) - 6);
+      expect(target.lost).toBeGreaterThanOrEqual(Math.floor(expectedLost) - 10);
       expect(target.lost).toBeLessThanOrEqual(Math.ceil(expectedLost) + 2);
       // Everything the new agent answered came back to the controller.
       expect(secondReceived).toBeGreaterThan(200);
