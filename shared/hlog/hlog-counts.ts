@@ -34,7 +34,7 @@ const COUNTERS = ['sent', 'received', 'lost', 'late'] as const;
 
 /** Error when a counter is not a count or an alert kind would break the line. */
 export function validateHlogCounts(counts: HlogCounts): Error | null {
-  if (!Number.isFinite(counts.startMs) || !(counts.lengthMs >= 0)) {
+  if (!(Math.abs(counts.startMs) <= Number.MAX_SAFE_INTEGER) || !(counts.lengthMs >= 0 && counts.lengthMs <= Number.MAX_SAFE_INTEGER)) {
     return new Error(`interval start ${counts.startMs} / length ${counts.lengthMs} ms are not times`);
   }
   for (const key of COUNTERS) {
@@ -63,5 +63,9 @@ export function parseHlogCountsLine(line: string): HlogCounts | string {
   const kinds = alerts === '-' || alerts === undefined || alerts === '' ? [] : alerts.split(',');
   if (kinds.some((kind) => !ALERT_KIND.test(kind))) return `unreadable alert kinds '${alerts}'`;
   const [s, r, l, t] = numbers as [number, number, number, number];
-  return { startMs: Math.round(Number(start) * 1000), lengthMs: Math.round(Number(length) * 1000), sent: s, received: r, lost: l, late: t, alerts: kinds };
+  const startMs = Math.round(Number(start) * 1000);
+  const lengthMs = Math.round(Number(length) * 1000);
+  // 400 digits read as Infinity, 1e300 would be written back as "1e+300.000": neither is a time.
+  if (!Number.isSafeInteger(startMs) || !Number.isSafeInteger(lengthMs)) return 'start or length is not a time';
+  return { startMs, lengthMs, sent: s, received: r, lost: l, late: t, alerts: kinds };
 }

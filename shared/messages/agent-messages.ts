@@ -2,7 +2,7 @@
  * The agent's WebSocket stream (path /v1/stream): versioned JSON messages, each with a `type`.
  * Validators turn untrusted text into typed messages or a reason code; they never throw.
  */
-import type { RejectCounts } from '../wire/reject-reason.js';
+import { REJECT_REASONS, type RejectCounts, type RejectReason } from '../wire/reject-reason.js';
 import type { StampSource } from '../transport/probe-transport.js';
 
 export const STREAM_PATH = '/v1/stream';
@@ -213,7 +213,57 @@ export type AgentRejectReason = ClientRejectReason;
 
 function isEncodedHistogram(value: unknown): value is EncodedHistogram {
   const h = value as EncodedHistogram;
-  return typeof h === 'object' && h !== null && isId(h.count) && typeof h.max_ns === 'number' && typeof h.encoded === 'string';
+  return typeof h === 'object' && h !== null && isId(h.count) && Number.isFinite(h.max_ns) && typeof h.encoded === 'string';
+}
+
+/** Longest peer text kept ("[v6 address%scope]:port" fits). */
+const MAX_PEER_CHARS = 80;
+const MAX_ERROR_MESSAGE_CHARS = 500;
+const SESSION_END_REASONS = ['idle', 'agent-exit'] as const;
+
+/** Per-reason counts rebuilt: reasons this build does not know are left out; a bad count is an error. */
+function parseRejectCounts(value: unknown): RejectCounts | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const counts: RejectCounts = {};
+  for (const [reason, n] of Object.entries(value as Record<string, unknown>)) {
+    if (!(REJECT_REASONS as readonly string[]).includes(reason)) continue;
+    if (!isId(n)) return null;
+    counts[reason as RejectReason] = n;
+  }
+  return counts;
+}
+
+/** An interval rebuilt from its checked fields only (the controller keeps and reports them). */
+function parseInterval(m: Record<string, unknown>, bad: (detail: string) => Parsed<AgentMessage, AgentRejectReason>): Parsed<AgentMessage, AgentRejectReason> {
+  if (!isId(m.id) || !isUint32(m.session) || typeof m.start_ms !== 'number' || typeof m.end_ms !== 'number') {
+    return bad('interval needs id, session, start_ms, end_ms');
+  }
+  if (typeof m.peer !== 'string') return bad('interval needs peer');
+  const histograms = m.histograms as Record<string, unknown> | undefined;
+  if (typeof histograms !== 'object' || histograms === null || Array.isArray(histograms)) return bad('interval needs histograms');
+  const kept: Partial<Record<AgentTag, EncodedHistogram>> = {};
+  for (const [tag, h] of Object.entries(histograms)) {
+    if (!(AGENT_TAGS as readonly string[]).includes(tag) || !isEncodedHistogram(h)) return bad(`bad histogram '${tag}'`);
+    kept[tag as AgentTag] = { count: h.count, max_ns: h.max_ns, encoded: h.encoded };
+  }
+  const counts = m.counts as Record<string, unknown> | null | undefined;
+  // gaps is a per-interval delta: a late probe filling an earlier interval's gap makes it negative.
+  if (typeof counts !== 'object' || counts === null || !isId(counts.received) || !Number.isSafeInteger(counts.gaps)
+    || !isId(counts.reordered) || !isId(counts.duplicates)) return bad('interval needs counts');
+  const rejected = parseRejectCounts(counts.rejected);
+  if (rejected === null) return bad('interval counts.rejected must map reasons to non-negative integers');
+  if (!Number.isFinite(m.start_ms) || !Number.isFinite(m.end_ms)) return bad('interval start_ms/end_ms must be finite');
+  return {
+    ok: true,
+    message: {
+      type: 'interval', v: 1, id: m.id, session: m.session, peer: m.peer.slice(0, MAX_PEER_CHARS),
+      start_ms: m.start_ms, end_ms: m.end_ms, histograms: kept,
+      counts: {
+        received: counts.received as number, gaps: counts.gaps as number, reordered: counts.reordered as number,
+        duplicates: counts.duplicates as number, rejected,
+      },
+    },
+  };
 }
 
 /** Validates a message from an agent (the controller trusts nothing it receives either). */
@@ -226,33 +276,23 @@ export function parseAgentMessage(text: string): Parsed<AgentMessage, AgentRejec
     case 'hello':
       if (typeof m.instance !== 'string' || !isId(m.first_id) || !isId(m.last_id)) return bad('hello needs instance, first_id, last_id');
       return parseHello(m, bad);
-    case 'interval': {
-      if (!isId(m.id) || !isUint32(m.session) || typeof m.start_ms !== 'number' || typeof m.end_ms !== 'number') {
-        return bad('interval needs id, session, start_ms, end_ms');
-      }
-      const histograms = m.histograms as Record<string, unknown> | undefined;
-      if (typeof histograms !== 'object' || histograms === null) return bad('interval needs histograms');
-      for (const [tag, h] of Object.entries(histograms)) {
-        if (!(AGENT_TAGS as readonly string[]).includes(tag) || !isEncodedHistogram(h)) return bad(`bad histogram '${tag}'`);
-      }
-      const counts = m.counts as IntervalCounts | undefined;
-      // gaps is a per-interval delta: a late probe filling an earlier interval's gap makes it negative.
-      if (typeof counts !== 'object' || counts === null || !isId(counts.received) || !Number.isSafeInteger(counts.gaps)
-        || !isId(counts.reordered) || !isId(counts.duplicates)) return bad('interval needs counts');
-      if (!Number.isFinite(m.start_ms) || !Number.isFinite(m.end_ms)) return bad('interval start_ms/end_ms must be finite');
-      return { ok: true, message: m as unknown as IntervalMessage };
-    }
+    case 'interval':
+      return parseInterval(m, bad);
     case 'session-end':
       if (!isId(m.id) || !isUint32(m.session)) return bad('session-end needs id and session');
-      return { ok: true, message: m as unknown as SessionEndMessage };
+      if (!(SESSION_END_REASONS as readonly unknown[]).includes(m.reason)) return bad(`session-end reason must be one of ${SESSION_END_REASONS.join(', ')}`);
+      return { ok: true, message: { type: 'session-end', v: 1, id: m.id, session: m.session, reason: m.reason as SessionEndMessage['reason'] } };
     case 'flushed':
       if (!isUint32(m.session) || !isId(m.last_id)) return bad('flushed needs session and last_id');
-      return { ok: true, message: m as unknown as FlushedMessage };
+      return { ok: true, message: { type: 'flushed', v: 1, session: m.session, last_id: m.last_id } };
     case 'dropped':
       if (!isId(m.count) || !isId(m.total)) return bad('dropped needs count and total');
-      return { ok: true, message: m as unknown as DroppedMessage };
+      return { ok: true, message: { type: 'dropped', v: 1, count: m.count, total: m.total } };
     case 'error':
-      return { ok: true, message: m as unknown as ErrorMessage };
+      if (!(CLIENT_REJECT_REASONS as readonly unknown[]).includes(m.code) || typeof m.message !== 'string') {
+        return bad(`error needs code (one of ${CLIENT_REJECT_REASONS.join(', ')}) and message`);
+      }
+      return { ok: true, message: { type: 'error', v: 1, code: m.code as ClientRejectReason, message: m.message.slice(0, MAX_ERROR_MESSAGE_CHARS) } };
     default:
       return { ok: false, reason: 'unknown-type', detail: `unknown type ${describeType(m.type)}` };
   }

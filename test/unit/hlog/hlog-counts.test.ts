@@ -42,6 +42,15 @@ describe('rtprobe-interval counts line', () => {
     expect(validateHlogCounts({ ...COUNTS, lost: 1.5 })?.message).toMatch(/lost 1.5 is not a count/);
     expect(validateHlogCounts({ ...COUNTS, alerts: ['max rtt]'] })?.message).toMatch(/alert kind/);
     expect(validateHlogCounts({ ...COUNTS, startMs: Number.NaN })?.message).toMatch(/not times/);
+    expect(validateHlogCounts({ ...COUNTS, lengthMs: 1e300 })?.message).toMatch(/not times/);
+  });
+
+  it('refuses start or length beyond 2^53 ms when reading (Infinity, or not written back the same)', () => {
+    const line = (start: string, length: string) =>
+      `#[rtprobe-interval: start=${start} length=${length} sent=1 received=1 lost=0 late=0 alerts=-]`;
+    expect(parseHlogCountsLine(line('9'.repeat(400), '10.000'))).toBe('start or length is not a time');
+    expect(parseHlogCountsLine(line('1700000000.000', `1${'0'.repeat(300)}`))).toBe('start or length is not a time');
+    expect(parseHlogCountsLine(line('1700000000.000', '10.000'))).toMatchObject({ startMs: 1_700_000_000_000, lengthMs: 10_000 });
   });
 
   it('the parser hands counts on with the target, filtered by --from/--to, and counts malformed ones with the line number', () => {

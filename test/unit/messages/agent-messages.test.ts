@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseAgentMessage } from '../../../shared/messages/agent-messages.js';
+
+const INTERVAL = {
+  type: 'interval', v: 1, id: 3, session: 7, peer: '127.0.0.1:5000', start_ms: 1000, end_ms: 2000,
+  histograms: { turnaround: { count: 2, max_ns: 900, encoded: 'HISTFAAAA' } },
+  counts: { received: 2, gaps: 0, reordered: 0, duplicates: 0, rejected: { short: 1 } },
+};
+
+function parse(value: unknown) {
+  return parseAgentMessage(JSON.stringify(value));
+}
+
+describe('parseAgentMessage rebuilds messages from checked fields only', () => {
+  it('keeps a valid interval as it is and drops fields it does not know', () => {
+    const result = parse({ ...INTERVAL, extra: { deep: [1, 2, 3] }, histograms: { ...INTERVAL.histograms } });
+    expect(result).toEqual({ ok: true, message: INTERVAL });
+  });
+
+  it('interval: peer must be a string (cut to 80 chars), histograms an object, counts.rejected known reasons with counts', () => {
+    expect(parse({ ...INTERVAL, peer: 5 })).toMatchObject({ ok: false, reason: 'bad-field' });
+    const long = parse({ ...INTERVAL, peer: 'x'.repeat(500) });
+    expect(long.ok && long.message.type === 'interval' && long.message.peer.length).toBe(80);
+    expect(parse({ ...INTERVAL, histograms: [] })).toMatchObject({ ok: false, reason: 'bad-field' });
+    expect(parse({ ...INTERVAL, histograms: { ipdv: { count: 1, max_ns: 'x', encoded: '' } } })).toMatchObject({ ok: false });
+    for (const rejected of [null, [], { short: -1 }, { short: 1.5 }, { short: { a: 1 } }]) {
+      expect(parse({ ...INTERVAL, counts: { ...INTERVAL.counts, rejected } }), JSON.stringify(rejected)).toMatchObject({ ok: false, reason: 'bad-field' });
+    }
+    // a reason from a newer agent is left out, not an error
+    const newer = parse({ ...INTERVAL, counts: { ...INTERVAL.counts, rejected: { short: 1, 'from-the-future': 3 } } });
+    expect(newer.ok && newer.message.type === 'interval' && newer.message.counts.rejected).toEqual({ short: 1 });
+  });
+
+  it('session-end needs a known reason; error a known code and a string message (cut to 500 chars)', () => {
+    expect(parse({ type: 'session-end', v: 1, id: 1, session: 2, reason: 'idle' })).toMatchObject({ ok: true });
+    expect(parse({ type: 'session-end', v: 1, id: 1, session: 2, reason: 'bored' })).toMatchObject({ ok: false, reason: 'bad-field' });
+    expect(parse({ type: 'session-end', v: 1, id: 1, session: 2 })).toMatchObject({ ok: false, reason: 'bad-field' });
+    expect(parse({ type: 'error', v: 1, code: 'bad-json', message: 'm' })).toEqual({ ok: true, message: { type: 'error', v: 1, code: 'bad-json', message: 'm' } });
+    expect(parse({ type: 'error', v: 1, code: 0, message: 'm' })).toMatchObject({ ok: false, reason: 'bad-field' });
+    expect(parse({ type: 'error', v: 1, code: 'bad-json', message: { deep: 1 } })).toMatchObject({ ok: false, reason: 'bad-field' });
+    const long = parse({ type: 'error', v: 1, code: 'bad-field', message: 'y'.repeat(5000) });
+    expect(long.ok && long.message.type === 'error' && long.message.message.length).toBe(500);
+  });
+});
