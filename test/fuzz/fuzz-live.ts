@@ -2,14 +2,19 @@
  * The live targets: a real `rtprobe agent` on 127.0.0.1 (nothing is sent anywhere else).
  *   1. --timestamps user (the node:dgram reflector) with its WebSocket stream: the UDP
  *      datagrams, then the stream messages;
- *   2. the default reflector (the native addon's thread when it is built): the same datagrams.
+ *   2. the default reflector (the native addon's thread when it is built): the same datagrams;
+ *   3. the default reflector with --key-file: the same datagrams, signed, signed and damaged,
+ *      or unsigned (live-udp.ts keyedLiveDatagram).
  * Each agent is stopped with SIGTERM and its counters compared with what was sent (live-checks.ts).
  */
 import { startAgent, type RunningAgent } from '../helpers/cli.js';
 import { parseAgentCounters } from '../helpers/agent-counters.js';
 import type { TallyData } from './fuzz-tally.js';
 import { checkUdpRun, checkWsRun, type AgentEnd } from './live-checks.js';
-import { sendUdpFuzz } from './live-udp.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LIVE_KEY, sendUdpFuzz } from './live-udp.js';
 import { sendWsFuzz } from './live-ws.js';
 
 export interface LiveFuzzOptions {
@@ -52,6 +57,17 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<TallyData[]> {
     const end = await stop(agent, startMs);
     const stamps = end.counters instanceof Error ? 'default' : end.counters.timestamps ?? 'default';
     done(checkUdpRun(stamps === 'user' ? 'agent-udp-default' : `agent-udp-${stamps}`, udp, end));
+    const dir = mkdtempSync(join(tmpdir(), 'rtprobe-fuzz-'));
+    try {
+      const keyFile = join(dir, 'key');
+      writeFileSync(keyFile, `${LIVE_KEY.toString()}\n`, { mode: 0o600 });
+      const keyed = await startAgent(['--key-file', keyFile]);
+      const keyedStartMs = performance.now();
+      const keyedUdp = await sendUdpFuzz(keyed.port, options.seed, options.datagrams, options.rate, LIVE_KEY);
+      done(checkUdpRun('agent-udp-keyed', keyedUdp, await stop(keyed, keyedStartMs)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   return tallies;
 }

@@ -84,16 +84,21 @@ describe(`fuzz harness, short run (seed ${SEED}; npm run fuzz for the long one)`
     expect(newViolations(tallies), table).toEqual([]);
   }, 120_000);
 
-  it('live agent on 127.0.0.1: 2000 datagrams to each reflector, 100 stream messages; it stays up and counts each input once', async () => {
+  it('live agent on 127.0.0.1: 2000 datagrams to each reflector (and one with a key), 100 stream messages; it stays up and counts each input once', async () => {
     const tallies = await fuzzLive({ seed: SEED, datagrams: 2_000, wsMessages: 100, rate: 2_000 });
     const table = formatFuzzTable(tallies, SEED);
-    expect(tallies.map((t) => t.target.replace(/-(kernel|hardware|default)$/, '-native'))).toEqual(['agent-udp-user', 'agent-ws', 'agent-udp-native']);
+    expect(tallies.map((t) => t.target.replace(/-(kernel|hardware|default)$/, '-native'))).toEqual(['agent-udp-user', 'agent-ws', 'agent-udp-native', 'agent-udp-keyed']);
     for (const t of tallies) {
       expect(t.crashes, table).toBe(0);
       expect(t.bytesOut, table).toBeLessThanOrEqual(t.bytesIn);
     }
     expect(tallies[0]?.inputs).toBe(2_000);
     expect(tallies[1]?.inputs).toBeGreaterThanOrEqual(100);
+    // the keyed agent answered the genuine probes and refused the rest as forged or unsigned
+    const keyed = tallies[3];
+    expect(keyed?.accepted, table).toBeGreaterThan(0);
+    expect(keyed?.reasons['bad-auth'], table).toBeGreaterThan(0);
+    expect(keyed?.reasons.unauthenticated, table).toBeGreaterThan(0);
     expect(newViolations(tallies), table).toEqual([]);
     expect(totalViolations(tallies[0] ?? tallies[1]!), table).toBe(0);
   }, 120_000);

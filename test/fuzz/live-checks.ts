@@ -67,10 +67,12 @@ export function checkUdpRun(name: string, sent: UdpSendResult, end: AgentEnd): T
     fail(tally, 'every-datagram-counted-once', `reflected ${counters.reflected} + rejected ${counters.rejected} != received ${counters.received}`);
   }
   // A valid probe the agent's abuse limits refused (--max-sessions, --max-rate; random
-  // session ids fill the session places) is a correct non-answer: it counts with the reflected.
-  const { 'session-limit': sessionLimit = 0, 'rate-limited': rateLimited = 0, ...decoderReasons } = counters.reasons;
-  tally.acceptedAs['refused by the agent\'s limits'] = sessionLimit + rateLimited;
-  const got: Record<string, number> = { ...decoderReasons, reflected: counters.reflected + sessionLimit + rateLimited };
+  // session ids fill the session places; with a key, a sequence number seen before) is a
+  // correct non-answer: it counts with the reflected.
+  const { 'session-limit': sessionLimit = 0, 'rate-limited': rateLimited = 0, replay = 0, ...decoderReasons } = counters.reasons;
+  const refused = sessionLimit + rateLimited + replay;
+  tally.acceptedAs['refused by the agent\'s limits'] = refused;
+  const got: Record<string, number> = { ...decoderReasons, reflected: counters.reflected + refused };
   const want: Record<string, number> = { ...sent.predicted, reflected: sent.validProbes };
   const over = Object.keys(got).some((k) => (got[k] ?? 0) > (want[k] ?? 0));
   if (over || (drops === 0 && diffCounts(got, want) !== '')) fail(tally, 'same-verdict-as-decoder', `${diffCounts(got, want)}${dropNote}`);

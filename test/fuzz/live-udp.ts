@@ -1,6 +1,8 @@
 import dgram from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { reflectProbe } from '../../agent/reflect-probe.js';
+import { ProbeGuard } from '../../agent/probe-guard.js';
+import { reflectProbe, type ReflectPolicy } from '../../agent/reflect-probe.js';
+import { checkAuth, signDatagram } from '../../shared/wire/probe-auth.js';
 import { decodeProbe } from '../../shared/wire/probe-codec.js';
 import { OFFSET_SEQ, OFFSET_SESSION } from '../../shared/wire/probe-layout.js';
 import { describeBytes, type ViolationSample } from './fuzz-tally.js';
@@ -53,12 +55,40 @@ export function liveDatagram(seed: number, index: number): Buffer {
   return validProbe(rng, probeSize(rng), PRISTINE_SESSION + ((index / PRISTINE_EVERY) % PRISTINE_SESSIONS), BigInt(index));
 }
 
+/** The key of the keyed live agent (--key-file): fixed, the inputs depend on the seed only. */
+export const LIVE_KEY = Buffer.from('rtprobe-fuzz-live-key-0123456789');
+
+/**
+ * Datagram `index` for an agent with a key: a third signed as they are, a third signed and
+ * then one byte flipped (a forged or damaged tag, or a datagram the decoder rejects), a third
+ * unsigned.
+ */
+export function keyedLiveDatagram(seed: number, index: number): Buffer {
+  const datagram = Buffer.from(liveDatagram(seed, index));
+  const rng = Prng.forInput(seed, 'agent-udp-keyed', index);
+  const kind = index % 3;
+  if (kind === 2 || datagram.length < 64) return datagram;
+  signDatagram(datagram, LIVE_KEY);
+  if (kind === 1) {
+    const at = rng.int(datagram.length);
+    datagram[at] = (datagram[at] ?? 0) ^ (1 << rng.int(8));
+  }
+  return datagram;
+}
+
+/** The decoder's verdict with the agent's key; guard refusals are judged apart (live-checks.ts). */
+function keyedPolicy(key: Buffer): ReflectPolicy {
+  return { key, guard: new ProbeGuard({ maxRatePerS: null, maxSessions: Number.MAX_SAFE_INTEGER, replayWindow: false }), sourceAddress: '', nowMs: 0 };
+}
+
 /**
  * Sends `count` datagrams to 127.0.0.1:port at `rate` a second (an absolute schedule), counts
  * the replies and their sizes, and waits until every valid probe is answered or the socket has
  * been quiet for a second.
  */
-export async function sendUdpFuzz(port: number, seed: number, count: number, rate: number): Promise<UdpSendResult> {
+export async function sendUdpFuzz(port: number, seed: number, count: number, rate: number, authKey: Buffer | null = null): Promise<UdpSendResult> {
+  const datagramAt = authKey === null ? liveDatagram : keyedLiveDatagram;
+  const policy = authKey === null ? undefined : keyedPolicy(authKey);
   const result: UdpSendResult = {
     sent: 0, bytesIn: 0, validProbes: 0, pristine: 0, predicted: {}, replies: 0, bytesOut: 0, badReplies: 0, agentDrops: 0, ownDrops: 0, samples: [],
   };
@@ -71,7 +101,7 @@ export async function sendUdpFuzz(port: number, seed: number, count: number, rat
     const key = probeKey(reply);
     const index = key === null ? -1 : sentIndex.get(key) ?? -1;
     if (result.samples.length < 5) {
-      const request = index >= 0 ? ` to datagram #${index} (${liveDatagram(seed, index).toString('hex').slice(0, 200)})` : '';
+      const request = index >= 0 ? ` to datagram #${index} (${datagramAt(seed, index).toString('hex').slice(0, 200)})` : '';
       result.samples.push({ invariant: 'replies-only-to-probes', index, detail: `${detail}${request}`, ...describeBytes(reply, 'the reply') });
     }
   };
@@ -81,18 +111,20 @@ export async function sendUdpFuzz(port: number, seed: number, count: number, rat
     result.bytesOut += reply.length;
     const decoded = decodeProbe(reply);
     if (!decoded.ok || decoded.packet.type !== 'reply') return badReply(reply, `not a reply (${decoded.ok ? decoded.packet.type : decoded.reason})`);
-    const key = probeKey(reply) ?? '';
-    const left = expected.get(key) ?? 0;
+    const forged = authKey === null ? null : checkAuth(reply, authKey);
+    if (forged !== null) return badReply(reply, `a reply not signed with the key (${forged})`);
+    const replyKey = probeKey(reply) ?? '';
+    const left = expected.get(replyKey) ?? 0;
     if (left === 0) return badReply(reply, 'a reply to a datagram the decoder rejects');
-    expected.set(key, left - 1);
+    expected.set(replyKey, left - 1);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const startMs = performance.now();
   for (let index = 0; index < count; index++) {
     const waitMs = startMs + (index * 1000) / rate - performance.now();
     if (waitMs >= 1) await sleep(waitMs);
-    const datagram = liveDatagram(seed, index);
-    const verdict = reflectProbe(Buffer.from(datagram), 0n, 'user', 0n, 'user');
+    const datagram = datagramAt(seed, index);
+    const verdict = reflectProbe(Buffer.from(datagram), 0n, 'user', 0n, 'user', policy);
     const key = probeKey(datagram);
     if (key !== null && !sentIndex.has(key)) sentIndex.set(key, index);
     if (verdict.ok && key !== null) {
