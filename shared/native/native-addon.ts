@@ -69,7 +69,7 @@ export type NativeSchedule = ScheduleSpec;
 export interface NativeSocketStats {
   /** controller: probes sent */
   sent: number;
-  /** controller: schedule slots skipped (late wake-up or failed sendto) */
+  /** controller: schedule slots skipped (late wake-up); a failed sendto is sent (and lost), see sendErrors */
   missed: number;
   /** datagrams read */
   received: number;

@@ -28,8 +28,9 @@ export interface NativeTransportOptions extends NativeSocketCommonOptions {
   /** local port, default 0 (any) */
   port?: number;
   /**
-   * Errors from the native thread (failed sendto/recvmsg; a failed probe send is also
-   * reported as a MissedEvent). Default: process.emitWarning for the first 20.
+   * Errors from the native thread (failed sendto/recvmsg; a probe whose sendto failed is
+   * still a SentEvent, with no TX stamp: it counts as lost). Default: process.emitWarning
+   * for the first 20.
    */
   onError?: (event: NativeErrorEvent) => void;
 }

@@ -180,13 +180,9 @@ describe.skipIf(skipReason !== null)('fault: the link into a network namespace d
     expectOutageCountedAsLoss(outage, 'host side down, dgram transport');
   });
 
-  // KNOWN BUG, not fixable here (shared/native is being edited by someone else): the native
-  // sender reports a sendto that fails (EHOSTUNREACH while the route is gone) as a *missed send
-  // slot* (probe_socket.cc: "slot N of target T reported as missed"), not as a probe sent and
-  // lost. A 2 s outage then shows lost 0 / loss_ratio 0 and ~200 missed send slots, no loss
-  // alert fires in a soak, and the user-space transport (the test above) counts the same outage
-  // as lost. Remove `.fails` once failed sends count as loss.
-  it.skipIf(!nativeAddon).fails('the host side down and up, native transport: counted as lost (fails: failed sends become missed send slots)', async () => {
+  // A sendto that fails (EHOSTUNREACH while the route is gone) is a probe sent and lost, as
+  // with the user-space transport (it was a missed send slot before, which hid the outage).
+  it.skipIf(!nativeAddon)('the host side down and up, native transport: counted as lost', async () => {
     const current = link as Link;
     const outage = await runWithOutage(current,
       () => ip('link', 'set', current.hostIf, 'down'),

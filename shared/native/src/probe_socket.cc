@@ -569,23 +569,19 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
   const int64_t id = SendWithId(buf, tpl.size(), reinterpret_cast<const sockaddr*>(&to.addr),
                                 to.addrLen);
   if (id < 0) {
-    // Nothing left the host: report the slot as missed, so no sequence number is lost.
+    // The slot was due and its probe will not come back: a lost probe, as with the user-space
+    // transport (whose send fails after the fact). It takes its sequence number; no TX stamp
+    // will come, and the controller declares it lost after --loss-after.
     const int err = errno;
     statSendErrors_.fetch_add(1, std::memory_order_relaxed);
-    statMissed_.fetch_add(1, std::memory_order_relaxed);
-    Event missed(EventKind::kMissed);
-    missed.target = uint32_t(target);
-    missed.slot = slot;
-    missed.dueMonoNs = dueMonoNs;
-    Push(std::move(missed));
     uint16_t port = 0;
     const std::string address = FormatAddress(to.addr, &port);
     ReportError("sendto " + address + " port " + std::to_string(port) + " failed: " +
-                Errno(err) + "; slot " + std::to_string(slot) + " of target " +
-                std::to_string(target) + " reported as missed");
-    return false;
+                Errno(err) + "; the probe (seq " + std::to_string(seq) + " of target " +
+                std::to_string(target) + ") counts as lost");
+  } else {
+    RememberTx(uint32_t(id), uint32_t(target), seq);
   }
-  RememberTx(uint32_t(id), uint32_t(target), seq);
   nextSeq_[target] = seq + 1;
   statSent_.fetch_add(1, std::memory_order_relaxed);
   Event sent(EventKind::kSent);
@@ -596,7 +592,7 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
   sent.sentMonoNs = sentMonoNs;
   sent.t1RealNs = t1RealNs;
   Push(std::move(sent));
-  return true;
+  return id >= 0;
 }
 
 int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
