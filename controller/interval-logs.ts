@@ -43,25 +43,20 @@ export async function openIntervalLogs(options: { dir: string; resume: boolean }
       const tagged: [string, LatencyHistogram][] = [['rtt', interval.histograms.rtt], ['send_error', interval.histograms.send_error]];
       if (stats.target.mode === 'udp') tagged.push(['turnaround', interval.histograms.turnaround]);
       if (stats.agent) tagged.push(['ipdv', stats.agent.intervalIpdv]);
-      const watch = (written: Promise<Error | null>): void => {
-        written.then((error) => {
-          if (!error || logs.failure) return;
-          logs.failure = `--hlog: ${error.message}; stopping the soak (the logs written so far are intact)`;
-          log(`rtprobe soak: ${logs.failure}`);
-          process.kill(process.pid, 'SIGTERM');
-        }, () => {});
-      };
       const lengthMs = interval.endMs - interval.startMs;
-      for (const [tag, histogram] of tagged) {
-        watch(writer.append({
-          tag, startMs: interval.startMs, lengthMs,
-          maxNs: histogram.count === 0 ? 0 : histogram.maxNs, histogram: histogram.histogram,
-        }));
-      }
-      watch(writer.appendCounts({
+      const lines = tagged.map(([tag, histogram]) => ({
+        tag, startMs: interval.startMs, lengthMs, maxNs: histogram.count === 0 ? 0 : histogram.maxNs, histogram: histogram.histogram,
+      }));
+      const counts = {
         startMs: interval.startMs, lengthMs, sent: interval.sent, received: interval.received, lost: interval.lost,
         late: interval.late, alerts: [...new Set(alerts)],
-      }));
+      };
+      writer.appendInterval(lines, counts).then((error) => {
+        if (!error || logs.failure) return;
+        logs.failure = `--hlog: ${error.message}; stopping the soak (the logs written so far are intact)`;
+        log(`rtprobe soak: ${logs.failure}`);
+        process.kill(process.pid, 'SIGTERM');
+      }, () => {});
       stats.agent?.intervalIpdv.reset();
     },
     files: () => [...writers.values()].map((w) => w.path).filter((p): p is string => p !== null),

@@ -6,6 +6,7 @@ import { validateHlogCounts, type HlogCounts } from './hlog-counts.js';
 import { describeFsError } from './hlog-fs-errors.js';
 import { findResumePoint } from './hlog-resume-point.js';
 import { encodeHlogLine, HlogFileWriter, type HlogWritable } from './hlog-writer.js';
+import type { HlogLineFields } from './hlog-format.js';
 
 /** Target names become file names: letters, digits, '.', '_', '-', not starting with '.'. */
 export function validateHlogTarget(target: string): Error | null {
@@ -125,6 +126,28 @@ export class HlogDailyWriter {
     const result = this.queue.then(async () => {
       const writer = await this.writerFor(snapshot.startMs);
       return writer instanceof Error ? writer : writer.appendCounts(snapshot);
+    });
+    this.queue = result;
+    return result;
+  }
+
+  /**
+   * An interval's tag lines and counts line, written together (HlogFileWriter.appendInterval):
+   * on disk all of them or none. Encodes now (reset the histograms right after).
+   */
+  appendInterval(intervals: readonly HlogWritable[], counts: HlogCounts): Promise<Error | null> {
+    const encoded: HlogLineFields[] = [];
+    for (const interval of intervals) {
+      const fields = encodeHlogLine(interval);
+      if (fields instanceof Error) return Promise.resolve(fields);
+      encoded.push(fields);
+    }
+    const invalid = validateHlogCounts(counts);
+    if (invalid) return Promise.resolve(invalid);
+    const snapshot = { ...counts, alerts: [...counts.alerts] };
+    const result = this.queue.then(async () => {
+      const writer = await this.writerFor(snapshot.startMs);
+      return writer instanceof Error ? writer : writer.appendInterval(encoded, snapshot);
     });
     this.queue = result;
     return result;

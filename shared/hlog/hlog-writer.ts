@@ -141,6 +141,17 @@ export class HlogFileWriter {
     return this.enqueue(() => this.writeLine(line));
   }
 
+  /**
+   * A whole interval: its tag lines (encoded earlier) and its counts line in one write and one
+   * fsync, so that a full disk never leaves half an interval (say send_error without rtt).
+   */
+  appendInterval(lines: readonly HlogLineFields[], counts: HlogCounts): Promise<Error | null> {
+    const error = validateHlogCounts(counts);
+    if (error) return Promise.resolve(error);
+    const text = lines.map((fields) => formatHlogIntervalLine(fields, this.baseMs)).join('') + formatHlogCountsLine(counts);
+    return this.enqueue(() => this.writeLine(text));
+  }
+
   /** Waits for the queued lines, then closes the file. */
   async close(): Promise<void> {
     await this.queue;

@@ -93,6 +93,10 @@ describe.skipIf(skipReason !== null)('fault: the interval log file system fills 
       expect(after.text.startsWith(before.text)).toBe(true);
       expect(after.completed).toBeGreaterThanOrEqual(before.completed);
       expect(after.text.endsWith('\n')).toBe(true); // a failed write is cut back: no torn last line
+      // an interval is on disk whole or not at all: as many rtt and send_error lines as counts lines
+      for (const tag of ['rtt', 'send_error', 'turnaround']) {
+        expect((after.text.match(new RegExp(`^Tag=${tag},`, 'gm')) ?? []).length, tag).toBe(after.completed);
+      }
       await expectReadable(logs, after.completed);
     } finally {
       soak.child.kill('SIGKILL');

@@ -92,4 +92,25 @@ describe('rtprobe-interval counts line', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('HlogDailyWriter.appendInterval writes an interval\'s tag lines and counts line together, or nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hlog-interval-'));
+    try {
+      const writer = await HlogDailyWriter.open({ dir, target: 'lab1', resume: false, nowMs: BASE_MS });
+      if (writer instanceof Error) throw writer;
+      const h = latencyHistogram([80_000]);
+      const line = (tag: string, startMs: number) => ({ tag, startMs, lengthMs: 10_000, maxNs: h.maxNs, histogram: h.histogram });
+      expect(await writer.appendInterval([line('rtt', BASE_MS), line('send_error', BASE_MS)], { ...COUNTS, startMs: BASE_MS })).toBeNull();
+      // one bad part refuses the whole interval: nothing of it reaches the file
+      expect(await writer.appendInterval([line('rtt', BASE_MS + 10_000), line('bad,tag', BASE_MS + 10_000)], COUNTS)).toBeInstanceOf(Error);
+      expect(await writer.appendInterval([line('rtt', BASE_MS + 10_000)], { ...COUNTS, lost: -1 })).toBeInstanceOf(Error);
+      await writer.close();
+      const text = readFileSync(join(dir, 'lab1-2024-05-01.hlog'), 'utf8');
+      expect(text.split('\n').slice(4).map((l) => l.slice(0, 20))).toEqual(
+        ['Tag=rtt,0.000,10.000', 'Tag=send_error,0.000', '#[rtprobe-interval: ', '']);
+      expect(parseHlogText(text).intervals).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
