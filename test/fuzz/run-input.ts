@@ -8,11 +8,18 @@ export function regenerate(target: DecoderTarget<unknown>, seed: number, index: 
 }
 
 /** Runs a slow input once more on a scratch tally: the decoder is deterministic, so only noise makes a difference. */
-function retime(target: DecoderTarget<unknown>, input: unknown, record: InputRecorder): void {
-  const scratch = new InputRecorder(emptyTally(target.name), target);
-  scratch.begin(record.index, () => ({ hex: '' }));
-  target.check(input, scratch);
-  record.retimed(scratch.decoderTimeMs());
+/** Runs of a slow input: its time is the fastest, so machine noise (other workers on 2 cores) is not the decoder's. */
+const RETIME_RUNS = 3;
+
+function retime(target: DecoderTarget<unknown>, input: unknown, record: InputRecorder, slowMs: number): void {
+  let fastestMs = Infinity;
+  for (let run = 0; run < RETIME_RUNS && fastestMs > slowMs; run++) {
+    const scratch = new InputRecorder(emptyTally(target.name), target);
+    scratch.begin(record.index, () => ({ hex: '' }));
+    target.check(input, scratch);
+    fastestMs = Math.min(fastestMs, scratch.decoderTimeMs());
+  }
+  record.retimed(fastestMs);
 }
 
 /** Generates input `index`, runs the target's decoder and checks on it, and records the outcome. */
@@ -22,7 +29,7 @@ export function runInput(target: DecoderTarget<unknown>, seed: number, index: nu
   try {
     input = regenerate(target, seed, index);
     target.check(input, record);
-    if (record.decoderTimeMs() > slowMs) retime(target, input, record);
+    if (record.decoderTimeMs() > slowMs) retime(target, input, record, slowMs);
   } catch (error) {
     record.harnessError(error);
   } finally {
