@@ -16,6 +16,13 @@ function formatRejects(counts: RejectCounts): string {
   return parts.length === 0 ? 'none' : parts.join(', ');
 }
 
+/** What replies rejected by --key-file most likely mean, said where the counts are. */
+function authHint(rejected: RejectCounts): string | null {
+  if ((rejected.unauthenticated ?? 0) > 0) return 'unauthenticated: unsigned replies; start the agent with the same --key-file';
+  if ((rejected['bad-auth'] ?? 0) > 0) return 'bad-auth: replies signed with another key, or changed on the way; compare the key files';
+  return null;
+}
+
 export function formatTargetReport(t: TargetReport): string {
   const lines: string[] = [];
   const address = t.mode === 'icmp' ? t.address : t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
@@ -43,6 +50,8 @@ export function formatTargetReport(t: TargetReport): string {
     });
   }
   lines.push(`  rejected ${formatRejects(t.rejected)}`);
+  const hint = authHint(t.rejected);
+  if (hint) lines.push(`           ${hint}`);
   if (t.agent) lines.push(...formatAgentBreakdown(t));
   return lines.join('\n');
 }

@@ -87,6 +87,18 @@ describe('formatRunReport', () => {
     expect(worstLines[0]).toContain(`sent ${r.targets[0]?.worst[0]?.at}`);
   });
 
+  it('replies rejected by --key-file come with what they most likely mean', () => {
+    const r = report();
+    const [a, b] = r.targets;
+    if (!a || !b) throw new Error('fixture has two targets');
+    a.rejected = { unauthenticated: 20 };
+    b.rejected = { 'bad-auth': 3 };
+    const text = formatRunReport(r);
+    expect(targetSection(text, 'guest-a')).toMatch(/rejected unauthenticated 20\n +unauthenticated: unsigned replies; start the agent with the same --key-file/);
+    expect(targetSection(text, 'guest-b')).toMatch(/rejected bad-auth 3\n +bad-auth: replies signed with another key/);
+    expect(targetSection(formatRunReport(report()), 'guest-a')).not.toContain('--key-file');
+  });
+
   it('a target that never answered shows dashes, no worst list, and does not throw', () => {
     const section = targetSection(formatRunReport(report()), 'guest-b');
     expect(section).not.toContain('worst round trips');
