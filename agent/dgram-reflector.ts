@@ -30,8 +30,9 @@ export async function openDgramReflector(host: string, port: number, family: 4 |
   const guard = new ProbeGuard(protection.limits);
   socket.on('message', (data, rinfo) => {
     const t2Ns = realNs();
+    const arrivedMonoNs = monoNs(); // one read serves the rate limit and the recorder
     try {
-      const policy = { key: protection.key, guard, sourceAddress: rinfo.address, nowMs: Number(monoNs()) / 1e6 };
+      const policy = { key: protection.key, guard, sourceAddress: rinfo.address, nowMs: Number(arrivedMonoNs) / 1e6 };
       const t3Ns = realNs();
       const result = reflectProbe(data, t2Ns, 'user', t3Ns, 'user', policy);
       if (!result.ok) {
@@ -44,7 +45,7 @@ export async function openDgramReflector(host: string, port: number, family: 4 |
       });
       const peer = family === 6 ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
       core.reflectedProbe({
-        session: result.probe.session, seq: result.probe.seq, peer, t1Ns: result.probe.t1Ns, t2Ns, nowMs: wallMsOfMono(monoNs()),
+        session: result.probe.session, seq: result.probe.seq, peer, t1Ns: result.probe.t1Ns, t2Ns, nowMs: wallMsOfMono(arrivedMonoNs),
       }, t3Ns);
     } catch {
       core.rejected('internal-error');
