@@ -118,19 +118,6 @@ export class HlogDailyWriter {
     return result;
   }
 
-  /** The interval's counters as a comment line after its tag lines: same order, same fsync per line. */
-  appendCounts(counts: HlogCounts): Promise<Error | null> {
-    const invalid = validateHlogCounts(counts);
-    if (invalid) return Promise.resolve(invalid);
-    const snapshot = { ...counts, alerts: [...counts.alerts] };
-    const result = this.queue.then(async () => {
-      const writer = await this.writerFor(snapshot.startMs);
-      return writer instanceof Error ? writer : writer.appendCounts(snapshot);
-    });
-    this.queue = result;
-    return result;
-  }
-
   /**
    * An interval's tag lines and counts line, written together (HlogFileWriter.appendInterval):
    * on disk all of them or none. Encodes now (reset the histograms right after).

@@ -133,14 +133,6 @@ export class HlogFileWriter {
     return this.enqueue(() => this.writeLine(formatHlogGapLine(fromMs, toMs, note)));
   }
 
-  /** An interval's counters as a comment line (hlog-counts.ts), in order with the interval lines. */
-  appendCounts(counts: HlogCounts): Promise<Error | null> {
-    const error = validateHlogCounts(counts);
-    if (error) return Promise.resolve(error);
-    const line = formatHlogCountsLine(counts);
-    return this.enqueue(() => this.writeLine(line));
-  }
-
   /**
    * A whole interval: its tag lines (encoded earlier) and its counts line in one write and one
    * fsync, so that a full disk never leaves half an interval (say send_error without rtt).

@@ -66,49 +66,33 @@ describe('rtprobe-interval counts line', () => {
     expect(late.intervals).toEqual([]);
   });
 
-  it('HlogDailyWriter.appendCounts writes after the tag lines, in order', async () => {
+  it('HlogDailyWriter.appendInterval writes an interval\'s tag lines, then its counts line, together or not at all', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hlog-counts-'));
     try {
       const writer = await HlogDailyWriter.open({ dir, target: 'lab1', resume: false, nowMs: BASE_MS });
       if (writer instanceof Error) throw writer;
       const h = latencyHistogram([80_000]);
-      const pending = [
-        writer.append({ tag: 'rtt', startMs: BASE_MS, lengthMs: 10_000, maxNs: h.maxNs, histogram: h.histogram }),
-        writer.appendCounts({ ...COUNTS, startMs: BASE_MS }),
-        writer.append({ tag: 'rtt', startMs: BASE_MS + 10_000, lengthMs: 10_000, maxNs: h.maxNs, histogram: h.histogram }),
-        writer.appendCounts(COUNTS),
-      ];
-      expect(await Promise.all(pending)).toEqual([null, null, null, null]);
-      expect(await writer.appendCounts({ ...COUNTS, sent: -1 })).toBeInstanceOf(Error);
-      await writer.close();
-      const text = readFileSync(join(dir, 'lab1-2024-05-01.hlog'), 'utf8');
-      expect(text.split('\n').slice(4, 8).map((line) => line.slice(0, 20))).toEqual(
-        ['Tag=rtt,0.000,10.000', '#[rtprobe-interval: ', 'Tag=rtt,10.000,10.00', '#[rtprobe-interval: ']);
-      const read = parseHlogText(text);
-      expect(read.intervals).toHaveLength(2);
-      expect(read.counts.map((c) => c.alerts)).toEqual([['max-rtt', 'loss'], ['max-rtt', 'loss']]);
-      expect(Object.values(read.summary.malformed).every((n) => n === 0)).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('HlogDailyWriter.appendInterval writes an interval\'s tag lines and counts line together, or nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hlog-interval-'));
-    try {
-      const writer = await HlogDailyWriter.open({ dir, target: 'lab1', resume: false, nowMs: BASE_MS });
-      if (writer instanceof Error) throw writer;
-      const h = latencyHistogram([80_000]);
       const line = (tag: string, startMs: number) => ({ tag, startMs, lengthMs: 10_000, maxNs: h.maxNs, histogram: h.histogram });
-      expect(await writer.appendInterval([line('rtt', BASE_MS), line('send_error', BASE_MS)], { ...COUNTS, startMs: BASE_MS })).toBeNull();
-      // one bad part refuses the whole interval: nothing of it reaches the file
-      expect(await writer.appendInterval([line('rtt', BASE_MS + 10_000), line('bad,tag', BASE_MS + 10_000)], COUNTS)).toBeInstanceOf(Error);
-      expect(await writer.appendInterval([line('rtt', BASE_MS + 10_000)], { ...COUNTS, lost: -1 })).toBeInstanceOf(Error);
+      const pending = [
+        writer.appendInterval([line('rtt', BASE_MS), line('send_error', BASE_MS)], { ...COUNTS, startMs: BASE_MS }),
+        // one bad part refuses the whole interval: nothing of it reaches the file
+        writer.appendInterval([line('rtt', BASE_MS + 10_000), line('bad,tag', BASE_MS + 10_000)], COUNTS),
+        writer.appendInterval([line('rtt', BASE_MS + 10_000)], COUNTS),
+      ];
+      const results = await Promise.all(pending);
+      expect(results[0]).toBeNull();
+      expect(results[1]).toBeInstanceOf(Error);
+      expect(results[2]).toBeNull();
+      expect(await writer.appendInterval([line('rtt', BASE_MS + 20_000)], { ...COUNTS, sent: -1 })).toBeInstanceOf(Error);
+      expect(await writer.appendInterval([line('rtt', BASE_MS + 20_000)], { ...COUNTS, lost: -1 })).toBeInstanceOf(Error);
       await writer.close();
       const text = readFileSync(join(dir, 'lab1-2024-05-01.hlog'), 'utf8');
       expect(text.split('\n').slice(4).map((l) => l.slice(0, 20))).toEqual(
-        ['Tag=rtt,0.000,10.000', 'Tag=send_error,0.000', '#[rtprobe-interval: ', '']);
-      expect(parseHlogText(text).intervals).toHaveLength(2);
+        ['Tag=rtt,0.000,10.000', 'Tag=send_error,0.000', '#[rtprobe-interval: ', 'Tag=rtt,10.000,10.00', '#[rtprobe-interval: ', '']);
+      const read = parseHlogText(text);
+      expect(read.intervals.map((i) => i.tag)).toEqual(['rtt', 'send_error', 'rtt']);
+      expect(read.counts.map((c) => c.alerts)).toEqual([['max-rtt', 'loss'], ['max-rtt', 'loss']]);
+      expect(Object.values(read.summary.malformed).every((n) => n === 0)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
