@@ -1,4 +1,4 @@
-import { createNativeReflector } from '../shared/native/native-reflector.js';
+import { createNativeReflector } from './native-reflector-socket.js';
 import type { NativeAddon, NativeSocketCommonOptions } from '../shared/native/native-addon.js';
 import { decodeProbe } from '../shared/wire/probe-codec.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';

@@ -2,15 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Histogram } from 'hdr-histogram-js';
 import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
-import { renderCompareHtml } from './compare-html.js';
-import { buildCompareBlock, formatCompareText, type CompareBlock } from './compare-report.js';
-import { formatHgrm, parseHgrm, type HgrmRow } from './hgrm.js';
-import { LoadSession } from './lab/load-runner.js';
-import { formatLoadLine, loadTimeoutS, parseLoadFlags, type LoadRecord } from './lab/load-spec.js';
+import { renderCompareHtml } from './report/compare-html.js';
+import { buildCompareBlock, formatCompareText, type CompareBlock } from './report/compare-report.js';
+import { formatHgrm, parseHgrm, type HgrmRow } from './report/hgrm.js';
+import { LoadSession } from './load/load-runner.js';
+import { formatLoadLine, loadTimeoutS, parseLoadFlags, type LoadRecord } from './load/load-spec.js';
 import { executeRun, type ReportView } from './run-command.js';
-import { parseRunConfig, RUN_FLAG_SPEC, type RunFlags } from './run-config.js';
-import type { RunReport } from './run-report.js';
-import type { TargetStats } from './target-stats.js';
+import { parseRunConfig, RUN_FLAG_SPEC, type RunFlags } from './engine/run-config.js';
+import type { RunReport } from './report/run-report.js';
+import type { TargetStats } from './recording/target-stats.js';
 
 export const COMPARE_HELP = `Usage: rtprobe compare --target passthrough=HOST[:PORT] --target emulated=HOST[:PORT]
                       [run options] [--html FILE] [--hgrm DIR]

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseFlags, printUsageError } from '../shared/cli/command-io.js';
-import { parseRunConfig, type RunFlags } from './run-config.js';
+import { parseRunConfig, type RunFlags } from './engine/run-config.js';
 import { executeRun } from './run-command.js';
 
 export const DEMO_HELP = `Usage: rtprobe demo [--duration TIME] [--rate HZ] [--size BYTES] [--timestamps MODE] [--json FILE|-] [--quiet]

@@ -2,15 +2,15 @@ import { statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
-import { formatCyclictestHistogram } from '../shared/hlog/cyclictest-histogram.js';
-import { formatHlogReport } from '../shared/hlog/format-hlog-report.js';
-import { HlogMerger, type HlogSeries } from '../shared/hlog/hlog-merge.js';
-import { readHlogPaths, type HlogReadResult } from '../shared/hlog/hlog-reader.js';
-import { buildHlogReport } from '../shared/hlog/hlog-report.js';
-import type { HlogReadCounts } from '../shared/hlog/hlog-counts.js';
-import { parseReportTime } from '../shared/hlog/report-time.js';
-import { formatHgrm } from './hgrm.js';
-import { renderReportHtml, type IntervalMax } from './report-html.js';
+import { formatCyclictestHistogram } from './hlog/cyclictest-histogram.js';
+import { formatHlogReport } from './hlog/format-hlog-report.js';
+import { HlogMerger, type HlogSeries } from './hlog/hlog-merge.js';
+import { readHlogPaths, type HlogReadResult } from './hlog/hlog-reader.js';
+import { buildHlogReport } from './hlog/hlog-report.js';
+import type { HlogReadCounts } from './hlog/hlog-counts.js';
+import { parseReportTime } from './hlog/report-time.js';
+import { formatHgrm } from './report/hgrm.js';
+import { renderReportHtml, type IntervalMax } from './report/report-html.js';
 
 export const REPORT_HELP = `Usage: rtprobe report FILE|DIR ... [--from T] [--to T] [--tag TAG] [--target NAME]
                      [--json] [--html FILE] [--hgrm FILE|DIR] [--cyclictest FILE|DIR]

@@ -1,12 +1,12 @@
 import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
-import { formatRunReport } from './format-report.js';
-import type { RunReport } from './run-report.js';
-import { parseRunConfig, RUN_FLAG_SPEC, type RunConfig, type RunFlags } from './run-config.js';
-import { runController, type RunIo, type RunOutcome } from './run-controller.js';
+import { formatRunReport } from './report/format-report.js';
+import type { RunReport } from './report/run-report.js';
+import { parseRunConfig, RUN_FLAG_SPEC, type RunConfig, type RunFlags } from './engine/run-config.js';
+import { runController, type RunIo, type RunOutcome } from './engine/run-controller.js';
 import { chooseTimestamps } from '../shared/cli/timestamp-choice.js';
 import { SOCKET_FLAGS_HELP } from '../shared/cli/socket-flags.js';
-import { resolveTargets } from './resolve-targets.js';
-import type { TargetStats } from './target-stats.js';
+import { resolveTargets } from './engine/resolve-targets.js';
+import type { TargetStats } from './recording/target-stats.js';
 
 export const RUN_HELP = `Usage: rtprobe run --target [NAME=]HOST[:PORT] [--target ...] [options]
 

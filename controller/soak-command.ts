@@ -1,18 +1,18 @@
 import { parseFlags, printUsageError } from '../shared/cli/command-io.js';
 import { parseDurationNs } from '../shared/cli/parse-values.js';
-import { AlertActions } from './alert-actions.js';
-import { evaluateAlerts, type AlertThresholds } from './alerts.js';
-import { formatRunReport } from './format-report.js';
+import { AlertActions } from './soak/alert-actions.js';
+import { evaluateAlerts, type AlertThresholds } from './soak/alerts.js';
+import { formatRunReport } from './report/format-report.js';
 import { executeRun, RUN_HELP, type ReportView } from './run-command.js';
-import { parseRunConfig, RUN_FLAG_SPEC, type RunFlags } from './run-config.js';
-import type { TargetStats } from './target-stats.js';
+import { parseRunConfig, RUN_FLAG_SPEC, type RunFlags } from './engine/run-config.js';
+import type { TargetStats } from './recording/target-stats.js';
 import type { StampSource } from '../shared/transport/probe-transport.js';
 import { parseHostPort } from '../shared/cli/host-port.js';
 import { readTokenFile } from '../shared/cli/token-file.js';
-import { DashboardServer, isLoopbackHost } from './dashboard/dashboard-server.js';
-import { buildLiveSnapshot } from './live-snapshot.js';
-import { formatPrometheusMetrics } from './prometheus-metrics.js';
-import { openIntervalLogs } from './interval-logs.js';
+import { DashboardServer, isLoopbackHost } from './soak/dashboard/dashboard-server.js';
+import { buildLiveSnapshot } from './soak/live-snapshot.js';
+import { formatPrometheusMetrics } from './soak/prometheus-metrics.js';
+import { openIntervalLogs } from './soak/interval-logs.js';
 
 export const SOAK_HELP = `Usage: rtprobe soak --target [NAME=]HOST[:PORT] [...] [options]
 

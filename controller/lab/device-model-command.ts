@@ -5,7 +5,7 @@
  */
 import { parseFlags, printUsageError, writeFileAtomic, EXIT_USAGE } from '../../shared/cli/command-io.js';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
-import { startDeviceModel, type DeviceModel } from '../../shared/native/native-device-model.js';
+import { startDeviceModel, type DeviceModel } from './native-device-model.js';
 import { KNOB_FLAG_SPEC, KNOBS_HELP, parseKnobs, type KnobFlags } from './device-model-knobs.js';
 
 export const DEVICE_MODEL_HELP = `Usage: rtprobe lab device-model --tap-a IF --tap-b IF --stats-file FILE [knobs]

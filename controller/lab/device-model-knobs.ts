@@ -3,7 +3,7 @@
  * the same ones): parsing into DeviceModelKnobs, and the argv that hands them on. Pure.
  */
 import { parseDurationNs, parseIntegerIn } from '../../shared/cli/parse-values.js';
-import type { DelaySpec, DeviceModelKnobs, DistortDirection } from '../../shared/native/native-device-model.js';
+import type { DelaySpec, DeviceModelKnobs, DistortDirection } from './native-device-model.js';
 
 /** The raw flag values, as parseFlags returns them. */
 export interface KnobFlags {

@@ -4,7 +4,7 @@
  * gatherLabStatus reads the system; formatLabStatus is pure.
  */
 import { readFileSync } from 'node:fs';
-import type { DeviceModelDirectionStats } from '../../shared/native/native-device-model.js';
+import type { DeviceModelDirectionStats } from './native-device-model.js';
 import type { DeviceModelStatsFile } from './device-model-command.js';
 import { describeKnobs } from './device-model-knobs.js';
 import { LAB_EMU, LAB_GUESTS, LAB_PT } from './lab-layout.js';

@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { HISTOGRAM_HIGHEST_NS } from './latency-histogram.js';
-import { decodeHlogHistogram } from '../hlog/hlog-encoding.js';
+import { decodeHlogHistogram } from './histogram-codec.js';
 
 type Histogram = ReturnType<typeof hdr.build>;
 

@@ -47,7 +47,7 @@ export interface NativeSocketOptions extends NativeSocketCommonOptions {
   mode: 'controller' | 'reflector';
   /**
    * default 'udp'. 'icmp' (controller only, needs CAP_NET_RAW): a raw ICMP / ICMPv6 socket;
-   * templates are echo requests (controller/icmp-codec.ts), the thread writes the ICMP
+   * templates are echo requests (controller/transport/icmp-codec.ts), the thread writes the ICMP
    * sequence (seq & 0xffff at 6) and the IPv4 checksum (at 2) after seq and T1 before each
    * send; target ports and `port` are ignored; only echo replies reach JS, IP header
    * stripped (RxEvent.data is the ICMP message, port 0); the rest counts as stats().filtered.

@@ -21,7 +21,7 @@ export const REJECT_REASONS = [
   'replay', //            agent with a key: this session's sequence number was already answered
   'rate-limited', //      agent: the source sent more than --max-rate probes a second
   'session-limit', //     agent: --max-sessions sessions are active; a new one is not answered
-  // ICMP mode (controller/icmp-codec.ts): a raw socket sees every ICMP message of the host
+  // ICMP mode (controller/transport/icmp-codec.ts): a raw socket sees every ICMP message of the host
   'bad-ip-header', //     not an IPv4 ICMP datagram
   'not-echo-reply', //    another ICMP type (errors, others' requests)
   'own-request', //       our own echo request, seen on loopback

@@ -2,7 +2,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
 import { encodeHistogram } from '../../shared/histogram/histogram-transport.js';
 import { HISTOGRAM_DIGITS, HISTOGRAM_HIGHEST_NS, HISTOGRAM_LOWEST_NS } from '../../shared/histogram/latency-histogram.js';
-import { encodeHlogHistogram } from '../../shared/hlog/hlog-encoding.js';
+import { encodeHlogHistogram } from '../../shared/histogram/histogram-codec.js';
 import { mutate, type FieldSpec } from './mutate-bytes.js';
 import { Prng } from './prng.js';
 

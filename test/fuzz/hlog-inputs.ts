@@ -1,5 +1,5 @@
-import { formatHlogCountsLine } from '../../shared/hlog/hlog-counts.js';
-import { HLOG_LEGEND_LINE, formatHlogGapLine, formatHlogHeader, formatHlogIntervalLine } from '../../shared/hlog/hlog-format.js';
+import { formatHlogCountsLine } from '../../controller/hlog/hlog-counts.js';
+import { HLOG_LEGEND_LINE, formatHlogGapLine, formatHlogHeader, formatHlogIntervalLine } from '../../controller/hlog/hlog-format.js';
 import { histogramPayload } from './histogram-inputs.js';
 import { mutateText } from './json-mutations.js';
 import type { Prng } from './prng.js';

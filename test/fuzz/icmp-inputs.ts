@@ -2,11 +2,11 @@ import {
   ECHO_REPLY_TYPE, ECHO_REQUEST_TYPE, ICMP_MAX_BYTES, ICMP_MIN_BYTES, ICMP_OFFSET_CHECKSUM, ICMP_OFFSET_CODE,
   ICMP_OFFSET_IDENTIFIER, ICMP_OFFSET_MAGIC, ICMP_OFFSET_SEQ, ICMP_OFFSET_SEQ16, ICMP_OFFSET_SESSION,
   ICMP_OFFSET_T1, ICMP_OFFSET_TYPE, encodeEchoRequest, icmpChecksum, icmpIdentifier, type IcmpFamily,
-} from '../../controller/icmp-codec.js';
+} from '../../controller/transport/icmp-codec.js';
 import { EDGE_LENGTHS, mutate, randomBytes, resize, type FieldSpec } from './mutate-bytes.js';
 import type { Prng } from './prng.js';
 
-/** The ICMP echo probe, field by field (controller/icmp-codec.ts). */
+/** The ICMP echo probe, field by field (controller/transport/icmp-codec.ts). */
 export const ICMP_FIELDS: readonly FieldSpec[] = [
   { name: 'type', offset: ICMP_OFFSET_TYPE, bytes: 1 },
   { name: 'code', offset: ICMP_OFFSET_CODE, bytes: 1 },

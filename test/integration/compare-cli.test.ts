@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCompareView, type NamedHistogram } from '../../controller/compare-command.js';
-import { parseHgrm } from '../../controller/hgrm.js';
-import type { RunReport } from '../../controller/run-report.js';
+import { parseHgrm } from '../../controller/report/hgrm.js';
+import type { RunReport } from '../../controller/report/run-report.js';
 import { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
 import { runCli, startAgent, type RunningAgent } from '../helpers/cli.js';
 

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
-import type { HlogReport } from '../../shared/hlog/hlog-report.js';
-import { HlogFileWriter } from '../../shared/hlog/hlog-writer.js';
+import type { HlogReport } from '../../controller/hlog/hlog-report.js';
+import { HlogFileWriter } from '../../controller/hlog/hlog-writer.js';
 import { runCli } from '../helpers/cli.js';
 
 /** Debian libhdrhistogram-java; .ci/run installs it with a JRE. */

@@ -11,11 +11,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeEchoReply, encodeEchoRequest, icmpChecksum, icmpIdentifier, ICMP_OFFSET_CHECKSUM, ICMP_OFFSET_MAGIC,
   ICMP_OFFSET_SESSION, type IcmpFamily,
-} from '../../controller/icmp-codec.js';
-import { RawIcmpTransport } from '../../controller/raw-icmp-transport.js';
+} from '../../controller/transport/icmp-codec.js';
+import { RawIcmpTransport } from '../../controller/transport/raw-icmp-transport.js';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
-import { createNativeIcmpTransport } from '../../shared/native/native-icmp-transport.js';
-import type { IcmpTransport } from '../../shared/transport/icmp-transport.js';
+import { createNativeIcmpTransport } from '../../controller/transport/native-icmp-transport.js';
+import type { IcmpTransport } from '../../controller/transport/icmp-transport.js';
 import type {
   RxEvent, SentEvent, StampSource, TransportEvent, TxStampEvent,
 } from '../../shared/transport/probe-transport.js';
@@ -317,9 +317,9 @@ describe('without CAP_NET_RAW both transports refuse with how to run it', () => 
 
   it.skipIf(!isRoot || !hasSetpriv)('as uid 65534 (a child process; needs root and setpriv to switch user)', () => {
     const script = `
-      const { RawIcmpTransport } = await import(${JSON.stringify(`${repoRoot}controller/raw-icmp-transport.ts`)});
+      const { RawIcmpTransport } = await import(${JSON.stringify(`${repoRoot}controller/transport/raw-icmp-transport.ts`)});
       const { loadNativeAddon } = await import(${JSON.stringify(`${repoRoot}shared/native/native-addon.ts`)});
-      const { createNativeIcmpTransport } = await import(${JSON.stringify(`${repoRoot}shared/native/native-icmp-transport.ts`)});
+      const { createNativeIcmpTransport } = await import(${JSON.stringify(`${repoRoot}controller/transport/native-icmp-transport.ts`)});
       const out = [];
       const attempt = async (what, open) => {
         try { const t = await open(); await t.close(); out.push({ what, opened: true }); }

@@ -10,7 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon, type NativeAddon } from '../../shared/native/native-addon.js';
-import { startDeviceModel, type DeviceModelKnobs, type DeviceModelStats } from '../../shared/native/native-device-model.js';
+import { startDeviceModel, type DeviceModelKnobs, type DeviceModelStats } from '../../controller/lab/native-device-model.js';
 import { CLI_PATH, runCli } from '../helpers/cli.js';
 
 const isRoot = process.getuid?.() === 0;

@@ -10,8 +10,8 @@ import dgram from 'node:dgram';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_EMU, LAB_PT, LAB_STATE_DIR } from '../../controller/lab/lab-layout.js';
-import { groupMembers } from '../../controller/lab/load-runner.js';
-import type { LoadRecord } from '../../controller/lab/load-spec.js';
+import { groupMembers } from '../../controller/load/load-runner.js';
+import type { LoadRecord } from '../../controller/load/load-spec.js';
 import { findLabNetwork, networkNames } from '../../controller/lab/lab-system.js';
 import { CLI_PATH, runCli } from '../helpers/cli.js';
 

@@ -15,8 +15,8 @@ import {
   type ReflectTxEvent,
   type ReflectedEvent,
 } from '../../shared/native/native-addon.js';
-import { createNativeReflector, type NativeReflector, type ReflectorEvent } from '../../shared/native/native-reflector.js';
-import { createNativeTransport, type NativeTransport } from '../../shared/native/native-transport.js';
+import { createNativeReflector, type NativeReflector, type ReflectorEvent } from '../../agent/native-reflector-socket.js';
+import { createNativeTransport, type NativeTransport } from '../../controller/transport/native-transport.js';
 import type { RxEvent, SentEvent, TransportEvent, TxStampEvent } from '../../shared/transport/probe-transport.js';
 import {
   FLAGS_T3_SHIFT,

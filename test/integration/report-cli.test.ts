@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseHgrm } from '../../controller/hgrm.js';
+import { parseHgrm } from '../../controller/report/hgrm.js';
 import { LatencyHistogram, PERCENTILE_KEYS } from '../../shared/histogram/latency-histogram.js';
-import type { HlogReport } from '../../shared/hlog/hlog-report.js';
+import type { HlogReport } from '../../controller/hlog/hlog-report.js';
 import { FIXTURE_DIR, FIXTURE_STARTS_MS, fixtureValues } from '../fixtures/hlog/make-fixtures.js';
 import { CLI_PATH, runCli, startAgent, type RunningAgent } from '../helpers/cli.js';
 

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { StatsStream, type StatsStreamOptions } from '../../agent/stats-stream.js';
-import { AgentLink, type AgentLinkEvent, type AgentLinkOptions } from '../../controller/agent-link.js';
+import { AgentLink, type AgentLinkEvent, type AgentLinkOptions } from '../../controller/agent-stream/agent-link.js';
 import { decodeHistogram, encodeHistogram } from '../../shared/histogram/histogram-transport.js';
 import { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
 import {

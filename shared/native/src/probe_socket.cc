@@ -47,7 +47,7 @@ constexpr size_t kOffVersion = 4, kOffType = 5, kOffFlags = 6, kOffSession = 8,
 constexpr uint8_t kTypeProbe = 1, kTypeReply = 2;
 constexpr uint16_t kFlagsKnownMask = 0b1'1111;  // stamp sources and AUTH
 
-// ICMP echo probes (controller/icmp-codec.ts): checksum at 2, 16-bit sequence at 6.
+// ICMP echo probes (controller/transport/icmp-codec.ts): checksum at 2, 16-bit sequence at 6.
 constexpr size_t kIcmpOffChecksum = 2, kIcmpOffSeq16 = 6;
 constexpr uint8_t kIcmpEchoReply = 0, kIcmp6EchoReply = 129;
 constexpr size_t kIpv4MinHeaderBytes = 20;

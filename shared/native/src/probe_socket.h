@@ -4,7 +4,7 @@
 // that must not block (the addon forwards them to JS with a thread-safe function).
 //
 // With `icmp` the socket is a raw ICMP (IPv4) or ICMPv6 socket instead (controller only, needs
-// CAP_NET_RAW): probes are echo requests (controller/icmp-codec.ts), the thread writes their
+// CAP_NET_RAW): probes are echo requests (controller/transport/icmp-codec.ts), the thread writes their
 // 16-bit sequence and, for IPv4, their checksum before each send; it strips the IPv4 header
 // of what it reads and hands only echo replies to JS, counting everything else as filtered.
 #pragma once

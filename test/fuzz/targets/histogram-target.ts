@@ -12,7 +12,7 @@ type Histogram = ReturnType<typeof hdr.build>;
 /** 'bounded-memory': decodeHlogHistogram's own bound on a layout (2^22 buckets, 32 MiB). */
 const MAX_BUCKETS = 1 << 22;
 
-/** What the controller does with an accepted histogram (controller/agent-view.ts): merge it into a LatencyHistogram. */
+/** What the controller does with an accepted histogram (controller/agent-stream/agent-view.ts): merge it into a LatencyHistogram. */
 function checkMerge(histogram: Histogram, record: InputRecorder): void {
   try {
     new LatencyHistogram().merge(histogram, histogram.maxValue);

@@ -1,5 +1,5 @@
-import { HLOG_MALFORMED_REASONS, parseHlogLine } from '../../../shared/hlog/hlog-line.js';
-import { parseHlogText } from '../../../shared/hlog/hlog-parser.js';
+import { HLOG_MALFORMED_REASONS, parseHlogLine } from '../../../controller/hlog/hlog-line.js';
+import { parseHlogText } from '../../../controller/hlog/hlog-parser.js';
 import { describeBytes } from '../fuzz-tally.js';
 import { CRASHED, type DecoderTarget } from '../fuzz-target.js';
 import { hlogText } from '../hlog-inputs.js';

@@ -1,8 +1,8 @@
 import type { JsHistogram } from 'hdr-histogram-js';
-import { formatHlogCountsLine, parseHlogCountsLine, validateHlogCounts } from '../../../shared/hlog/hlog-counts.js';
-import { decodeHlogHistogram, encodeHlogHistogram } from '../../../shared/hlog/hlog-encoding.js';
-import { validateHlogTag } from '../../../shared/hlog/hlog-format.js';
-import { HLOG_MALFORMED_REASONS, parseHlogLine, type HlogLine } from '../../../shared/hlog/hlog-line.js';
+import { formatHlogCountsLine, parseHlogCountsLine, validateHlogCounts } from '../../../controller/hlog/hlog-counts.js';
+import { decodeHlogHistogram, encodeHlogHistogram } from '../../../shared/histogram/histogram-codec.js';
+import { validateHlogTag } from '../../../controller/hlog/hlog-format.js';
+import { HLOG_MALFORMED_REASONS, parseHlogLine, type HlogLine } from '../../../controller/hlog/hlog-line.js';
 import { describeBytes } from '../fuzz-tally.js';
 import { CRASHED, type DecoderTarget, type InputRecorder } from '../fuzz-target.js';
 import { hlogLine } from '../hlog-inputs.js';
@@ -48,7 +48,7 @@ function checkInterval(line: Extract<HlogLine, { kind: 'interval' }>, record: In
 }
 
 /**
- * One line of an interval log through parseHlogLine (shared/hlog/hlog-line.ts) and, for an
+ * One line of an interval log through parseHlogLine (controller/hlog/hlog-line.ts) and, for an
  * interval line, its payload through decodeHlogHistogram, as HlogParser reads a file. Every
  * line is one kind or one malformed reason; accepted lines hold what their kind promises.
  */

@@ -1,4 +1,4 @@
-import { ICMP_REJECT_REASONS, decodeEchoReply, stripIpv4Header } from '../../../controller/icmp-codec.js';
+import { ICMP_REJECT_REASONS, decodeEchoReply, stripIpv4Header } from '../../../controller/transport/icmp-codec.js';
 import { describeBytes } from '../fuzz-tally.js';
 import { CRASHED, type DecoderTarget } from '../fuzz-target.js';
 import { ipv4IcmpDatagram, isOurIdentifier } from '../icmp-inputs.js';

@@ -1,7 +1,7 @@
 import {
   ECHO_REPLY_TYPE, ICMP_MAX_BYTES, ICMP_MIN_BYTES, ICMP_OFFSET_CHECKSUM, ICMP_OFFSET_TYPE, ICMP_PROBE_HEADER_BYTES,
   ICMP_REJECT_REASONS, decodeEchoReply, encodeEchoRequest, icmpChecksum, icmpIdentifier, type IcmpFamily,
-} from '../../../controller/icmp-codec.js';
+} from '../../../controller/transport/icmp-codec.js';
 import { describeBytes } from '../fuzz-tally.js';
 import { CRASHED, type DecoderTarget, type InputRecorder } from '../fuzz-target.js';
 import { icmpMessage, isOurIdentifier, type IcmpInput } from '../icmp-inputs.js';
@@ -23,7 +23,7 @@ export function checkAcceptedEchoReply(message: Buffer, family: IcmpFamily,
   }
 }
 
-/** decodeEchoReply (controller/icmp-codec.ts) on any ICMP message, IPv4 and IPv6. */
+/** decodeEchoReply (controller/transport/icmp-codec.ts) on any ICMP message, IPv4 and IPv6. */
 export const icmpReplyTarget: DecoderTarget<IcmpInput> = {
   name: 'icmp-reply',
   decoder: 'decodeEchoReply',

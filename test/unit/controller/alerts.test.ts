@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateAlerts } from '../../../controller/alerts.js';
-import { IntervalStats } from '../../../controller/interval-stats.js';
+import { evaluateAlerts } from '../../../controller/soak/alerts.js';
+import { IntervalStats } from '../../../controller/recording/interval-stats.js';
 import { parseLossThreshold, parseSoakOptions } from '../../../controller/soak-command.js';
 
 describe('evaluateAlerts', () => {

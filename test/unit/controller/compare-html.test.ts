@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, percentileTickLabel, renderCompareHtml } from '../../../controller/compare-html.js';
-import { formatHgrm, parseHgrm, type HgrmRow } from '../../../controller/hgrm.js';
-import { buildTargetReport, type RunReport, type TargetReport } from '../../../controller/run-report.js';
-import { TargetStats } from '../../../controller/target-stats.js';
+import { escapeHtml, percentileTickLabel, renderCompareHtml } from '../../../controller/report/compare-html.js';
+import { formatHgrm, parseHgrm, type HgrmRow } from '../../../controller/report/hgrm.js';
+import { buildTargetReport, type RunReport, type TargetReport } from '../../../controller/report/run-report.js';
+import { TargetStats } from '../../../controller/recording/target-stats.js';
 
 const START_MS = Date.UTC(2026, 10, 24, 12, 0, 0);
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildCompareBlock, COMPARE_ROWS, formatCompareText, formatRatio, ratioOf,
-} from '../../../controller/compare-report.js';
-import { buildTargetReport, type RunReport, type TargetReport } from '../../../controller/run-report.js';
-import { TargetStats } from '../../../controller/target-stats.js';
+} from '../../../controller/report/compare-report.js';
+import { buildTargetReport, type RunReport, type TargetReport } from '../../../controller/report/run-report.js';
+import { TargetStats } from '../../../controller/recording/target-stats.js';
 
 const START_MS = Date.UTC(2026, 10, 24, 12, 0, 0);
 

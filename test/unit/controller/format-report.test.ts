@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { formatRunReport, formatTargetReport } from '../../../controller/format-report.js';
-import { buildRunReport, type RunFacts, type RunReport } from '../../../controller/run-report.js';
+import { formatRunReport, formatTargetReport } from '../../../controller/report/format-report.js';
+import { buildRunReport, type RunFacts, type RunReport } from '../../../controller/report/run-report.js';
 import { CLOCK_OF_SOURCE } from '../../../shared/report/clock-names.js';
 import { finishedRun } from './run-fixture.js';
 

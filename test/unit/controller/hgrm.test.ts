@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHgrm, parseHgrm, type Hgrm } from '../../../controller/hgrm.js';
+import { formatHgrm, parseHgrm, type Hgrm } from '../../../controller/report/hgrm.js';
 import { LatencyHistogram } from '../../../shared/histogram/latency-histogram.js';
 
 function histogramOf(valuesNs: number[]): LatencyHistogram {

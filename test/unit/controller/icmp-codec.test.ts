@@ -4,7 +4,7 @@ import {
   ICMP_MAGIC, ICMP_MAX_BYTES, ICMP_MIN_BYTES, ICMP_OFFSET_CHECKSUM, ICMP_OFFSET_IDENTIFIER, ICMP_OFFSET_MAGIC,
   ICMP_OFFSET_SEQ, ICMP_OFFSET_SEQ16, ICMP_OFFSET_SESSION, ICMP_OFFSET_T1, ICMP_OFFSET_TYPE, ICMP_REJECT_REASONS,
   type IcmpFamily,
-} from '../../../controller/icmp-codec.js';
+} from '../../../controller/transport/icmp-codec.js';
 
 /** A 64-byte IPv4 echo request, field by field (big-endian); checksum computed independently. */
 const GOLDEN_REQUEST_HEX = [

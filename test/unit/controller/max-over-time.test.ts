@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MaxOverTime } from '../../../controller/max-over-time.js';
+import { MaxOverTime } from '../../../controller/recording/max-over-time.js';
 
 describe('MaxOverTime', () => {
   it('keeps the max per second', () => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   decideTick, periodNsForRate, slotOfTick, tickDueNs, type ScheduleShape,
-} from '../../../controller/probe-schedule.js';
+} from '../../../controller/schedule/probe-schedule.js';
 
 const MS = 1_000_000n;
 // a typical CLOCK_MONOTONIC reading (days of uptime), far from zero

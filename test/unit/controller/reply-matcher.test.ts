@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ReplyMatcher, type CompletedRoundTrip, type ReplyMatcherOptions } from '../../../controller/reply-matcher.js';
+import { ReplyMatcher, type CompletedRoundTrip, type ReplyMatcherOptions } from '../../../controller/matching/reply-matcher.js';
 
 const SEC = 1_000_000_000n;
 const T0 = 1_000_000_000_000n; // synthetic CLOCK_MONOTONIC origin
@@ -280,7 +280,7 @@ describe('ReplyMatcher: 64-bit sequence numbers', () => {
   it('probes with seqs from 2^64-10 to 2^64-1 are accounted like any others', () => {
     // Run in a child process: if onSent cannot handle a first seq far from 0 it loops
     // ~2^64 times, and a synchronous loop cannot be interrupted inside this worker.
-    const moduleUrl = pathToFileURL(fileURLToPath(new URL('../../../controller/reply-matcher.ts', import.meta.url))).href;
+    const moduleUrl = pathToFileURL(fileURLToPath(new URL('../../../controller/matching/reply-matcher.ts', import.meta.url))).href;
     const script = `
       import { ReplyMatcher } from ${JSON.stringify(moduleUrl)};
       const m = new ReplyMatcher({ capacity: 16, timeoutNs: 1e9, lossAfterNs: 10_000_000_000n });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { renderReportHtml, type IntervalMax } from '../../../controller/report-html.js';
-import { formatHlogCountsLine } from '../../../shared/hlog/hlog-counts.js';
-import type { HlogReadCounts } from '../../../shared/hlog/hlog-counts.js';
-import { formatHlogGapLine, formatHlogHeader, formatHlogIntervalLine } from '../../../shared/hlog/hlog-format.js';
-import { HlogMerger } from '../../../shared/hlog/hlog-merge.js';
-import { parseHlogText, type HlogFileSummary } from '../../../shared/hlog/hlog-parser.js';
-import { buildHlogReport } from '../../../shared/hlog/hlog-report.js';
-import { encodeHlogLine } from '../../../shared/hlog/hlog-writer.js';
+import { renderReportHtml, type IntervalMax } from '../../../controller/report/report-html.js';
+import { formatHlogCountsLine } from '../../../controller/hlog/hlog-counts.js';
+import type { HlogReadCounts } from '../../../controller/hlog/hlog-counts.js';
+import { formatHlogGapLine, formatHlogHeader, formatHlogIntervalLine } from '../../../controller/hlog/hlog-format.js';
+import { HlogMerger } from '../../../controller/hlog/hlog-merge.js';
+import { parseHlogText, type HlogFileSummary } from '../../../controller/hlog/hlog-parser.js';
+import { buildHlogReport } from '../../../controller/hlog/hlog-report.js';
+import { encodeHlogLine } from '../../../controller/hlog/hlog-writer.js';
 import { latencyHistogram } from '../hlog/hlog-test-data.js';
 
 const BASE_MS = 1_714_557_600_000; // 2024-05-01T10:00:00Z

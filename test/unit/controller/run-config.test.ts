@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_AGENT_PORT, RUN_FLAG_SPEC, parseRunConfig, parseTargetSpec, type RunConfig, type RunFlags,
-} from '../../../controller/run-config.js';
+} from '../../../controller/engine/run-config.js';
 
 const TARGET = ['127.0.0.1'];
 

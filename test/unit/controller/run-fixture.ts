@@ -4,8 +4,8 @@ import type {
   MissedEvent, RxEvent, SentEvent, StampSource, TxStampEvent,
 } from '../../../shared/transport/probe-transport.js';
 import { monoNs } from '../../../shared/time/clock.js';
-import { RunState } from '../../../controller/run-state.js';
-import { TargetStats, type ResolvedTarget } from '../../../controller/target-stats.js';
+import { RunState } from '../../../controller/matching/run-state.js';
+import { TargetStats, type ResolvedTarget } from '../../../controller/recording/target-stats.js';
 
 export const SEC = 1_000_000_000n;
 export const PERIOD = 10_000_000n; // 100 Hz

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { buildRunReport, buildTargetReport, type RunFacts } from '../../../controller/run-report.js';
+import { buildRunReport, buildTargetReport, type RunFacts } from '../../../controller/report/run-report.js';
 import { CLOCK_OF_SOURCE } from '../../../shared/report/clock-names.js';
 import { finishedRun } from './run-fixture.js';
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { RunState } from '../../../controller/run-state.js';
+import { RunState } from '../../../controller/matching/run-state.js';
 import { encodeProbe } from '../../../shared/wire/probe-codec.js';
 import { OFFSET_FLAGS } from '../../../shared/wire/probe-layout.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { WorstCases, type WorstRoundTrip } from '../../../controller/worst-cases.js';
+import { WorstCases, type WorstRoundTrip } from '../../../controller/recording/worst-cases.js';
 
 const rt = (seq: number, rttNs: number): WorstRoundTrip => ({ seq: BigInt(seq), rttNs, atMs: 1_700_000_000_000 + seq });
 

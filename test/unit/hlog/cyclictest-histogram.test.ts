@@ -1,6 +1,6 @@
 import type { JsHistogram } from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { formatCyclictestHistogram } from '../../../shared/hlog/cyclictest-histogram.js';
+import { formatCyclictestHistogram } from '../../../controller/hlog/cyclictest-histogram.js';
 import { latencyHistogram } from './hlog-test-data.js';
 
 function cyclictest(valuesNs: number[], maxBuckets?: number): string {

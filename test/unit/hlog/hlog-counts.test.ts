@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatHlogCountsLine, parseHlogCountsLine, validateHlogCounts, type HlogCounts } from '../../../shared/hlog/hlog-counts.js';
-import { HlogDailyWriter } from '../../../shared/hlog/hlog-daily-writer.js';
-import { formatHlogHeader } from '../../../shared/hlog/hlog-format.js';
-import { parseHlogLine } from '../../../shared/hlog/hlog-line.js';
-import { parseHlogText } from '../../../shared/hlog/hlog-parser.js';
+import { formatHlogCountsLine, parseHlogCountsLine, validateHlogCounts, type HlogCounts } from '../../../controller/hlog/hlog-counts.js';
+import { HlogDailyWriter } from '../../../controller/hlog/hlog-daily-writer.js';
+import { formatHlogHeader } from '../../../controller/hlog/hlog-format.js';
+import { parseHlogLine } from '../../../controller/hlog/hlog-line.js';
+import { parseHlogText } from '../../../controller/hlog/hlog-parser.js';
 import { latencyHistogram } from './hlog-test-data.js';
 
 const BASE_MS = 1_714_557_600_000; // 2024-05-01T10:00:00Z

@@ -3,7 +3,7 @@
  * disk takes them and prints "acked N" after each append resolved, until killed.
  * Usage: node --import tsx hlog-crash-child.ts DIR
  */
-import { HlogDailyWriter } from '../../../shared/hlog/hlog-daily-writer.js';
+import { HlogDailyWriter } from '../../../controller/hlog/hlog-daily-writer.js';
 import { latencyHistogram, spreadValues } from './hlog-test-data.js';
 
 const [dir] = process.argv.slice(2);

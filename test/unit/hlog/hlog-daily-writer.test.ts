@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   HlogDailyWriter, hlogDailyPath, hlogTargetName, utcDay, validateHlogTarget, type HlogDailyOptions,
-} from '../../../shared/hlog/hlog-daily-writer.js';
-import { parseHlogText } from '../../../shared/hlog/hlog-parser.js';
+} from '../../../controller/hlog/hlog-daily-writer.js';
+import { parseHlogText } from '../../../controller/hlog/hlog-parser.js';
 import { latencyHistogram } from './hlog-test-data.js';
 
 const MIDNIGHT = Date.parse('2024-05-02T00:00:00Z');
@@ -114,7 +114,7 @@ describe('HlogDailyWriter', () => {
     const writer = await open(MIDNIGHT, false, {
       openFile: async (path, mode) => {
         if (fail) throw Object.assign(new Error('EROFS'), { code: 'EROFS' });
-        return (await import('../../../shared/hlog/hlog-file.js')).openHlogFile(path, mode);
+        return (await import('../../../controller/hlog/hlog-file.js')).openHlogFile(path, mode);
       },
     });
     expect((await append(writer, MIDNIGHT))?.message).toMatch(/read-only file system \(EROFS\)/);

@@ -1,7 +1,7 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { decodeHlogHistogram, encodeHlogHistogram } from '../../../shared/hlog/hlog-encoding.js';
+import { decodeHlogHistogram, encodeHlogHistogram } from '../../../shared/histogram/histogram-codec.js';
 import { countsOf, jsHistogram, spreadValues } from './hlog-test-data.js';
 
 // Payloads written by HdrHistogram's Java library 2.1.11 (Debian libhdrhistogram-java) with

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatHlogGapLine, formatHlogHeader, formatHlogIntervalLine, formatJavaDateUtc, formatSeconds, validateHlogTag,
-} from '../../../shared/hlog/hlog-format.js';
+} from '../../../controller/hlog/hlog-format.js';
 
 describe('formatHlogHeader', () => {
   it("is Java's HistogramLogWriter header, line for line", () => {

@@ -2,9 +2,9 @@ import * as hdr from 'hdr-histogram-js';
 import type { JsHistogram } from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { PERCENTILE_KEYS } from '../../../shared/histogram/latency-histogram.js';
-import { HlogMerger } from '../../../shared/hlog/hlog-merge.js';
-import type { HlogReadInterval } from '../../../shared/hlog/hlog-parser.js';
-import { TimeCoverage } from '../../../shared/hlog/time-coverage.js';
+import { HlogMerger } from '../../../controller/hlog/hlog-merge.js';
+import type { HlogReadInterval } from '../../../controller/hlog/hlog-parser.js';
+import { TimeCoverage } from '../../../controller/hlog/time-coverage.js';
 import { latencyHistogram, spreadValues } from './hlog-test-data.js';
 
 const T0 = Date.parse('2024-05-01T10:00:00Z');

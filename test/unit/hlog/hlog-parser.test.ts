@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encodeHlogHistogram } from '../../../shared/hlog/hlog-encoding.js';
-import { formatHlogHeader } from '../../../shared/hlog/hlog-format.js';
-import { parseHlogLine } from '../../../shared/hlog/hlog-line.js';
-import { NO_FILTER, parseHlogText } from '../../../shared/hlog/hlog-parser.js';
+import { encodeHlogHistogram } from '../../../shared/histogram/histogram-codec.js';
+import { formatHlogHeader } from '../../../controller/hlog/hlog-format.js';
+import { parseHlogLine } from '../../../controller/hlog/hlog-line.js';
+import { NO_FILTER, parseHlogText } from '../../../controller/hlog/hlog-parser.js';
 import { jsHistogram } from './hlog-test-data.js';
 
 const BASE_MS = 1_714_557_600_000; // 2024-05-01T10:00:00Z

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeHlogHistogram } from '../../../shared/hlog/hlog-encoding.js';
-import { formatHlogHeader } from '../../../shared/hlog/hlog-format.js';
-import { NO_FILTER, type HlogReadInterval } from '../../../shared/hlog/hlog-parser.js';
-import { hlogTargetOf, readHlogPaths } from '../../../shared/hlog/hlog-reader.js';
+import { encodeHlogHistogram } from '../../../shared/histogram/histogram-codec.js';
+import { formatHlogHeader } from '../../../controller/hlog/hlog-format.js';
+import { NO_FILTER, type HlogReadInterval } from '../../../controller/hlog/hlog-parser.js';
+import { hlogTargetOf, readHlogPaths } from '../../../controller/hlog/hlog-reader.js';
 import { jsHistogram } from './hlog-test-data.js';
 
 const DAY1 = Date.parse('2024-05-01T00:00:00Z');

@@ -2,10 +2,10 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openHlogFile, type HlogFile, type OpenHlogFile } from '../../../shared/hlog/hlog-file.js';
-import { formatHlogHeader } from '../../../shared/hlog/hlog-format.js';
-import { parseHlogText, type HlogReadInterval } from '../../../shared/hlog/hlog-parser.js';
-import { HlogFileWriter } from '../../../shared/hlog/hlog-writer.js';
+import { openHlogFile, type HlogFile, type OpenHlogFile } from '../../../controller/hlog/hlog-file.js';
+import { formatHlogHeader } from '../../../controller/hlog/hlog-format.js';
+import { parseHlogText, type HlogReadInterval } from '../../../controller/hlog/hlog-parser.js';
+import { HlogFileWriter } from '../../../controller/hlog/hlog-writer.js';
 import { countsOf, jsHistogram, latencyHistogram, spreadValues } from './hlog-test-data.js';
 
 const T0 = 1_714_557_600_000; // 2024-05-01T10:00:00Z

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReportTime } from '../../../shared/hlog/report-time.js';
+import { parseReportTime } from '../../../controller/hlog/report-time.js';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeKnobs, knobArgv, parseDelay, parseKnobs, parseStall } from '../../../controller/lab/device-model-knobs.js';
-import { toNativeOptions } from '../../../shared/native/native-device-model.js';
+import { toNativeOptions } from '../../../controller/lab/native-device-model.js';
 
 describe('parseStall', () => {
   it('TIME@EVERY', () => {

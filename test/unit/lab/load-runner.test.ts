@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeWaitStatus, groupMembers, LoadSession, logTailLines, onPath } from '../../../controller/lab/load-runner.js';
+import { decodeWaitStatus, groupMembers, LoadSession, logTailLines, onPath } from '../../../controller/load/load-runner.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-load-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   checkLoads, formatLoadLine, loadCommand, loadNeeds, loadTimeoutS, parseLoadFlags, shellLine,
   type LoadFacts, type LoadRecord, type LoadSpec,
-} from '../../../controller/lab/load-spec.js';
+} from '../../../controller/load/load-spec.js';
 
 const context = { timeoutS: 72, tempDir: '/tmp/rtprobe-load-x/1-io-host', guardPid: 4242 };
 

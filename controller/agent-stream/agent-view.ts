@@ -1,0 +1,94 @@
+import { decodeHistogram } from '../../shared/histogram/histogram-transport.js';
+import { LatencyHistogram, type LatencySummary } from '../../shared/histogram/latency-histogram.js';
+import type { AgentTag, HelloMessage, IntervalMessage } from '../../shared/messages/agent-messages.js';
+import { addRejects, type RejectCounts } from '../../shared/wire/reject-reason.js';
+
+export interface AgentReport {
+  url: string;
+  /** every interval of the session arrived and the final flush was answered */
+  complete: boolean;
+  intervals: number;
+  bad_histograms: number;
+  dropped_by_agent: number;
+  reconnects: number;
+  /** the agent came back as a new instance without ending the session: what it had not sent is lost */
+  restarts: number;
+  clocks: HelloMessage['clocks'] | null;
+  clock_sync: HelloMessage['clock_sync'] | null;
+  received: number;
+  gaps: number;
+  reordered: number;
+  duplicates: number;
+  ipdv_ns: LatencySummary;
+  turnaround_ns: LatencySummary;
+  /** forward one-way delay; null unless the agent declared synchronised clocks */
+  owd_ns: (LatencySummary & { clock_error_ns: number | null; clock_sync: string }) | null;
+  rejected: RejectCounts;
+}
+
+/** The agent's side of one target: its intervals merged as they arrive, in constant memory. */
+export class AgentView {
+  readonly histograms: Record<AgentTag, LatencyHistogram> = {
+    ipdv: new LatencyHistogram(), turnaround: new LatencyHistogram(), owd: new LatencyHistogram(),
+  };
+  intervals = 0;
+  badHistograms = 0;
+  droppedByAgent = 0;
+  reconnects = 0;
+  restarts = 0;
+  received = 0;
+  gaps = 0;
+  reordered = 0;
+  duplicates = 0;
+  flushed = false;
+  hello: HelloMessage | null = null;
+  readonly rejected: RejectCounts = {};
+  /** agent IPDV of the controller's current interval (soak logs), reset as it closes */
+  readonly intervalIpdv = new LatencyHistogram();
+
+  constructor(readonly url: string) {}
+
+  addInterval(message: IntervalMessage): void {
+    this.intervals++;
+    for (const [tag, encoded] of Object.entries(message.histograms) as [AgentTag, NonNullable<IntervalMessage['histograms'][AgentTag]>][]) {
+      const decoded = decodeHistogram(encoded.encoded);
+      if (!decoded.ok || decoded.histogram.totalCount !== encoded.count) {
+        this.badHistograms++;
+        continue;
+      }
+      this.histograms[tag].merge(decoded.histogram, encoded.max_ns);
+      if (tag === 'ipdv') this.intervalIpdv.merge(decoded.histogram, encoded.max_ns);
+    }
+    this.received += message.counts.received;
+    this.gaps += message.counts.gaps;
+    this.reordered += message.counts.reordered;
+    this.duplicates += message.counts.duplicates;
+    addRejects(this.rejected, message.counts.rejected ?? {});
+  }
+
+  report(): AgentReport {
+    const sync = this.hello?.clock_sync ?? null;
+    const owdRecorded = sync !== null && sync.mode !== 'none';
+    return {
+      url: this.url,
+      complete: this.flushed && this.droppedByAgent === 0 && this.badHistograms === 0 && this.restarts === 0,
+      intervals: this.intervals,
+      bad_histograms: this.badHistograms,
+      dropped_by_agent: this.droppedByAgent,
+      reconnects: this.reconnects,
+      restarts: this.restarts,
+      clocks: this.hello?.clocks ?? null,
+      clock_sync: sync,
+      received: this.received,
+      gaps: this.gaps,
+      reordered: this.reordered,
+      duplicates: this.duplicates,
+      ipdv_ns: this.histograms.ipdv.summary(),
+      turnaround_ns: this.histograms.turnaround.summary(),
+      owd_ns: owdRecorded
+        ? { ...this.histograms.owd.summary(), clock_error_ns: sync.error_ns, clock_sync: sync.mode }
+        : null,
+      rejected: { ...this.rejected },
+    };
+  }
+}

@@ -1,0 +1,179 @@
+import { randomInt } from 'node:crypto';
+import { monoNs, wallMsOfMono } from '../../shared/time/clock.js';
+import { encodeProbe } from '../../shared/wire/probe-codec.js';
+import { OFFSET_SEQ, OFFSET_T1 } from '../../shared/wire/probe-layout.js';
+import { isPrivilegeWarning } from '../../shared/cli/socket-flags.js';
+import type { TimestampChoice } from '../../shared/cli/timestamp-choice.js';
+import type { ProbeTransport, TransportEvent } from '../../shared/transport/probe-transport.js';
+import { openAgentLinks, type OpenAgentLinks } from '../agent-stream/agent-links.js';
+import { openTransport } from '../transport/open-transport.js';
+import { encodeEchoRequest, icmpIdentifier } from '../transport/icmp-codec.js';
+import { periodNsForRate } from '../schedule/probe-schedule.js';
+import { buildRunReport, type RunReport } from '../report/run-report.js';
+import type { RunConfig } from './run-config.js';
+import { RunState } from '../matching/run-state.js';
+import { formatStatusLine } from '../report/status-line.js';
+import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
+
+export interface RunIo {
+  /** warnings and notices */
+  log: (line: string) => void;
+  /** rewrites the live status line (a TTY) or prints it (a pipe) */
+  status: (line: string) => void;
+  /** aborting stops sending early and reports what was measured */
+  signal?: AbortSignal;
+  /** called with the finished stats before the report is built */
+  onStats?: ((stats: TargetStats[]) => void) | undefined;
+  /** called once the sockets are open, before the first probe: live views hold on to the targets */
+  onStart?: ((stats: TargetStats[], stampSource: ProbeTransport['stampSource']) => void) | undefined;
+  /** soak: called every `ms` with the targets; the caller closes their intervals */
+  interval?: { ms: number; onInterval: (targets: TargetStats[], nowMs: number) => void } | undefined;
+}
+
+export interface RunOutcome {
+  report: RunReport;
+  /** 1 when a target answered not a single probe */
+  exitCode: 0 | 1;
+}
+
+/** A set-up failure the user must fix (exit 2), e.g. --require-rt not satisfiable. */
+export class RunSetupError extends Error {}
+
+// The schedule starts a little after set-up so the first probe is not late by construction.
+const START_DELAY_NS = 20_000_000n;
+const EXPIRE_EVERY_MS = 100;
+const AGENT_FLUSH_TIMEOUT_MS = 3000;
+
+/** Random session ids, unique also in their low 16 bits (the ICMP identifier). */
+function uniqueSessions(count: number): number[] {
+  const sessions = new Map<number, number>();
+  while (sessions.size < count) {
+    const session = randomInt(1, 0xffff_ffff);
+    if (!sessions.has(icmpIdentifier(session))) sessions.set(icmpIdentifier(session), session);
+  }
+  return [...sessions.values()];
+}
+
+interface FamilyTransport {
+  transport: ProbeTransport;
+  mode: 'udp' | 'icmp';
+  family: 4 | 6;
+  /** run-wide index of each of this transport's targets */
+  indices: number[];
+}
+
+const KINDS = [['udp', 4], ['udp', 6], ['icmp', 4], ['icmp', 6]] as const;
+
+/** One socket per probe mode and address family in use; all opened (and RT options checked) before any sends. */
+async function openTransports(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
+  state: RunState, onDone: () => void, io: RunIo): Promise<FamilyTransport[]> {
+  const opened: FamilyTransport[] = [];
+  try {
+    for (const [mode, family] of KINDS) {
+      const indices = targets.flatMap((t, i) => (t.family === family && t.mode === mode ? [i] : []));
+      if (indices.length === 0) continue;
+      const onEvents = (events: TransportEvent[]): void => {
+        // The transport numbers its own targets; map them to the run's.
+        state.apply(events.map((event) => ('target' in event ? { ...event, target: indices[event.target] ?? -1 } : event)), mode, family);
+        if (events.some((event) => event.kind === 'done')) onDone();
+      };
+      const { transport, warnings } = await openTransport(choice, config.socket, mode, family, onEvents,
+        (message) => io.log(`warning: socket: ${message}`), config.authKey);
+      opened.push({ transport, mode, family, indices });
+      for (const warning of warnings) io.log(`warning: ${warning}`);
+      if (config.socket.requireRt && warnings.some(isPrivilegeWarning)) {
+        throw new RunSetupError('--require-rt: a real-time option could not be applied (see the warning above)');
+      }
+    }
+    return opened;
+  } catch (error) {
+    await Promise.all(opened.map(({ transport }) => transport.close()));
+    throw error;
+  }
+}
+
+/** Runs the probe schedule against resolved targets and returns the report. */
+export async function runController(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
+  io: RunIo): Promise<RunOutcome> {
+  const periodNs = periodNsForRate(config.rateHz);
+  // Room for every probe that may be in flight until declared lost, plus the expiry tick.
+  const capacity = Math.ceil((config.lossAfterNs + 2e9) / Number(periodNs)) + 16;
+  const sessions = uniqueSessions(targets.length);
+  const stats = targets.map((target, i) => new TargetStats(target, sessions[i] ?? 1, {
+    capacity, timeoutNs: config.timeoutNs, lossAfterNs: BigInt(config.lossAfterNs),
+  }));
+  const state = new RunState(stats, config.authKey);
+  let wake = (): void => {};
+  const transports = await openTransports(config, choice, targets, state, () => wake(), io);
+  const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
+
+  const startMonoNs = monoNs() + START_DELAY_NS;
+  const endMonoNs = config.durationNs === null ? undefined : startMonoNs + BigInt(config.durationNs);
+  for (const { transport, mode, family, indices } of transports) {
+    const session = (i: number): number => stats[i]?.session ?? 0;
+    transport.start({
+      targets: indices.map((i) => targets[i]).filter((t): t is ResolvedTarget => t !== undefined),
+      templates: indices.map((i) => (mode === 'icmp'
+        ? encodeEchoRequest(session(i), 0n, 0n, config.sizeBytes, family)
+        : encodeProbe(session(i), 0n, 0n, config.sizeBytes))),
+      seqOffset: OFFSET_SEQ,
+      t1Offset: OFFSET_T1,
+      periodNs,
+      startMonoNs,
+      probesPerTarget: BigInt(config.count ?? 0),
+      ...(endMonoNs === undefined ? {} : { endMonoNs }),
+    });
+  }
+  const startedMs = Date.now();
+  io.onStart?.(stats, transports[0]?.transport.stampSource ?? 'user');
+  const stopAll = (): void => {
+    for (const { transport } of transports) transport.stop();
+  };
+  const expireTimer = setInterval(() => state.expire(monoNs()), EXPIRE_EVERY_MS);
+  const statusTimer = setInterval(() => io.status(formatStatusLine(Number(monoNs() - startMonoNs) / 1e9, stats)), 1000);
+  const intervalTimer = io.interval ? setInterval(() => {
+    state.expire(monoNs());
+    // Interval times follow the monotonic clock (anchored to the wall clock once): a wall-clock
+    // step must not make an interval 30 s long, or negative (which stopped a soak's logs).
+    io.interval?.onInterval(stats, wallMsOfMono(monoNs()));
+  }, io.interval.ms) : null;
+  // Belt and braces for a transport that does not end the schedule at endMonoNs by itself.
+  const endTimer = endMonoNs === undefined ? null : setTimeout(stopAll, Number(endMonoNs - monoNs()) / 1e6 + 50);
+  io.signal?.addEventListener('abort', stopAll, { once: true });
+
+  try {
+    // Sending ends by count, duration or abort; each transport then reports 'done'.
+    await new Promise<void>((resolve) => {
+      wake = () => { if (state.doneTransports >= transports.length) resolve(); };
+      wake();
+    });
+    const sendingEndedNs = monoNs();
+    // Wait for the replies still in flight: up to --loss-after, or --timeout after an abort.
+    const graceNs = BigInt(io.signal?.aborted ? Math.min(config.timeoutNs, config.lossAfterNs) : config.lossAfterNs);
+    while (stats.some((s) => s.matcher.inFlight > 0) && monoNs() - sendingEndedNs < graceNs) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      state.expire(monoNs());
+    }
+    state.finish();
+    io.onStats?.(stats);
+    await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
+    const usage = process.resourceUsage();
+    const report = buildRunReport(stats, {
+      startedMs, durationS: Number(sendingEndedNs - startMonoNs) / 1e9, rateHz: config.rateHz,
+      sizeBytes: config.sizeBytes, timeoutNs: config.timeoutNs, lossAfterNs: config.lossAfterNs,
+      stampSource: transports[0]?.transport.stampSource ?? 'user',
+      strayRejects: state.strayRejects,
+      process: { rss_bytes: process.memoryUsage.rss(), cpu_user_s: usage.userCPUTime / 1e6, cpu_system_s: usage.systemCPUTime / 1e6 },
+    });
+    const anyUnanswered = report.targets.some((t) => t.sent > 0 && t.received === 0);
+    return { report, exitCode: anyUnanswered ? 1 : 0 };
+  } finally {
+    clearInterval(expireTimer);
+    clearInterval(statusTimer);
+    if (intervalTimer) clearInterval(intervalTimer);
+    if (endTimer) clearTimeout(endTimer);
+    io.signal?.removeEventListener('abort', stopAll);
+    await links.closeAll();
+    await Promise.all(transports.map(({ transport }) => transport.close()));
+  }
+}

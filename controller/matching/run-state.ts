@@ -1,0 +1,141 @@
+import { checkAuth } from '../../shared/wire/probe-auth.js';
+import { decodeProbe } from '../../shared/wire/probe-codec.js';
+import { decodeEchoReply, icmpIdentifier } from '../transport/icmp-codec.js';
+import { countReject } from '../../shared/wire/reject-reason.js';
+import type { RxEvent, TransportEvent } from '../../shared/transport/probe-transport.js';
+import { wallMsOfMono } from '../../shared/time/clock.js';
+import type { TargetStats } from '../recording/target-stats.js';
+
+/**
+ * The controller's core: applies transport events to the per-target statistics. No I/O and
+ * no clock reads of its own — the transport stamped everything — so it is tested with
+ * synthetic events. Event target numbers index `targets`.
+ */
+export class RunState {
+  private readonly bySession = new Map<number, TargetStats>();
+  /** ICMP identifiers of our ICMP sessions: echo replies with others are someone else's ping */
+  private readonly icmpIdentifiers = new Set<number>();
+  /** datagrams not attributable to any target (bad magic, unknown session, ...) */
+  readonly strayRejects: TargetStats['rejects'] = {};
+  doneTransports = 0;
+
+  /** `authKey` (--key-file): only replies with a genuine tag count; the rest are rejected */
+  constructor(readonly targets: TargetStats[], private readonly authKey: Buffer | null = null) {
+    for (const target of targets) {
+      this.bySession.set(target.session, target);
+      if (target.target.mode === 'icmp') this.icmpIdentifiers.add(icmpIdentifier(target.session));
+    }
+  }
+
+  /** `mode` and `family` say how the transport's datagrams decode (UDP probe or ICMP echo). */
+  apply(events: TransportEvent[], mode: 'udp' | 'icmp' = 'udp', family: 4 | 6 = 4): void {
+    for (const event of events) {
+      switch (event.kind) {
+        case 'sent': {
+          const stats = this.targets[event.target];
+          if (!stats) break;
+          stats.recordRoundTrips(stats.matcher.onSent(event.seq, event.sentMonoNs, wallMsOfMono(event.sentMonoNs)));
+          stats.sendError.record(Number(event.sentMonoNs - event.dueMonoNs));
+          stats.interval.histograms.send_error.record(Number(event.sentMonoNs - event.dueMonoNs));
+          break;
+        }
+        case 'tx': {
+          const stats = this.targets[event.target];
+          const completed = stats?.matcher.onTxStamp(event.seq, event.txNs);
+          if (stats && completed) stats.recordRoundTrip(completed);
+          break;
+        }
+        case 'missed': {
+          const stats = this.targets[event.target];
+          if (stats) stats.missedSendSlots++;
+          break;
+        }
+        case 'rx':
+          if (mode === 'udp') this.applyUdpReply(event);
+          else this.applyIcmpReply(event, family);
+          break;
+        case 'done':
+          this.doneTransports++;
+          break;
+      }
+    }
+  }
+
+  /** Resolves lost probes; call periodically with the current monotonic time. */
+  expire(nowMonoNs: bigint): void {
+    for (const stats of this.targets) stats.recordRoundTrips(stats.matcher.expire(nowMonoNs));
+  }
+
+  finish(): void {
+    for (const stats of this.targets) stats.recordRoundTrips(stats.matcher.finish());
+  }
+
+  private applyUdpReply(event: RxEvent): void {
+    const decoded = decodeProbe(event.data);
+    if (!decoded.ok) {
+      countReject(this.strayRejects, decoded.reason);
+      return;
+    }
+    const reply = decoded.packet;
+    const stats = this.bySession.get(reply.session);
+    if (!stats || stats.target.mode !== 'udp') {
+      countReject(this.strayRejects, 'unknown-session');
+      return;
+    }
+    if (reply.type !== 'reply') {
+      countReject(stats.rejects, 'bad-type');
+      return;
+    }
+    const forged = this.authKey === null ? null : checkAuth(event.data, this.authKey);
+    if (forged !== null) {
+      countReject(stats.rejects, forged);
+      return;
+    }
+    if (event.port !== stats.target.port) {
+      countReject(stats.rejects, 'wrong-source');
+      return;
+    }
+    const stamped = reply.t2Source !== 'none' && reply.t3Source !== 'none';
+    const turnaroundNs = stamped ? Number(reply.t3Ns - reply.t2Ns) : null;
+    if (this.match(stats, event, reply.seq, turnaroundNs)) {
+      stats.agentStamps = { t2: reply.t2Source, t3: reply.t3Source };
+      if (turnaroundNs !== null) stats.turnaround.record(turnaroundNs);
+    }
+  }
+
+  private applyIcmpReply(event: RxEvent, family: 4 | 6): void {
+    const decoded = decodeEchoReply(event.data, family, (identifier) => this.icmpIdentifiers.has(identifier));
+    if (!decoded.ok) {
+      countReject(this.strayRejects, decoded.reason);
+      return;
+    }
+    const stats = this.bySession.get(decoded.session);
+    if (!stats || stats.target.mode !== 'icmp') {
+      countReject(this.strayRejects, 'unknown-session');
+      return;
+    }
+    this.match(stats, event, decoded.seq, null);
+  }
+
+  /** Matches a decoded reply of `stats`' session; true when it was the first reply to its probe. */
+  private match(stats: TargetStats, event: RxEvent, seq: bigint, turnaroundNs: number | null): boolean {
+    if (!sameAddress(event.address, stats.target.address)) {
+      countReject(stats.rejects, 'wrong-source');
+      return false;
+    }
+    const outcome = stats.matcher.onReply(seq, event.rxNs, event.rxMonoNs, turnaroundNs);
+    if (outcome.kind === 'duplicate') return false;
+    if (outcome.kind !== 'accepted') {
+      countReject(stats.rejects, outcome.kind);
+      return false;
+    }
+    if (outcome.completed) stats.recordRoundTrip(outcome.completed);
+    return true;
+  }
+}
+
+/** Compares addresses, seeing through IPv4-mapped IPv6 ("::ffff:127.0.0.1"). */
+function sameAddress(a: string, b: string): boolean {
+  const unmap = (address: string) => (address.startsWith('::ffff:') ? address.slice(7) : address);
+  return unmap(a).toLowerCase() === unmap(b).toLowerCase();
+}

@@ -1,0 +1,74 @@
+import { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
+import { monoNs, wallMsOfMono } from '../../shared/time/clock.js';
+import type { RejectCounts } from '../../shared/wire/reject-reason.js';
+import type { StampSource } from '../../shared/transport/probe-transport.js';
+import { ReplyMatcher, type CompletedRoundTrip } from '../matching/reply-matcher.js';
+import { WorstCases } from './worst-cases.js';
+import type { AgentView } from '../agent-stream/agent-view.js';
+import { MaxOverTime } from './max-over-time.js';
+import { IntervalStats } from './interval-stats.js';
+
+/** A resolved probe destination. */
+export interface ResolvedTarget {
+  name: string;
+  address: string;
+  /** 0 in ICMP mode */
+  port: number;
+  family: 4 | 6;
+  mode: 'udp' | 'icmp';
+}
+
+/** Everything measured for one target; constant size whatever the run length. */
+export class TargetStats {
+  readonly rtt = new LatencyHistogram();
+  /** T3 − T2 as stamped by the agent */
+  readonly turnaround = new LatencyHistogram();
+  /** RTT − turnaround of each probe: the network and both NICs, both ways */
+  readonly network = new LatencyHistogram();
+  /** actual send − due time of each probe */
+  readonly sendError = new LatencyHistogram();
+  readonly worst = new WorstCases(10);
+  /** per-second max RTT by send time, bounded (see MaxOverTime) */
+  readonly maxOverTime = new MaxOverTime(Math.floor(Date.now() / 1000) * 1000);
+  readonly rejects: RejectCounts = {};
+  readonly matcher: ReplyMatcher;
+  missedSendSlots = 0;
+  lastRttNs: number | null = null;
+  /** what stamped the agent's T2 and T3, as its replies say */
+  agentStamps: { t2: StampSource | 'none'; t3: StampSource | 'none' } | null = null;
+  /** the agent's own view over its stream, when --agent-ws names it */
+  agent: AgentView | null = null;
+  /** how to tell this target's agent about a breach (set when --agent-ws subscribes) */
+  sendToAgent: ((seq: bigint, rttNs: number) => boolean) | null = null;
+  /** soak with --alert-max: RTTs above it are reported to the agent (trace freeze), 1/s at most */
+  breach: { thresholdNs: number; send: (seq: bigint, rttNs: number) => void; lastSentMs: number } | null = null;
+  /** the current interval (soak logs and alerts), on the run's monotonic-anchored wall clock */
+  readonly interval = new IntervalStats(wallMsOfMono(monoNs()));
+
+  constructor(
+    readonly target: ResolvedTarget,
+    readonly session: number,
+    matcherOptions: ConstructorParameters<typeof ReplyMatcher>[0],
+  ) {
+    this.matcher = new ReplyMatcher(matcherOptions);
+  }
+
+  recordRoundTrips(roundTrips: CompletedRoundTrip[]): void {
+    for (const roundTrip of roundTrips) this.recordRoundTrip(roundTrip);
+  }
+
+  recordRoundTrip(roundTrip: CompletedRoundTrip): void {
+    this.rtt.record(roundTrip.rttNs);
+    this.interval.histograms.rtt.record(roundTrip.rttNs);
+    if (roundTrip.turnaroundNs !== null) this.interval.histograms.turnaround.record(roundTrip.turnaroundNs);
+    if (roundTrip.turnaroundNs !== null) this.network.record(roundTrip.rttNs - roundTrip.turnaroundNs);
+    this.lastRttNs = roundTrip.rttNs;
+    this.worst.offer({ seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs });
+    this.maxOverTime.record(roundTrip.sentWallMs, roundTrip.rttNs);
+    const breach = this.breach;
+    if (breach && roundTrip.rttNs > breach.thresholdNs && roundTrip.sentWallMs - breach.lastSentMs >= 1000) {
+      breach.lastSentMs = roundTrip.sentWallMs;
+      breach.send(roundTrip.seq, roundTrip.rttNs);
+    }
+  }
+}

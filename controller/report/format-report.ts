@@ -1,0 +1,89 @@
+import { PERCENTILE_KEYS, type LatencySummary } from '../../shared/histogram/latency-histogram.js';
+import { formatNs, formatPercent } from '../../shared/report/format-ns.js';
+import type { RejectCounts } from '../../shared/wire/reject-reason.js';
+import type { RunReport, TargetReport } from './run-report.js';
+import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
+
+const ROWS: [string, (s: LatencySummary) => number | null][] = [
+  ['min', (s) => s.min],
+  ...PERCENTILE_KEYS.map(([key, p]): [string, (s: LatencySummary) => number | null] => [`p${p}`, (s) => s[key]]),
+  ['max', (s) => s.max],
+  ['mean', (s) => s.mean],
+];
+
+function formatRejects(counts: RejectCounts): string {
+  const parts = Object.entries(counts).map(([reason, n]) => `${reason} ${n}`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
+}
+
+/** What replies rejected by --key-file most likely mean, said where the counts are. */
+function authHint(rejected: RejectCounts): string | null {
+  if ((rejected.unauthenticated ?? 0) > 0) return 'unauthenticated: unsigned replies; start the agent with the same --key-file';
+  if ((rejected['bad-auth'] ?? 0) > 0) return 'bad-auth: replies signed with another key, or changed on the way; compare the key files';
+  return null;
+}
+
+export function formatTargetReport(t: TargetReport): string {
+  const lines: string[] = [];
+  const address = t.mode === 'icmp' ? t.address : t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
+  lines.push(`target ${t.name} (${address}, ${t.mode}, session 0x${t.session.toString(16).padStart(8, '0')})`);
+  lines.push(`  probes   sent ${t.sent}  received ${t.received}  lost ${t.lost} (${formatPercent(t.loss_ratio)})  ` +
+    `late ${t.late}  duplicates ${t.duplicates}  reordered ${t.reordered}  missed send slots ${t.missed_send_slots}`);
+  const fallback = t.timestamps.user_fallback_rtts > 0
+    ? `; ${t.timestamps.user_fallback_rtts} RTTs fell back to user stamps (TX stamp missing)` : '';
+  lines.push(`  clocks   RTT: ${t.timestamps.tx} TX/${t.timestamps.rx} RX stamps (${t.timestamps.rtt_clock})${fallback}`);
+  lines.push(t.mode === 'icmp'
+    ? `           turnaround: none (ICMP: the guest's kernel answers); send error: ${CLOCK_OF_SOURCE.user}`
+    : `           turnaround: agent T2 ${t.timestamps.agent_t2}, T3 ${t.timestamps.agent_t3}; send error: ${CLOCK_OF_SOURCE.user}`);
+  const columns: [string, LatencySummary][] = [
+    ['RTT', t.rtt_ns], ['turnaround', t.turnaround_ns], ['network', t.network_ns], ['send error', t.send_error_ns],
+  ];
+  lines.push(`  ${''.padEnd(8)}${columns.map(([title]) => title.padStart(14)).join('')}`);
+  for (const [label, pick] of ROWS) {
+    lines.push(`  ${label.padEnd(8)}${columns.map(([, summary]) => formatNs(pick(summary)).padStart(14)).join('')}`);
+  }
+  lines.push(`  ${'samples'.padEnd(8)}${columns.map(([, summary]) => String(summary.count).padStart(14)).join('')}`);
+  if (t.worst.length > 0) {
+    lines.push('  worst round trips');
+    t.worst.forEach((w, i) => {
+      lines.push(`    ${String(i + 1).padStart(2)}. seq ${String(w.seq).padEnd(10)} ${formatNs(w.rtt_ns).padStart(12)}  sent ${w.at}`);
+    });
+  }
+  lines.push(`  rejected ${formatRejects(t.rejected)}`);
+  const hint = authHint(t.rejected);
+  if (hint) lines.push(`           ${hint}`);
+  if (t.agent) lines.push(...formatAgentBreakdown(t));
+  return lines.join('\n');
+}
+
+/** Where the time and the loss went, from the agent's stream. */
+function formatAgentBreakdown(t: TargetReport): string[] {
+  const agent = t.agent;
+  if (!agent) return [];
+  const lines = [`  agent    ${agent.url}: ${agent.intervals} intervals${agent.complete ? '' : ' (INCOMPLETE: figures below may miss intervals)'}` +
+    `${agent.reconnects > 0 ? `, ${agent.reconnects} reconnects` : ''}${agent.restarts > 0 ? `, ${agent.restarts} agent restarts` : ''}${agent.dropped_by_agent > 0 ? `, ${agent.dropped_by_agent} dropped by the agent` : ''}`];
+  const clocks = agent.clocks ? `T2 ${agent.clocks.t2}, turnaround ${agent.clocks.turnaround}` : 'clocks unknown';
+  lines.push(`           ${clocks}`);
+  const columns: [string, LatencySummary | null][] = [
+    ['guest turn', agent.turnaround_ns], ['arrival jit', agent.ipdv_ns], ['one-way fwd', agent.owd_ns],
+  ];
+  lines.push(`  ${''.padEnd(8)}${columns.map(([title]) => title.padStart(14)).join('')}`);
+  for (const [label, pick] of ROWS.filter(([label]) => ['min', 'p50', 'p99', 'p99.9', 'max'].includes(label))) {
+    lines.push(`  ${label.padEnd(8)}${columns.map(([, summary]) => (summary ? formatNs(pick(summary)) : 'not synced').padStart(14)).join('')}`);
+  }
+  if (agent.owd_ns) lines.push(`           one-way delay ± ${formatNs(agent.owd_ns.clock_error_ns)} (clocks declared synced by ${agent.owd_ns.clock_sync})`);
+  const split = t.loss_forward === null || t.loss_forward === undefined
+    ? 'forward/return split unknown (agent stream incomplete)'
+    : `forward (never reached the agent) ${t.loss_forward}, return (reply lost) ${t.loss_return}`;
+  lines.push(`  loss     ${split}; agent saw ${agent.received} probes, ${agent.gaps} gaps, ${agent.reordered} reordered, ${agent.duplicates} duplicates`);
+  return lines;
+}
+
+export function formatRunReport(report: RunReport): string {
+  const header = `rtprobe run ${report.started}: ${report.duration_s.toFixed(1)} s at ${report.rate_hz} Hz, ` +
+    `${report.size_bytes} B probes, late after ${formatNs(report.timeout_ns)}, lost after ${formatNs(report.loss_after_ns)}`;
+  const parts = [header, ...report.targets.map(formatTargetReport)];
+  const stray = Object.keys(report.rejected_unattributed).length;
+  if (stray > 0) parts.push(`datagrams matching no target: ${formatRejects(report.rejected_unattributed)}`);
+  return parts.join('\n\n') + '\n';
+}

@@ -1,0 +1,86 @@
+import type { TargetStats } from '../recording/target-stats.js';
+
+/**
+ * Bucket bounds in seconds for round trips of real-time networks: 10 µs .. 10 s, 1-2-5 steps.
+ * (prom-client's defaults start at 5 ms, useless here.)
+ */
+export const RTT_BUCKETS_S = [
+  10e-6, 20e-6, 50e-6, 100e-6, 200e-6, 500e-6, 1e-3, 2e-3, 5e-3, 10e-3, 20e-3, 50e-3, 100e-3,
+  200e-3, 500e-3, 1, 2, 5, 10,
+] as const;
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function formatNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : value > 0 ? '+Inf' : '-Inf';
+}
+
+/**
+ * The Prometheus text exposition (format 0.0.4) of every target: RTT as a histogram in
+ * seconds (cumulative bucket counts read off the HDR histogram), counters for the probe
+ * outcomes, and the current interval's max as a gauge. Pure: the caller serves it.
+ */
+export function formatPrometheusMetrics(targets: TargetStats[]): string {
+  const lines: string[] = [];
+  const family = (name: string, type: string, help: string): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  };
+  const labels = (stats: TargetStats): string =>
+    `target="${escapeLabel(stats.target.name)}",address="${escapeLabel(stats.target.address)}",mode="${stats.target.mode}"`;
+
+  family('rtprobe_rtt_seconds', 'histogram', 'Round-trip time of each answered probe.');
+  for (const stats of targets) {
+    const cumulative = cumulativeCounts(stats, RTT_BUCKETS_S.map((bound) => bound * 1e9));
+    RTT_BUCKETS_S.forEach((bound, i) => {
+      lines.push(`rtprobe_rtt_seconds_bucket{${labels(stats)},le="${bound}"} ${cumulative[i] ?? 0}`);
+    });
+    lines.push(`rtprobe_rtt_seconds_bucket{${labels(stats)},le="+Inf"} ${stats.rtt.count}`);
+    lines.push(`rtprobe_rtt_seconds_sum{${labels(stats)}} ${formatNumber(stats.rtt.sumNs / 1e9)}`);
+    lines.push(`rtprobe_rtt_seconds_count{${labels(stats)}} ${stats.rtt.count}`);
+  }
+  const counters: [string, string, (s: TargetStats) => number][] = [
+    ['rtprobe_probes_sent_total', 'Probes sent.', (s) => s.matcher.sent],
+    ['rtprobe_probes_received_total', 'Probes answered (late ones included).', (s) => s.matcher.received],
+    ['rtprobe_probes_lost_total', 'Probes without a reply within --loss-after.', (s) => s.matcher.lost],
+    ['rtprobe_probes_late_total', 'Replies later than --timeout.', (s) => s.matcher.late],
+    ['rtprobe_replies_duplicate_total', 'Extra replies to an answered probe.', (s) => s.matcher.duplicates],
+    ['rtprobe_replies_reordered_total', 'Replies older than one already received.', (s) => s.matcher.reordered],
+    ['rtprobe_send_slots_missed_total', 'Schedule slots skipped because the sender woke a period late.', (s) => s.missedSendSlots],
+  ];
+  for (const [name, help, read] of counters) {
+    family(name, 'counter', help);
+    for (const stats of targets) lines.push(`${name}{${labels(stats)}} ${read(stats)}`);
+  }
+  family('rtprobe_interval_rtt_max_seconds', 'gauge', 'Largest RTT in the current interval so far (NaN when none).');
+  for (const stats of targets) {
+    const h = stats.interval.histograms.rtt;
+    lines.push(`rtprobe_interval_rtt_max_seconds{${labels(stats)}} ${h.count === 0 ? 'NaN' : formatNumber(h.maxNs / 1e9)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The parts of hdr-histogram-js's JsHistogram used to read counts by value. */
+interface CountsByIndex {
+  countsArrayLength: number;
+  countsArrayIndex(value: number): number;
+  getCountAtIndex(index: number): number;
+}
+
+/**
+ * Counts recorded at or below each bound (ascending), in one pass over the HDR counts. A bound
+ * inside a bucket counts the whole bucket: exact to the histogram's 3 significant digits.
+ */
+function cumulativeCounts(stats: TargetStats, boundsNs: number[]): number[] {
+  const h = stats.rtt.histogram as unknown as CountsByIndex;
+  const out: number[] = [];
+  let sum = 0;
+  let index = 0;
+  for (const bound of boundsNs) {
+    const last = Math.min(h.countsArrayIndex(bound), h.countsArrayLength - 1);
+    for (; index <= last; index++) sum += h.getCountAtIndex(index);
+    out.push(sum);
+  }
+  return out;
+}

@@ -1,0 +1,37 @@
+import { createNativeTransport } from './native-transport.js';
+import type { SocketOptions } from '../../shared/cli/socket-flags.js';
+import type { TimestampChoice } from '../../shared/cli/timestamp-choice.js';
+import type { ProbeTransport, TransportEventHandler } from '../../shared/transport/probe-transport.js';
+import { DgramTransport } from './dgram-transport.js';
+import { createNativeIcmpTransport } from './native-icmp-transport.js';
+import { RawIcmpTransport } from './raw-icmp-transport.js';
+
+export interface OpenedTransport {
+  transport: ProbeTransport;
+  /** what could not be applied (RT priority, CPU, mlock): the run goes on without */
+  warnings: string[];
+}
+
+/**
+ * Opens the transport the timestamp choice asks for, one per probe mode and address family.
+ * `authKey` signs UDP probes (--key-file); ICMP probes are answered by the kernel, unsigned.
+ */
+export async function openTransport(
+  choice: TimestampChoice, socket: SocketOptions, mode: 'udp' | 'icmp', family: 4 | 6,
+  onEvents: TransportEventHandler, onError: (message: string) => void, authKey: Buffer | null = null,
+): Promise<OpenedTransport> {
+  if (choice.kind === 'user') {
+    const transport = mode === 'icmp'
+      ? await RawIcmpTransport.open(family, onEvents, (error) => onError(error.message))
+      : await DgramTransport.open(family, onEvents, (error) => onError(error.message), authKey);
+    return { transport, warnings: [] };
+  }
+  const options = {
+    ...socket.native, family, timestamps: choice.stamps, onError: (event: { message: string }) => onError(event.message),
+    ...(authKey !== null && mode === 'udp' ? { authKey } : {}),
+  };
+  const transport = mode === 'icmp'
+    ? await createNativeIcmpTransport(choice.addon, options, onEvents)
+    : await createNativeTransport(choice.addon, options, onEvents);
+  return { transport, warnings: [...transport.warnings] };
+}

@@ -1,0 +1,73 @@
+import type { ProbeTransport, ScheduleSpec, TransportEvent, TransportEventHandler } from '../../shared/transport/probe-transport.js';
+import { callHandler, type NativeErrorEvent, type NativeEvent, type NativeProbeSocket, type NativeSocketStats } from '../../shared/native/native-addon.js';
+
+/** Hands a controller socket's batch on: errors to onError, the rest (TransportEvents) to onEvents. */
+export function deliverBatch(events: NativeEvent[], onEvents: TransportEventHandler,
+  onError: (event: NativeErrorEvent) => void): void {
+  const transport: TransportEvent[] = [];
+  const errors: NativeErrorEvent[] = [];
+  for (const event of events) {
+    switch (event.kind) {
+      case 'error':
+        errors.push(event);
+        break;
+      case 'reflected':
+      case 'reflect-tx':
+      case 'refused':
+        break; // reflector events: never emitted by a controller socket
+      default:
+        transport.push(event);
+    }
+  }
+  if (errors.length > 0) callHandler((errs: NativeErrorEvent[]) => errs.forEach(onError), errors);
+  if (transport.length > 0) callHandler(onEvents, transport);
+}
+
+/** Native thread errors as process warnings, the first `limit` of them: a failing link must not flood stderr. */
+export function warnFirstNativeErrors(limit: number): (event: NativeErrorEvent) => void {
+  let reported = 0;
+  return (event) => {
+    reported += 1;
+    if (reported <= limit) process.emitWarning(event.message, { code: 'RTPROBE_NATIVE' });
+    else if (reported === limit + 1) process.emitWarning('further native socket errors are not reported', { code: 'RTPROBE_NATIVE' });
+  };
+}
+
+/** What both native controller transports (UDP and ICMP) give on top of ProbeTransport. */
+export interface NativeScheduleTransport extends ProbeTransport {
+  readonly stampSource: 'kernel' | 'hardware';
+  /** what the thread could not apply (SCHED_FIFO, CPU pinning, mlock) and socket caveats */
+  readonly warnings: string[];
+  stats(): NativeSocketStats;
+  /** let the process exit while the transport is open */
+  unref(): void;
+  ref(): void;
+}
+
+/**
+ * The ProbeTransport face of a native controller socket: start validates the schedule for
+ * the socket's protocol first; close is idempotent and joins the socket's thread.
+ */
+export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 'kernel' | 'hardware',
+  validate: (schedule: ScheduleSpec) => void): NativeScheduleTransport {
+  let closing: Promise<void> | undefined;
+  return {
+    stampSource,
+    warnings: socket.warnings,
+    start(schedule: ScheduleSpec): void {
+      if (closing) throw new Error('transport is closed');
+      validate(schedule);
+      socket.start(schedule);
+    },
+    stop(): void {
+      if (!closing) socket.stop();
+    },
+    close(): Promise<void> {
+      closing ??= socket.close();
+      return closing;
+    },
+    stats: () => socket.stats(),
+    unref: () => socket.unref(),
+    ref: () => socket.ref(),
+  };
+}
