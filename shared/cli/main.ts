@@ -1,8 +1,3 @@
-import { agentCommand } from '../../agent/agent-command.js';
-import { compareCommand } from '../../controller/compare-command.js';
-import { demoCommand } from '../../controller/demo-command.js';
-import { runCommand } from '../../controller/run-command.js';
-import { soakCommand } from '../../controller/soak-command.js';
 import { EXIT_USAGE } from './command-io.js';
 
 export const MAIN_HELP = `Usage: rtprobe COMMAND [options]
@@ -22,14 +17,20 @@ Commands
 Run 'rtprobe COMMAND --help' for a command's options.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  run: runCommand,
-  agent: agentCommand,
-  demo: demoCommand,
-  lab: async (argv) => (await import('../../controller/lab/lab-command.js')).labCommand(argv),
-  compare: compareCommand,
-  soak: soakCommand,
-  report: async (argv) => (await import('../../controller/report-command.js')).reportCommand(argv),
+type Command = (argv: string[]) => Promise<number>;
+
+/**
+ * Each command's module is imported only when that command runs: `rtprobe agent` in a guest
+ * loads the agent and what it needs, never soak, the dashboard, the hlog tools or compare's load.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('../../controller/run-command.js')).runCommand,
+  agent: async () => (await import('../../agent/agent-command.js')).agentCommand,
+  demo: async () => (await import('../../controller/demo-command.js')).demoCommand,
+  lab: async () => (await import('../../controller/lab/lab-command.js')).labCommand,
+  compare: async () => (await import('../../controller/compare-command.js')).compareCommand,
+  soak: async () => (await import('../../controller/soak-command.js')).soakCommand,
+  report: async () => (await import('../../controller/report-command.js')).reportCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -38,12 +39,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(MAIN_HELP);
     return command === undefined ? EXIT_USAGE : 0;
   }
-  const handler = COMMANDS[command];
-  if (!handler) {
+  const load = COMMANDS[command];
+  if (!load) {
     process.stderr.write(`rtprobe: unknown command '${command}'\nTry 'rtprobe --help'.\n`);
     return EXIT_USAGE;
   }
-  return handler(rest);
+  return (await load())(rest);
 }
 
 process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
