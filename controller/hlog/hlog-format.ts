@@ -61,7 +61,7 @@ export interface HlogLineFields {
   lengthMs: number;
   /** the interval's exact max, ns (written as ms with 3 decimals: rounded up to the µs) */
   maxNs: number;
-  /** compressed base64 histogram (hlog-encoding.ts) */
+  /** compressed base64 histogram (histogram-codec.ts) */
   payload: string;
 }
 

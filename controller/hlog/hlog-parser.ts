@@ -1,6 +1,6 @@
 import type { JsHistogram } from 'hdr-histogram-js';
 import type { HlogReadCounts } from './hlog-counts.js';
-import { decodeHlogHistogram } from '../../shared/histogram/histogram-codec.js';
+import { decodeCompressedHistogram } from '../../shared/histogram/histogram-codec.js';
 import { HLOG_MAX_UNIT_RATIO } from './hlog-format.js';
 import { HLOG_MALFORMED_REASONS, parseHlogLine, type HlogMalformedReason } from './hlog-line.js';
 
@@ -118,7 +118,7 @@ export class HlogParser {
     const { fromMs, toMs, tags } = this.filter;
     if (tags !== null && !tags.has(parsed.tag)) { this.summary.otherTag++; return; }
     if ((fromMs !== null && startMs < fromMs) || (toMs !== null && startMs >= toMs)) { this.summary.outOfRange++; return; }
-    const decoded = decodeHlogHistogram(parsed.payload);
+    const decoded = decodeCompressedHistogram(parsed.payload);
     if (!decoded.ok) { this.problem(lineNumber, 'bad-payload', decoded.reason); return; }
     this.summary.intervals++;
     this.onInterval({

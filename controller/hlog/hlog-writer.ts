@@ -1,6 +1,6 @@
 import type * as hdr from 'hdr-histogram-js';
 import { formatHlogCountsLine, validateHlogCounts, type HlogCounts } from './hlog-counts.js';
-import { encodeHlogHistogram } from '../../shared/histogram/histogram-codec.js';
+import { encodeCompressedHistogram } from '../../shared/histogram/histogram-codec.js';
 import { openHlogFile, type HlogFile, type OpenHlogFile } from './hlog-file.js';
 import {
   formatHlogGapLine, formatHlogHeader, formatHlogIntervalLine, formatSeconds, validateHlogTag, type HlogLineFields,
@@ -33,7 +33,7 @@ export function encodeHlogLine(interval: HlogWritable): HlogLineFields | Error {
   if (!Number.isFinite(interval.startMs) || !(interval.lengthMs >= 0)) {
     return new Error(`interval start ${interval.startMs} / length ${interval.lengthMs} ms are not times`);
   }
-  const payload = encodeHlogHistogram(interval.histogram);
+  const payload = encodeCompressedHistogram(interval.histogram);
   if (payload instanceof Error) return payload;
   return { tag: interval.tag, startMs: interval.startMs, lengthMs: interval.lengthMs, maxNs: interval.maxNs, payload };
 }

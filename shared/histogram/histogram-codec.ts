@@ -5,6 +5,7 @@ import type { JsHistogram } from 'hdr-histogram-js';
 /**
  * HdrHistogram's compressed V2 histogram encoding, byte for byte as the Java library writes it
  * in interval logs (`HistogramLogWriter`), so `HistogramLogProcessor` reads our files right.
+ * The one encoder of rtprobe: the .hlog lines and the agent stream's histograms both use it.
  *
  * hdr-histogram-js 3.0.1 writes two header fields differently (its own reader ignores both):
  * normalizingIndexOffset 1 where Java writes 0, and the conversion ratio as the int64 1 where
@@ -48,7 +49,7 @@ function putZigZag(out: number[], value: number): void {
 }
 
 /** Base64 of the compressed V2 form; an Error for a negative or non-integer count. */
-export function encodeHlogHistogram(histogram: AnyHistogram): string | Error {
+export function encodeCompressedHistogram(histogram: AnyHistogram): string | Error {
   const js = asJsHistogram(histogram);
   let last = js.countsArrayLength - 1;
   while (last > 0 && js.getCountAtIndex(last) === 0) last--;
@@ -81,9 +82,9 @@ export function encodeHlogHistogram(histogram: AnyHistogram): string | Error {
   return outer.toString('base64');
 }
 
-export type DecodedHlogHistogram = { ok: true; histogram: JsHistogram } | { ok: false; reason: string };
+export type DecodedCompressedHistogram = { ok: true; histogram: JsHistogram } | { ok: false; reason: string };
 
-const fail = (reason: string): DecodedHlogHistogram => ({ ok: false, reason });
+const fail = (reason: string): DecodedCompressedHistogram => ({ ok: false, reason });
 
 /** The counts length HdrHistogram allocates for a layout, computed before allocating it. */
 function countsLength(lowest: number, highest: number, digits: number): number {
@@ -100,7 +101,7 @@ function countsLength(lowest: number, highest: number, digits: number): number {
  * ratio are read past: every writer puts the counts in value order whatever its offset, and an
  * integer histogram has no use for the ratio (so hdr-histogram-js's payloads read right too).
  */
-export function decodeHlogHistogram(text: string): DecodedHlogHistogram {
+export function decodeCompressedHistogram(text: string): DecodedCompressedHistogram {
   if (text.length === 0 || text.length > 16_000_000 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return fail('not base64');
   const outer = Buffer.from(text, 'base64');
   if (outer.length < 8) return fail('shorter than its header');

@@ -2,7 +2,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
 import { encodeHistogram } from '../../shared/histogram/histogram-transport.js';
 import { HISTOGRAM_DIGITS, HISTOGRAM_HIGHEST_NS, HISTOGRAM_LOWEST_NS } from '../../shared/histogram/latency-histogram.js';
-import { encodeHlogHistogram } from '../../shared/histogram/histogram-codec.js';
+import { encodeCompressedHistogram } from '../../shared/histogram/histogram-codec.js';
 import { mutate, type FieldSpec } from './mutate-bytes.js';
 import { Prng } from './prng.js';
 
@@ -75,7 +75,7 @@ export function payloadPools(): Pools {
   for (let i = 0; i < 48; i++) {
     const histogram = sampleHistogram(rng, i < 36 ? layouts[0]! : rng.pick(layouts));
     transport.push(encodeHistogram(histogram));
-    const ours = encodeHlogHistogram(histogram);
+    const ours = encodeCompressedHistogram(histogram);
     if (typeof ours === 'string') hlog.push(ours);
   }
   pools = { transport, hlog, bomb: wrap(deflateSync(Buffer.alloc(8 << 20), { level: 9 })) };

@@ -9,7 +9,7 @@ import { payloadCounts } from '../payload-counts.js';
 
 type Histogram = ReturnType<typeof hdr.build>;
 
-/** 'bounded-memory': decodeHlogHistogram's own bound on a layout (2^22 buckets, 32 MiB). */
+/** 'bounded-memory': decodeCompressedHistogram's own bound on a layout (2^22 buckets, 32 MiB). */
 const MAX_BUCKETS = 1 << 22;
 
 /** What the controller does with an accepted histogram (controller/agent-stream/agent-view.ts): merge it into a LatencyHistogram. */

@@ -1,6 +1,6 @@
 import type { JsHistogram } from 'hdr-histogram-js';
 import { formatHlogCountsLine, parseHlogCountsLine, validateHlogCounts } from '../../../controller/hlog/hlog-counts.js';
-import { decodeHlogHistogram, encodeHlogHistogram } from '../../../shared/histogram/histogram-codec.js';
+import { decodeCompressedHistogram, encodeCompressedHistogram } from '../../../shared/histogram/histogram-codec.js';
 import { validateHlogTag } from '../../../controller/hlog/hlog-format.js';
 import { HLOG_MALFORMED_REASONS, parseHlogLine, type HlogLine } from '../../../controller/hlog/hlog-line.js';
 import { describeBytes } from '../fuzz-tally.js';
@@ -8,7 +8,7 @@ import { CRASHED, type DecoderTarget, type InputRecorder } from '../fuzz-target.
 import { hlogLine } from '../hlog-inputs.js';
 import { payloadCounts } from '../payload-counts.js';
 
-/** decodeHlogHistogram's own bound on a layout (hlog-encoding.ts MAX_COUNTS_LENGTH) */
+/** decodeCompressedHistogram's own bound on a layout (histogram-codec.ts MAX_COUNTS_LENGTH) */
 const MAX_BUCKETS = 1 << 22;
 
 function sameCounts(a: JsHistogram, b: JsHistogram): boolean {
@@ -25,7 +25,7 @@ function checkInterval(line: Extract<HlogLine, { kind: 'interval' }>, record: In
     record.violation('valid-fields', `start ${line.startS}, length ${line.lengthS}, max ${line.maxMs}`);
   }
   if (line.payload === '' || line.payload.includes(',')) record.violation('valid-fields', 'payload empty or with a comma');
-  const decoded = record.guard(() => decodeHlogHistogram(line.payload));
+  const decoded = record.guard(() => decodeCompressedHistogram(line.payload));
   if (decoded === CRASHED) return;
   if (!decoded.ok) {
     record.rejected('bad-payload');
@@ -40,8 +40,8 @@ function checkInterval(line: Extract<HlogLine, { kind: 'interval' }>, record: In
     record.violation('keeps-every-count', `payload holds ${counts.total} counts up to index ${counts.lastIndex}, `
       + `the histogram ${histogram.totalCount} in ${histogram.countsArrayLength} buckets`);
   }
-  const encoded = encodeHlogHistogram(histogram);
-  const again = typeof encoded === 'string' ? decodeHlogHistogram(encoded) : null;
+  const encoded = encodeCompressedHistogram(histogram);
+  const again = typeof encoded === 'string' ? decodeCompressedHistogram(encoded) : null;
   if (again === null || !again.ok || !sameCounts(again.histogram, histogram)) {
     record.violation('re-encodes', encoded instanceof Error ? encoded.message : again?.ok === false ? again.reason : 'other counts');
   }
@@ -49,12 +49,12 @@ function checkInterval(line: Extract<HlogLine, { kind: 'interval' }>, record: In
 
 /**
  * One line of an interval log through parseHlogLine (controller/hlog/hlog-line.ts) and, for an
- * interval line, its payload through decodeHlogHistogram, as HlogParser reads a file. Every
+ * interval line, its payload through decodeCompressedHistogram, as HlogParser reads a file. Every
  * line is one kind or one malformed reason; accepted lines hold what their kind promises.
  */
 export const hlogLineTarget: DecoderTarget<string> = {
   name: 'hlog-line',
-  decoder: 'parseHlogLine+decodeHlogHistogram',
+  decoder: 'parseHlogLine+decodeCompressedHistogram',
   reasons: HLOG_MALFORMED_REASONS,
   generate: hlogLine,
   describe: (input) => describeBytes(input),

@@ -1,3 +1,4 @@
+import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { AgentRecorder, type ArrivedProbe } from '../../../agent/agent-recorder.js';
 import { decodeHistogram } from '../../../shared/histogram/histogram-transport.js';
@@ -46,6 +47,18 @@ describe('AgentRecorder', () => {
     expect(ipdv?.max_ns).toBe(30_000);
     const decoded = decodeHistogram(ipdv?.encoded ?? '');
     expect(decoded.ok && decoded.histogram.totalCount).toBe(2);
+  });
+
+  it('streams histograms in the .hlog encoding, as Java writes it (normalizingIndexOffset 0, ratio the double 1.0)', () => {
+    const { r, intervals } = recorder();
+    r.probe(probe(0, 50_000n));
+    r.probe(probe(1, 80_000n));
+    r.flush(1, 10_100);
+    const encoded = intervals()[0]?.histograms.ipdv?.encoded ?? '';
+    const outer = Buffer.from(encoded, 'base64');
+    const block = inflateSync(outer.subarray(8, 8 + outer.readInt32BE(4)));
+    expect(block.readInt32BE(8)).toBe(0);
+    expect(block.subarray(32, 40).toString('hex')).toBe('3ff0000000000000');
   });
 
   it('counts gaps as forward loss, a late arrival as reordered that fills its gap, duplicates apart', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encodeHlogHistogram } from '../../../shared/histogram/histogram-codec.js';
+import { encodeCompressedHistogram } from '../../../shared/histogram/histogram-codec.js';
 import { formatHlogHeader } from '../../../controller/hlog/hlog-format.js';
 import { parseHlogLine } from '../../../controller/hlog/hlog-line.js';
 import { NO_FILTER, parseHlogText } from '../../../controller/hlog/hlog-parser.js';
@@ -8,7 +8,7 @@ import { jsHistogram } from './hlog-test-data.js';
 
 const BASE_MS = 1_714_557_600_000; // 2024-05-01T10:00:00Z
 const payload = (values: number[]): string => {
-  const text = encodeHlogHistogram(jsHistogram(values));
+  const text = encodeCompressedHistogram(jsHistogram(values));
   if (text instanceof Error) throw text;
   return text;
 };

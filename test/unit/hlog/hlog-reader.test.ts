@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeHlogHistogram } from '../../../shared/histogram/histogram-codec.js';
+import { encodeCompressedHistogram } from '../../../shared/histogram/histogram-codec.js';
 import { formatHlogHeader } from '../../../controller/hlog/hlog-format.js';
 import { NO_FILTER, type HlogReadInterval } from '../../../controller/hlog/hlog-parser.js';
 import { hlogTargetOf, readHlogPaths } from '../../../controller/hlog/hlog-reader.js';
@@ -16,7 +16,7 @@ beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'hlog-reader-')); });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function logText(startMs: number, starts: number[], tail = ''): string {
-  const payload = encodeHlogHistogram(jsHistogram([90_000]));
+  const payload = encodeCompressedHistogram(jsHistogram([90_000]));
   if (payload instanceof Error) throw payload;
   return formatHlogHeader(startMs, startMs) + starts.map((s) => `Tag=rtt,${s}.000,10.000,0.090,${payload}\n`).join('') + tail;
 }

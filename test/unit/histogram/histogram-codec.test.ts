@@ -1,8 +1,8 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { decodeHlogHistogram, encodeHlogHistogram } from '../../../shared/histogram/histogram-codec.js';
-import { countsOf, jsHistogram, spreadValues } from './hlog-test-data.js';
+import { decodeCompressedHistogram, encodeCompressedHistogram } from '../../../shared/histogram/histogram-codec.js';
+import { countsOf, jsHistogram, spreadValues } from '../hlog/hlog-test-data.js';
 
 // Payloads written by HdrHistogram's Java library 2.1.11 (Debian libhdrhistogram-java) with
 // Histogram(1000, 60e9, 3) and encodeIntoCompressedByteBuffer(…, BEST_COMPRESSION), as its
@@ -30,12 +30,12 @@ function block(base64: string): Buffer {
 }
 
 function encoded(histogram: ReturnType<typeof jsHistogram>): string {
-  const text = encodeHlogHistogram(histogram);
+  const text = encodeCompressedHistogram(histogram);
   if (text instanceof Error) throw text;
   return text;
 }
 
-describe('encodeHlogHistogram writes the V2 block Java writes', () => {
+describe('encodeCompressedHistogram writes the V2 block Java writes', () => {
   it('byte for byte for four values', () => {
     // given the values of the Java payload
     const histogram = jsHistogram([1000, 12345, 250_000]);
@@ -74,21 +74,21 @@ describe('encodeHlogHistogram writes the V2 block Java writes', () => {
   });
 });
 
-describe('decodeHlogHistogram', () => {
+describe('decodeCompressedHistogram', () => {
   it("reads Java's payloads", () => {
-    const decoded = decodeHlogHistogram(JAVA.fourValues);
+    const decoded = decodeCompressedHistogram(JAVA.fourValues);
     if (!decoded.ok) throw new Error(decoded.reason);
     expect(decoded.histogram.totalCount).toBe(6);
     const expected = jsHistogram([1000, 12345, 250_000]);
     expected.recordValueWithCount(5_000_000, 3);
     expect(countsOf(decoded.histogram)).toEqual(countsOf(expected));
-    const empty = decodeHlogHistogram(JAVA.empty);
+    const empty = decodeCompressedHistogram(JAVA.empty);
     expect(empty.ok && empty.histogram.totalCount).toBe(0);
   });
 
   it('round-trips 100 000 spread values: same counts, same percentiles', () => {
     const histogram = jsHistogram(spreadValues(100_000, 7));
-    const decoded = decodeHlogHistogram(encoded(histogram));
+    const decoded = decodeCompressedHistogram(encoded(histogram));
     if (!decoded.ok) throw new Error(decoded.reason);
     expect(countsOf(decoded.histogram)).toEqual(countsOf(histogram));
     for (const p of [0, 50, 90, 99, 99.9, 99.99, 99.999, 100]) {
@@ -98,7 +98,7 @@ describe('decodeHlogHistogram', () => {
 
   it("reads hdr-histogram-js's own payloads too", () => {
     const histogram = jsHistogram(spreadValues(1000, 3));
-    const decoded = decodeHlogHistogram(hdr.encodeIntoCompressedBase64(histogram));
+    const decoded = decodeCompressedHistogram(hdr.encodeIntoCompressedBase64(histogram));
     expect(decoded.ok && countsOf(decoded.histogram)).toEqual(countsOf(histogram));
   });
 
@@ -132,7 +132,7 @@ describe('decodeHlogHistogram', () => {
     [wrap(Buffer.concat([header.subarray(0, 4), Buffer.from('00000001', 'hex'), header.subarray(8, 40), Buffer.from('80', 'hex')])), /end inside a number/],
     [withField(24, (b) => b.writeBigInt64BE(2n ** 62n)), /bad layout/],
   ])('returns a reason for %#, never throws', (payload, reason) => {
-    const decoded = decodeHlogHistogram(payload);
+    const decoded = decodeCompressedHistogram(payload);
     expect(decoded.ok).toBe(false);
     if (!decoded.ok) expect(decoded.reason).toMatch(reason);
   });
@@ -142,7 +142,7 @@ describe('decodeHlogHistogram', () => {
     const run = Buffer.from([0xf3, 0xdb, 0x02, 0x02]);
     const inner = Buffer.concat([header.subarray(0, 40), run]);
     inner.writeInt32BE(run.length, 4);
-    const decoded = decodeHlogHistogram(wrap(inner));
+    const decoded = decodeCompressedHistogram(wrap(inner));
     expect(decoded.ok).toBe(false);
     if (!decoded.ok) expect(decoded.reason).toMatch(/beyond the histogram/);
   });
