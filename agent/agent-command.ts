@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseFlags, printUsageError, EXIT_USAGE } from '../shared/cli/command-io.js';
 import { isPrivilegeWarning, SOCKET_FLAGS_HELP } from '../shared/cli/socket-flags.js';
-import { chooseTimestamps } from '../shared/cli/timestamp-choice.js';
+import { chooseTimestamps, type TimestampChoice } from '../shared/cli/timestamp-choice.js';
 import { CLOCK_OF_SOURCE } from '../shared/report/clock-names.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import { AGENT_FLAG_SPEC, parseAgentConfig, type AgentConfig, type AgentFlags } from './agent-config.js';
@@ -85,19 +85,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
   return runAgent(config);
 }
 
-async function runAgent(config: AgentConfig): Promise<number> {
-  const choice = chooseTimestamps(config.timestamps, config.socket);
-  if (choice instanceof Error) return printUsageError('agent', choice);
-  const trace = config.traceOnBreach ? TraceFreeze.open(config.traceOnBreach.dir) : null;
-  if (trace instanceof Error) return printUsageError('agent', trace);
-  for (const warning of choice.warnings) process.stderr.write(`rtprobe agent: warning: ${warning}\n`);
-
-  let stream: StatsStream | null = null;
-  const recorder = new AgentRecorder({
-    intervalMs: config.intervalMs, recordOwd: config.clockSync.mode !== 'none', maxSessions: config.maxSessions,
-    idleMs: 60_000, publish: (message) => stream?.publish(message),
-  });
-  const core = new AgentCore(recorder);
+/** The reflector on the probe port, native (kernel stamps) or node:dgram; an exit code when it cannot be had. */
+async function openReflector(config: AgentConfig, choice: TimestampChoice, core: AgentCore): Promise<Reflector | number> {
   let reflector: Reflector;
   try {
     reflector = choice.kind === 'native'
@@ -115,55 +104,90 @@ async function runAgent(config: AgentConfig): Promise<number> {
     await reflector.close();
     return EXIT_USAGE;
   }
-  const t3Source = reflector.stampSource;
-  const turnaroundClock = CLOCK_OF_SOURCE[t3Source];
-  if (config.stream) {
+  return reflector;
+}
+
+/** The agent stream's WebSocket server, fed by the recorder; a listen failure is a message and null. */
+async function openStream(stream: NonNullable<AgentConfig['stream']>, config: AgentConfig,
+  reflector: Reflector): Promise<StatsStream | null> {
+  try {
+    return await StatsStream.listen({
+      host: stream.host, port: stream.port, token: stream.token,
+      replayMs: stream.replayMs, intervalMs: config.intervalMs,
+      hello: {
+        agent_version: AGENT_VERSION, instance: randomUUID(),
+        clocks: { t2: reflector.stampSource, t3: reflector.stampSource, turnaround: CLOCK_OF_SOURCE[reflector.stampSource] },
+        clock_sync: { mode: config.clockSync.mode, error_ns: config.clockSync.errorNs },
+        interval_ms: config.intervalMs, replay_ms: stream.replayMs,
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${listenError('ws', stream.host, stream.port, error)}\n`);
+    return null;
+  }
+}
+
+/** --trace-on-breach: a breach a controller reports freezes the kernel trace, once. */
+function freezeTraceOnBreach(stream: StatsStream, trace: TraceFreeze): void {
+  stream.onBreach((breach) => {
     try {
-      stream = await StatsStream.listen({
-        host: config.stream.host, port: config.stream.port, token: config.stream.token,
-        replayMs: config.stream.replayMs, intervalMs: config.intervalMs,
-        hello: {
-          agent_version: AGENT_VERSION, instance: randomUUID(),
-          clocks: { t2: reflector.stampSource, t3: t3Source, turnaround: turnaroundClock },
-          clock_sync: { mode: config.clockSync.mode, error_ns: config.clockSync.errorNs },
-          interval_ms: config.intervalMs, replay_ms: config.stream.replayMs,
-        },
-      });
+      if (trace.freeze(breach)) {
+        process.stderr.write(`rtprobe agent: breach session ${breach.session} seq ${breach.seq} rtt ${breach.rtt_ns} ns: trace marked and stopped in ${trace.dir}\n`);
+      }
     } catch (error) {
-      process.stderr.write(`${listenError('ws', config.stream.host, config.stream.port, error)}\n`);
+      process.stderr.write(`rtprobe agent: --trace-on-breach: ${(error as Error).message}\n`);
+    }
+  });
+}
+
+function waitForStopSignal(): Promise<string> {
+  return new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+function formatStreamCounters(stream: StatsStream | null): string {
+  const s = stream?.stats();
+  if (!s) return '';
+  return `\nstream: ${s.published} intervals published, ${s.replayed} replayed, ${s.dropped} dropped for slow subscribers, ` +
+    `${s.authFailures} auth failures, bad messages ${JSON.stringify(s.errors)}, ${s.floodCloses} flood closes`;
+}
+
+async function runAgent(config: AgentConfig): Promise<number> {
+  const choice = chooseTimestamps(config.timestamps, config.socket);
+  if (choice instanceof Error) return printUsageError('agent', choice);
+  const trace = config.traceOnBreach ? TraceFreeze.open(config.traceOnBreach.dir) : null;
+  if (trace instanceof Error) return printUsageError('agent', trace);
+  for (const warning of choice.warnings) process.stderr.write(`rtprobe agent: warning: ${warning}\n`);
+
+  let stream: StatsStream | null = null;
+  const recorder = new AgentRecorder({
+    intervalMs: config.intervalMs, recordOwd: config.clockSync.mode !== 'none', maxSessions: config.maxSessions,
+    idleMs: 60_000, publish: (message) => stream?.publish(message),
+  });
+  const core = new AgentCore(recorder);
+  const reflector = await openReflector(config, choice, core);
+  if (typeof reflector === 'number') return reflector;
+  if (config.stream) {
+    stream = await openStream(config.stream, config, reflector);
+    if (!stream) {
       await reflector.close();
       return EXIT_USAGE;
     }
     stream.onFlush((session) => recorder.flush(session, wallMsOfMono(monoNs())));
-    if (trace) {
-      stream.onBreach((breach) => {
-        try {
-          if (trace.freeze(breach)) {
-            process.stderr.write(`rtprobe agent: breach session ${breach.session} seq ${breach.seq} rtt ${breach.rtt_ns} ns: trace marked and stopped in ${trace.dir}\n`);
-          }
-        } catch (error) {
-          process.stderr.write(`rtprobe agent: --trace-on-breach: ${(error as Error).message}\n`);
-        }
-      });
-    }
+    if (trace) freezeTraceOnBreach(stream, trace);
   }
   process.stdout.write(`listening udp ${shown(reflector.address, reflector.port)} (timestamps: ${reflector.stampSource})\n`);
   if (stream) process.stdout.write(`stream ws://${shown(stream.address, stream.port)}/v1/stream${config.stream?.token ? '' : ' (no auth)'}\n`);
 
   const ticker = setInterval(() => recorder.tick(wallMsOfMono(monoNs())), Math.min(250, config.intervalMs / 4));
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await waitForStopSignal();
   clearInterval(ticker);
   await reflector.close();
   recorder.endAll(wallMsOfMono(monoNs()));
-  const streamStats = stream?.stats();
+  const streamLine = formatStreamCounters(stream);
   await stream?.close();
-  const streamLine = streamStats
-    ? `\nstream: ${streamStats.published} intervals published, ${streamStats.replayed} replayed, ${streamStats.dropped} dropped for slow subscribers, ` +
-      `${streamStats.authFailures} auth failures, bad messages ${JSON.stringify(streamStats.errors)}, ${streamStats.floodCloses} flood closes`
-    : '';
-  process.stdout.write(`${core.format(turnaroundClock)}${streamLine}\nrtprobe agent: ended by ${signal}\n`);
+  process.stdout.write(`${core.format(CLOCK_OF_SOURCE[reflector.stampSource])}${streamLine}\nrtprobe agent: ended by ${signal}\n`);
   return 0;
 }

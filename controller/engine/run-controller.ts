@@ -92,23 +92,21 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
   }
 }
 
-/** Runs the probe schedule against resolved targets and returns the report. */
-export async function runController(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
-  io: RunIo): Promise<RunOutcome> {
-  const periodNs = periodNsForRate(config.rateHz);
+/** One TargetStats per target, each with its own session id and a probe ring sized for --loss-after. */
+function createTargetStats(config: RunConfig, targets: ResolvedTarget[], periodNs: bigint): TargetStats[] {
   // Room for every probe that may be in flight until declared lost, plus the expiry tick.
   const capacity = Math.ceil((config.lossAfterNs + 2e9) / Number(periodNs)) + 16;
   const sessions = uniqueSessions(targets.length);
-  const stats = targets.map((target, i) => new TargetStats(target, sessions[i] ?? 1, {
+  return targets.map((target, i) => new TargetStats(target, sessions[i] ?? 1, {
     capacity, timeoutNs: config.timeoutNs, lossAfterNs: BigInt(config.lossAfterNs),
   }));
-  const state = new RunState(stats, config.authKey);
-  let wake = (): void => {};
-  const transports = await openTransports(config, choice, targets, state, () => wake(), io);
-  const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
+}
 
-  const startMonoNs = monoNs() + START_DELAY_NS;
-  const endMonoNs = config.durationNs === null ? undefined : startMonoNs + BigInt(config.durationNs);
+interface ScheduleWindow { startMonoNs: bigint; endMonoNs: bigint | undefined; periodNs: bigint }
+
+/** Hands each transport its targets' probe templates and the common schedule: sending begins. */
+function startSchedules(config: RunConfig, targets: ResolvedTarget[], stats: TargetStats[],
+  transports: FamilyTransport[], window: ScheduleWindow): void {
   for (const { transport, mode, family, indices } of transports) {
     const session = (i: number): number => stats[i]?.session ?? 0;
     transport.start({
@@ -118,27 +116,83 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
         : encodeProbe(session(i), 0n, 0n, config.sizeBytes))),
       seqOffset: OFFSET_SEQ,
       t1Offset: OFFSET_T1,
-      periodNs,
-      startMonoNs,
+      periodNs: window.periodNs,
+      startMonoNs: window.startMonoNs,
       probesPerTarget: BigInt(config.count ?? 0),
-      ...(endMonoNs === undefined ? {} : { endMonoNs }),
+      ...(window.endMonoNs === undefined ? {} : { endMonoNs: window.endMonoNs }),
     });
   }
-  const startedMs = Date.now();
-  io.onStart?.(stats, transports[0]?.transport.stampSource ?? 'user');
-  const stopAll = (): void => {
-    for (const { transport } of transports) transport.stop();
-  };
+}
+
+/**
+ * The run's periodic work on the JS side: loss expiry, the status line, soak intervals, and a
+ * stop at the end time for a transport that does not end by itself. Returns what cancels them.
+ */
+function startRunTimers(state: RunState, stats: TargetStats[], window: ScheduleWindow, io: RunIo,
+  stopAll: () => void): () => void {
   const expireTimer = setInterval(() => state.expire(monoNs()), EXPIRE_EVERY_MS);
-  const statusTimer = setInterval(() => io.status(formatStatusLine(Number(monoNs() - startMonoNs) / 1e9, stats)), 1000);
+  const statusTimer = setInterval(() => io.status(formatStatusLine(Number(monoNs() - window.startMonoNs) / 1e9, stats)), 1000);
   const intervalTimer = io.interval ? setInterval(() => {
     state.expire(monoNs());
     // Interval times follow the monotonic clock (anchored to the wall clock once): a wall-clock
     // step must not make an interval 30 s long, or negative (which stopped a soak's logs).
     io.interval?.onInterval(stats, wallMsOfMono(monoNs()));
   }, io.interval.ms) : null;
-  // Belt and braces for a transport that does not end the schedule at endMonoNs by itself.
-  const endTimer = endMonoNs === undefined ? null : setTimeout(stopAll, Number(endMonoNs - monoNs()) / 1e6 + 50);
+  const endTimer = window.endMonoNs === undefined ? null
+    : setTimeout(stopAll, Number(window.endMonoNs - monoNs()) / 1e6 + 50);
+  return () => {
+    clearInterval(expireTimer);
+    clearInterval(statusTimer);
+    if (intervalTimer) clearInterval(intervalTimer);
+    if (endTimer) clearTimeout(endTimer);
+  };
+}
+
+/** After the last send: waits for replies in flight, up to --loss-after (--timeout after an abort). */
+async function drainInFlight(config: RunConfig, state: RunState, stats: TargetStats[], aborted: boolean,
+  sendingEndedNs: bigint): Promise<void> {
+  const graceNs = BigInt(aborted ? Math.min(config.timeoutNs, config.lossAfterNs) : config.lossAfterNs);
+  while (stats.some((s) => s.matcher.inFlight > 0) && monoNs() - sendingEndedNs < graceNs) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    state.expire(monoNs());
+  }
+  state.finish();
+}
+
+function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], transports: FamilyTransport[],
+  startedMs: number, durationS: number): RunOutcome {
+  const usage = process.resourceUsage();
+  const report = buildRunReport(stats, {
+    startedMs, durationS, rateHz: config.rateHz,
+    sizeBytes: config.sizeBytes, timeoutNs: config.timeoutNs, lossAfterNs: config.lossAfterNs,
+    stampSource: transports[0]?.transport.stampSource ?? 'user',
+    strayRejects: state.strayRejects,
+    process: { rss_bytes: process.memoryUsage.rss(), cpu_user_s: usage.userCPUTime / 1e6, cpu_system_s: usage.systemCPUTime / 1e6 },
+  });
+  const anyUnanswered = report.targets.some((t) => t.sent > 0 && t.received === 0);
+  return { report, exitCode: anyUnanswered ? 1 : 0 };
+}
+
+/** Runs the probe schedule against resolved targets and returns the report. */
+export async function runController(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
+  io: RunIo): Promise<RunOutcome> {
+  const periodNs = periodNsForRate(config.rateHz);
+  const stats = createTargetStats(config, targets, periodNs);
+  const state = new RunState(stats, config.authKey);
+  let wake = (): void => {};
+  const transports = await openTransports(config, choice, targets, state, () => wake(), io);
+  const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
+
+  const startMonoNs = monoNs() + START_DELAY_NS;
+  const endMonoNs = config.durationNs === null ? undefined : startMonoNs + BigInt(config.durationNs);
+  const window: ScheduleWindow = { startMonoNs, endMonoNs, periodNs };
+  startSchedules(config, targets, stats, transports, window);
+  const startedMs = Date.now();
+  io.onStart?.(stats, transports[0]?.transport.stampSource ?? 'user');
+  const stopAll = (): void => {
+    for (const { transport } of transports) transport.stop();
+  };
+  const stopTimers = startRunTimers(state, stats, window, io, stopAll);
   io.signal?.addEventListener('abort', stopAll, { once: true });
 
   try {
@@ -148,30 +202,12 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
       wake();
     });
     const sendingEndedNs = monoNs();
-    // Wait for the replies still in flight: up to --loss-after, or --timeout after an abort.
-    const graceNs = BigInt(io.signal?.aborted ? Math.min(config.timeoutNs, config.lossAfterNs) : config.lossAfterNs);
-    while (stats.some((s) => s.matcher.inFlight > 0) && monoNs() - sendingEndedNs < graceNs) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      state.expire(monoNs());
-    }
-    state.finish();
+    await drainInFlight(config, state, stats, io.signal?.aborted ?? false, sendingEndedNs);
     io.onStats?.(stats);
     await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
-    const usage = process.resourceUsage();
-    const report = buildRunReport(stats, {
-      startedMs, durationS: Number(sendingEndedNs - startMonoNs) / 1e9, rateHz: config.rateHz,
-      sizeBytes: config.sizeBytes, timeoutNs: config.timeoutNs, lossAfterNs: config.lossAfterNs,
-      stampSource: transports[0]?.transport.stampSource ?? 'user',
-      strayRejects: state.strayRejects,
-      process: { rss_bytes: process.memoryUsage.rss(), cpu_user_s: usage.userCPUTime / 1e6, cpu_system_s: usage.systemCPUTime / 1e6 },
-    });
-    const anyUnanswered = report.targets.some((t) => t.sent > 0 && t.received === 0);
-    return { report, exitCode: anyUnanswered ? 1 : 0 };
+    return buildOutcome(config, state, stats, transports, startedMs, Number(sendingEndedNs - startMonoNs) / 1e9);
   } finally {
-    clearInterval(expireTimer);
-    clearInterval(statusTimer);
-    if (intervalTimer) clearInterval(intervalTimer);
-    if (endTimer) clearTimeout(endTimer);
+    stopTimers();
     io.signal?.removeEventListener('abort', stopAll);
     await links.closeAll();
     await Promise.all(transports.map(({ transport }) => transport.close()));
