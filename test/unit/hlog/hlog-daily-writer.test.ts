@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,6 +94,35 @@ describe('HlogDailyWriter', () => {
     expect(intervals.map((i) => i.startMs - MIDNIGHT)).toEqual([0, 10_000, 100_000]);
     expect(summary.gaps).toEqual([{ fromMs: MIDNIGHT + 20_000, toMs: MIDNIGHT + 100_000 }]);
     expect(events).toEqual([`interval log: resuming ${join(dir, 'lab1-2024-05-02.hlog')}, gap of 80.000 s recorded`]);
+  });
+
+  it('resume after a torn last line: the torn bytes are cut, every line before them kept byte for byte, the gap line and the event name them', async () => {
+    const first = await open(MIDNIGHT + 1000);
+    await append(first, MIDNIGHT);
+    await append(first, MIDNIGHT + 10_000);
+    await first.close();
+    // a crash mid-write: the last line cut inside, no line end
+    const path = join(dir, 'lab1-2024-05-02.hlog');
+    const whole = readFileSync(path);
+    const lastLineStart = whole.lastIndexOf(0x0a, whole.length - 2) + 1;
+    const cutAt = lastLineStart + Math.floor((whole.length - 1 - lastLineStart) / 2);
+    truncateSync(path, cutAt);
+    const tornBytes = cutAt - lastLineStart;
+    expect(readDay('2024-05-02').summary.malformed['torn-line']).toBe(1);
+
+    const second = await open(MIDNIGHT + 95_000, true);
+    await append(second, MIDNIGHT + 100_000);
+    await second.close();
+    const after = readFileSync(path);
+    expect(after.subarray(0, lastLineStart).equals(whole.subarray(0, lastLineStart))).toBe(true);
+    // the torn line's interval is gone: the gap starts where the one before it ended
+    expect(after.subarray(lastLineStart).toString('utf8')).toMatch(new RegExp(
+      `^#\\[Gap: from 1714608010\\.000 to 1714608100\\.000 \\(seconds since epoch\\), torn last line of ${tornBytes} bytes removed\\]\nTag=rtt,`));
+    const { summary, intervals } = readDay('2024-05-02');
+    expect(summary.problems).toEqual([]);
+    expect(intervals.map((i) => i.startMs - MIDNIGHT)).toEqual([0, 100_000]);
+    expect(summary.gaps).toEqual([{ fromMs: MIDNIGHT + 10_000, toMs: MIDNIGHT + 100_000 }]);
+    expect(events).toEqual([`interval log: resuming ${path}, gap of 90.000 s recorded, torn last line (${tornBytes} bytes) removed`]);
   });
 
   it("resumed after midnight: today's new file records the gap since yesterday's last interval", async () => {
