@@ -34,75 +34,105 @@ const char* SourceName(StampSource source) {
   }
 }
 
-Napi::Value ToJs(Napi::Env env, const Event& ev) {
+// One converter per event kind, each the JS shape of its member of NativeEvent
+// (native-addon.ts); "kind" is always the first property.
+Napi::Object NewEventObject(Napi::Env env, const char* kind) {
   Napi::Object o = Napi::Object::New(env);
-  auto big = [&](int64_t v) { return Napi::BigInt::New(env, v); };
-  auto ubig = [&](uint64_t v) { return Napi::BigInt::New(env, v); };
-  switch (ev.kind) {
-    case EventKind::kSent:
-      o.Set("kind", "sent");
-      o.Set("target", Napi::Number::New(env, ev.target));
-      o.Set("seq", ubig(ev.seq));
-      o.Set("slot", ubig(ev.slot));
-      o.Set("dueMonoNs", big(ev.dueMonoNs));
-      o.Set("sentMonoNs", big(ev.sentMonoNs));
-      o.Set("t1RealNs", big(ev.t1RealNs));
-      break;
-    case EventKind::kTx:
-      o.Set("kind", "tx");
-      o.Set("target", Napi::Number::New(env, ev.target));
-      o.Set("seq", ubig(ev.seq));
-      o.Set("txNs", big(ev.stampNs));
-      o.Set("source", SourceName(ev.source));
-      break;
-    case EventKind::kMissed:
-      o.Set("kind", "missed");
-      o.Set("target", Napi::Number::New(env, ev.target));
-      o.Set("slot", ubig(ev.slot));
-      o.Set("dueMonoNs", big(ev.dueMonoNs));
-      break;
-    case EventKind::kRx:
-      o.Set("kind", "rx");
-      o.Set("data", Napi::Buffer<uint8_t>::Copy(env, ev.data.data(), ev.data.size()));
-      o.Set("address", ev.address);
-      o.Set("port", Napi::Number::New(env, ev.port));
-      o.Set("rxNs", big(ev.stampNs));
-      o.Set("source", SourceName(ev.source));
-      o.Set("rxMonoNs", big(ev.rxMonoNs));
-      break;
-    case EventKind::kDone:
-      o.Set("kind", "done");
-      break;
-    case EventKind::kError:
-      o.Set("kind", "error");
-      o.Set("message", ev.message);
-      break;
-    case EventKind::kReflected:
-      o.Set("kind", "reflected");
-      o.Set("address", ev.address);
-      o.Set("port", Napi::Number::New(env, ev.port));
-      o.Set("session", Napi::Number::New(env, ev.session));
-      o.Set("seq", ubig(ev.seq));
-      o.Set("t1Ns", ubig(ev.t1Ns));
-      o.Set("t2Ns", ubig(ev.t2Ns));
-      o.Set("t3Ns", ubig(ev.t3Ns));
-      o.Set("t2Source", SourceName(ev.source));
-      o.Set("rxMonoNs", big(ev.rxMonoNs));
-      break;
-    case EventKind::kReflectTx:
-      o.Set("kind", "reflect-tx");
-      o.Set("session", Napi::Number::New(env, ev.session));
-      o.Set("seq", ubig(ev.seq));
-      o.Set("txNs", big(ev.stampNs));
-      o.Set("source", SourceName(ev.source));
-      break;
-    case EventKind::kRefused:
-      o.Set("kind", "refused");
-      o.Set("reason", ev.message);
-      o.Set("count", Napi::Number::New(env, double(ev.count)));
-      break;
-  }
+  o.Set("kind", kind);
   return o;
+}
+
+Napi::Value Big(Napi::Env env, int64_t v) { return Napi::BigInt::New(env, v); }
+Napi::Value UBig(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }
+
+Napi::Object SentToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "sent");
+  o.Set("target", Napi::Number::New(env, ev.target));
+  o.Set("seq", UBig(env, ev.seq));
+  o.Set("slot", UBig(env, ev.slot));
+  o.Set("dueMonoNs", Big(env, ev.dueMonoNs));
+  o.Set("sentMonoNs", Big(env, ev.sentMonoNs));
+  o.Set("t1RealNs", Big(env, ev.t1RealNs));
+  return o;
+}
+
+Napi::Object TxToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "tx");
+  o.Set("target", Napi::Number::New(env, ev.target));
+  o.Set("seq", UBig(env, ev.seq));
+  o.Set("txNs", Big(env, ev.stampNs));
+  o.Set("source", SourceName(ev.source));
+  return o;
+}
+
+Napi::Object MissedToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "missed");
+  o.Set("target", Napi::Number::New(env, ev.target));
+  o.Set("slot", UBig(env, ev.slot));
+  o.Set("dueMonoNs", Big(env, ev.dueMonoNs));
+  return o;
+}
+
+Napi::Object RxToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "rx");
+  o.Set("data", Napi::Buffer<uint8_t>::Copy(env, ev.data.data(), ev.data.size()));
+  o.Set("address", ev.address);
+  o.Set("port", Napi::Number::New(env, ev.port));
+  o.Set("rxNs", Big(env, ev.stampNs));
+  o.Set("source", SourceName(ev.source));
+  o.Set("rxMonoNs", Big(env, ev.rxMonoNs));
+  return o;
+}
+
+Napi::Object ErrorToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "error");
+  o.Set("message", ev.message);
+  return o;
+}
+
+Napi::Object ReflectedToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "reflected");
+  o.Set("address", ev.address);
+  o.Set("port", Napi::Number::New(env, ev.port));
+  o.Set("session", Napi::Number::New(env, ev.session));
+  o.Set("seq", UBig(env, ev.seq));
+  o.Set("t1Ns", UBig(env, ev.t1Ns));
+  o.Set("t2Ns", UBig(env, ev.t2Ns));
+  o.Set("t3Ns", UBig(env, ev.t3Ns));
+  o.Set("t2Source", SourceName(ev.source));
+  o.Set("rxMonoNs", Big(env, ev.rxMonoNs));
+  return o;
+}
+
+Napi::Object ReflectTxToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "reflect-tx");
+  o.Set("session", Napi::Number::New(env, ev.session));
+  o.Set("seq", UBig(env, ev.seq));
+  o.Set("txNs", Big(env, ev.stampNs));
+  o.Set("source", SourceName(ev.source));
+  return o;
+}
+
+Napi::Object RefusedToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "refused");
+  o.Set("reason", ev.message);
+  o.Set("count", Napi::Number::New(env, double(ev.count)));
+  return o;
+}
+
+Napi::Value ToJs(Napi::Env env, const Event& ev) {
+  switch (ev.kind) {
+    case EventKind::kSent: return SentToJs(env, ev);
+    case EventKind::kTx: return TxToJs(env, ev);
+    case EventKind::kMissed: return MissedToJs(env, ev);
+    case EventKind::kRx: return RxToJs(env, ev);
+    case EventKind::kDone: return NewEventObject(env, "done");
+    case EventKind::kError: return ErrorToJs(env, ev);
+    case EventKind::kReflected: return ReflectedToJs(env, ev);
+    case EventKind::kReflectTx: return ReflectTxToJs(env, ev);
+    case EventKind::kRefused: return RefusedToJs(env, ev);
+  }
+  return Napi::Object::New(env);  // not reached: every kind is handled above
 }
 
 using Batch = std::vector<Event>;
@@ -199,6 +229,210 @@ int64_t GetBigInt(const Napi::Object& o, const char* key, int64_t min) {
   return value;
 }
 
+// ---- new ProbeSocket(options, onEvents) ---------------------------------------------------
+// The options are read in a fixed order (the first bad one is the error thrown).
+
+// mode and protocol: which end of the measurement, and a UDP or a raw ICMP socket.
+void ReadRole(const Napi::Object& o, SocketConfig& config) {
+  Napi::Env env = o.Env();
+  const std::string mode = GetString(o, "mode", "controller");
+  if (mode != "controller" && mode != "reflector") {
+    throw Napi::TypeError::New(env, "mode must be 'controller' or 'reflector'");
+  }
+  config.reflector = mode == "reflector";
+  const std::string protocol = GetString(o, "protocol", "udp");
+  if (protocol != "udp" && protocol != "icmp") {
+    throw Napi::TypeError::New(env, "protocol must be 'udp' or 'icmp'");
+  }
+  config.icmp = protocol == "icmp";
+  if (config.icmp && config.reflector) {
+    throw Napi::TypeError::New(env, "protocol 'icmp' is for mode 'controller' only");
+  }
+}
+
+// family, bindAddress and port of the local end.
+void ReadLocalAddress(const Napi::Object& o, SocketConfig& config) {
+  config.family = int(GetInteger(o, "family", 4, 4, 6));
+  if (config.family != 4 && config.family != 6) {
+    throw Napi::RangeError::New(o.Env(), "family must be 4 or 6");
+  }
+  config.bindAddress = GetString(o, "bindAddress", config.family == 4 ? "0.0.0.0" : "::");
+  config.port = uint16_t(GetInteger(o, "port", 0, 0, 65535));
+}
+
+// What the socket is set up with (timestamps, dscp, priority, busyPollUs, interface), and
+// spinUs: how its thread waits for a send deadline.
+void ReadSocketOptions(const Napi::Object& o, SocketConfig& config) {
+  const std::string timestamps = GetString(o, "timestamps", "kernel");
+  if (timestamps != "kernel" && timestamps != "hardware") {
+    throw Napi::TypeError::New(o.Env(), "timestamps must be 'kernel' or 'hardware'");
+  }
+  config.hardware = timestamps == "hardware";
+  config.dscp = int(GetInteger(o, "dscp", -1, 0, 63));
+  config.priority = GetInteger(o, "priority", -1, 0, 0x7fffffff);
+  config.busyPollUs = int(GetInteger(o, "busyPollUs", -1, 0, 0x7fffffff));
+  config.spinNs = GetInteger(o, "spinUs", 0, 0, 1'000'000) * 1000;
+  config.iface = GetString(o, "interface", "");
+}
+
+// rtPriority, cpu and mlock of the socket's thread.
+void ReadThreadOptions(const Napi::Object& o, RtOptions& rt) {
+  rt.rtPriority = int(GetInteger(o, "rtPriority", 0, 0, 99));
+  rt.cpu = int(GetInteger(o, "cpu", -1, 0, 0xffff));
+  if (Has(o, "mlock")) {
+    if (!o.Get("mlock").IsBoolean()) throw Napi::TypeError::New(o.Env(), "mlock must be a boolean");
+    rt.mlock = o.Get("mlock").As<Napi::Boolean>().Value();
+  }
+}
+
+// authKey (--key-file): signs the probes or replies; UDP only. Needs the role read first.
+void ReadAuthKey(const Napi::Object& o, SocketConfig& config) {
+  if (!Has(o, "authKey")) return;
+  Napi::Env env = o.Env();
+  if (!o.Get("authKey").IsBuffer()) throw Napi::TypeError::New(env, "authKey must be a Buffer");
+  Napi::Buffer<uint8_t> key = o.Get("authKey").As<Napi::Buffer<uint8_t>>();
+  if (key.Length() < 16 || key.Length() > 4096) {
+    throw Napi::RangeError::New(env, "authKey must be 16..4096 bytes");
+  }
+  if (config.icmp) throw Napi::TypeError::New(env, "authKey does not apply to protocol 'icmp'");
+  config.authKey.assign(key.Data(), key.Data() + key.Length());
+}
+
+// The reflector's limits; its replay window comes with authentication (needs the key read).
+void ReadGuardLimits(const Napi::Object& o, SocketConfig& config) {
+  config.guard.maxRatePerS = double(GetInteger(o, "maxRatePerS", 0, 0, 1'000'000));
+  config.guard.maxSessions = uint32_t(GetInteger(o, "maxSessions", 0, 0, 1'000'000));
+  config.guard.replayWindow = !config.authKey.empty();
+}
+
+SocketConfig ReadSocketConfig(const Napi::Object& o) {
+  SocketConfig config;
+  ReadRole(o, config);
+  ReadLocalAddress(o, config);
+  ReadSocketOptions(o, config);
+  ReadThreadOptions(o, config.rt);
+  ReadAuthKey(o, config);
+  ReadGuardLimits(o, config);
+  return config;
+}
+
+// Opens, configures and binds the socket (ProbeSocket's errors become JS Errors).
+std::unique_ptr<ProbeSocket> OpenProbeSocket(Napi::Env env, const SocketConfig& config) {
+  try {
+    return std::make_unique<ProbeSocket>(config);
+  } catch (const std::runtime_error& err) {
+    throw Napi::Error::New(env, err.what());
+  }
+}
+
+// The thread-safe function that carries the thread's batches to onEvents. Its finalizer runs
+// on the JS thread after the last batch was delivered: it resolves the close() promises
+// (unless the env is being torn down) and drops its reference to the instance.
+Napi::ThreadSafeFunction NewBatchTsfn(Napi::Env env, Napi::Function onEvents,
+                                      const std::shared_ptr<Instance>& inst) {
+  return Napi::ThreadSafeFunction::New(
+      env, onEvents, "rtprobe:ProbeSocket", 0 /* unlimited queue */, 1,
+      [](Napi::Env, std::shared_ptr<Instance>* data) {
+        Instance& self = **data;
+        self.finalized = true;
+        if (!self.tearingDown) {
+          for (auto& waiter : self.closeWaiters) waiter.Resolve(waiter.Env().Undefined());
+        }
+        self.closeWaiters.clear();
+        delete data;
+      },
+      new std::shared_ptr<Instance>(inst));
+}
+
+// Starts the socket's thread, whose batches go to the TSFN, and keeps its warnings. If no
+// thread starts, the TSFN is released again and the error becomes a JS Error.
+void StartSocketThread(Napi::Env env, Instance& inst) {
+  Napi::ThreadSafeFunction tsfn = inst.tsfn;
+  try {
+    inst.warnings = inst.socket->StartThread([tsfn](Batch&& events) {
+      auto* batch = new Batch(std::move(events));
+      // Non-blocking, unlimited queue: the thread never waits for JS.
+      if (tsfn.NonBlockingCall(batch, DeliverBatch) != napi_ok) delete batch;
+    });
+  } catch (const std::runtime_error& err) {
+    ShutdownInstance(inst);
+    throw Napi::Error::New(env, err.what());
+  }
+}
+
+// ---- start(schedule) ----------------------------------------------------------------------
+
+// Where seq and T1 go in each template, and when the slots are due.
+void ReadOffsetsAndTiming(const Napi::Object& o, Schedule& schedule) {
+  if (!Has(o, "seqOffset") || !Has(o, "t1Offset")) {
+    throw Napi::TypeError::New(o.Env(), "schedule.seqOffset and schedule.t1Offset are required");
+  }
+  schedule.seqOffset = size_t(GetInteger(o, "seqOffset", 0, 0, 65499));
+  schedule.t1Offset = size_t(GetInteger(o, "t1Offset", 0, 0, 65499));
+  schedule.periodNs = GetBigInt(o, "periodNs", 1);
+  schedule.startMonoNs = GetBigInt(o, "startMonoNs", 0);
+  schedule.probesPerTarget = uint64_t(GetBigInt(o, "probesPerTarget", 0));
+  schedule.endMonoNs = Has(o, "endMonoNs") ? GetBigInt(o, "endMonoNs", 0) : 0;
+}
+
+// targets[i]: an address of the socket's own family, and a port unless the socket is ICMP.
+ScheduleTarget ReadScheduleTarget(const Napi::Array& targets, uint32_t i, int family, bool icmp) {
+  Napi::Env env = targets.Env();
+  if (!targets.Get(i).IsObject()) throw Napi::TypeError::New(env, "target must be an object");
+  Napi::Object t = targets.Get(i).As<Napi::Object>();
+  const int targetFamily = int(GetInteger(t, "family", family, 4, 6));
+  if (targetFamily != family) {
+    throw Napi::RangeError::New(
+        env, "target " + std::to_string(i) + " is IPv" + std::to_string(targetFamily) +
+                 " but this socket is IPv" + std::to_string(family) +
+                 " (use one transport per address family)");
+  }
+  const std::string address = GetString(t, "address", "");
+  // ICMP has no ports: any given one is ignored.
+  const uint16_t port = icmp ? 0 : uint16_t(GetInteger(t, "port", 0, 1, 65535));
+  try {
+    return ParseTarget(family, address, port);
+  } catch (const std::runtime_error& err) {
+    throw Napi::Error::New(env, "target " + std::to_string(i) + ": " + err.what());
+  }
+}
+
+// templates[i]: the bytes of target i's probes, long enough for the seq and T1 fields.
+std::vector<uint8_t> ReadTemplate(const Napi::Array& templates, uint32_t i, size_t need) {
+  Napi::Env env = templates.Env();
+  Napi::Value tpl = templates.Get(i);
+  if (!tpl.IsBuffer()) throw Napi::TypeError::New(env, "templates must be Buffers");
+  Napi::Buffer<uint8_t> buf = tpl.As<Napi::Buffer<uint8_t>>();
+  if (buf.Length() < need || buf.Length() > 65507) {
+    throw Napi::RangeError::New(env, "template " + std::to_string(i) + " is " +
+                                         std::to_string(buf.Length()) + " bytes: needs " +
+                                         std::to_string(need) +
+                                         "..65507 for the seq and T1 fields");
+  }
+  return std::vector<uint8_t>(buf.Data(), buf.Data() + buf.Length());
+}
+
+std::unique_ptr<Schedule> ReadSchedule(const Napi::Object& o, int family, bool icmp) {
+  Napi::Env env = o.Env();
+  auto schedule = std::make_unique<Schedule>();
+  if (!o.Get("targets").IsArray() || !o.Get("templates").IsArray()) {
+    throw Napi::TypeError::New(env, "schedule.targets and schedule.templates must be arrays");
+  }
+  Napi::Array targets = o.Get("targets").As<Napi::Array>();
+  Napi::Array templates = o.Get("templates").As<Napi::Array>();
+  if (targets.Length() == 0) throw Napi::RangeError::New(env, "schedule has no targets");
+  if (templates.Length() != targets.Length()) {
+    throw Napi::RangeError::New(env, "schedule needs one template per target");
+  }
+  ReadOffsetsAndTiming(o, *schedule);
+  const size_t need = std::max(schedule->seqOffset, schedule->t1Offset) + 8;
+  for (uint32_t i = 0; i < targets.Length(); ++i) {
+    schedule->targets.push_back(ReadScheduleTarget(targets, i, family, icmp));
+    schedule->templates.push_back(ReadTemplate(templates, i, need));
+  }
+  return schedule;
+}
+
 class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -221,86 +455,12 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
       throw Napi::TypeError::New(env, "ProbeSocket(options: object, onEvents: function)");
     }
-    Napi::Object o = info[0].As<Napi::Object>();
-    SocketConfig config;
-    const std::string mode = GetString(o, "mode", "controller");
-    if (mode != "controller" && mode != "reflector") {
-      throw Napi::TypeError::New(env, "mode must be 'controller' or 'reflector'");
-    }
-    config.reflector = mode == "reflector";
-    const std::string protocol = GetString(o, "protocol", "udp");
-    if (protocol != "udp" && protocol != "icmp") {
-      throw Napi::TypeError::New(env, "protocol must be 'udp' or 'icmp'");
-    }
-    config.icmp = protocol == "icmp";
-    if (config.icmp && config.reflector) {
-      throw Napi::TypeError::New(env, "protocol 'icmp' is for mode 'controller' only");
-    }
-    config.family = int(GetInteger(o, "family", 4, 4, 6));
-    if (config.family != 4 && config.family != 6) {
-      throw Napi::RangeError::New(env, "family must be 4 or 6");
-    }
-    config.bindAddress = GetString(o, "bindAddress", config.family == 4 ? "0.0.0.0" : "::");
-    config.port = uint16_t(GetInteger(o, "port", 0, 0, 65535));
-    const std::string timestamps = GetString(o, "timestamps", "kernel");
-    if (timestamps != "kernel" && timestamps != "hardware") {
-      throw Napi::TypeError::New(env, "timestamps must be 'kernel' or 'hardware'");
-    }
-    config.hardware = timestamps == "hardware";
-    config.dscp = int(GetInteger(o, "dscp", -1, 0, 63));
-    config.priority = GetInteger(o, "priority", -1, 0, 0x7fffffff);
-    config.busyPollUs = int(GetInteger(o, "busyPollUs", -1, 0, 0x7fffffff));
-    config.spinNs = GetInteger(o, "spinUs", 0, 0, 1'000'000) * 1000;
-    config.iface = GetString(o, "interface", "");
-    config.rt.rtPriority = int(GetInteger(o, "rtPriority", 0, 0, 99));
-    config.rt.cpu = int(GetInteger(o, "cpu", -1, 0, 0xffff));
-    if (Has(o, "mlock")) {
-      if (!o.Get("mlock").IsBoolean()) throw Napi::TypeError::New(env, "mlock must be a boolean");
-      config.rt.mlock = o.Get("mlock").As<Napi::Boolean>().Value();
-    }
-    if (Has(o, "authKey")) {
-      if (!o.Get("authKey").IsBuffer()) throw Napi::TypeError::New(env, "authKey must be a Buffer");
-      Napi::Buffer<uint8_t> key = o.Get("authKey").As<Napi::Buffer<uint8_t>>();
-      if (key.Length() < 16 || key.Length() > 4096) {
-        throw Napi::RangeError::New(env, "authKey must be 16..4096 bytes");
-      }
-      if (config.icmp) throw Napi::TypeError::New(env, "authKey does not apply to protocol 'icmp'");
-      config.authKey.assign(key.Data(), key.Data() + key.Length());
-    }
-    config.guard.maxRatePerS = double(GetInteger(o, "maxRatePerS", 0, 0, 1'000'000));
-    config.guard.maxSessions = uint32_t(GetInteger(o, "maxSessions", 0, 0, 1'000'000));
-    config.guard.replayWindow = !config.authKey.empty();
-
+    const SocketConfig config = ReadSocketConfig(info[0].As<Napi::Object>());
     auto inst = std::make_shared<Instance>();
     inst->env = env;
-    try {
-      inst->socket = std::make_unique<ProbeSocket>(config);
-    } catch (const std::runtime_error& err) {
-      throw Napi::Error::New(env, err.what());
-    }
-    inst->tsfn = Napi::ThreadSafeFunction::New(
-        env, info[1].As<Napi::Function>(), "rtprobe:ProbeSocket", 0 /* unlimited queue */, 1,
-        [](Napi::Env, std::shared_ptr<Instance>* data) {
-          Instance& self = **data;
-          self.finalized = true;
-          if (!self.tearingDown) {
-            for (auto& waiter : self.closeWaiters) waiter.Resolve(waiter.Env().Undefined());
-          }
-          self.closeWaiters.clear();
-          delete data;
-        },
-        new std::shared_ptr<Instance>(inst));
-    Napi::ThreadSafeFunction tsfn = inst->tsfn;
-    try {
-      inst->warnings = inst->socket->StartThread([tsfn](Batch&& events) {
-        auto* batch = new Batch(std::move(events));
-        // Non-blocking, unlimited queue: the thread never waits for JS.
-        if (tsfn.NonBlockingCall(batch, DeliverBatch) != napi_ok) delete batch;
-      });
-    } catch (const std::runtime_error& err) {
-      ShutdownInstance(*inst);
-      throw Napi::Error::New(env, err.what());
-    }
+    inst->socket = OpenProbeSocket(env, config);
+    inst->tsfn = NewBatchTsfn(env, info[1].As<Napi::Function>(), inst);
+    StartSocketThread(env, *inst);
     inst->hookRef = new std::shared_ptr<Instance>(inst);
     napi_add_env_cleanup_hook(env, CleanupHook, inst->hookRef);
     inst_ = std::move(inst);
@@ -332,58 +492,8 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     if (info.Length() < 1 || !info[0].IsObject()) {
       throw Napi::TypeError::New(env, "start(schedule: object)");
     }
-    Napi::Object o = info[0].As<Napi::Object>();
-    auto schedule = std::make_unique<Schedule>();
-    if (!o.Get("targets").IsArray() || !o.Get("templates").IsArray()) {
-      throw Napi::TypeError::New(env, "schedule.targets and schedule.templates must be arrays");
-    }
-    Napi::Array targets = o.Get("targets").As<Napi::Array>();
-    Napi::Array templates = o.Get("templates").As<Napi::Array>();
-    if (targets.Length() == 0) throw Napi::RangeError::New(env, "schedule has no targets");
-    if (templates.Length() != targets.Length()) {
-      throw Napi::RangeError::New(env, "schedule needs one template per target");
-    }
-    if (!Has(o, "seqOffset") || !Has(o, "t1Offset")) {
-      throw Napi::TypeError::New(env, "schedule.seqOffset and schedule.t1Offset are required");
-    }
-    schedule->seqOffset = size_t(GetInteger(o, "seqOffset", 0, 0, 65499));
-    schedule->t1Offset = size_t(GetInteger(o, "t1Offset", 0, 0, 65499));
-    schedule->periodNs = GetBigInt(o, "periodNs", 1);
-    schedule->startMonoNs = GetBigInt(o, "startMonoNs", 0);
-    schedule->probesPerTarget = uint64_t(GetBigInt(o, "probesPerTarget", 0));
-    schedule->endMonoNs = Has(o, "endMonoNs") ? GetBigInt(o, "endMonoNs", 0) : 0;
-    const int family = inst_->socket->family();
-    for (uint32_t i = 0; i < targets.Length(); ++i) {
-      if (!targets.Get(i).IsObject()) throw Napi::TypeError::New(env, "target must be an object");
-      Napi::Object t = targets.Get(i).As<Napi::Object>();
-      const int targetFamily = int(GetInteger(t, "family", family, 4, 6));
-      if (targetFamily != family) {
-        throw Napi::RangeError::New(
-            env, "target " + std::to_string(i) + " is IPv" + std::to_string(targetFamily) +
-                     " but this socket is IPv" + std::to_string(family) +
-                     " (use one transport per address family)");
-      }
-      const std::string address = GetString(t, "address", "");
-      // ICMP has no ports: any given one is ignored.
-      const bool icmp = inst_->socket->icmp();
-      const uint16_t port = icmp ? 0 : uint16_t(GetInteger(t, "port", 0, 1, 65535));
-      try {
-        schedule->targets.push_back(ParseTarget(family, address, port));
-      } catch (const std::runtime_error& err) {
-        throw Napi::Error::New(env, "target " + std::to_string(i) + ": " + err.what());
-      }
-      Napi::Value tpl = templates.Get(i);
-      if (!tpl.IsBuffer()) throw Napi::TypeError::New(env, "templates must be Buffers");
-      Napi::Buffer<uint8_t> buf = tpl.As<Napi::Buffer<uint8_t>>();
-      const size_t need = std::max(schedule->seqOffset, schedule->t1Offset) + 8;
-      if (buf.Length() < need || buf.Length() > 65507) {
-        throw Napi::RangeError::New(env, "template " + std::to_string(i) + " is " +
-                                             std::to_string(buf.Length()) +
-                                             " bytes: needs " + std::to_string(need) +
-                                             "..65507 for the seq and T1 fields");
-      }
-      schedule->templates.emplace_back(buf.Data(), buf.Data() + buf.Length());
-    }
+    std::unique_ptr<Schedule> schedule =
+        ReadSchedule(info[0].As<Napi::Object>(), inst_->socket->family(), inst_->socket->icmp());
     try {
       inst_->socket->StartSchedule(std::move(schedule));
     } catch (const std::runtime_error& err) {

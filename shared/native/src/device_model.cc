@@ -323,13 +323,7 @@ void DeviceModel::HandleFrame(int dir, std::vector<uint8_t>&& frame, int64_t now
     return;
   }
   const int64_t releaseNs = entry.releaseNs;
-  if (duplicate) {
-    Entry copy{entry.releaseNs, order_++, dir, entry.frame};
-    Enqueue(std::move(entry));
-    Enqueue(std::move(copy));
-  } else {
-    Enqueue(std::move(entry));
-  }
+  Enqueue(std::move(entry), duplicate);
   if (distort && held.active) {
     // The held frame leaves right after this one: one swap of neighbours.
     held.entry.releaseNs = std::max(held.entry.releaseNs, releaseNs);
@@ -342,16 +336,20 @@ void DeviceModel::ReleaseHeld(int dir) {
   Held& held = held_[dir];
   held.active = false;
   held.entry.order = order_++;
-  if (held.duplicate) {
-    Entry copy{held.entry.releaseNs, order_++, dir, held.entry.frame};
-    Enqueue(std::move(held.entry));
-    Enqueue(std::move(copy));
+  Enqueue(std::move(held.entry), held.duplicate);
+}
+
+void DeviceModel::Enqueue(Entry&& entry, bool duplicate) {
+  if (duplicate) {
+    Entry copy{entry.releaseNs, order_++, entry.dir, entry.frame};
+    EnqueueOne(std::move(entry));
+    EnqueueOne(std::move(copy));
   } else {
-    Enqueue(std::move(held.entry));
+    EnqueueOne(std::move(entry));
   }
 }
 
-void DeviceModel::Enqueue(Entry&& entry) {
+void DeviceModel::EnqueueOne(Entry&& entry) {
   const int dir = entry.dir;
   queue_.push(std::move(entry));
   queued_[dir]++;
@@ -454,6 +452,50 @@ std::string ReadString(const Napi::Object& o, const char* key, const std::string
   return v.As<Napi::String>().Utf8Value();
 }
 
+// new DeviceModel(options): the TAPs (and their namespaces), then the knobs, in this order
+// (the first bad one is the error thrown).
+DeviceModelConfig ReadDeviceModelConfig(const Napi::Object& o) {
+  Napi::Env env = o.Env();
+  DeviceModelConfig c;
+  c.tapA = ReadString(o, "tapA", "");
+  c.tapB = ReadString(o, "tapB", "");
+  if (c.tapA.empty() || c.tapB.empty() || c.tapA.size() >= IFNAMSIZ || c.tapB.size() >= IFNAMSIZ) {
+    throw Napi::TypeError::New(env, "tapA and tapB must be interface names of 1..15 characters");
+  }
+  c.netnsA = ReadString(o, "netnsA", "");
+  c.netnsB = ReadString(o, "netnsB", "");
+  for (const std::string* ns : {&c.netnsA, &c.netnsB}) {
+    if (ns->find('/') != std::string::npos || *ns == "." || *ns == "..") {
+      throw Napi::TypeError::New(env, "netnsA/netnsB must be names under /run/netns");
+    }
+  }
+  c.stallNs = ReadInt(o, "stallNs", 0, 0);
+  c.stallEveryNs = ReadInt(o, "stallEveryNs", 0, 0);
+  c.frameCostNs = ReadInt(o, "frameCostNs", 0, 0);
+  c.queueFrames = size_t(ReadInt(o, "queueFrames", 4096, 1));
+  const std::string kind = ReadString(o, "delayKind", "none");
+  if (kind == "none") c.delayKind = DelayKind::kNone;
+  else if (kind == "constant") c.delayKind = DelayKind::kConstant;
+  else if (kind == "uniform") c.delayKind = DelayKind::kUniform;
+  else if (kind == "spike") c.delayKind = DelayKind::kSpike;
+  else throw Napi::TypeError::New(env, "delayKind must be none, constant, uniform or spike");
+  c.delayNs = ReadInt(o, "delayNs", 0, 0);
+  c.delayMaxNs = ReadInt(o, "delayMaxNs", c.delayNs, 0);
+  c.spikeEvery = uint64_t(ReadInt(o, "spikeEvery", 0, 0));
+  c.dropEvery = uint64_t(ReadInt(o, "dropEvery", 0, 0));
+  c.duplicateEvery = uint64_t(ReadInt(o, "duplicateEvery", 0, 0));
+  c.reorderEvery = uint64_t(ReadInt(o, "reorderEvery", 0, 0));
+  c.reorderHoldNs = ReadInt(o, "reorderHoldNs", c.reorderHoldNs, 1);
+  c.seed = uint64_t(ReadInt(o, "seed", 1, 0));
+  const std::string distort = ReadString(o, "distort", "a-to-b");
+  if (distort != "a-to-b" && distort != "b-to-a" && distort != "both" && distort != "none") {
+    throw Napi::TypeError::New(env, "distort must be a-to-b, b-to-a, both or none");
+  }
+  c.distortAtoB = distort == "a-to-b" || distort == "both";
+  c.distortBtoA = distort == "b-to-a" || distort == "both";
+  return c;
+}
+
 Napi::Object DirectionToJs(Napi::Env env, const DirectionStats& d) {
   Napi::Object o = Napi::Object::New(env);
   auto num = [&](const char* key, uint64_t v) { o.Set(key, Napi::Number::New(env, double(v))); };
@@ -500,45 +542,7 @@ class DeviceModelWrap : public Napi::ObjectWrap<DeviceModelWrap> {
     if (info.Length() < 1 || !info[0].IsObject()) {
       throw Napi::TypeError::New(env, "DeviceModel(options: object)");
     }
-    Napi::Object o = info[0].As<Napi::Object>();
-    DeviceModelConfig c;
-    c.tapA = ReadString(o, "tapA", "");
-    c.tapB = ReadString(o, "tapB", "");
-    if (c.tapA.empty() || c.tapB.empty() || c.tapA.size() >= IFNAMSIZ || c.tapB.size() >= IFNAMSIZ) {
-      throw Napi::TypeError::New(env, "tapA and tapB must be interface names of 1..15 characters");
-    }
-    c.netnsA = ReadString(o, "netnsA", "");
-    c.netnsB = ReadString(o, "netnsB", "");
-    for (const std::string* ns : {&c.netnsA, &c.netnsB}) {
-      if (ns->find('/') != std::string::npos || *ns == "." || *ns == "..") {
-        throw Napi::TypeError::New(env, "netnsA/netnsB must be names under /run/netns");
-      }
-    }
-    c.stallNs = ReadInt(o, "stallNs", 0, 0);
-    c.stallEveryNs = ReadInt(o, "stallEveryNs", 0, 0);
-    c.frameCostNs = ReadInt(o, "frameCostNs", 0, 0);
-    c.queueFrames = size_t(ReadInt(o, "queueFrames", 4096, 1));
-    const std::string kind = ReadString(o, "delayKind", "none");
-    if (kind == "none") c.delayKind = DelayKind::kNone;
-    else if (kind == "constant") c.delayKind = DelayKind::kConstant;
-    else if (kind == "uniform") c.delayKind = DelayKind::kUniform;
-    else if (kind == "spike") c.delayKind = DelayKind::kSpike;
-    else throw Napi::TypeError::New(env, "delayKind must be none, constant, uniform or spike");
-    c.delayNs = ReadInt(o, "delayNs", 0, 0);
-    c.delayMaxNs = ReadInt(o, "delayMaxNs", c.delayNs, 0);
-    c.spikeEvery = uint64_t(ReadInt(o, "spikeEvery", 0, 0));
-    c.dropEvery = uint64_t(ReadInt(o, "dropEvery", 0, 0));
-    c.duplicateEvery = uint64_t(ReadInt(o, "duplicateEvery", 0, 0));
-    c.reorderEvery = uint64_t(ReadInt(o, "reorderEvery", 0, 0));
-    c.reorderHoldNs = ReadInt(o, "reorderHoldNs", c.reorderHoldNs, 1);
-    c.seed = uint64_t(ReadInt(o, "seed", 1, 0));
-    const std::string distort = ReadString(o, "distort", "a-to-b");
-    if (distort != "a-to-b" && distort != "b-to-a" && distort != "both" && distort != "none") {
-      throw Napi::TypeError::New(env, "distort must be a-to-b, b-to-a, both or none");
-    }
-    c.distortAtoB = distort == "a-to-b" || distort == "both";
-    c.distortBtoA = distort == "b-to-a" || distort == "both";
-
+    const DeviceModelConfig c = ReadDeviceModelConfig(info[0].As<Napi::Object>());
     holder_ = std::make_unique<Holder>();
     holder_->env = env;
     try {

@@ -115,7 +115,9 @@ class DeviceModel {
   void StallLoop();
   void ReadFrames(int dir, int64_t nowNs);
   void HandleFrame(int dir, std::vector<uint8_t>&& frame, int64_t nowNs);
-  void Enqueue(Entry&& entry);
+  // Queues the entry and, with `duplicate`, a copy with the same release time right behind it.
+  void Enqueue(Entry&& entry, bool duplicate);
+  void EnqueueOne(Entry&& entry);
   void ReleaseHeld(int dir);
   void ReleaseDue(int64_t nowNs);
   void ArmTimer();

@@ -68,6 +68,14 @@ void PutU64(uint8_t* p, uint64_t v) {
   }
 }
 
+// A well-formed probe of wire layout v1: what the reflector answers itself.
+bool IsWireProbe(const uint8_t* buf, size_t len) {
+  return len >= kHeaderBytes && GetU32(buf) == kMagic && buf[kOffVersion] == 1 &&
+         buf[kOffType] == kTypeProbe && (GetU16(buf + kOffFlags) & ~kFlagsKnownMask) == 0 &&
+         GetU16(buf + kOffLength) == len && len >= kMinProbeBytes && len <= kMaxProbeBytes &&
+         GetU16(buf + kOffReserved) == 0;
+}
+
 // RFC 1071 Internet checksum (odd length padded with a zero byte).
 uint16_t InternetChecksum(const uint8_t* p, size_t n) {
   uint64_t sum = 0;
@@ -82,6 +90,24 @@ int64_t ClockNs(clockid_t clock) {
   timespec ts;
   clock_gettime(clock, &ts);
   return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+void SpinUntilMono(int64_t dueMonoNs) {
+  while (MonoNowNs() < dueMonoNs) CpuRelax();
+}
+
+void SleepUntilMono(int64_t wakeMonoNs) {
+  timespec due{time_t(wakeMonoNs / 1'000'000'000), long(wakeMonoNs % 1'000'000'000)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr) == EINTR) {
+  }
 }
 
 // "ENODEV (No such device)"
@@ -133,6 +159,41 @@ void SetIntOption(int fd, int level, int name, int value, const std::string& wha
   if (setsockopt(fd, level, name, &value, sizeof value) != 0) {
     const int err = errno;
     Fail(what + " failed: " + Errno(err));
+  }
+}
+
+void BindToDevice(int fd, const std::string& iface) {
+  if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface.c_str(), socklen_t(iface.size())) != 0) {
+    const int err = errno;
+    Fail("interface '" + iface + "': SO_BINDTODEVICE failed: " + Errno(err) +
+         (err == ENODEV ? " — no such interface (see `ip link`)" : ""));
+  }
+}
+
+// DSCP is the upper 6 bits of the TOS / traffic class byte; ECN bits stay 0.
+void SetDscp(int fd, int family, int dscp) {
+  const int tos = dscp << 2;
+  if (family == 4) {
+    SetIntOption(fd, IPPROTO_IP, IP_TOS, tos, "dscp " + std::to_string(dscp) + ": IP_TOS");
+  } else {
+    SetIntOption(fd, IPPROTO_IPV6, IPV6_TCLASS, tos,
+                 "dscp " + std::to_string(dscp) + ": IPV6_TCLASS");
+  }
+}
+
+void SetPriority(int fd, int prio) {
+  if (setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof prio) != 0) {
+    const int err = errno;
+    Fail("priority " + std::to_string(prio) + ": SO_PRIORITY failed: " + Errno(err) +
+         (err == EPERM ? " — priorities above 6 need CAP_NET_ADMIN" : ""));
+  }
+}
+
+void SetBusyPoll(int fd, int us) {
+  if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof us) != 0) {
+    const int err = errno;
+    Fail("busyPollUs " + std::to_string(us) + ": SO_BUSY_POLL failed: " + Errno(err) +
+         (err == EPERM ? " — raising it above net.core.busy_read needs CAP_NET_ADMIN" : ""));
   }
 }
 
@@ -206,6 +267,33 @@ ScheduleTarget ParseTarget(int family, const std::string& address, uint16_t port
 }
 
 ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
+  ValidateConfig();
+  // Before any fd: a key that cannot be used throws with nothing to close yet.
+  if (!config_.authKey.empty()) auth_ = std::make_unique<DatagramAuth>(config_.authKey);
+  // Raw sockets have no ports (an IPv6 one even rejects any but 0 or its protocol).
+  if (config_.icmp) config_.port = 0;
+  const ScheduleTarget local = ParseTarget(config_.family, config_.bindAddress, config_.port);
+
+  OpenSocket();
+  try {
+    ApplySocketOptions();
+    EnableTimestamping();
+    BindTo(local);
+    wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd_ < 0) Fail("eventfd failed: " + Errno(errno));
+  } catch (...) {
+    close(fd_);
+    fd_ = -1;
+    throw;
+  }
+  PrepareThreadState();
+
+  RegisterAtExitOnce();
+  std::lock_guard<std::mutex> lock(RegistryMu());
+  Registry().insert(this);
+}
+
+void ProbeSocket::ValidateConfig() const {
   if (config_.family != 4 && config_.family != 6) Fail("family must be 4 or 6");
   if (config_.dscp < -1 || config_.dscp > 63) {
     Fail("dscp must be 0..63, got " + std::to_string(config_.dscp));
@@ -218,11 +306,9 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
          std::to_string(IF_NAMESIZE - 1) + " characters");
   }
   if (config_.icmp && config_.reflector) Fail("ICMP sockets are controller only");
-  if (!config_.authKey.empty()) auth_ = std::make_unique<DatagramAuth>(config_.authKey);  // before any fd
-  // Raw sockets have no ports (an IPv6 one even rejects any but 0 or its protocol).
-  if (config_.icmp) config_.port = 0;
-  const ScheduleTarget local = ParseTarget(config_.family, config_.bindAddress, config_.port);
+}
 
+void ProbeSocket::OpenSocket() {
   const int af = config_.family == 4 ? AF_INET : AF_INET6;
   if (config_.icmp) {
     const int proto = af == AF_INET ? int(IPPROTO_ICMP) : int(IPPROTO_ICMPV6);
@@ -240,99 +326,73 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
            ", SOCK_DGRAM) failed: " + Errno(errno));
     }
   }
-  try {
-    // Raw sockets refuse IPV6_V6ONLY (EINVAL) and never see IPv4 anyway.
-    if (af == AF_INET6 && !config_.icmp) {
-      SetIntOption(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
-    }
-    if (!config_.iface.empty()) {
-      if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, config_.iface.c_str(),
-                     socklen_t(config_.iface.size())) != 0) {
-        const int err = errno;
-        Fail("interface '" + config_.iface + "': SO_BINDTODEVICE failed: " + Errno(err) +
-             (err == ENODEV ? " — no such interface (see `ip link`)" : ""));
-      }
-    }
-    if (config_.dscp >= 0) {
-      // DSCP is the upper 6 bits of the TOS / traffic class byte; ECN bits stay 0.
-      const int tos = config_.dscp << 2;
-      if (af == AF_INET) {
-        SetIntOption(fd_, IPPROTO_IP, IP_TOS, tos, "dscp " + std::to_string(config_.dscp) + ": IP_TOS");
-      } else {
-        SetIntOption(fd_, IPPROTO_IPV6, IPV6_TCLASS, tos,
-                     "dscp " + std::to_string(config_.dscp) + ": IPV6_TCLASS");
-      }
-    }
-    // After IP_TOS: setting IP_TOS overwrites the socket priority.
-    if (config_.priority >= 0) {
-      const int prio = int(config_.priority);
-      if (setsockopt(fd_, SOL_SOCKET, SO_PRIORITY, &prio, sizeof prio) != 0) {
-        const int err = errno;
-        Fail("priority " + std::to_string(prio) + ": SO_PRIORITY failed: " + Errno(err) +
-             (err == EPERM ? " — priorities above 6 need CAP_NET_ADMIN" : ""));
-      }
-    }
-    if (config_.busyPollUs >= 0) {
-      const int us = config_.busyPollUs;
-      if (setsockopt(fd_, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof us) != 0) {
-        const int err = errno;
-        Fail("busyPollUs " + std::to_string(us) + ": SO_BUSY_POLL failed: " + Errno(err) +
-             (err == EPERM ? " — raising it above net.core.busy_read needs CAP_NET_ADMIN" : ""));
-      }
-    }
-    if (config_.hardware) {
-      hwtstamp_config hw{};
-      hw.tx_type = HWTSTAMP_TX_ON;
-      hw.rx_filter = HWTSTAMP_FILTER_ALL;
-      ifreq ifr{};
-      memcpy(ifr.ifr_name, config_.iface.c_str(), config_.iface.size());
-      ifr.ifr_data = reinterpret_cast<char*>(&hw);
-      if (ioctl(fd_, SIOCSHWTSTAMP, &ifr) != 0) {
-        const int err = errno;
-        Fail("hardware timestamping could not be enabled on interface '" + config_.iface +
-             "': SIOCSHWTSTAMP failed: " + Errno(err) + "; `ethtool -T " + config_.iface +
-             "` shows what it supports");
-      }
-      if (hw.rx_filter != HWTSTAMP_FILTER_ALL) {
-        // The driver narrowed the filter (often PTP only): our probes get software RX stamps.
-        openWarnings_.push_back("interface '" + config_.iface +
-                                "' stamps only some received packets in hardware (rx_filter " +
-                                std::to_string(hw.rx_filter) +
-                                "); RX stamps of other packets are software stamps");
-      }
-    }
-    unsigned flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE |
-                     SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
-                     SOF_TIMESTAMPING_OPT_TSONLY;
-    if (config_.hardware) {
-      flags |= SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE |
-               SOF_TIMESTAMPING_RAW_HARDWARE;
-    }
-    SetIntOption(fd_, SOL_SOCKET, SO_TIMESTAMPING, int(flags), "SO_TIMESTAMPING");
-    // Makes a pending TX stamp wake poll with POLLPRI, not only POLLERR.
-    SetIntOption(fd_, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1, "SO_SELECT_ERR_QUEUE");
+}
 
-    if (bind(fd_, reinterpret_cast<const sockaddr*>(&local.addr), local.addrLen) != 0) {
-      const int err = errno;
-      Fail("bind " + config_.bindAddress + " port " + std::to_string(config_.port) +
-           " failed: " + Errno(err));
-    }
-    sockaddr_storage bound{};
-    socklen_t boundLen = sizeof bound;
-    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &boundLen) != 0) {
-      Fail("getsockname failed: " + Errno(errno));
-    }
-    FormatAddress(bound, &localPort_);
-    if (config_.icmp) localPort_ = 0;  // getsockname reports the protocol there
-
-    wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wakeFd_ < 0) Fail("eventfd failed: " + Errno(errno));
-  } catch (...) {
-    close(fd_);
-    fd_ = -1;
-    throw;
+void ProbeSocket::ApplySocketOptions() {
+  // Raw sockets refuse IPV6_V6ONLY (EINVAL) and never see IPv4 anyway.
+  if (config_.family == 6 && !config_.icmp) {
+    SetIntOption(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
   }
+  if (!config_.iface.empty()) BindToDevice(fd_, config_.iface);
+  if (config_.dscp >= 0) SetDscp(fd_, config_.family, config_.dscp);
+  // After IP_TOS: setting IP_TOS overwrites the socket priority.
+  if (config_.priority >= 0) SetPriority(fd_, int(config_.priority));
+  if (config_.busyPollUs >= 0) SetBusyPoll(fd_, config_.busyPollUs);
+}
 
+void ProbeSocket::EnableTimestamping() {
+  if (config_.hardware) EnableNicTimestamping();
+  unsigned flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE |
+                   SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
+                   SOF_TIMESTAMPING_OPT_TSONLY;
+  if (config_.hardware) {
+    flags |= SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE |
+             SOF_TIMESTAMPING_RAW_HARDWARE;
+  }
+  SetIntOption(fd_, SOL_SOCKET, SO_TIMESTAMPING, int(flags), "SO_TIMESTAMPING");
+  // Makes a pending TX stamp wake poll with POLLPRI, not only POLLERR.
+  SetIntOption(fd_, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1, "SO_SELECT_ERR_QUEUE");
+}
+
+void ProbeSocket::EnableNicTimestamping() {
+  hwtstamp_config hw{};
+  hw.tx_type = HWTSTAMP_TX_ON;
+  hw.rx_filter = HWTSTAMP_FILTER_ALL;
+  ifreq ifr{};
+  memcpy(ifr.ifr_name, config_.iface.c_str(), config_.iface.size());
+  ifr.ifr_data = reinterpret_cast<char*>(&hw);
+  if (ioctl(fd_, SIOCSHWTSTAMP, &ifr) != 0) {
+    const int err = errno;
+    Fail("hardware timestamping could not be enabled on interface '" + config_.iface +
+         "': SIOCSHWTSTAMP failed: " + Errno(err) + "; `ethtool -T " + config_.iface +
+         "` shows what it supports");
+  }
+  if (hw.rx_filter != HWTSTAMP_FILTER_ALL) {
+    // The driver narrowed the filter (often PTP only): our probes get software RX stamps.
+    openWarnings_.push_back("interface '" + config_.iface +
+                            "' stamps only some received packets in hardware (rx_filter " +
+                            std::to_string(hw.rx_filter) +
+                            "); RX stamps of other packets are software stamps");
+  }
+}
+
+void ProbeSocket::BindTo(const ScheduleTarget& local) {
+  if (bind(fd_, reinterpret_cast<const sockaddr*>(&local.addr), local.addrLen) != 0) {
+    const int err = errno;
+    Fail("bind " + config_.bindAddress + " port " + std::to_string(config_.port) +
+         " failed: " + Errno(err));
+  }
+  // Port 0 binds to a port the kernel picks: read back which.
+  sockaddr_storage bound{};
+  socklen_t boundLen = sizeof bound;
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &boundLen) != 0) {
+    Fail("getsockname failed: " + Errno(errno));
+  }
+  FormatAddress(bound, &localPort_);
+  if (config_.icmp) localPort_ = 0;  // getsockname reports the protocol there
+}
+
+void ProbeSocket::PrepareThreadState() {
   // Test hook: RTPROBE_TX_ID_COUNTER=1 exercises the path of kernels < 6.13, which match TX
   // stamps by the socket's own OPT_ID counter instead of SCM_TS_OPT_ID.
   const char* counterIds = getenv("RTPROBE_TX_ID_COUNTER");
@@ -342,10 +402,6 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
   sendBuf_.resize(65536);
   rxBuf_.resize(65536);  // any UDP datagram fits: no MSG_TRUNC surprises
   events_.reserve(64);
-
-  RegisterAtExitOnce();
-  std::lock_guard<std::mutex> lock(RegistryMu());
-  Registry().insert(this);
 }
 
 ProbeSocket::~ProbeSocket() {
@@ -464,7 +520,7 @@ void ProbeSocket::Run() {
     if (schedule_) SendDue();
     Drain();
     if (closing_.load(std::memory_order_acquire)) break;
-    Sleep();
+    FlushThenWait();
   }
   // Closed mid-schedule: still end it, so that nobody waits for a DoneEvent forever.
   if (schedule_) FinishSchedule();
@@ -761,10 +817,7 @@ bool ProbeSocket::ReadDatagram() {
     PushRx(message, messageLen, from, rxNs, source, rxMonoNs, /*portless=*/true);
     return true;
   }
-  if (config_.reflector && len >= kHeaderBytes && GetU32(buf) == kMagic &&
-      buf[kOffVersion] == 1 && buf[kOffType] == kTypeProbe &&
-      (GetU16(buf + kOffFlags) & ~kFlagsKnownMask) == 0 && GetU16(buf + kOffLength) == len &&
-      len >= kMinProbeBytes && len <= kMaxProbeBytes && GetU16(buf + kOffReserved) == 0) {
+  if (config_.reflector && IsWireProbe(buf, len)) {
     Reflect(buf, len, from, msg.msg_namelen, rxNs, source, rxMonoNs);
     return true;
   }
@@ -891,33 +944,34 @@ void ProbeSocket::Refuse(const char* reason) {
   Push(std::move(ev));
 }
 
-void ProbeSocket::Sleep() {
+void ProbeSocket::FlushThenWait() {
+  if (!schedule_) {
+    Flush();
+    PollSocketOrWake(-1);
+    return;
+  }
+  const int64_t remainingNs = nextDueMonoNs_ - MonoNowNs();
+  if (remainingNs <= 0) return;  // a slot is due: no flush, no wait
+  Flush();  // about to wait: hand out what we have
+  const int64_t spinNs = config_.spinNs;
+  if (remainingNs <= spinNs) {
+    // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
+    SpinUntilMono(nextDueMonoNs_);
+  } else if (remainingNs <= kSpinWindowNs + spinNs) {
+    // Close to the deadline: an absolute sleep is more precise than ppoll's timeout.
+    SleepUntilMono(nextDueMonoNs_ - spinNs);
+  } else {
+    PollSocketOrWake(remainingNs - kSpinWindowNs - spinNs);
+  }
+}
+
+void ProbeSocket::PollSocketOrWake(int64_t timeoutNs) {
   timespec timeout{};
   timespec* timeoutPtr = nullptr;
-  if (schedule_) {
-    const int64_t remainingNs = nextDueMonoNs_ - MonoNowNs();
-    if (remainingNs <= 0) return;
-    Flush();  // about to sleep: hand out what we have
-    const int64_t spinNs = config_.spinNs;
-    if (remainingNs <= spinNs) {
-      // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
-      while (MonoNowNs() < nextDueMonoNs_) CpuRelax();
-      return;
-    }
-    if (remainingNs <= kSpinWindowNs + spinNs) {
-      // Close to the deadline: an absolute sleep is more precise than ppoll's timeout.
-      const int64_t wakeNs = nextDueMonoNs_ - spinNs;
-      timespec due{time_t(wakeNs / 1'000'000'000), long(wakeNs % 1'000'000'000)};
-      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr) == EINTR) {
-      }
-      return;
-    }
-    const int64_t waitNs = remainingNs - kSpinWindowNs - spinNs;
-    timeout.tv_sec = time_t(waitNs / 1'000'000'000);
-    timeout.tv_nsec = long(waitNs % 1'000'000'000);
+  if (timeoutNs >= 0) {
+    timeout.tv_sec = time_t(timeoutNs / 1'000'000'000);
+    timeout.tv_nsec = long(timeoutNs % 1'000'000'000);
     timeoutPtr = &timeout;
-  } else {
-    Flush();
   }
   pollfd fds[2] = {{fd_, POLLIN | POLLPRI | POLLERR, 0}, {wakeFd_, POLLIN, 0}};
   const int ready = ppoll(fds, 2, timeoutPtr, nullptr);
@@ -925,14 +979,6 @@ void ProbeSocket::Sleep() {
     uint64_t count;
     (void)!read(wakeFd_, &count, sizeof count);
   }
-}
-
-void ProbeSocket::CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
 }
 
 void ProbeSocket::Push(Event&& event) {

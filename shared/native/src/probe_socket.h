@@ -119,6 +119,18 @@ class ProbeSocket {
   static constexpr int64_t kSpinWindowNs = 200'000;  // finish waits with clock_nanosleep
   static constexpr size_t kMaxBatch = 512;
 
+  // Constructor steps, in this order; each throws std::runtime_error.
+  void ValidateConfig() const;
+  void OpenSocket();  // raw ICMP / ICMPv6 with `icmp`, else UDP; non-blocking
+  // IPV6_V6ONLY, then SO_BINDTODEVICE, DSCP, SO_PRIORITY and SO_BUSY_POLL as configured.
+  void ApplySocketOptions();
+  // SO_TIMESTAMPING: RX stamps with each datagram, TX stamps (by OPT_ID) on the error queue.
+  void EnableTimestamping();
+  void EnableNicTimestamping();  // `hardware`: SIOCSHWTSTAMP on `iface`
+  void BindTo(const ScheduleTarget& local);  // and reads back the port
+  // The I/O thread's state and buffers, allocated before it starts (option mlock locks them).
+  void PrepareThreadState();
+
   static void* ThreadMain(void* self);
   void Run();
   void TakeControl();
@@ -144,8 +156,15 @@ class ProbeSocket {
   // kernel does not know SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
   int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen);
   void RememberTx(uint32_t id, uint32_t owner, uint64_t seq);
-  void Sleep();
-  static void CpuRelax();
+  // Between two rounds of the loop: hands out the pending events, then waits for the next
+  // thing to do. With a schedule: far from the next slot, ppoll until kSpinWindowNs + spinNs
+  // before it; closer, an absolute sleep until spinNs before it; in the last spinNs, a spin
+  // until it is due (one step per call). Without: ppoll until I/O or a wake-up. Returns at
+  // once, without flushing, when a slot is already due.
+  void FlushThenWait();
+  // ppoll on the socket (datagram or TX stamp) and wakeFd_ for at most timeoutNs (-1: no
+  // limit); consumes a wake-up.
+  void PollSocketOrWake(int64_t timeoutNs);
   void Flush();
   void ReportError(const std::string& message);
   void Push(Event&& event);
