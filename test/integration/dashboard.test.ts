@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, startAgent, type RunningAgent } from '../helpers/cli.js';
+import { skipNote, whySkip } from '../helpers/skip.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = spawnSync(CHROMIUM, ['--version']).status === 0;
+const noBrowser = whySkip([!hasChromium, `needs Debian chromium (${CHROMIUM}), installed by .ci/run`]);
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 
 interface Soak { child: ChildProcess; url: string }
@@ -59,7 +61,7 @@ describe('soak --http: metrics and the live dashboard (real soak on loopback)', 
     }
   });
 
-  it.skipIf(!hasChromium)('the page shows live numbers that change while the soak runs (headless Chromium)', async () => {
+  it.skipIf(noBrowser !== null)(`the page shows live numbers that change while the soak runs (headless Chromium)${skipNote(noBrowser)}`, async () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -89,8 +91,4 @@ describe('soak --http: metrics and the live dashboard (real soak on loopback)', 
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--http-token-file/);
   });
-});
-
-it.skipIf(hasChromium)('dashboard browser test skipped: needs Debian chromium (/usr/bin/chromium), installed by .ci/run', () => {
-  expect(hasChromium).toBe(false);
 });

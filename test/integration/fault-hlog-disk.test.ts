@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startAgent } from '../helpers/cli.js';
+import { skipNote } from '../helpers/skip.js';
 import { spawnCli, waitFor } from '../helpers/spawn-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-fault-disk-'));
@@ -65,7 +66,7 @@ async function expectReadable(logDir: string, minRttIntervals: number): Promise<
   expect(rtt?.values_ns.count).toBeGreaterThan(0);
 }
 
-describe.skipIf(skipReason !== null)('fault: the interval log file system fills up or is read-only (root; tmpfs mounted here)', () => {
+describe.skipIf(skipReason !== null)(`fault: the interval log file system fills up or is read-only (root; tmpfs mounted here)${skipNote(skipReason)}`, () => {
   it('disk full mid-soak: a clear message, the report, exit 2, no stack trace; what was written stays readable', async () => {
     const mnt = join(dir, 'full');
     mount(mnt, 'size=4k'); // one page: the log's fourth or fifth interval at 500 Hz no longer fits
@@ -146,8 +147,6 @@ describe.skipIf(skipReason !== null)('fault: the interval log file system fills 
     }
   });
 });
-
-it.skipIf(skipReason === null)(`tmpfs fault tests skipped: ${skipReason ?? ''}`, () => {});
 
 describe('fault: --hlog under a regular file (any user)', () => {
   it('exit 2 at start naming --hlog and the cause (not a directory), no stack trace', async () => {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
 import { CLI_PATH } from '../helpers/cli.js';
 import { createGuestNamespace, type GuestNamespace } from '../helpers/netns.js';
+import { skipNote, whySkip } from '../helpers/skip.js';
 import { lastStatusReceived, sleep, spawnCli, waitFor, type SpawnedCli } from '../helpers/spawn-cli.js';
 
 const SUBNET = 83;
@@ -30,9 +31,10 @@ function hasIp(): boolean {
   }
 }
 
-const skipReason = process.getuid?.() !== 0 ? 'needs root to create a network namespace'
-  : !hasIp() ? "needs the 'ip' command (Debian iproute2)" : null;
-const nativeAddon = loadNativeAddon().ok;
+const skipReason = whySkip([process.getuid?.() !== 0, 'needs root to create a network namespace'],
+  [!hasIp(), "needs the 'ip' command (Debian iproute2)"]);
+const loaded = loadNativeAddon();
+const noAddon = loaded.ok ? null : `the native addon is not loaded (${loaded.reason})`;
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -156,7 +158,7 @@ function expectOutageCountedAsLoss(outage: Outage, label: string): void {
   expect(target.rtt_ns.max).toBeLessThan(100e6);
 }
 
-describe.skipIf(skipReason !== null)('fault: the link into a network namespace down for 2 s (root; veth pair, agent inside)', () => {
+describe.skipIf(skipReason !== null)(`fault: the link into a network namespace down for 2 s (root; veth pair, agent inside)${skipNote(skipReason)}`, () => {
   beforeAll(async () => { link = await setUp(); });
   afterAll(async () => {
     if (link) {
@@ -186,7 +188,7 @@ describe.skipIf(skipReason !== null)('fault: the link into a network namespace d
 
   // A sendto that fails (EHOSTUNREACH while the route is gone) is a probe sent and lost, as
   // with the user-space transport (it was a missed send slot before, which hid the outage).
-  it.skipIf(!nativeAddon)('the host side down and up, native transport: counted as lost', async () => {
+  it.skipIf(noAddon !== null)(`the host side down and up, native transport: counted as lost${skipNote(noAddon)}`, async () => {
     const current = link as Link;
     const outage = await runWithOutage(current,
       () => ip('link', 'set', current.hostIf, 'down'),
@@ -195,5 +197,3 @@ describe.skipIf(skipReason !== null)('fault: the link into a network namespace d
     expectOutageCountedAsLoss(outage, 'host side down, native transport');
   });
 });
-
-it.skipIf(skipReason === null)(`link-down fault tests skipped: ${skipReason ?? ''}`, () => {});

@@ -9,6 +9,7 @@ import { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
 import type { HlogReport } from '../../controller/hlog/hlog-report.js';
 import { HlogFileWriter } from '../../controller/hlog/hlog-writer.js';
 import { runCli } from '../helpers/cli.js';
+import { skipNote } from '../helpers/skip.js';
 
 /** Debian libhdrhistogram-java; .ci/run installs it with a JRE. */
 const JAR = '/usr/share/java/hdrhistogram.jar';
@@ -57,7 +58,7 @@ function expectWithinTenthPercent(ours: number | null, java: number): void {
   expect(Math.abs((ours ?? 0) - java)).toBeLessThanOrEqual(java * 0.001);
 }
 
-describe.skipIf(skipReason !== null)(`HdrHistogram's Java HistogramLogProcessor reads our logs${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+describe.skipIf(skipReason !== null)(`HdrHistogram's Java HistogramLogProcessor reads our logs${skipNote(skipReason)}`, () => {
   let dir: string;
   let log: string;
 

@@ -2,12 +2,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, runCli, startAgent } from '../helpers/cli.js';
 import { createGuestNamespace, namespaceExists, type GuestNamespace } from '../helpers/netns.js';
+import { skipNote, whySkip } from '../helpers/skip.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasPing = spawnSync('ping', ['-V']).status === 0;
 const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+const skipReason = whySkip([!isRoot, 'raw ICMP sockets and network namespaces need root']);
+const noPing = whySkip([!hasPing, 'needs iputils ping']);
+const noSetpriv = whySkip([!hasSetpriv, 'needs setpriv (util-linux) to drop CAP_NET_RAW']);
 
-describe.skipIf(!isRoot)('rtprobe run --mode icmp (raw sockets: needs root or CAP_NET_RAW)', () => {
+describe.skipIf(skipReason !== null)(`rtprobe run --mode icmp (raw sockets: needs root or CAP_NET_RAW)${skipNote(skipReason)}`, () => {
   let guest: GuestNamespace;
   beforeAll(() => { guest = createGuestNamespace('icmpcli', 81); });
   afterAll(() => {
@@ -46,7 +50,7 @@ describe.skipIf(!isRoot)('rtprobe run --mode icmp (raw sockets: needs root or CA
     }
   });
 
-  it.skipIf(!hasPing)('a concurrent ping to the same host changes no count (needs iputils ping)', async () => {
+  it.skipIf(noPing !== null)(`a concurrent ping to the same host changes no count (needs iputils ping)${skipNote(noPing)}`, async () => {
     const ping = spawn('ping', ['-i', '0.05', '-c', '40', '-s', '56', '127.0.0.1'], { stdio: 'ignore' });
     try {
       const result = await runCli(['run', '--mode', 'icmp', '--target', '127.0.0.1', '--count', '200', '--rate', '100', '--json', '-', '--quiet']);
@@ -60,7 +64,7 @@ describe.skipIf(!isRoot)('rtprobe run --mode icmp (raw sockets: needs root or CA
     }
   });
 
-  it.skipIf(!hasSetpriv)('without CAP_NET_RAW: a clear error saying how to run it, exit 2', () => {
+  it.skipIf(noSetpriv !== null)(`without CAP_NET_RAW: a clear error saying how to run it, exit 2${skipNote(noSetpriv)}`, () => {
     const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--',
       process.execPath, CLI_PATH, 'run', '--mode', 'icmp', '--target', '127.0.0.1', '--count', '1'],
     { encoding: 'utf8', timeout: 30_000, env: { ...process.env, HOME: '/tmp' } });
@@ -69,8 +73,4 @@ describe.skipIf(!isRoot)('rtprobe run --mode icmp (raw sockets: needs root or CA
     expect(result.stderr).toMatch(/setcap cap_net_raw\+ep/);
     expect(result.stderr).toMatch(/--mode udp/);
   });
-});
-
-it.skipIf(isRoot)('ICMP CLI tests skipped: raw ICMP sockets and namespaces need root', () => {
-  expect(isRoot).toBe(false);
 });

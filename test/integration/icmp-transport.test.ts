@@ -19,12 +19,16 @@ import type { IcmpTransport } from '../../controller/transport/icmp-transport.js
 import type {
   RxEvent, SentEvent, StampSource, TransportEvent, TxStampEvent,
 } from '../../shared/transport/probe-transport.js';
+import { skipNote, whySkip } from '../helpers/skip.js';
 
 const isRoot = process.getuid?.() === 0;
 const loaded = loadNativeAddon();
+const noAddon = loaded.ok ? null : `the native addon is not loaded (${loaded.reason})`;
 const hasPing = spawnSync('ping', ['-V']).status === 0;
 const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
 const hasIpv6Loopback = spawnSync('ip', ['-6', 'addr', 'show', 'lo']).stdout?.toString().includes('::1') ?? false;
+const notRoot = whySkip([!isRoot, 'not root']);
+const noIpv6Loopback = whySkip([!hasIpv6Loopback, 'no ::1 on lo']);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 type Kind = 'native' | 'raw-socket';
@@ -109,10 +113,10 @@ function newSession(): number {
   return (Math.floor(Math.random() * 0x1_0000_0000) | 0x8000) >>> 0;
 }
 
-describe.skipIf(!isRoot)('ICMP echo transports (raw sockets: these need root / CAP_NET_RAW)', () => {
+describe.skipIf(notRoot !== null)(`ICMP echo transports (raw sockets: these need root / CAP_NET_RAW)${skipNote(notRoot)}`, () => {
   const kinds: Kind[] = loaded.ok ? ['native', 'raw-socket'] : ['raw-socket'];
 
-  if (!loaded.ok) it.skip(`native ICMP transport: the addon is not loaded (${loaded.reason})`, () => {});
+  if (noAddon !== null) it.skip(`native ICMP transport${skipNote(noAddon)}`, () => {});
 
   describe.each(kinds)('%s', (kind) => {
     it('127.0.0.1: 50 probes at 100 Hz → 50 replies with our session and seq, stamps of the right source', async () => {
@@ -154,7 +158,7 @@ describe.skipIf(!isRoot)('ICMP echo transports (raw sockets: these need root / C
       }
     });
 
-    it.skipIf(!hasIpv6Loopback)('::1 (ICMPv6, checksums by the kernel): 20 probes → 20 replies', async () => {
+    it.skipIf(noIpv6Loopback !== null)(`::1 (ICMPv6, checksums by the kernel): 20 probes → 20 replies${skipNote(noIpv6Loopback)}`, async () => {
       const collector = new Collector();
       const transport = await open(kind, 6, collector);
       const session = newSession();
@@ -230,7 +234,7 @@ describe.skipIf(!isRoot)('ICMP echo transports (raw sockets: these need root / C
     });
   });
 
-  it.skipIf(!loaded.ok)('native: dscp, priority and interface apply to the raw socket; non-ICMP schedules are refused', async () => {
+  it.skipIf(noAddon !== null)(`native: dscp, priority and interface apply to the raw socket; non-ICMP schedules are refused${skipNote(noAddon)}`, async () => {
     if (!loaded.ok) return;
     const collector = new Collector();
     const transport = await createNativeIcmpTransport(loaded.addon, {
@@ -315,7 +319,8 @@ describe.skipIf(!isRoot)('ICMP echo transports (raw sockets: these need root / C
 describe('without CAP_NET_RAW both transports refuse with how to run it', () => {
   const HOW = /needs CAP_NET_RAW: run as root or `setcap cap_net_raw\+ep \$\(readlink -f \$\(which node\)\)`; `--mode udp` needs no privilege/;
 
-  it.skipIf(!isRoot || !hasSetpriv)('as uid 65534 (a child process; needs root and setpriv to switch user)', () => {
+  const asNobody = whySkip([!isRoot, 'needs root to switch to uid 65534'], [!hasSetpriv, 'needs setpriv (util-linux)']);
+  it.skipIf(asNobody !== null)(`as uid 65534 (a child process; needs root and setpriv to switch user)${skipNote(asNobody)}`, () => {
     const script = `
       const { RawIcmpTransport } = await import(${JSON.stringify(`${repoRoot}controller/transport/raw-icmp-transport.ts`)});
       const { loadNativeAddon } = await import(${JSON.stringify(`${repoRoot}shared/native/native-addon.ts`)});
@@ -344,7 +349,8 @@ describe('without CAP_NET_RAW both transports refuse with how to run it', () => 
     }
   });
 
-  it.skipIf(isRoot || hasCapNetRaw())('in this process (not root, no CAP_NET_RAW)', async () => {
+  const privileged = whySkip([isRoot, 'this process is root'], [hasCapNetRaw(), 'this process has CAP_NET_RAW']);
+  it.skipIf(privileged !== null)(`in this process (not root, no CAP_NET_RAW)${skipNote(privileged)}`, async () => {
     await expect(RawIcmpTransport.open(4, () => {}, () => {})).rejects.toThrow(HOW);
     if (loaded.ok) await expect(createNativeIcmpTransport(loaded.addon, { family: 4 }, () => {})).rejects.toThrow(HOW);
   });

@@ -12,10 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon, type NativeAddon } from '../../shared/native/native-addon.js';
 import { startDeviceModel, type DeviceModelKnobs, type DeviceModelStats } from '../../controller/lab/native-device-model.js';
 import { CLI_PATH, runCli } from '../helpers/cli.js';
+import { skipNote, whySkip } from '../helpers/skip.js';
 
 const isRoot = process.getuid?.() === 0;
 const loaded = loadNativeAddon();
 const hasDeviceModel = loaded.ok && typeof (loaded.addon as unknown as { DeviceModel?: unknown }).DeviceModel === 'function';
+const skipReason = whySkip([!isRoot, 'needs root (network namespaces and TAP devices)'],
+  [!hasDeviceModel, `the native addon has no DeviceModel (${loaded.ok ? 'stale build' : loaded.reason})`]);
 
 const NS = `rtp-cal-${process.pid}`;
 const TAP_H = `rtpc${process.pid}h`;
@@ -45,7 +48,7 @@ interface TargetReport {
   worst: Array<{ seq: number; rtt_ns: number }>;
 }
 
-describe.skipIf(!isRoot || !hasDeviceModel)('device model calibration (root, native addon): rtprobe reports what the model injected', () => {
+describe.skipIf(skipReason !== null)(`device model calibration (root, native addon): rtprobe reports what the model injected${skipNote(skipReason)}`, () => {
   let addon: NativeAddon;
   let agent: ChildProcess | null = null;
 
@@ -179,7 +182,3 @@ describe.skipIf(!isRoot || !hasDeviceModel)('device model calibration (root, nat
     expect(stats.aToB.forwarded).toBe(stats.aToB.undistorted);
   });
 });
-
-const skipReason = !isRoot ? 'needs root (network namespaces and TAP devices)'
-  : !hasDeviceModel ? `the native addon has no DeviceModel (${loaded.ok ? 'stale build' : loaded.reason})` : null;
-it.skipIf(skipReason === null)(`device model calibration skipped: ${skipReason ?? ''}`, () => {});

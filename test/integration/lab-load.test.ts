@@ -14,13 +14,15 @@ import { groupMembers } from '../../controller/load/load-runner.js';
 import type { LoadRecord } from '../../controller/load/load-spec.js';
 import { findLabNetwork, networkNames } from '../../controller/lab/lab-system.js';
 import { CLI_PATH, runCli } from '../helpers/cli.js';
+import { skipNote, whySkip } from '../helpers/skip.js';
 
 const isRoot = process.getuid?.() === 0;
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const labAlreadyUp = isRoot && (existsSync(LAB_STATE_DIR) || networkNames(findLabNetwork()).length > 0);
-const skipReason = !isRoot ? 'not root'
-  : !has('stress-ng') ? 'stress-ng is not installed (apt-get install stress-ng)'
-    : labAlreadyUp ? 'a lab is already up on this machine' : null;
+const skipReason = whySkip([!isRoot, 'not root'], [!has('stress-ng'), 'stress-ng is not installed (apt-get install stress-ng)'],
+  [labAlreadyUp, 'a lab is already up on this machine']);
+const noPing = whySkip([!has('ping'), 'needs iputils ping']);
+const labUp = whySkip([labAlreadyUp, 'a lab is already up on this machine']);
 const TARGETS = ['--target', `passthrough=${LAB_PT.guestAddress}`, '--target', `emulated=${LAB_EMU.guestAddress}`];
 
 interface Report {
@@ -51,7 +53,7 @@ function expectStopped(load: LoadRecord): void {
   expect(groupMembers(load.pid)).toEqual([]);
 }
 
-describe.skipIf(skipReason !== null)(`rtprobe compare --load in the lab (root, stress-ng)${skipReason ? ` — skipped: ${skipReason}` : ''}`, () => {
+describe.skipIf(skipReason !== null)(`rtprobe compare --load in the lab (root, stress-ng)${skipNote(skipReason)}`, () => {
   beforeAll(async () => {
     const up = await runCli(['lab', 'up'], { timeoutMs: 60_000 });
     expect(up.code, up.stderr).toBe(0);
@@ -79,7 +81,7 @@ describe.skipIf(skipReason !== null)(`rtprobe compare --load in the lab (root, s
   });
 
   // One run for the rest (a CLI start costs ~1 s here): loads inside a guest and the flood, ended by Ctrl-C.
-  it.skipIf(!has('ping'))('Ctrl-C mid-run with --load io@pt --load flood: the run still reports; stress-ng ran inside rtp-pt, ping -f only into the emulated guest; both stopped, the temp dir removed, none left', async () => {
+  it.skipIf(noPing !== null)(`Ctrl-C mid-run with --load io@pt --load flood: the run still reports; stress-ng ran inside rtp-pt, ping -f only into the emulated guest; both stopped, the temp dir removed, none left${skipNote(noPing)}`, async () => {
     const child = spawn(process.execPath, [CLI_PATH, 'compare', ...TARGETS, '--duration', '30s', '--load', 'io@pt', '--load', 'flood', '--json', '-']);
     let stdout = '';
     let stderr = '';
@@ -134,7 +136,7 @@ describe('rtprobe compare --load: refused before any probe is sent', () => {
     expect(received).toBe(0);
   });
 
-  it.skipIf(labAlreadyUp)('a load in the lab without the lab (or without root): exit 2, no probe', async () => {
+  it.skipIf(labUp !== null)(`a load in the lab without the lab (or without root): exit 2, no probe${skipNote(labUp)}`, async () => {
     const result = await runCli(['compare', ...loopback(), '--load', 'flood']);
     expect(result.code).toBe(2);
     // the first thing missing is named: the lab, root, or ping itself

@@ -12,10 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_EMU, LAB_INTERFACES, LAB_NAMESPACES, LAB_PT, LAB_STATE_DIR } from '../../controller/lab/lab-layout.js';
 import { findDeviceModelPids, findLabNetwork, isAlive, networkNames } from '../../controller/lab/lab-system.js';
 import { runCli } from '../helpers/cli.js';
+import { skipNote, whySkip } from '../helpers/skip.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
 const labAlreadyUp = isRoot && (existsSync(LAB_STATE_DIR) || networkNames(findLabNetwork()).length > 0);
+const skipReason = whySkip([!isRoot, 'needs root (network namespaces and TAP devices)'],
+  [labAlreadyUp, 'a lab is already up on this machine (not taking it down)']);
 
 interface TargetReport { name: string; sent: number; received: number; rtt_ns: { max: number } }
 
@@ -31,7 +34,7 @@ function labLeftovers(): string[] {
   return [...names, ...models, ...(existsSync(LAB_STATE_DIR) ? [LAB_STATE_DIR] : [])];
 }
 
-describe.skipIf(!isRoot || labAlreadyUp)('rtprobe lab (root)', () => {
+describe.skipIf(skipReason !== null)(`rtprobe lab (root)${skipNote(skipReason)}`, () => {
   let pids: number[] = [];
 
   beforeAll(async () => {
@@ -95,7 +98,7 @@ describe.skipIf(!isRoot || labAlreadyUp)('rtprobe lab (root)', () => {
   });
 });
 
-describe.skipIf(!isRoot || labAlreadyUp)('rtprobe lab down (root): idempotent, and without a state file', () => {
+describe.skipIf(skipReason !== null)(`rtprobe lab down (root): idempotent, and without a state file${skipNote(skipReason)}`, () => {
   afterAll(async () => {
     await runCli(['lab', 'down']);
     expect(labLeftovers()).toEqual([]);
@@ -140,14 +143,15 @@ describe('rtprobe lab: bad input', () => {
     if (!labAlreadyUp) expect(labLeftovers()).toEqual([]);
   });
 
-  it.skipIf(!isRoot || labAlreadyUp)("no 'ip' command: a clear error naming iproute2, exit 2, nothing made", async () => {
+  it.skipIf(skipReason !== null)(`no 'ip' command: a clear error naming iproute2, exit 2, nothing made${skipNote(skipReason)}`, async () => {
     const result = await runCli(['lab', 'up'], { env: { PATH: '/nonexistent' } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("the 'ip' command is missing: install iproute2");
     expect(labLeftovers()).toEqual([]);
   });
 
-  it.skipIf(!isRoot || !hasSetpriv)('not root: one message saying it needs root, exit 2', () => {
+  const asNobody = whySkip([!isRoot, 'needs root to switch to uid 65534'], [!hasSetpriv, 'needs setpriv (util-linux)']);
+  it.skipIf(asNobody !== null)(`not root: one message saying it needs root, exit 2${skipNote(asNobody)}`, () => {
     for (const sub of ['up', 'down']) {
       const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--',
         process.execPath, 'shared/cli/rtprobe.js', 'lab', sub], { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
@@ -156,7 +160,3 @@ describe('rtprobe lab: bad input', () => {
     }
   });
 });
-
-const skipReason = !isRoot ? 'needs root (network namespaces and TAP devices)'
-  : labAlreadyUp ? 'a lab is already up on this machine (not taking it down)' : null;
-it.skipIf(skipReason === null)(`lab up/down tests skipped: ${skipReason ?? ''}`, () => {});

@@ -38,11 +38,16 @@ import {
   STAMP_KERNEL,
   STAMP_USER,
 } from '../../shared/wire/probe-layout.js';
+import { skipNote } from '../helpers/skip.js';
 
 const addonDisabled = process.env.RTPROBE_NO_ADDON === '1';
 const loaded = loadNativeAddon();
 const nativeAddon: NativeAddon | undefined = loaded.ok ? loaded.addon : undefined;
-const describeNative = nativeAddon ? describe : describe.skip;
+const noAddon = nativeAddon ? null : `the native addon is not loaded (${loaded.ok ? '' : loaded.reason})`;
+/** A suite that needs the addon: skipped without it, the reason in its title. */
+function describeNative(name: string, body: () => void): void {
+  describe.skipIf(noAddon !== null)(`${name}${skipNote(noAddon)}`, body);
+}
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const addonFile = fileURLToPath(new URL('../../shared/native/build/Release/rtprobe_native.node', import.meta.url));
 

@@ -8,6 +8,7 @@ import { LatencyHistogram, PERCENTILE_KEYS } from '../../shared/histogram/latenc
 import type { HlogReport } from '../../controller/hlog/hlog-report.js';
 import { FIXTURE_DIR, FIXTURE_STARTS_MS, fixtureValues } from '../fixtures/hlog/make-fixtures.js';
 import { CLI_PATH, runCli, startAgent, type RunningAgent } from '../helpers/cli.js';
+import { skipNote } from '../helpers/skip.js';
 
 let out: string;
 beforeAll(() => { out = mkdtempSync(join(tmpdir(), 'report-cli-')); });
@@ -209,7 +210,7 @@ describe('rtprobe report --html on a real soak log (counts lines, alerts)', () =
     expect(result.stderr).toMatch(/--html: cannot write \/nonexistent-dir\/r\.html: ENOENT/);
   });
 
-  it.skipIf(javaMissing !== null)(`Java's HistogramLogProcessor skips the counts lines${javaMissing ? ` (skipped: ${javaMissing})` : ''}`, async () => {
+  it.skipIf(javaMissing !== null)(`Java's HistogramLogProcessor skips the counts lines${skipNote(javaMissing)}`, async () => {
     const file = join(logs, readdirSync(logs).find((n) => n.endsWith('.hlog')) ?? '');
     const csv = join(out, 'java.csv');
     const java = spawnSync('java', ['-cp', JAR, 'org.HdrHistogram.HistogramLogProcessor', '-i', file, '-tag', 'rtt', '-csv',

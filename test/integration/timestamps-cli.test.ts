@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CLI_PATH, runCli, startAgent } from '../helpers/cli.js';
+import { skipNote, whySkip } from '../helpers/skip.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+const asNobodyReason = whySkip([!isRoot, 'needs root (to become uid 65534)'], [!hasSetpriv, 'needs setpriv (util-linux)']);
 
 describe('timestamp sources and the fallback (real CLI on loopback)', () => {
   it('kernel stamps by default, and every report names them', async () => {
@@ -64,7 +66,7 @@ describe('timestamp sources and the fallback (real CLI on loopback)', () => {
   });
 });
 
-describe.skipIf(!isRoot || !hasSetpriv)('real-time options without privilege (as uid 65534; needs root and setpriv to switch user)', () => {
+describe.skipIf(asNobodyReason !== null)(`real-time options without privilege (as uid 65534; needs root and setpriv to switch user)${skipNote(asNobodyReason)}`, () => {
   const asNobody = (args: string[]) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--',
     'prlimit', '--rtprio=0', '--', process.execPath, CLI_PATH, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, HOME: '/tmp' } });
 
@@ -91,8 +93,4 @@ describe.skipIf(!isRoot || !hasSetpriv)('real-time options without privilege (as
     expect(result.status, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/SCHED_FIFO.*CAP_SYS_NICE/);
   });
-});
-
-it.skipIf(isRoot && hasSetpriv)('real-time privilege tests skipped: they need root (to become uid 65534) and setpriv', () => {
-  expect(isRoot && hasSetpriv).toBe(false);
 });

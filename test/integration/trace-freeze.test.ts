@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startAgent } from '../helpers/cli.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { CLI_PATH } from '../helpers/cli.js';
+import { skipNote } from '../helpers/skip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-trace-'));
 
@@ -51,20 +52,22 @@ describe('trace freeze on breach (cyclictest -b style)', () => {
   });
 });
 
-/** The real tracefs, mounted if root can (a pseudo file system; nothing persists). */
-function realTracefs(): string | null {
-  if (process.getuid?.() !== 0) return null;
+/** The real tracefs, mounted if root can (a pseudo file system; nothing persists), or why there is none. */
+function realTracefs(): string | { skip: string } {
+  if (process.getuid?.() !== 0) return { skip: 'mounting tracefs needs root' };
   const tracing = '/sys/kernel/tracing';
   if (!existsSync(join(tracing, 'trace_marker'))) {
     const mounted = spawnSync('mount', ['-t', 'tracefs', 'nodev', tracing]);
-    if (mounted.status !== 0 || !existsSync(join(tracing, 'trace_marker'))) return null;
+    if (mounted.status !== 0 || !existsSync(join(tracing, 'trace_marker'))) return { skip: `tracefs cannot be mounted on ${tracing} here` };
   }
   return tracing;
 }
 
-const kernelTracefs = realTracefs();
+const found = realTracefs();
+const kernelTracefs = typeof found === 'string' ? found : null;
+const noTracefs = typeof found === 'string' ? null : found.skip;
 
-describe.skipIf(kernelTracefs === null)('with the kernel\'s tracefs (root; skipped where tracefs cannot be mounted)', () => {
+describe.skipIf(noTracefs !== null)(`with the kernel's tracefs (root; skipped where tracefs cannot be mounted)${skipNote(noTracefs)}`, () => {
   it('the marker lands in the kernel trace and tracing stops', async () => {
     const tracing = kernelTracefs ?? '';
     writeFileSync(join(tracing, 'tracing_on'), '1\n');
