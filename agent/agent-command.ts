@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseFlags, printUsageError, EXIT_USAGE } from '../shared/cli/command-io.js';
 import { isPrivilegeWarning, SOCKET_FLAGS_HELP } from '../shared/cli/socket-flags.js';
 import { chooseTimestamps, type TimestampChoice } from '../shared/cli/timestamp-choice.js';
+import { RTPROBE_VERSION } from '../shared/cli/build-info.js';
 import { CLOCK_OF_SOURCE } from '../shared/report/clock-names.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import { AGENT_FLAG_SPEC, parseAgentConfig, type AgentConfig, type AgentFlags } from './agent-config.js';
@@ -12,7 +13,7 @@ import { openNativeReflector } from './native-agent-reflector.js';
 import { StatsStream } from './stats-stream.js';
 import { TraceFreeze } from './trace-freeze.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = RTPROBE_VERSION;
 
 export const AGENT_HELP = `Usage: rtprobe agent [--listen HOST:PORT] [options]
 

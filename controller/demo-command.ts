@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { RTPROBE_CLI } from '../shared/cli/build-info.js';
 import { parseFlags, printUsageError } from '../shared/cli/command-io.js';
 import { parseRunConfig, type RunFlags } from './engine/run-config.js';
 import { executeRun } from './run-command.js';
@@ -26,7 +26,6 @@ const DEMO_FLAG_SPEC = {
   quiet: { type: 'boolean' },
 } as const;
 
-const CLI_PATH = fileURLToPath(new URL('../shared/cli/rtprobe.js', import.meta.url));
 
 interface LocalAgent {
   udpPort: number;
@@ -36,7 +35,7 @@ interface LocalAgent {
 
 /** Starts `rtprobe agent` on loopback and resolves once its probe port and stream listen. */
 function startLocalAgent(timestamps: string | undefined, tokenFile: string): Promise<LocalAgent> {
-  const args = [CLI_PATH, 'agent', '--listen', '127.0.0.1:0', '--ws', '127.0.0.1:0', '--token-file', tokenFile,
+  const args = [RTPROBE_CLI, 'agent', '--listen', '127.0.0.1:0', '--ws', '127.0.0.1:0', '--token-file', tokenFile,
     ...(timestamps ? ['--timestamps', timestamps] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];

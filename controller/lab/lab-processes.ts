@@ -6,11 +6,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { isAlive } from './lab-system.js';
 
 /** The rtprobe entry point, run with this node. */
-export const RTPROBE_CLI = fileURLToPath(new URL('../../shared/cli/rtprobe.js', import.meta.url));
+export { RTPROBE_CLI } from '../../shared/cli/build-info.js';
 
 /** Starts `command args` in its own session, output appended to `log`; returns its PID. */
 export function spawnDetached(command: string, args: string[], log: string): number | Error {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { monoNs } from '../../shared/time/clock.js';
 import { callHandler } from '../../shared/native/native-addon.js';
 import {
@@ -26,9 +25,10 @@ interface RawSocketModule {
   AddressFamily: { IPv4: number; IPv6: number };
 }
 
-function loadRawSocket(): RawSocketModule {
+/** Imported when a user-space ICMP transport opens; a literal specifier, so the bundle carries it. */
+async function loadRawSocket(): Promise<RawSocketModule> {
   try {
-    return createRequire(import.meta.url)('raw-socket') as RawSocketModule;
+    return ((await import('raw-socket')) as { default: RawSocketModule }).default;
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(`the raw-socket package did not load (${reason}); run \`npm ci\` so that its native part builds`);
@@ -56,7 +56,7 @@ export class RawIcmpTransport implements IcmpTransport {
   ) {}
 
   static async open(family: 4 | 6, onEvents: TransportEventHandler, onError: (error: Error) => void): Promise<RawIcmpTransport> {
-    const raw = loadRawSocket();
+    const raw = await loadRawSocket();
     let socket: RawSocket;
     try {
       socket = raw.createSocket({

@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { IS_BUNDLE } from '../cli/build-info.js';
 import type { RxEvent, ScheduleSpec, StampSource } from '../transport/probe-transport.js';
 
 export type TimestampMode = 'kernel' | 'hardware';
@@ -212,7 +213,10 @@ export interface NativeAddon {
 
 export type LoadNativeAddonResult = { ok: true; addon: NativeAddon } | { ok: false; reason: string };
 
-const ADDON_PATH = './build/Release/rtprobe_native.node';
+/** Where node-gyp builds it in a checkout; the bundle (dist/rtprobe/lib/) carries it beside its modules. */
+const ADDON_PATH = IS_BUNDLE ? './rtprobe_native.node' : './build/Release/rtprobe_native.node';
+const REBUILD_HINT = IS_BUNDLE ? 'rebuild the bundle with `npm run build` on a machine like this one'
+  : 'run `npm ci` or `node shared/native/build-addon.js`';
 
 /** Loads the addon; never throws. RTPROBE_NO_ADDON=1 disables it. */
 export function loadNativeAddon(): LoadNativeAddonResult {
@@ -233,7 +237,7 @@ export function loadNativeAddon(): LoadNativeAddonResult {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return {
       ok: false,
-      reason: `cannot load ${fileURLToPath(new URL(ADDON_PATH, import.meta.url))} (${message}); run \`npm ci\` or \`node shared/native/build-addon.js\``,
+      reason: `cannot load ${fileURLToPath(new URL(ADDON_PATH, import.meta.url))} (${message}); ${REBUILD_HINT}`,
     };
   }
 }
