@@ -1,3 +1,4 @@
+import { RTPROBE_VERSION } from './build-info.js';
 import { EXIT_USAGE } from './command-io.js';
 
 export const MAIN_HELP = `Usage: rtprobe COMMAND [options]
@@ -14,7 +15,7 @@ Commands
   demo     agent + controller on 127.0.0.1 for 10 s: the embedded default
   lab      passthrough vs emulated guests on this machine (root)  (rtprobe lab --help)
 
-Run 'rtprobe COMMAND --help' for a command's options.
+Run 'rtprobe COMMAND --help' for a command's options; 'rtprobe --version' prints the version.
 `;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -38,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(MAIN_HELP);
     return command === undefined ? EXIT_USAGE : 0;
+  }
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`rtprobe ${RTPROBE_VERSION}\n`);
+    return 0;
   }
   const load = COMMANDS[command];
   if (!load) {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import dgram from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,12 @@ export interface RunningAgent {
 /** Starts `rtprobe agent` on a loopback address and waits until it listens. */
 export function startAgent(args: string[] = [], listen = '127.0.0.1:0', env: NodeJS.ProcessEnv = {}): Promise<RunningAgent> {
   const child = spawn(process.execPath, [CLI_PATH, 'agent', '--listen', listen, ...args], { env: { ...process.env, ...env } });
+  const wantsStream = args.includes('--ws') || args.includes('--token-file') || args.includes('--insecure-no-auth');
+  return waitUntilListening(child, wantsStream);
+}
+
+/** Waits for an agent process (however started) to print its listening line(s). */
+export function waitUntilListening(child: ChildProcessWithoutNullStreams, wantsStream: boolean): Promise<RunningAgent> {
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -46,7 +52,6 @@ export function startAgent(args: string[] = [], listen = '127.0.0.1:0', env: Nod
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`agent did not listen: ${stderr}`)), 20_000);
     exited.then((code) => reject(new Error(`agent exited ${code}: ${stderr}`)));
-    const wantsStream = args.includes('--ws') || args.includes('--token-file') || args.includes('--insecure-no-auth');
     let port = 0;
     createInterface({ input: child.stdout }).on('line', (line) => {
       stdout += `${line}\n`;
