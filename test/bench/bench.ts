@@ -31,6 +31,7 @@ import type { RunSpec } from './run-spec.js';
 import type { RoundResult } from './tool-result.js';
 import { ROW_ORDER, roundOrder, TOOLS } from './tools.js';
 import type { ToolDef } from './tools.js';
+import { measureStartup, renderStartup, type StartupResult } from './startup.js';
 
 const RATE_HZ = 100;
 /** measured: 10^5 inputs per decoder took 1.8 min here, mostly the decoders */
@@ -195,7 +196,7 @@ async function main(): Promise<number> {
   log(`rtprobe bench: ${paths.map((p) => p.name).join(' + ')}; ${args.rounds} round(s) × ${args.seconds} s × ${tools.length} tools` +
     `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 1 : 3) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
 
-  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult } = { paths: [] };
+  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult } = { paths: [] };
   for (const path of paths) {
     log('');
     log(`--- ${path.name} ---`);
@@ -236,6 +237,15 @@ async function main(): Promise<number> {
     } catch (e) {
       log(`accelerated soak failed: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  log('');
+  log('=== start-up (issue 13): the checkout through tsx vs the bundle of npm run build');
+  try {
+    output.startup = await measureStartup(tmpDir);
+    log(renderStartup(output.startup));
+  } catch (e) {
+    log(`start-up failed: ${e instanceof Error ? e.message : String(e)}`);
   }
 
   if (args.fuzzCount > 0) {
