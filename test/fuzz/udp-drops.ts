@@ -31,3 +31,28 @@ export function parseSocketDrops(text: string, hexPort: string): number[] {
   }
   return found;
 }
+
+/**
+ * Bytes waiting in the receive queues of the UDP sockets bound to `port` on loopback (the
+ * rx_queue column of /proc/net/udp and udp6): 0 once their owner has read every datagram.
+ * Null when there is no such socket or the file cannot be read (not Linux).
+ */
+export function socketQueuedBytes(port: number): number | null {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let total: number | null = null;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(`:${hexPort}`) !== true) continue;
+      const queued = Number.parseInt(fields[4]?.split(':')[1] ?? '', 16);
+      if (Number.isFinite(queued)) total = (total ?? 0) + queued;
+    }
+  }
+  return total;
+}

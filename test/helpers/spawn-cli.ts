@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import { CLI_PATH } from './cli.js';
 
 /** A long-running `rtprobe …` whose output the test reads while it runs (fault tests). */
@@ -30,17 +29,6 @@ export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; kil
     resolve(code);
   }));
   return { child, stdout: () => stdout, stderr: () => stderr, exited, signal: () => endedBy };
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` every `everyMs` until it holds; throws naming `what` after `timeoutMs`. */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs: number, everyMs = 20): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 /** The last `rcvd N` of the run's status lines on stderr (one a second), 0 before the first. */

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentCounters, type AgentCounters } from '../helpers/agent-counters.js';
 import { runCli, startAgent, type RunningAgent } from '../helpers/cli.js';
-import { socketDrops } from '../fuzz/udp-drops.js';
+import { socketDrops, socketQueuedBytes } from '../fuzz/udp-drops.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
 import { checkAuth, signDatagram } from '../../shared/wire/probe-auth.js';
 import { decodeProbe, encodeProbe, encodeReply } from '../../shared/wire/probe-codec.js';
 
@@ -40,20 +41,31 @@ interface Exchange {
   elapsedMs: number;
 }
 
-/** Sends datagrams from one socket as fast as it can and collects what comes back. */
-async function exchange(port: number, datagrams: Buffer[], settleMs = 300): Promise<Exchange> {
+/**
+ * Sends datagrams from one socket as fast as it can and collects what comes back: returns
+ * once the agent has read every datagram (its socket's receive queue is empty), `replies`
+ * replies are in and this socket's queue is empty too, plus a quiet window in which a reply
+ * too many would show.
+ */
+async function exchange(port: number, datagrams: Buffer[], replies: number | 'any'): Promise<Exchange> {
   const socket = dgram.createSocket('udp4');
-  const replies: Buffer[] = [];
-  socket.on('message', (data) => replies.push(data));
+  const received: Buffer[] = [];
+  socket.on('message', (data) => received.push(data));
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const start = performance.now();
   for (const datagram of datagrams) {
     await new Promise<void>((resolve, reject) => socket.send(datagram, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
   }
   const elapsedMs = performance.now() - start;
-  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const own = socket.address().port;
+  await waitFor(() => socketQueuedBytes(port) === 0 && socketQueuedBytes(own) === 0 && (replies === 'any' || received.length >= replies), {
+    what: () => `the agent to read all ${datagrams.length} datagrams (${socketQueuedBytes(port)} bytes queued) and `
+      + `${replies} replies (${received.length} so far)`,
+    timeoutMs: 10_000,
+  });
+  await sleep(100); // the quiet window: a reply the agent should not have sent would arrive here
   await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return { replies, elapsedMs };
+  return { replies: received, elapsedMs };
 }
 
 function signedProbe(session: number, seq: bigint, key: string, size = 64): Buffer {
@@ -102,7 +114,7 @@ describe.each([['native', []], ['dgram', ['--timestamps', 'user']]] as const)('%
 
   it('a probe signed with another key is bad-auth, and nothing is answered', async () => {
     const agent = await startAgent([...stampArgs, '--key-file', keyFile]);
-    const sent = await exchange(agent.port, Array.from({ length: 20 }, (_, i) => signedProbe(9, BigInt(i), OTHER_KEY)));
+    const sent = await exchange(agent.port, Array.from({ length: 20 }, (_, i) => signedProbe(9, BigInt(i), OTHER_KEY)), 0);
     const counters = await stopped(agent);
     expect(sent.replies).toHaveLength(0);
     expect(counters).toMatchObject({ reflected: 0, rejected: 20, reasons: { 'bad-auth': 20 } });
@@ -111,7 +123,7 @@ describe.each([['native', []], ['dgram', ['--timestamps', 'user']]] as const)('%
   it('a replayed probe is answered once; reordered ones within the window are answered; replies are signed', async () => {
     const agent = await startAgent([...stampArgs, '--key-file', keyFile]);
     const probes = [0n, 1n, 2n, 1n, 0n, 5n, 4n, 3n, 5n, 2n].map((seq) => signedProbe(77, seq, KEY, 200));
-    const sent = await exchange(agent.port, probes);
+    const sent = await exchange(agent.port, probes, 6);
     const counters = await stopped(agent);
     expect(sent.replies).toHaveLength(6);
     const seqs = sent.replies.map((reply) => {
@@ -127,7 +139,7 @@ describe.each([['native', []], ['dgram', ['--timestamps', 'user']]] as const)('%
   it('--max-rate: a burst, then the rate; the excess is counted rate-limited, never answered', async () => {
     const agent = await startAgent([...stampArgs, '--max-rate', '50']); // burst 10
     const probes = Array.from({ length: 300 }, (_, i) => encodeProbe(5, BigInt(i), 1n, 64));
-    const sent = await exchange(agent.port, probes);
+    const sent = await exchange(agent.port, probes, 'any');
     // 300 datagrams at once may overflow the agent's receive buffer: those never reach it
     const kernelDrops = socketDrops(agent.port) ?? 0;
     const counters = await stopped(agent);
@@ -143,7 +155,7 @@ describe.each([['native', []], ['dgram', ['--timestamps', 'user']]] as const)('%
   it('--max-sessions: a third session is refused while two are active', async () => {
     const agent = await startAgent([...stampArgs, '--max-sessions', '2']);
     const probes = [1, 2, 3, 1, 2, 3].map((session, i) => encodeProbe(session, BigInt(i), 1n, 64));
-    const sent = await exchange(agent.port, probes);
+    const sent = await exchange(agent.port, probes, 4);
     const counters = await stopped(agent);
     const sessions = sent.replies.map((reply) => reply.readUInt32BE(8)).sort();
     expect(sessions).toEqual([1, 1, 2, 2]);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodeProbe } from '../../shared/wire/probe-codec.js';
+import { socketQueuedBytes } from '../fuzz/udp-drops.js';
 import { freeUdpPort, runCli, sendDatagrams, startAgent } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const SUMMARY_KEYS = ['count', 'min', 'p50', 'p90', 'p99', 'p99_9', 'p99_99', 'p99_999', 'max', 'mean'];
 const TARGET_KEYS = ['name', 'address', 'mode', 'sent', 'received', 'lost', 'late', 'duplicates', 'reordered',
@@ -120,7 +122,8 @@ describe('rtprobe agent', () => {
     const aReply = Buffer.from(probe);
     aReply.writeUInt8(2, 5);
     await sendDatagrams(agent.port, [Buffer.from('hello'), wrongMagic, wrongMagic, wrongLength, aReply, probe]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // the agent has read all six (its socket's receive queue is empty): its counters hold them
+    await waitFor(() => socketQueuedBytes(agent.port) === 0, { what: () => `the agent to read the 6 datagrams (${socketQueuedBytes(agent.port)} bytes queued)`, timeoutMs: 10_000 });
     const ended = await agent.stop();
     expect(ended.code).toBe(0);
     expect(ended.stdout).toMatch(/received 6, reflected 1, rejected 5 \(/);

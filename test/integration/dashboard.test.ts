@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, startAgent, type RunningAgent } from '../helpers/cli.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = spawnSync(CHROMIUM, ['--version']).status === 0;
@@ -44,12 +45,15 @@ describe('soak --http: metrics and the live dashboard (real soak on loopback)', 
   });
 
   it('/metrics is Prometheus text with the RTT histogram and outcome counters', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const text = await (await fetch(`${soak.url}/metrics`)).text();
+    const sentIn = (metrics: string): number => Number(/^rtprobe_probes_sent_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+    let text = '';
+    await waitFor(async () => {
+      text = await (await fetch(`${soak.url}/metrics`)).text();
+      return sentIn(text) > 50;
+    }, { what: () => `more than 50 probes sent in /metrics (${sentIn(text)})`, timeoutMs: 20_000, everyMs: 100 });
     expect(text).toMatch(/^# TYPE rtprobe_rtt_seconds histogram$/m);
     expect(text).toMatch(/^rtprobe_rtt_seconds_bucket\{target="guest",address="127\.0\.0\.1",mode="udp",le="\+Inf"\} \d+$/m);
-    const sent = Number(/^rtprobe_probes_sent_total\{[^}]*\} (\d+)$/m.exec(text)?.[1]);
-    expect(sent).toBeGreaterThan(50);
+    expect(sentIn(text)).toBeGreaterThan(50);
     // buckets are cumulative: never decreasing
     const buckets = [...text.matchAll(/^rtprobe_rtt_seconds_bucket\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
     expect(buckets).toEqual([...buckets].sort((a, b) => a - b));

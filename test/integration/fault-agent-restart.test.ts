@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI_PATH } from '../helpers/cli.js';
-import { lastStatusReceived, sleep, spawnCli, waitFor, type SpawnedCli } from '../helpers/spawn-cli.js';
+import { lastStatusReceived, spawnCli, type SpawnedCli } from '../helpers/spawn-cli.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-fault-agent-'));
 const tokenFile = join(dir, 'token');
@@ -34,7 +35,7 @@ async function startTimedAgent(udp: string, ws: string): Promise<TimedAgent> {
   cli.child.stdout?.on('data', () => {
     if (listeningAtMs === 0 && /^listening udp/m.test(cli.stdout())) listeningAtMs = performance.now();
   });
-  await waitFor(`the agent to listen (${CLI_PATH} agent)`, () => /^stream ws:/m.test(cli.stdout()), 20_000, 5);
+  await waitFor(() => /^stream ws:/m.test(cli.stdout()), { what: `the agent to listen (${CLI_PATH} agent)`, timeoutMs: 20_000, everyMs: 5 });
   const port = Number(/^listening udp [\d.]+:(\d+)/m.exec(cli.stdout())?.[1]);
   const wsPort = Number(/^stream ws:\/\/[\d.]+:(\d+)/m.exec(cli.stdout())?.[1]);
   return { cli, port, wsPort, listeningAtMs };
@@ -49,7 +50,7 @@ describe('fault: agent kill -9 mid-run, restarted on the same ports (real proces
       '--rate', String(RATE_HZ), '--duration', '8s', '--loss-after', '1s', '--timeout', '500ms', '--json', '-']);
     try {
       // A second of answered probes first (the status line says so), then the crash.
-      await waitFor('100 answered probes', () => lastStatusReceived(run.stderr()) >= 100, 20_000);
+      await waitFor(() => lastStatusReceived(run.stderr()) >= 100, { what: '100 answered probes', timeoutMs: 20_000 });
       const killedAtMs = performance.now();
       first.cli.child.kill('SIGKILL');
       await first.cli.exited;

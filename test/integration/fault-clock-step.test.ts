@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startAgent } from '../helpers/cli.js';
 import { skipNote } from '../helpers/skip.js';
-import { lastStatusReceived, spawnCli, waitFor } from '../helpers/spawn-cli.js';
+import { lastStatusReceived, spawnCli } from '../helpers/spawn-cli.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { startUdpRelay } from '../helpers/udp-relay.js';
 
 const STEP_NS = 30_000_000_000n;
@@ -81,9 +82,9 @@ async function runAcrossSteps(args: string[]): Promise<{ code: number | null; re
   const run = spawnCli(['run', ...args, '--rate', '100', '--duration', '5s', '--json', '-']);
   let restore: (() => Promise<void>) | null = null;
   try {
-    await waitFor('100 answered probes', () => lastStatusReceived(run.stderr()) >= 100, 20_000);
+    await waitFor(() => lastStatusReceived(run.stderr()) >= 100, { what: '100 answered probes', timeoutMs: 20_000 });
     restore = await stepWallClockForward();
-    await waitFor('250 answered probes', () => lastStatusReceived(run.stderr()) >= 250, 20_000);
+    await waitFor(() => lastStatusReceived(run.stderr()) >= 250, { what: '250 answered probes', timeoutMs: 20_000 });
     await restore();
     restore = null;
     const code = await run.exited;
@@ -157,12 +158,12 @@ describe.skipIf(skipReason !== null)(`fault: wall clock stepped +30 s and back m
     };
     let restore: (() => Promise<void>) | null = null;
     try {
-      await waitFor('an interval in the log', () => intervals().length >= 1, 20_000);
+      await waitFor(() => intervals().length >= 1, { what: 'an interval in the log', timeoutMs: 20_000 });
       restore = await stepWallClockForward();
-      await waitFor('2 intervals after the step forward', () => intervals().length >= 3, 10_000);
+      await waitFor(() => intervals().length >= 3, { what: '2 intervals after the step forward', timeoutMs: 10_000 });
       await restore();
       restore = null;
-      await waitFor('2 intervals after the step back', () => intervals().length >= 5 || soak.signal() !== null || /rtprobe soak: --hlog/.test(soak.stderr()), 10_000);
+      await waitFor(() => intervals().length >= 5 || soak.signal() !== null || /rtprobe soak: --hlog/.test(soak.stderr()), { what: '2 intervals after the step back', timeoutMs: 10_000 });
       soak.child.kill('SIGINT');
       expect(await soak.exited, soak.stderr()).toBe(0);
       const logged = intervals();

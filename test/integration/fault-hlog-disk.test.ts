@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startAgent } from '../helpers/cli.js';
 import { skipNote } from '../helpers/skip.js';
-import { spawnCli, waitFor } from '../helpers/spawn-cli.js';
+import { spawnCli } from '../helpers/spawn-cli.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-fault-disk-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,7 +76,7 @@ describe.skipIf(skipReason !== null)(`fault: the interval log file system fills 
     const soak = spawnCli(['soak', '--target', `g=127.0.0.1:${agent.port}`, '--rate', '500', '--interval', '1s',
       '--hlog', logs, '--json', '-', '--quiet']);
     try {
-      await waitFor('2 completed intervals', () => readLog(logs).completed >= 2, 20_000);
+      await waitFor(() => readLog(logs).completed >= 2, { what: '2 completed intervals', timeoutMs: 20_000 });
       const before = readLog(logs);
       // The soak stops itself when a write fails: no signal from here.
       const code = await soak.exited;
@@ -129,7 +130,7 @@ describe.skipIf(skipReason !== null)(`fault: the interval log file system fills 
     const args = ['soak', '--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--quiet'];
     try {
       const first = spawnCli(args);
-      await waitFor('2 completed intervals', () => readLog(logs).completed >= 2, 20_000);
+      await waitFor(() => readLog(logs).completed >= 2, { what: '2 completed intervals', timeoutMs: 20_000 });
       first.child.kill('SIGKILL'); // a crash, as before a resume
       await first.exited;
       const written = readLog(logs);

@@ -15,7 +15,8 @@ import { loadNativeAddon } from '../../shared/native/native-addon.js';
 import { CLI_PATH } from '../helpers/cli.js';
 import { createGuestNamespace, type GuestNamespace } from '../helpers/netns.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
-import { lastStatusReceived, sleep, spawnCli, waitFor, type SpawnedCli } from '../helpers/spawn-cli.js';
+import { lastStatusReceived, spawnCli, type SpawnedCli } from '../helpers/spawn-cli.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const SUBNET = 83;
 const GUARD_ROUTE = [`10.254.${SUBNET}.0/30`, 'metric', '4242'];
@@ -84,7 +85,7 @@ async function setUp(): Promise<Link> {
     child, stdout: () => stdout, stderr: () => '', signal: () => null,
     exited: new Promise((resolve) => child.on('close', resolve)),
   };
-  await waitFor('the agent in the namespace to listen', () => /^listening udp/m.test(stdout), 20_000);
+  await waitFor(() => /^listening udp/m.test(stdout), { what: 'the agent in the namespace to listen', timeoutMs: 20_000 });
   const agentPort = Number(/^listening udp [\d.]+:(\d+)/m.exec(stdout)?.[1]);
   return { ns, hostIf, guestIf, agent, agentPort };
 }
@@ -109,7 +110,7 @@ async function runWithOutage(current: Link, down: () => void, up: () => void, en
     '--duration', '9s', '--loss-after', '1s', '--timeout', '500ms', '--json', '-'], { env });
   let isDown = false;
   try {
-    await waitFor('100 answered probes', () => lastStatusReceived(run.stderr()) >= 100, 20_000);
+    await waitFor(() => lastStatusReceived(run.stderr()) >= 100, { what: '100 answered probes', timeoutMs: 20_000 });
     const downStart = performance.now();
     isDown = true;
     down();

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startAgent } from '../helpers/cli.js';
-import { spawnCli, waitFor } from '../helpers/spawn-cli.js';
+import { spawnCli } from '../helpers/spawn-cli.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const DOWN_MS = 1500;
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-fault-soak-'));
@@ -48,7 +49,7 @@ describe('fault: soak kill -9, a torn last line, then --resume (real processes, 
     const args = ['soak', '--target', `g=127.0.0.1:${agent.port}`, '--rate', '100', '--interval', '1s', '--hlog', logs, '--quiet'];
     try {
       const first = spawnCli(args);
-      await waitFor('3 completed intervals', () => countsLines(read(logFile(logs))).length >= 3, 20_000);
+      await waitFor(() => countsLines(read(logFile(logs))).length >= 3, { what: '3 completed intervals', timeoutMs: 20_000 });
       first.child.kill('SIGKILL');
       await first.exited;
       const killedAtMs = performance.now();
@@ -74,10 +75,10 @@ describe('fault: soak kill -9, a torn last line, then --resume (real processes, 
       const tornInterval = atKill.at(-1) ?? { startS: 0, lengthS: 0 };
       expect(before).toEqual(atKill.slice(0, -1));
 
-      await new Promise((resolve) => setTimeout(resolve, DOWN_MS)); // the fault: no soak runs meanwhile
+      await sleep(DOWN_MS); // the fault: no soak runs meanwhile
       const second = spawnCli([...args, '--resume']);
       const resumedAtMs = performance.now();
-      await waitFor('2 intervals after the resume', () => countsLines(read(file)).length >= before.length + 2, 20_000);
+      await waitFor(() => countsLines(read(file)).length >= before.length + 2, { what: '2 intervals after the resume', timeoutMs: 20_000 });
       second.child.kill('SIGINT');
       expect(await second.exited, second.stderr()).toBe(0);
       expect(second.stderr()).not.toMatch(/\n\s+at .*\.(ts|js):\d+/); // no stack trace

@@ -20,6 +20,7 @@ import type {
   RxEvent, SentEvent, StampSource, TransportEvent, TxStampEvent,
 } from '../../shared/transport/probe-transport.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const isRoot = process.getuid?.() === 0;
 const loaded = loadNativeAddon();
@@ -41,14 +42,8 @@ class Collector {
   readonly handler = (events: TransportEvent[]): void => {
     this.events.push(...events);
   };
-  async waitFor(done: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()} (${this.events.length} events)`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  waitFor(done: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
+    return waitFor(done, { what: () => `${typeof what === 'string' ? what : what()} (${this.events.length} events)`, timeoutMs });
   }
   of<K extends TransportEvent['kind']>(kind: K): Array<Extract<TransportEvent, { kind: K }>> {
     return this.events.filter((e): e is Extract<TransportEvent, { kind: K }> => e.kind === kind);
@@ -89,7 +84,7 @@ async function probe(transport: IcmpTransport, collector: Collector, address: st
   await collector.waitFor(() => collector.of('done').length === 1, 10_000, 'the end of the schedule');
   await collector.waitFor(() => decodedFor(collector, family, session).length >= probes, 5_000, `${probes} replies`);
   // Late duplicates or strays would show up within this grace period.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await sleep(100);
 }
 
 function decodedFor(collector: Collector, family: IcmpFamily, session: number) {
@@ -181,8 +176,9 @@ describe.skipIf(notRoot !== null)(`ICMP echo transports (raw sockets: these need
       const pingExit = new Promise<number | null>((resolve) => ping.on('close', resolve));
       await probe(transport, collector, '127.0.0.1', 4, session, 50);
       expect(await pingExit).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, 100));
       expect(pingOut).toMatch(/10 packets transmitted, 10 received/);
+      // ping has its 10 replies: ours, from the same kernel, may still be on the way to JS
+      await collector.waitFor(() => reasonsOf(collector, 4, session).filter((r) => r !== 'ok').length >= 10, 5_000, "ping's 10 replies");
 
       expect(decodedFor(collector, 4, session)).toHaveLength(50);
       const reasons = reasonsOf(collector, 4, session);

@@ -39,6 +39,7 @@ import {
   STAMP_USER,
 } from '../../shared/wire/probe-layout.js';
 import { skipNote } from '../helpers/skip.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const addonDisabled = process.env.RTPROBE_NO_ADDON === '1';
 const loaded = loadNativeAddon();
@@ -71,30 +72,14 @@ function probe(size: number, session: number, seq = 0n): Buffer {
 class Collector<E> {
   readonly events: E[] = [];
   readonly batches: number[] = [];
-  private waiters: Array<() => void> = [];
   readonly handler = (events: E[]): void => {
     this.batches.push(events.length);
     this.events.push(...events);
-    for (const wake of this.waiters) wake();
   };
-  async waitFor(done: (events: E[]) => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done(this.events)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what} (${this.events.length} events so far)`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 50));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      this.waiters = [];
-    }
+  waitFor(done: (events: E[]) => boolean, timeoutMs: number, what: string): Promise<void> {
+    return waitFor(() => done(this.events), { what: () => `${what} (${this.events.length} events so far)`, timeoutMs, everyMs: 5 });
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ipv6LoopbackWorks(): boolean {
   return spawnSync('ip', ['-6', 'addr', 'show', 'lo']).stdout?.toString().includes('::1') ?? false;
@@ -318,7 +303,7 @@ describeNative('native controller transport + native reflector', () => {
       probesPerTarget: BigInt(probes),
     });
     await col.waitFor((evs) => evs.some((e) => e.kind === 'done'), 10_000, 'done');
-    await sleep(20);
+    await sleep(20); // a probe sent after done would show within this window
     const doneAt = col.events.findIndex((e) => e.kind === 'done');
     const sent = col.events.filter((e): e is SentEvent => e.kind === 'sent');
     // No probe after done, and done only after all of them.
@@ -482,8 +467,7 @@ describeNative('native reflector fast path', () => {
         5_000,
         'two reflected probes',
       );
-      const deadline = Date.now() + 5_000;
-      while (replies.length < 2 && Date.now() < deadline) await sleep(10);
+      await waitFor(() => replies.length >= 2, { what: () => `two replies (${replies.length} so far)`, timeoutMs: 5_000 });
       await sleep(100); // would a rejected datagram still be answered?
       expect(replies.map((r) => r.length)).toEqual([64, 1472]);
       for (const r of replies) {

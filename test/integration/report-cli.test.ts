@@ -9,6 +9,7 @@ import type { HlogReport } from '../../controller/hlog/hlog-report.js';
 import { FIXTURE_DIR, FIXTURE_STARTS_MS, fixtureValues } from '../fixtures/hlog/make-fixtures.js';
 import { CLI_PATH, runCli, startAgent, type RunningAgent } from '../helpers/cli.js';
 import { skipNote } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let out: string;
 beforeAll(() => { out = mkdtempSync(join(tmpdir(), 'report-cli-')); });
@@ -145,7 +146,6 @@ describe('rtprobe report on bad input', () => {
 
 const JAR = '/usr/share/java/hdrhistogram.jar';
 const javaMissing = spawnSync('java', ['-version']).error ? 'no java on PATH' : existsSync(JAR) ? null : `no ${JAR}`;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('rtprobe report --html on a real soak log (counts lines, alerts)', () => {
   let logs: string;
@@ -162,15 +162,19 @@ describe('rtprobe report --html on a real soak log (counts lines, alerts)', () =
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     const closed = new Promise((resolve) => child.on('close', resolve));
-    // three closed intervals, each with its counts line (at most 15 s on a loaded machine)
+    // three closed intervals, each with its counts line
     const countsLines = (): number => {
       const file = existsSync(logs) ? readdirSync(logs).find((n) => n.endsWith('.hlog')) : undefined;
       return file ? readFileSync(join(logs, file), 'utf8').split('\n').filter((l) => l.startsWith('#[rtprobe-interval:')).length : 0;
     };
-    for (let waited = 0; countsLines() < 3 && waited < 15_000; waited += 250) await sleep(250);
-    child.kill('SIGINT');
-    await closed;
-    expect(countsLines(), stderr).toBeGreaterThanOrEqual(3);
+    try {
+      await waitFor(() => countsLines() >= 3, {
+        what: () => `3 counts lines in ${logs} (${countsLines()} so far; the soak said: ${stderr || 'nothing'})`, timeoutMs: 30_000, everyMs: 250,
+      });
+    } finally {
+      child.kill('SIGINT');
+      await closed;
+    }
   }, 40_000);
   afterAll(async () => { await agent?.stop(); });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, runCli, startAgent } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-soak-hlog-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -13,17 +14,16 @@ function soak(args: string[]): ChildProcess {
 }
 
 const ended = (child: ChildProcess): Promise<number | null> => new Promise((resolve) => child.on('close', resolve));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+function logFile(logDir: string): string | null {
+  const name = existsSync(logDir) ? readdirSync(logDir).find((f) => f.endsWith('.hlog')) : undefined;
+  return name === undefined ? null : join(logDir, name);
+}
 
 /** The log file of `dir` once it holds at least `count` interval lines. */
 async function waitForIntervals(logDir: string, count: number, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const name = existsSync(logDir) ? readdirSync(logDir).find((f) => f.endsWith('.hlog')) : undefined;
-    if (name && intervalLines(join(logDir, name)).length >= count) return join(logDir, name);
-    if (Date.now() > deadline) throw new Error(`no ${count} intervals in ${logDir} after ${timeoutMs} ms`);
-    await sleep(100);
-  }
+  const lines = (): number => { const file = logFile(logDir); return file === null ? 0 : intervalLines(file).length; };
+  await waitFor(() => lines() >= count, { what: () => `${count} interval lines in ${logDir} (${lines()} so far)`, timeoutMs, everyMs: 100 });
+  return logFile(logDir) ?? '';
 }
 
 function intervalLines(file: string): string[] {
@@ -77,7 +77,7 @@ describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI o
     const refused = await runCli(['soak', '--target', 'lo=icmp://127.0.0.1', '--interval', '1s', '--hlog', logs]);
     expect(refused.code).toBe(2);
     const second = soak(['--target', 'lo=icmp://127.0.0.1', '--interval', '1s', '--hlog', logs, '--resume', '--quiet']);
-    await sleep(2500);
+    await waitForIntervals(logs, afterKill.length + 1, 20_000); // an interval of the resumed soak
     second.kill('SIGINT');
     expect(await ended(second)).toBe(0);
     const text = readFileSync(file, 'utf8');

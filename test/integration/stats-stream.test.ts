@@ -10,6 +10,10 @@ import {
   MAX_CLIENT_MESSAGE_BYTES, STREAM_PATH,
   type EncodedHistogram, type HelloMessage, type IntervalMessage,
 } from '../../shared/messages/agent-messages.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/** waitFor's bound here: only a failing test reaches it, nothing asserts on time */
+const SOON = { timeoutMs: 10_000, everyMs: 5 };
 
 const TOKEN = 'test-token-5f1c';
 const HELLO: StatsStreamOptions['hello'] = {
@@ -38,14 +42,6 @@ function interval(id: number, session = 1, encoded = 'HISTFAAAABx4nJNpmSzMwMDAxM
   };
 }
 
-/** Polls a condition; the deadline only bounds a failing test, nothing asserts on time. */
-async function until(condition: () => boolean, what: string, deadlineMs = 4_000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > deadlineMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 type Received = Record<string, unknown> & { type: string };
 
@@ -64,7 +60,7 @@ async function openRaw(port: number, token: string | null = TOKEN): Promise<RawC
     ws, messages: [], closeCode: null,
     send: (value) => ws.send(typeof value === 'string' ? value : JSON.stringify(value)),
     next: async (type, after = 0) => {
-      await until(() => client.messages.slice(after).some((m) => m.type === type), `a '${type}' message`);
+      await waitFor(() => client.messages.slice(after).some((m) => m.type === type), { what: `a '${type}' message`, ...SOON });
       return client.messages.slice(after).find((m) => m.type === type) as Received;
     },
   };
@@ -173,7 +169,7 @@ describe('StatsStream to AgentLink', () => {
     recorded.turnaround.record(7_654_321); // one outlier: the max must survive the trip
     const encode = (h: LatencyHistogram): EncodedHistogram => ({ count: h.count, max_ns: h.maxNs, encoded: encodeHistogram(h.histogram) });
     stream.publish({ ...interval(1), histograms: { turnaround: encode(recorded.turnaround), ipdv: encode(recorded.ipdv) } });
-    await until(() => delivered.length === 1, 'the interval');
+    await waitFor(() => delivered.length === 1, { what: 'the interval', ...SOON });
     for (const tag of ['turnaround', 'ipdv'] as const) {
       const original = recorded[tag];
       const sent = delivered[0]?.histograms[tag];
@@ -202,18 +198,18 @@ describe('StatsStream to AgentLink', () => {
         stream.publish(interval(++id, 2)); // another controller's session: never delivered here
       }
     };
-    await until(() => link.stats().connects === 1 && stream.stats().subscribers === 1, 'a subscriber');
+    await waitFor(() => link.stats().connects === 1 && stream.stats().subscribers === 1, { what: 'a subscriber', ...SOON });
     publish(3);
-    await until(() => delivered.length === 3, '3 intervals');
+    await waitFor(() => delivered.length === 3, { what: '3 intervals', ...SOON });
     relay.blocked = true;
     relay.cut();
-    await until(() => events.some((e) => e.kind === 'disconnected'), 'the disconnect');
+    await waitFor(() => events.some((e) => e.kind === 'disconnected'), { what: 'the disconnect', ...SOON });
     publish(4); // while the link cannot connect
-    await until(() => stream.stats().clients === 0, 'the agent to see it gone');
+    await waitFor(() => stream.stats().clients === 0, { what: 'the agent to see it gone', ...SOON });
     relay.blocked = false;
-    await until(() => link.stats().connects === 2, 'the reconnect');
+    await waitFor(() => link.stats().connects === 2, { what: 'the reconnect', ...SOON });
     publish(3);
-    await until(() => delivered.length >= 10, '10 intervals');
+    await waitFor(() => delivered.length >= 10, { what: '10 intervals', ...SOON });
     expect(await link.flush(2_000)).toBe(true); // everything published has been sent
     expect(delivered.map((m) => m.id)).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
     expect(delivered.every((m) => m.session === 1)).toBe(true);
@@ -231,7 +227,7 @@ describe('StatsStream to AgentLink', () => {
     });
     const { link, delivered } = startLink(stream.port, { session: 7 });
     expect(await link.flush(1_000)).toBe(false); // not connected yet
-    await until(() => stream.stats().subscribers === 1, 'a subscriber');
+    await waitFor(() => stream.stats().subscribers === 1, { what: 'a subscriber', ...SOON });
     expect(await link.flush(2_000)).toBe(true);
     expect(delivered.map((m) => m.id)).toEqual([1]);
     expect(await link.flush(2_000)).toBe(true);
@@ -242,7 +238,7 @@ describe('StatsStream to AgentLink', () => {
   it('a wrong token: 401 events and retries, never a connection', async () => {
     const stream = await startStream();
     const { link, events } = startLink(stream.port, { token: 'wrong', maxBackoffMs: 20 });
-    await until(() => events.filter((e) => e.kind === 'disconnected').length >= 2, 'two refusals');
+    await waitFor(() => events.filter((e) => e.kind === 'disconnected').length >= 2, { what: 'two refusals', ...SOON });
     expect(events.filter((e) => e.kind === 'disconnected')[0]?.detail).toBe('401 unauthorized: check --agent-token-file');
     expect(link.stats().connects).toBe(0);
     expect(stream.stats().authFailures).toBeGreaterThanOrEqual(2);
@@ -279,13 +275,13 @@ describe('AgentLink against a scripted agent', () => {
     const { port } = server.address() as net.AddressInfo;
     const { link, delivered, events } = startLink(port);
     const dropAfter = async (ready: () => boolean) => {
-      await until(ready, 'the scripted messages');
+      await waitFor(ready, { what: 'the scripted messages', ...SOON });
       for (const c of server.clients) c.terminate();
     };
     // The dropped notice is the script's last message: once it is in, all of it is.
     await dropAfter(() => link.stats().droppedByAgent === 3);
     await dropAfter(() => delivered.length === 5);
-    await until(() => delivered.length === 6, '6 intervals');
+    await waitFor(() => delivered.length === 6, { what: '6 intervals', ...SOON });
     expect(delivered.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 1]);
     expect(subscribes).toEqual([
       { type: 'subscribe', v: 1, session: 1, after_id: 0 },
@@ -312,7 +308,7 @@ describe('AgentLink against a scripted agent', () => {
     });
     const { port } = server.address() as net.AddressInfo;
     const { delivered, events } = startLink(port, { onSessionEnd: () => { for (const c of server.clients) c.terminate(); } });
-    await until(() => delivered.length === 2, 'an interval from each instance');
+    await waitFor(() => delivered.length === 2, { what: 'an interval from each instance', ...SOON });
     expect(events.filter((e) => e.kind === 'restarted')).toEqual([]);
   });
 });
@@ -326,7 +322,7 @@ describe('StatsStream replay ring', () => {
     const client = await openRaw(stream.port);
     expect(client.messages[0]).toMatchObject({ first_id: 3, last_id: 5 });
     client.send({ type: 'subscribe', v: 1, after_id: 0 });
-    await until(() => client.messages.filter((m) => m.type === 'interval').length === 3, 'the replay');
+    await waitFor(() => client.messages.filter((m) => m.type === 'interval').length === 3, { what: 'the replay', ...SOON });
     expect(client.messages.filter((m) => m.type === 'interval').map((m) => m.id)).toEqual([3, 4, 5]);
 
     const small = await startStream({ maxReplayBytes: 3 * JSON.stringify(interval(105)).length }); // ids 101.. serialize alike
@@ -348,7 +344,7 @@ describe('StatsStream backpressure', () => {
     const stream = await startStream({ maxBufferedBytes, maxReplayBytes: 1 << 20 });
     const client = await openRaw(stream.port);
     client.send({ type: 'subscribe', v: 1, session: 1 });
-    await until(() => stream.stats().subscribers === 1, 'the subscription');
+    await waitFor(() => stream.stats().subscribers === 1, { what: 'the subscription', ...SOON });
     const socket = (client.ws as unknown as { _socket: net.Socket })._socket;
     socket.pause();
     const big = 'A'.repeat(64 * 1024);
@@ -385,7 +381,7 @@ describe('StatsStream bad client messages', () => {
     ];
     for (const [message] of bad) client.send(message);
     client.ws.send(Buffer.from('{}'), { binary: true });
-    await until(() => client.messages.filter((m) => m.type === 'error').length === bad.length + 1, 'the errors');
+    await waitFor(() => client.messages.filter((m) => m.type === 'error').length === bad.length + 1, { what: 'the errors', ...SOON });
     const errors = client.messages.filter((m) => m.type === 'error');
     expect(errors.map((m) => m.code)).toEqual([...bad.map(([, code]) => code), 'bad-json']);
     expect(errors.every((m) => typeof m.message === 'string' && (m.message as string).length > 10)).toBe(true);
@@ -399,7 +395,7 @@ describe('StatsStream bad client messages', () => {
     const stream = await startStream();
     const client = await openRaw(stream.port);
     for (let i = 0; i < 25; i++) client.send('nope');
-    await until(() => client.closeCode !== null, 'the close');
+    await waitFor(() => client.closeCode !== null, { what: 'the close', ...SOON });
     expect(client.closeCode).toBe(1008);
     expect(client.messages.filter((m) => m.type === 'error')).toHaveLength(20);
     expect(stream.stats()).toMatchObject({ floodCloses: 1, errors: { 'bad-json': 21 } });
@@ -409,7 +405,7 @@ describe('StatsStream bad client messages', () => {
     const stream = await startStream();
     const client = await openRaw(stream.port);
     for (let i = 0; i < 300; i++) client.send({ type: 'flush', v: 1, session: 1 });
-    await until(() => client.closeCode !== null, 'the close');
+    await waitFor(() => client.closeCode !== null, { what: 'the close', ...SOON });
     expect(client.closeCode).toBe(1008);
     expect(stream.stats()).toMatchObject({ floodCloses: 1, errors: {} });
   });
@@ -418,9 +414,9 @@ describe('StatsStream bad client messages', () => {
     const stream = await startStream();
     const client = await openRaw(stream.port);
     client.send('x'.repeat(MAX_CLIENT_MESSAGE_BYTES + 1));
-    await until(() => client.closeCode !== null, 'the close');
+    await waitFor(() => client.closeCode !== null, { what: 'the close', ...SOON });
     expect(client.closeCode).toBe(1009);
-    await until(() => stream.stats().clients === 0, 'the server side to close');
+    await waitFor(() => stream.stats().clients === 0, { what: 'the server side to close', ...SOON });
     expect(stream.stats().errors).toEqual({ 'too-large': 1 });
   });
 });

@@ -6,14 +6,10 @@ import { runCli, startAgent } from '../helpers/cli.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { CLI_PATH } from '../helpers/cli.js';
 import { skipNote } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-trace-'));
 
-/** Polls `done` until it holds or the time is up (start-up time varies with the machine's load). */
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const token = join(dir, 'token');
 writeFileSync(token, 'trace-freeze-test-token-0123\n');
@@ -30,7 +26,7 @@ describe('trace freeze on breach (cyclictest -b style)', () => {
     try {
       const soak = spawn(process.execPath, [CLI_PATH, 'soak', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', `${agent.streamUrl}`,
         '--agent-token-file', token, '--interval', '1s', '--alert-max', '1ns', '--quiet']);
-      await until(() => readFileSync(join(tracefs, 'tracing_on'), 'utf8') === '0\n', 20_000);
+      await waitFor(() => readFileSync(join(tracefs, 'tracing_on'), 'utf8') === '0\n', { what: 'the agent to write 0 to tracing_on', timeoutMs: 20_000, everyMs: 100 });
       soak.kill('SIGINT');
       await new Promise((resolve) => soak.on('close', resolve));
       expect(readFileSync(join(tracefs, 'tracing_on'), 'utf8')).toBe('0\n');
@@ -75,7 +71,7 @@ describe.skipIf(noTracefs !== null)(`with the kernel's tracefs (root; skipped wh
     try {
       const soak = spawn(process.execPath, [CLI_PATH, 'soak', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', `${agent.streamUrl}`,
         '--agent-token-file', token, '--interval', '1s', '--alert-max', '1ns', '--quiet']);
-      await until(() => readFileSync(join(tracing, 'tracing_on'), 'utf8').trim() === '0', 20_000);
+      await waitFor(() => readFileSync(join(tracing, 'tracing_on'), 'utf8').trim() === '0', { what: 'tracing to stop (tracing_on 0)', timeoutMs: 20_000, everyMs: 100 });
       soak.kill('SIGINT');
       await new Promise((resolve) => soak.on('close', resolve));
       expect(readFileSync(join(tracing, 'tracing_on'), 'utf8').trim()).toBe('0');

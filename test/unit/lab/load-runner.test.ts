@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeWaitStatus, groupMembers, LoadSession, logTailLines, onPath } from '../../../controller/load/load-runner.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-load-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,19 +41,16 @@ describe('load runner helpers', () => {
     const pgid = child.pid ?? 0;
     const exited = new Promise((resolve) => child.on('exit', resolve));
     try {
-      let members: number[] = [];
-      for (let i = 0; i < 100 && members.length < 3; i++) {
-        await sleep(20);
-        members = groupMembers(pgid);
-      }
+      // the shell and its two sleeps, once the shell has started them
+      await waitFor(() => groupMembers(pgid).length >= 3, { what: () => `3 members in group ${pgid} (${groupMembers(pgid).join(', ')})`, timeoutMs: 10_000 });
+      const members = groupMembers(pgid);
       expect(members).toContain(pgid);
       expect(members.length).toBe(3);
     } finally {
       process.kill(-pgid, 'SIGKILL');
     }
     await exited;
-    for (let i = 0; i < 100 && groupMembers(pgid).length > 0; i++) await sleep(20);
-    expect(groupMembers(pgid)).toEqual([]);
+    await waitFor(() => groupMembers(pgid).length === 0, { what: () => `group ${pgid} to be gone (${groupMembers(pgid).join(', ')})`, timeoutMs: 10_000 });
   });
 });
 
@@ -117,7 +114,7 @@ describe('LoadSession with a fake stress-ng', () => {
       lines.length = 0;
       const session = await LoadSession.start([{ kind: 'cpu', where: 'host' }], 60, io);
       if (session instanceof Error) throw session;
-      for (let i = 0; i < 100 && !lines.some((line) => line.includes('ended by itself')); i++) await sleep(20);
+      await waitFor(() => lines.some((line) => line.includes('ended by itself')), { what: "the 'ended by itself' line", timeoutMs: 10_000 });
       expect(lines.find((line) => line.includes('ended by itself'))).toMatch(/load cpu on the host \(pid \d+\) ended by itself \(exit 4\): giving up/);
       const [record] = session.stopSync();
       expect(record).toMatchObject({ died: true, stop_signals: [], exit: { code: 4, signal: null }, output: ['working', 'giving up'] });
