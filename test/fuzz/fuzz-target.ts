@@ -1,5 +1,5 @@
 import { addSample, type InputDescription, type TallyData } from './fuzz-tally.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../helpers/prng.js';
 
 /** What a guarded decoder call returns when the decoder threw. */
 export const CRASHED: unique symbol = Symbol('crashed');

@@ -1,6 +1,6 @@
 /**
  * The fuzz inputs, one generator per kind of input, each a pure function of a seeded Prng
- * (prng.ts: the run seed, the target and the input's index give the same bytes every time).
+ * (helpers/prng.ts: the run seed, the target and the input's index give the same bytes every time).
  * The generators live beside the layouts they know; this is the index:
  *
  *   randomBytes, mutate           mutate-bytes.ts   any length 0..1600; bit flips, 0x00/0xff/0x7f/0x80
@@ -15,7 +15,7 @@
  *   histogramPayload              histogram-inputs.ts  compressed V2 histograms mutated at every layer
  *   hlogLine, hlogText            hlog-inputs.ts    interval-log lines of every kind and their mutations
  */
-export { Prng } from './prng.js';
+export { Prng } from '../helpers/prng.js';
 export { mutate, randomBytes } from './mutate-bytes.js';
 export { probeDatagram, validProbe, validReply } from './probe-inputs.js';
 export { icmpMessage, ipv4IcmpDatagram } from './icmp-inputs.js';

@@ -4,7 +4,7 @@ import { encodeHistogram } from '../../shared/histogram/histogram-transport.js';
 import { HISTOGRAM_DIGITS, HISTOGRAM_HIGHEST_NS, HISTOGRAM_LOWEST_NS } from '../../shared/histogram/latency-histogram.js';
 import { encodeCompressedHistogram } from '../../shared/histogram/histogram-codec.js';
 import { mutate, type FieldSpec } from './mutate-bytes.js';
-import { Prng } from './prng.js';
+import { Prng } from '../helpers/prng.js';
 
 /**
  * HdrHistogram compressed V2 payloads (base64), valid and hostile. The layers, outside in:

@@ -2,7 +2,7 @@ import { formatHlogCountsLine } from '../../controller/hlog/hlog-counts.js';
 import { HLOG_LEGEND_LINE, formatHlogGapLine, formatHlogHeader, formatHlogIntervalLine } from '../../controller/hlog/hlog-format.js';
 import { histogramPayload } from './histogram-inputs.js';
 import { mutateText } from './json-mutations.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../helpers/prng.js';
 
 /** Number texts at the edges of the line grammar: non-finite, signed zero, bare dots, other digits. */
 const WEIRD_NUMBERS = ['NaN', '1e400', '-1e400', '-0', '.5', '5.', '+1', '0x10', '', ' 1', '1 ', '١', 'Infinity', '-1', '1e-400',

@@ -4,7 +4,7 @@ import {
   ICMP_OFFSET_T1, ICMP_OFFSET_TYPE, encodeEchoRequest, icmpChecksum, icmpIdentifier, type IcmpFamily,
 } from '../../controller/transport/icmp-codec.js';
 import { EDGE_LENGTHS, mutate, randomBytes, resize, type FieldSpec } from './mutate-bytes.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../helpers/prng.js';
 
 /** The ICMP echo probe, field by field (controller/transport/icmp-codec.ts). */
 export const ICMP_FIELDS: readonly FieldSpec[] = [

@@ -1,5 +1,5 @@
 import { mutate } from './mutate-bytes.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../helpers/prng.js';
 
 /** A JSON value, as JSON.parse returns it. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -7,7 +7,7 @@ import { decodeProbe } from '../../shared/wire/probe-codec.js';
 import { OFFSET_SEQ, OFFSET_SESSION } from '../../shared/wire/probe-layout.js';
 import { describeBytes, type ViolationSample } from './fuzz-tally.js';
 import { probeDatagram, probeSize, validProbe } from './probe-inputs.js';
-import { Prng } from './prng.js';
+import { Prng } from '../helpers/prng.js';
 import { socketDrops } from './udp-drops.js';
 
 /** Every tenth datagram is a valid probe of a session of its own: a known number of answers. */

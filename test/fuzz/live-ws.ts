@@ -3,7 +3,7 @@ import { MAX_CLIENT_MESSAGE_BYTES, parseAgentMessage, parseClientMessage } from 
 import { describeBytes, type ViolationSample } from './fuzz-tally.js';
 import { messageText } from './message-inputs.js';
 import { agentMessageShapeError } from './message-shape.js';
-import { Prng } from './prng.js';
+import { Prng } from '../helpers/prng.js';
 
 /** The agent closes a connection at its 21st bad message (agent/stats-stream.ts MAX_BAD_MESSAGES): 20 at most each. */
 const BAD_PER_CONNECTION = 20;

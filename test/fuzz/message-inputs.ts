@@ -1,7 +1,7 @@
 import { AGENT_TAGS, CLIENT_REJECT_REASONS } from '../../shared/messages/agent-messages.js';
 import { histogramPayload } from './histogram-inputs.js';
 import { mutateMessage, mutateText, notAnObject, type Json, type JsonObject } from './json-mutations.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../helpers/prng.js';
 
 export const CLIENT_TYPES = ['subscribe', 'flush', 'breach'] as const;
 export const AGENT_TYPES = ['hello', 'interval', 'session-end', 'flushed', 'dropped', 'error'] as const;

@@ -1,4 +1,4 @@
-import type { Prng } from './prng.js';
+import type { Prng } from '../helpers/prng.js';
 
 /** A field of a wire layout, for mutations that hit it on purpose: offset and size in bytes. */
 export interface FieldSpec {

@@ -4,7 +4,7 @@ import {
   OFFSET_T2, OFFSET_T3, OFFSET_TYPE, OFFSET_VERSION, PROBE_MAX_BYTES, PROBE_MIN_BYTES, PROBE_TYPE_REPLY,
 } from '../../shared/wire/probe-layout.js';
 import { EDGE_LENGTHS, mutate, randomBytes, resize, type FieldSpec } from './mutate-bytes.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../helpers/prng.js';
 
 /** The v1 probe header, field by field (shared/wire/probe-layout.ts). */
 export const PROBE_FIELDS: readonly FieldSpec[] = [

@@ -1,6 +1,6 @@
 import { emptyTally } from './fuzz-tally.js';
 import { InputRecorder, type DecoderTarget } from './fuzz-target.js';
-import { Prng } from './prng.js';
+import { Prng } from '../helpers/prng.js';
 
 /** The input `index` of a target in the run seeded with `seed`: the same bytes every time. */
 export function regenerate(target: DecoderTarget<unknown>, seed: number, index: number): unknown {

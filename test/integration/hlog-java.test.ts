@@ -10,6 +10,7 @@ import type { HlogReport } from '../../controller/hlog/hlog-report.js';
 import { HlogFileWriter } from '../../controller/hlog/hlog-writer.js';
 import { runCli } from '../helpers/cli.js';
 import { skipNote } from '../helpers/skip.js';
+import { Prng } from '../helpers/prng.js';
 
 /** Debian libhdrhistogram-java; .ci/run installs it with a JRE. */
 const JAR = '/usr/share/java/hdrhistogram.jar';
@@ -30,13 +31,9 @@ const INTERVALS = 8;
 /** Deterministic, skewed values: a body of tens of µs, a tail to tens of ms, one 45 s outlier in rtt. */
 function values(tag: string, interval: number): number[] {
   if (tag === 'send_error' && interval === 3) return []; // an empty interval: Java must take it too
-  let state = (interval + 1) * 7919 + tag.length;
-  const next = (): number => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
+  const prng = new Prng((interval + 1) * 7919 + tag.length);
   const scale = { rtt: 60_000, turnaround: 9_000, send_error: 3_000 }[tag] ?? 1000;
-  const out = Array.from({ length: 3000 }, () => Math.round(scale * (1 + next() * 2) / Math.max(0.02, next() ** 3)));
+  const out = Array.from({ length: 3000 }, () => Math.round(scale * (1 + prng.float() * 2) / Math.max(0.02, prng.float() ** 3)));
   if (tag === 'rtt' && interval === 5) out.push(45_000_000_000);
   return out;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatHgrm, parseHgrm, type Hgrm } from '../../../controller/report/hgrm.js';
 import { LatencyHistogram } from '../../../shared/histogram/latency-histogram.js';
+import { Prng } from '../../helpers/prng.js';
 
 function histogramOf(valuesNs: number[]): LatencyHistogram {
   const h = new LatencyHistogram();
@@ -37,9 +38,8 @@ const GOLDEN = `       Value     Percentile TotalCount 1/(1-Percentile)
 
 /** A deterministic long-tailed sample: mostly 50..150 µs, a few ms-scale outliers. */
 function tailed(n: number): number[] {
-  let seed = 12345;
-  const next = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
-  return Array.from({ length: n }, (_, i) => (i % 997 === 0 ? 2_000_000 + next() * 8_000_000 : 50_000 + next() * 100_000));
+  const prng = new Prng(12345);
+  return Array.from({ length: n }, (_, i) => (i % 997 === 0 ? 2_000_000 + prng.float() * 8_000_000 : 50_000 + prng.float() * 100_000));
 }
 
 describe('formatHgrm', () => {

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { WorstCases, type WorstRoundTrip } from '../../../controller/recording/worst-cases.js';
+import { Prng } from '../../helpers/prng.js';
 
 const rt = (seq: number, rttNs: number): WorstRoundTrip => ({ seq: BigInt(seq), rttNs, atMs: 1_700_000_000_000 + seq });
 
@@ -21,11 +22,10 @@ describe('WorstCases', () => {
 
   it('matches a sort of 10 000 pseudo-random RTTs', () => {
     const worst = new WorstCases(10);
-    let x = 12345;
+    const prng = new Prng(12345);
     const all: WorstRoundTrip[] = [];
     for (let seq = 0; seq < 10_000; seq++) {
-      x = (x * 1103515245 + 12345) % 2 ** 31;
-      const candidate = rt(seq, x % 5_000_000);
+      const candidate = rt(seq, prng.int(5_000_000));
       all.push(candidate);
       worst.offer(candidate);
       expect(worst.entries.length).toBe(Math.min(seq + 1, 10));

@@ -1,6 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { JsHistogram } from 'hdr-histogram-js';
 import { LatencyHistogram } from '../../../shared/histogram/latency-histogram.js';
+import { Prng } from '../../helpers/prng.js';
 
 /** An rtprobe histogram (ns, 1 µs..60 s, 3 digits, 64-bit) holding these values. */
 export function latencyHistogram(valuesNs: number[]): LatencyHistogram {
@@ -21,14 +22,10 @@ export function jsHistogram(valuesNs: number[] = []): JsHistogram {
 
 /** A deterministic spread of round trips: mostly 40..140 µs, a tail to a few ms. */
 export function spreadValues(count: number, seed: number): number[] {
-  let state = seed >>> 0 || 1;
-  const next = (): number => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
+  const prng = new Prng(seed);
   return Array.from({ length: count }, () => {
-    const r = next();
-    return Math.round(r < 0.99 ? 40_000 + next() * 100_000 : 200_000 + next() * 5_000_000);
+    const r = prng.float();
+    return Math.round(r < 0.99 ? 40_000 + prng.float() * 100_000 : 200_000 + prng.float() * 5_000_000);
   });
 }
 

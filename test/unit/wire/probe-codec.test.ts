@@ -7,6 +7,7 @@ import {
 } from '../../../shared/wire/probe-layout.js';
 import { REJECT_REASONS } from '../../../shared/wire/reject-reason.js';
 import type { StampSource } from '../../../shared/transport/probe-transport.js';
+import { Prng } from '../../helpers/prng.js';
 
 const U64_MAX = 2n ** 64n - 1n;
 
@@ -36,17 +37,6 @@ function decodedPacket(data: Uint8Array) {
   const result = decodeProbe(data);
   if (!result.ok) throw new Error(`expected a valid packet, got ${result.reason}`);
   return result.packet;
-}
-
-/** xorshift32: a tiny deterministic PRNG so the fuzz loops are reproducible. */
-function xorshift32(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x;
-  };
 }
 
 describe('probe layout', () => {
@@ -266,11 +256,10 @@ describe('decodeProbe never throws', () => {
   const reasons: readonly string[] = REJECT_REASONS;
 
   it('10 000 random buffers of random length 0..1600', () => {
-    const next = xorshift32(0x2545f491);
+    const prng = new Prng(0x2545f491); // seeded: the loop is the same every run
     for (let n = 0; n < 10_000; n++) {
-      const length = next() % 1601;
-      const data = new Uint8Array(length);
-      for (let i = 0; i < length; i++) data[i] = next() & 0xff;
+      const length = prng.int(1601);
+      const data = new Uint8Array(prng.bytes(length));
       // Every 4th buffer starts with the right magic and version so the deeper checks run too.
       if (n % 4 === 0 && length >= 8) { data.set([0x52, 0x54, 0x50, 0x42, 0x01], 0); }
       let result: ReturnType<typeof decodeProbe> | undefined;
@@ -285,12 +274,12 @@ describe('decodeProbe never throws', () => {
   });
 
   it('10 000 single-byte mutations of valid probes', () => {
-    const next = xorshift32(0x9e3779b9);
+    const prng = new Prng(0x9e3779b9);
     const seen = new Set<string>();
     for (let n = 0; n < 10_000; n++) {
-      const size = PROBE_MIN_BYTES + (next() % (PROBE_MAX_BYTES - PROBE_MIN_BYTES + 1));
-      const data = encodeProbe(next(), BigInt(next()), BigInt(next()), size);
-      data[next() % PROBE_HEADER_BYTES] = next() & 0xff;
+      const size = prng.range(PROBE_MIN_BYTES, PROBE_MAX_BYTES);
+      const data = encodeProbe(prng.u32(), BigInt(prng.u32()), BigInt(prng.u32()), size);
+      data[prng.int(PROBE_HEADER_BYTES)] = prng.int(256);
       const result = decodeProbe(data);
       if (result.ok) seen.add('ok');
       else {

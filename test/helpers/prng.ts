@@ -1,8 +1,9 @@
 /**
- * A seeded PRNG for the fuzz harness: xoshiro128** (32-bit state words), seeded through
- * splitmix32. Every input gets its own generator derived from (run seed, target, index), so
- * one failing input is replayed from the three numbers the report prints, without running
- * the inputs before it.
+ * The one seeded PRNG of the tests and the fuzz harness: xoshiro128** (32-bit state words),
+ * seeded through splitmix32. A test that needs deterministic "random" data makes a
+ * `new Prng(seed)`; the fuzz harness gives every input its own generator derived from (run
+ * seed, target, index), so one failing input is replayed from the three numbers the report
+ * prints, without running the inputs before it.
  */
 export class Prng {
   private a: number;
