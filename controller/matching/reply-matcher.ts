@@ -4,8 +4,11 @@
  * expired (after its probe was declared lost) or unknown (never sent).
  *
  * State lives in a fixed ring of typed arrays indexed by seq mod capacity, so memory does not
- * grow with run length and nothing allocates per probe. Probes are sent in seq order, so loss
- * deadlines expire in seq order too and one cursor finds them.
+ * grow with run length and a probe's state goes into arrays allocated once. The calls still
+ * make short-lived garbage per probe: the outcome and round-trip objects and the arrays they
+ * return, and the BigInts of the seq and nanosecond arithmetic (each one a heap value in V8).
+ * Probes are sent in seq order, so loss deadlines expire in seq order too and one cursor finds
+ * them.
  */
 
 /** A round trip whose both ends are known. */

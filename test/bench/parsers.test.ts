@@ -1,7 +1,7 @@
 /**
  * The bench's pure parts against outputs captured from the real tools on this machine kind
- * (fixtures/). Not in `npm test` (whose config covers test/unit and test/integration only):
- *   npx vitest run test/bench
+ * (fixtures/). Part of `npm test` (test/vitest.config.ts includes the .test.ts files under
+ * test/bench); alone: npx vitest run --config test/vitest.config.ts test/bench
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
