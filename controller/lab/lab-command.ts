@@ -6,32 +6,51 @@
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseFlags, printUsageError } from '../../shared/cli/command-io.js';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
 import { deviceModelCommand } from './device-model-command.js';
-import { KNOB_FLAG_SPEC, KNOBS_HELP, parseKnobs, type KnobFlags } from './device-model-knobs.js';
+import { describeKnobs, KNOB_FLAG_SPEC, KNOBS_HELP, parseKnobs, type KnobFlags } from './device-model-knobs.js';
 import { labDown } from './lab-down.js';
-import { LAB_STATE_DIR } from './lab-layout.js';
+import { LAB_IMAGE_CACHE_DIR, LAB_RANGE, LAB_STATE_DIR } from './lab-layout.js';
 import { formatLabStatus, gatherLabStatus } from './lab-status.js';
-import { readLabState } from './lab-state.js';
-import { checkIpCommand, findDeviceModelPids, findLabNetwork, isEmptyNetwork, networkNames } from './lab-system.js';
+import { readLabState, type LabState } from './lab-state.js';
+import { checkIpCommand, findDeviceModelPids, findLabNetwork, findPidsByArgv, isEmptyNetwork, networkNames } from './lab-system.js';
+import { QEMU_GUEST_NAME } from './qemu/qemu-argv.js';
+import { parseQemuFlags, QEMU_FLAG_SPEC, QEMU_FLAGS_HELP, qemuOnlyFlagsGiven, type QemuFlags } from './qemu/qemu-flags.js';
+import { qemuLabUp } from './qemu/qemu-lab.js';
+import { readQemuLabState, type QemuLabState } from './qemu/qemu-lab-state.js';
 import { labUp } from './lab-up.js';
 
-export const LAB_HELP = `Usage: rtprobe lab up [knobs] | down | status [--json]
+export const LAB_HELP = `Usage: rtprobe lab up [knobs] | up --qemu [qemu flags] | down | status [--json]
 
-A lab on one machine (root): two guest network namespaces, each with an agent.
+Guests on one machine, to compare side by side (root). Two kinds, one at a time:
+
+lab up: two guest network namespaces, each with an agent.
   rtp-pt   10.254.20.2  reached through a veth pair: a kernel-only path, the passthrough
                         stand-in (host side rtp-pt-h 10.254.20.1)
   rtp-emu  10.254.21.2  reached through two TAP devices joined by a user-space device model:
                         the emulated-NIC stand-in (host side rtp-emu-h 10.254.21.1)
-Agents listen on UDP 7707 and stream on 7708 (token in ${LAB_STATE_DIR}/token).
 
-  up        create it (exit 2 if it is already up or leftovers exist: run 'down' first)
-  down      end the processes and remove the namespaces and interfaces; idempotent, and it
-            also cleans up after a crash (it looks for the lab's names, not only the state)
-  status    what exists, the device model's counters, and the targets for 'rtprobe compare'
-            (--json: the same as JSON); exit 0 up and healthy, 1 down or degraded
+lab up --qemu: one real QEMU guest (a Debian kernel, busybox, node and the rtprobe bundle in an
+initramfs built from this host's packages), one NIC per model, each on its own TAP:
+  qemu-e1000    10.254.22.2  e1000, emulated in QEMU's user space (host side rtp-q-e1000 .1)
+  qemu-virtio   10.254.22.6  virtio-net-pci, vhost-net when /dev/vhost-net works (rtp-q-virtio .5)
+  qemu-rtl8139  10.254.22.10 rtl8139, with --nics (rtp-q-rtl8139 .9)
+  Needs qemu-system-x86, linux-image-amd64, busybox-static (apt-get install --no-install-recommends).
+
+Agents listen on UDP 7707 and stream on 7708 (the token file is in 'lab status'). While a lab
+is up the root namespace holds 'unreachable ${LAB_RANGE}': a lab link that goes down never
+sends a probe off this machine.
+
+  up        create it (exit 2 if a lab is already up or leftovers exist: run 'down' first)
+  down      quit the guest, end the processes, remove the namespaces, interfaces and the route;
+            idempotent, and it also cleans up after a crash (it looks for the lab's names)
+  status    what exists, the device model's counters or the guest's boot, and the targets for
+            'rtprobe compare' (--json: the same as JSON); exit 0 up and healthy, 1 down or degraded
 
 ${KNOBS_HELP}
-State: ${LAB_STATE_DIR}/state.json. Exit status: 0 done, 1 see status, 2 bad flags, not root,
-'ip' missing, already up, or a set-up failure (everything made is removed again).
+${QEMU_FLAGS_HELP}
+State: ${LAB_STATE_DIR}/ (state.json, qemu.json, logs); the guest image is kept in
+${LAB_IMAGE_CACHE_DIR}/ and rebuilt when an input changes. Exit status: 0 done, 1 see status,
+2 bad flags, not root, a missing package, already up, or a set-up failure (everything made is
+removed again).
 `;
 
 function needRoot(sub: string): number | null {
@@ -47,42 +66,77 @@ function needIp(sub: string): number | null {
   return EXIT_USAGE;
 }
 
+/** exit 2 with a message when a lab (either kind) is up or has left something behind */
+function refuseWhenLabExists(): number | null {
+  const state = readLabState(LAB_STATE_DIR);
+  const qemu = readQemuLabState(LAB_STATE_DIR);
+  const upSince = [state, qemu].find((s): s is LabState | QemuLabState => s !== null && !(s instanceof Error));
+  if (upSince) {
+    process.stderr.write(`rtprobe lab up: a lab is already up (since ${upSince.created}); 'rtprobe lab status' shows it, 'rtprobe lab down' removes it\n`);
+    return EXIT_USAGE;
+  }
+  const leftovers = [
+    ...[state, qemu].filter((s): s is Error => s instanceof Error).map((e) => e.message),
+    ...networkNames(findLabNetwork()),
+    ...findDeviceModelPids().map((pid) => `device model pid ${pid}`),
+    ...findPidsByArgv(['-name', QEMU_GUEST_NAME]).map((pid) => `QEMU pid ${pid}`),
+  ];
+  if (leftovers.length > 0) {
+    process.stderr.write(`rtprobe lab up: leftovers of an earlier lab (${leftovers.join(', ')}); run 'rtprobe lab down' first\n`);
+    return EXIT_USAGE;
+  }
+  return null;
+}
+
+/** After a failed `up`: says why, removes everything it made, exit 2. */
+async function undoFailedUp(error: Error): Promise<number> {
+  process.stderr.write(`rtprobe lab up: ${error.message}\n`);
+  const down = await labDown(LAB_STATE_DIR);
+  process.stderr.write(down.left.length === 0
+    ? 'rtprobe lab up: everything it made was removed again\n'
+    : `rtprobe lab up: could not remove ${down.left.join(', ')}\n`);
+  return EXIT_USAGE;
+}
+
+async function qemuUp(flags: QemuFlags & KnobFlags): Promise<number> {
+  const knobs = describeKnobs(flags);
+  if (knobs.length > 0) return printUsageError('lab up', new Error(`${knobs.join(' ')}: device model knobs belong to the namespace lab, not --qemu (QEMU's own device models are what it measures)`));
+  const options = parseQemuFlags(flags);
+  if (options instanceof Error) return printUsageError('lab up', options);
+  const denied = needRoot('up') ?? needIp('up') ?? refuseWhenLabExists();
+  if (denied !== null) return denied;
+  const result = await qemuLabUp(LAB_STATE_DIR, {
+    ...options,
+    // test-only: a kernel that never boots, to check that a failed boot is cleaned up
+    ...(process.env.RTPROBE_LAB_GUEST_KERNEL ? { kernel: process.env.RTPROBE_LAB_GUEST_KERNEL } : {}),
+    log: (line) => process.stderr.write(`rtprobe lab up: ${line}\n`),
+  });
+  if (result instanceof Error) return undoFailedUp(result);
+  process.stdout.write(formatLabStatus(gatherLabStatus(LAB_STATE_DIR)));
+  return EXIT_OK;
+}
+
 async function upCommand(argv: string[]): Promise<number> {
-  const parsed = parseFlags<KnobFlags>(argv, KNOB_FLAG_SPEC);
+  const parsed = parseFlags<KnobFlags & QemuFlags>(argv, { ...KNOB_FLAG_SPEC, ...QEMU_FLAG_SPEC });
   if (parsed instanceof Error) return printUsageError('lab up', parsed);
   if (parsed.help) {
     process.stdout.write(LAB_HELP);
     return EXIT_OK;
   }
+  if (parsed.flags.qemu) return qemuUp(parsed.flags);
+  const qemuOnly = qemuOnlyFlagsGiven(parsed.flags);
+  if (qemuOnly.length > 0) return printUsageError('lab up', new Error(`${qemuOnly.join(', ')}: only with --qemu`));
   const knobs = parseKnobs(parsed.flags);
   if (knobs instanceof Error) return printUsageError('lab up', knobs);
-  const denied = needRoot('up') ?? needIp('up');
+  const denied = needRoot('up') ?? needIp('up') ?? refuseWhenLabExists();
   if (denied !== null) return denied;
-  const state = readLabState(LAB_STATE_DIR);
-  if (state !== null && !(state instanceof Error)) {
-    process.stderr.write(`rtprobe lab up: the lab is already up (since ${state.created}); 'rtprobe lab status' shows it, 'rtprobe lab down' removes it\n`);
-    return EXIT_USAGE;
-  }
-  const leftovers = [...networkNames(findLabNetwork()), ...findDeviceModelPids().map((pid) => `device model pid ${pid}`)];
-  if (state instanceof Error || leftovers.length > 0) {
-    const what = state instanceof Error ? [state.message, ...leftovers] : leftovers;
-    process.stderr.write(`rtprobe lab up: leftovers of an earlier lab (${what.join(', ')}); run 'rtprobe lab down' first\n`);
-    return EXIT_USAGE;
-  }
   const loaded = loadNativeAddon();
   if (!loaded.ok) {
     process.stderr.write(`rtprobe lab up: the device model needs the native addon: ${loaded.reason}\n`);
     return EXIT_USAGE;
   }
   const result = await labUp(LAB_STATE_DIR, parsed.flags);
-  if (result instanceof Error) {
-    process.stderr.write(`rtprobe lab up: ${result.message}\n`);
-    const down = await labDown(LAB_STATE_DIR);
-    process.stderr.write(down.left.length === 0
-      ? 'rtprobe lab up: everything it made was removed again\n'
-      : `rtprobe lab up: could not remove ${down.left.join(', ')}\n`);
-    return EXIT_USAGE;
-  }
+  if (result instanceof Error) return undoFailedUp(result);
   process.stdout.write(formatLabStatus(gatherLabStatus(LAB_STATE_DIR)));
   return EXIT_OK;
 }

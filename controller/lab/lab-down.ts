@@ -3,12 +3,14 @@
  * Idempotent, and independent of the state file: it also finds what a crashed `up` left
  * (processes inside the lab namespaces, the device model by its argv, the lab's names).
  */
-import { LAB_NAMESPACES } from './lab-layout.js';
+import { LAB_NAMESPACES, LAB_RANGE } from './lab-layout.js';
 import { planDown } from './lab-plan.js';
 import { readLabState, removeLabStateDir } from './lab-state.js';
 import {
-  findDeviceModelPids, findLabNetwork, isEmptyNetwork, namespacePids, networkNames, processArgv, runIp, terminate,
+  findDeviceModelPids, findLabNetwork, hasSafetyRoute, isEmptyNetwork, namespacePids, networkNames, processArgv, removeSafetyRoute,
+  runIp, terminate,
 } from './lab-system.js';
+import { quitQemuGuest } from './qemu/qemu-lab.js';
 
 export interface DownReport {
   /** PIDs signalled */
@@ -36,21 +38,28 @@ function statePids(dir: string): { pids: number[]; problem: string | null } {
 }
 
 export async function labDown(dir: string): Promise<DownReport> {
+  // The QEMU guest first: through its monitor, before its TAPs go.
+  const qemu = await quitQemuGuest(dir);
   const { pids, problem } = statePids(dir);
   const inNamespaces = LAB_NAMESPACES.flatMap(namespacePids);
   const all = [...new Set([...pids, ...inNamespaces, ...findDeviceModelPids()])].filter((pid) => pid !== process.pid);
-  const ended = await terminate(all);
+  const ended = [...qemu.ended, ...await terminate(all)];
 
   const found = findLabNetwork();
   for (const step of planDown(found)) {
     runIp(step); // a veth end deleted with its peer is already gone: the check below decides
   }
   const left = findLabNetwork();
+  // The safety route goes last, once no lab address is left to protect.
+  const hadRoute = hasSafetyRoute(LAB_RANGE);
+  if (isEmptyNetwork(left)) removeSafetyRoute(LAB_RANGE);
+  const routeLeft = hasSafetyRoute(LAB_RANGE);
   removeLabStateDir(dir);
+  const removedRoute = hadRoute && !routeLeft ? [`route unreachable ${LAB_RANGE}`] : [];
   return {
     ended,
-    removed: networkNames(found).filter((name) => !networkNames(left).includes(name)),
+    removed: [...networkNames(found).filter((name) => !networkNames(left).includes(name)), ...removedRoute],
     left: isEmptyNetwork(left) ? [] : networkNames(left),
-    stateProblem: problem,
+    stateProblem: problem ?? qemu.problem,
   };
 }

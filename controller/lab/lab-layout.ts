@@ -39,6 +39,21 @@ export const LAB_GUESTS: readonly GuestLayout[] = [LAB_PT, LAB_EMU];
 /** Every namespace and interface name the lab may leave behind. */
 export const LAB_NAMESPACES: readonly string[] = LAB_GUESTS.map((g) => g.netns);
 export const LAB_INTERFACES: readonly string[] = LAB_GUESTS.flatMap((g) => [g.hostIf, g.guestIf]);
+/** The QEMU guest's TAPs (qemu/guest-nics.ts names them rtp-q-MODEL). */
+export const LAB_QEMU_TAPS: readonly string[] = ['rtp-q-e1000', 'rtp-q-virtio', 'rtp-q-rtl8139'];
+/** every interface `lab down` removes */
+export const LAB_ALL_INTERFACES: readonly string[] = [...LAB_INTERFACES, ...LAB_QEMU_TAPS];
+
+/**
+ * Every lab address is inside this range (namespaces 10.254.20-21, the QEMU guest 10.254.22).
+ * While a lab is up the root namespace holds an `unreachable` route for it: a lab link that
+ * goes down takes its connected route along, and probes to its addresses must then fail on
+ * this machine, never follow the default route out of it.
+ */
+export const LAB_RANGE = '10.254.20.0/22';
+
+/** Where `lab up --qemu` keeps the guest image between labs (`lab down` removes LAB_STATE_DIR whole). */
+export const LAB_IMAGE_CACHE_DIR = '/var/cache/rtprobe-lab';
 
 /** Where `lab up` keeps its state (PIDs, token, logs, the device model's counters). */
 export const LAB_STATE_DIR = '/run/rtprobe-lab';

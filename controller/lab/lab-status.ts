@@ -7,10 +7,11 @@ import { readFileSync } from 'node:fs';
 import type { DeviceModelDirectionStats } from './native-device-model.js';
 import type { DeviceModelStatsFile } from './device-model-command.js';
 import { describeKnobs } from './device-model-knobs.js';
-import { LAB_EMU, LAB_GUESTS, LAB_PT } from './lab-layout.js';
+import { LAB_EMU, LAB_GUESTS, LAB_PT, LAB_RANGE } from './lab-layout.js';
 import type { FoundNetwork } from './lab-plan.js';
 import { readLabState, type LabProcessRole, type LabState } from './lab-state.js';
-import { findLabNetwork, isEmptyNetwork, processArgv } from './lab-system.js';
+import { findLabNetwork, hasSafetyRoute, isEmptyNetwork, processArgv } from './lab-system.js';
+import { formatQemuStatus, gatherQemuStatus, type QemuStatusView } from './qemu/qemu-lab-status.js';
 
 /** A stats file older than this means the device model is hung or gone. */
 const STALE_STATS_S = 5;
@@ -26,6 +27,8 @@ export interface LabStatusView {
   network: FoundNetwork;
   device_model: DeviceModelStatsFile | null;
   device_model_age_s: number | null;
+  /** the QEMU guest of `lab up --qemu`, when up */
+  qemu: QemuStatusView | null;
 }
 
 function readStatsFile(path: string): DeviceModelStatsFile | null {
@@ -42,6 +45,9 @@ export function gatherLabStatus(dir: string, nowMs = Date.now()): LabStatusView 
   const network = findLabNetwork();
   const problems: string[] = [];
   if (read instanceof Error) problems.push(read.message);
+  const qemuRead = gatherQemuStatus(dir, network);
+  const qemu = qemuRead instanceof Error ? null : qemuRead;
+  if (qemuRead instanceof Error) problems.push(qemuRead.message);
   const processes = (state?.processes ?? []).map((p) => {
     const argv = processArgv(p.pid);
     return { role: p.role, pid: p.pid, alive: argv !== null && argv.join('\0') === p.argv.join('\0') };
@@ -58,12 +64,14 @@ export function gatherLabStatus(dir: string, nowMs = Date.now()): LabStatusView 
     if (!deviceModel) problems.push('no device model counters');
     else if (!deviceModel.stats.running) problems.push(`the device model stopped: ${deviceModel.stats.lastError ?? 'no reason given'}`);
     else if (age !== null && age > STALE_STATS_S) problems.push(`the device model's counters are ${age.toFixed(0)} s old`);
-  } else if (!isEmptyNetwork(network)) {
+  } else if (!qemu && !isEmptyNetwork(network)) {
     problems.push('lab interfaces or namespaces exist without a state file: run rtprobe lab down');
   }
+  if ((state !== null || qemu !== null) && !hasSafetyRoute(LAB_RANGE)) problems.push(`the safety route 'unreachable ${LAB_RANGE}' is missing`);
+  const up = state !== null || qemu !== null;
   return {
-    up: state !== null, healthy: state !== null && problems.length === 0, problems, state, processes, network,
-    device_model: deviceModel, device_model_age_s: age,
+    up, healthy: up && problems.length === 0 && (qemu?.problems.length ?? 0) === 0, problems, state, processes, network,
+    device_model: deviceModel, device_model_age_s: age, qemu,
   };
 }
 
@@ -75,6 +83,12 @@ function direction(name: string, d: DeviceModelDirectionStats): string {
 
 export function formatLabStatus(view: LabStatusView): string {
   const lines: string[] = [];
+  if (view.qemu) {
+    lines.push(`lab is up since ${view.qemu.state.created}${view.healthy ? '' : ' (DEGRADED)'}`);
+    lines.push(...formatQemuStatus(view.qemu));
+    for (const problem of view.problems) lines.push(`  problem: ${problem}`);
+    return `${lines.join('\n')}\n`;
+  }
   if (!view.state) {
     lines.push('lab is down');
     for (const problem of view.problems) lines.push(`  problem: ${problem}`);

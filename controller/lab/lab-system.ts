@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEVICE_MODEL_MARKER, LAB_INTERFACES, LAB_NAMESPACES } from './lab-layout.js';
+import { DEVICE_MODEL_MARKER, LAB_ALL_INTERFACES, LAB_NAMESPACES } from './lab-layout.js';
 import type { FoundNetwork, IpArgs } from './lab-plan.js';
 
 const IP_TIMEOUT_MS = 10_000;
@@ -53,10 +53,10 @@ function ipOutput(args: IpArgs): string {
 /** The lab's namespaces and interfaces that exist now (only the lab's own names). */
 export function findLabNetwork(): FoundNetwork {
   const namespaces = parseNetnsNames(ipOutput(['netns', 'list'])).filter((n) => LAB_NAMESPACES.includes(n));
-  const rootLinks = parseLinkNames(ipOutput(['-o', 'link', 'show'])).filter((l) => LAB_INTERFACES.includes(l));
+  const rootLinks = parseLinkNames(ipOutput(['-o', 'link', 'show'])).filter((l) => LAB_ALL_INTERFACES.includes(l));
   const nsLinks = namespaces.flatMap((netns) =>
     parseLinkNames(ipOutput(['-n', netns, '-o', 'link', 'show']))
-      .filter((link) => LAB_INTERFACES.includes(link))
+      .filter((link) => LAB_ALL_INTERFACES.includes(link))
       .map((link) => ({ netns, link })));
   return { namespaces, rootLinks, nsLinks };
 }
@@ -94,16 +94,35 @@ export function argvContains(argv: readonly string[], marker: readonly string[])
   return false;
 }
 
-/** The lab's device-model processes, recognised by their exact argv (also after a crash). */
-export function findDeviceModelPids(): number[] {
+/** Processes whose argv holds `marker` (the lab's own, recognised also after a crash). */
+export function findPidsByArgv(marker: readonly string[]): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     const argv = processArgv(pid);
-    if (argv && argvContains(argv, DEVICE_MODEL_MARKER)) pids.push(pid);
+    if (argv && argvContains(argv, marker)) pids.push(pid);
   }
   return pids;
+}
+
+/** The lab's device-model processes, recognised by their exact argv (also after a crash). */
+export function findDeviceModelPids(): number[] {
+  return findPidsByArgv(DEVICE_MODEL_MARKER);
+}
+
+/** `ip route replace unreachable LAB_RANGE`: idempotent, so either lab may add it. */
+export function addSafetyRoute(range: string): Error | null {
+  return runIp(['route', 'replace', 'unreachable', range]);
+}
+
+export function removeSafetyRoute(range: string): void {
+  runIp(['route', 'del', 'unreachable', range]); // already gone is fine
+}
+
+/** True while the root namespace holds the unreachable route for `range`. */
+export function hasSafetyRoute(range: string): boolean {
+  return ipOutput(['route', 'show', 'type', 'unreachable']).split('\n').some((line) => line.trim().startsWith(`unreachable ${range}`));
 }
 
 /**

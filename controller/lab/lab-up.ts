@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { knobArgv, type KnobFlags } from './device-model-knobs.js';
-import { LAB_EMU, LAB_PT, type GuestLayout } from './lab-layout.js';
+import { LAB_EMU, LAB_PT, LAB_RANGE, type GuestLayout } from './lab-layout.js';
 import { agentArgv, planTapGuestAfterModel, planTapGuestBeforeModel, planVethGuest, type IpArgs } from './lab-plan.js';
 import { agentReady, fileExists, RTPROBE_CLI, spawnDetached, waitReady } from './lab-processes.js';
 import type { LabProcess, LabState, LabTarget } from './lab-state.js';
 import { writeLabState } from './lab-state.js';
-import { processArgv, runIp } from './lab-system.js';
+import { addSafetyRoute, processArgv, runIp } from './lab-system.js';
 
 const AGENT_READY_MS = 30_000;
 const DEVICE_MODEL_READY_MS = 10_000;
@@ -45,6 +45,8 @@ export async function labUp(dir: string, knobFlags: KnobFlags): Promise<LabState
   writeFileSync(tokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   const statsFile = join(dir, 'device-model.json');
 
+  const route = addSafetyRoute(LAB_RANGE);
+  if (route) return route;
   const before = runAll([...planVethGuest(LAB_PT), ...planTapGuestBeforeModel(LAB_EMU)]);
   if (before) return before;
 

@@ -9,14 +9,15 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAB_EMU, LAB_INTERFACES, LAB_NAMESPACES, LAB_PT, LAB_STATE_DIR } from '../../controller/lab/lab-layout.js';
-import { findDeviceModelPids, findLabNetwork, isAlive, networkNames } from '../../controller/lab/lab-system.js';
+import { LAB_EMU, LAB_INTERFACES, LAB_NAMESPACES, LAB_PT, LAB_RANGE, LAB_STATE_DIR } from '../../controller/lab/lab-layout.js';
+import { findDeviceModelPids, findLabNetwork, hasSafetyRoute, isAlive, networkNames } from '../../controller/lab/lab-system.js';
 import { runCli } from '../helpers/cli.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
-const labAlreadyUp = isRoot && (existsSync(LAB_STATE_DIR) || networkNames(findLabNetwork()).length > 0);
+// Seen by any user (ip netns/link list without root): a non-root run must not expect someone's lab gone either.
+const labAlreadyUp = existsSync(LAB_STATE_DIR) || networkNames(findLabNetwork()).length > 0;
 const skipReason = whySkip([!isRoot, 'needs root (network namespaces and TAP devices)'],
   [labAlreadyUp, 'a lab is already up on this machine (not taking it down)']);
 
@@ -31,7 +32,8 @@ async function run(args: string[]): Promise<TargetReport[]> {
 function labLeftovers(): string[] {
   const names = networkNames(findLabNetwork());
   const models = findDeviceModelPids().map((pid) => `device model pid ${pid}`);
-  return [...names, ...models, ...(existsSync(LAB_STATE_DIR) ? [LAB_STATE_DIR] : [])];
+  return [...names, ...models, ...(existsSync(LAB_STATE_DIR) ? [LAB_STATE_DIR] : []),
+    ...(hasSafetyRoute(LAB_RANGE) ? [`route unreachable ${LAB_RANGE}`] : [])];
 }
 
 describe.skipIf(skipReason !== null)(`rtprobe lab (root)${skipNote(skipReason)}`, () => {
@@ -60,6 +62,7 @@ describe.skipIf(skipReason !== null)(`rtprobe lab (root)${skipNote(skipReason)}`
     expect(view.network.namespaces.sort()).toEqual([...LAB_NAMESPACES].sort());
     expect([...view.network.rootLinks, ...view.network.nsLinks.map((l: { link: string }) => l.link)].sort()).toEqual([...LAB_INTERFACES].sort());
     expect(view.device_model.stats.running).toBe(true);
+    expect(hasSafetyRoute(LAB_RANGE), 'the unreachable route while the lab is up').toBe(true);
     const text = await runCli(['lab', 'status']);
     expect(text.stdout).toContain(`rtprobe compare --target passthrough=${LAB_PT.guestAddress} --target emulated=${LAB_EMU.guestAddress}`);
     expect(text.stdout).toContain('--stall 50ms@1s');
@@ -94,7 +97,7 @@ describe.skipIf(skipReason !== null)(`rtprobe lab (root)${skipNote(skipReason)}`
   it('up while up: says so, exit 2', async () => {
     const again = await runCli(['lab', 'up']);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain('the lab is already up');
+    expect(again.stderr).toContain('a lab is already up');
   });
 });
 

@@ -19,6 +19,7 @@ const UP: LabStatusView = {
     stats: { aToB: DIRECTION, bToA: { ...DIRECTION, delayed: 0 }, stalls: 3, stallHeldNs: 15e6, maxLockWaitNs: 5.1e6, readErrors: 0, running: true, lastError: null },
   },
   device_model_age_s: 0.5,
+  qemu: null,
 };
 
 describe('formatLabStatus', () => {
