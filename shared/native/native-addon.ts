@@ -218,6 +218,24 @@ const ADDON_PATH = IS_BUNDLE ? './rtprobe_native.node' : './build/Release/rtprob
 const REBUILD_HINT = IS_BUNDLE ? 'rebuild the bundle with `npm run build` on a machine like this one'
   : 'run `npm ci` or `node shared/native/build-addon.js`';
 
+/**
+ * Where the addon comes from when it is not a file beside the modules: the single-file agent
+ * (shared/cli/build-sea.js) carries it inside itself and sets this before anything loads it.
+ */
+export interface NativeAddonSource {
+  /** what the messages call it */
+  where: string;
+  hint: string;
+  /** the addon's exports; may throw */
+  load(): unknown;
+}
+
+let addonSource: NativeAddonSource | undefined;
+
+export function setNativeAddonSource(source: NativeAddonSource): void {
+  addonSource = source;
+}
+
 /** Loads the addon; never throws. RTPROBE_NO_ADDON=1 disables it. */
 export function loadNativeAddon(): LoadNativeAddonResult {
   if (process.env.RTPROBE_NO_ADDON === '1') {
@@ -227,17 +245,16 @@ export function loadNativeAddon(): LoadNativeAddonResult {
     return { ok: false, reason: `the native addon is Linux only (platform ${process.platform})` };
   }
   try {
-    const require = createRequire(import.meta.url);
-    const loaded: unknown = require(ADDON_PATH);
+    const loaded: unknown = addonSource ? addonSource.load() : createRequire(import.meta.url)(ADDON_PATH);
     if (!isNativeAddon(loaded)) {
-      return { ok: false, reason: `${ADDON_PATH} does not export the expected API (stale build?)` };
+      return { ok: false, reason: `${addonSource?.where ?? ADDON_PATH} does not export the expected API (stale build?)` };
     }
     return { ok: true, addon: loaded };
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return {
       ok: false,
-      reason: `cannot load ${fileURLToPath(new URL(ADDON_PATH, import.meta.url))} (${message}); ${REBUILD_HINT}`,
+      reason: `cannot load ${addonSource?.where ?? fileURLToPath(new URL(ADDON_PATH, import.meta.url))} (${message}); ${addonSource?.hint ?? REBUILD_HINT}`,
     };
   }
 }
