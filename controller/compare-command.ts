@@ -41,7 +41,10 @@ SIGTERM then SIGKILL after 2 s; also on Ctrl-C and errors; recorded in compare.l
                                        iputils-ping; root, the lab up): flood@emu (the default)
                                        or flood@pt; never any other address
   --load-in WHERE   where a --load without @WHERE runs: host (default), pt or emu (inside
-                    the lab namespace rtp-pt / rtp-emu with ip netns exec; root, the lab up)
+                    the lab namespace rtp-pt / rtp-emu with ip netns exec; root, the lab up),
+                    or guest: inside the QEMU guest of 'lab up --qemu' (root), with what its
+                    image holds: cpu = a busy shell loop per vCPU, io = 64 MiB dd + fsync in a
+                    loop (RAM-backed /tmp: the guest has no disk), hackbench as above
 
 Every other option is rtprobe run's (schedule, timeouts, timestamps, --mode icmp, socket and
 real-time options, --agent-ws, --key-file): see rtprobe run --help.

@@ -14,6 +14,7 @@ import { readLabState, type LabState } from './lab-state.js';
 import { checkIpCommand, findDeviceModelPids, findLabNetwork, findPidsByArgv, isEmptyNetwork, networkNames } from './lab-system.js';
 import { QEMU_GUEST_NAME } from './qemu/qemu-argv.js';
 import { parseQemuFlags, QEMU_FLAG_SPEC, QEMU_FLAGS_HELP, qemuOnlyFlagsGiven, type QemuFlags } from './qemu/qemu-flags.js';
+import { guestExecCommand, guestExecdCommand } from './qemu/guest-exec-command.js';
 import { qemuLabUp } from './qemu/qemu-lab.js';
 import { readQemuLabState, type QemuLabState } from './qemu/qemu-lab-state.js';
 import { labUp } from './lab-up.js';
@@ -185,6 +186,8 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   down: downCommand,
   status: statusCommand,
   'device-model': deviceModelCommand,
+  'guest-execd': guestExecdCommand,
+  'guest-exec': guestExecCommand,
 };
 
 export async function labCommand(argv: string[]): Promise<number> {

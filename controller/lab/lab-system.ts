@@ -3,7 +3,8 @@
  * network goes through runIp; the parsers of `ip` output are pure and exported for tests.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEVICE_MODEL_MARKER, LAB_ALL_INTERFACES, LAB_NAMESPACES } from './lab-layout.js';
 import type { FoundNetwork, IpArgs } from './lab-plan.js';
@@ -155,4 +156,16 @@ export async function terminate(pids: number[], graceMs = 3000): Promise<number[
   }
   while (signalled.some(isAlive) && Date.now() < deadline + 2000) await sleep(50);
   return signalled;
+}
+
+/** The first `command` in a PATH directory, or null. */
+export function findOnPath(command: string): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const path = join(dir, command);
+    try {
+      accessSync(path, fsConstants.X_OK);
+      return path;
+    } catch { /* next */ }
+  }
+  return null;
 }

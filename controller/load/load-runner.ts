@@ -15,10 +15,12 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LAB_NAMESPACES, LAB_STATE_DIR } from '../lab/lab-layout.js';
 import { readLabState } from '../lab/lab-state.js';
+import { readQemuLabState } from '../lab/qemu/qemu-lab-state.js';
+import { RTPROBE_CLI } from '../../shared/cli/build-info.js';
 import { findLabNetwork } from '../lab/lab-system.js';
 import {
   checkLoads, describeLoad, loadCommand, loadNeeds, needsTempDir, shellLine,
-  type LoadCommand, type LoadFacts, type LoadRecord, type LoadSpec,
+  type LoadCommand, type LoadFacts, type LoadRecord, type LoadSpec, type QemuGuestAccess,
 } from './load-spec.js';
 
 /** SIGTERM (or ping's SIGINT) gets this long before SIGKILL. */
@@ -69,7 +71,16 @@ function gatherFacts(specs: readonly LoadSpec[]): LoadFacts {
     labTargets: state === null || state instanceof Error ? state : state.targets,
     // `ip` only when a guest is named: a host load needs neither the lab nor iproute2.
     namespaces: needsLab && onPath('ip') ? findLabNetwork().namespaces.filter((n) => LAB_NAMESPACES.includes(n)) : [],
+    qemuGuest: specs.some((spec) => spec.where === 'guest') ? qemuGuestAccess() : null,
   };
+}
+
+/** The QEMU guest's first NIC and the lab token, from qemu.json. */
+function qemuGuestAccess(): QemuGuestAccess | Error | null {
+  const state = readQemuLabState(LAB_STATE_DIR);
+  if (state === null || state instanceof Error) return state;
+  const first = state.targets[0];
+  return first ? { address: first.address, tokenFile: state.token_file } : new Error('it names no NIC');
 }
 
 /** Fields of /proc/PID/stat after the command name: [0] = state (field 3), [2] = pgrp (5), [49] = exit_code (52). */
@@ -163,6 +174,9 @@ export class LoadSession {
     process.exit(128 + (osConstants.signals[signal] ?? 0));
   };
 
+  /** where=guest loads: how to reach the QEMU guest (checked by checkLoads) */
+  private qemuGuest: QemuGuestAccess | null = null;
+
   private constructor(private readonly io: LoadIo) {}
 
   /**
@@ -170,9 +184,11 @@ export class LoadSession {
    * LOAD_SETTLE_MS. An Error (nothing left running) when a check fails or a load ends at once.
    */
   static async start(specs: readonly LoadSpec[], timeoutS: number, io: LoadIo): Promise<LoadSession | Error> {
-    const problem = checkLoads(specs, gatherFacts(specs));
+    const facts = gatherFacts(specs);
+    const problem = checkLoads(specs, facts);
     if (problem) return problem;
     const session = new LoadSession(io);
+    if (facts.qemuGuest !== null && !(facts.qemuGuest instanceof Error)) session.qemuGuest = facts.qemuGuest;
     session.guard(true);
     try {
       for (const spec of specs) {
@@ -206,7 +222,10 @@ export class LoadSession {
     const name = `${this.loads.length + 1}-${spec.kind}-${spec.where}`;
     const tempDir = needsTempDir(spec) ? join(this.dir, name) : null;
     if (tempDir !== null) mkdirSync(tempDir);
-    const command = loadCommand(spec, { timeoutS, tempDir, guardPid: process.pid });
+    const command = loadCommand(spec, {
+      timeoutS, tempDir, guardPid: process.pid,
+      ...(this.qemuGuest ? { qemuGuest: { ...this.qemuGuest, rtprobe: [process.execPath, RTPROBE_CLI] } } : {}),
+    });
     const [program, ...args] = command.argv;
     if (program === undefined) throw new Error('empty load command');
     const log = join(this.dir, `${name}.log`);

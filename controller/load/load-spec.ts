@@ -8,10 +8,12 @@
  * (lab-layout.ts), never anything else.
  */
 import { LAB_EMU, LAB_PT, type GuestLayout } from '../lab/lab-layout.js';
+import { GUEST_EXEC_PORT } from '../lab/qemu/guest-exec.js';
 
 export const LOAD_KINDS = ['cpu', 'io', 'hackbench', 'hackbench-classic', 'flood'] as const;
 export type LoadKind = (typeof LOAD_KINDS)[number];
-export const LOAD_PLACES = ['host', 'pt', 'emu'] as const;
+/** host; pt / emu: a namespace of `lab up`; guest: the QEMU guest of `lab up --qemu` */
+export const LOAD_PLACES = ['host', 'pt', 'emu', 'guest'] as const;
 export type LoadWhere = (typeof LOAD_PLACES)[number];
 
 export interface LoadSpec {
@@ -61,6 +63,9 @@ export function parseLoadFlags(loads: readonly string[] | undefined, loadIn: str
     const place = at < 0 ? (loadIn ?? 'host') : text.slice(at + 1);
     if (!isKind(kind)) return new Error(`--load: '${kind}' is not a load (${LOAD_KINDS.join(', ')})`);
     if (!isWhere(place)) return new Error(`--load ${text}: '${place}' is not a place (${LOAD_PLACES.join(', ')})`);
+    if (kind === 'flood' && place === 'guest') {
+      return new Error(`--load ${text}: the flood runs on the host into a namespace guest (flood@pt or flood@emu), not in the QEMU guest`);
+    }
     const where = kind === 'flood' && place === 'host' ? DEFAULT_FLOOD_GUEST : place;
     if (specs.some((s) => s.kind === kind && s.where === where)) {
       return new Error(`--load: ${describeLoad({ kind, where })} given twice`);
@@ -73,9 +78,10 @@ export function parseLoadFlags(loads: readonly string[] | undefined, loadIn: str
 /** "cpu on host", "io in rtp-pt", "flood into emu (10.254.21.2)". */
 export function describeLoad(spec: LoadSpec): string {
   if (spec.kind === 'flood') {
-    const guest = guestOf(spec.where === 'host' ? DEFAULT_FLOOD_GUEST : spec.where);
+    const guest = guestOf(spec.where === 'host' || spec.where === 'guest' ? DEFAULT_FLOOD_GUEST : spec.where);
     return `flood from the host into ${guest.role} (${guest.guestAddress})`;
   }
+  if (spec.where === 'guest') return `${spec.kind} in the QEMU guest`;
   return spec.where === 'host' ? `${spec.kind} on the host` : `${spec.kind} in ${guestOf(spec.where).netns}`;
 }
 
@@ -91,10 +97,12 @@ export interface LoadNeeds {
   /** ping -f and ip netns exec need root */
   root: boolean;
   /** the lab guest that must be up, or null */
-  lab: 'pt' | 'emu' | null;
+  lab: 'pt' | 'emu' | 'qemu' | null;
 }
 
 export function loadNeeds(spec: LoadSpec): LoadNeeds {
+  // In the QEMU guest: busybox and hackbench are in its image; the host needs only the lab's token (root).
+  if (spec.where === 'guest') return { tools: [], root: true, lab: 'qemu' };
   const tools: Requirement[] = [];
   if (spec.kind === 'cpu' || spec.kind === 'io') tools.push({ tool: 'stress-ng', debian: 'stress-ng' });
   if (spec.kind === 'hackbench' || spec.kind === 'hackbench-classic') tools.push({ tool: 'hackbench', debian: 'rt-tests' });
@@ -112,6 +120,14 @@ export interface LoadFacts {
   labTargets: { role: string; address: string; netns: string }[] | Error | null;
   /** the lab namespaces that exist now */
   namespaces: readonly string[];
+  /** the QEMU guest of `lab up --qemu`: null = not up; Error = a damaged state file */
+  qemuGuest: QemuGuestAccess | Error | null;
+}
+
+/** How a load reaches the QEMU guest's exec service (guest-exec.ts). */
+export interface QemuGuestAccess {
+  address: string;
+  tokenFile: string;
 }
 
 /** One Error naming everything to fix (missing Debian packages first), or null when every load can start. */
@@ -134,6 +150,11 @@ export function checkLoads(specs: readonly LoadSpec[], facts: LoadFacts): Error 
     if (needs.root && !facts.isRoot) {
       return new Error(`--load ${spec.kind}@${spec.where}: ${describeLoad(spec)} needs root ` +
         `(${spec.kind === 'flood' ? 'ping -f' : 'ip netns exec'}); run it with sudo`);
+    }
+    if (needs.lab === 'qemu') {
+      if (facts.qemuGuest instanceof Error) return new Error(`--load ${spec.kind}@guest: the QEMU lab's state is damaged (${facts.qemuGuest.message}); run 'rtprobe lab down' and 'rtprobe lab up --qemu'`);
+      if (facts.qemuGuest === null) return new Error(`--load ${spec.kind}@guest: ${describeLoad(spec)} needs the QEMU lab, and it is not up; run 'rtprobe lab up --qemu' first`);
+      continue;
     }
     if (needs.lab === null) continue;
     const guest = guestOf(needs.lab);
@@ -175,6 +196,8 @@ export interface LoadContext {
   tempDir: string | null;
   /** the hackbench loop runs while this PID (rtprobe) lives */
   guardPid: number;
+  /** where=guest: the guest's exec service, and the command that runs rtprobe on the host */
+  qemuGuest?: QemuGuestAccess & { rtprobe: readonly string[] };
 }
 
 export interface LoadCommand {
@@ -189,7 +212,7 @@ export interface LoadCommand {
 }
 
 export function needsTempDir(spec: LoadSpec): boolean {
-  return spec.kind === 'io';
+  return spec.kind === 'io' && spec.where !== 'guest';
 }
 
 function hackbenchLoop(args: readonly string[], guardPid: number): string[] {
@@ -198,10 +221,40 @@ function hackbenchLoop(args: readonly string[], guardPid: number): string[] {
   return ['sh', '-c', script, 'rtprobe-load', String(guardPid)];
 }
 
+/**
+ * A load in the QEMU guest, with what its image has: busybox and hackbench. cpu: a busy shell
+ * loop per vCPU; io: 64 MiB written and fsync'ed in a loop (to the guest's RAM-backed /tmp:
+ * the guest has no disk, so this is memory and page-cache work, not block I/O).
+ */
+function guestScript(kind: Exclude<LoadKind, 'flood'>): string {
+  switch (kind) {
+    case 'cpu':
+      return 'i=0; while [ $i -lt $(nproc) ]; do (while :; do :; done) & i=$((i+1)); done; wait';
+    case 'io':
+      return 'while :; do dd if=/dev/zero of=/tmp/rtprobe-load bs=1M count=64 conv=fsync 2>/dev/null; rm -f /tmp/rtprobe-load; done';
+    case 'hackbench':
+      return `while :; do hackbench ${HACKBENCH_ARGS.join(' ')} || exit $?; done`;
+    case 'hackbench-classic':
+      return `while :; do hackbench ${HACKBENCH_CLASSIC_ARGS.join(' ')} || exit $?; done`;
+  }
+}
+
 export function loadCommand(spec: LoadSpec, context: LoadContext): LoadCommand {
   const timeout = `${context.timeoutS}s`;
+  if (spec.where === 'guest' && spec.kind !== 'flood') {
+    const guest = context.qemuGuest;
+    if (!guest) throw new Error('a load in the QEMU guest without its address');
+    // The host side is one process the runner stops like any other; stopping it ends the
+    // connection, and the guest's service then ends the load's whole process group.
+    return {
+      argv: [...guest.rtprobe, 'lab', 'guest-exec', '--to', `${guest.address}:${GUEST_EXEC_PORT}`, '--token-file', guest.tokenFile,
+        '--', 'sh', '-c', guestScript(spec.kind)],
+      target: null,
+      stopSignal: 'SIGTERM',
+    };
+  }
   if (spec.kind === 'flood') {
-    const guest = guestOf(spec.where === 'host' ? DEFAULT_FLOOD_GUEST : spec.where);
+    const guest = guestOf(spec.where === 'host' || spec.where === 'guest' ? DEFAULT_FLOOD_GUEST : spec.where);
     return {
       argv: ['ping', '-f', '-q', '-w', String(context.timeoutS), guest.guestAddress],
       target: guest.guestAddress,
@@ -224,7 +277,7 @@ export function loadCommand(spec: LoadSpec, context: LoadContext): LoadCommand {
       argv = hackbenchLoop(HACKBENCH_CLASSIC_ARGS, context.guardPid);
       break;
   }
-  if (spec.where !== 'host') argv = ['ip', 'netns', 'exec', guestOf(spec.where).netns, ...argv];
+  if (spec.where === 'pt' || spec.where === 'emu') argv = ['ip', 'netns', 'exec', guestOf(spec.where).netns, ...argv];
   return { argv, target: null, stopSignal: 'SIGTERM' };
 }
 

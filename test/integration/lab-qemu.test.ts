@@ -105,6 +105,20 @@ describe.skipIf(skipReason !== null)(`rtprobe lab up --qemu (root; a real guest 
       expect(t.agent?.turnaround_ns.max, t.name).toBeGreaterThan(0);
     }
   }, 100_000);
+
+  it('compare --load cpu@guest: the load runs in the guest through its exec service, is stopped with the run, and the guest answers after', async () => {
+    const [e1000, virtio] = [targets.find((t) => t.model === 'e1000'), targets.find((t) => t.model === 'virtio')];
+    const compared = await runCli(['compare', '--target', `${virtio?.name}=${virtio?.address}`, '--target', `${e1000?.name}=${e1000?.address}`,
+      '--count', '300', '--load', 'cpu@guest', '--json', '-', '--quiet'], { timeoutMs: 90_000 });
+    expect(compared.code, compared.stderr).toBe(0);
+    const load = (JSON.parse(compared.stdout) as { compare: { load: { kind: string; where: string; died: boolean; stop_signals: string[]; command: string[] }[] } }).compare.load;
+    expect(load).toHaveLength(1);
+    expect(load[0]).toMatchObject({ kind: 'cpu', where: 'guest', died: false, stop_signals: ['SIGTERM'] });
+    expect(load[0]?.command).toContain('guest-exec');
+    const after = await runCli(['run', '--target', `${e1000?.address}`, '--count', '50', '--json', '-', '--quiet'], { timeoutMs: 60_000 });
+    expect(after.code, after.stderr).toBe(0);
+    expect((JSON.parse(after.stdout) as { targets: CompareTarget[] }).targets[0]?.received).toBe(50);
+  }, 100_000);
 });
 
 describe.skipIf(skipReason !== null)(`rtprobe lab up --qemu: a guest that does not come up (root)${skipNote(skipReason)}`, () => {

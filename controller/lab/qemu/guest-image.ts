@@ -8,13 +8,14 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { IS_BUNDLE, RTPROBE_CLI } from '../../../shared/cli/build-info.js';
 import { writeCpioNewc, type CpioEntry } from './cpio-newc.js';
 import { GUEST_BUNDLE_DIR, guestInitScript } from './guest-init.js';
 import { driverModules, type GuestNic } from './guest-nics.js';
 import { modulesInLoadOrder, parseModulesDep } from './module-deps.js';
+import { findOnPath } from '../lab-system.js';
 
 export interface GuestImage {
   kernel: string;
@@ -24,6 +25,9 @@ export interface GuestImage {
   cached: boolean;
   bytes: number;
 }
+
+/** Programs copied into the guest when the host has them: loads in the guest (load-spec.ts). */
+const GUEST_TOOLS = ['hackbench'];
 
 /** A missing host part, named with the Debian package that brings it. */
 export class MissingPartError extends Error {}
@@ -114,11 +118,13 @@ export function buildGuestImage(cacheDir: string, nics: readonly GuestNic[], age
   const modules = modulesInLoadOrder(parseModulesDep(readFileSync(join(moduleRoot, 'modules.dep'), 'utf8')), driverModules(nics));
   if (modules instanceof Error) return modules;
   const node = process.execPath;
+  // hackbench (rt-tests) for loads in the guest, when the host has it
+  const tools = GUEST_TOOLS.map((tool) => findOnPath(tool)).filter((path): path is string => path !== null);
   let libraries: string[];
   try {
-    libraries = parseLdd(execFileSync('ldd', [node], { encoding: 'utf8' }));
+    libraries = [...new Set([node, ...tools].flatMap((binary) => parseLdd(execFileSync('ldd', [binary], { encoding: 'utf8' }))))];
   } catch (error) {
-    return new Error(`ldd ${node}: ${(error as Error).message}`);
+    return new Error(`ldd: ${(error as Error).message}`);
   }
   mkdirSync(cacheDir, { recursive: true });
   const bundle = bundleDir(cacheDir);
@@ -128,7 +134,7 @@ export function buildGuestImage(cacheDir: string, nics: readonly GuestNic[], age
   // Inputs: host files by path, size and mtime (a package upgrade changes them), the bundle and
   // /init by content.
   const hash = createHash('sha256').update(init);
-  for (const file of [kernel.kernel, busybox, node, ...libraries, ...modules.map((m) => join(moduleRoot, m))]) {
+  for (const file of [kernel.kernel, busybox, node, ...tools, ...libraries, ...modules.map((m) => join(moduleRoot, m))]) {
     const stat = statSync(file);
     hash.update(`${file}\0${stat.size}\0${stat.mtimeMs}\0`);
   }
@@ -144,6 +150,7 @@ export function buildGuestImage(cacheDir: string, nics: readonly GuestNic[], age
   entries.push({ kind: 'file', path: 'init', data: Buffer.from(init), mode: 0o755 });
   addHostFile(entries, dirs, busybox, 'bin/busybox', 0o755);
   addHostFile(entries, dirs, node, 'usr/bin/node', 0o755);
+  for (const tool of tools) addHostFile(entries, dirs, tool, `usr/bin/${basename(tool)}`, 0o755);
   for (const lib of libraries) addHostFile(entries, dirs, lib);
   for (const m of modules) addHostFile(entries, dirs, join(moduleRoot, m));
   for (const file of bundleFiles) addHostFile(entries, dirs, file, join(GUEST_BUNDLE_DIR, relative(bundle, file)));

@@ -7,7 +7,9 @@
  * Lines the host waits for on the serial console:
  *   rtprobe-guest: up <uptime s>        init started (the kernel has booted)
  *   listening udp …                      the agent's own ready line
+ *   guest-exec listening …               the load service's (guest-exec.ts)
  */
+import { GUEST_EXEC_PORT } from './guest-exec.js';
 import type { GuestNic } from './guest-nics.js';
 
 export const GUEST_BUNDLE_DIR = '/opt/rtprobe';
@@ -49,6 +51,11 @@ for word in $(cat /proc/cmdline); do
   case "$word" in ${GUEST_TOKEN_PARAM}=*) echo "\${word#${GUEST_TOKEN_PARAM}=}" > /run/rtprobe/token ;; esac
 done
 chmod 0400 /run/rtprobe/token
+# loads of 'compare --load KIND@guest' (guest-exec.ts): the token guards it
+(while true; do
+  ${GUEST_BUNDLE_DIR}/rtprobe lab guest-execd --listen 0.0.0.0:${GUEST_EXEC_PORT} --token-file /run/rtprobe/token </dev/null
+  sleep 1
+done) &
 while true; do
   ${agent} </dev/null
   echo "rtprobe-guest: agent ended ($?), restarting in 1 s"

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LAB_IMAGE_CACHE_DIR, LAB_RANGE } from '../lab-layout.js';
 import { logTail, spawnDetached } from '../lab-processes.js';
-import { addSafetyRoute, findPidsByArgv, isAlive, processArgv, runIp, terminate } from '../lab-system.js';
+import { addSafetyRoute, findOnPath, findPidsByArgv, isAlive, processArgv, runIp, terminate } from '../lab-system.js';
 import { buildGuestImage, MissingPartError } from './guest-image.js';
 import { GUEST_UDP_PORT, GUEST_UP_MARKER, GUEST_WS_PORT } from './guest-init.js';
 import { guestNic, type GuestNic, type NicModel } from './guest-nics.js';
@@ -39,17 +39,6 @@ export function deviceUsable(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-export function findOnPath(command: string): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    const path = join(dir, command);
-    try {
-      closeSync(openSync(path, 'r'));
-      return path;
-    } catch { /* next */ }
-  }
-  return null;
 }
 
 /** `--accel auto`: KVM where /dev/kvm opens, else TCG; `kvm` without a usable /dev/kvm is an error. */
@@ -147,7 +136,7 @@ export async function qemuLabUp(dir: string, options: QemuLabOptions): Promise<Q
   // QEMU execs itself: read its argv now, for `down`'s check that the pid is still this QEMU.
   state.qemu.argv = processArgv(pid) ?? state.qemu.argv;
   const ready = await waitForSerial(state, pid, 'the guest agent listened',
-    (s) => /^listening udp /m.test(s) && /^stream ws:\/\//m.test(s), qemuStarted, deadline);
+    (s) => /^listening udp /m.test(s) && /^stream ws:\/\//m.test(s) && /^guest-exec listening /m.test(s), qemuStarted, deadline);
   if (ready instanceof Error) return ready;
   state.agent_ready_s = ready;
   const serial = readText(state.serial_log);

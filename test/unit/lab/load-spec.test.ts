@@ -13,6 +13,7 @@ const labUp: LoadFacts = {
     { role: 'pt', address: '10.254.20.2', netns: 'rtp-pt' },
     { role: 'emu', address: '10.254.21.2', netns: 'rtp-emu' },
   ],
+  qemuGuest: null,
   namespaces: ['rtp-pt', 'rtp-emu'],
 };
 
@@ -38,9 +39,10 @@ describe('parseLoadFlags', () => {
 
   it.each([
     [['gpu'], undefined, "--load: 'gpu' is not a load (cpu, io, hackbench, hackbench-classic, flood)"],
-    [['cpu@vm'], undefined, "--load cpu@vm: 'vm' is not a place (host, pt, emu)"],
+    [['cpu@vm'], undefined, "--load cpu@vm: 'vm' is not a place (host, pt, emu, guest)"],
     [['cpu@'], undefined, "--load cpu@: '' is not a place"],
-    [['cpu'], 'guest', "--load-in: 'guest' is not a place"],
+    [['cpu'], 'vm', "--load-in: 'vm' is not a place"],
+    [['flood@guest'], undefined, 'the flood runs on the host into a namespace guest'],
     [undefined, 'pt', '--load-in: give --load too'],
     [['cpu', 'cpu@host'], undefined, '--load: cpu on the host given twice'],
     [['flood', 'flood@emu'], undefined, '--load: flood from the host into emu (10.254.21.2) given twice'],
@@ -48,6 +50,20 @@ describe('parseLoadFlags', () => {
     const result = parseLoadFlags(loads, loadIn);
     expect(result).toBeInstanceOf(Error);
     expect((result as Error).message).toContain(message);
+  });
+
+  it('in the QEMU guest: needs root and the QEMU lab, no host tools; the command goes through lab guest-exec with the lab token', () => {
+    expect(parseLoadFlags(['cpu', 'hackbench'], 'guest')).toEqual([{ kind: 'cpu', where: 'guest' }, { kind: 'hackbench', where: 'guest' }]);
+    expect(loadNeeds({ kind: 'hackbench', where: 'guest' })).toEqual({ tools: [], root: true, lab: 'qemu' });
+    const down = checkLoads([{ kind: 'cpu', where: 'guest' }], { ...labUp, hasTool: () => false, qemuGuest: null });
+    expect(down?.message).toContain("needs the QEMU lab, and it is not up; run 'rtprobe lab up --qemu' first");
+    const qemuGuest = { address: '10.254.22.2', tokenFile: '/run/rtprobe-lab/qemu-token' };
+    expect(checkLoads([{ kind: 'cpu', where: 'guest' }], { ...labUp, hasTool: () => false, qemuGuest })).toBeNull();
+    const command = loadCommand({ kind: 'cpu', where: 'guest' }, { ...context, tempDir: null, qemuGuest: { ...qemuGuest, rtprobe: ['node', 'rtprobe.js'] } });
+    expect(command.argv.slice(0, 9)).toEqual(['node', 'rtprobe.js', 'lab', 'guest-exec', '--to', '10.254.22.2:7709', '--token-file', '/run/rtprobe-lab/qemu-token', '--']);
+    expect(command.argv.slice(9, 11)).toEqual(['sh', '-c']);
+    expect(command.argv[11]).toContain('nproc');
+    expect(command.stopSignal).toBe('SIGTERM');
   });
 
   it('the same kind in two places is two loads', () => {
