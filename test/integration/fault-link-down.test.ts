@@ -3,9 +3,9 @@
  * down for 2 s and comes back, with the agent inside the namespace and the controller outside.
  * The run must go on, count the probes of the outage as lost, and measure sane RTTs after.
  *
- * Safety: an `unreachable 10.254.83.0/30` route (metric 4242) sits under the veth's connected
- * route, so while the host side is down the probes fail locally instead of following the
- * default route off the machine. Neighbour entries are permanent (re-added after each "up"),
+ * Safety: an `unreachable 10.254.83.0/30` route (metric 4242, made by createGuestNamespace)
+ * sits under the veth's connected route, so while the host side is down the probes fail
+ * locally instead of following the default route off the machine. Neighbour entries are permanent (re-added after each "up"),
  * so the outage is just the outage: no ARP queue holding probes back and releasing them late.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -19,7 +19,6 @@ import { lastStatusReceived, spawnCli, type SpawnedCli } from '../helpers/spawn-
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const SUBNET = 83;
-const GUARD_ROUTE = [`10.254.${SUBNET}.0/30`, 'metric', '4242'];
 const RATE_HZ = 100;
 const DOWN_MS = 2000;
 
@@ -66,14 +65,9 @@ function pinNeighbours(link: Pick<Link, 'ns' | 'hostIf' | 'guestIf'>): void {
 
 let link: Link | null = null;
 
-function removeGuard(): void {
-  try { ip('route', 'del', 'unreachable', ...GUARD_ROUTE); } catch { /* not there */ }
-}
-
 async function setUp(): Promise<Link> {
+  // createGuestNamespace holds an unreachable route for the /30 under the connected one
   const ns = createGuestNamespace('fltlink', SUBNET);
-  ip('route', 'add', 'unreachable', ...GUARD_ROUTE);
-  process.once('exit', removeGuard);
   const { hostIf, guestIf } = vethNames(ns);
   pinNeighbours({ ns, hostIf, guestIf });
   // `ip netns exec` execs node in the namespace: the child's pid is the agent's.
@@ -165,7 +159,6 @@ describe.skipIf(skipReason !== null)(`fault: the link into a network namespace d
     if (link) {
       link.agent.child.kill('SIGKILL');
       await link.agent.exited;
-      removeGuard();
       link.ns.remove();
     }
   });

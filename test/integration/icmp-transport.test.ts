@@ -19,6 +19,7 @@ import type { IcmpTransport } from '../../controller/transport/icmp-transport.js
 import type {
   RxEvent, SentEvent, StampSource, TransportEvent, TxStampEvent,
 } from '../../shared/transport/probe-transport.js';
+import { createGuestNamespace, namespaceExists, type GuestNamespace } from '../helpers/netns.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
@@ -253,43 +254,21 @@ describe.skipIf(notRoot !== null)(`ICMP echo transports (raw sockets: these need
   });
 
   describe('to an address inside a network namespace the test creates', () => {
-    const ns = `rtp-icmp-${process.pid}`;
-    const hostIf = `rtpi${process.pid}h`;
-    const peerIf = `rtpi${process.pid}n`;
+    let guest: GuestNamespace | null = null;
     let setupError: string | null = null;
-    const ip = (...args: string[]): void => {
-      execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
-    };
-    const cleanUp = (): void => {
-      for (const args of [['netns', 'del', ns], ['link', 'del', hostIf]]) {
-        try { ip(...args); } catch { /* already gone */ }
-      }
-    };
 
     beforeAll(() => {
-      // afterAll covers failed tests; this covers a worker that exits before it runs.
-      process.once('exit', cleanUp);
       if (execFileSync('ip', ['-4', 'addr'], { encoding: 'utf8' }).includes('10.254.77.')) {
         setupError = '10.254.77.0/30 is already in use on this host';
         return;
       }
       try {
-        ip('netns', 'add', ns);
-        ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', peerIf, 'netns', ns);
-        ip('addr', 'add', '10.254.77.1/30', 'dev', hostIf);
-        ip('link', 'set', hostIf, 'up');
-        ip('-n', ns, 'addr', 'add', '10.254.77.2/30', 'dev', peerIf);
-        ip('-n', ns, 'link', 'set', peerIf, 'up');
-        ip('-n', ns, 'link', 'set', 'lo', 'up');
+        guest = createGuestNamespace('icmp', 77);
       } catch (err) {
-        cleanUp();
         setupError = `could not create the namespace: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
       }
     });
-    afterAll(() => {
-      process.off('exit', cleanUp);
-      cleanUp();
-    });
+    afterAll(() => guest?.remove());
 
     it.for(kinds)('%s: 20 probes to 10.254.77.2 → 20 replies from it', async (kind, ctx) => {
       if (setupError) ctx.skip(setupError);
@@ -303,11 +282,14 @@ describe.skipIf(notRoot !== null)(`ICMP echo transports (raw sockets: these need
       expect(collector.of('tx').filter((e) => e.source === EXPECTED_SOURCE[kind])).toHaveLength(20);
     });
 
-    it('the namespace and the veth are gone after cleanup', (ctx) => {
-      if (setupError) ctx.skip(setupError);
-      cleanUp();
-      expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(ns);
-      expect(spawnSync('ip', ['link', 'show', hostIf]).status).not.toBe(0);
+    it('the namespace, the veth and the guard route are gone after cleanup', (ctx) => {
+      if (setupError || !guest) ctx.skip(setupError ?? 'no namespace');
+      const made = guest as GuestNamespace;
+      expect(execFileSync('ip', ['route', 'show', 'type', 'unreachable'], { encoding: 'utf8' })).toContain('10.254.77.0/30');
+      made.remove();
+      expect(namespaceExists(made.name)).toBe(false);
+      expect(execFileSync('ip', ['-4', 'addr'], { encoding: 'utf8' })).not.toContain('10.254.77.');
+      expect(execFileSync('ip', ['route', 'show', 'type', 'unreachable'], { encoding: 'utf8' })).not.toContain('10.254.77.0/30');
     });
   });
 });
