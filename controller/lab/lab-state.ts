@@ -72,16 +72,23 @@ export function parseLabState(text: string): LabState | Error {
   return value as unknown as LabState;
 }
 
-/** null: no state file (the lab is down, or was never up); Error: a damaged one. */
-export function readLabState(dir: string): LabState | Error | null {
+/**
+ * A state file of the lab's through its parser: null when there is none (that lab is down, or
+ * was never up), an Error when it cannot be read or parsed.
+ */
+export function readStateFile<T>(dir: string, file: string, parse: (text: string) => T | Error): T | Error | null {
   let text: string;
   try {
-    text = readFileSync(join(dir, STATE_FILE), 'utf8');
+    text = readFileSync(join(dir, file), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return new Error(`cannot read ${join(dir, STATE_FILE)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    return new Error(`cannot read ${join(dir, file)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  return parseLabState(text);
+  return parse(text);
+}
+
+export function readLabState(dir: string): LabState | Error | null {
+  return readStateFile(dir, STATE_FILE, parseLabState);
 }
 
 export function writeLabState(dir: string, state: LabState): void {

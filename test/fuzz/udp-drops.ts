@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 
+/** The fields of every /proc/net/udp row (after the header) whose local port is `hexPort` (pure). */
+function rowsOfPort(text: string, hexPort: string): string[][] {
+  return text.split('\n').slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1]?.endsWith(`:${hexPort}`) === true);
+}
+
 /**
- * Datagrams the kernel dropped on one UDP socket (receive buffer full): the `drops` column of
- * /proc/net/udp (and udp6) for the socket bound to `port` on loopback. Read while the socket is
- * open. Null when there is no such socket or the file cannot be read (not Linux).
+ * A column summed over the UDP sockets (IPv4 and IPv6) bound to `port`: `pick` reads it from a
+ * row's fields, NaN to skip the row. Null when there is no such socket or the files cannot be
+ * read (not Linux).
  */
-export function socketDrops(port: number): number | null {
+function sumOverSockets(port: number, pick: (fields: string[]) => number): number | null {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
   let total: number | null = null;
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
@@ -15,21 +22,28 @@ export function socketDrops(port: number): number | null {
     } catch {
       continue;
     }
-    for (const drops of parseSocketDrops(text, hexPort)) total = (total ?? 0) + drops;
+    for (const fields of rowsOfPort(text, hexPort)) {
+      const value = pick(fields);
+      if (Number.isFinite(value)) total = (total ?? 0) + value;
+    }
   }
   return total;
 }
 
+const dropsOf = (fields: string[]): number => Number(fields[fields.length - 1]);
+
+/**
+ * Datagrams the kernel dropped on one UDP socket (receive buffer full): the `drops` column of
+ * /proc/net/udp (and udp6) for the socket bound to `port` on loopback. Read while the socket is
+ * open. Null when there is no such socket or the file cannot be read (not Linux).
+ */
+export function socketDrops(port: number): number | null {
+  return sumOverSockets(port, dropsOf);
+}
+
 /** The drops of every socket in a /proc/net/udp text whose local port is `hexPort` (pure). */
 export function parseSocketDrops(text: string, hexPort: string): number[] {
-  const found: number[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields[1]?.endsWith(`:${hexPort}`) !== true) continue;
-    const drops = Number(fields[fields.length - 1]);
-    if (Number.isFinite(drops)) found.push(drops);
-  }
-  return found;
+  return rowsOfPort(text, hexPort).map(dropsOf).filter(Number.isFinite);
 }
 
 /**
@@ -38,21 +52,5 @@ export function parseSocketDrops(text: string, hexPort: string): number[] {
  * Null when there is no such socket or the file cannot be read (not Linux).
  */
 export function socketQueuedBytes(port: number): number | null {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  let total: number | null = null;
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields[1]?.endsWith(`:${hexPort}`) !== true) continue;
-      const queued = Number.parseInt(fields[4]?.split(':')[1] ?? '', 16);
-      if (Number.isFinite(queued)) total = (total ?? 0) + queued;
-    }
-  }
-  return total;
+  return sumOverSockets(port, (fields) => Number.parseInt(fields[4]?.split(':')[1] ?? '', 16));
 }

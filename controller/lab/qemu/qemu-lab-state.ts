@@ -2,9 +2,9 @@
  * /run/rtprobe-lab/qemu.json: the QEMU guest `lab up --qemu` started, where its logs and
  * monitor are, how it booted, and the targets to compare. Parsing is strict and never throws.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../../shared/cli/command-io.js';
+import { readStateFile } from '../lab-state.js';
 import type { NicModel } from './guest-nics.js';
 import type { Accel } from './qemu-argv.js';
 
@@ -78,14 +78,7 @@ export function parseQemuLabState(text: string): QemuLabState | Error {
 
 /** null: no QEMU lab; Error: a damaged file. */
 export function readQemuLabState(dir: string): QemuLabState | Error | null {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, QEMU_STATE_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return new Error(`cannot read ${join(dir, QEMU_STATE_FILE)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  return parseQemuLabState(text);
+  return readStateFile(dir, QEMU_STATE_FILE, parseQemuLabState);
 }
 
 export function writeQemuLabState(dir: string, state: QemuLabState): void {
