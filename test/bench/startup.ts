@@ -1,8 +1,8 @@
 /**
- * Start-up of the two ways to run rtprobe (issue "self-contained rtprobe"): the checkout's
- * TypeScript through tsx (shared/cli/rtprobe.js) and the bundle of `npm run build`. Times to
- * `--help` exiting and to the agent's `listening` line, alternating source and bundle, median
- * of N each.
+ * Start-up of the ways to run rtprobe (issue "self-contained rtprobe"): the checkout's
+ * TypeScript through tsx (shared/cli/rtprobe.js), the bundle of `npm run build`, and the
+ * single-file agent (build-sea.js; — where this machine cannot make one). Times to `--help`
+ * exiting and to the agent's `listening` line, in rotating order, median of N each.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { formatTable } from './format-table.js';
 import { REPO_ROOT } from './rtprobe-runner.js';
 
-export interface StartupRow { what: string; sourceMs: number; bundleMs: number }
+export interface StartupRow { what: string; sourceMs: number; bundleMs: number; singleFileMs: number | null }
 export interface StartupResult { runs: number; rows: StartupRow[] }
 
 const TIMEOUT_MS = 20_000;
@@ -19,7 +19,8 @@ const TIMEOUT_MS = 20_000;
 function timeUntil(argv: string[], done: ((stdout: string) => boolean) | null): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const [command = '', ...args] = argv;
+    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'ignore'] });
     let stdout = '';
     let elapsed: number | null = null;
     const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
@@ -44,29 +45,55 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-/** Builds the bundle into `dir` and times both paths, alternating. */
+/** The single-file agent (build-sea.js) in `dir`, or null when this machine cannot make one. */
+function buildSingleFile(dir: string): string | null {
+  const out = join(dir, 'rtprobe-agent');
+  try {
+    execFileSync(process.execPath, [join(REPO_ROOT, 'shared/cli/build-sea.js'), '--out', out], { stdio: 'ignore' });
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** Builds the bundle (and the single-file agent) into `dir` and times each path, alternating. */
 export async function measureStartup(dir: string, runs = 5): Promise<StartupResult> {
   const bundleDir = join(dir, 'rtprobe');
   execFileSync(process.execPath, [join(REPO_ROOT, 'shared/cli/build-bundle.js'), '--out', bundleDir, '--no-tarball'], { stdio: 'ignore' });
-  const launchers = { source: join(REPO_ROOT, 'shared/cli/rtprobe.js'), bundle: join(bundleDir, 'rtprobe') };
+  const singleFile = buildSingleFile(dir);
+  const launchers: Record<'source' | 'bundle' | 'singleFile', string[] | null> = {
+    source: [process.execPath, join(REPO_ROOT, 'shared/cli/rtprobe.js')],
+    bundle: [process.execPath, join(bundleDir, 'rtprobe')],
+    // the agent alone: `rtprobe-agent --help` is the agent's help
+    singleFile: singleFile === null ? null : [singleFile],
+  };
   const cases: { what: string; args: string[]; done: ((stdout: string) => boolean) | null }[] = [
     { what: 'rtprobe --help (to exit)', args: ['--help'], done: null },
     { what: "rtprobe agent (to its 'listening' line)", args: ['agent', '--listen', '127.0.0.1:0'], done: (out) => out.includes('listening udp') },
   ];
   const rows: StartupRow[] = [];
   for (const c of cases) {
-    const times = { source: [] as number[], bundle: [] as number[] };
+    const times = { source: [] as number[], bundle: [] as number[], singleFile: [] as number[] };
+    const order = ['source', 'bundle', 'singleFile'] as const;
     for (let i = 0; i < runs; i++) {
-      for (const which of i % 2 === 0 ? (['source', 'bundle'] as const) : (['bundle', 'source'] as const)) {
-        times[which].push(await timeUntil([launchers[which], ...c.args], c.done));
+      // rotate who goes first, so no path always starts on a cold or a warm machine
+      for (const which of [...order.slice(i % 3), ...order.slice(0, i % 3)]) {
+        const launcher = launchers[which];
+        if (launcher === null) continue;
+        const args = which === 'singleFile' ? c.args.filter((a) => a !== 'agent') : c.args;
+        times[which].push(await timeUntil([...launcher, ...args], c.done));
       }
     }
-    rows.push({ what: c.what, sourceMs: median(times.source), bundleMs: median(times.bundle) });
+    rows.push({
+      what: c.what, sourceMs: median(times.source), bundleMs: median(times.bundle),
+      singleFileMs: times.singleFile.length > 0 ? median(times.singleFile) : null,
+    });
   }
   return { runs, rows };
 }
 
 export function renderStartup(result: StartupResult): string {
-  return formatTable(['start-up, median of ' + result.runs, 'source (tsx) ms', 'bundle ms', 'bundle/source'],
-    result.rows.map((r) => [r.what, r.sourceMs.toFixed(0), r.bundleMs.toFixed(0), (r.bundleMs / r.sourceMs).toFixed(2)]));
+  return formatTable(['start-up, median of ' + result.runs, 'source (tsx) ms', 'bundle ms', 'bundle/source', 'single-file agent ms'],
+    result.rows.map((r) => [r.what, r.sourceMs.toFixed(0), r.bundleMs.toFixed(0), (r.bundleMs / r.sourceMs).toFixed(2),
+      r.singleFileMs === null ? '—' : r.singleFileMs.toFixed(0)]));
 }
