@@ -18,8 +18,8 @@ import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
 export interface RunIo {
   /** warnings and notices */
   log: (line: string) => void;
-  /** rewrites the live status line (a TTY) or prints it (a pipe) */
-  status: (line: string) => void;
+  /** rewrites the live status line (a TTY) or prints it (a pipe); none with --quiet */
+  status?: ((line: string) => void) | undefined;
   /** aborting stops sending early and reports what was measured */
   signal?: AbortSignal;
   /** called with the finished stats before the report is built */
@@ -131,7 +131,8 @@ function startSchedules(config: RunConfig, targets: ResolvedTarget[], stats: Tar
 function startRunTimers(state: RunState, stats: TargetStats[], window: ScheduleWindow, io: RunIo,
   stopAll: () => void): () => void {
   const expireTimer = setInterval(() => state.expire(monoNs()), EXPIRE_EVERY_MS);
-  const statusTimer = setInterval(() => io.status(formatStatusLine(Number(monoNs() - window.startMonoNs) / 1e9, stats)), 1000);
+  const status = io.status;
+  const statusTimer = status ? setInterval(() => status(formatStatusLine(Number(monoNs() - window.startMonoNs) / 1e9, stats)), 1000) : null;
   const intervalTimer = io.interval ? setInterval(() => {
     state.expire(monoNs());
     // Interval times follow the monotonic clock (anchored to the wall clock once): a wall-clock
@@ -142,7 +143,7 @@ function startRunTimers(state: RunState, stats: TargetStats[], window: ScheduleW
     : setTimeout(stopAll, Number(window.endMonoNs - monoNs()) / 1e6 + 50);
   return () => {
     clearInterval(expireTimer);
-    clearInterval(statusTimer);
+    if (statusTimer) clearInterval(statusTimer);
     if (intervalTimer) clearInterval(intervalTimer);
     if (endTimer) clearTimeout(endTimer);
   };

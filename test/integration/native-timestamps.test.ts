@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -280,6 +281,41 @@ describeNative('native controller transport + native reflector', () => {
     expect(r.reflected).toBe(t.sent);
     expect(transportCalls).toBeLessThanOrEqual(0.75 * transportDatagrams);
     expect(reflectorCalls).toBeLessThanOrEqual(0.75 * reflectorDatagrams);
+  });
+
+  // The quiet window (issue 15): the native threads hand events to JS at most every 100 ms
+  // (and at once when sending ends), so at 100 Hz JS wakes ~10 times a second, not per probe,
+  // and no TX stamp is lost to the batching.
+  it('at 100 Hz for 5 s: at most 10 JS calls a second on each side, and every probe has its TX stamp', async () => {
+    const probes = 500;
+    const fromReflector = new Collector<ReflectorEvent>();
+    const reflector = await openReflector(4, fromReflector.handler);
+    const fromTransport = new Collector<TransportEvent>();
+    const transport = await openTransport(4, fromTransport.handler);
+    const started = performance.now();
+    transport.start({
+      targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }],
+      templates: [probe(64, 0x5eee)],
+      seqOffset: OFFSET_SEQ,
+      t1Offset: OFFSET_T1,
+      periodNs: 10_000_000n,
+      startMonoNs: process.hrtime.bigint() + 2_000_000n,
+      probesPerTarget: BigInt(probes),
+    });
+    await fromTransport.waitFor((evs) => evs.some((e) => e.kind === 'done'), 20_000, 'done');
+    const seconds = (performance.now() - started) / 1000;
+    await fromTransport.waitFor((evs) => evs.filter((e) => e.kind === 'rx').length >= probes, 10_000, `${probes} replies`);
+    await fromReflector.waitFor((evs) => evs.filter((e) => e.kind === 'reflect-tx').length >= probes, 10_000, 'reflector TX stamps');
+    const transportCalls = fromTransport.batches.length;
+    const reflectorCalls = fromReflector.batches.length;
+    console.log(`100 Hz, ${seconds.toFixed(1)} s: transport ${transportCalls} JS calls, reflector ${reflectorCalls}`);
+    // 10 a second, plus the first event (nothing pending before it), the end and the replies after it
+    expect(transportCalls).toBeLessThanOrEqual(Math.ceil(10 * seconds) + 3);
+    expect(reflectorCalls).toBeLessThanOrEqual(Math.ceil(10 * seconds) + 3);
+    const tx = fromTransport.events.filter((e) => e.kind === 'tx');
+    expect(tx).toHaveLength(probes);
+    expect(new Set(tx.map((e) => (e as { seq: bigint }).seq)).size).toBe(probes);
+    expect(transport.stats()).toMatchObject({ sent: probes, txStamps: probes, received: probes });
   });
 
   it('two targets: exactly probesPerTarget probes each, seqs 0..N-1, interleaved on schedule, then done', async () => {

@@ -552,6 +552,7 @@ void ProbeSocket::FinishSchedule() {
   schedule_.reset();
   Event done(EventKind::kDone);
   Push(std::move(done));
+  Flush();  // the end of sending: JS waits for it
   std::lock_guard<std::mutex> lock(controlMu_);
   scheduleActive_.store(false);
   stopRequested_ = false;
@@ -944,15 +945,25 @@ void ProbeSocket::Refuse(const char* reason) {
   Push(std::move(ev));
 }
 
+void ProbeSocket::FlushIfDue(int64_t nowNs) {
+  if (!events_.empty() && nowNs - lastFlushMonoNs_ >= kFlushIntervalNs) Flush();
+}
+
+int64_t ProbeSocket::UntilFlushDueNs(int64_t nowNs) const {
+  if (events_.empty()) return -1;
+  return std::max<int64_t>(0, lastFlushMonoNs_ + kFlushIntervalNs - nowNs);
+}
+
 void ProbeSocket::FlushThenWait() {
+  const int64_t nowNs = MonoNowNs();
   if (!schedule_) {
-    Flush();
-    PollSocketOrWake(-1);
+    FlushIfDue(nowNs);
+    PollSocketOrWake(UntilFlushDueNs(nowNs));
     return;
   }
-  const int64_t remainingNs = nextDueMonoNs_ - MonoNowNs();
+  const int64_t remainingNs = nextDueMonoNs_ - nowNs;
   if (remainingNs <= 0) return;  // a slot is due: no flush, no wait
-  Flush();  // about to wait: hand out what we have
+  FlushIfDue(nowNs);
   const int64_t spinNs = config_.spinNs;
   if (remainingNs <= spinNs) {
     // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
@@ -961,7 +972,9 @@ void ProbeSocket::FlushThenWait() {
     // Close to the deadline: an absolute sleep is more precise than ppoll's timeout.
     SleepUntilMono(nextDueMonoNs_ - spinNs);
   } else {
-    PollSocketOrWake(remainingNs - kSpinWindowNs - spinNs);
+    const int64_t untilSlotNs = remainingNs - kSpinWindowNs - spinNs;
+    const int64_t untilFlushNs = UntilFlushDueNs(nowNs);
+    PollSocketOrWake(untilFlushNs < 0 ? untilSlotNs : std::min(untilSlotNs, untilFlushNs));
   }
 }
 
@@ -987,6 +1000,7 @@ void ProbeSocket::Push(Event&& event) {
 }
 
 void ProbeSocket::Flush() {
+  lastFlushMonoNs_ = MonoNowNs();
   if (events_.empty()) return;
   std::vector<Event> batch;
   batch.reserve(64);

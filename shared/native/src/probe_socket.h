@@ -118,6 +118,10 @@ class ProbeSocket {
   static constexpr size_t kTxRingSize = 4096;  // in-flight TX stamps we can still match
   static constexpr int64_t kSpinWindowNs = 200'000;  // finish waits with clock_nanosleep
   static constexpr size_t kMaxBatch = 512;
+  // Events go to JavaScript at most this often (and at once when a batch is full or the
+  // schedule ends): a JS wake-up per probe costs more CPU than the probe, and lands in the
+  // window where the measured guest must run.
+  static constexpr int64_t kFlushIntervalNs = 100'000'000;
 
   // Constructor steps, in this order; each throws std::runtime_error.
   void ValidateConfig() const;
@@ -156,12 +160,17 @@ class ProbeSocket {
   // kernel does not know SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
   int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen);
   void RememberTx(uint32_t id, uint32_t owner, uint64_t seq);
-  // Between two rounds of the loop: hands out the pending events, then waits for the next
-  // thing to do. With a schedule: far from the next slot, ppoll until kSpinWindowNs + spinNs
-  // before it; closer, an absolute sleep until spinNs before it; in the last spinNs, a spin
-  // until it is due (one step per call). Without: ppoll until I/O or a wake-up. Returns at
-  // once, without flushing, when a slot is already due.
+  // Between two rounds of the loop: hands out the pending events when kFlushIntervalNs has
+  // passed since the last batch, then waits for the next thing to do, at most until the
+  // pending events are due. With a schedule: far from the next slot, ppoll until
+  // kSpinWindowNs + spinNs before it; closer, an absolute sleep until spinNs before it; in the
+  // last spinNs, a spin until it is due (one step per call). Without: ppoll until I/O, a
+  // wake-up or the next batch. Returns at once, without flushing, when a slot is already due.
   void FlushThenWait();
+  // Flushes when events wait and the last batch is kFlushIntervalNs old.
+  void FlushIfDue(int64_t nowNs);
+  // ns until the pending events are due to JS; -1 when none wait.
+  int64_t UntilFlushDueNs(int64_t nowNs) const;
   // ppoll on the socket (datagram or TX stamp) and wakeFd_ for at most timeoutNs (-1: no
   // limit); consumes a wake-up.
   void PollSocketOrWake(int64_t timeoutNs);
@@ -209,6 +218,7 @@ class ProbeSocket {
   bool useIdCmsg_ = true;
   std::vector<Event> events_;
   int64_t errorWindowStartNs_ = 0;
+  int64_t lastFlushMonoNs_ = 0;
   uint32_t errorsInWindow_ = 0;
   uint64_t errorsSuppressed_ = 0;
   std::unique_ptr<ProbeGuard> guard_;  // reflector only
