@@ -100,6 +100,23 @@ describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)
     }
   });
 
+  // One agent on 0.0.0.0 must answer each probe from the address it was sent to; the
+  // controller refuses a reply from another address (wrong-source). The native reflector
+  // reads the destination with IP_PKTINFO and sends from it.
+  it('an agent on 0.0.0.0 answers 127.0.0.2 and 127.0.0.3 from those addresses: no wrong-source rejections', async () => {
+    const agent = await startAgent(['--timestamps', 'kernel'], '0.0.0.0:0');
+    try {
+      const result = await runCli(['run', '--target', `two=127.0.0.2:${agent.port}`, '--target', `three=127.0.0.3:${agent.port}`,
+        '--count', '30', '--rate', '100', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      for (const target of JSON.parse(result.stdout).targets) {
+        expect(target, target.name).toMatchObject({ sent: 30, received: 30, lost: 0, rejected: {} });
+      }
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('IPv6 loopback works end to end', async () => {
     const agent = await startAgent([], '[::1]:0');
     try {

@@ -338,6 +338,11 @@ void ProbeSocket::ApplySocketOptions() {
   // After IP_TOS: setting IP_TOS overwrites the socket priority.
   if (config_.priority >= 0) SetPriority(fd_, int(config_.priority));
   if (config_.busyPollUs >= 0) SetBusyPoll(fd_, config_.busyPollUs);
+  // The reflector answers from the address each probe was sent to (ReplySource).
+  if (config_.reflector && !config_.icmp) {
+    if (config_.family == 4) SetIntOption(fd_, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+    else SetIntOption(fd_, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
+  }
 }
 
 void ProbeSocket::EnableTimestamping() {
@@ -653,24 +658,49 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
 }
 
 int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
-                                socklen_t toLen) {
+                                socklen_t toLen, const ReplySource* replyFrom) {
   iovec iov{const_cast<void*>(buf), len};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint32_t))];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(in6_pktinfo))];
+  const bool withSource = replyFrom != nullptr && replyFrom->valid;
   for (;;) {
     msghdr msg{};
     msg.msg_name = const_cast<sockaddr*>(to);
     msg.msg_namelen = toLen;
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (useIdCmsg_) {
+    if (useIdCmsg_ || withSource) {
       memset(control, 0, sizeof control);
       msg.msg_control = control;
       msg.msg_controllen = sizeof control;
       cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_TS_OPT_ID;
-      c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-      memcpy(CMSG_DATA(c), &nextTxId_, sizeof(uint32_t));
+      size_t used = 0;
+      if (useIdCmsg_) {
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_TS_OPT_ID;
+        c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+        memcpy(CMSG_DATA(c), &nextTxId_, sizeof(uint32_t));
+        used += CMSG_SPACE(sizeof(uint32_t));
+        c = CMSG_NXTHDR(&msg, c);
+      }
+      if (withSource) {
+        if (config_.family == 4) {
+          // ipi_spec_dst sets the source address; the route picks the interface.
+          in_pktinfo info{};
+          info.ipi_spec_dst = replyFrom->v4.ipi_addr;
+          c->cmsg_level = IPPROTO_IP;
+          c->cmsg_type = IP_PKTINFO;
+          c->cmsg_len = CMSG_LEN(sizeof info);
+          memcpy(CMSG_DATA(c), &info, sizeof info);
+          used += CMSG_SPACE(sizeof info);
+        } else {
+          c->cmsg_level = IPPROTO_IPV6;
+          c->cmsg_type = IPV6_PKTINFO;
+          c->cmsg_len = CMSG_LEN(sizeof replyFrom->v6);
+          memcpy(CMSG_DATA(c), &replyFrom->v6, sizeof replyFrom->v6);
+          used += CMSG_SPACE(sizeof replyFrom->v6);
+        }
+      }
+      msg.msg_controllen = used;
     }
     const ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) return int64_t(nextTxId_++);
@@ -819,7 +849,7 @@ bool ProbeSocket::ReadDatagram() {
     return true;
   }
   if (config_.reflector && IsWireProbe(buf, len)) {
-    Reflect(buf, len, from, msg.msg_namelen, rxNs, source, rxMonoNs);
+    Reflect(buf, len, from, msg.msg_namelen, ReplySourceOf(&msg), rxNs, source, rxMonoNs);
     return true;
   }
   if (config_.reflector) statPassedToJs_.fetch_add(1, std::memory_order_relaxed);
@@ -866,9 +896,24 @@ bool ProbeSocket::SelectIcmpReply(const uint8_t** data, size_t* len) const {
   return true;
 }
 
+ProbeSocket::ReplySource ProbeSocket::ReplySourceOf(msghdr* msg) {
+  ReplySource source;
+  for (cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof source.v4)) {
+      memcpy(&source.v4, CMSG_DATA(c), sizeof source.v4);
+      source.valid = true;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+               c->cmsg_len >= CMSG_LEN(sizeof source.v6)) {
+      memcpy(&source.v6, CMSG_DATA(c), sizeof source.v6);
+      source.valid = true;
+    }
+  }
+  return source;
+}
+
 void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from,
-                          socklen_t fromLen, int64_t rxNs, StampSource rxSource,
-                          int64_t rxMonoNs) {
+                          socklen_t fromLen, const ReplySource& replyFrom, int64_t rxNs,
+                          StampSource rxSource, int64_t rxMonoNs) {
   if (const char* refusal = RefusalOf(buf, len, from, rxMonoNs)) {
     Refuse(refusal);
     return;
@@ -884,7 +929,7 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
   const uint64_t t3Ns = uint64_t(RealNowNs());
   PutU64(buf + kOffT3, t3Ns);
   if (auth_) auth_->Sign(buf, len);
-  const int64_t id = SendWithId(buf, len, reinterpret_cast<const sockaddr*>(&from), fromLen);
+  const int64_t id = SendWithId(buf, len, reinterpret_cast<const sockaddr*>(&from), fromLen, &replyFrom);
   // Everything below runs after the reply has left.
   const uint32_t session = GetU32(buf + kOffSession);
   const uint64_t seq = GetU64(buf + kOffSeq);

@@ -116,6 +116,14 @@ class ProbeSocket {
     uint64_t seq = 0;
   };
   static constexpr size_t kTxRingSize = 4096;  // in-flight TX stamps we can still match
+  // Reflector: the address a probe was sent to (IP_PKTINFO / IPV6_PKTINFO), so that the reply
+  // leaves from it. An agent on 0.0.0.0 with several addresses must answer from the one the
+  // controller probed, or the controller rejects the reply as coming from the wrong source.
+  struct ReplySource {
+    bool valid = false;
+    in_pktinfo v4{};
+    in6_pktinfo v6{};
+  };
   static constexpr int64_t kSpinWindowNs = 200'000;  // finish waits with clock_nanosleep
   static constexpr size_t kMaxBatch = 512;
   // Events go to JavaScript at most this often (and at once when a batch is full or the
@@ -150,15 +158,18 @@ class ProbeSocket {
   // Hands a received datagram to JS with its stamp (the user-space read when none came).
   void PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
               StampSource source, int64_t rxMonoNs, bool portless);
+  static ReplySource ReplySourceOf(msghdr* msg);
   void Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from, socklen_t fromLen,
-               int64_t rxNs, StampSource rxSource, int64_t rxMonoNs);
+               const ReplySource& replyFrom, int64_t rxNs, StampSource rxSource, int64_t rxMonoNs);
   // Reflector: null when the probe may be answered, else why not (counted, coalesced event).
   const char* RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
                         int64_t rxMonoNs);
   void Refuse(const char* reason);
-  // sendmsg with the OPT_ID of this datagram; falls back to the kernel's own counter when the
-  // kernel does not know SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
-  int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen);
+  // sendmsg with the OPT_ID of this datagram (and, for a reply, the source address it must
+  // leave from); falls back to the kernel's own counter when the kernel does not know
+  // SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
+  int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen,
+                     const ReplySource* replyFrom = nullptr);
   void RememberTx(uint32_t id, uint32_t owner, uint64_t seq);
   // Between two rounds of the loop: hands out the pending events when kFlushIntervalNs has
   // passed since the last batch, then waits for the next thing to do, at most until the
