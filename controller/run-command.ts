@@ -18,6 +18,8 @@ Targets
                                IPv6 as [ADDR]:PORT). Probes to several targets interleave
                                within each period. icmp://HOST or udp://HOST:PORT sets the
                                mode of one target.
+  --targets-file FILE          targets from FILE, one a line as --target writes them;
+                               '#' starts a comment (with --target: the file's first)
   --mode udp|icmp              probe of targets without a scheme (default udp). icmp: echo
                                requests answered by the guest's kernel, no agent needed;
                                needs CAP_NET_RAW (root).
@@ -48,6 +50,8 @@ Agent stream (the agent's own histograms, see rtprobe agent --help)
 Output
   --json FILE|-                write the JSON report to FILE, or to standard output with -
   --quiet                      no status lines and no text report
+  --verbose                    every target in full in the text report (with more than 4
+                               targets it shows one line each, the worst max first)
 
 ${SOCKET_FLAGS_HELP}
 Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags or set-up failure.
@@ -71,7 +75,8 @@ export interface ReportView {
   /** the command name in messages */
   command: string;
   decorate(report: RunReport): RunReport;
-  formatText(report: RunReport): string;
+  /** `verbose`: --verbose, every target in full */
+  formatText(report: RunReport, verbose: boolean): string;
   /** writes extra files (HTML, .hgrm); returns the error messages of what could not be written */
   writeFiles(report: RunReport): string[];
   /** sees the finished per-target stats before the report is built (compare's .hgrm needs whole histograms) */
@@ -134,7 +139,7 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
     }
   }
   if (!config.quiet) {
-    (config.json === '-' ? process.stderr : process.stdout).write(view.formatText(report));
+    (config.json === '-' ? process.stderr : process.stdout).write(view.formatText(report, config.verbose));
   }
   const fileErrors = view.writeFiles(report);
   for (const message of fileErrors) process.stderr.write(`rtprobe ${view.command}: ${message}\n`);

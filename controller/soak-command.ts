@@ -166,7 +166,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
       ...report,
       soak: { interval_s: soak.intervalMs / 1000, alerts: actions.fired, hlog: logs ? { dir: soak.hlog?.dir, files: logs.files() } : null },
     }),
-    formatText: (report) => `${formatRunReport(report)}alerts: ${actions.fired} fired` +
+    formatText: (report, verbose) => `${formatRunReport(report, verbose)}alerts: ${actions.fired} fired` +
       `${soak.onAlert ? `, --on-alert run ${actions.commandsRun} (${actions.commandsFailed} failed, ${actions.commandsSkipped} skipped while one ran)` : ''}\n`,
     writeFiles: () => (logs?.failure ? [logs.failure] : []),
     interval: { ms: soak.intervalMs, onInterval },

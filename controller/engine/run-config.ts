@@ -5,6 +5,7 @@ import { parseSocketFlags, SOCKET_FLAG_SPEC, type SocketFlags, type SocketOption
 import { TIMESTAMP_MODES, type TimestampMode } from '../../shared/cli/timestamp-choice.js';
 import { readKeyFile, readTokenFile } from '../../shared/cli/token-file.js';
 import { STREAM_PATH } from '../../shared/messages/agent-messages.js';
+import { MAX_TARGETS, readTargetsFile } from './targets-file.js';
 
 export const DEFAULT_AGENT_PORT = 7707;
 /** per target; the reply ring holds this many probes (~50 B each) */
@@ -41,11 +42,15 @@ export interface RunConfig {
   agentToken: string | null;
   /** --key-file: UDP probes are signed and only genuine replies count; null = none */
   authKey: Buffer | null;
+  /** --verbose: the full tables of every target even when there are many */
+  verbose: boolean;
 }
 
 /** The raw flag values as util.parseArgs returns them for `rtprobe run`. */
 export interface RunFlags extends SocketFlags {
   target?: string[];
+  'targets-file'?: string;
+  verbose?: boolean;
   rate?: string;
   duration?: string;
   count?: string;
@@ -64,6 +69,8 @@ export interface RunFlags extends SocketFlags {
 
 export const RUN_FLAG_SPEC = {
   target: { type: 'string', multiple: true },
+  'targets-file': { type: 'string' },
+  verbose: { type: 'boolean' },
   rate: { type: 'string' },
   duration: { type: 'string' },
   count: { type: 'string' },
@@ -134,18 +141,35 @@ function orDefault<T>(text: string | undefined, fallback: string, parse: (text: 
   return parse(text ?? fallback);
 }
 
-/** Validates `rtprobe run` flags; the first problem comes back as an Error naming its flag. */
-export function parseRunConfig(flags: RunFlags): RunConfig | Error {
-  if (!flags.target || flags.target.length === 0) return new Error('--target: at least one target is required (e.g. --target guest=127.0.0.1:7707)');
-  const defaultMode = flags.mode ?? 'udp';
-  if (defaultMode !== 'udp' && defaultMode !== 'icmp') return new Error(`--mode: '${defaultMode}' is not one of udp, icmp`);
+/** --targets-file's lines, then the --target flags, each name once. */
+function parseTargets(flags: RunFlags, defaultMode: ProbeMode): TargetSpec[] | Error {
+  const fromFile = flags['targets-file'] === undefined ? [] : readTargetsFile(flags['targets-file']);
+  if (fromFile instanceof Error) return fromFile;
+  const sources = [
+    ...fromFile.map((l) => ({ text: l.text, where: `--targets-file ${flags['targets-file']} line ${l.line}` })),
+    ...(flags.target ?? []).map((text) => ({ text, where: '' })),
+  ];
+  if (sources.length === 0) return new Error('--target: at least one target is required (e.g. --target guest=127.0.0.1:7707, or --targets-file FILE)');
+  if (sources.length > MAX_TARGETS) return new Error(`--target/--targets-file: ${sources.length} targets, at most ${MAX_TARGETS}`);
   const targets: TargetSpec[] = [];
-  for (const text of flags.target) {
+  const names = new Set<string>();
+  for (const { text, where } of sources) {
     const target = parseTargetSpec(text, defaultMode);
-    if (target instanceof Error) return target;
-    if (targets.some((t) => t.name === target.name)) return new Error(`--target: name '${target.name}' given twice`);
+    const at = where === '' ? '' : `${where}: `;
+    if (target instanceof Error) return new Error(`${at}${target.message}`);
+    if (names.has(target.name)) return new Error(`${at}--target: name '${target.name}' given twice`);
+    names.add(target.name);
     targets.push(target);
   }
+  return targets;
+}
+
+/** Validates `rtprobe run` flags; the first problem comes back as an Error naming its flag. */
+export function parseRunConfig(flags: RunFlags): RunConfig | Error {
+  const defaultMode = flags.mode ?? 'udp';
+  if (defaultMode !== 'udp' && defaultMode !== 'icmp') return new Error(`--mode: '${defaultMode}' is not one of udp, icmp`);
+  const targets = parseTargets(flags, defaultMode);
+  if (targets instanceof Error) return targets;
   const rateHz = orDefault(flags.rate, '100', (t) => parseRateHz('--rate', t));
   if (rateHz instanceof Error) return rateHz;
   if (flags.duration !== undefined && flags.count !== undefined) return new Error('--duration and --count: give one of them, not both');
@@ -188,6 +212,6 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   }
   return {
     targets, rateHz, durationNs, count, sizeBytes, timeoutNs, lossAfterNs,
-    json: flags.json ?? null, quiet: flags.quiet ?? false, timestamps, socket, agentWs, agentToken, authKey,
+    json: flags.json ?? null, quiet: flags.quiet ?? false, verbose: flags.verbose ?? false, timestamps, socket, agentWs, agentToken, authKey,
   };
 }

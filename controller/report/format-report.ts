@@ -79,10 +79,29 @@ function formatAgentBreakdown(t: TargetReport): string[] {
   return lines;
 }
 
-export function formatRunReport(report: RunReport): string {
+/** Up to this many targets the text report shows each in full; beyond, one line each (--verbose: in full). */
+export const FULL_REPORT_TARGETS = 4;
+
+const cell = (ns: number | null): string => formatNs(ns).padStart(10);
+
+/** One line per target, the worst max first: what to look at among many targets. */
+export function formatTargetSummary(targets: readonly TargetReport[]): string {
+  const sorted = [...targets].sort((a, b) => (b.rtt_ns.max ?? -1) - (a.rtt_ns.max ?? -1));
+  const width = Math.max(6, ...sorted.map((t) => t.name.length));
+  const lines = [
+    `${targets.length} targets, worst max first (--verbose: every target in full; the JSON has them all)`,
+    `  ${'target'.padEnd(width)}      sent      lost   loss      p50 RTT      p99 RTT      max RTT   missed slots`,
+    ...sorted.map((t) => `  ${t.name.padEnd(width)}  ${String(t.sent).padStart(8)}  ${String(t.lost).padStart(8)}  ${formatPercent(t.loss_ratio).padStart(7)}` +
+      `  ${cell(t.rtt_ns.p50)}  ${cell(t.rtt_ns.p99)}  ${cell(t.rtt_ns.max)}  ${String(t.missed_send_slots).padStart(13)}`),
+  ];
+  return lines.join('\n');
+}
+
+export function formatRunReport(report: RunReport, verbose = false): string {
   const header = `rtprobe run ${report.started}: ${report.duration_s.toFixed(1)} s at ${report.rate_hz} Hz, ` +
     `${report.size_bytes} B probes, late after ${formatNs(report.timeout_ns)}, lost after ${formatNs(report.loss_after_ns)}`;
-  const parts = [header, ...report.targets.map(formatTargetReport)];
+  const full = verbose || report.targets.length <= FULL_REPORT_TARGETS;
+  const parts = [header, ...(full ? report.targets.map(formatTargetReport) : [formatTargetSummary(report.targets)])];
   const stray = Object.keys(report.rejected_unattributed).length;
   if (stray > 0) parts.push(`datagrams matching no target: ${formatRejects(report.rejected_unattributed)}`);
   return parts.join('\n\n') + '\n';
