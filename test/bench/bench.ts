@@ -32,6 +32,7 @@ import type { RoundResult } from './tool-result.js';
 import { ROW_ORDER, roundOrder, TOOLS } from './tools.js';
 import type { ToolDef } from './tools.js';
 import { measureStartup, renderStartup, type StartupResult } from './startup.js';
+import { measureCpuPerProbe, renderCpuPerProbe, type CpuPerProbeResult } from './cpu-per-probe.js';
 
 const RATE_HZ = 100;
 /** measured: 10^5 inputs per decoder took 1.8 min here, mostly the decoders */
@@ -196,7 +197,7 @@ async function main(): Promise<number> {
   log(`rtprobe bench: ${paths.map((p) => p.name).join(' + ')}; ${args.rounds} round(s) × ${args.seconds} s × ${tools.length} tools` +
     `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 1 : 3) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
 
-  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult } = { paths: [] };
+  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult; cpuPerProbe?: CpuPerProbeResult } = { paths: [] };
   for (const path of paths) {
     log('');
     log(`--- ${path.name} ---`);
@@ -236,6 +237,17 @@ async function main(): Promise<number> {
       log(renderSoakRss(output.soakRss));
     } catch (e) {
       log(`accelerated soak failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  if (!cliProblem) {
+    log('');
+    log('=== CPU per probe at 100 Hz (issue 15), start-up excluded');
+    try {
+      output.cpuPerProbe = await measureCpuPerProbe(args.quick ? 1 : 2, args.quick ? 8 : 20);
+      log(renderCpuPerProbe(output.cpuPerProbe));
+    } catch (e) {
+      log(`CPU per probe failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
