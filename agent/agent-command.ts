@@ -179,11 +179,12 @@ async function runAgent(config: AgentConfig): Promise<number> {
     stream.onFlush((session) => recorder.flush(session, wallMsOfMono(monoNs())));
     if (trace) freezeTraceOnBreach(stream, trace);
   }
+  // Handlers first: whoever reads the listening line may stop the agent at once.
+  const stopped = waitForStopSignal();
+  const ticker = setInterval(() => recorder.tick(wallMsOfMono(monoNs())), Math.min(250, config.intervalMs / 4));
   process.stdout.write(`listening udp ${shown(reflector.address, reflector.port)} (timestamps: ${reflector.stampSource})\n`);
   if (stream) process.stdout.write(`stream ws://${shown(stream.address, stream.port)}/v1/stream${config.stream?.token ? '' : ' (no auth)'}\n`);
-
-  const ticker = setInterval(() => recorder.tick(wallMsOfMono(monoNs())), Math.min(250, config.intervalMs / 4));
-  const signal = await waitForStopSignal();
+  const signal = await stopped;
   clearInterval(ticker);
   await reflector.close();
   recorder.endAll(wallMsOfMono(monoNs()));

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { parseArgs } from 'node:util';
+import { parseTargetsFileText } from '../../../controller/engine/targets-file.js';
 import {
   DEFAULT_AGENT_PORT, RUN_FLAG_SPEC, parseRunConfig, parseTargetSpec, type RunConfig, type RunFlags,
 } from '../../../controller/engine/run-config.js';
@@ -28,7 +29,7 @@ describe('parseRunConfig defaults', () => {
     expect(config({ target: TARGET })).toEqual({
       targets: [{ name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707, mode: 'udp' }],
       rateHz: 100, durationNs: 30e9, count: null, sizeBytes: 64, timeoutNs: 1e9, lossAfterNs: 10e9,
-      json: null, quiet: false, timestamps: 'auto',
+      json: null, quiet: false, verbose: false, timestamps: 'auto',
       socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
     });
     expect(DEFAULT_AGENT_PORT).toBe(7707);
@@ -46,7 +47,7 @@ describe('parseRunConfig defaults', () => {
     expect(c).toEqual({
       targets: [{ name: 'a', host: '10.0.0.1', port: 9000, mode: 'udp' }, { name: 'b', host: 'fd00::2', port: 7707, mode: 'udp' }],
       rateHz: 1000, durationNs: 16 * 3600e9, count: null, sizeBytes: 1472, timeoutNs: 50e6, lossAfterNs: 2e9,
-      json: '-', quiet: true, timestamps: 'kernel',
+      json: '-', quiet: true, verbose: false, timestamps: 'kernel',
       socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
     });
   });
@@ -168,5 +169,13 @@ describe('parseTargetSpec', () => {
     ['u=udp://127.0.0.1:9', { name: 'u', host: '127.0.0.1', port: 9, mode: 'udp' }],
   ])('%s', (text, expected) => {
     expect(parseTargetSpec(text)).toEqual(expected);
+  });
+});
+
+describe('--targets-file', () => {
+  it('lines as --target writes them, # comments and blank lines skipped, before the --target flags', () => {
+    expect(parseTargetsFileText('# lab\n\na=127.0.0.1:7707  # first\n icmp://127.0.0.2 \n')).toEqual([
+      { line: 3, text: 'a=127.0.0.1:7707' }, { line: 4, text: 'icmp://127.0.0.2' },
+    ]);
   });
 });
