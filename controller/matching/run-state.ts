@@ -47,7 +47,7 @@ export class RunState {
         }
         case 'missed': {
           const stats = this.targets[event.target];
-          if (stats) stats.missedSendSlots++;
+          if (stats) stats.missedSendSlots += event.count;
           break;
         }
         case 'rx':

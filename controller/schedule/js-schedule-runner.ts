@@ -42,7 +42,7 @@ export function runJsSchedule(schedule: ScheduleSpec, send: SendProbe, onEvents:
       tick++;
       const { target } = decision;
       if (decision.action === 'miss') {
-        events.push({ kind: 'missed', target, slot: decision.slot, dueMonoNs: decision.dueNs });
+        events.push({ kind: 'missed', target, slot: decision.slot, dueMonoNs: decision.dueNs, count: 1 });
         continue;
       }
       const seq = seqs[target] ?? 0n;

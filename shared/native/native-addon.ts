@@ -159,8 +159,11 @@ export interface NativeTxEvent {
 export interface NativeMissedEvent {
   kind: 'missed';
   target: number;
+  /** the first of `count` consecutive slots of this target that were skipped */
   slot: bigint;
+  /** when that first slot was due */
   dueMonoNs: bigint;
+  count: number;
 }
 
 export interface NativeDoneEvent {

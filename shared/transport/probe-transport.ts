@@ -46,8 +46,11 @@ export interface TxStampEvent {
 export interface MissedEvent {
   kind: 'missed';
   target: number;
+  /** the first of `count` consecutive slots of this target that were skipped */
   slot: bigint;
+  /** when that first slot was due */
   dueMonoNs: bigint;
+  count: number;
 }
 
 /** A datagram arrived. rxNs has the same source/clock rules as TxStampEvent.txNs. */

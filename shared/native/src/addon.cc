@@ -70,6 +70,7 @@ Napi::Object MissedToJs(Napi::Env env, const Event& ev) {
   o.Set("target", Napi::Number::New(env, ev.target));
   o.Set("slot", UBig(env, ev.slot));
   o.Set("dueMonoNs", Big(env, ev.dueMonoNs));
+  o.Set("count", Napi::Number::New(env, double(ev.count)));
   return o;
 }
 

@@ -40,7 +40,7 @@ struct Event {
   uint64_t t1Ns = 0;     // reflected: fields as on the wire
   uint64_t t2Ns = 0;
   uint64_t t3Ns = 0;
-  uint64_t count = 0;    // refused: consecutive refusals of one reason, coalesced
+  uint64_t count = 0;    // refused: consecutive refusals of one reason; missed: consecutive slots
   std::string address;
   std::vector<uint8_t> data;
   std::string message;

@@ -548,12 +548,44 @@ void ProbeSocket::TakeControl() {
     slotIndex_ = 0;
     nextDueMonoNs_ = schedule_->startMonoNs;
     nextSeq_.assign(schedule_->targets.size(), 0);
+    missedRuns_.assign(schedule_->targets.size(), MissedRun{});
     targetsDone_ = 0;
   }
   if (stop && schedule_) FinishSchedule();
 }
 
+void ProbeSocket::CountMissed(size_t target, uint64_t slot, int64_t dueMonoNs) {
+  MissedRun& run = missedRuns_[target];
+  if (run.count > 0 && slot != run.firstSlot + run.count) ReportMissedRun(target);
+  if (run.count == 0) {
+    run.firstSlot = slot;
+    run.firstDueMonoNs = dueMonoNs;
+  }
+  ++run.count;
+  missedPending_ = true;
+}
+
+void ProbeSocket::ReportMissedRun(size_t target) {
+  if (target >= missedRuns_.size()) return;
+  MissedRun& run = missedRuns_[target];
+  if (run.count == 0) return;
+  Event missed(EventKind::kMissed);
+  missed.target = uint32_t(target);
+  missed.slot = run.firstSlot;
+  missed.dueMonoNs = run.firstDueMonoNs;
+  missed.count = run.count;
+  run.count = 0;
+  Push(std::move(missed));
+}
+
+void ProbeSocket::ReportMissedRuns() {
+  if (!missedPending_) return;
+  for (size_t target = 0; target < missedRuns_.size(); ++target) ReportMissedRun(target);
+  missedPending_ = false;
+}
+
 void ProbeSocket::FinishSchedule() {
+  ReportMissedRuns();
   schedule_.reset();
   Event done(EventKind::kDone);
   Push(std::move(done));
@@ -573,13 +605,10 @@ void ProbeSocket::SendDue() {
     if (limit == 0 || nextSeq_[target] < limit) {
       if (nowMonoNs - nextDueMonoNs_ > schedule_->periodNs) {
         // Woke more than a period late: skip rather than burst (coordinated omission).
-        Event missed(EventKind::kMissed);
-        missed.target = uint32_t(target);
-        missed.slot = slot;
-        missed.dueMonoNs = nextDueMonoNs_;
-        Push(std::move(missed));
+        CountMissed(target, slot, nextDueMonoNs_);
         statMissed_.fetch_add(1, std::memory_order_relaxed);
       } else {
+        ReportMissedRun(target);  // the gap before this probe, in order
         SendProbe(target, slot, nextDueMonoNs_);
         if (limit != 0 && nextSeq_[target] == limit && ++targetsDone_ == targetCount) {
           FinishSchedule();
@@ -991,11 +1020,13 @@ void ProbeSocket::Refuse(const char* reason) {
 }
 
 void ProbeSocket::FlushIfDue(int64_t nowNs) {
-  if (!events_.empty() && nowNs - lastFlushMonoNs_ >= kFlushIntervalNs) Flush();
+  if (nowNs - lastFlushMonoNs_ < kFlushIntervalNs) return;
+  ReportMissedRuns();
+  if (!events_.empty()) Flush();
 }
 
 int64_t ProbeSocket::UntilFlushDueNs(int64_t nowNs) const {
-  if (events_.empty()) return -1;
+  if (events_.empty() && !missedPending_) return -1;
   return std::max<int64_t>(0, lastFlushMonoNs_ + kFlushIntervalNs - nowNs);
 }
 

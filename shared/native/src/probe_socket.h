@@ -180,6 +180,11 @@ class ProbeSocket {
   void FlushThenWait();
   // Flushes when events wait and the last batch is kFlushIntervalNs old.
   void FlushIfDue(int64_t nowNs);
+  // A skipped slot: extends the target's run of missed slots or starts a new one.
+  void CountMissed(size_t target, uint64_t slot, int64_t dueMonoNs);
+  // The target's run of missed slots as one event (before its next probe, or a batch).
+  void ReportMissedRun(size_t target);
+  void ReportMissedRuns();
   // ns until the pending events are due to JS; -1 when none wait.
   int64_t UntilFlushDueNs(int64_t nowNs) const;
   // ppoll on the socket (datagram or TX stamp) and wakeFd_ for at most timeoutNs (-1: no
@@ -221,6 +226,15 @@ class ProbeSocket {
   uint64_t slotIndex_ = 0;  // global index: slot k of target t is k·targets + t
   int64_t nextDueMonoNs_ = 0;
   std::vector<uint64_t> nextSeq_;  // per target: next sequence number = probes sent
+  // Per target: consecutive missed slots not yet reported, handed out as one kMissed event
+  // (a VM paused at a high rate must not turn into one JS event per slot).
+  struct MissedRun {
+    uint64_t firstSlot = 0;
+    int64_t firstDueMonoNs = 0;
+    uint64_t count = 0;
+  };
+  std::vector<MissedRun> missedRuns_;
+  bool missedPending_ = false;  // some target has a run not reported yet
   size_t targetsDone_ = 0;        // targets that sent probesPerTarget probes
   std::vector<uint8_t> sendBuf_;
   std::vector<uint8_t> rxBuf_;

@@ -37,7 +37,7 @@ export function tx(target: number, seq: bigint, lateNs = 2_000n): TxStampEvent {
 }
 
 export function missed(target: number, slot: bigint): MissedEvent {
-  return { kind: 'missed', target, slot, dueMonoNs: dueAt(slot) };
+  return { kind: 'missed', target, slot, dueMonoNs: dueAt(slot), count: 1 };
 }
 
 /** The agent's reply bytes to probe `seq` of `session`, turnaround T3 − T2 = `turnaroundNs`. */
