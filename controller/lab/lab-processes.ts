@@ -33,18 +33,26 @@ export function logTail(log: string, lines = 5): string {
   }
 }
 
+/** Polls every 100 ms until `ready()` holds, process `pid` ends, or `deadlineMs` passes. */
+export async function pollUntilReady(pid: number, ready: () => boolean, deadlineMs: number): Promise<'ready' | 'exited' | 'timeout'> {
+  while (Date.now() < deadlineMs) {
+    if (ready()) return 'ready';
+    if (!isAlive(pid)) return 'exited';
+    await sleep(100);
+  }
+  return 'timeout';
+}
+
 /**
  * Polls until `ready()` holds; an Error when the process ends first or time runs out (both
  * quote its log).
  */
 export async function waitReady(what: string, pid: number, log: string, ready: () => boolean, timeoutMs: number): Promise<Error | null> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (ready()) return null;
-    if (!isAlive(pid)) return new Error(`${what} (pid ${pid}) exited before it was ready:\n${logTail(log)}`);
-    await sleep(100);
-  }
-  return new Error(`${what} (pid ${pid}) not ready after ${timeoutMs / 1000} s:\n${logTail(log)}`);
+  const outcome = await pollUntilReady(pid, ready, Date.now() + timeoutMs);
+  if (outcome === 'ready') return null;
+  return new Error(outcome === 'exited'
+    ? `${what} (pid ${pid}) exited before it was ready:\n${logTail(log)}`
+    : `${what} (pid ${pid}) not ready after ${timeoutMs / 1000} s:\n${logTail(log)}`);
 }
 
 /** An agent is ready once it printed both its UDP and its stream address. */

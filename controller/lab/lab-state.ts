@@ -42,8 +42,9 @@ export function formatLabState(state: LabState): string {
   return `${JSON.stringify(state, null, 2)}\n`;
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Type guards of the state files' parsers (this one and qemu/qemu-lab-state.ts). */
+export const isString = (v: unknown): v is string => typeof v === 'string';
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function isProcess(v: unknown): v is LabProcess {
   return isRecord(v) && ['agent-pt', 'agent-emu', 'device-model'].includes(v.role as string) &&

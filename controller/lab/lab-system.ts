@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEVICE_MODEL_MARKER, LAB_ALL_INTERFACES, LAB_NAMESPACES } from './lab-layout.js';
 import type { FoundNetwork, IpArgs } from './lab-plan.js';
@@ -43,6 +43,15 @@ export function runIp(args: IpArgs): Error | null {
   const result = spawnSync('ip', [...args], { encoding: 'utf8', timeout: IP_TIMEOUT_MS });
   if (result.error) return new Error(`ip ${args.join(' ')}: ${result.error.message}`);
   if (result.status !== 0) return new Error(`ip ${args.join(' ')}: ${(result.stderr ?? '').trim() || `exit ${result.status}`}`);
+  return null;
+}
+
+/** Runs `ip` steps in order; the first failure stops them and comes back. */
+export function runIpSteps(steps: readonly IpArgs[]): Error | null {
+  for (const step of steps) {
+    const error = runIp(step);
+    if (error) return error;
+  }
   return null;
 }
 
@@ -158,13 +167,13 @@ export async function terminate(pids: number[], graceMs = 3000): Promise<number[
   return signalled;
 }
 
-/** The first `command` in a PATH directory, or null. */
-export function findOnPath(command: string): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    const path = join(dir, command);
+/** The first executable `command` in a directory of `path` (PATH by default), or null. */
+export function findOnPath(command: string, path = process.env.PATH ?? ''): string | null {
+  for (const dir of path.split(delimiter).filter((d) => d !== '')) {
+    const candidate = join(dir, command);
     try {
-      accessSync(path, fsConstants.X_OK);
-      return path;
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
     } catch { /* next */ }
   }
   return null;

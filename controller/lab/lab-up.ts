@@ -12,18 +12,10 @@ import { agentArgv, planTapGuestAfterModel, planTapGuestBeforeModel, planVethGue
 import { agentReady, fileExists, RTPROBE_CLI, spawnDetached, waitReady } from './lab-processes.js';
 import type { LabProcess, LabState, LabTarget } from './lab-state.js';
 import { writeLabState } from './lab-state.js';
-import { addSafetyRoute, processArgv, runIp } from './lab-system.js';
+import { addSafetyRoute, processArgv, runIpSteps } from './lab-system.js';
 
 const AGENT_READY_MS = 30_000;
 const DEVICE_MODEL_READY_MS = 10_000;
-
-function runAll(steps: IpArgs[]): Error | null {
-  for (const step of steps) {
-    const error = runIp(step);
-    if (error) return error;
-  }
-  return null;
-}
 
 function target(g: GuestLayout): LabTarget {
   return { role: g.role, netns: g.netns, address: g.guestAddress, udp_port: g.udpPort, ws_url: `ws://${g.guestAddress}:${g.wsPort}` };
@@ -47,7 +39,7 @@ export async function labUp(dir: string, knobFlags: KnobFlags): Promise<LabState
 
   const route = addSafetyRoute(LAB_RANGE);
   if (route) return route;
-  const before = runAll([...planVethGuest(LAB_PT), ...planTapGuestBeforeModel(LAB_EMU)]);
+  const before = runIpSteps([...planVethGuest(LAB_PT), ...planTapGuestBeforeModel(LAB_EMU)]);
   if (before) return before;
 
   // The device model attaches to both TAPs while they are still in the root namespace.
@@ -68,7 +60,7 @@ export async function labUp(dir: string, knobFlags: KnobFlags): Promise<LabState
   if (modelError) return modelError;
   model.argv = processArgv(modelPid) ?? model.argv;
 
-  const after = runAll(planTapGuestAfterModel(LAB_EMU));
+  const after = runIpSteps(planTapGuestAfterModel(LAB_EMU));
   if (after) return after;
 
   const agents = await Promise.all([startAgent(LAB_PT, dir, tokenFile), startAgent(LAB_EMU, dir, tokenFile)]);

@@ -9,15 +9,15 @@
  * group leader stays a zombie whose wait status /proc/PID/stat still holds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants as fsConstants, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LAB_NAMESPACES, LAB_STATE_DIR } from '../lab/lab-layout.js';
 import { readLabState } from '../lab/lab-state.js';
 import { readQemuLabState } from '../lab/qemu/qemu-lab-state.js';
 import { RTPROBE_CLI } from '../../shared/cli/build-info.js';
-import { findLabNetwork } from '../lab/lab-system.js';
+import { findLabNetwork, findOnPath } from '../lab/lab-system.js';
 import {
   checkLoads, describeLoad, loadCommand, loadNeeds, needsTempDir, shellLine,
   type LoadCommand, type LoadFacts, type LoadRecord, type LoadSpec, type QemuGuestAccess,
@@ -52,14 +52,7 @@ export function logTailLines(path: string, lines = OUTPUT_LINES): string[] {
 
 /** True when `tool` is an executable file in a PATH directory. */
 export function onPath(tool: string, path = process.env.PATH ?? ''): boolean {
-  return path.split(delimiter).filter((dir) => dir !== '').some((dir) => {
-    try {
-      accessSync(join(dir, tool), fsConstants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return findOnPath(tool, path) !== null;
 }
 
 function gatherFacts(specs: readonly LoadSpec[]): LoadFacts {

@@ -243,31 +243,40 @@ describeNative('native controller transport + native reflector', () => {
     });
   }
 
-  // Events are handed to JS when the native thread is about to sleep (or 512 are pending).
-  // At 200 Hz each reply wakes the thread on its own, so calls and datagrams come out about
-  // even there; at 5 kHz the thread sleeps at most once per slot (clock_nanosleep, no ppoll),
-  // so a probe, its TX stamp and the replies that came in meanwhile share one call.
-  it('events arrive in batches, not one call per datagram: 1000 probes at 5 kHz, JS calls at most 3/4 of the datagrams', async () => {
-    const probes = 1000;
+  /**
+   * `probes` probes at one probe per `periodNs` from a native transport to a native reflector on
+   * loopback; returns once sending is done and every reply and reflector TX stamp reached JS.
+   */
+  async function reflectOneTarget(probes: number, periodNs: bigint, session: number) {
     const fromReflector = new Collector<ReflectorEvent>();
     const reflector = await openReflector(4, fromReflector.handler);
     const fromTransport = new Collector<TransportEvent>();
     const transport = await openTransport(4, fromTransport.handler);
+    const started = performance.now();
     transport.start({
       targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }],
-      templates: [probe(64, 0x5eed)],
+      templates: [probe(64, session)],
       seqOffset: OFFSET_SEQ,
       t1Offset: OFFSET_T1,
-      periodNs: 200_000n,
+      periodNs,
       startMonoNs: process.hrtime.bigint() + 2_000_000n,
       probesPerTarget: BigInt(probes),
     });
     await fromTransport.waitFor((evs) => evs.some((e) => e.kind === 'done'), 20_000, 'done');
+    const seconds = (performance.now() - started) / 1000;
     // Every reply in, and every event of theirs delivered, before counting calls.
     const { sent } = transport.stats();
     await fromTransport.waitFor((evs) => evs.filter((e) => e.kind === 'rx').length >= sent, 10_000, `${sent} replies`);
     await fromReflector.waitFor((evs) => evs.filter((e) => e.kind === 'reflect-tx').length >= sent, 10_000, 'reflector TX stamps');
+    return { fromTransport, fromReflector, transport, reflector, seconds };
+  }
 
+  // Events go to JS in batches: when the last batch is 100 ms old, when 512 are pending, or at
+  // once when sending ends. At 5 kHz a probe, its TX stamp and its reply share one call with
+  // hundreds of others.
+  it('events arrive in batches, not one call per datagram: 1000 probes at 5 kHz, JS calls at most 3/4 of the datagrams', async () => {
+    const probes = 1000;
+    const { fromTransport, fromReflector, transport, reflector } = await reflectOneTarget(probes, 200_000n, 0x5eed);
     const t = transport.stats();
     const r = reflector.stats();
     const transportDatagrams = t.sent + t.received;
@@ -288,24 +297,7 @@ describeNative('native controller transport + native reflector', () => {
   // and no TX stamp is lost to the batching.
   it('at 100 Hz for 5 s: at most 10 JS calls a second on each side, and every probe has its TX stamp', async () => {
     const probes = 500;
-    const fromReflector = new Collector<ReflectorEvent>();
-    const reflector = await openReflector(4, fromReflector.handler);
-    const fromTransport = new Collector<TransportEvent>();
-    const transport = await openTransport(4, fromTransport.handler);
-    const started = performance.now();
-    transport.start({
-      targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }],
-      templates: [probe(64, 0x5eee)],
-      seqOffset: OFFSET_SEQ,
-      t1Offset: OFFSET_T1,
-      periodNs: 10_000_000n,
-      startMonoNs: process.hrtime.bigint() + 2_000_000n,
-      probesPerTarget: BigInt(probes),
-    });
-    await fromTransport.waitFor((evs) => evs.some((e) => e.kind === 'done'), 20_000, 'done');
-    const seconds = (performance.now() - started) / 1000;
-    await fromTransport.waitFor((evs) => evs.filter((e) => e.kind === 'rx').length >= probes, 10_000, `${probes} replies`);
-    await fromReflector.waitFor((evs) => evs.filter((e) => e.kind === 'reflect-tx').length >= probes, 10_000, 'reflector TX stamps');
+    const { fromTransport, fromReflector, transport, seconds } = await reflectOneTarget(probes, 10_000_000n, 0x5eee);
     const transportCalls = fromTransport.batches.length;
     const reflectorCalls = fromReflector.batches.length;
     console.log(`100 Hz, ${seconds.toFixed(1)} s: transport ${transportCalls} JS calls, reflector ${reflectorCalls}`);

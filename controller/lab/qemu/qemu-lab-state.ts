@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../../shared/cli/command-io.js';
-import { readStateFile } from '../lab-state.js';
+import { isRecord, isString, readStateFile } from '../lab-state.js';
 import type { NicModel } from './guest-nics.js';
 import type { Accel } from './qemu-argv.js';
 
@@ -44,8 +44,6 @@ export interface QemuLabState {
   targets: QemuTarget[];
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isString = (v: unknown): v is string => typeof v === 'string';
 const isSeconds = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
 
 function isTarget(v: unknown): v is QemuTarget {

@@ -10,8 +10,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LAB_IMAGE_CACHE_DIR, LAB_RANGE } from '../lab-layout.js';
-import { logTail, spawnDetached } from '../lab-processes.js';
-import { addSafetyRoute, findOnPath, findPidsByArgv, isAlive, processArgv, runIp, terminate } from '../lab-system.js';
+import { logTail, pollUntilReady, spawnDetached } from '../lab-processes.js';
+import { addSafetyRoute, findOnPath, findPidsByArgv, isAlive, processArgv, runIpSteps, terminate } from '../lab-system.js';
 import { buildGuestImage, MissingPartError } from './guest-image.js';
 import { GUEST_UDP_PORT, GUEST_UP_MARKER, GUEST_WS_PORT } from './guest-init.js';
 import { guestNic, type GuestNic, type NicModel } from './guest-nics.js';
@@ -73,12 +73,11 @@ function guestTails(state: QemuLabState): string {
 /** Waits for `pattern` in the serial log; seconds since `startedMs`, or an Error quoting the logs. */
 async function waitForSerial(state: QemuLabState, pid: number, what: string, ready: (serial: string) => boolean,
   startedMs: number, deadlineMs: number): Promise<number | Error> {
-  while (Date.now() < deadlineMs) {
-    if (ready(readText(state.serial_log))) return (Date.now() - startedMs) / 1000;
-    if (!isAlive(pid)) return new Error(`QEMU (pid ${pid}) exited before ${what}\n${guestTails(state)}`);
-    await sleep(100);
-  }
-  return new Error(`${what} did not happen within ${((deadlineMs - startedMs) / 1000).toFixed(0)} s\n${guestTails(state)}`);
+  const outcome = await pollUntilReady(pid, () => ready(readText(state.serial_log)), deadlineMs);
+  if (outcome === 'ready') return (Date.now() - startedMs) / 1000;
+  return new Error(outcome === 'exited'
+    ? `QEMU (pid ${pid}) exited before ${what}\n${guestTails(state)}`
+    : `${what} did not happen within ${((deadlineMs - startedMs) / 1000).toFixed(0)} s\n${guestTails(state)}`);
 }
 
 /**
@@ -110,13 +109,11 @@ export async function qemuLabUp(dir: string, options: QemuLabOptions): Promise<Q
 
   const route = addSafetyRoute(LAB_RANGE);
   if (route) return route;
-  for (const nic of nics) {
-    for (const step of [['tuntap', 'add', 'dev', nic.tap, 'mode', 'tap'], ['addr', 'add', `${nic.hostAddress}/${nic.prefixLength}`, 'dev', nic.tap],
-      ['link', 'set', nic.tap, 'up']]) {
-      const error = runIp(step);
-      if (error) return error;
-    }
-  }
+  const taps = runIpSteps(nics.flatMap((nic) => [
+    ['tuntap', 'add', 'dev', nic.tap, 'mode', 'tap'], ['addr', 'add', `${nic.hostAddress}/${nic.prefixLength}`, 'dev', nic.tap],
+    ['link', 'set', nic.tap, 'up'],
+  ]));
+  if (taps) return taps;
 
   const argv = qemuArgv({
     accel, cpus: options.cpus, memory: options.memory, kernel: state.kernel, initrd: image.initrd, nics, vhost, token,
