@@ -86,6 +86,8 @@ export interface NativeSocketStats {
   filtered: number;
   /** reflector: well-formed probes not answered (forged, replayed, over a limit) */
   refused: number;
+  /** times the socket's thread woke from its wait (slot timer, datagram, TX stamp, control) */
+  wakeups: number;
 }
 
 /** Reflector: `count` consecutive well-formed probes not answered, for one reason. */

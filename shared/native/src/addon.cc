@@ -533,6 +533,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("txStamps", Napi::Number::New(env, double(s.txStamps)));
     o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
     o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
+    o.Set("wakeups", Napi::Number::New(env, double(s.wakeups)));
     o.Set("refused", Napi::Number::New(env, double(s.refused)));
     return o;
   }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,12 +103,6 @@ void CpuRelax() {
 
 void SpinUntilMono(int64_t dueMonoNs) {
   while (MonoNowNs() < dueMonoNs) CpuRelax();
-}
-
-void SleepUntilMono(int64_t wakeMonoNs) {
-  timespec due{time_t(wakeMonoNs / 1'000'000'000), long(wakeMonoNs % 1'000'000'000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr) == EINTR) {
-  }
 }
 
 // "ENODEV (No such device)"
@@ -281,9 +276,12 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
     BindTo(local);
     wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd_ < 0) Fail("eventfd failed: " + Errno(errno));
+    timerFd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (timerFd_ < 0) Fail("timerfd_create failed: " + Errno(errno));
   } catch (...) {
     close(fd_);
-    fd_ = -1;
+    if (wakeFd_ >= 0) close(wakeFd_);
+    fd_ = wakeFd_ = -1;
     throw;
   }
   PrepareThreadState();
@@ -485,7 +483,8 @@ void ProbeSocket::Shutdown() {
   }
   if (fd_ >= 0) close(fd_);
   if (wakeFd_ >= 0) close(wakeFd_);
-  fd_ = wakeFd_ = -1;
+  if (timerFd_ >= 0) close(timerFd_);
+  fd_ = wakeFd_ = timerFd_ = -1;
 }
 
 SocketStats ProbeSocket::stats() const {
@@ -499,6 +498,7 @@ SocketStats ProbeSocket::stats() const {
   s.sendErrors = statSendErrors_.load();
   s.filtered = statFiltered_.load();
   s.refused = statRefused_.load();
+  s.wakeups = statWakeups_.load();
   return s;
 }
 
@@ -732,7 +732,10 @@ int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
       msg.msg_controllen = used;
     }
     const ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return int64_t(nextTxId_++);
+    if (n >= 0) {
+      ++txAwaited_;
+      return int64_t(nextTxId_++);
+    }
     if (errno == EINVAL && useIdCmsg_) {
       // Kernel < 6.13 rejects the cmsg: use the socket's counter, which counts sent
       // datagrams from 0 like nextTxId_ (a rejected sendmsg does not advance it).
@@ -766,17 +769,21 @@ StampSource ProbeSocket::PickStamp(const int64_t (&ts)[3], int64_t* ns) const {
 
 void ProbeSocket::Drain() {
   for (;;) {
-    bool progressed;
+    // Stamps of what was just sent are read until they are all in, without a read that
+    // finds the queue empty; what poll flagged is read until EAGAIN.
+    const bool readData = (socketReady_ & POLLIN) != 0;
+    const bool readErr = (socketReady_ & (POLLERR | POLLPRI)) != 0 || txAwaited_ > 0;
+    if (!readData && !readErr) return;
     if (config_.reflector) {
       // Reflector: answer first, collect send stamps second.
-      progressed = ReadDatagram();
-      progressed = ReadErrQueue() || progressed;
+      if (readData && !ReadDatagram()) socketReady_ &= short(~POLLIN);
+      if (readErr && !ReadErrQueue()) socketReady_ &= short(~(POLLERR | POLLPRI));
     } else {
-      progressed = ReadErrQueue();
-      progressed = ReadDatagram() || progressed;
+      if (readErr && !ReadErrQueue()) socketReady_ &= short(~(POLLERR | POLLPRI));
+      if (readData && !ReadDatagram()) socketReady_ &= short(~POLLIN);
     }
-    if (!progressed || closing_.load(std::memory_order_relaxed)) return;
-    // A read never delays a due send.
+    if (closing_.load(std::memory_order_relaxed)) return;
+    // A read never delays a due send; what is left is read after it.
     if (schedule_ && MonoNowNs() >= nextDueMonoNs_) return;
     if (controlPending_.load(std::memory_order_relaxed)) return;
     if (events_.size() >= kMaxBatch) Flush();
@@ -794,7 +801,10 @@ bool ProbeSocket::ReadErrQueue() {
   msg.msg_controllen = sizeof control;
   const ssize_t n = recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      txAwaited_ = 0;  // a stamp still to come (NIC completion) wakes poll with POLLERR
+      return false;
+    }
     if (errno == EINTR) return true;
     ReportError("recvmsg(MSG_ERRQUEUE) failed: " + Errno(errno));
     return false;
@@ -822,6 +832,7 @@ bool ProbeSocket::ReadErrQueue() {
   TxRef& ref = txRing_[id % kTxRingSize];
   if (!ref.used || ref.id != id) return true;  // overwritten: more in flight than the ring
   ref.used = false;
+  if (txAwaited_ > 0) --txAwaited_;
   statTxStamps_.fetch_add(1, std::memory_order_relaxed);
   Event tx(config_.reflector ? EventKind::kReflectTx : EventKind::kTx);
   tx.source = source;
@@ -1025,49 +1036,65 @@ void ProbeSocket::FlushIfDue(int64_t nowNs) {
   if (!events_.empty()) Flush();
 }
 
-int64_t ProbeSocket::UntilFlushDueNs(int64_t nowNs) const {
+int64_t ProbeSocket::FlushDueAtNs() const {
   if (events_.empty() && !missedPending_) return -1;
-  return std::max<int64_t>(0, lastFlushMonoNs_ + kFlushIntervalNs - nowNs);
+  return lastFlushMonoNs_ + kFlushIntervalNs;
 }
 
 void ProbeSocket::FlushThenWait() {
   const int64_t nowNs = MonoNowNs();
-  if (!schedule_) {
+  int64_t wakeAtNs = kTimerUnarmed;
+  if (schedule_) {
+    const int64_t remainingNs = nextDueMonoNs_ - nowNs;
+    if (remainingNs <= 0) {
+      // A slot is due: no flush, no wait. Unpolled, the socket may hold anything.
+      socketReady_ = POLLIN | POLLERR;
+      return;
+    }
     FlushIfDue(nowNs);
-    PollSocketOrWake(UntilFlushDueNs(nowNs));
-    return;
-  }
-  const int64_t remainingNs = nextDueMonoNs_ - nowNs;
-  if (remainingNs <= 0) return;  // a slot is due: no flush, no wait
-  FlushIfDue(nowNs);
-  const int64_t spinNs = config_.spinNs;
-  if (remainingNs <= spinNs) {
-    // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
-    SpinUntilMono(nextDueMonoNs_);
-  } else if (remainingNs <= kSpinWindowNs + spinNs) {
-    // Close to the deadline: an absolute sleep is more precise than ppoll's timeout.
-    SleepUntilMono(nextDueMonoNs_ - spinNs);
+    if (remainingNs <= config_.spinNs) {
+      // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
+      SpinUntilMono(nextDueMonoNs_);
+      socketReady_ = POLLIN | POLLERR;
+      return;
+    }
+    wakeAtNs = nextDueMonoNs_ - config_.spinNs;
   } else {
-    const int64_t untilSlotNs = remainingNs - kSpinWindowNs - spinNs;
-    const int64_t untilFlushNs = UntilFlushDueNs(nowNs);
-    PollSocketOrWake(untilFlushNs < 0 ? untilSlotNs : std::min(untilSlotNs, untilFlushNs));
+    FlushIfDue(nowNs);
   }
+  const int64_t flushAtNs = FlushDueAtNs();
+  if (flushAtNs >= 0 && (wakeAtNs < 0 || flushAtNs < wakeAtNs)) wakeAtNs = flushAtNs;
+  ArmTimerAt(wakeAtNs);
+  socketReady_ |= PollSocketOrWake();
 }
 
-void ProbeSocket::PollSocketOrWake(int64_t timeoutNs) {
-  timespec timeout{};
-  timespec* timeoutPtr = nullptr;
-  if (timeoutNs >= 0) {
-    timeout.tv_sec = time_t(timeoutNs / 1'000'000'000);
-    timeout.tv_nsec = long(timeoutNs % 1'000'000'000);
-    timeoutPtr = &timeout;
+void ProbeSocket::ArmTimerAt(int64_t atNs) {
+  if (atNs == timerArmedAtNs_) return;
+  itimerspec spec{};
+  if (atNs >= 0) {
+    const int64_t at = std::max<int64_t>(atNs, 1);  // an all-zero it_value disarms
+    spec.it_value.tv_sec = time_t(at / 1'000'000'000);
+    spec.it_value.tv_nsec = long(at % 1'000'000'000);
   }
-  pollfd fds[2] = {{fd_, POLLIN | POLLPRI | POLLERR, 0}, {wakeFd_, POLLIN, 0}};
-  const int ready = ppoll(fds, 2, timeoutPtr, nullptr);
-  if (ready > 0 && (fds[1].revents & POLLIN) != 0) {
+  // Setting the timer also clears a fired one, so it is never read.
+  if (timerfd_settime(timerFd_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+    ReportError("timerfd_settime failed: " + Errno(errno));
+  }
+  timerArmedAtNs_ = atNs;
+}
+
+short ProbeSocket::PollSocketOrWake() {
+  pollfd fds[3] = {
+      {fd_, POLLIN | POLLPRI | POLLERR, 0}, {wakeFd_, POLLIN, 0}, {timerFd_, POLLIN, 0}};
+  const int ready = ppoll(fds, 3, nullptr, nullptr);
+  statWakeups_.fetch_add(1, std::memory_order_relaxed);
+  if (ready <= 0) return 0;
+  if ((fds[1].revents & POLLIN) != 0) {
     uint64_t count;
     (void)!read(wakeFd_, &count, sizeof count);
   }
+  if ((fds[2].revents & POLLIN) != 0) timerArmedAtNs_ = kTimerExpired;
+  return fds[0].revents;
 }
 
 void ProbeSocket::Push(Event&& event) {

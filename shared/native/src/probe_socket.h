@@ -10,6 +10,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -75,6 +76,7 @@ struct SocketStats {
   uint64_t sendErrors = 0;
   uint64_t refused = 0;   // reflector: well-formed probes not answered (forged, replays, limits)
   uint64_t filtered = 0;  // icmp: datagrams read but not handed to JS (not echo replies)
+  uint64_t wakeups = 0;   // times the thread woke from its wait (the cost of a quiet rig)
 };
 
 // Called on the I/O thread with a batch of events; must return quickly and never block.
@@ -124,7 +126,8 @@ class ProbeSocket {
     in_pktinfo v4{};
     in6_pktinfo v6{};
   };
-  static constexpr int64_t kSpinWindowNs = 200'000;  // finish waits with clock_nanosleep
+  static constexpr int64_t kTimerUnarmed = -1;
+  static constexpr int64_t kTimerExpired = -2;  // fired: the next arming must reset it
   static constexpr size_t kMaxBatch = 512;
   // Events go to JavaScript at most this often (and at once when a batch is full or the
   // schedule ends): a JS wake-up per probe costs more CPU than the probe, and lands in the
@@ -146,12 +149,15 @@ class ProbeSocket {
   static void* ThreadMain(void* self);
   void Run();
   void TakeControl();
+  // Sends every probe that is due; true when it sent one (its TX stamp is then awaited).
   void SendDue();
   bool SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs);
   // icmp: the ICMP message of a received datagram, or false when it is not for JS.
   bool SelectIcmpReply(const uint8_t** data, size_t* len) const;
   void AdvanceSlot();
   void FinishSchedule();
+  // Reads what socketReady_ says is there, plus the TX stamps of what was just sent, and
+  // clears what it found empty; stops early when a slot is due or JS wants control.
   void Drain();
   bool ReadErrQueue();
   bool ReadDatagram();
@@ -172,11 +178,12 @@ class ProbeSocket {
                      const ReplySource* replyFrom = nullptr);
   void RememberTx(uint32_t id, uint32_t owner, uint64_t seq);
   // Between two rounds of the loop: hands out the pending events when kFlushIntervalNs has
-  // passed since the last batch, then waits for the next thing to do, at most until the
-  // pending events are due. With a schedule: far from the next slot, ppoll until
-  // kSpinWindowNs + spinNs before it; closer, an absolute sleep until spinNs before it; in the
-  // last spinNs, a spin until it is due (one step per call). Without: ppoll until I/O, a
-  // wake-up or the next batch. Returns at once, without flushing, when a slot is already due.
+  // passed since the last batch, then sleeps in one ppoll on the socket, the wake-up eventfd
+  // and a timerfd armed (absolute, CLOCK_MONOTONIC) at the next deadline: spinNs before the
+  // next slot, or when the pending events are due. One wake-up per slot and one per reply, as
+  // in fping's loop; in the last spinNs before a slot it spins instead. Returns at once when a
+  // slot is already due. Adds what poll found to socketReady_ (everything when it did not
+  // poll: the socket was not looked at).
   void FlushThenWait();
   // Flushes when events wait and the last batch is kFlushIntervalNs old.
   void FlushIfDue(int64_t nowNs);
@@ -185,11 +192,14 @@ class ProbeSocket {
   // The target's run of missed slots as one event (before its next probe, or a batch).
   void ReportMissedRun(size_t target);
   void ReportMissedRuns();
-  // ns until the pending events are due to JS; -1 when none wait.
-  int64_t UntilFlushDueNs(int64_t nowNs) const;
-  // ppoll on the socket (datagram or TX stamp) and wakeFd_ for at most timeoutNs (-1: no
-  // limit); consumes a wake-up.
-  void PollSocketOrWake(int64_t timeoutNs);
+  // CLOCK_MONOTONIC ns when the pending events are due to JS; -1 when none wait.
+  int64_t FlushDueAtNs() const;
+  // Arms timerFd_ at atNs (absolute CLOCK_MONOTONIC), or disarms it for -1; no system call
+  // when it is already armed there.
+  void ArmTimerAt(int64_t atNs);
+  // ppoll on the socket, wakeFd_ and timerFd_ until one is ready; consumes a wake-up, notes
+  // a fired timer. Returns the socket's revents.
+  short PollSocketOrWake();
   void Flush();
   void ReportError(const std::string& message);
   void Push(Event&& event);
@@ -198,6 +208,8 @@ class ProbeSocket {
   SocketConfig config_;
   int fd_ = -1;
   int wakeFd_ = -1;
+  int timerFd_ = -1;  // the thread's only timer: next slot or next batch
+  int64_t timerArmedAtNs_ = kTimerUnarmed;
   uint16_t localPort_ = 0;
 
   pthread_t thread_{};
@@ -240,6 +252,10 @@ class ProbeSocket {
   std::vector<uint8_t> rxBuf_;
   std::array<TxRef, kTxRingSize> txRing_{};
   uint32_t nextTxId_ = 0;
+  // Sent datagrams whose TX stamp has not been read: the error queue is read right after a
+  // send (the kernel stamps loopback, TAP and virtio sends inside sendmsg), not on a wake-up.
+  uint32_t txAwaited_ = 0;
+  short socketReady_ = POLLIN | POLLERR;  // what to read from the socket (poll revents)
   bool useIdCmsg_ = true;
   std::vector<Event> events_;
   int64_t errorWindowStartNs_ = 0;
@@ -250,7 +266,8 @@ class ProbeSocket {
   std::unique_ptr<DatagramAuth> auth_;  // --key-file; null without
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
-      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statFiltered_{0}, statRefused_{0};
+      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statFiltered_{0}, statRefused_{0},
+      statWakeups_{0};
 };
 
 int64_t MonoNowNs();
