@@ -179,6 +179,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   io: RunIo): Promise<RunOutcome> {
   const periodNs = periodNsForRate(config.rateHz);
   const stats = createTargetStats(config, targets, periodNs);
+  for (const s of stats) s.recordsIntervals = io.interval !== undefined;
   const state = new RunState(stats, config.authKey);
   let wake = (): void => {};
   const transports = await openTransports(config, choice, targets, state, () => wake(), io);

@@ -35,8 +35,7 @@ export class RunState {
           const stats = this.targets[event.target];
           if (!stats) break;
           stats.recordRoundTrips(stats.matcher.onSent(event.seq, event.sentMonoNs, wallMsOfMono(event.sentMonoNs)));
-          stats.sendError.record(Number(event.sentMonoNs - event.dueMonoNs));
-          stats.interval.histograms.send_error.record(Number(event.sentMonoNs - event.dueMonoNs));
+          stats.recordSendError(Number(event.sentMonoNs - event.dueMonoNs));
           break;
         }
         case 'tx': {

@@ -17,17 +17,22 @@ export interface ClosedInterval {
 
 /**
  * The current interval of one target, beside the run-wide histograms: soak logs and alerts
- * work per interval. Histograms are reused (reset, not reallocated) so memory stays constant.
+ * work per interval. Histograms are reused (reset, not reallocated) so memory stays constant,
+ * and made on first use: a run without intervals (only soak has them) never pays for them —
+ * three histograms of ~140 KB per target, 0.4 GB at 1000 targets.
  */
 export class IntervalStats {
-  readonly histograms: Record<IntervalTag, LatencyHistogram> = {
-    rtt: new LatencyHistogram(), turnaround: new LatencyHistogram(), send_error: new LatencyHistogram(),
-  };
+  private made: Record<IntervalTag, LatencyHistogram> | null = null;
   private startMs: number;
   private base = { sent: 0, received: 0, lost: 0, late: 0 };
 
   constructor(startMs: number) {
     this.startMs = startMs;
+  }
+
+  get histograms(): Record<IntervalTag, LatencyHistogram> {
+    this.made ??= { rtt: new LatencyHistogram(), turnaround: new LatencyHistogram(), send_error: new LatencyHistogram() };
+    return this.made;
   }
 
   /**
@@ -41,7 +46,7 @@ export class IntervalStats {
       sent: totals.sent - this.base.sent, received: totals.received - this.base.received,
       lost: totals.lost - this.base.lost, late: totals.late - this.base.late,
     });
-    for (const h of Object.values(this.histograms)) h.reset();
+    if (this.made) for (const h of Object.values(this.made)) h.reset();
     this.base = { ...totals };
     this.startMs = endMs;
   }

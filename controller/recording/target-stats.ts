@@ -44,6 +44,8 @@ export class TargetStats {
   breach: { thresholdNs: number; send: (seq: bigint, rttNs: number) => void; lastSentMs: number } | null = null;
   /** the current interval (soak logs and alerts), on the run's monotonic-anchored wall clock */
   readonly interval = new IntervalStats(wallMsOfMono(monoNs()));
+  /** whether probes are recorded into `interval` too (a soak); set before the first probe */
+  recordsIntervals = false;
 
   constructor(
     readonly target: ResolvedTarget,
@@ -57,10 +59,17 @@ export class TargetStats {
     for (const roundTrip of roundTrips) this.recordRoundTrip(roundTrip);
   }
 
+  recordSendError(errorNs: number): void {
+    this.sendError.record(errorNs);
+    if (this.recordsIntervals) this.interval.histograms.send_error.record(errorNs);
+  }
+
   recordRoundTrip(roundTrip: CompletedRoundTrip): void {
     this.rtt.record(roundTrip.rttNs);
-    this.interval.histograms.rtt.record(roundTrip.rttNs);
-    if (roundTrip.turnaroundNs !== null) this.interval.histograms.turnaround.record(roundTrip.turnaroundNs);
+    if (this.recordsIntervals) {
+      this.interval.histograms.rtt.record(roundTrip.rttNs);
+      if (roundTrip.turnaroundNs !== null) this.interval.histograms.turnaround.record(roundTrip.turnaroundNs);
+    }
     if (roundTrip.turnaroundNs !== null) this.network.record(roundTrip.rttNs - roundTrip.turnaroundNs);
     this.lastRttNs = roundTrip.rttNs;
     this.worst.offer({ seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs });
