@@ -13,6 +13,7 @@ import { buildRunReport, type RunReport } from '../report/run-report.js';
 import type { RunConfig } from './run-config.js';
 import { RunState } from '../matching/run-state.js';
 import { formatStatusLine } from '../report/status-line.js';
+import { unreachableHint } from '../report/format-report.js';
 import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
 
 export interface RunIo {
@@ -181,6 +182,10 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const stats = createTargetStats(config, targets, periodNs);
   for (const s of stats) s.recordsIntervals = io.interval !== undefined;
   const state = new RunState(stats, config.authKey);
+  state.onFirstUnreachable = (target, reason) => {
+    const { address, port } = target.target;
+    io.log(`target ${target.target.name} (${address}:${port}): ${reason} — ${unreachableHint({ ...target.target, unreachable_reason: reason })}`);
+  };
   let wake = (): void => {};
   const transports = await openTransports(config, choice, targets, state, () => wake(), io);
   const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);

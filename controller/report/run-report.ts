@@ -19,6 +19,10 @@ export interface TargetReport {
   duplicates: number;
   reordered: number;
   missed_send_slots: number;
+  /** probes answered by an ICMP error (native transport), e.g. port unreachable */
+  unreachable: number;
+  /** what the first ICMP error said, e.g. "ICMP port unreachable"; null when none came */
+  unreachable_reason: string | null;
   loss_ratio: number;
   timestamps: {
     tx: StampSource;
@@ -88,6 +92,8 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
     duplicates: m.duplicates,
     reordered: m.reordered,
     missed_send_slots: stats.missedSendSlots,
+    unreachable: stats.unreachable,
+    unreachable_reason: stats.unreachableReason,
     loss_ratio: m.sent === 0 ? 0 : m.lost / m.sent,
     timestamps: {
       tx: stampSource,

@@ -88,6 +88,8 @@ export interface NativeSocketStats {
   refused: number;
   /** times the socket's thread woke from its wait (slot timer, datagram, TX stamp, control) */
   wakeups: number;
+  /** controller: ICMP errors (port, host or network unreachable) for probes sent */
+  unreachable: number;
 }
 
 /** Reflector: `count` consecutive well-formed probes not answered, for one reason. */
@@ -168,6 +170,13 @@ export interface NativeMissedEvent {
   count: number;
 }
 
+export interface NativeUnreachableEvent {
+  kind: 'unreachable';
+  target: number;
+  reason: string;
+  count: number;
+}
+
 export interface NativeDoneEvent {
   kind: 'done';
 }
@@ -177,6 +186,7 @@ export type NativeEvent =
   | NativeSentEvent
   | NativeTxEvent
   | NativeMissedEvent
+  | NativeUnreachableEvent
   | NativeRxEvent
   | NativeDoneEvent
   | NativeErrorEvent

@@ -96,7 +96,7 @@ describe('rtprobe compare against two agents on 127.0.0.1 (real CLI, real socket
 describe('createCompareView (the files, against the histogram callback; no sockets)', () => {
   const target = (name: string) => ({
     name, address: '127.0.0.1', port: 7707, mode: 'udp' as const, session: 1, sent: 3, received: 3, lost: 0, late: 0,
-    duplicates: 0, reordered: 0, missed_send_slots: 0, loss_ratio: 0,
+    duplicates: 0, reordered: 0, missed_send_slots: 0, unreachable: 0, unreachable_reason: null, loss_ratio: 0,
     timestamps: { tx: 'user' as const, rx: 'user' as const, rtt_clock: 'user space', send_error: 'user' as const,
       agent_t2: 'none' as const, agent_t3: 'none' as const, user_fallback_rtts: 0 },
     rtt_ns: { count: 3, min: 1000, p50: 2000, p90: 3000, p99: 3000, p99_9: 3000, p99_99: 3000, p99_999: 3000, max: 3000, mean: 2000 },

@@ -121,6 +121,14 @@ Napi::Object RefusedToJs(Napi::Env env, const Event& ev) {
   return o;
 }
 
+Napi::Object UnreachableToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "unreachable");
+  o.Set("target", Napi::Number::New(env, ev.target));
+  o.Set("reason", ev.message);
+  o.Set("count", Napi::Number::New(env, double(ev.count)));
+  return o;
+}
+
 Napi::Value ToJs(Napi::Env env, const Event& ev) {
   switch (ev.kind) {
     case EventKind::kSent: return SentToJs(env, ev);
@@ -132,6 +140,7 @@ Napi::Value ToJs(Napi::Env env, const Event& ev) {
     case EventKind::kReflected: return ReflectedToJs(env, ev);
     case EventKind::kReflectTx: return ReflectTxToJs(env, ev);
     case EventKind::kRefused: return RefusedToJs(env, ev);
+    case EventKind::kUnreachable: return UnreachableToJs(env, ev);
   }
   return Napi::Object::New(env);  // not reached: every kind is handled above
 }
@@ -534,6 +543,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
     o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
     o.Set("wakeups", Napi::Number::New(env, double(s.wakeups)));
+    o.Set("unreachable", Napi::Number::New(env, double(s.unreachable)));
     o.Set("refused", Napi::Number::New(env, double(s.refused)));
     return o;
   }

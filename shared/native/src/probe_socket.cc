@@ -336,6 +336,13 @@ void ProbeSocket::ApplySocketOptions() {
   // After IP_TOS: setting IP_TOS overwrites the socket priority.
   if (config_.priority >= 0) SetPriority(fd_, int(config_.priority));
   if (config_.busyPollUs >= 0) SetBusyPoll(fd_, config_.busyPollUs);
+  // Controller: ICMP errors for our probes (e.g. port unreachable: no agent on the port) come
+  // to the error queue, each with the address it was sent to; without, they vanish and the
+  // probes wait out --loss-after as if lost.
+  if (!config_.reflector && !config_.icmp) {
+    if (config_.family == 4) SetIntOption(fd_, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR");
+    else SetIntOption(fd_, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR");
+  }
   // The reflector answers from the address each probe was sent to (ReplySource).
   if (config_.reflector && !config_.icmp) {
     if (config_.family == 4) SetIntOption(fd_, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
@@ -499,6 +506,7 @@ SocketStats ProbeSocket::stats() const {
   s.filtered = statFiltered_.load();
   s.refused = statRefused_.load();
   s.wakeups = statWakeups_.load();
+  s.unreachable = statUnreachable_.load();
   return s;
 }
 
@@ -545,6 +553,7 @@ void ProbeSocket::TakeControl() {
   }
   if (next) {
     schedule_ = std::move(next);
+    lastTargets_ = schedule_->targets;
     slotIndex_ = 0;
     nextDueMonoNs_ = schedule_->startMonoNs;
     nextSeq_.assign(schedule_->targets.size(), 0);
@@ -793,8 +802,11 @@ void ProbeSocket::Drain() {
 bool ProbeSocket::ReadErrQueue() {
   uint8_t data[64];
   alignas(cmsghdr) char control[512];
+  sockaddr_storage to{};  // for an ICMP error: where the datagram it answers was sent
   iovec iov{data, sizeof data};
   msghdr msg{};
+  msg.msg_name = &to;
+  msg.msg_namelen = sizeof to;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
@@ -820,7 +832,11 @@ bool ProbeSocket::ReadErrQueue() {
       haveErr = true;
     }
   }
-  // Anything but a send stamp (e.g. a queued ICMP error) is consumed and ignored.
+  if (haveErr && (err.ee_origin == SO_EE_ORIGIN_ICMP || err.ee_origin == SO_EE_ORIGIN_ICMP6)) {
+    ReportUnreachable(to, err);
+    return true;
+  }
+  // Anything else but a send stamp is consumed and ignored.
   if (!haveStamps || !haveErr || err.ee_errno != ENOMSG ||
       err.ee_origin != SO_EE_ORIGIN_TIMESTAMPING || err.ee_info != SCM_TSTAMP_SND) {
     return true;
@@ -1028,6 +1044,75 @@ void ProbeSocket::Refuse(const char* reason) {
   ev.message = reason;
   ev.count = 1;
   Push(std::move(ev));
+}
+
+namespace {
+
+// What an ICMP error says, in words (RFC 792 / RFC 4443 codes).
+const char* IcmpErrorText(const sock_extended_err& err) {
+  if (err.ee_origin == SO_EE_ORIGIN_ICMP) {
+    if (err.ee_type == 3) {  // destination unreachable
+      switch (err.ee_code) {
+        case 0: return "ICMP network unreachable";
+        case 1: return "ICMP host unreachable";
+        case 3: return "ICMP port unreachable";
+        case 9: case 10: case 13: return "ICMP destination administratively prohibited";
+        default: return "ICMP destination unreachable";
+      }
+    }
+    if (err.ee_type == 11) return "ICMP time exceeded";
+    return "ICMP error";
+  }
+  if (err.ee_type == 1) {  // ICMPv6 destination unreachable
+    switch (err.ee_code) {
+      case 0: return "ICMPv6 no route to destination";
+      case 1: return "ICMPv6 destination administratively prohibited";
+      case 3: return "ICMPv6 address unreachable";
+      case 4: return "ICMPv6 port unreachable";
+      default: return "ICMPv6 destination unreachable";
+    }
+  }
+  if (err.ee_type == 3) return "ICMPv6 time exceeded";
+  return "ICMPv6 error";
+}
+
+bool SameEndpoint(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) return false;
+  if (a.ss_family == AF_INET) {
+    const auto* x = reinterpret_cast<const sockaddr_in*>(&a);
+    const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  const auto* x = reinterpret_cast<const sockaddr_in6*>(&a);
+  const auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
+  return x->sin6_port == y->sin6_port &&
+         memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+}  // namespace
+
+void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_extended_err& err) {
+  statUnreachable_.fetch_add(1, std::memory_order_relaxed);
+  // Every target sent to that address and port (usually one); a rare event: a linear scan.
+  const char* text = IcmpErrorText(err);
+  for (size_t target = 0; target < lastTargets_.size(); ++target) {
+    if (!SameEndpoint(lastTargets_[target].addr, to)) continue;
+    // A closed port answers every probe: consecutive errors of a target share one event.
+    bool merged = false;
+    for (auto it = events_.rbegin(); it != events_.rend() && it - events_.rbegin() < 8; ++it) {
+      if (it->kind == EventKind::kUnreachable && it->target == target && it->message == text) {
+        ++it->count;
+        merged = true;
+        break;
+      }
+    }
+    if (merged) continue;
+    Event ev(EventKind::kUnreachable);
+    ev.target = uint32_t(target);
+    ev.message = text;
+    ev.count = 1;
+    Push(std::move(ev));
+  }
 }
 
 void ProbeSocket::FlushIfDue(int64_t nowNs) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <linux/errqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -77,6 +78,7 @@ struct SocketStats {
   uint64_t refused = 0;   // reflector: well-formed probes not answered (forged, replays, limits)
   uint64_t filtered = 0;  // icmp: datagrams read but not handed to JS (not echo replies)
   uint64_t wakeups = 0;   // times the thread woke from its wait (the cost of a quiet rig)
+  uint64_t unreachable = 0;  // controller: ICMP errors (port/host/net unreachable) for probes
 };
 
 // Called on the I/O thread with a batch of events; must return quickly and never block.
@@ -171,6 +173,9 @@ class ProbeSocket {
   const char* RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
                         int64_t rxMonoNs);
   void Refuse(const char* reason);
+  // Controller: an ICMP error for a probe to `to` (IP_RECVERR), as a coalesced event of the
+  // target it was sent to.
+  void ReportUnreachable(const sockaddr_storage& to, const sock_extended_err& err);
   // sendmsg with the OPT_ID of this datagram (and, for a reply, the source address it must
   // leave from); falls back to the kernel's own counter when the kernel does not know
   // SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
@@ -248,6 +253,8 @@ class ProbeSocket {
   std::vector<MissedRun> missedRuns_;
   bool missedPending_ = false;  // some target has a run not reported yet
   size_t targetsDone_ = 0;        // targets that sent probesPerTarget probes
+  // The last schedule's targets, kept after it ends: ICMP errors arrive after the last send.
+  std::vector<ScheduleTarget> lastTargets_;
   std::vector<uint8_t> sendBuf_;
   std::vector<uint8_t> rxBuf_;
   std::array<TxRef, kTxRingSize> txRing_{};
@@ -267,7 +274,7 @@ class ProbeSocket {
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
       statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statFiltered_{0}, statRefused_{0},
-      statWakeups_{0};
+      statWakeups_{0}, statUnreachable_{0};
 };
 
 int64_t MonoNowNs();

@@ -1,0 +1,58 @@
+/**
+ * A target whose port is closed answers each probe with ICMP port unreachable (issue 16: unknown
+ * is not zero). The controller counts them per target as `unreachable`, says so on standard
+ * error as soon as the first one comes (not after --loss-after), and its report names the
+ * reason with a hint. Loopback IPv4 and IPv6, native transport (kernel stamps).
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+interface Target { sent: number; received: number; lost: number; unreachable: number; unreachable_reason: string | null }
+
+/** A port nothing listens on: bound once by us, then closed. */
+async function closedPort(type: 'udp4' | 'udp6', address: string): Promise<number> {
+  const socket: Socket = createSocket(type);
+  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+describe('ICMP port unreachable is counted and named (native transport)', () => {
+  it.each([['udp4', '127.0.0.1', 'ICMP port unreachable'], ['udp6', '::1', 'ICMPv6 port unreachable']] as const)(
+    '%s %s: every probe counts as unreachable, named on stderr at once and in the report', async (type, address, reason) => {
+      const port = await closedPort(type, address);
+      const target = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+      const result = await runCli(['run', '--target', target, '--count', '20', '--rate', '100', '--loss-after', '1s',
+        '--timestamps', 'kernel', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(1); // no reply at all
+      const [t] = (JSON.parse(result.stdout) as { targets: Target[] }).targets;
+      expect(t?.sent).toBe(20);
+      expect(t?.received).toBe(0);
+      expect(t?.unreachable).toBe(20);
+      expect(t?.unreachable_reason).toBe(reason);
+      expect(result.stderr).toContain(`${reason} — nothing listens on port ${port} there`);
+
+      const text = await runCli(['run', '--target', target, '--count', '5', '--loss-after', '1s', '--timestamps', 'kernel']);
+      expect(text.stdout).toMatch(new RegExp(`unreachable {2}5 probes answered by ${reason}: nothing listens on port ${port}`));
+    }, 30_000);
+
+  it('a target that answers gets no unreachable count', async () => {
+    const echo = createSocket('udp4');
+    // a plain echo: the run's probes come back unchanged, so they count as rejected, not unreachable
+    echo.on('message', (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.address));
+    await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', resolve));
+    try {
+      const result = await runCli(['run', '--target', `127.0.0.1:${echo.address().port}`, '--count', '10', '--loss-after', '1s',
+        '--timestamps', 'kernel', '--json', '-', '--quiet']);
+      const [t] = (JSON.parse(result.stdout) as { targets: Target[] }).targets;
+      expect(t?.sent).toBe(10);
+      expect(t?.unreachable).toBe(0);
+      expect(t?.unreachable_reason).toBeNull();
+      expect(result.stderr).not.toContain('unreachable');
+    } finally {
+      echo.close();
+    }
+  }, 30_000);
+});
