@@ -82,6 +82,8 @@ export interface NativeSocketStats {
   txStamps: number;
   /** failed sendto calls (probes or replies) */
   sendErrors: number;
+  /** failed recvmsg calls (datagrams or the error queue), every one */
+  recvErrors: number;
   /** protocol 'icmp': datagrams read but not handed to JS (anything but an echo reply) */
   filtered: number;
   /** reflector: well-formed probes not answered (forged, replayed, over a limit) */

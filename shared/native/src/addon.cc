@@ -17,6 +17,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "checked_number.h"
 #include "device_model.h"
 #include "probe_socket.h"
 
@@ -213,7 +214,7 @@ int64_t GetInteger(const Napi::Object& o, const char* key, int64_t fallback, int
   Napi::Value v = o.Get(key);
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (d != double(int64_t(d)) || d < double(min) || d > double(max)) {
+  if (!DoubleFitsInt64(d, min, max)) {
     throw Napi::RangeError::New(o.Env(), std::string(key) + " must be an integer " +
                                              std::to_string(min) + ".." + std::to_string(max) +
                                              ", got " + v.ToString().Utf8Value());
@@ -544,6 +545,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
     o.Set("wakeups", Napi::Number::New(env, double(s.wakeups)));
     o.Set("unreachable", Napi::Number::New(env, double(s.unreachable)));
+    o.Set("recvErrors", Napi::Number::New(env, double(s.recvErrors)));
     o.Set("refused", Napi::Number::New(env, double(s.refused)));
     return o;
   }

@@ -350,8 +350,7 @@ void ProbeSocket::ApplySocketOptions() {
   }
 }
 
-void ProbeSocket::EnableTimestamping() {
-  if (config_.hardware) EnableNicTimestamping();
+unsigned ProbeSocket::TimestampingFlags() const {
   unsigned flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE |
                    SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
                    SOF_TIMESTAMPING_OPT_TSONLY;
@@ -359,7 +358,12 @@ void ProbeSocket::EnableTimestamping() {
     flags |= SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE |
              SOF_TIMESTAMPING_RAW_HARDWARE;
   }
-  SetIntOption(fd_, SOL_SOCKET, SO_TIMESTAMPING, int(flags), "SO_TIMESTAMPING");
+  return flags;
+}
+
+void ProbeSocket::EnableTimestamping() {
+  if (config_.hardware) EnableNicTimestamping();
+  SetIntOption(fd_, SOL_SOCKET, SO_TIMESTAMPING, int(TimestampingFlags()), "SO_TIMESTAMPING");
   // Makes a pending TX stamp wake poll with POLLPRI, not only POLLERR.
   SetIntOption(fd_, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1, "SO_SELECT_ERR_QUEUE");
 }
@@ -503,6 +507,7 @@ SocketStats ProbeSocket::stats() const {
   s.passedToJs = statPassedToJs_.load();
   s.txStamps = statTxStamps_.load();
   s.sendErrors = statSendErrors_.load();
+  s.recvErrors = statRecvErrors_.load();
   s.filtered = statFiltered_.load();
   s.refused = statRefused_.load();
   s.wakeups = statWakeups_.load();
@@ -679,6 +684,7 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
     ReportError("sendto " + address + " port " + std::to_string(port) + " failed: " +
                 Errno(err) + "; the probe (seq " + std::to_string(seq) + " of target " +
                 std::to_string(target) + ") counts as lost");
+    if (!useIdCmsg_) ResyncTxIds();
   } else {
     RememberTx(uint32_t(id), uint32_t(target), seq);
   }
@@ -756,6 +762,23 @@ int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
   }
 }
 
+void ProbeSocket::ResyncTxIds() {
+  // Stamps already queued still carry the old numbers: match them first.
+  while (ReadErrQueue()) {
+  }
+  // Turning OPT_ID off and on again restarts the socket's counter at 0.
+  const int withoutId = int(TimestampingFlags() & ~unsigned(SOF_TIMESTAMPING_OPT_ID));
+  const int withId = int(TimestampingFlags());
+  if (setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &withoutId, sizeof withoutId) != 0 ||
+      setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &withId, sizeof withId) != 0) {
+    ReportError("SO_TIMESTAMPING (restarting the TX stamp counter) failed: " + Errno(errno));
+    return;
+  }
+  nextTxId_ = 0;
+  for (TxRef& ref : txRing_) ref.used = false;
+  txAwaited_ = 0;
+}
+
 void ProbeSocket::RememberTx(uint32_t id, uint32_t owner, uint64_t seq) {
   TxRef& ref = txRing_[id % kTxRingSize];
   ref.id = id;
@@ -818,6 +841,7 @@ bool ProbeSocket::ReadErrQueue() {
       return false;
     }
     if (errno == EINTR) return true;
+    statRecvErrors_.fetch_add(1, std::memory_order_relaxed);
     ReportError("recvmsg(MSG_ERRQUEUE) failed: " + Errno(errno));
     return false;
   }
@@ -883,6 +907,7 @@ bool ProbeSocket::ReadDatagram() {
         errno == ENETUNREACH) {
       return true;
     }
+    statRecvErrors_.fetch_add(1, std::memory_order_relaxed);
     ReportError("recvmsg failed: " + Errno(errno));
     return false;
   }
@@ -996,6 +1021,7 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
     statSendErrors_.fetch_add(1, std::memory_order_relaxed);
     ReportError("reply to " + address + " port " + std::to_string(port) + " failed: " +
                 Errno(err));
+    if (!useIdCmsg_) ResyncTxIds();
     return;
   }
   RememberTx(uint32_t(id), session, seq);

@@ -74,7 +74,8 @@ struct SocketStats {
   uint64_t reflected = 0;
   uint64_t passedToJs = 0;
   uint64_t txStamps = 0;
-  uint64_t sendErrors = 0;
+  uint64_t sendErrors = 0;  // failed sendmsg calls (probes or replies), every one
+  uint64_t recvErrors = 0;  // failed recvmsg calls (data or error queue), every one
   uint64_t refused = 0;   // reflector: well-formed probes not answered (forged, replays, limits)
   uint64_t filtered = 0;  // icmp: datagrams read but not handed to JS (not echo replies)
   uint64_t wakeups = 0;   // times the thread woke from its wait (the cost of a quiet rig)
@@ -143,6 +144,7 @@ class ProbeSocket {
   void ApplySocketOptions();
   // SO_TIMESTAMPING: RX stamps with each datagram, TX stamps (by OPT_ID) on the error queue.
   void EnableTimestamping();
+  unsigned TimestampingFlags() const;
   void EnableNicTimestamping();  // `hardware`: SIOCSHWTSTAMP on `iface`
   void BindTo(const ScheduleTarget& local);  // and reads back the port
   // The I/O thread's state and buffers, allocated before it starts (option mlock locks them).
@@ -182,6 +184,11 @@ class ProbeSocket {
   int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen,
                      const ReplySource* replyFrom = nullptr);
   void RememberTx(uint32_t id, uint32_t owner, uint64_t seq);
+  // Kernels < 6.13 (no SCM_TS_OPT_ID) number TX stamps with the socket's own counter, which a
+  // send that failed late (a netfilter drop, a full qdisc: the datagram was built, then
+  // dropped) has advanced although no stamp will come; every later stamp would then match
+  // the wrong probe, or none. After any failed send, the counter is restarted at 0.
+  void ResyncTxIds();
   // Between two rounds of the loop: hands out the pending events when kFlushIntervalNs has
   // passed since the last batch, then sleeps in one ppoll on the socket, the wake-up eventfd
   // and a timerfd armed (absolute, CLOCK_MONOTONIC) at the next deadline: spinNs before the
@@ -273,7 +280,7 @@ class ProbeSocket {
   std::unique_ptr<DatagramAuth> auth_;  // --key-file; null without
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
-      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statFiltered_{0}, statRefused_{0},
+      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statRecvErrors_{0}, statFiltered_{0}, statRefused_{0},
       statWakeups_{0}, statUnreachable_{0};
 };
 
