@@ -559,6 +559,13 @@ void ProbeSocket::TakeControl() {
   if (next) {
     schedule_ = std::move(next);
     lastTargets_ = schedule_->targets;
+    lastIcmpIds_.clear();
+    if (config_.icmp) {
+      // Each target's echo identifier (controller/transport/icmp-codec.ts, bytes 4-5).
+      for (const std::vector<uint8_t>& tpl : schedule_->templates) {
+        lastIcmpIds_.push_back(tpl.size() >= 6 ? GetU16(tpl.data() + 4) : 0);
+      }
+    }
     slotIndex_ = 0;
     nextDueMonoNs_ = schedule_->startMonoNs;
     nextSeq_.assign(schedule_->targets.size(), 0);
@@ -923,7 +930,9 @@ bool ProbeSocket::ReadDatagram() {
     const uint8_t* message = buf;
     size_t messageLen = len;
     if (!SelectIcmpReply(&message, &messageLen)) {
-      statFiltered_.fetch_add(1, std::memory_order_relaxed);
+      if (!ReportIcmpUnreachable(message, messageLen)) {
+        statFiltered_.fetch_add(1, std::memory_order_relaxed);
+      }
       return true;
     }
     PushRx(message, messageLen, from, rxNs, source, rxMonoNs, /*portless=*/true);
@@ -955,6 +964,50 @@ void ProbeSocket::PushRx(const uint8_t* data, size_t len, const sockaddr_storage
   Push(std::move(rx));
 }
 
+bool ProbeSocket::ReportIcmpUnreachable(const uint8_t* p, size_t n) {
+  // An ICMP error quotes the datagram it answers: the IP header, then the first 8 bytes of
+  // our echo request (type, code, checksum, identifier, sequence).
+  constexpr size_t kIcmpHeaderBytes = 8, kIpv6HeaderBytes = 40;
+  sock_extended_err err{};
+  sockaddr_storage to{};
+  const uint8_t* request = nullptr;
+  if (config_.family == 4) {
+    if (n < kIcmpHeaderBytes + kIpv4MinHeaderBytes + 8 || (p[0] != 3 && p[0] != 11)) return false;
+    const uint8_t* inner = p + kIcmpHeaderBytes;
+    const size_t innerHeader = size_t(inner[0] & 0x0f) * 4;
+    if ((inner[0] >> 4) != 4 || inner[9] != IPPROTO_ICMP || innerHeader < kIpv4MinHeaderBytes ||
+        n < kIcmpHeaderBytes + innerHeader + 8) {
+      return false;
+    }
+    request = inner + innerHeader;
+    if (request[0] != 8) return false;  // not an echo request
+    auto* in = reinterpret_cast<sockaddr_in*>(&to);
+    in->sin_family = AF_INET;
+    memcpy(&in->sin_addr, inner + 16, 4);
+    err.ee_origin = SO_EE_ORIGIN_ICMP;
+  } else {
+    if (n < kIcmpHeaderBytes + kIpv6HeaderBytes + 8 || (p[0] != 1 && p[0] != 3)) return false;
+    const uint8_t* inner = p + kIcmpHeaderBytes;
+    if ((inner[0] >> 4) != 6 || inner[6] != IPPROTO_ICMPV6) return false;  // no extension headers
+    request = inner + kIpv6HeaderBytes;
+    if (request[0] != 128) return false;  // not an echo request
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&to);
+    in6->sin6_family = AF_INET6;
+    memcpy(&in6->sin6_addr, inner + 24, 16);
+    err.ee_origin = SO_EE_ORIGIN_ICMP6;
+  }
+  err.ee_type = p[0];
+  err.ee_code = p[1];
+  // Someone else's ping to the same host is not ours: the identifier says whose it was.
+  const uint16_t id = GetU16(request + 4);
+  for (size_t target = 0; target < lastTargets_.size() && target < lastIcmpIds_.size(); ++target) {
+    if (lastIcmpIds_[target] != id) continue;
+    ReportUnreachable(to, err);
+    return true;
+  }
+  return false;
+}
+
 bool ProbeSocket::SelectIcmpReply(const uint8_t** data, size_t* len) const {
   const uint8_t* p = *data;
   size_t n = *len;
@@ -970,11 +1023,11 @@ bool ProbeSocket::SelectIcmpReply(const uint8_t** data, size_t* len) const {
   // Only echo replies go to JS: on loopback we read our own requests too, and a raw socket
   // sees every ICMP message of the host. A message too short to have a type goes to JS,
   // which classifies it as 'short'.
-  const uint8_t replyType = config_.family == 4 ? kIcmpEchoReply : kIcmp6EchoReply;
-  if (n >= 1 && p[0] != replyType) return false;
+  // The ICMP message, even when it is not for JS: an error among them may quote our request.
   *data = p;
   *len = n;
-  return true;
+  const uint8_t replyType = config_.family == 4 ? kIcmpEchoReply : kIcmp6EchoReply;
+  return n < 1 || p[0] == replyType;
 }
 
 ProbeSocket::ReplySource ProbeSocket::ReplySourceOf(msghdr* msg) {

@@ -153,10 +153,11 @@ class ProbeSocket {
   static void* ThreadMain(void* self);
   void Run();
   void TakeControl();
-  // Sends every probe that is due; true when it sent one (its TX stamp is then awaited).
+  // Sends every probe that is due (each send leaves its TX stamp awaited).
   void SendDue();
   bool SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs);
-  // icmp: the ICMP message of a received datagram, or false when it is not for JS.
+  // icmp: the ICMP message of a received datagram (IPv4 header stripped, also when false);
+  // false when it is not for JS.
   bool SelectIcmpReply(const uint8_t** data, size_t* len) const;
   void AdvanceSlot();
   void FinishSchedule();
@@ -178,6 +179,9 @@ class ProbeSocket {
   // Controller: an ICMP error for a probe to `to` (IP_RECVERR), as a coalesced event of the
   // target it was sent to.
   void ReportUnreachable(const sockaddr_storage& to, const sock_extended_err& err);
+  // icmp: an ICMP error (destination unreachable, time exceeded) that quotes one of our echo
+  // requests becomes an unreachable event; false when it is not one.
+  bool ReportIcmpUnreachable(const uint8_t* message, size_t len);
   // sendmsg with the OPT_ID of this datagram (and, for a reply, the source address it must
   // leave from); falls back to the kernel's own counter when the kernel does not know
   // SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
@@ -262,6 +266,7 @@ class ProbeSocket {
   size_t targetsDone_ = 0;        // targets that sent probesPerTarget probes
   // The last schedule's targets, kept after it ends: ICMP errors arrive after the last send.
   std::vector<ScheduleTarget> lastTargets_;
+  std::vector<uint16_t> lastIcmpIds_;  // icmp: each target's echo identifier
   std::vector<uint8_t> sendBuf_;
   std::vector<uint8_t> rxBuf_;
   std::array<TxRef, kTxRingSize> txRing_{};
