@@ -44,7 +44,7 @@ export class AgentView {
   hello: HelloMessage | null = null;
   readonly rejected: RejectCounts = {};
   /** agent IPDV of the controller's current interval (soak logs), reset as it closes */
-  readonly intervalIpdv = new LatencyHistogram();
+  readonly intervalIpdv = new LatencyHistogram('interval');
 
   constructor(readonly url: string) {}
 

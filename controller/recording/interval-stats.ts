@@ -21,7 +21,7 @@ export interface ClosedInterval {
  */
 export class IntervalStats {
   readonly histograms: Record<IntervalTag, LatencyHistogram> = {
-    rtt: new LatencyHistogram(), turnaround: new LatencyHistogram(), send_error: new LatencyHistogram(),
+    rtt: new LatencyHistogram('interval'), turnaround: new LatencyHistogram('interval'), send_error: new LatencyHistogram('interval'),
   };
   private startMs: number;
   private base = { sent: 0, received: 0, lost: 0, late: 0 };

@@ -126,7 +126,7 @@ describe('createCompareView (the files, against the histogram callback; no socke
       expect(view.decorate(report)).toHaveProperty('compare.ratio_of', 'emu/pt');
       expect(view.formatText(report, false)).toMatch(/^ +pt +emu +ratio$/m);
       expect(view.writeFiles(report)).toEqual([]);
-      expect(readFileSync(join(dir, 'h', 'emu.hgrm'), 'utf8')).toMatch(/^#\[Max {5}= {8}3\.071, Total count {4}= {12}3\]$/m);
+      expect(readFileSync(join(dir, 'h', 'emu.hgrm'), 'utf8')).toMatch(/^#\[Max {5}= {8}3\.001, Total count {4}= {12}3\]$/m);
       expect(readFileSync(join(dir, 'r.html'), 'utf8').match(/<svg /g)).toHaveLength(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
