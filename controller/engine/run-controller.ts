@@ -26,7 +26,11 @@ export interface RunIo {
   onStats?: ((stats: TargetStats[]) => void) | undefined;
   /** called once the sockets are open, before the first probe: live views hold on to the targets */
   onStart?: ((stats: TargetStats[], stampSource: ProbeTransport['stampSource']) => void) | undefined;
-  /** soak: called every `ms` with the targets; the caller closes their intervals */
+  /**
+   * soak: called every `ms` with the targets; the caller closes their intervals. Called once
+   * more at the end (after the last replies and the agents' final intervals), so the partial
+   * last interval is closed too and the logs add up to the report.
+   */
   interval?: { ms: number; onInterval: (targets: TargetStats[], nowMs: number) => void } | undefined;
 }
 
@@ -206,6 +210,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
     await drainInFlight(config, state, stats, io.signal?.aborted ?? false, sendingEndedNs);
     io.onStats?.(stats);
     await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
+    io.interval?.onInterval(stats, wallMsOfMono(monoNs()));
     return buildOutcome(config, state, stats, transports, startedMs, Number(sendingEndedNs - startMonoNs) / 1e9);
   } finally {
     stopTimers();
