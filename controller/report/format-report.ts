@@ -60,7 +60,13 @@ export function formatTargetReport(t: TargetReport): string {
   const hint = authHint(t.rejected);
   if (hint) lines.push(`           ${hint}`);
   if (t.agent) lines.push(...formatAgentBreakdown(t));
+  else if (t.agent_unknown) lines.push(formatAgentUnknown(t.agent_unknown));
   return lines.join('\n');
+}
+
+/** A breakdown asked for and not had: said as unknown, never as zeros. */
+export function formatAgentUnknown(unknown: NonNullable<TargetReport['agent_unknown']>): string {
+  return `  agent    ${unknown.url}: UNKNOWN: ${unknown.reason}; no agent breakdown, loss split unknown`;
 }
 
 /** Where the time and the loss went, from the agent's stream. */
