@@ -95,3 +95,9 @@ export function slope(points: readonly { x: number; y: number }[]): number | und
   const sxx = ps.reduce((a, p) => a + (p.x - mx) ** 2, 0);
   return sxy / sxx;
 }
+
+/** `rtprobe agent: received N, reflected M, …`, the line an agent prints when it stops. */
+export function agentCounters(stdout: string): { received: number; reflected: number } | undefined {
+  const m = /^rtprobe agent: received (\d+), reflected (\d+)/m.exec(stdout);
+  return m ? { received: Number(m[1]), reflected: Number(m[2]) } : undefined;
+}

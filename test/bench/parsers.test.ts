@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { summarizeTool } from './aggregate.js';
 import { parseArgs } from './args.js';
 import { checkTargets, ratios } from './compare.js';
-import { figuresOf, goalShortfalls, slope, targetAddress, targetsFileText } from './many-targets-plan.js';
+import { agentCounters, figuresOf, goalShortfalls, slope, targetAddress, targetsFileText } from './many-targets-plan.js';
 import { vethPlan } from './netns.js';
 import { p50Ratio, summarizeRatios } from './observer-summary.js';
 import { parseFping, parseFpingCount } from './peers/fping-parse.js';
@@ -175,6 +175,12 @@ describe('many targets (issue 15)', () => {
     expect(goalShortfalls(figuresOf([target(100_000, 100_000, 0, 100_001)]), 1)).toEqual(['send error p99 100 µs']);
     expect(goalShortfalls(figuresOf([target(100, 100, 0)]), 2)).toEqual(['1 of 2 targets reported', 'no send error figures']);
     expect(goalShortfalls(figuresOf([]), 1)).toContain('loss – %');
+  });
+  it("the agent's counters from the lines it prints when stopped", () => {
+    // captured from `rtprobe agent` on SIGTERM after 1000 targets × 5 s
+    const out = 'listening udp 0.0.0.0:49450 (timestamps: kernel)\nrtprobe agent: received 39157, reflected 39157, rejected 0 (none)\nrtprobe agent: ended by SIGTERM\n';
+    expect(agentCounters(out)).toEqual({ received: 39157, reflected: 39157 });
+    expect(agentCounters('listening udp 0.0.0.0:1 (timestamps: kernel)\n')).toBeUndefined();
   });
   it('median and slope', () => {
     expect(median([3, 1, 2])).toBe(2);
