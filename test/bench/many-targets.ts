@@ -94,7 +94,7 @@ async function measureStep(n: number, seconds: number, tmpDir: string): Promise<
     }
   } finally {
     // an agent with 1000 sessions on a loaded machine takes seconds to print its counters and go
-    const end = await agent.service.stop(15);
+    const end = await agent.service.stop(15, 'program');
     // the agent's own count of what it answered, from the line it prints when stopped
     const counted = agentCounters(`${end.stdout}\n${end.stderr}`);
     if (step && counted) Object.assign(step, { agentReceived: counted.received, agentReflected: counted.reflected });

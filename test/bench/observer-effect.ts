@@ -118,7 +118,7 @@ export async function measureObserverEffect(
       const ratio = p50Ratio(p50s(p));
       if (ratio !== undefined) p.ratio = ratio;
       res.pairs.push(p);
-      o.log(`  pair ${i + 1} (${first} first): rtprobe p50 ${us(p.rtprobe.p50Ns)} µs, fping p50 ${us(p.fping.p50Ns)} µs, ratio ${fixed(p.ratio, 2)}` +
+      o.log(`  pair ${i + 1} (${first} first): rtprobe p50 ${us(p.rtprobe.p50Ns)} µs (${p.rtprobe.missedSendSlots ?? '–'} missed slots), fping p50 ${us(p.fping.p50Ns)} µs, ratio ${fixed(p.ratio, 2)}` +
         [p.rtprobe.note, p.fping.note].filter(Boolean).map((n) => `\n  ${n}`).join(''));
     }
   } finally {
