@@ -2,7 +2,8 @@
  * Many targets at 100 Hz (issue 15 items 4–6), loopback, kernel stamps: one `rtprobe agent` on
  * 0.0.0.0 answers 127.0.X.Y, one controller probes 1, 100 and 1000 of those addresses from a
  * --targets-file. Per step: probes sent, missed send slots, loss, send error p99 (worst and
- * median target), peak RSS and CPU of both processes; then the controller's RSS per target.
+ * median target), peak RSS and CPU of both processes, what the agent itself reflected; then
+ * RSS per target of each process.
  * Judged against the issue's goal: < 0.1 % missed, < 0.1 % loss, send error p99 ≤ 100 µs.
  */
 import { writeFileSync } from 'node:fs';
@@ -140,14 +141,14 @@ const mib = (b: number | undefined): string => fixed(b === undefined ? undefined
 export function renderManyTargets(r: ManyTargetsResult): string {
   const g = r.goal;
   const table = formatTable(
-    ['targets × rate', 'sent', 'missed slots %', 'loss %', 'send err p99 worst µs', 'median µs', 'ctl peak RSS MiB', 'ctl CPU s', 'agent peak RSS MiB', 'agent CPU s', 'goal'],
+    ['targets × rate', 'sent', 'missed slots %', 'loss %', 'send err p99 worst µs', 'median µs', 'ctl peak RSS MiB', 'ctl CPU s', 'agent peak RSS MiB', 'agent CPU s', 'agent reflected', 'goal'],
     r.steps.map((s) => [
       `${s.targetsAsked} × ${s.rateHz} Hz`, String(s.sent ?? '–'), fixed(s.missedPct, 3), fixed(s.lossPct, 3),
       us(s.sendErrorP99WorstNs), us(s.sendErrorP99MedianNs), mib(controllerRss(s)),
-      fixed(s.controllerCpuS, 2), mib(s.agentPeakRssBytes), fixed(s.agentCpuS, 2),
+      fixed(s.controllerCpuS, 2), mib(s.agentPeakRssBytes), fixed(s.agentCpuS, 2), String(s.agentReflected ?? '–'),
       s.pass ? 'pass' : `MISSED: ${s.shortfalls.join(', ')}`,
     ]),
-    [0, 10],
+    [0, 11],
   );
   const perTarget = (v: number | undefined, rss: (s: ManyTargetsStep) => number | undefined): string => {
     if (v === undefined) return 'not measured';
@@ -157,7 +158,7 @@ export function renderManyTargets(r: ManyTargetsResult): string {
   return [
     table,
     `  goal (issue 15): < ${g.missedPct} % missed slots, < ${g.lossPct} % loss, the worst target's send error p99 ≤ ${g.sendErrorP99Ns / 1000} µs, every target answering; ${r.seconds} s per step, --loss-after ${LOSS_AFTER}.`,
-    '  peak RSS = VmHWM from /proc (controller: last 200 ms sample before exit; agent: just before it is stopped). Controller CPU: whole run, start-up included; agent CPU: while the controller ran.',
+    '  peak RSS = VmHWM from /proc (controller: last 200 ms sample before exit; agent: just before it is stopped). Controller CPU: whole run, start-up included; agent CPU: while the controller ran; agent reflected: its own count, printed when it stops.',
     `RSS per target (least-squares slope over ${r.steps.map((s) => s.targetsAsked).join(' / ')} targets): controller ${perTarget(r.controllerRssMiBPerTarget, controllerRss)}, agent ${perTarget(r.agentRssMiBPerTarget, (s) => s.agentPeakRssBytes)}`,
   ].join('\n');
 }

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { summarizeTool } from './aggregate.js';
 import { parseArgs } from './args.js';
 import { checkTargets, ratios } from './compare.js';
-import { agentCounters, figuresOf, goalShortfalls, slope, targetAddress, targetsFileText } from './many-targets-plan.js';
+import { renderManyTargets, type ManyTargetsStep } from './many-targets.js';
+import { agentCounters, figuresOf, goalShortfalls, MANY_TARGETS_GOAL, slope, targetAddress, targetsFileText } from './many-targets-plan.js';
 import { vethPlan } from './netns.js';
 import { p50Ratio, summarizeRatios } from './observer-summary.js';
 import { parseFping, parseFpingCount } from './peers/fping-parse.js';
@@ -181,6 +182,21 @@ describe('many targets (issue 15)', () => {
     const out = 'listening udp 0.0.0.0:49450 (timestamps: kernel)\nrtprobe agent: received 39157, reflected 39157, rejected 0 (none)\nrtprobe agent: ended by SIGTERM\n';
     expect(agentCounters(out)).toEqual({ received: 39157, reflected: 39157 });
     expect(agentCounters('listening udp 0.0.0.0:1 (timestamps: kernel)\n')).toBeUndefined();
+  });
+  it('the row prints what it saw: pass, or MISSED with what fell short; the slope says what it rests on', () => {
+    const step = (n: number, f: ReturnType<typeof figuresOf>, peak?: number): ManyTargetsStep => {
+      const shortfalls = goalShortfalls(f, n);
+      const s: ManyTargetsStep = { targetsAsked: n, rateHz: 100, seconds: 10, command: '', controllerCpuFrom: '', pass: shortfalls.length === 0, shortfalls, ...f };
+      if (peak !== undefined) s.controllerPeakRssBytes = peak;
+      return s;
+    };
+    const text = renderManyTargets({
+      rateHz: 100, seconds: 10, goal: MANY_TARGETS_GOAL, controllerRssMiBPerTarget: 0.5,
+      steps: [step(1, figuresOf([target(1000, 1000, 0, 50_000)]), 90 * 2 ** 20), step(1000, figuresOf([target(1000, 140, 130, 10_000_000)]))],
+    });
+    expect(text).toMatch(/^1 × 100 Hz .* pass$/m);
+    expect(text).toMatch(/^1000 × 100 Hz .* MISSED: 1 of 1000 targets reported, missed slots 11\.504 %, loss 86\.000 %, send error p99 10000 µs$/m);
+    expect(text).toContain('controller 512.0 KiB/target (0.5000 MiB) from 1 targets only');
   });
   it('median and slope', () => {
     expect(median([3, 1, 2])).toBe(2);
