@@ -34,7 +34,7 @@ export interface CompareClock {
   rtt_clock: string;
 }
 
-/** Counts of one side, or of the two sides apart. */
+/** One value for each of the two targets. */
 export interface ComparePair<T> {
   baseline: T;
   compared: T;

@@ -117,5 +117,8 @@ export function formatRunReport(report: RunReport, verbose = false): string {
   const parts = [header, ...(full ? report.targets.map(formatTargetReport) : [formatTargetSummary(report.targets)])];
   const stray = Object.keys(report.rejected_unattributed).length;
   if (stray > 0) parts.push(`datagrams matching no target: ${formatRejects(report.rejected_unattributed)}`);
+  // the one-line-per-target summary has no room for it: the breakdown asked for and missing
+  const unknown = full ? [] : report.targets.filter((t) => t.agent_unknown);
+  if (unknown.length > 0) parts.push(`agent breakdown UNKNOWN for ${unknown.length} targets (stream never connected): ${unknown.map((t) => t.name).join(', ')}`);
   return parts.join('\n\n') + '\n';
 }

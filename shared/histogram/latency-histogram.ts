@@ -50,8 +50,7 @@ export type LatencySummary = { count: number; min: number | null; max: number | 
  * thrown: a 70 s round trip or a negative difference after a clock step must not kill a soak.
  */
 export class LatencyHistogram {
-  /** read it where it is used: an interval histogram replaces it once when it widens */
-  histogram: Histogram;
+  private built: Histogram | null = null;
   private narrow: boolean;
   count = 0;
   minNs = Number.POSITIVE_INFINITY;
@@ -64,15 +63,24 @@ export class LatencyHistogram {
 
   constructor(range: CountRange = 'cumulative') {
     this.narrow = range === 'interval';
-    this.histogram = buildLatencyHistogram(this.narrow ? 32 : 64);
+  }
+
+  /**
+   * The HDR histogram, allocated when first used: one that never records (a forward one-way
+   * delay without clock sync, an ICMP target's turnaround) costs no counts array. Read it where
+   * it is used: an interval histogram replaces it once when it widens.
+   */
+  get histogram(): Histogram {
+    this.built ??= buildLatencyHistogram(this.narrow ? 32 : 64);
+    return this.built;
   }
 
   /** No bucket can pass the total: widen while the total after adding still fits 32 bits. */
   private ensureRoom(adding: number): void {
-    if (!this.narrow || this.histogram.totalCount + adding <= NARROW_COUNT_LIMIT) return;
+    if (!this.narrow || (this.built?.totalCount ?? 0) + adding <= NARROW_COUNT_LIMIT) return;
     const wide = buildLatencyHistogram(64);
-    wide.add(this.histogram);
-    this.histogram = wide;
+    if (this.built) wide.add(this.built);
+    this.built = wide;
     this.narrow = false;
   }
 
@@ -105,7 +113,7 @@ export class LatencyHistogram {
 
   /** Empties it for the next interval without giving its memory back. */
   reset(): void {
-    this.histogram.reset();
+    this.built?.reset();
     this.count = 0;
     this.minNs = Number.POSITIVE_INFINITY;
     this.maxNs = Number.NEGATIVE_INFINITY;

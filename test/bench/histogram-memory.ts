@@ -10,9 +10,10 @@ import { TargetStats } from '../../controller/recording/target-stats.js';
 import { AgentView } from '../../controller/agent-stream/agent-view.js';
 
 export interface HistogramMemoryResult {
+  /** one histogram that has recorded a value (an idle one has no counts array yet) */
   bytesPerHistogram: Record<CountRange, number>;
-  /** TargetStats (run-wide and interval histograms) plus an AgentView (--agent-ws) */
-  bytesPerTarget: number;
+  /** a target's histograms in use: run-wide and interval, per probe mode, with --agent-ws (clocks not synced) */
+  bytesPerTarget: { udp: number; udpAgent: number; icmp: number };
   /** ns per record() of an in-range value, cumulative histogram */
   recordNs: number;
 }
@@ -35,17 +36,37 @@ function recordNs(): number {
   return Number(process.hrtime.bigint() - started) / (rounds * values.length);
 }
 
+const used = (histogram: LatencyHistogram): void => histogram.record(1_000);
+
+/** A target after its first probes: the histograms its mode uses have their counts arrays. */
+function targetInUse(mode: 'udp' | 'icmp', agentWs: boolean): TargetStats {
+  const stats = new TargetStats({ name: 't', address: '127.0.0.1', port: mode === 'udp' ? 1 : 0, family: 4, mode }, 1,
+    { capacity: 16, timeoutNs: 1e9, lossAfterNs: 3_000_000_000n });
+  for (const histogram of [stats.rtt, stats.sendError, stats.interval.histograms.rtt, stats.interval.histograms.send_error]) used(histogram);
+  if (mode === 'udp') for (const histogram of [stats.turnaround, stats.network, stats.interval.histograms.turnaround]) used(histogram);
+  if (agentWs) {
+    // the agent's forward one-way delay stays idle unless it declares synced clocks
+    stats.agent = new AgentView('ws://127.0.0.1:7708/v1/stream');
+    for (const histogram of [stats.agent.histograms.ipdv, stats.agent.histograms.turnaround, stats.agent.intervalIpdv]) used(histogram);
+  }
+  return stats;
+}
+
 export function measureHistogramMemory(): HistogramMemoryResult {
-  // the smallest matcher: its ring is the rate's business, not the histograms'
-  const matcher = { capacity: 16, timeoutNs: 1e9, lossAfterNs: 3_000_000_000n };
-  const target = { name: 't', address: '127.0.0.1', port: 1, family: 4, mode: 'udp' } as const;
   const kept: unknown[] = [];
+  const histogram = (range: CountRange) => (): LatencyHistogram => {
+    const h = new LatencyHistogram(range);
+    used(h);
+    return h;
+  };
   const result = {
-    bytesPerHistogram: {
-      cumulative: bytesEach(() => new LatencyHistogram('cumulative'), kept),
-      interval: bytesEach(() => new LatencyHistogram('interval'), kept),
+    bytesPerHistogram: { cumulative: bytesEach(histogram('cumulative'), kept), interval: bytesEach(histogram('interval'), kept) },
+    // the matcher's ring (16 slots here) is the rate's business, not the histograms'
+    bytesPerTarget: {
+      udp: bytesEach(() => targetInUse('udp', false), kept),
+      udpAgent: bytesEach(() => targetInUse('udp', true), kept),
+      icmp: bytesEach(() => targetInUse('icmp', false), kept),
     },
-    bytesPerTarget: bytesEach(() => [new TargetStats(target, 1, matcher), new AgentView('ws://x')], kept),
   };
   kept.length = 0;
   return { ...result, recordNs: recordNs() };
@@ -56,7 +77,8 @@ export function renderHistogramMemory(result: HistogramMemoryResult): string {
   return [
     `histogram, cumulative (64-bit counts): ${kb(result.bytesPerHistogram.cumulative)}`,
     `histogram, interval (32-bit counts):   ${kb(result.bytesPerHistogram.interval)}`,
-    `per target (run + intervals + agent view): ${kb(result.bytesPerTarget)}; 1000 targets: ${(result.bytesPerTarget * 1000 / 2 ** 20).toFixed(0)} MiB`,
+    ...([['UDP', result.bytesPerTarget.udp], ['UDP + --agent-ws', result.bytesPerTarget.udpAgent], ['ICMP', result.bytesPerTarget.icmp]] as const)
+      .map(([kind, bytes]) => `per ${kind} target in use: ${kb(bytes)}; 1000 targets: ${(bytes * 1000 / 2 ** 20).toFixed(0)} MiB`),
     `record(): ${result.recordNs.toFixed(1)} ns per value`,
   ].join('\n');
 }

@@ -170,7 +170,8 @@ describe.skipIf(skipReason !== null)(`fault: wall clock stepped +30 s and back m
       console.log(`soak intervals: ${logged.map((i) => `${i.startS.toFixed(3)}+${i.lengthS.toFixed(3)}`).join(', ')}`);
       expect(logged.length).toBeGreaterThanOrEqual(5);
       for (const [i, interval] of logged.entries()) {
-        expect(interval.lengthS).toBeGreaterThan(0.9);
+        // the last one is the partial interval SIGINT wrote
+        expect(interval.lengthS).toBeGreaterThan(i === logged.length - 1 ? 0 : 0.9);
         expect(interval.lengthS).toBeLessThan(1.1);
         if (i > 0) expect(interval.startS).toBeGreaterThan(logged[i - 1]?.startS ?? Infinity);
       }

@@ -4,8 +4,9 @@
  * and exit 2, and what was written stays readable; a bad --hlog fails at start with exit 2.
  *
  * As root, permission bits do not stop writes, so the faults are real file systems: a tmpfs
- * of one page (4 KiB) this test mounts for "disk full", a read-only tmpfs (or one remounted
- * read-only) for "unwritable", and a path under a regular file (ENOTDIR, no root needed).
+ * of three pages (12 KiB: the soak's lock file takes one) this test mounts for "disk full", a
+ * read-only tmpfs (or one remounted read-only) for "unwritable", and a path under a regular
+ * file (ENOTDIR, no root needed).
  * Everything mounted is unmounted in finally.
  */
 import { execFileSync } from 'node:child_process';
@@ -70,7 +71,9 @@ async function expectReadable(logDir: string, minRttIntervals: number): Promise<
 describe.skipIf(skipReason !== null)(`fault: the interval log file system fills up or is read-only (root; tmpfs mounted here)${skipNote(skipReason)}`, () => {
   it('disk full mid-soak: a clear message, the report, exit 2, no stack trace; what was written stays readable', async () => {
     const mnt = join(dir, 'full');
-    mount(mnt, 'size=4k'); // one page: the log's fourth or fifth interval at 500 Hz no longer fits
+    // three pages: one for the soak's lock, two for the log: at 500 Hz (about 1.9 KB an interval
+    // with 1 ns resolution) its fourth or fifth interval no longer fits
+    mount(mnt, 'size=12k');
     const agent = await startAgent();
     const logs = join(mnt, 'logs');
     const soak = spawnCli(['soak', '--target', `g=127.0.0.1:${agent.port}`, '--rate', '500', '--interval', '1s',

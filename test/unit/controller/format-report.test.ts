@@ -125,3 +125,26 @@ describe('formatRunReport', () => {
     expect(formatRunReport(report()).endsWith('\n')).toBe(true);
   });
 });
+
+describe('an agent breakdown asked for and never had (issue 16)', () => {
+  const unknown = { url: 'ws://127.0.0.1:7708/v1/stream', reason: 'the agent stream never connected: connect ECONNREFUSED 127.0.0.1:7708' };
+
+  it('is UNKNOWN with the reason in a target in full, never zeros', () => {
+    const base = report();
+    const [a, b] = base.targets;
+    if (!a || !b) throw new Error('fixture');
+    const text = formatRunReport({ ...base, targets: [{ ...a, agent: null, agent_unknown: unknown }, b] });
+    const section = targetSection(text, 'guest-a');
+    expect(section).toContain(`  agent    ${unknown.url}: UNKNOWN: ${unknown.reason}; no agent breakdown, loss split unknown`);
+    expect(section).not.toMatch(/agent saw/);
+  });
+
+  it('is named under the one-line-per-target summary of many targets', () => {
+    const base = report();
+    const [a] = base.targets;
+    if (!a) throw new Error('fixture');
+    const targets = Array.from({ length: 6 }, (_, i) => ({ ...a, name: `t${i}`, ...(i % 2 === 0 ? { agent: null, agent_unknown: unknown } : {}) }));
+    const text = formatRunReport({ ...base, targets });
+    expect(text).toContain('agent breakdown UNKNOWN for 3 targets (stream never connected): t0, t2, t4');
+  });
+});

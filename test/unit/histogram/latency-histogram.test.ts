@@ -206,6 +206,24 @@ describe('LatencyHistogram', () => {
     expect(s.min).toBeLessThanOrEqual(13_823);
   });
 
+  it('a fresh interval histogram given 2^32 counts at once is 64-bit from the start', () => {
+    const flood = new LatencyHistogram('cumulative');
+    flood.histogram.recordValueWithCount(4_900, 2 ** 32);
+    const h = new LatencyHistogram('interval');
+    h.merge(flood.histogram, 4_900);
+    expect((h.histogram as JsHistogram).getCountAtIndex((h.histogram as JsHistogram).countsArrayIndex(4_900))).toBe(2 ** 32);
+  });
+
+  it('allocates its counts when first used: one that never records costs no counts array', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const idle = Array.from({ length: 50 }, () => new LatencyHistogram());
+    expect(idle.map((h) => h.summary().count)).toEqual(Array.from({ length: 50 }, () => 0));
+    for (const h of idle) h.reset();
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(50 * 1024);
+    idle[0]?.record(1_300);
+    expect(idle[0]?.summary()).toMatchObject({ count: 1, p50: 1_300 });
+  });
+
   it('an interval histogram below the 32-bit limit keeps its array (no copy per record)', () => {
     const h = new LatencyHistogram('interval');
     const narrow = h.histogram;
