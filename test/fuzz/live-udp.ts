@@ -157,13 +157,17 @@ export async function sendUdpFuzz(port: number, seed: number, count: number, rat
       const at = refusalKey(datagram) ?? '';
       refusable.set(at, Math.min(refusable.get(at) ?? Infinity, datagram.length));
     }
-    if (!verdict.ok && verdict.ended) {
+    // A genuine session-end frees a place or, when the agent's guard does not see its sender
+    // holding the session (its state is not this prediction's), counts 'unknown-session'.
+    const sessionEnd = oracle.ok && oracle.packet.type === 'session-end' &&
+      (!verdict.ok && (verdict.ended || verdict.reason === 'unknown-session'));
+    if (sessionEnd) {
       result.sessionEnds++;
     } else if (verdict.ok && key !== null) {
       result.validProbes++;
       if (index % PRISTINE_EVERY === 0) result.pristine++;
       expected.set(key, (expected.get(key) ?? 0) + 1);
-    } else if (!verdict.ok) {
+    } else if (!verdict.ok && !verdict.ended) {
       result.predicted[verdict.reason] = (result.predicted[verdict.reason] ?? 0) + 1;
     }
     await new Promise<void>((resolve, reject) => socket.send(datagram, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));

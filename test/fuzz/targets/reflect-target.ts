@@ -108,6 +108,7 @@ function refuseTarget(): DecoderTarget<Buffer> {
       const refusal = result.refusal;
       record.bytes(input.length, refusal?.length ?? 0);
       if (refusal === null) return;
+      record.tally.acceptedAs['refusal replies'] = (record.tally.acceptedAs['refusal replies'] ?? 0) + 1;
       if (!oracle.ok || oracle.packet.type !== 'probe') {
         record.violation('refuses-only-probes', `a refusal to a datagram decodeProbe calls ${oracle.ok ? oracle.packet.type : oracle.reason}`);
         return;
