@@ -41,9 +41,10 @@ export function sharePerAddress(maxSessions: number): number {
 }
 
 interface SessionPlace {
-  /** the source address and port that opened the session */
+  /** the source address and port that opened the session, and the agent address it probes */
   address: string;
   port: number;
+  local: string;
   lastSeenMs: number;
   window: ReplayWindow | null;
 }
@@ -57,8 +58,8 @@ interface SourceState {
 /**
  * Decides whether the agent answers a well-formed (and, with a key, genuine) probe: not a
  * replay, within the session places, within its source's rate; and whether a refused probe
- * gets a refusal reply. Session places are fair: a source address+port holds at most one (its
- * new session replaces its old one), a source address at most sharePerAddress(maxSessions),
+ * gets a refusal reply. Session places are fair: a source address+port holds at most one
+ * towards each agent address (its new session replaces its old one), a source address at most sharePerAddress(maxSessions),
  * and a controller's session-end frees its place at once. State is bounded: at most
  * maxSessions sessions and MAX_TRACKED_SOURCES sources. The native reflector's thread does the
  * same in C++ (shared/native/src/probe_guard.cc).
@@ -83,8 +84,12 @@ export class ProbeGuard {
     this.shareFull = { reason: 'session-limit', detail: this.share, scope: 'source-address' };
   }
 
-  /** null: answer it; otherwise why it is refused (count it; refusalAllowed says whether to tell). */
-  admit(address: string, port: number, session: number, seq: bigint, nowMs: number): GuardRefusal | null {
+  /**
+   * null: answer it; otherwise why it is refused (count it; refusalAllowed says whether to
+   * tell). `local`: the agent address the probe was sent to, '' when unknown (node:dgram does
+   * not say): a controller socket probing several addresses of one agent holds one place each.
+   */
+  admit(address: string, port: number, session: number, seq: bigint, nowMs: number, local = ''): GuardRefusal | null {
     const known = this.sessions.get(session);
     if (known) {
       if (known.window?.seen(seq)) return this.replay;
@@ -93,7 +98,7 @@ export class ProbeGuard {
       known.window?.mark(seq);
       return null;
     }
-    const endpoint = `${address}|${port}`;
+    const endpoint = `${address}|${port}|${local}`;
     // The place to free for the new session: the endpoint's old session, else (when its
     // address or the agent is full) the idlest place silent SESSION_RECLAIM_MS.
     let freed = this.byEndpoint.get(endpoint) ?? null;
@@ -111,15 +116,15 @@ export class ProbeGuard {
     if (freed !== null) this.free(freed);
     const window = this.limits.replayWindow ? new ReplayWindow() : null;
     window?.mark(seq);
-    this.sessions.set(session, { address, port, lastSeenMs: nowMs, window });
+    this.sessions.set(session, { address, port, local, lastSeenMs: nowMs, window });
     this.byEndpoint.set(endpoint, session);
     return null;
   }
 
-  /** A session-end: frees the place when the session is held by that address and port. */
-  end(address: string, port: number, session: number): boolean {
+  /** A session-end: frees the place when the session is held by that address and port (towards `local`). */
+  end(address: string, port: number, session: number, local = ''): boolean {
     const place = this.sessions.get(session);
-    if (!place || place.address !== address || place.port !== port) return false;
+    if (!place || place.address !== address || place.port !== port || place.local !== local) return false;
     this.free(session);
     return true;
   }
@@ -161,7 +166,7 @@ export class ProbeGuard {
     const place = this.sessions.get(session);
     if (!place) return;
     this.sessions.delete(session);
-    const endpoint = `${place.address}|${place.port}`;
+    const endpoint = `${place.address}|${place.port}|${place.local}`;
     if (this.byEndpoint.get(endpoint) === session) this.byEndpoint.delete(endpoint);
   }
 

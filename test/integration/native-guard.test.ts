@@ -34,20 +34,20 @@ async function peer(address = '127.0.0.1'): Promise<Peer> {
   return { socket, port: socket.address().port, received };
 }
 
-function reflector(maxSessions: number): { socket: NativeProbeSocket; events: NativeEvent[] } {
+function reflector(maxSessions: number, bindAddress = '127.0.0.1'): { socket: NativeProbeSocket; events: NativeEvent[] } {
   if (!loaded.ok) throw new Error('no addon');
   const events: NativeEvent[] = [];
   const socket = new loaded.addon.ProbeSocket(
-    { mode: 'reflector', family: 4, bindAddress: '127.0.0.1', port: 0, timestamps: 'kernel', maxSessions },
+    { mode: 'reflector', family: 4, bindAddress, port: 0, timestamps: 'kernel', maxSessions },
     (batch) => events.push(...batch),
   );
   opened.push({ close: () => socket.close() });
   return { socket, events };
 }
 
-async function send(from: Peer, port: number, datagram: Buffer, answers: number): Promise<Buffer[]> {
+async function send(from: Peer, port: number, datagram: Buffer, answers: number, to = '127.0.0.1'): Promise<Buffer[]> {
   const before = from.received.length;
-  await new Promise<void>((resolve, reject) => from.socket.send(datagram, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) => from.socket.send(datagram, port, to, (e) => (e ? reject(e) : resolve())));
   await waitFor(() => from.received.length >= before + answers, { what: () => `${answers} answers`, timeoutMs: 5000 });
   await new Promise((resolve) => setTimeout(resolve, 50)); // an answer too many would arrive here
   return from.received.slice(before);
@@ -86,6 +86,23 @@ describe.skipIf(skipReason !== null)(`native guard through the addon${skipNote(s
     expect(counted('session-ended')).toBe(1);
     // refusals get no TX stamp: one stamp per reply, none for the refusal
     expect(socket.stats()).toMatchObject({ reflected: 4, txStamps: 4, refused: 2 });
+  });
+
+  it('one controller socket probing two addresses of an agent on 0.0.0.0 holds a place for each', async () => {
+    const { socket, events } = reflector(64, '0.0.0.0');
+    const port = socket.localPort;
+    const controller = await peer();
+    for (let round = 0n; round < 3n; round++) {
+      expect((await send(controller, port, encodeProbe(1, round, 1n, 64), 1, '127.0.0.1')).map(typeOf)).toEqual(['reply']);
+      expect((await send(controller, port, encodeProbe(2, round, 1n, 64), 1, '127.0.0.2')).map(typeOf)).toEqual(['reply']);
+    }
+    // both sessions kept their places: session 1 ends only towards 127.0.0.1, session 2 towards 127.0.0.2
+    expect(await send(controller, port, encodeSessionEnd(1, 3n, 1n), 0, '127.0.0.2')).toEqual([]);
+    expect(await send(controller, port, encodeSessionEnd(1, 3n, 1n), 0, '127.0.0.1')).toEqual([]);
+    expect(await send(controller, port, encodeSessionEnd(2, 3n, 1n), 0, '127.0.0.2')).toEqual([]);
+    await socket.close();
+    expect(socket.stats()).toMatchObject({ reflected: 6, refused: 1 }); // the first session-end: unknown-session
+    expect(events.reduce((n, e) => n + (e.kind === 'session-ended' ? e.count : 0), 0)).toBe(2);
   });
 
   it('refusal replies to one address: a burst of 10, then 100 a second', async () => {

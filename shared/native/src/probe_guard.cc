@@ -62,8 +62,8 @@ uint16_t ProbeGuard::PortOf(const sockaddr_storage& from) {
                                    : reinterpret_cast<const sockaddr_in6*>(&from)->sin6_port;
 }
 
-GuardDecision ProbeGuard::Admit(const sockaddr_storage& from, uint32_t session, uint64_t seq,
-                                int64_t nowNs) {
+GuardDecision ProbeGuard::Admit(const sockaddr_storage& from, uint64_t local, uint32_t session,
+                                uint64_t seq, int64_t nowNs) {
   const SourceKey address = KeyOf(from);
   const GuardDecision rateLimited{GuardVerdict::kRateLimited, uint64_t(limits_.maxRatePerS), 0};
   auto found = sessions_.find(session);
@@ -76,7 +76,7 @@ GuardDecision ProbeGuard::Admit(const sockaddr_storage& from, uint32_t session, 
   }
   const uint16_t port = PortOf(from);
   GuardDecision refusal;
-  auto freed = PlaceFor(address, port, nowNs, &refusal);
+  auto freed = PlaceFor(address, port, local, nowNs, &refusal);
   if (refusal.verdict != GuardVerdict::kAnswer) return refusal;
   if (!TakeToken(address, nowNs)) return rateLimited;
   SessionPlace* place = nullptr;
@@ -91,20 +91,22 @@ GuardDecision ProbeGuard::Admit(const sockaddr_storage& from, uint32_t session, 
   }
   place->address = address;
   place->port = port;
+  place->local = local;
   place->lastSeenNs = nowNs;
   if (limits_.replayWindow) place->Mark(seq);
   return {};
 }
 
 ProbeGuard::Sessions::iterator ProbeGuard::PlaceFor(const SourceKey& address, uint16_t port,
-                                                    int64_t nowNs, GuardDecision* refusal) {
+                                                    uint64_t local, int64_t nowNs,
+                                                    GuardDecision* refusal) {
   auto held = sessions_.end(), idlestOfAddress = sessions_.end(), idlest = sessions_.end();
   uint32_t ofAddress = 0;
   for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
     const SessionPlace& place = it->second;
     if (place.address == address) {
       ++ofAddress;
-      if (place.port == port) held = it;
+      if (place.port == port && place.local == local) held = it;
       if (idlestOfAddress == sessions_.end() || place.lastSeenNs < idlestOfAddress->second.lastSeenNs) {
         idlestOfAddress = it;
       }
@@ -131,10 +133,10 @@ ProbeGuard::Sessions::iterator ProbeGuard::PlaceFor(const SourceKey& address, ui
   return sessions_.end();
 }
 
-bool ProbeGuard::End(const sockaddr_storage& from, uint32_t session) {
+bool ProbeGuard::End(const sockaddr_storage& from, uint64_t local, uint32_t session) {
   auto found = sessions_.find(session);
   if (found == sessions_.end() || !(found->second.address == KeyOf(from)) ||
-      found->second.port != PortOf(from)) {
+      found->second.port != PortOf(from) || found->second.local != local) {
     return false;
   }
   sessions_.erase(found);

@@ -40,9 +40,13 @@ class ProbeGuard {
 
   explicit ProbeGuard(const GuardLimits& limits);
 
-  GuardDecision Admit(const sockaddr_storage& from, uint32_t session, uint64_t seq, int64_t nowNs);
-  // A session-end: frees the place when `from` (address and port) holds `session`.
-  bool End(const sockaddr_storage& from, uint32_t session);
+  // `local`: the address the probe was sent to (a key of it; 0 when unknown). A place is held
+  // by a source address+port *towards one local address*: one controller socket probing
+  // several addresses of one agent (many targets) holds one place per address.
+  GuardDecision Admit(const sockaddr_storage& from, uint64_t local, uint32_t session, uint64_t seq,
+                      int64_t nowNs);
+  // A session-end: frees the place when `from` (address and port) holds `session` towards `local`.
+  bool End(const sockaddr_storage& from, uint64_t local, uint32_t session);
   // Whether a refusal reply may go to `from` now; takes from its refusal budget.
   bool RefusalAllowed(const sockaddr_storage& from, bool rateLimited, int64_t nowNs);
   // agent/probe-guard.ts sharePerAddress
@@ -60,6 +64,7 @@ class ProbeGuard {
   struct SessionPlace {
     SourceKey address;  // the source that opened the session
     uint16_t port = 0;
+    uint64_t local = 0;  // the agent address it probes
     int64_t lastSeenNs = 0;
     bool any = false;  // a sequence number was marked
     uint64_t top = 0;
@@ -81,7 +86,7 @@ class ProbeGuard {
   // The place a new session from (address, port) takes over: its endpoint's old session, else
   // when its address or the agent is full the idlest place silent kSessionReclaimNs, else
   // end() (a fresh place). Sets *refusal when there is none to be had.
-  Sessions::iterator PlaceFor(const SourceKey& address, uint16_t port, int64_t nowNs,
+  Sessions::iterator PlaceFor(const SourceKey& address, uint16_t port, uint64_t local, int64_t nowNs,
                               GuardDecision* refusal);
   bool TakeToken(const SourceKey& address, int64_t nowNs);
   SourceState* SourceOf(const SourceKey& address, int64_t nowNs);

@@ -904,7 +904,7 @@ bool ProbeSocket::ReadDatagram() {
     return true;
   }
   if (config_.reflector && IsWireSessionEnd(buf, len)) {
-    EndSession(buf, len, from);
+    EndSession(buf, len, from, ReplySourceOf(&msg));
     return true;
   }
   if (config_.reflector) statPassedToJs_.fetch_add(1, std::memory_order_relaxed);
@@ -969,7 +969,7 @@ ProbeSocket::ReplySource ProbeSocket::ReplySourceOf(msghdr* msg) {
 void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from,
                           socklen_t fromLen, const ReplySource& replyFrom, int64_t rxNs,
                           StampSource rxSource, int64_t rxMonoNs) {
-  const Refusal refusal = RefusalOf(buf, len, from, rxMonoNs);
+  const Refusal refusal = RefusalOf(buf, len, from, replyFrom, rxMonoNs);
   if (refusal.reason != nullptr) {
     Refuse(refusal.reason);
     SendRefusal(buf, from, fromLen, replyFrom, refusal, rxMonoNs);
@@ -1014,8 +1014,18 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
   Push(std::move(ev));
 }
 
+uint64_t ProbeSocket::LocalKeyOf(const ReplySource& to) {
+  if (!to.valid) return 0;
+  uint64_t hi = 0, lo = 0;
+  if (config_.family == 4) return to.v4.ipi_addr.s_addr;
+  memcpy(&hi, to.v6.ipi6_addr.s6_addr, 8);
+  memcpy(&lo, to.v6.ipi6_addr.s6_addr + 8, 8);
+  return hi * 0x9e3779b97f4a7c15ULL ^ lo;
+}
+
 ProbeSocket::Refusal ProbeSocket::RefusalOf(const uint8_t* buf, size_t len,
-                                            const sockaddr_storage& from, int64_t rxMonoNs) {
+                                            const sockaddr_storage& from, const ReplySource& to,
+                                            int64_t rxMonoNs) {
   // Forged probes are refused before they can touch a session's state.
   if (auth_) {
     switch (auth_->Check(buf, len)) {
@@ -1024,7 +1034,8 @@ ProbeSocket::Refusal ProbeSocket::RefusalOf(const uint8_t* buf, size_t len,
       case AuthCheck::kGenuine: break;
     }
   }
-  const GuardDecision d = guard_->Admit(from, GetU32(buf + kOffSession), GetU64(buf + kOffSeq), rxMonoNs);
+  const GuardDecision d = guard_->Admit(from, LocalKeyOf(to), GetU32(buf + kOffSession),
+                                       GetU64(buf + kOffSeq), rxMonoNs);
   switch (d.verdict) {
     case GuardVerdict::kReplay: return {"replay", kRefuseReplay, 0, 0};
     case GuardVerdict::kRateLimited: return {"rate-limited", kRefuseRateLimited, d.detail, 0};
@@ -1053,7 +1064,8 @@ void ProbeSocket::SendRefusal(uint8_t* buf, const sockaddr_storage& from, sockle
   }
 }
 
-void ProbeSocket::EndSession(const uint8_t* buf, size_t len, const sockaddr_storage& from) {
+void ProbeSocket::EndSession(const uint8_t* buf, size_t len, const sockaddr_storage& from,
+                             const ReplySource& to) {
   if (auth_) {
     switch (auth_->Check(buf, len)) {
       case AuthCheck::kUnauthenticated: return Refuse("unauthenticated");
@@ -1061,7 +1073,7 @@ void ProbeSocket::EndSession(const uint8_t* buf, size_t len, const sockaddr_stor
       case AuthCheck::kGenuine: break;
     }
   }
-  if (!guard_->End(from, GetU32(buf + kOffSession))) return Refuse("unknown-session");
+  if (!guard_->End(from, LocalKeyOf(to), GetU32(buf + kOffSession))) return Refuse("unknown-session");
   PushCounted(EventKind::kSessionEnded, "session-end");
 }
 

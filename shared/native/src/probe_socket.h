@@ -178,12 +178,15 @@ class ProbeSocket {
     uint64_t detail = 0;
     uint8_t scope = 0;
   };
-  Refusal RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from, int64_t rxMonoNs);
+  Refusal RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
+                    const ReplySource& to, int64_t rxMonoNs);
+  // The guard's key of the address a datagram was sent to (0 when IP_PKTINFO gave none).
+  uint64_t LocalKeyOf(const ReplySource& to);
   // The refusal reply, written over the probe in `buf`, within the source's refusal budget.
   void SendRefusal(uint8_t* buf, const sockaddr_storage& from, socklen_t fromLen,
                    const ReplySource& replyFrom, const Refusal& refusal, int64_t rxMonoNs);
   // A session-end: frees the place of its session when genuine and from its holder.
-  void EndSession(const uint8_t* buf, size_t len, const sockaddr_storage& from);
+  void EndSession(const uint8_t* buf, size_t len, const sockaddr_storage& from, const ReplySource& to);
   void Refuse(const char* reason);
   // Pushes an event of `kind` with a count, or adds one to the last if it is the same.
   void PushCounted(EventKind kind, const char* reason);

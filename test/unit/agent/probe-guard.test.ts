@@ -188,3 +188,14 @@ describe('ProbeGuard', () => {
     expect(verdict(g, 'one-too-many', 1, 1, 1n, 1000)).toBeNull();
   });
 });
+
+describe('ProbeGuard: one controller socket, several agent addresses', () => {
+  it('holds one place per agent address it probes (many targets on one agent), and ends each apart', () => {
+    const g = new ProbeGuard({ maxRatePerS: null, maxSessions: 1024, replayWindow: false });
+    for (let i = 1; i <= 200; i++) expect(g.admit('10.0.0.1', 4000, i, 0n, 0, `127.0.1.${i}`)).toBeNull();
+    expect(g.sessionCount).toBe(200);
+    expect(g.end('10.0.0.1', 4000, 7, '127.0.1.8')).toBe(false);
+    expect(g.end('10.0.0.1', 4000, 7, '127.0.1.7')).toBe(true);
+    expect(g.sessionCount).toBe(199);
+  });
+});
