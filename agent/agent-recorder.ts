@@ -34,7 +34,7 @@ const SEQ_RESTART_JUMP = 2n ** 32n;
 
 class SessionRecorder {
   readonly histograms: Record<AgentTag, LatencyHistogram> = {
-    ipdv: new LatencyHistogram(), turnaround: new LatencyHistogram(), owd: new LatencyHistogram(),
+    ipdv: new LatencyHistogram('interval'), turnaround: new LatencyHistogram('interval'), owd: new LatencyHistogram('interval'),
   };
   counts: IntervalCounts = { received: 0, gaps: 0, reordered: 0, duplicates: 0, rejected: {} };
   intervalStartMs: number;

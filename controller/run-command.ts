@@ -62,7 +62,9 @@ with what to do. When the run ends (or on Ctrl-C) the controller sends each agen
 session-end (signed with --key-file), so its place is free for the next run at once.
 
 Exit status: 0 done, 1 a target answered no probe at all (with only refusals: "agent
-refused: REASON" on standard error), 2 bad flags or set-up failure.
+refused: REASON" on standard error), 2 bad flags or set-up failure, 3 an agent breakdown
+asked for with --agent-ws is unknown (its stream never connected or was refused; the report
+says why).
 `;
 
 /** Sends; reports; returns the exit code. Ctrl-C stops sending early and still reports. */

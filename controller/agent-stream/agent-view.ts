@@ -42,9 +42,11 @@ export class AgentView {
   duplicates = 0;
   flushed = false;
   hello: HelloMessage | null = null;
+  /** why the stream could not connect, the latest reason (null: no attempt has failed) */
+  connectFailure: string | null = null;
   readonly rejected: RejectCounts = {};
   /** agent IPDV of the controller's current interval (soak logs), reset as it closes */
-  readonly intervalIpdv = new LatencyHistogram();
+  readonly intervalIpdv = new LatencyHistogram('interval');
 
   constructor(readonly url: string) {}
 
@@ -64,6 +66,17 @@ export class AgentView {
     this.reordered += message.counts.reordered;
     this.duplicates += message.counts.duplicates;
     addRejects(this.rejected, message.counts.rejected ?? {});
+  }
+
+  /**
+   * Why the agent's figures are unknown, null when the stream was joined. A stream that never
+   * said hello (nothing listening, a wrong token, still connecting at the end) delivered
+   * nothing: its zeros would read as "the agent saw no probe".
+   */
+  unknownReason(): string | null {
+    if (this.hello !== null) return null;
+    return this.connectFailure === null ? 'the agent stream had not connected when the run ended'
+      : `the agent stream never connected: ${this.connectFailure}`;
   }
 
   report(): AgentReport {

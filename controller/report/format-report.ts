@@ -25,12 +25,19 @@ function authHint(rejected: RejectCounts): string | null {
   return null;
 }
 
+/** What an ICMP error for a probe most likely means. */
+export function unreachableHint(t: Pick<TargetReport, 'address' | 'port' | 'mode' | 'unreachable_reason'>): string {
+  if (/port unreachable/.test(t.unreachable_reason ?? '')) return `nothing listens on port ${t.port} there — is the agent running, on this port?`;
+  return `no route to ${t.address}, or a firewall refuses the probes`;
+}
+
 export function formatTargetReport(t: TargetReport): string {
   const lines: string[] = [];
   const address = t.mode === 'icmp' ? t.address : t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
   lines.push(`target ${t.name} (${address}, ${t.mode}, session 0x${t.session.toString(16).padStart(8, '0')})`);
   lines.push(`  probes   sent ${t.sent}  received ${t.received}  lost ${t.lost} (${formatPercent(t.loss_ratio)})  ` +
     `late ${t.late}  duplicates ${t.duplicates}  reordered ${t.reordered}  missed send slots ${t.missed_send_slots}`);
+  if (t.unreachable > 0) lines.push(`  unreachable  ${t.unreachable} probes answered by ${t.unreachable_reason ?? 'an ICMP error'}: ${unreachableHint(t)}`);
   const fallback = t.timestamps.user_fallback_rtts > 0
     ? `; ${t.timestamps.user_fallback_rtts} RTTs fell back to user stamps (TX stamp missing)` : '';
   lines.push(`  clocks   RTT: ${t.timestamps.tx} TX/${t.timestamps.rx} RX stamps (${t.timestamps.rtt_clock})${fallback}`);
@@ -56,6 +63,7 @@ export function formatTargetReport(t: TargetReport): string {
   const hint = authHint(t.rejected);
   if (hint) lines.push(`           ${hint}`);
   if (t.agent) lines.push(...formatAgentBreakdown(t));
+  else if (t.agent_unknown) lines.push(formatAgentUnknown(t.agent_unknown));
   return lines.join('\n');
 }
 
@@ -67,6 +75,11 @@ function formatRefused(t: TargetReport): string[] {
   if (t.last_refusal) lines.push(`           agent said: ${describeRefusal(t.last_refusal)}`);
   for (const reason of Object.keys(t.refused ?? {}) as RefusalReason[]) lines.push(`           ${reason}: ${refusalHint(reason)}`);
   return lines;
+}
+
+/** A breakdown asked for and not had: said as unknown, never as zeros. */
+export function formatAgentUnknown(unknown: NonNullable<TargetReport['agent_unknown']>): string {
+  return `  agent    ${unknown.url}: UNKNOWN: ${unknown.reason}; no agent breakdown, loss split unknown`;
 }
 
 /** Where the time and the loss went, from the agent's stream. */

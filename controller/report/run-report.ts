@@ -4,7 +4,7 @@ import type { Refusal } from '../../shared/wire/probe-codec.js';
 import type { RefusalReason } from '../../shared/wire/probe-layout.js';
 import type { StampSource } from '../../shared/transport/probe-transport.js';
 import type { TargetStats } from '../recording/target-stats.js';
-import type { AgentReport } from '../agent-stream/agent-view.js';
+import type { AgentReport, AgentView } from '../agent-stream/agent-view.js';
 import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
 
 
@@ -21,6 +21,10 @@ export interface TargetReport {
   duplicates: number;
   reordered: number;
   missed_send_slots: number;
+  /** probes answered by an ICMP error (native transport), e.g. port unreachable */
+  unreachable: number;
+  /** what the first ICMP error said, e.g. "ICMP port unreachable"; null when none came */
+  unreachable_reason: string | null;
   loss_ratio: number;
   timestamps: {
     tx: StampSource;
@@ -47,8 +51,10 @@ export interface TargetReport {
   refused?: Partial<Record<RefusalReason, number>>;
   /** the last refusal with its detail, when there was one */
   last_refusal?: Refusal;
-  /** the agent's stream, when subscribed (--agent-ws) */
-  agent?: AgentReport;
+  /** the agent's stream, when subscribed (--agent-ws); null when it never connected (see agent_unknown) */
+  agent?: AgentReport | null;
+  /** with `agent` null: the stream asked for and why its figures are unknown (never zeros) */
+  agent_unknown?: { url: string; reason: string };
   /** probes that never reached the agent; null without a complete agent stream */
   loss_forward?: number | null;
   /** probes the agent answered whose reply never came back in time */
@@ -97,6 +103,8 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
     duplicates: m.duplicates,
     reordered: m.reordered,
     missed_send_slots: stats.missedSendSlots,
+    unreachable: stats.unreachable,
+    unreachable_reason: stats.unreachableReason,
     loss_ratio: m.sent === 0 ? 0 : m.lost / m.sent,
     timestamps: {
       tx: stampSource,
@@ -120,12 +128,15 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
     rejected: { ...stats.rejects },
     refused: { ...stats.refused },
     ...(stats.lastRefusal ? { last_refusal: { ...stats.lastRefusal } } : {}),
-    ...(stats.agent ? agentBreakdown(stats, stats.agent.report()) : {}),
+    ...(stats.agent ? agentBreakdown(stats, stats.agent) : {}),
   };
 }
 
-/** The agent's counts split the controller's loss by direction. */
-function agentBreakdown(stats: TargetStats, agent: AgentReport): Pick<TargetReport, 'agent' | 'loss_forward' | 'loss_return'> {
+/** The agent's counts split the controller's loss by direction; a stream never joined is unknown, not zero. */
+function agentBreakdown(stats: TargetStats, view: AgentView): Pick<TargetReport, 'agent' | 'agent_unknown' | 'loss_forward' | 'loss_return'> {
+  const unknown = view.unknownReason();
+  if (unknown !== null) return { agent: null, agent_unknown: { url: view.url, reason: unknown }, loss_forward: null, loss_return: null };
+  const agent = view.report();
   if (!agent.complete) return { agent, loss_forward: null, loss_return: null };
   const forward = Math.max(0, stats.matcher.sent - agent.received);
   return { agent, loss_forward: forward, loss_return: Math.max(0, stats.matcher.lost - forward) };

@@ -17,6 +17,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "checked_number.h"
 #include "device_model.h"
 #include "probe_socket.h"
 
@@ -127,6 +128,14 @@ Napi::Object SessionEndedToJs(Napi::Env env, const Event& ev) {
   return o;
 }
 
+Napi::Object UnreachableToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "unreachable");
+  o.Set("target", Napi::Number::New(env, ev.target));
+  o.Set("reason", ev.message);
+  o.Set("count", Napi::Number::New(env, double(ev.count)));
+  return o;
+}
+
 Napi::Value ToJs(Napi::Env env, const Event& ev) {
   switch (ev.kind) {
     case EventKind::kSent: return SentToJs(env, ev);
@@ -139,6 +148,7 @@ Napi::Value ToJs(Napi::Env env, const Event& ev) {
     case EventKind::kReflectTx: return ReflectTxToJs(env, ev);
     case EventKind::kRefused: return RefusedToJs(env, ev);
     case EventKind::kSessionEnded: return SessionEndedToJs(env, ev);
+    case EventKind::kUnreachable: return UnreachableToJs(env, ev);
   }
   return Napi::Object::New(env);  // not reached: every kind is handled above
 }
@@ -211,7 +221,7 @@ int64_t GetInteger(const Napi::Object& o, const char* key, int64_t fallback, int
   Napi::Value v = o.Get(key);
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (d != double(int64_t(d)) || d < double(min) || d > double(max)) {
+  if (!DoubleFitsInt64(d, min, max)) {
     throw Napi::RangeError::New(o.Env(), std::string(key) + " must be an integer " +
                                              std::to_string(min) + ".." + std::to_string(max) +
                                              ", got " + v.ToString().Utf8Value());
@@ -567,6 +577,8 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
     o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
     o.Set("wakeups", Napi::Number::New(env, double(s.wakeups)));
+    o.Set("unreachable", Napi::Number::New(env, double(s.unreachable)));
+    o.Set("recvErrors", Napi::Number::New(env, double(s.recvErrors)));
     o.Set("refused", Napi::Number::New(env, double(s.refused)));
     return o;
   }
@@ -599,7 +611,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   RegisterDeviceModel(env, exports);  // the lab's emulated NIC (device_model.h)
   // 2: protocol 'icmp' (raw ICMP sockets) and stats().filtered
   // 3: authKey, maxRatePerS, maxSessions, 'refused' events and stats().refused
-  // 4: refusal replies, fair session places, 'session-ended' events, sendDatagram()
+  // 4: refusal replies, fair session places, 'session-ended' events, sendDatagram(); 'unreachable'
+  //    events, stats().recvErrors and stats().unreachable
   exports.Set("version", Napi::Number::New(env, 4));
   return exports;
 }

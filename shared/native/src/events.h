@@ -19,6 +19,7 @@ enum class EventKind : uint8_t {
   kReflectTx,  // reflector: kernel/NIC send stamp of a reply
   kRefused,    // reflector: well-formed probes not answered (message = reason, count)
   kSessionEnded,  // reflector: session-ends that freed their session's place (count)
+  kUnreachable,  // controller: ICMP errors for probes to a target (message = what, count)
 };
 
 // Same codes as the wire flags (probe-layout.ts STAMP_*).
