@@ -88,7 +88,7 @@ describe('controller + agent stream through the real CLI (loopback)', () => {
       expect(target.loss_forward).toBeNull();
       expect(target.loss_return).toBeNull();
       const ended = await agent.stop();
-      expect(ended.stdout).toMatch(/received 50, reflected 50/);
+      expect(ended.stdout).toMatch(/received 51, reflected 50, rejected 0 \(none\), sessions ended by their controller 1/); // and the session-end
     } finally {
       agent.child.kill('SIGKILL');
     }
