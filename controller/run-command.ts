@@ -58,8 +58,9 @@ ${SOCKET_FLAGS_HELP}
 Refusals: an agent that will not answer a probe (all its --max-sessions places busy, over
 its --max-rate, a replay, a missing or wrong key) replies with a refusal and its reason. The
 report counts them per target as 'refused' (JSON: refused {reason: count}), apart from loss,
-with what to do. When the run ends (or on Ctrl-C) the controller sends each agent a
-session-end (signed with --key-file), so its place is free for the next run at once.
+with what to do. When the run ends (or on Ctrl-C) the controller sends each agent that
+answered a session-end (signed with --key-file), so its place is free for the next run at
+once.
 
 Exit status: 0 done, 1 a target answered no probe at all (with only refusals: "agent
 refused: REASON" on standard error), 2 bad flags or set-up failure, 3 an agent breakdown

@@ -173,9 +173,9 @@ async function drainInFlight(config: RunConfig, state: RunState, stats: TargetSt
 }
 
 /**
- * Tells each UDP agent the session is over (signed with --key-file), from the probe socket
- * that holds its place, so the place frees at once instead of after 5 s of silence. A failed
- * send costs only that wait: it is a warning.
+ * Tells each UDP agent that answered that the session is over (signed with --key-file), from
+ * the probe socket that holds its place, so the place frees at once instead of after 5 s of
+ * silence. A failed send costs only that wait: it is a warning.
  */
 async function sendSessionEnds(config: RunConfig, stats: TargetStats[], transports: FamilyTransport[],
   log: (line: string) => void): Promise<void> {
@@ -183,7 +183,9 @@ async function sendSessionEnds(config: RunConfig, stats: TargetStats[], transpor
     if (mode !== 'udp' || !transport.sendDatagram) return [];
     return indices.flatMap((i) => {
       const target = stats[i];
-      if (!target || target.matcher.sent === 0) return [];
+      // Only an agent that answered holds a place: a silent or refusing target gets nothing
+      // more (no datagram into a black hole, no ICMP error to a closed port).
+      if (!target || target.matcher.received === 0) return [];
       const end = encodeSessionEnd(target.session, BigInt(target.matcher.sent), realNs());
       if (config.authKey) signDatagram(end, config.authKey);
       return [transport.sendDatagram?.(end, target.target.address, target.target.port)
