@@ -33,8 +33,15 @@ Protection (README: Security)
                            sequence numbers are refused; replies are signed
   --max-rate N|off         probes a second answered per source address (default 1000, bursts
                            of a fifth of a second); the excess is counted, not answered
-  --max-sessions N         controller sessions answered and recorded at once (default 16); a
-                           new session takes the place of one silent for 5 s, else is refused
+  --max-sessions N         controller sessions answered and recorded at once (default 16). A
+                           source address+port holds one place per agent address it probes
+                           (its new session replaces its old one), a source address at most
+                           a quarter (at least 1);
+                           a new session takes the place of one silent for 5 s, else is
+                           refused; a controller's session-end frees its place at once
+Refused probes (session-limit, rate-limited, replay, unauthenticated, bad-auth) get a 64-byte
+refusal reply naming the reason (signed with --key-file), at most 10 at once and 100 a second
+per source address (rate-limited: once a second); the controller reports them as 'refused'.
 Stream (WebSocket, path /v1/stream)
   --ws HOST:PORT           where the stream listens (default 0.0.0.0:7708); the stream is on
                            when --token-file or --insecure-no-auth is given

@@ -14,6 +14,8 @@ const PENDING_TX_LIMIT = 4096;
 export class AgentCore {
   received = 0;
   reflected = 0;
+  /** sessions whose controller ended them with a session-end */
+  sessionsEnded = 0;
   readonly rejects: RejectCounts = {};
   readonly turnaround = new LatencyHistogram();
   private readonly pendingTx = new Map<string, bigint>();
@@ -52,6 +54,12 @@ export class AgentCore {
     this.recorder.reject(reason, count);
   }
 
+  /** A controller's session-end freed its session's place. */
+  sessionEnded(count = 1): void {
+    this.received += count;
+    this.sessionsEnded += count;
+  }
+
   /** `count` replies could not be sent, or reads from the socket failed. */
   failed(reason: 'send-failed' | 'recv-failed', count = 1): void {
     countReject(this.rejects, reason, count);
@@ -62,7 +70,8 @@ export class AgentCore {
     const t = this.turnaround.summary();
     const rejects = Object.entries(this.rejects).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
     return [
-      `rtprobe agent: received ${this.received}, reflected ${this.reflected}, rejected ${totalRejects(this.rejects)} (${rejects})`,
+      `rtprobe agent: received ${this.received}, reflected ${this.reflected}, rejected ${totalRejects(this.rejects)} (${rejects}), ` +
+        `sessions ended by their controller ${this.sessionsEnded}`,
       `turnaround (${turnaroundClock}): min ${formatNs(t.min)} p50 ${formatNs(t.p50)} p99 ${formatNs(t.p99)} ` +
         `p99.9 ${formatNs(t.p99_9)} max ${formatNs(t.max)}`,
     ].join('\n');

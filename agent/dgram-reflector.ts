@@ -32,11 +32,19 @@ export async function openDgramReflector(host: string, port: number, family: 4 |
     const t2Ns = realNs();
     const arrivedMonoNs = monoNs(); // one read serves the rate limit and the recorder
     try {
-      const policy = { key: protection.key, guard, sourceAddress: rinfo.address, nowMs: Number(arrivedMonoNs) / 1e6 };
+      const policy = {
+        key: protection.key, guard, sourceAddress: rinfo.address, sourcePort: rinfo.port, nowMs: Number(arrivedMonoNs) / 1e6,
+      };
       const t3Ns = realNs();
       const result = reflectProbe(data, t2Ns, 'user', t3Ns, 'user', policy);
       if (!result.ok) {
+        if (result.ended) {
+          core.sessionEnded();
+          return;
+        }
         core.rejected(result.reason);
+        // A refusal goes only to the probe's source and is never larger than the probe.
+        if (result.refusal) socket.send(result.refusal, rinfo.port, rinfo.address);
         return;
       }
       // Only ever to the probe's source, and never larger than the probe.

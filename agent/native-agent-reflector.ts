@@ -51,6 +51,9 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
         case 'refused':
           core.rejected(event.reason, event.count);
           break;
+        case 'session-ended':
+          core.sessionEnded(event.count);
+          break;
         case 'error':
           break; // counted below, exactly; the message went to the warnings
       }

@@ -31,9 +31,11 @@ import {
   type ReflectTxEvent,
   type ReflectedEvent,
   type RefusedEvent,
+  type SessionEndedEvent,
 } from '../shared/native/native-addon.js';
 
-export type ReflectorEvent = ReflectedEvent | ReflectTxEvent | NativeRxEvent | NativeErrorEvent | RefusedEvent;
+export type ReflectorEvent = ReflectedEvent | ReflectTxEvent | NativeRxEvent | NativeErrorEvent | RefusedEvent |
+  SessionEndedEvent;
 export type ReflectorEventHandler = (events: ReflectorEvent[]) => void;
 
 export interface NativeReflectorOptions extends NativeSocketCommonOptions {
@@ -61,7 +63,7 @@ export interface NativeReflector {
 
 function isReflectorEvent(event: NativeEvent): event is ReflectorEvent {
   return event.kind === 'reflected' || event.kind === 'reflect-tx' || event.kind === 'rx' || event.kind === 'error' ||
-    event.kind === 'refused';
+    event.kind === 'refused' || event.kind === 'session-ended';
 }
 
 export async function createNativeReflector(

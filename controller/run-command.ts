@@ -6,6 +6,7 @@ import { runController, type RunIo, type RunOutcome } from './engine/run-control
 import { chooseTimestamps } from '../shared/cli/timestamp-choice.js';
 import { SOCKET_FLAGS_HELP } from '../shared/cli/socket-flags.js';
 import { resolveTargets } from './engine/resolve-targets.js';
+import { refusedOnlyMessage } from './report/refusal-text.js';
 import type { TargetStats } from './recording/target-stats.js';
 
 export const RUN_HELP = `Usage: rtprobe run --target [NAME=]HOST[:PORT] [--target ...] [options]
@@ -54,9 +55,17 @@ Output
                                targets it shows one line each, the worst max first)
 
 ${SOCKET_FLAGS_HELP}
-Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags or set-up failure,
-3 an agent breakdown asked for with --agent-ws is unknown (its stream never connected or
-was refused; the report says why).
+Refusals: an agent that will not answer a probe (all its --max-sessions places busy, over
+its --max-rate, a replay, a missing or wrong key) replies with a refusal and its reason. The
+report counts them per target as 'refused' (JSON: refused {reason: count}), apart from loss,
+with what to do. When the run ends (or on Ctrl-C) the controller sends each agent that
+answered a session-end (signed with --key-file), so its place is free for the next run at
+once.
+
+Exit status: 0 done, 1 a target answered no probe at all (with only refusals: "agent
+refused: REASON" on standard error), 2 bad flags or set-up failure, 3 an agent breakdown
+asked for with --agent-ws is unknown (its stream never connected or was refused; the report
+says why).
 `;
 
 /** Sends; reports; returns the exit code. Ctrl-C stops sending early and still reports. */
@@ -142,6 +151,10 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
   }
   if (!config.quiet) {
     (config.json === '-' ? process.stderr : process.stdout).write(view.formatText(report, config.verbose));
+  }
+  for (const target of report.targets) {
+    const refused = refusedOnlyMessage(target);
+    if (refused) process.stderr.write(`rtprobe ${view.command}: target ${target.name}: ${refused}\n`);
   }
   const fileErrors = view.writeFiles(report);
   for (const message of fileErrors) process.stderr.write(`rtprobe ${view.command}: ${message}\n`);

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
-import { monoNs, wallMsOfMono } from '../../shared/time/clock.js';
-import { encodeProbe } from '../../shared/wire/probe-codec.js';
+import { monoNs, realNs, wallMsOfMono } from '../../shared/time/clock.js';
+import { encodeProbe, encodeSessionEnd } from '../../shared/wire/probe-codec.js';
+import { signDatagram } from '../../shared/wire/probe-auth.js';
 import { OFFSET_SEQ, OFFSET_T1 } from '../../shared/wire/probe-layout.js';
 import { isPrivilegeWarning } from '../../shared/cli/socket-flags.js';
 import type { TimestampChoice } from '../../shared/cli/timestamp-choice.js';
@@ -171,6 +172,28 @@ async function drainInFlight(config: RunConfig, state: RunState, stats: TargetSt
   state.finish();
 }
 
+/**
+ * Tells each UDP agent that answered that the session is over (signed with --key-file), from
+ * the probe socket that holds its place, so the place frees at once instead of after 5 s of
+ * silence. A failed send costs only that wait: it is a warning.
+ */
+async function sendSessionEnds(config: RunConfig, stats: TargetStats[], transports: FamilyTransport[],
+  log: (line: string) => void): Promise<void> {
+  await Promise.all(transports.flatMap(({ transport, mode, indices }) => {
+    if (mode !== 'udp' || !transport.sendDatagram) return [];
+    return indices.flatMap((i) => {
+      const target = stats[i];
+      // Only an agent that answered holds a place: a silent or refusing target gets nothing
+      // more (no datagram into a black hole, no ICMP error to a closed port).
+      if (!target || target.matcher.received === 0) return [];
+      const end = encodeSessionEnd(target.session, BigInt(target.matcher.sent), realNs());
+      if (config.authKey) signDatagram(end, config.authKey);
+      return [transport.sendDatagram?.(end, target.target.address, target.target.port)
+        .catch((error: unknown) => log(`warning: session-end to ${target.target.name} not sent: ${error instanceof Error ? error.message : String(error)}`))];
+    });
+  }));
+}
+
 function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], transports: FamilyTransport[],
   startedMs: number, durationS: number): RunOutcome {
   const usage = process.resourceUsage();
@@ -229,6 +252,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
     stopTimers();
     io.signal?.removeEventListener('abort', stopAll);
     await links.closeAll();
+    await sendSessionEnds(config, stats, transports, io.log);
     await Promise.all(transports.map(({ transport }) => transport.close()));
   }
 }

@@ -33,6 +33,8 @@ export type ReplyOutcome =
   | { kind: 'unknown-seq' }
   | { kind: 'expired' };
 
+export type RefusalOutcome = { kind: 'refused' } | { kind: 'duplicate' } | { kind: 'unknown-seq' } | { kind: 'expired' };
+
 export interface ReplyMatcherOptions {
   /** probes kept in flight; must cover lossAfterNs at the send rate plus slack */
   capacity: number;
@@ -55,6 +57,7 @@ const PENDING = 1; // sent, no reply yet
 const REPLIED = 2; // reply here, TX stamp still to come
 const DONE = 3;
 const LOST = 4;
+const REFUSED = 5; // the agent's refusal arrived: resolved, neither received nor lost
 
 export class ReplyMatcher {
   sent = 0;
@@ -63,6 +66,8 @@ export class ReplyMatcher {
   late = 0;
   duplicates = 0;
   reordered = 0;
+  /** probes whose refusal arrived (the agent refused them and said so); not lost */
+  refused = 0;
   /** round trips measured with user stamps because the TX stamp was missing or a clock step split the stamps */
   stampFallbacks = 0;
 
@@ -95,7 +100,7 @@ export class ReplyMatcher {
 
   /** Probes sent and not yet resolved as received or lost. */
   get inFlight(): number {
-    return this.sent - this.received - this.lost;
+    return this.sent - this.received - this.lost - this.refused;
   }
 
   /**
@@ -137,7 +142,7 @@ export class ReplyMatcher {
     if (i < 0) return { kind: 'expired' };
     const state = this.states[i];
     if (state === LOST) return { kind: 'expired' };
-    if (state === REPLIED || state === DONE) {
+    if (state === REPLIED || state === DONE || state === REFUSED) {
       this.duplicates++;
       return { kind: 'duplicate' };
     }
@@ -153,12 +158,27 @@ export class ReplyMatcher {
     return { kind: 'accepted', reordered, completed };
   }
 
+  /**
+   * The agent's refusal of `seq`: the probe is resolved as refused (not lost). A refusal after
+   * the reply, or a second one, changes nothing; one after the probe was declared lost is expired.
+   */
+  onRefused(seq: bigint): RefusalOutcome {
+    if (seq >= this.nextSeq) return { kind: 'unknown-seq' };
+    const i = this.slotOf(seq);
+    if (i < 0 || this.states[i] === LOST) return { kind: 'expired' };
+    if (this.states[i] !== PENDING) return { kind: 'duplicate' };
+    this.states[i] = REFUSED;
+    this.refused++;
+    return { kind: 'refused' };
+  }
+
   /** Declares lost every probe older than lossAfter at `nowMonoNs`. */
   expire(nowMonoNs: bigint): CompletedRoundTrip[] {
     const completed: CompletedRoundTrip[] = [];
     while (this.oldestSeq < this.nextSeq) {
       const i = this.index(this.oldestSeq);
-      const resolved = this.states[i] === DONE || this.states[i] === LOST || this.seqs[i] !== this.oldestSeq;
+      const resolved = this.states[i] === DONE || this.states[i] === LOST || this.states[i] === REFUSED ||
+        this.seqs[i] !== this.oldestSeq;
       const sentAt = this.sentMonoNs[i] ?? 0n;
       if (!resolved && nowMonoNs - sentAt < this.options.lossAfterNs) break;
       this.resolveOldest(completed);

@@ -1,5 +1,5 @@
 import { checkAuth } from '../../shared/wire/probe-auth.js';
-import { decodeProbe } from '../../shared/wire/probe-codec.js';
+import { decodeProbe, type ProbePacket, type Refusal } from '../../shared/wire/probe-codec.js';
 import { decodeEchoReply, icmpIdentifier } from '../transport/icmp-codec.js';
 import { countReject } from '../../shared/wire/reject-reason.js';
 import type { RxEvent, TransportEvent } from '../../shared/transport/probe-transport.js';
@@ -93,10 +93,11 @@ export class RunState {
       countReject(this.strayRejects, 'unknown-session');
       return;
     }
-    if (reply.type !== 'reply') {
+    if (reply.type !== 'reply' && reply.type !== 'refusal') {
       countReject(stats.rejects, 'bad-type');
       return;
     }
+    // With a key, an unsigned or forged reply or refusal is counted, not believed.
     const forged = this.authKey === null ? null : checkAuth(event.data, this.authKey);
     if (forged !== null) {
       countReject(stats.rejects, forged);
@@ -106,12 +107,32 @@ export class RunState {
       countReject(stats.rejects, 'wrong-source');
       return;
     }
+    if (reply.refusal !== null) {
+      this.applyRefusal(stats, event, reply, reply.refusal);
+      return;
+    }
     const stamped = reply.t2Source !== 'none' && reply.t3Source !== 'none';
     const turnaroundNs = stamped ? Number(reply.t3Ns - reply.t2Ns) : null;
     if (this.match(stats, event, reply.seq, turnaroundNs)) {
       stats.agentStamps = { t2: reply.t2Source, t3: reply.t3Source };
       if (turnaroundNs !== null) stats.turnaround.record(turnaroundNs);
     }
+  }
+
+  /** The agent refused one of our probes and said why: refused, not lost. */
+  private applyRefusal(stats: TargetStats, event: RxEvent, packet: ProbePacket, refusal: Refusal): void {
+    if (!sameAddress(event.address, stats.target.address)) {
+      countReject(stats.rejects, 'wrong-source');
+      return;
+    }
+    const outcome = stats.matcher.onRefused(packet.seq);
+    if (outcome.kind === 'duplicate') return;
+    if (outcome.kind !== 'refused') {
+      countReject(stats.rejects, outcome.kind);
+      return;
+    }
+    stats.refused[refusal.reason] = (stats.refused[refusal.reason] ?? 0) + 1;
+    stats.lastRefusal = refusal;
   }
 
   private applyIcmpReply(event: RxEvent, family: 4 | 6): void {

@@ -1,6 +1,8 @@
 import { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
 import { monoNs, wallMsOfMono } from '../../shared/time/clock.js';
 import type { RejectCounts } from '../../shared/wire/reject-reason.js';
+import type { Refusal } from '../../shared/wire/probe-codec.js';
+import type { RefusalReason } from '../../shared/wire/probe-layout.js';
 import type { StampSource } from '../../shared/transport/probe-transport.js';
 import { ReplyMatcher, type CompletedRoundTrip } from '../matching/reply-matcher.js';
 import { WorstCases } from './worst-cases.js';
@@ -31,6 +33,10 @@ export class TargetStats {
   /** per-second max RTT by send time, bounded (see MaxOverTime) */
   readonly maxOverTime = new MaxOverTime(Math.floor(Date.now() / 1000) * 1000);
   readonly rejects: RejectCounts = {};
+  /** probes the agent refused, by its reason, counted from the refusals that arrived */
+  readonly refused: Partial<Record<RefusalReason, number>> = {};
+  /** the last refusal, with its detail (e.g. how many session places were busy) */
+  lastRefusal: Refusal | null = null;
   readonly matcher: ReplyMatcher;
   missedSendSlots = 0;
   /** probes answered by an ICMP error (e.g. port unreachable), and what the first one said */

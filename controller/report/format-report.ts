@@ -3,6 +3,8 @@ import { formatNs, formatPercent } from '../../shared/report/format-ns.js';
 import type { RejectCounts } from '../../shared/wire/reject-reason.js';
 import type { RunReport, TargetReport } from './run-report.js';
 import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
+import { describeRefusal, formatRefusedCounts, refusalHint } from './refusal-text.js';
+import type { RefusalReason } from '../../shared/wire/probe-layout.js';
 
 const ROWS: [string, (s: LatencySummary) => number | null][] = [
   ['min', (s) => s.min],
@@ -56,12 +58,23 @@ export function formatTargetReport(t: TargetReport): string {
       lines.push(`    ${String(i + 1).padStart(2)}. seq ${String(w.seq).padEnd(10)} ${formatNs(w.rtt_ns).padStart(12)}  sent ${w.at}`);
     });
   }
+  lines.push(...formatRefused(t));
   lines.push(`  rejected ${formatRejects(t.rejected)}`);
   const hint = authHint(t.rejected);
   if (hint) lines.push(`           ${hint}`);
   if (t.agent) lines.push(...formatAgentBreakdown(t));
   else if (t.agent_unknown) lines.push(formatAgentUnknown(t.agent_unknown));
   return lines.join('\n');
+}
+
+/** Probes the agent refused and said so (not loss), each reason with what to do about it. */
+function formatRefused(t: TargetReport): string[] {
+  const counts = formatRefusedCounts(t.refused ?? {});
+  if (counts === null) return [];
+  const lines = [`  refused  ${counts} (the agent's refusal replies; not counted as lost)`];
+  if (t.last_refusal) lines.push(`           agent said: ${describeRefusal(t.last_refusal)}`);
+  for (const reason of Object.keys(t.refused ?? {}) as RefusalReason[]) lines.push(`           ${reason}: ${refusalHint(reason)}`);
+  return lines;
 }
 
 /** A breakdown asked for and not had: said as unknown, never as zeros. */

@@ -1,5 +1,7 @@
 import type { LatencySummary } from '../../shared/histogram/latency-histogram.js';
 import type { RejectCounts } from '../../shared/wire/reject-reason.js';
+import type { Refusal } from '../../shared/wire/probe-codec.js';
+import type { RefusalReason } from '../../shared/wire/probe-layout.js';
 import type { StampSource } from '../../shared/transport/probe-transport.js';
 import type { TargetStats } from '../recording/target-stats.js';
 import type { AgentReport, AgentView } from '../agent-stream/agent-view.js';
@@ -42,6 +44,13 @@ export interface TargetReport {
   /** max RTT per second of send time (spans grow on long runs to keep the series bounded) */
   max_over_time: { start: string; span_s: number; max_ns: number; count: number }[];
   rejected: RejectCounts;
+  /**
+   * probes the agent refused, by reason, from the refusal replies that arrived; these are
+   * neither received nor lost (a refused probe whose refusal did not arrive is lost)
+   */
+  refused?: Partial<Record<RefusalReason, number>>;
+  /** the last refusal with its detail, when there was one */
+  last_refusal?: Refusal;
   /** the agent's stream, when subscribed (--agent-ws); null when it never connected (see agent_unknown) */
   agent?: AgentReport | null;
   /** with `agent` null: the stream asked for and why its figures are unknown (never zeros) */
@@ -117,6 +126,8 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
       start: new Date(p.startMs).toISOString(), span_s: p.spanMs / 1000, max_ns: p.maxNs, count: p.count,
     })),
     rejected: { ...stats.rejects },
+    refused: { ...stats.refused },
+    ...(stats.lastRefusal ? { last_refusal: { ...stats.lastRefusal } } : {}),
     ...(stats.agent ? agentBreakdown(stats, stats.agent) : {}),
   };
 }

@@ -10,8 +10,9 @@ export function formatStatusLine(elapsedS: number, targets: TargetStats[]): stri
   const parts = targets.map((stats) => {
     const m = stats.matcher;
     const rtt = stats.rtt.summary();
+    const refused = m.refused > 0 ? ` refused ${m.refused}` : '';
     const unreachable = stats.unreachable > 0 ? ` unreachable ${stats.unreachable}` : '';
-    return `${stats.target.name}: sent ${m.sent} rcvd ${m.received} lost ${m.lost}${unreachable} ` +
+    return `${stats.target.name}: sent ${m.sent} rcvd ${m.received} lost ${m.lost}${refused}${unreachable} ` +
       `last ${formatNs(stats.lastRttNs)} p50 ${formatNs(rtt.p50)} p99 ${formatNs(rtt.p99)} max ${formatNs(rtt.max)}`;
   });
   return `[${elapsedS.toFixed(0).padStart(4)} s] ${parts.join(' | ')}`;

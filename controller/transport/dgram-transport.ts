@@ -53,6 +53,12 @@ export class DgramTransport implements ProbeTransport {
     this.stopSchedule?.();
   }
 
+  sendDatagram(data: Buffer, address: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.socket.send(data, port, address, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
   close(): Promise<void> {
     this.stop();
     return new Promise((resolve) => this.socket.close(() => resolve()));

@@ -14,6 +14,7 @@ export function deliverBatch(events: NativeEvent[], onEvents: TransportEventHand
       case 'reflected':
       case 'reflect-tx':
       case 'refused':
+      case 'session-ended':
         break; // reflector events: never emitted by a controller socket
       default:
         transport.push(event);
@@ -65,6 +66,11 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
     close(): Promise<void> {
       closing ??= socket.close();
       return closing;
+    },
+    sendDatagram(data: Buffer, address: string, port: number): Promise<void> {
+      if (closing) return Promise.reject(new Error('transport is closed'));
+      const errno = socket.sendDatagram(data, address, port);
+      return errno === 0 ? Promise.resolve() : Promise.reject(new Error(`errno ${errno}`));
     },
     stats: () => socket.stats(),
     unref: () => socket.unref(),

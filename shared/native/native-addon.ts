@@ -94,10 +94,20 @@ export interface NativeSocketStats {
   unreachable: number;
 }
 
-/** Reflector: `count` consecutive well-formed probes not answered, for one reason. */
+/**
+ * Reflector: `count` consecutive well-formed probes not answered, for one reason (each got a
+ * refusal reply within its source's refusal budget); or session-ends not honoured
+ * ('unauthenticated', 'bad-auth', 'unknown-session': not from the session's holder).
+ */
 export interface RefusedEvent {
   kind: 'refused';
-  reason: 'unauthenticated' | 'bad-auth' | 'replay' | 'rate-limited' | 'session-limit';
+  reason: 'unauthenticated' | 'bad-auth' | 'replay' | 'rate-limited' | 'session-limit' | 'unknown-session';
+  count: number;
+}
+
+/** Reflector: `count` session-ends that freed their session's place. */
+export interface SessionEndedEvent {
+  kind: 'session-ended';
   count: number;
 }
 
@@ -194,7 +204,8 @@ export type NativeEvent =
   | NativeErrorEvent
   | ReflectedEvent
   | ReflectTxEvent
-  | RefusedEvent;
+  | RefusedEvent
+  | SessionEndedEvent;
 
 /** One socket and its native thread. */
 export interface NativeProbeSocket {
@@ -211,6 +222,11 @@ export interface NativeProbeSocket {
    */
   close(): Promise<void>;
   stats(): NativeSocketStats;
+  /**
+   * Sends one datagram from this socket to address:port, without a TX stamp (the probes'
+   * stamp ids stay in step): a controller's session-end. Returns 0 or the errno.
+   */
+  sendDatagram(data: Buffer, address: string, port: number): number;
   /** the open socket keeps the event loop alive (default), like a dgram socket */
   ref(): void;
   unref(): void;
@@ -280,7 +296,7 @@ function isNativeAddon(value: unknown): value is NativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 3 &&
+    v.version === 4 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

@@ -113,6 +113,11 @@ export interface ProbeTransport {
   /** stops sending; receiving goes on until close() */
   stop(): void;
   close(): Promise<void>;
+  /**
+   * UDP transports: sends one datagram from the probe socket, without a TX stamp (a
+   * session-end, which must come from the address and port that holds the session's place).
+   */
+  sendDatagram?(data: Buffer, address: string, port: number): Promise<void>;
 }
 
 export type TransportEventHandler = (events: TransportEvent[]) => void;

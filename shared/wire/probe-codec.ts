@@ -1,5 +1,6 @@
 import {
-  FLAG_AUTH, FLAGS_KNOWN_MASK, FLAGS_STAMP_MASK, FLAGS_T2_SHIFT, FLAGS_T3_SHIFT,
+  CONTROL_BYTES, FLAG_AUTH, OFFSET_REFUSAL_DETAIL, OFFSET_REFUSAL_SCOPE, PROBE_TYPE_REFUSAL,
+  PROBE_TYPE_SESSION_END, REFUSAL_REASONS, SCOPE_AGENT, SCOPE_SOURCE_ADDRESS, type RefusalReason, FLAGS_KNOWN_MASK, FLAGS_STAMP_MASK, FLAGS_T2_SHIFT, FLAGS_T3_SHIFT,
   OFFSET_FLAGS, OFFSET_LENGTH, OFFSET_MAGIC, OFFSET_RESERVED, OFFSET_SEQ, OFFSET_SESSION,
   OFFSET_T1, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, OFFSET_VERSION,
   PROBE_HEADER_BYTES, PROBE_MAGIC, PROBE_MAX_BYTES, PROBE_MIN_BYTES, PROBE_TYPE_PROBE,
@@ -8,9 +9,18 @@ import {
 import type { RejectReason } from './reject-reason.js';
 import type { StampSource } from '../transport/probe-transport.js';
 
-export type ProbeType = 'probe' | 'reply';
+export type ProbeType = 'probe' | 'reply' | 'refusal' | 'session-end';
 
-/** A decoded probe or reply. Times are ns; T2/T3 are 0n in a probe. */
+/** What a refusal says (probe-layout.ts). */
+export interface Refusal {
+  reason: RefusalReason;
+  /** session-limit: places busy; rate-limited: the agent's --max-rate; else 0 */
+  detail: number;
+  /** session-limit: all the agent's places, or the share of one source address */
+  scope: 'agent' | 'source-address';
+}
+
+/** A decoded datagram of any type. Times are ns; T2/T3 are 0n in a probe. */
 export interface ProbePacket {
   type: ProbeType;
   session: number;
@@ -23,6 +33,8 @@ export interface ProbePacket {
   lengthBytes: number;
   /** flag AUTH: the last 16 bytes are a tag (probe-auth.ts checks it) */
   signed: boolean;
+  /** type refusal only */
+  refusal: Refusal | null;
 }
 
 export type DecodeResult = { ok: true; packet: ProbePacket } | { ok: false; reason: RejectReason };
@@ -64,25 +76,65 @@ export function encodeReply(request: Buffer, t2Ns: bigint, t3Ns: bigint,
   return reply;
 }
 
+/**
+ * The refusal of `probe` (a valid probe): its first 64 bytes, type refusal, length 64, flags 0
+ * (the caller signs it when it has a key), the reason code, detail and scope.
+ */
+export function encodeRefusal(probe: Uint8Array, reason: RefusalReason, detail: number,
+  scope: Refusal['scope'] = 'agent'): Buffer {
+  const refusal = Buffer.alloc(CONTROL_BYTES);
+  refusal.set(probe.subarray(0, OFFSET_T2));
+  refusal.writeUInt8(PROBE_TYPE_REFUSAL, OFFSET_TYPE);
+  refusal.writeUInt16BE(0, OFFSET_FLAGS);
+  refusal.writeUInt16BE(CONTROL_BYTES, OFFSET_LENGTH);
+  refusal.writeUInt16BE(REFUSAL_REASONS.indexOf(reason) + 1, OFFSET_RESERVED);
+  refusal.writeBigUInt64BE(BigInt(Math.max(0, Math.trunc(detail))), OFFSET_REFUSAL_DETAIL);
+  refusal.writeBigUInt64BE(BigInt(scope === 'agent' ? SCOPE_AGENT : SCOPE_SOURCE_ADDRESS), OFFSET_REFUSAL_SCOPE);
+  return refusal;
+}
+
+/** A controller's session-end: `probesSent` in the sequence field, T1 = when it was sent. */
+export function encodeSessionEnd(session: number, probesSent: bigint, t1Ns: bigint): Buffer {
+  const end = encodeProbe(session, probesSent, t1Ns, CONTROL_BYTES);
+  end.writeUInt8(PROBE_TYPE_SESSION_END, OFFSET_TYPE);
+  return end;
+}
+
+const TYPE_BY_CODE: Record<number, ProbeType> = {
+  [PROBE_TYPE_PROBE]: 'probe', [PROBE_TYPE_REPLY]: 'reply',
+  [PROBE_TYPE_REFUSAL]: 'refusal', [PROBE_TYPE_SESSION_END]: 'session-end',
+};
+
 /** Strict decoder: returns the first reason the datagram is not a well-formed v1 packet. */
 export function decodeProbe(data: Uint8Array): DecodeResult {
   if (data.length < PROBE_HEADER_BYTES) return { ok: false, reason: 'short' };
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (buf.readUInt32BE(OFFSET_MAGIC) !== PROBE_MAGIC) return { ok: false, reason: 'bad-magic' };
   if (buf.readUInt8(OFFSET_VERSION) !== PROBE_VERSION) return { ok: false, reason: 'bad-version' };
-  const typeCode = buf.readUInt8(OFFSET_TYPE);
-  if (typeCode !== PROBE_TYPE_PROBE && typeCode !== PROBE_TYPE_REPLY) return { ok: false, reason: 'bad-type' };
+  const type = TYPE_BY_CODE[buf.readUInt8(OFFSET_TYPE)];
+  if (type === undefined) return { ok: false, reason: 'bad-type' };
+  const control = type === 'refusal' || type === 'session-end';
   const flags = buf.readUInt16BE(OFFSET_FLAGS);
-  if ((flags & ~FLAGS_KNOWN_MASK) !== 0) return { ok: false, reason: 'bad-flags' };
+  // Refusals and session-ends carry no stamps: only flag AUTH may be set.
+  if ((flags & ~(control ? FLAG_AUTH : FLAGS_KNOWN_MASK)) !== 0) return { ok: false, reason: 'bad-flags' };
   const lengthBytes = buf.readUInt16BE(OFFSET_LENGTH);
-  if (lengthBytes !== buf.length || lengthBytes < PROBE_MIN_BYTES || lengthBytes > PROBE_MAX_BYTES) {
-    return { ok: false, reason: 'bad-length' };
+  const lengthOk = control
+    ? lengthBytes === CONTROL_BYTES
+    : lengthBytes >= PROBE_MIN_BYTES && lengthBytes <= PROBE_MAX_BYTES;
+  if (lengthBytes !== buf.length || !lengthOk) return { ok: false, reason: 'bad-length' };
+  const reserved = buf.readUInt16BE(OFFSET_RESERVED);
+  let refusal: Refusal | null = null;
+  if (type === 'refusal') {
+    refusal = decodeRefusal(buf, reserved);
+    if (refusal === null) return { ok: false, reason: 'bad-reserved' };
+  } else if (reserved !== 0) {
+    return { ok: false, reason: 'bad-reserved' };
   }
-  if (buf.readUInt16BE(OFFSET_RESERVED) !== 0) return { ok: false, reason: 'bad-reserved' };
   return {
     ok: true,
     packet: {
-      type: typeCode === PROBE_TYPE_PROBE ? 'probe' : 'reply',
+      type,
+      refusal,
       session: buf.readUInt32BE(OFFSET_SESSION),
       seq: buf.readBigUInt64BE(OFFSET_SEQ),
       t1Ns: buf.readBigUInt64BE(OFFSET_T1),
@@ -93,5 +145,18 @@ export function decodeProbe(data: Uint8Array): DecodeResult {
       lengthBytes,
       signed: (flags & FLAG_AUTH) !== 0,
     },
+  };
+}
+
+/** A refusal's reason, detail and scope; null when the reason code or the scope is unknown. */
+function decodeRefusal(buf: Buffer, code: number): Refusal | null {
+  const reason = REFUSAL_REASONS[code - 1];
+  const scope = buf.readBigUInt64BE(OFFSET_REFUSAL_SCOPE);
+  if (reason === undefined || (scope !== BigInt(SCOPE_AGENT) && scope !== BigInt(SCOPE_SOURCE_ADDRESS))) return null;
+  const detail = buf.readBigUInt64BE(OFFSET_REFUSAL_DETAIL);
+  return {
+    reason,
+    detail: detail > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(detail),
+    scope: scope === BigInt(SCOPE_AGENT) ? 'agent' : 'source-address',
   };
 }

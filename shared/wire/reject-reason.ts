@@ -10,7 +10,8 @@ export const REJECT_REASONS = [
   'bad-flags', //         flag bits this version does not define
   'bad-length', //        length field differs from the datagram size, or out of 64..1472
   'bad-reserved', //      reserved field not zero
-  'unknown-session', //   a reply for a session this controller did not start
+  'unknown-session', //   a reply for a session this controller did not start; agent: a session-end
+  //                      for a session its sender does not hold
   'wrong-source', //      a reply for our session from an address we did not probe
   'unknown-seq', //       a reply for a sequence number never sent in this session
   'expired', //           a reply after its probe was declared lost (--loss-after)
@@ -21,7 +22,7 @@ export const REJECT_REASONS = [
   'bad-auth', //          the tag does not match (another key, or bytes changed on the way)
   'replay', //            agent with a key: this session's sequence number was already answered
   'rate-limited', //      agent: the source sent more than --max-rate probes a second
-  'session-limit', //     agent: --max-sessions sessions are active; a new one is not answered
+  'session-limit', //     agent: no session place for a new session (all busy, or its address's share)
   // ICMP mode (controller/transport/icmp-codec.ts): a raw socket sees every ICMP message of the host
   'bad-ip-header', //     not an IPv4 ICMP datagram
   'not-echo-reply', //    another ICMP type (errors, others' requests)

@@ -2,7 +2,8 @@
  * The bench's robustness line (issue 8): the long fuzz run (`npm run fuzz -- --count N`) as a
  * child, summarised: inputs, crashes, hangs, broken invariants (known findings apart), and the
  * reflectors' bytes out / bytes in under the hostile mix of its live run — random and mutated
- * datagrams from one source at 2000/s, against agents with their default limits.
+ * datagrams from one source at 2000/s, against agents with their default limits — and the
+ * refusal replies they sent (each checked to answer a well-formed probe and be no larger).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ export interface RobustnessResult {
   amplification: Record<string, number | null>;
   /** live reflector → valid probes refused by the default limits */
   refusedByLimits: Record<string, number>;
+  /** reflector → refusal replies sent (the 'refuse' decoder target and the live agents) */
+  refusalReplies: Record<string, number>;
 }
 
 type IsKnown = (target: string, invariant: string) => boolean;
@@ -45,7 +48,7 @@ export function summarizeFuzz(seed: number, countPerDecoder: number, tallies: re
       else violations += n;
     }
   }
-  const reflectors = tallies.filter((t) => t.target === 'reflect' || t.target.startsWith('agent-udp'));
+  const reflectors = tallies.filter((t) => t.target === 'reflect' || t.target === 'refuse' || t.target.startsWith('agent-udp'));
   return {
     seed, countPerDecoder, wallS,
     inputs: tallies.reduce((sum, t) => sum + t.inputs, 0),
@@ -57,17 +60,23 @@ export function summarizeFuzz(seed: number, countPerDecoder: number, tallies: re
       const n = t.acceptedAs["refused by the agent's limits"];
       return n === undefined ? [] : [[t.target, n]];
     })),
+    refusalReplies: Object.fromEntries(reflectors.flatMap((t) => {
+      const n = t.acceptedAs['refusal replies'];
+      return n === undefined ? [] : [[t.target, n]];
+    })),
   };
 }
 
 export function renderRobustness(r: RobustnessResult): string {
   const ratios = Object.entries(r.amplification).map(([target, ratio]) => `${target} ${ratio === null ? '-' : fixed(ratio, 3)}`).join(', ');
   const refused = Object.entries(r.refusedByLimits).map(([target, n]) => `${target} ${n}`).join(', ') || '-';
+  const refusals = Object.entries(r.refusalReplies ?? {}).map(([target, n]) => `${target} ${n}`).join(', ') || '-';
   return [
     `fuzz (seed ${r.seed}, ${r.countPerDecoder} inputs per decoder): ${r.inputs} inputs in ${fixed(r.wallS, 0)} s, ` +
       `${r.crashes} crashes, ${r.hangs} hangs, ${r.violations} broken invariants (+${r.knownViolations} known findings)`,
     `reflector bytes out / bytes in under the hostile mix (must be ≤ 1): ${ratios}`,
     `valid probes refused by the agents' default limits (--max-sessions 16, --max-rate 1000): ${refused}`,
+    `refusal replies (each to a well-formed probe, never larger than it): ${refusals}`,
   ].join('\n');
 }
 

@@ -96,8 +96,12 @@ export function slope(points: readonly { x: number; y: number }[]): number | und
   return sxy / sxx;
 }
 
-/** `rtprobe agent: received N, reflected M, …`, the line an agent prints when it stops. */
+/**
+ * `rtprobe agent: received N, reflected M, …, sessions ended by their controller E`, the line
+ * an agent prints when it stops; `received` counts the datagrams but the controllers'
+ * session-ends (one per target and run), so that it compares with the probes sent.
+ */
 export function agentCounters(stdout: string): { received: number; reflected: number } | undefined {
-  const m = /^rtprobe agent: received (\d+), reflected (\d+)/m.exec(stdout);
-  return m ? { received: Number(m[1]), reflected: Number(m[2]) } : undefined;
+  const m = /^rtprobe agent: received (\d+), reflected (\d+).*?(?:, sessions ended by their controller (\d+))?$/m.exec(stdout);
+  return m ? { received: Number(m[1]) - Number(m[3] ?? 0), reflected: Number(m[2]) } : undefined;
 }

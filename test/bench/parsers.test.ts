@@ -181,6 +181,8 @@ describe('many targets (issue 15)', () => {
     // captured from `rtprobe agent` on SIGTERM after 1000 targets × 5 s
     const out = 'listening udp 0.0.0.0:49450 (timestamps: kernel)\nrtprobe agent: received 39157, reflected 39157, rejected 0 (none)\nrtprobe agent: ended by SIGTERM\n';
     expect(agentCounters(out)).toEqual({ received: 39157, reflected: 39157 });
+    const withEnds = 'rtprobe agent: received 1010, reflected 1000, rejected 0 (none), sessions ended by their controller 10\n';
+    expect(agentCounters(withEnds)).toEqual({ received: 1000, reflected: 1000 }); // the session-ends are not probes
     expect(agentCounters('listening udp 0.0.0.0:1 (timestamps: kernel)\n')).toBeUndefined();
   });
   it('the row prints what it saw: pass, or MISSED with what fell short; the slope says what it rests on', () => {

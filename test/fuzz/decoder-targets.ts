@@ -6,11 +6,11 @@ import { icmpRawTarget } from './targets/icmp-raw-target.js';
 import { icmpReplyTarget } from './targets/icmp-reply-target.js';
 import { agentMessageTarget, clientMessageTarget } from './targets/message-targets.js';
 import { probeDecodeTarget } from './targets/probe-decode-target.js';
-import { reflectTarget } from './targets/reflect-target.js';
+import { reflectRefuseTarget, reflectTarget } from './targets/reflect-target.js';
 
 /** Every decoder the harness fuzzes, in table order. */
 export const DECODER_TARGETS: readonly DecoderTarget<unknown>[] = [
-  probeDecodeTarget, reflectTarget, icmpReplyTarget, icmpRawTarget, clientMessageTarget, agentMessageTarget, histogramTarget,
+  probeDecodeTarget, reflectTarget, reflectRefuseTarget, icmpReplyTarget, icmpRawTarget, clientMessageTarget, agentMessageTarget, histogramTarget,
   hlogLineTarget, hlogFileTarget,
 ];
 

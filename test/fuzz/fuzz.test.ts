@@ -60,9 +60,9 @@ describe(`fuzz harness, short run (seed ${SEED}; npm run fuzz for the long one)`
   });
 
   it('reads the agent\'s counters and a socket\'s kernel drops', () => {
-    const counters = parseAgentCounters('listening udp 127.0.0.1:5 (timestamps: user)\nrtprobe agent: received 5, reflected 2, rejected 3 (short 1, bad-length 2)\n'
-      + 'turnaround (x): min -\nstream: 0 intervals published, 0 replayed, 0 dropped for slow subscribers, 0 auth failures, bad messages {"bad-json":4}, 1 flood closes\n');
-    expect(counters).toEqual({ timestamps: 'user', received: 5, reflected: 2, rejected: 3, reasons: { short: 1, 'bad-length': 2 },
+    const counters = parseAgentCounters('listening udp 127.0.0.1:5 (timestamps: user)\nrtprobe agent: received 6, reflected 2, rejected 3 (short 1, bad-length 2), '
+      + 'sessions ended by their controller 1\nturnaround (x): min -\nstream: 0 intervals published, 0 replayed, 0 dropped for slow subscribers, 0 auth failures, bad messages {"bad-json":4}, 1 flood closes\n');
+    expect(counters).toEqual({ timestamps: 'user', received: 6, reflected: 2, rejected: 3, sessionsEnded: 1, reasons: { short: 1, 'bad-length': 2 },
       stream: { badMessages: { 'bad-json': 4 }, floodCloses: 1 } });
     expect(parseAgentCounters('nothing')).toBeInstanceOf(Error);
     const udp = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n'

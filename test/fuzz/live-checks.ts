@@ -48,6 +48,7 @@ export function checkUdpRun(name: string, sent: UdpSendResult, end: AgentEnd): T
   tally.elapsedMs = end.elapsedMs;
   tally.acceptedAs = {
     'valid probes sent': sent.validProbes, 'of them pristine': sent.pristine, replies: sent.replies,
+    'refusal replies': sent.refusals, 'session-ends sent': sent.sessionEnds,
     'kernel drops at the agent': sent.agentDrops, 'kernel drops at the sender': sent.ownDrops,
   };
   for (const s of sent.samples) addSample(tally, s);
@@ -63,22 +64,31 @@ export function checkUdpRun(name: string, sent: UdpSendResult, end: AgentEnd): T
   if (counters.received !== sent.sent - drops) {
     fail(tally, 'received-equals-sent', `received ${counters.received}, sent ${sent.sent}${dropNote}`);
   }
-  if (counters.reflected + counters.rejected !== counters.received) {
-    fail(tally, 'every-datagram-counted-once', `reflected ${counters.reflected} + rejected ${counters.rejected} != received ${counters.received}`);
+  if (counters.reflected + counters.rejected + counters.sessionsEnded !== counters.received) {
+    fail(tally, 'every-datagram-counted-once', `reflected ${counters.reflected} + rejected ${counters.rejected} + ` +
+      `sessions ended ${counters.sessionsEnded} != received ${counters.received}`);
   }
   // A valid probe the agent's abuse limits refused (--max-sessions, --max-rate; random
   // session ids fill the session places; with a key, a sequence number seen before) is a
   // correct non-answer: it counts with the reflected.
-  const { 'session-limit': sessionLimit = 0, 'rate-limited': rateLimited = 0, replay = 0, ...decoderReasons } = counters.reasons;
+  const {
+    'session-limit': sessionLimit = 0, 'rate-limited': rateLimited = 0, replay = 0, 'unknown-session': notHeld = 0, ...decoderReasons
+  } = counters.reasons;
   const refused = sessionLimit + rateLimited + replay;
   tally.acceptedAs['refused by the agent\'s limits'] = refused;
-  const got: Record<string, number> = { ...decoderReasons, reflected: counters.reflected + refused };
-  const want: Record<string, number> = { ...sent.predicted, reflected: sent.validProbes };
+  // A session-end frees a place only when its source holds the session; else 'unknown-session'.
+  const got: Record<string, number> = {
+    ...decoderReasons, reflected: counters.reflected + refused, 'session-end': counters.sessionsEnded + notHeld,
+  };
+  const want: Record<string, number> = { ...sent.predicted, reflected: sent.validProbes, 'session-end': sent.sessionEnds };
   const over = Object.keys(got).some((k) => (got[k] ?? 0) > (want[k] ?? 0));
   if (over || (drops === 0 && diffCounts(got, want) !== '')) fail(tally, 'same-verdict-as-decoder', `${diffCounts(got, want)}${dropNote}`);
   if (sent.replies > sent.validProbes) fail(tally, 'replies-only-to-probes', `${sent.replies} replies to ${sent.validProbes} valid probes`);
   if (sent.replies < counters.reflected - sent.ownDrops) {
     fail(tally, 'every-probe-answered', `${sent.replies} replies, the agent reflected ${counters.reflected}${dropNote}`);
+  }
+  if (sent.refusals > refused + (counters.reasons.unauthenticated ?? 0) + (counters.reasons['bad-auth'] ?? 0)) {
+    fail(tally, 'refuses-only-refused-probes', `${sent.refusals} refusals, the agent refused ${refused} probes`);
   }
   if (sent.bytesOut > sent.bytesIn) fail(tally, 'amplification-at-most-1', `${sent.bytesOut} bytes out for ${sent.bytesIn} in`);
   return tally;

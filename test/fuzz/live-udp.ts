@@ -33,6 +33,10 @@ export interface UdpSendResult {
   /** reflectProbe's reason for every other datagram: what the agent must count */
   predicted: Record<string, number>;
   replies: number;
+  /** refusal replies: each to a well-formed probe, 64 bytes, never larger than it */
+  refusals: number;
+  /** session-ends sent (the agent frees a place or counts 'unknown-session') */
+  sessionEnds: number;
   bytesOut: number;
   /** replies that match no valid probe sent, or are larger than it, or are not replies */
   badReplies: number;
@@ -78,7 +82,16 @@ export function keyedLiveDatagram(seed: number, index: number): Buffer {
 
 /** The decoder's verdict with the agent's key; guard refusals are judged apart (live-checks.ts). */
 function keyedPolicy(key: Buffer): ReflectPolicy {
-  return { key, guard: new ProbeGuard({ maxRatePerS: null, maxSessions: Number.MAX_SAFE_INTEGER, replayWindow: false }), sourceAddress: '', nowMs: 0 };
+  return {
+    key, guard: new ProbeGuard({ maxRatePerS: null, maxSessions: Number.MAX_SAFE_INTEGER, replayWindow: false }),
+    sourceAddress: '', sourcePort: 0, nowMs: 0,
+  };
+}
+
+/** session and seq: what a refusal shares with its probe (it is 64 bytes whatever the probe's size) */
+function refusalKey(data: Buffer): string | null {
+  if (data.length < OFFSET_SEQ + 8) return null;
+  return `${data.readUInt32BE(OFFSET_SESSION)}:${data.readBigUInt64BE(OFFSET_SEQ)}`;
 }
 
 /**
@@ -90,8 +103,11 @@ export async function sendUdpFuzz(port: number, seed: number, count: number, rat
   const datagramAt = authKey === null ? liveDatagram : keyedLiveDatagram;
   const policy = authKey === null ? undefined : keyedPolicy(authKey);
   const result: UdpSendResult = {
-    sent: 0, bytesIn: 0, validProbes: 0, pristine: 0, predicted: {}, replies: 0, bytesOut: 0, badReplies: 0, agentDrops: 0, ownDrops: 0, samples: [],
+    sent: 0, bytesIn: 0, validProbes: 0, pristine: 0, predicted: {}, replies: 0, refusals: 0, sessionEnds: 0, bytesOut: 0,
+    badReplies: 0, agentDrops: 0, ownDrops: 0, samples: [],
   };
+  /** the smallest well-formed probe sent per session:seq: what a refusal may answer */
+  const refusable = new Map<string, number>();
   const expected = new Map<string, number>();
   const sentIndex = new Map<string, number>();
   const socket = dgram.createSocket('udp4');
@@ -107,9 +123,18 @@ export async function sendUdpFuzz(port: number, seed: number, count: number, rat
   };
   socket.on('message', (reply) => {
     lastReplyMs = performance.now();
-    result.replies++;
     result.bytesOut += reply.length;
     const decoded = decodeProbe(reply);
+    if (decoded.ok && decoded.packet.type === 'refusal') {
+      result.refusals++;
+      const probeBytes = refusable.get(refusalKey(reply) ?? '');
+      if (probeBytes === undefined) return badReply(reply, 'a refusal of a datagram that is not a probe');
+      if (reply.length > probeBytes) return badReply(reply, `a refusal of ${reply.length} bytes to a probe of ${probeBytes}`);
+      const forged = authKey === null ? null : checkAuth(reply, authKey);
+      if (forged !== null) return badReply(reply, `a refusal not signed with the key (${forged})`);
+      return;
+    }
+    result.replies++;
     if (!decoded.ok || decoded.packet.type !== 'reply') return badReply(reply, `not a reply (${decoded.ok ? decoded.packet.type : decoded.reason})`);
     const forged = authKey === null ? null : checkAuth(reply, authKey);
     if (forged !== null) return badReply(reply, `a reply not signed with the key (${forged})`);
@@ -127,11 +152,22 @@ export async function sendUdpFuzz(port: number, seed: number, count: number, rat
     const verdict = reflectProbe(Buffer.from(datagram), 0n, 'user', 0n, 'user', policy);
     const key = probeKey(datagram);
     if (key !== null && !sentIndex.has(key)) sentIndex.set(key, index);
-    if (verdict.ok && key !== null) {
+    const oracle = decodeProbe(datagram);
+    if (oracle.ok && oracle.packet.type === 'probe') {
+      const at = refusalKey(datagram) ?? '';
+      refusable.set(at, Math.min(refusable.get(at) ?? Infinity, datagram.length));
+    }
+    // A genuine session-end frees a place or, when the agent's guard does not see its sender
+    // holding the session (its state is not this prediction's), counts 'unknown-session'.
+    const sessionEnd = oracle.ok && oracle.packet.type === 'session-end' &&
+      (!verdict.ok && (verdict.ended || verdict.reason === 'unknown-session'));
+    if (sessionEnd) {
+      result.sessionEnds++;
+    } else if (verdict.ok && key !== null) {
       result.validProbes++;
       if (index % PRISTINE_EVERY === 0) result.pristine++;
       expected.set(key, (expected.get(key) ?? 0) + 1);
-    } else if (!verdict.ok) {
+    } else if (!verdict.ok && !verdict.ended) {
       result.predicted[verdict.reason] = (result.predicted[verdict.reason] ?? 0) + 1;
     }
     await new Promise<void>((resolve, reject) => socket.send(datagram, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));

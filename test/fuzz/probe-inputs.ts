@@ -1,4 +1,5 @@
-import { encodeProbe, stampFlags } from '../../shared/wire/probe-codec.js';
+import { encodeProbe, encodeRefusal, encodeSessionEnd, stampFlags } from '../../shared/wire/probe-codec.js';
+import { REFUSAL_REASONS } from '../../shared/wire/probe-layout.js';
 import {
   OFFSET_FLAGS, OFFSET_LENGTH, OFFSET_MAGIC, OFFSET_RESERVED, OFFSET_SEQ, OFFSET_SESSION, OFFSET_T1,
   OFFSET_T2, OFFSET_T3, OFFSET_TYPE, OFFSET_VERSION, PROBE_MAX_BYTES, PROBE_MIN_BYTES, PROBE_TYPE_REPLY,
@@ -44,6 +45,13 @@ export function validReply(rng: Prng, session = rng.u32()): Buffer {
   return reply;
 }
 
+/** A valid refusal (as an agent sends it) or session-end (as a controller does), 64 bytes. */
+export function validControl(rng: Prng, session = rng.u32()): Buffer {
+  if (rng.chance(0.5)) return encodeSessionEnd(session, rng.u64(), rng.u64());
+  const scope = rng.chance(0.5) ? 'agent' : 'source-address';
+  return encodeRefusal(validProbe(rng, PROBE_MIN_BYTES, session), rng.pick(REFUSAL_REASONS), rng.int(1025), scope);
+}
+
 /** The length field rewritten to the datagram's real size, so a resized packet gets past the size check. */
 function fixLength(input: Buffer): Buffer {
   if (input.length >= OFFSET_LENGTH + 2) input.writeUInt16BE(input.length & 0xffff, OFFSET_LENGTH);
@@ -51,8 +59,8 @@ function fixLength(input: Buffer): Buffer {
 }
 
 /**
- * Any datagram a probe or reply decoder may meet: random bytes, valid probes and replies of
- * every size, their mutations (field-aware ones included), and resized packets whose length
+ * Any datagram a probe or reply decoder may meet: random bytes, valid probes, replies, refusals
+ * and session-ends of every size, their mutations (field-aware ones included), and resized packets whose length
  * field was fixed up to match (the sizes just outside 64..1472 that only the bounds check sees).
  * `sessions`: draw session ids from these (a live agent keeps state per session) instead of anywhere.
  */
@@ -61,8 +69,10 @@ export function probeDatagram(rng: Prng, sessions?: readonly number[]): Buffer {
   const kind = rng.int(100);
   if (kind < 10) return randomBytes(rng);
   if (kind < 20) return validProbe(rng, probeSize(rng), session());
-  if (kind < 25) return validReply(rng, session());
-  const base = rng.chance(0.75) ? validProbe(rng, probeSize(rng), session()) : validReply(rng, session());
+  if (kind < 23) return validReply(rng, session());
+  if (kind < 25) return validControl(rng, session());
+  const pick = rng.int(100);
+  const base = pick < 75 ? validProbe(rng, probeSize(rng), session()) : pick < 90 ? validReply(rng, session()) : validControl(rng, session());
   if (kind < 35) {
     const size = rng.chance(0.5) ? rng.pick(EDGE_LENGTHS) : rng.range(48, 1600);
     return fixLength(resize(rng, base, size));

@@ -5,6 +5,8 @@ export interface AgentCounters {
   received: number;
   reflected: number;
   rejected: number;
+  /** session-ends that freed their session's place (neither reflected nor rejected) */
+  sessionsEnded: number;
   /** per reason, as printed in the parentheses */
   reasons: Record<string, number>;
   /** the stream line, when the agent ran one */
@@ -39,5 +41,6 @@ export function parseAgentCounters(stdout: string): AgentCounters | Error {
   return {
     timestamps: /^listening udp \S+ \(timestamps: (\w+)\)/m.exec(stdout)?.[1] ?? null,
     received: Number(match[1]), reflected: Number(match[2]), rejected: Number(match[3]), reasons, stream,
+    sessionsEnded: Number(/sessions ended by their controller (\d+)/.exec(stdout)?.[1] ?? 0),
   };
 }

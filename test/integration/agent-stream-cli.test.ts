@@ -35,7 +35,8 @@ describe('controller + agent stream through the real CLI (loopback)', () => {
       expect(target.network_ns.count).toBe(200);
       const ended = await agent.stop();
       // the agent's own exit summary saw the same probes
-      expect(ended.stdout).toMatch(/received 200, reflected 200, rejected 0/);
+      // the 200 probes and the run's session-end, which freed its place
+      expect(ended.stdout).toMatch(/received 201, reflected 200, rejected 0 \(none\), sessions ended by their controller 1/);
       const max = /max ([\d.]+) (µs|ms|s)\b/.exec(ended.stdout.split('\n').find((l) => l.startsWith('turnaround')) ?? '');
       const unitNs = { µs: 1e3, ms: 1e6, s: 1e9 }[max?.[2] ?? 's'] ?? 1e9;
       // the exit summary prints 1 decimal in µs, 3 in ms: equal to that precision
@@ -87,7 +88,7 @@ describe('controller + agent stream through the real CLI (loopback)', () => {
       expect(target.loss_forward).toBeNull();
       expect(target.loss_return).toBeNull();
       const ended = await agent.stop();
-      expect(ended.stdout).toMatch(/received 50, reflected 50/);
+      expect(ended.stdout).toMatch(/received 51, reflected 50, rejected 0 \(none\), sessions ended by their controller 1/); // and the session-end
     } finally {
       agent.child.kill('SIGKILL');
     }

@@ -120,7 +120,7 @@ describe.skipIf(skipReason !== null)(`rtprobe-agent, the single executable (node
       agent.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(stdout + stderr).toMatch(/received 50, reflected 50, rejected 0/);
+    expect(stdout + stderr).toMatch(/received 51, reflected 50, rejected 0 \(none\), sessions ended by their controller 1/); // and the session-end
     expect(stdout + stderr).toMatch(/ended by SIGTERM/);
   });
 });

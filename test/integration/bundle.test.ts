@@ -89,7 +89,7 @@ describe('npm run build: dist/rtprobe runs anywhere with only node', () => {
     } finally {
       const stopped = await agent.stop();
       expect(stopped.stdout).toMatch(/listening udp 127\.0\.0\.1:\d+ \(timestamps: kernel\)/);
-      expect(stopped.stdout).toMatch(/received 100, reflected 100/);
+      expect(stopped.stdout).toMatch(/received 101, reflected 100, rejected 0 \(none\), sessions ended by their controller 1/); // and the session-end
     }
   });
 

@@ -122,6 +122,12 @@ Napi::Object RefusedToJs(Napi::Env env, const Event& ev) {
   return o;
 }
 
+Napi::Object SessionEndedToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "session-ended");
+  o.Set("count", Napi::Number::New(env, double(ev.count)));
+  return o;
+}
+
 Napi::Object UnreachableToJs(Napi::Env env, const Event& ev) {
   Napi::Object o = NewEventObject(env, "unreachable");
   o.Set("target", Napi::Number::New(env, ev.target));
@@ -141,6 +147,7 @@ Napi::Value ToJs(Napi::Env env, const Event& ev) {
     case EventKind::kReflected: return ReflectedToJs(env, ev);
     case EventKind::kReflectTx: return ReflectTxToJs(env, ev);
     case EventKind::kRefused: return RefusedToJs(env, ev);
+    case EventKind::kSessionEnded: return SessionEndedToJs(env, ev);
     case EventKind::kUnreachable: return UnreachableToJs(env, ev);
   }
   return Napi::Object::New(env);  // not reached: every kind is handled above
@@ -455,6 +462,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
                            InstanceMethod<&ProbeSocketWrap::Stop>("stop"),
                            InstanceMethod<&ProbeSocketWrap::Close>("close"),
                            InstanceMethod<&ProbeSocketWrap::Stats>("stats"),
+                           InstanceMethod<&ProbeSocketWrap::SendDatagram>("sendDatagram"),
                            InstanceMethod<&ProbeSocketWrap::Ref>("ref"),
                            InstanceMethod<&ProbeSocketWrap::Unref>("unref"),
                        });
@@ -531,6 +539,31 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     return deferred.Promise();
   }
 
+  // sendDatagram(data: Buffer, address: string, port: number): 0 or the errno. For a
+  // controller's session-end: one datagram from this socket, without a TX stamp.
+  Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsString() || !info[2].IsNumber()) {
+      throw Napi::TypeError::New(env, "sendDatagram(data: Buffer, address: string, port: number)");
+    }
+    Napi::Buffer<uint8_t> data = info[0].As<Napi::Buffer<uint8_t>>();
+    const double port = info[2].As<Napi::Number>().DoubleValue();
+    if (!(port >= 1 && port <= 65535) || port != double(int64_t(port))) {
+      throw Napi::RangeError::New(env, "sendDatagram: port must be an integer in 1..65535");
+    }
+    if (data.Length() == 0 || data.Length() > 65507) {
+      throw Napi::RangeError::New(env, "sendDatagram: data must be 1..65507 bytes");
+    }
+    if (inst_->released) return Napi::Number::New(env, EBADF);
+    try {
+      const int err = inst_->socket->SendDatagram(data.Data(), data.Length(),
+                                                  info[1].As<Napi::String>().Utf8Value(), uint16_t(port));
+      return Napi::Number::New(env, err);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+  }
+
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const SocketStats s = inst_->socket->stats();
@@ -578,7 +611,9 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   RegisterDeviceModel(env, exports);  // the lab's emulated NIC (device_model.h)
   // 2: protocol 'icmp' (raw ICMP sockets) and stats().filtered
   // 3: authKey, maxRatePerS, maxSessions, 'refused' events and stats().refused
-  exports.Set("version", Napi::Number::New(env, 3));
+  // 4: refusal replies, fair session places, 'session-ended' events, sendDatagram(); 'unreachable'
+  //    events, stats().recvErrors and stats().unreachable
+  exports.Set("version", Napi::Number::New(env, 4));
   return exports;
 }
 

@@ -18,6 +18,7 @@ enum class EventKind : uint8_t {
   kReflected,  // reflector: a probe was answered on the fast path
   kReflectTx,  // reflector: kernel/NIC send stamp of a reply
   kRefused,    // reflector: well-formed probes not answered (message = reason, count)
+  kSessionEnded,  // reflector: session-ends that freed their session's place (count)
   kUnreachable,  // controller: ICMP errors for probes to a target (message = what, count)
 };
 
@@ -41,7 +42,7 @@ struct Event {
   uint64_t t1Ns = 0;     // reflected: fields as on the wire
   uint64_t t2Ns = 0;
   uint64_t t3Ns = 0;
-  uint64_t count = 0;    // refused: consecutive refusals of one reason; missed: consecutive slots
+  uint64_t count = 0;    // refused, session-ended: consecutive ones; missed: consecutive slots
   std::string address;
   std::vector<uint8_t> data;
   std::string message;

@@ -45,8 +45,12 @@ constexpr size_t kMaxProbeBytes = 1472;
 constexpr size_t kOffVersion = 4, kOffType = 5, kOffFlags = 6, kOffSession = 8,
                  kOffLength = 12, kOffReserved = 14, kOffSeq = 16, kOffT1 = 24, kOffT2 = 32,
                  kOffT3 = 40;
-constexpr uint8_t kTypeProbe = 1, kTypeReply = 2;
+constexpr uint8_t kTypeProbe = 1, kTypeReply = 2, kTypeRefusal = 3, kTypeSessionEnd = 4;
 constexpr uint16_t kFlagsKnownMask = 0b1'1111;  // stamp sources and AUTH
+constexpr size_t kControlBytes = 64;            // refusals and session-ends (CONTROL_BYTES)
+// Refusal reason codes (probe-layout.ts REFUSAL_REASONS, index + 1).
+constexpr uint16_t kRefuseSessionLimit = 1, kRefuseRateLimited = 2, kRefuseReplay = 3,
+                   kRefuseUnauthenticated = 4, kRefuseBadAuth = 5;
 
 // ICMP echo probes (controller/transport/icmp-codec.ts): checksum at 2, 16-bit sequence at 6.
 constexpr size_t kIcmpOffChecksum = 2, kIcmpOffSeq16 = 6;
@@ -75,6 +79,13 @@ bool IsWireProbe(const uint8_t* buf, size_t len) {
          buf[kOffType] == kTypeProbe && (GetU16(buf + kOffFlags) & ~kFlagsKnownMask) == 0 &&
          GetU16(buf + kOffLength) == len && len >= kMinProbeBytes && len <= kMaxProbeBytes &&
          GetU16(buf + kOffReserved) == 0;
+}
+
+// A well-formed session-end (type 4, 64 bytes, only flag AUTH): frees a session's place.
+bool IsWireSessionEnd(const uint8_t* buf, size_t len) {
+  return len == kControlBytes && GetU32(buf) == kMagic && buf[kOffVersion] == 1 &&
+         buf[kOffType] == kTypeSessionEnd && (GetU16(buf + kOffFlags) & ~kFlagAuth) == 0 &&
+         GetU16(buf + kOffLength) == len && GetU16(buf + kOffReserved) == 0;
 }
 
 // RFC 1071 Internet checksum (odd length padded with a zero byte).
@@ -952,6 +963,10 @@ bool ProbeSocket::ReadDatagram() {
     Reflect(buf, len, from, msg.msg_namelen, ReplySourceOf(&msg), rxNs, source, rxMonoNs);
     return true;
   }
+  if (config_.reflector && IsWireSessionEnd(buf, len)) {
+    EndSession(buf, len, from, ReplySourceOf(&msg));
+    return true;
+  }
   if (config_.reflector) statPassedToJs_.fetch_add(1, std::memory_order_relaxed);
   PushRx(buf, len, from, rxNs, source, rxMonoNs, /*portless=*/false);
   return true;
@@ -1058,8 +1073,10 @@ ProbeSocket::ReplySource ProbeSocket::ReplySourceOf(msghdr* msg) {
 void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from,
                           socklen_t fromLen, const ReplySource& replyFrom, int64_t rxNs,
                           StampSource rxSource, int64_t rxMonoNs) {
-  if (const char* refusal = RefusalOf(buf, len, from, rxMonoNs)) {
-    Refuse(refusal);
+  const Refusal refusal = RefusalOf(buf, len, from, replyFrom, rxMonoNs);
+  if (refusal.reason != nullptr) {
+    Refuse(refusal.reason);
+    SendRefusal(buf, from, fromLen, replyFrom, refusal, rxMonoNs);
     return;
   }
   uint64_t t2Ns = uint64_t(rxNs);
@@ -1102,34 +1119,145 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
   Push(std::move(ev));
 }
 
-const char* ProbeSocket::RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
-                                   int64_t rxMonoNs) {
+uint64_t ProbeSocket::LocalKeyOf(const ReplySource& to) {
+  if (!to.valid) return 0;
+  uint64_t hi = 0, lo = 0;
+  if (config_.family == 4) return to.v4.ipi_addr.s_addr;
+  memcpy(&hi, to.v6.ipi6_addr.s6_addr, 8);
+  memcpy(&lo, to.v6.ipi6_addr.s6_addr + 8, 8);
+  return hi * 0x9e3779b97f4a7c15ULL ^ lo;
+}
+
+ProbeSocket::Refusal ProbeSocket::RefusalOf(const uint8_t* buf, size_t len,
+                                            const sockaddr_storage& from, const ReplySource& to,
+                                            int64_t rxMonoNs) {
   // Forged probes are refused before they can touch a session's state.
   if (auth_) {
     switch (auth_->Check(buf, len)) {
-      case AuthCheck::kUnauthenticated: return "unauthenticated";
-      case AuthCheck::kBadAuth: return "bad-auth";
+      case AuthCheck::kUnauthenticated: return {"unauthenticated", kRefuseUnauthenticated, 0, 0};
+      case AuthCheck::kBadAuth: return {"bad-auth", kRefuseBadAuth, 0, 0};
       case AuthCheck::kGenuine: break;
     }
   }
-  switch (guard_->Admit(from, GetU32(buf + kOffSession), GetU64(buf + kOffSeq), rxMonoNs)) {
-    case GuardVerdict::kReplay: return "replay";
-    case GuardVerdict::kRateLimited: return "rate-limited";
-    case GuardVerdict::kSessionLimit: return "session-limit";
+  const GuardDecision d = guard_->Admit(from, LocalKeyOf(to), GetU32(buf + kOffSession),
+                                       GetU64(buf + kOffSeq), rxMonoNs);
+  switch (d.verdict) {
+    case GuardVerdict::kReplay: return {"replay", kRefuseReplay, 0, 0};
+    case GuardVerdict::kRateLimited: return {"rate-limited", kRefuseRateLimited, d.detail, 0};
+    case GuardVerdict::kSessionLimit: return {"session-limit", kRefuseSessionLimit, d.detail, d.scope};
     case GuardVerdict::kAnswer: break;
   }
-  return nullptr;
+  return {};
+}
+
+void ProbeSocket::SendRefusal(uint8_t* buf, const sockaddr_storage& from, socklen_t fromLen,
+                              const ReplySource& replyFrom, const Refusal& refusal,
+                              int64_t rxMonoNs) {
+  if (!guard_->RefusalAllowed(from, refusal.code == kRefuseRateLimited, rxMonoNs)) return;
+  // In place: the probe's first 64 bytes (it has at least 64) become the refusal.
+  buf[kOffType] = kTypeRefusal;
+  PutU16(buf + kOffFlags, 0);
+  PutU16(buf + kOffLength, uint16_t(kControlBytes));
+  PutU16(buf + kOffReserved, refusal.code);
+  PutU64(buf + kOffT2, refusal.detail);
+  PutU64(buf + kOffT3, refusal.scope);
+  memset(buf + kHeaderBytes, 0, kControlBytes - kHeaderBytes);
+  if (auth_) auth_->Sign(buf, kControlBytes);
+  if (!SendUnstamped(buf, kControlBytes, reinterpret_cast<const sockaddr*>(&from), fromLen,
+                     &replyFrom)) {
+    statSendErrors_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void ProbeSocket::EndSession(const uint8_t* buf, size_t len, const sockaddr_storage& from,
+                             const ReplySource& to) {
+  if (auth_) {
+    switch (auth_->Check(buf, len)) {
+      case AuthCheck::kUnauthenticated: return Refuse("unauthenticated");
+      case AuthCheck::kBadAuth: return Refuse("bad-auth");
+      case AuthCheck::kGenuine: break;
+    }
+  }
+  if (!guard_->End(from, LocalKeyOf(to), GetU32(buf + kOffSession))) return Refuse("unknown-session");
+  PushCounted(EventKind::kSessionEnded, "session-end");
+}
+
+bool ProbeSocket::SendUnstamped(const uint8_t* buf, size_t len, const sockaddr* to,
+                                socklen_t toLen, const ReplySource* replyFrom) {
+  iovec iov{const_cast<uint8_t*>(buf), len};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(in6_pktinfo))];
+  memset(control, 0, sizeof control);
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr*>(to);
+  msg.msg_namelen = toLen;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  // SO_TIMESTAMPING 0 for this datagram only: no TX stamp, so the socket's OPT_ID counter
+  // (which numbers stamped datagrams) does not move and the probes' stamp ids stay in step.
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  const uint32_t noStamps = 0;
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SO_TIMESTAMPING_OLD;
+  c->cmsg_len = CMSG_LEN(sizeof noStamps);
+  memcpy(CMSG_DATA(c), &noStamps, sizeof noStamps);
+  size_t used = CMSG_SPACE(sizeof noStamps);
+  if (replyFrom != nullptr && replyFrom->valid) {
+    c = CMSG_NXTHDR(&msg, c);
+    if (config_.family == 4) {
+      in_pktinfo info{};
+      info.ipi_spec_dst = replyFrom->v4.ipi_addr;  // the source address; the route picks the interface
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof info);
+      memcpy(CMSG_DATA(c), &info, sizeof info);
+      used += CMSG_SPACE(sizeof info);
+    } else {
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof replyFrom->v6);
+      memcpy(CMSG_DATA(c), &replyFrom->v6, sizeof replyFrom->v6);
+      used += CMSG_SPACE(sizeof replyFrom->v6);
+    }
+  }
+  msg.msg_controllen = used;
+  bool retriedAfterIcmp = false;
+  for (;;) {
+    if (sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return true;
+    if (errno == EINTR) continue;
+    // As in SendWithId: another datagram's ICMP error (IP_RECVERR) fails one send; once more.
+    if ((errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) && !retriedAfterIcmp) {
+      retriedAfterIcmp = true;
+      continue;
+    }
+    return false;
+  }
+}
+
+int ProbeSocket::SendDatagram(const uint8_t* buf, size_t len, const std::string& address,
+                              uint16_t port) {
+  if (config_.icmp) return EINVAL;
+  const ScheduleTarget to = ParseTarget(config_.family, address, port);
+  std::lock_guard<std::mutex> lifecycle(lifecycleMu_);
+  if (shutDown_ || fd_ < 0) return EBADF;
+  return SendUnstamped(buf, len, reinterpret_cast<const sockaddr*>(&to.addr), to.addrLen, nullptr)
+             ? 0
+             : errno;
 }
 
 void ProbeSocket::Refuse(const char* reason) {
   statRefused_.fetch_add(1, std::memory_order_relaxed);
-  // A flood of refusals becomes a few events: consecutive ones of a reason share one.
-  if (!events_.empty() && events_.back().kind == EventKind::kRefused &&
-      events_.back().message == reason) {
+  PushCounted(EventKind::kRefused, reason);
+}
+
+void ProbeSocket::PushCounted(EventKind kind, const char* reason) {
+  // A flood becomes a few events: consecutive ones of a kind and reason share one.
+  if (!events_.empty() && events_.back().kind == kind && events_.back().message == reason) {
     ++events_.back().count;
     return;
   }
-  Event ev(EventKind::kRefused);
+  Event ev(kind);
   ev.message = reason;
   ev.count = 1;
   Push(std::move(ev));

@@ -108,6 +108,9 @@ class ProbeSocket {
   int family() const { return config_.family; }
   bool icmp() const { return config_.icmp; }
   SocketStats stats() const;
+  // Sends one datagram from the socket without a TX stamp, from the JS thread (a controller's
+  // session-end). Returns 0 or the errno; throws std::runtime_error for a bad address.
+  int SendDatagram(const uint8_t* buf, size_t len, const std::string& address, uint16_t port);
 
   // Stops and joins every live socket thread; registered with atexit so that a
   // process.exit() never leaves a thread calling into a torn-down Node.
@@ -172,10 +175,29 @@ class ProbeSocket {
   static ReplySource ReplySourceOf(msghdr* msg);
   void Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from, socklen_t fromLen,
                const ReplySource& replyFrom, int64_t rxNs, StampSource rxSource, int64_t rxMonoNs);
-  // Reflector: null when the probe may be answered, else why not (counted, coalesced event).
-  const char* RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
-                        int64_t rxMonoNs);
+  // Why the reflector does not answer a probe: reason null = answer it; else the reason
+  // (counted, coalesced event) and what its refusal reply says (probe-layout.ts).
+  struct Refusal {
+    const char* reason = nullptr;
+    uint16_t code = 0;
+    uint64_t detail = 0;
+    uint8_t scope = 0;
+  };
+  Refusal RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
+                    const ReplySource& to, int64_t rxMonoNs);
+  // The guard's key of the address a datagram was sent to (0 when IP_PKTINFO gave none).
+  uint64_t LocalKeyOf(const ReplySource& to);
+  // The refusal reply, written over the probe in `buf`, within the source's refusal budget.
+  void SendRefusal(uint8_t* buf, const sockaddr_storage& from, socklen_t fromLen,
+                   const ReplySource& replyFrom, const Refusal& refusal, int64_t rxMonoNs);
+  // A session-end: frees the place of its session when genuine and from its holder.
+  void EndSession(const uint8_t* buf, size_t len, const sockaddr_storage& from, const ReplySource& to);
   void Refuse(const char* reason);
+  // Pushes an event of `kind` with a count, or adds one to the last if it is the same.
+  void PushCounted(EventKind kind, const char* reason);
+  // sendmsg of a datagram that gets no TX stamp (refusals, session-ends); any thread.
+  bool SendUnstamped(const uint8_t* buf, size_t len, const sockaddr* to, socklen_t toLen,
+                     const ReplySource* replyFrom);
   // Controller: an ICMP error for a probe to `to` (IP_RECVERR), as a coalesced event of the
   // target it was sent to.
   void ReportUnreachable(const sockaddr_storage& to, const sock_extended_err& err);

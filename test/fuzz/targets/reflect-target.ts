@@ -1,4 +1,6 @@
+import { ProbeGuard } from '../../../agent/probe-guard.js';
 import { reflectProbe } from '../../../agent/reflect-probe.js';
+import { checkAuth, signDatagram } from '../../../shared/wire/probe-auth.js';
 import { decodeProbe } from '../../../shared/wire/probe-codec.js';
 import { PROBE_HEADER_BYTES } from '../../../shared/wire/probe-layout.js';
 import { REJECT_REASONS } from '../../../shared/wire/reject-reason.js';
@@ -26,6 +28,13 @@ export const reflectTarget: DecoderTarget<Buffer> = {
     if (result === CRASHED) return;
     if (!input.equals(before)) record.violation('request-unchanged', 'reflectProbe wrote into the request');
     const oracle = decodeProbe(before);
+    if (!result.ok && result.ended) {
+      // A session-end: never answered.
+      record.accepted('session-end');
+      record.bytes(input.length, 0);
+      if (!oracle.ok || oracle.packet.type !== 'session-end') record.violation('ends-only-for-session-end', 'reflectProbe ended a session for another datagram');
+      return;
+    }
     if (!result.ok) {
       record.rejected(result.reason);
       record.bytes(input.length, 0);
@@ -55,3 +64,68 @@ export const reflectTarget: DecoderTarget<Buffer> = {
     }
   },
 };
+
+const REFUSE_KEY = Buffer.from('rtprobe-fuzz-refuse-key-0123456789');
+
+/**
+ * reflectProbe with a key and one session place (agent/probe-guard.ts): what it refuses gets
+ * a refusal reply only when decodeProbe calls it a probe; the refusal is 64 bytes (never more
+ * than the probe), signed with the agent's key, of type refusal with the reason the agent
+ * counts and the probe's session, sequence number and T1. Nothing else is ever answered.
+ * The clock advances 20 ms an input, so the refusal budget (100/s a source) refills.
+ */
+function refuseTarget(): DecoderTarget<Buffer> {
+  const guard = new ProbeGuard({ maxRatePerS: 50, maxSessions: 1, replayWindow: true });
+  let nowMs = 0;
+  return {
+    name: 'refuse',
+    decoder: 'reflectProbe (key, limits)',
+    reasons: REJECT_REASONS,
+    generate: (rng) => {
+      const datagram = probeDatagram(rng);
+      // Most signed, so that the guard (not only the key check) decides.
+      if (datagram.length >= 64 && rng.int(4) !== 0) signDatagram(datagram, REFUSE_KEY);
+      return datagram;
+    },
+    describe: (input) => describeBytes(input),
+    check(input, record) {
+      nowMs += 20;
+      const policy = { key: REFUSE_KEY, guard, sourceAddress: '127.0.0.1', sourcePort: 1 + (nowMs % 3), nowMs };
+      const result = record.guard(() => reflectProbe(input, T2_NS, 'kernel', T3_NS, 'user', policy));
+      if (result === CRASHED) return;
+      const oracle = decodeProbe(input);
+      if (result.ok) {
+        record.accepted('reply');
+        record.bytes(input.length, result.reply.length);
+        return;
+      }
+      if (result.ended) {
+        record.accepted('session-end');
+        record.bytes(input.length, 0);
+        return;
+      }
+      record.rejected(result.reason);
+      const refusal = result.refusal;
+      record.bytes(input.length, refusal?.length ?? 0);
+      if (refusal === null) return;
+      record.tally.acceptedAs['refusal replies'] = (record.tally.acceptedAs['refusal replies'] ?? 0) + 1;
+      if (!oracle.ok || oracle.packet.type !== 'probe') {
+        record.violation('refuses-only-probes', `a refusal to a datagram decodeProbe calls ${oracle.ok ? oracle.packet.type : oracle.reason}`);
+        return;
+      }
+      if (refusal.length > input.length) record.violation('refusal-not-larger', `refusal ${refusal.length} > probe ${input.length} bytes`);
+      const decoded = decodeProbe(refusal);
+      if (!decoded.ok || decoded.packet.refusal === null || checkAuth(refusal, REFUSE_KEY) !== null) {
+        record.violation('refusal-is-valid', `the refusal decodes as ${decoded.ok ? decoded.packet.type : decoded.reason}`);
+        return;
+      }
+      const p = decoded.packet;
+      const q = oracle.packet;
+      if (p.refusal?.reason !== result.reason || p.session !== q.session || p.seq !== q.seq || p.t1Ns !== q.t1Ns) {
+        record.violation('refusal-is-valid', `refusal ${p.refusal?.reason} of ${p.session}:${p.seq} for ${result.reason} of ${q.session}:${q.seq}`);
+      }
+    },
+  };
+}
+
+export const reflectRefuseTarget = refuseTarget();

@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { RunState } from '../../../controller/matching/run-state.js';
-import { encodeProbe } from '../../../shared/wire/probe-codec.js';
+import { encodeProbe, encodeRefusal } from '../../../shared/wire/probe-codec.js';
+import { signDatagram } from '../../../shared/wire/probe-auth.js';
+import type { RefusalReason } from '../../../shared/wire/probe-layout.js';
 import { OFFSET_FLAGS } from '../../../shared/wire/probe-layout.js';
 import {
   SEC, SESSION_A, SESSION_B, TARGET_A, TARGET_B, dueAt, makeStats, missed, replyBytes, rx, sent, tx,
@@ -169,5 +171,57 @@ describe('RunState', () => {
     expect(counts(state, 0).missed).toBe(2);
     expect(counts(state, 1).missed).toBe(1);
     expect(target(state, 0).matcher.sent).toBe(0);
+  });
+});
+
+describe('RunState: refusals', () => {
+  const KEY = Buffer.from('a-key-of-at-least-16-chars');
+  const refusalBytes = (session: number, seq: bigint, reason: RefusalReason = 'session-limit', detail = 16): Buffer =>
+    encodeRefusal(encodeProbe(session, seq, 1n, 64), reason, detail);
+
+  it('a probe whose refusal arrived is refused, by reason, not lost and not received; the last refusal keeps its detail', () => {
+    const state = new RunState(makeStats());
+    for (let seq = 0n; seq < 4n; seq++) state.apply([sent(0, seq), tx(0, seq)]);
+    state.apply([rx(replyBytes(SESSION_A, 0n), 0n, 100_000n)]);
+    state.apply([rx(refusalBytes(SESSION_A, 1n), 1n, 50_000n)]);
+    state.apply([rx(refusalBytes(SESSION_A, 2n, 'rate-limited', 200), 2n, 50_000n)]);
+    state.apply([rx(refusalBytes(SESSION_A, 2n), 2n, 60_000n)]); // a second refusal of 2: nothing
+    state.apply([rx(refusalBytes(SESSION_A, 0n), 0n, 60_000n)]); // after the reply: nothing
+    state.apply([rx(refusalBytes(SESSION_A, 9n), 9n, 60_000n)]); // never sent
+    state.expire(dueAt(3n) + 10n * SEC + 2_000n);
+    const a = target(state, 0);
+    expect(counts(state, 0)).toMatchObject({ sent: 4, received: 1, lost: 1 });
+    expect(a.matcher.refused).toBe(2);
+    expect(a.matcher.inFlight).toBe(0);
+    expect(a.refused).toEqual({ 'session-limit': 1, 'rate-limited': 1 });
+    expect(a.lastRefusal).toEqual({ reason: 'rate-limited', detail: 200, scope: 'agent' });
+    expect(a.rejects).toEqual({ 'unknown-seq': 1 });
+    expect(a.rtt.count).toBe(1);
+  });
+
+  it('with --key-file an unsigned or forged refusal is counted, not believed; a signed one is', () => {
+    const state = new RunState(makeStats(), KEY);
+    for (let seq = 0n; seq < 3n; seq++) state.apply([sent(0, seq), tx(0, seq)]);
+    state.apply([rx(refusalBytes(SESSION_A, 0n), 0n, 50_000n)]);
+    const forged = refusalBytes(SESSION_A, 1n);
+    signDatagram(forged, Buffer.from('another-key-of-16-chars!'));
+    state.apply([rx(forged, 1n, 50_000n)]);
+    const genuine = refusalBytes(SESSION_A, 2n, 'unauthenticated', 0);
+    signDatagram(genuine, KEY);
+    state.apply([rx(genuine, 2n, 50_000n)]);
+    const a = target(state, 0);
+    expect(a.rejects).toEqual({ unauthenticated: 1, 'bad-auth': 1 });
+    expect(a.refused).toEqual({ unauthenticated: 1 });
+    expect(a.matcher.refused).toBe(1);
+    expect(a.matcher.inFlight).toBe(2);
+  });
+
+  it('a refusal from another port or address is wrong-source', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n)]);
+    state.apply([rx(refusalBytes(SESSION_A, 0n), 0n, 50_000n, { ...TARGET_A, port: 1 })]);
+    state.apply([rx(refusalBytes(SESSION_A, 0n), 0n, 50_000n, { ...TARGET_A, address: '127.0.0.2' })]);
+    expect(target(state, 0).rejects).toEqual({ 'wrong-source': 2 });
+    expect(target(state, 0).refused).toEqual({});
   });
 });

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { decodeProbe, encodeProbe, encodeReply, stampFlags } from '../../../shared/wire/probe-codec.js';
+import { decodeProbe, encodeProbe, encodeRefusal, encodeReply, encodeSessionEnd, stampFlags } from '../../../shared/wire/probe-codec.js';
 import {
   OFFSET_FLAGS, OFFSET_LENGTH, OFFSET_MAGIC, OFFSET_RESERVED, OFFSET_SEQ, OFFSET_SESSION,
   OFFSET_T1, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, OFFSET_VERSION, PROBE_HEADER_BYTES,
@@ -81,7 +81,7 @@ describe('round trip encode -> decode', () => {
       const packet = decodedPacket(encodeProbe(c.session, c.seq, c.t1, c.size));
       expect(packet).toEqual({
         type: 'probe', session: c.session, seq: c.seq, t1Ns: c.t1, t2Ns: 0n, t3Ns: 0n,
-        t2Source: 'none', t3Source: 'none', lengthBytes: c.size, signed: false,
+        t2Source: 'none', t3Source: 'none', lengthBytes: c.size, signed: false, refusal: null,
       });
     });
   }
@@ -120,7 +120,7 @@ describe('encodeReply', () => {
 
         expect(decodedPacket(reply)).toEqual({
           type: 'reply', session: 0x01020304, seq: U64_MAX - 3n, t1Ns: 2n ** 63n - 5n,
-          t2Ns: 1_000_000n, t3Ns: 1_002_500n, t2Source, t3Source, lengthBytes: size, signed: false,
+          t2Ns: 1_000_000n, t3Ns: 1_002_500n, t2Source, t3Source, lengthBytes: size, signed: false, refusal: null,
         });
       }
     });
@@ -134,6 +134,81 @@ describe('encodeReply', () => {
     expect(stampFlags('none', 'user')).toBe(0b0100);
     expect(stampFlags('none', 'hardware')).toBe(0b1100);
     expect(stampFlags('kernel', 'hardware')).toBe(0b1110);
+  });
+});
+
+/** The refusal of GOLDEN_PROBE_HEX for session-limit, 16 places busy, field by field. */
+const GOLDEN_REFUSAL_HEX = [
+  '52545042', //         magic "RTPB"
+  '01', //               version 1
+  '03', //               type refusal
+  '0000', //             flags (AUTH when signed)
+  'deadbeef', //         session of the probe
+  '0040', //             length 64
+  '0001', //             reason 1: session-limit
+  '0001020304050607', // seq of the probe
+  '1122334455667788', // T1 of the probe
+  '0000000000000010', // detail: 16 places busy
+  '0000000000000000', // scope 0: all the agent's places
+  '00'.repeat(16), //    padding (the tag when signed)
+].join('');
+
+describe('refusals and session-ends', () => {
+  it('a refusal is the probe\'s first 64 bytes with type 3, length 64, the reason code, detail and scope', () => {
+    const probe = Buffer.alloc(1000);
+    Buffer.from(GOLDEN_PROBE_HEX, 'hex').copy(probe);
+    probe.writeUInt16BE(1000, OFFSET_LENGTH);
+    probe.fill(0x5a, PROBE_HEADER_BYTES);
+    const refusal = encodeRefusal(probe, 'session-limit', 16);
+    expect(refusal.toString('hex')).toBe(GOLDEN_REFUSAL_HEX);
+    expect(decodedPacket(refusal)).toEqual({
+      type: 'refusal', session: 0xdeadbeef, seq: 0x0001020304050607n, t1Ns: 0x1122334455667788n, t2Ns: 16n, t3Ns: 0n,
+      t2Source: 'none', t3Source: 'none', lengthBytes: 64, signed: false,
+      refusal: { reason: 'session-limit', detail: 16, scope: 'agent' },
+    });
+  });
+
+  it('every reason code and both scopes round-trip; never larger than a probe', () => {
+    const probe = encodeProbe(1, 2n, 3n, PROBE_MIN_BYTES);
+    for (const [code, reason] of (['session-limit', 'rate-limited', 'replay', 'unauthenticated', 'bad-auth'] as const).entries()) {
+      for (const scope of ['agent', 'source-address'] as const) {
+        const refusal = encodeRefusal(probe, reason, 7, scope);
+        expect(refusal.length).toBe(PROBE_MIN_BYTES);
+        expect(refusal.readUInt16BE(OFFSET_RESERVED)).toBe(code + 1);
+        expect(decodedPacket(refusal).refusal).toEqual({ reason, detail: 7, scope });
+      }
+    }
+  });
+
+  it('a refusal with an unknown reason code or scope, another length or stamp flags is rejected', () => {
+    const valid = (): Buffer => encodeRefusal(encodeProbe(1, 2n, 3n, 64), 'replay', 0);
+    for (const code of [0, 6, 0xffff]) {
+      const bad = valid();
+      bad.writeUInt16BE(code, OFFSET_RESERVED);
+      expectReject(bad, 'bad-reserved');
+    }
+    const scope = valid();
+    scope.writeBigUInt64BE(2n, OFFSET_T3);
+    expectReject(scope, 'bad-reserved');
+    const stamps = valid();
+    stamps.writeUInt16BE(stampFlags('kernel', 'none'), OFFSET_FLAGS);
+    expectReject(stamps, 'bad-flags');
+    const longer = Buffer.concat([valid(), Buffer.alloc(1)]);
+    longer.writeUInt16BE(65, OFFSET_LENGTH);
+    expectReject(longer, 'bad-length');
+  });
+
+  it('a session-end: 64 bytes, type 4, session, probes sent in seq, T1; reserved zero', () => {
+    const end = encodeSessionEnd(0xdeadbeef, 1000n, 42n);
+    expect(end.length).toBe(64);
+    expect(end.readUInt8(OFFSET_TYPE)).toBe(4);
+    expect(decodedPacket(end)).toEqual({
+      type: 'session-end', session: 0xdeadbeef, seq: 1000n, t1Ns: 42n, t2Ns: 0n, t3Ns: 0n,
+      t2Source: 'none', t3Source: 'none', lengthBytes: 64, signed: false, refusal: null,
+    });
+    const reserved = encodeSessionEnd(1, 1n, 1n);
+    reserved.writeUInt16BE(1, OFFSET_RESERVED);
+    expectReject(reserved, 'bad-reserved');
   });
 });
 
@@ -166,8 +241,8 @@ describe('decodeProbe rejections', () => {
     }
   });
 
-  it('bad-type: 0, 3 and 255', () => {
-    for (const type of [0, 3, 255]) {
+  it('bad-type: 0, 5 and 255', () => {
+    for (const type of [0, 5, 255]) {
       const probe = valid();
       probe.writeUInt8(type, OFFSET_TYPE);
       expectReject(probe, 'bad-type');
