@@ -16,7 +16,7 @@ export function openAgentLinks(config: RunConfig, stats: TargetStats[], log: (li
     const url = config.agentWs.get(target.target.name);
     if (url === undefined) continue;
     const view = new AgentView(url);
-    target.agent = view;
+    target.attachAgent(view);
     let wasConnected = false;
     const link = new AgentLink({
       url,
