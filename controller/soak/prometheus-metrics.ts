@@ -1,3 +1,4 @@
+import type { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
 import type { TargetStats } from '../recording/target-stats.js';
 
 /**
@@ -30,15 +31,23 @@ export function formatPrometheusMetrics(targets: TargetStats[]): string {
   const labels = (stats: TargetStats): string =>
     `target="${escapeLabel(stats.target.name)}",address="${escapeLabel(stats.target.address)}",mode="${stats.target.mode}"`;
 
-  family('rtprobe_rtt_seconds', 'histogram', 'Round-trip time of each answered probe.');
-  for (const stats of targets) {
-    const cumulative = cumulativeCounts(stats, RTT_BUCKETS_S.map((bound) => bound * 1e9));
+  const histogram = (name: string, stats: TargetStats, h: LatencyHistogram): void => {
+    const cumulative = cumulativeCounts(h, RTT_BUCKETS_S.map((bound) => bound * 1e9));
     RTT_BUCKETS_S.forEach((bound, i) => {
-      lines.push(`rtprobe_rtt_seconds_bucket{${labels(stats)},le="${bound}"} ${cumulative[i] ?? 0}`);
+      lines.push(`${name}_bucket{${labels(stats)},le="${bound}"} ${cumulative[i] ?? 0}`);
     });
-    lines.push(`rtprobe_rtt_seconds_bucket{${labels(stats)},le="+Inf"} ${stats.rtt.count}`);
-    lines.push(`rtprobe_rtt_seconds_sum{${labels(stats)}} ${formatNumber(stats.rtt.sumNs / 1e9)}`);
-    lines.push(`rtprobe_rtt_seconds_count{${labels(stats)}} ${stats.rtt.count}`);
+    lines.push(`${name}_bucket{${labels(stats)},le="+Inf"} ${h.count}`);
+    lines.push(`${name}_sum{${labels(stats)}} ${formatNumber(h.sumNs / 1e9)}`);
+    lines.push(`${name}_count{${labels(stats)}} ${h.count}`);
+  };
+
+  family('rtprobe_rtt_seconds', 'histogram', 'Round-trip time of each answered probe.');
+  for (const stats of targets) histogram('rtprobe_rtt_seconds', stats, stats.rtt);
+  const timed = targets.filter((stats) => stats.agent?.timerRuns);
+  if (timed.length > 0) {
+    family('rtprobe_guest_timer_latency_seconds', 'histogram',
+      'Wake-up latency of the guest timer (agent --timer-latency, CLOCK_MONOTONIC), from the agent stream.');
+    for (const stats of timed) if (stats.agent) histogram('rtprobe_guest_timer_latency_seconds', stats, stats.agent.histograms.timer);
   }
   const counters: [string, string, (s: TargetStats) => number][] = [
     ['rtprobe_probes_sent_total', 'Probes sent.', (s) => s.matcher.sent],
@@ -72,8 +81,8 @@ interface CountsByIndex {
  * Counts recorded at or below each bound (ascending), in one pass over the HDR counts. A bound
  * inside a bucket counts the whole bucket: exact to the histogram's 3 significant digits.
  */
-function cumulativeCounts(stats: TargetStats, boundsNs: number[]): number[] {
-  const h = stats.rtt.histogram as unknown as CountsByIndex;
+function cumulativeCounts(histogram: LatencyHistogram, boundsNs: number[]): number[] {
+  const h = histogram.histogram as unknown as CountsByIndex;
   const out: number[] = [];
   let sum = 0;
   let index = 0;
