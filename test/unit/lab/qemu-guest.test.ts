@@ -151,7 +151,7 @@ describe('guest /init', () => {
     expect(script).toContain('= "52:54:00:72:74:02" ]; then');
     expect(script).toContain('ip addr add 10.254.22.6/30 dev');
     expect(script).toContain('rtprobe.token=*)');
-    expect(script).toContain("'/opt/rtprobe/rtprobe' 'agent' '--listen' '0.0.0.0:7707' '--ws' '0.0.0.0:7708' '--token-file' '/run/rtprobe/token'");
+    expect(script).toContain("'/opt/rtprobe/rtprobe' 'agent' '--listen' '0.0.0.0:7707' '--ws' '0.0.0.0:7708' '--token-file' '/run/rtprobe/token' '--timer-latency'");
     expect(script).toMatch(/while true; do[\s\S]*restarting/);
   });
 
