@@ -12,6 +12,7 @@ import { openDgramReflector, type Reflector } from './dgram-reflector.js';
 import { openNativeReflector } from './native-agent-reflector.js';
 import { StatsStream } from './stats-stream.js';
 import { formatTimerSummary, startGuestTimer, type GuestTimer } from './guest-timer.js';
+import { startAlignedTicker } from './aligned-ticker.js';
 import { TraceFreeze } from './trace-freeze.js';
 
 export const AGENT_VERSION = RTPROBE_VERSION;
@@ -213,12 +214,14 @@ async function runAgent(config: AgentConfig): Promise<number> {
   }
   // Handlers first: whoever reads the listening line may stop the agent at once.
   const stopped = waitForStopSignal();
-  // With the timer on, the tick also collects its counts: at most 100 ms apart.
-  const ticker = setInterval(() => recorder.tick(wallMsOfMono(monoNs())), Math.min(timer ? 100 : 250, config.intervalMs / 4));
+  // With the timer on, the tick also collects its counts: at most 100 ms apart and right after
+  // each interval boundary.
+  const stopTicker = startAlignedTicker(Math.min(timer ? 100 : 250, config.intervalMs / 4), () => wallMsOfMono(monoNs()),
+    (nowMs) => recorder.tick(nowMs));
   process.stdout.write(`listening udp ${shown(reflector.address, reflector.port)} (timestamps: ${reflector.stampSource})\n`);
   if (stream) process.stdout.write(`stream ws://${shown(stream.address, stream.port)}/v1/stream${config.stream?.token ? '' : ' (no auth)'}\n`);
   const signal = await stopped;
-  clearInterval(ticker);
+  stopTicker();
   await reflector.close();
   recorder.endAll(wallMsOfMono(monoNs()));
   timer?.native.stop();

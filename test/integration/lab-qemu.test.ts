@@ -106,9 +106,9 @@ describe.skipIf(skipReason !== null)(`rtprobe lab up --qemu (root; a real guest 
       expect(t.agent?.received, t.name).toBe(500);
       expect(t.agent?.turnaround_ns.count, t.name).toBe(500);
       expect(t.agent?.turnaround_ns.max, t.name).toBeGreaterThan(0);
-      // the guest agent runs its timer (GUEST_AGENT_TIMER_FLAGS): about one wake-up a ms of the run
-      expect(t.agent?.timer_ns?.interval_ns, t.name).toBe(1_000_000);
-      expect(t.agent?.timer_ns?.count, t.name).toBeGreaterThan(1000);
+      // the guest agent runs its timer (guestAgentTimerFlags): every 10 ms under TCG, for the 5 s of the run
+      expect(t.agent?.timer_ns?.interval_ns, t.name).toBe(10_000_000);
+      expect(t.agent?.timer_ns?.count, t.name).toBeGreaterThan(200);
       expect(t.agent?.timer_ns?.max, t.name).toBeGreaterThan(0);
     }
   }, 100_000);

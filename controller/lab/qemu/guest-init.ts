@@ -17,11 +17,16 @@ export const GUEST_UP_MARKER = 'rtprobe-guest: up';
 export const GUEST_TOKEN_PARAM = 'rtprobe.token';
 export const GUEST_UDP_PORT = 7707;
 export const GUEST_WS_PORT = 7708;
+
 /**
  * The guest agent measures its own timer latency, so every lab report can tell a guest
- * scheduled late from a slow NIC path (agent --timer-latency, SCHED_FIFO 95, 1 ms).
+ * scheduled late from a slow NIC path (agent --timer-latency, SCHED_FIFO 95). Every 1 ms as
+ * cyclictest under KVM; under TCG every wake-up is emulated at a high cost and a 1 kHz
+ * SCHED_FIFO thread starves the guest's one vCPU (the agent's stream stalled here), so 10 ms.
  */
-export const GUEST_AGENT_TIMER_FLAGS = ['--timer-latency'] as const;
+export function guestAgentTimerFlags(accel: 'kvm' | 'tcg'): string[] {
+  return ['--timer-latency', '--timer-interval', accel === 'kvm' ? '1ms' : '10ms'];
+}
 
 export interface GuestInitPlan {
   /** module paths relative to /lib/modules/VERSION, in load order */
@@ -38,7 +43,7 @@ export function guestInitScript(plan: GuestInitPlan): string {
   const moduleDir = `/lib/modules/${plan.kernelVersion}`;
   const agent = [
     `${GUEST_BUNDLE_DIR}/rtprobe`, 'agent', '--listen', `0.0.0.0:${GUEST_UDP_PORT}`, '--ws', `0.0.0.0:${GUEST_WS_PORT}`,
-    '--token-file', '/run/rtprobe/token', ...GUEST_AGENT_TIMER_FLAGS, ...(plan.agentFlags ?? []),
+    '--token-file', '/run/rtprobe/token', ...(plan.agentFlags ?? []),
   ].map(quote).join(' ');
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
