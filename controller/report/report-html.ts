@@ -4,7 +4,7 @@ import type { HlogSeries } from '../hlog/hlog-merge.js';
 import type { HlogReport } from '../hlog/hlog-report.js';
 import { formatNs, formatPercent } from '../../shared/report/format-ns.js';
 import {
-  escapeHtml, inverse, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
+  escapeHtml, inverse, latencyAxis, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
   type PlotMarker, type PlotPoint, type PlotSeries,
 } from './svg-plots.js';
 
@@ -219,7 +219,8 @@ ${percentilePlot(percentile)}
 ${maxOverTimePlot(maxSeries, t0Ms, endS, { markers, shaded, dots: true }, 'Max RTT over time')}
 ${timerSeries.length === 0 ? '' : `<h2>Guest timer max over time</h2>
 <p class="note">The agent's own timer wake-up latency (agent --timer-latency, its CLOCK_MONOTONIC), max of each interval, on the time axis of the RTT plot above: an RTT spike under a timer spike is the guest scheduled late, one without is the path.</p>
-${maxOverTimePlot(timerSeries, t0Ms, endS, { shaded, dots: true }, 'Guest timer max over time')}`}
+${svgPlot('Guest timer max over time', timeAxis(t0Ms, endS), latencyAxis(timerSeries, 'timer wake-up latency (log scale)'), timerSeries,
+    { shaded, dots: true })}`}
 <h2>Loss over time</h2>
 <p class="note">${hasCounts ? 'Lost / sent per interval, from the soak&#39;s counts lines. Shaded: no interval.' : 'The logs hold no counts lines: loss unknown.'}</p>
 ${svgPlot('Loss over time', timeAxis(t0Ms, endS), linearYAxis(maxLoss, 'loss (lost / sent)', '%'), lossSeries,

@@ -5,10 +5,14 @@
  * follows; without the privilege for SCHED_FIFO a warning names it and --require-rt exits 2.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI_PATH, runCli, startAgent, type CliResult, type RunningAgent } from '../helpers/cli.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { loadNativeAddon } from '../../shared/native/native-addon.js';
 
 const isRoot = process.getuid?.() === 0;
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -159,4 +163,44 @@ describe.skipIf(privilegeSkip !== null)(`agent --timer-latency without CAP_SYS_N
     expect(refused.stderr).toContain('--require-rt');
     expect(refused.stdout).not.toContain('listening udp');
   }, 30_000);
+});
+
+const soakSkip = whySkip([!loadNativeAddon().ok, 'needs the native addon (the timer thread)']);
+
+describe.skipIf(soakSkip !== null)(`soak --hlog with the guest timer, read back by rtprobe report${skipNote(soakSkip)}`, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtprobe-timer-soak-'));
+
+  it('tag timer per interval; report --html plots its max under the RTT max; --cyclictest exports it', async () => {
+    try {
+      const agent = await timedAgent([]);
+      const logs = join(dir, 'logs');
+      const child = spawn(process.execPath, [CLI_PATH, 'soak', '--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs,
+        '--agent-ws', `g=${agent.streamUrl ?? ''}`, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const timerLines = (): string[] => {
+        const name = readdirSync(dir).includes('logs') ? readdirSync(logs).find((f) => f.endsWith('.hlog')) : undefined;
+        return name === undefined ? [] : readFileSync(join(logs, name), 'utf8').split('\n').filter((l) => l.startsWith('Tag=timer,'));
+      };
+      await waitFor(() => timerLines().length >= 3, { what: () => `3 timer lines (${timerLines().length} so far)`, timeoutMs: 30_000, everyMs: 100 });
+      child.kill('SIGINT');
+      expect(await ended).toBe(0);
+      const report = await runCli(['report', logs, '--json', '--html', join(dir, 'r.html'), '--cyclictest', join(dir, 'ct.txt')]);
+      expect(report.code, report.stderr).toBe(0);
+      const timer = (JSON.parse(report.stdout).series as { tag: string; intervals: number; values_ns: { count: number; max: number } }[])
+        .find((x) => x.tag === 'timer');
+      // about 1000 wake-ups a 1 s interval (SCHED_OTHER when not root, so a few late ones skip due times)
+      expect(timer?.intervals).toBeGreaterThanOrEqual(3);
+      expect((timer?.values_ns.count ?? 0) / (timer?.intervals ?? 1)).toBeGreaterThan(500);
+      const html = readFileSync(join(dir, 'r.html'), 'utf8');
+      const maxPlot = html.indexOf('aria-label="Max RTT over time"');
+      const timerPlot = html.indexOf('aria-label="Guest timer max over time"');
+      expect(maxPlot).toBeGreaterThan(0);
+      expect(timerPlot).toBeGreaterThan(maxPlot);
+      const cyclictest = readFileSync(join(dir, 'ct-g-timer.txt'), 'utf8');
+      expect(cyclictest).toMatch(/^# Histogram\n/);
+      expect(Number(/# Max Latencies: (\d+)/.exec(cyclictest)?.[1])).toBe(Math.floor((timer?.values_ns.max ?? 0) / 1000));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
