@@ -10,6 +10,9 @@ export const RTT_BUCKETS_S = [
   200e-3, 500e-3, 1, 2, 5, 10,
 ] as const;
 
+/** The guest timer's bounds: a good RT guest wakes within a few µs, so three finer steps first. */
+export const TIMER_BUCKETS_S = [1e-6, 2e-6, 5e-6, ...RTT_BUCKETS_S] as const;
+
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
@@ -31,9 +34,9 @@ export function formatPrometheusMetrics(targets: TargetStats[]): string {
   const labels = (stats: TargetStats): string =>
     `target="${escapeLabel(stats.target.name)}",address="${escapeLabel(stats.target.address)}",mode="${stats.target.mode}"`;
 
-  const histogram = (name: string, stats: TargetStats, h: LatencyHistogram): void => {
-    const cumulative = cumulativeCounts(h, RTT_BUCKETS_S.map((bound) => bound * 1e9));
-    RTT_BUCKETS_S.forEach((bound, i) => {
+  const histogram = (name: string, stats: TargetStats, h: LatencyHistogram, bounds: readonly number[] = RTT_BUCKETS_S): void => {
+    const cumulative = cumulativeCounts(h, bounds.map((bound) => bound * 1e9));
+    bounds.forEach((bound, i) => {
       lines.push(`${name}_bucket{${labels(stats)},le="${bound}"} ${cumulative[i] ?? 0}`);
     });
     lines.push(`${name}_bucket{${labels(stats)},le="+Inf"} ${h.count}`);
@@ -47,7 +50,7 @@ export function formatPrometheusMetrics(targets: TargetStats[]): string {
   if (timed.length > 0) {
     family('rtprobe_guest_timer_latency_seconds', 'histogram',
       'Wake-up latency of the guest timer (agent --timer-latency, CLOCK_MONOTONIC), from the agent stream.');
-    for (const stats of timed) if (stats.agent) histogram('rtprobe_guest_timer_latency_seconds', stats, stats.agent.histograms.timer);
+    for (const stats of timed) if (stats.agent) histogram('rtprobe_guest_timer_latency_seconds', stats, stats.agent.histograms.timer, TIMER_BUCKETS_S);
   }
   const counters: [string, string, (s: TargetStats) => number][] = [
     ['rtprobe_probes_sent_total', 'Probes sent.', (s) => s.matcher.sent],

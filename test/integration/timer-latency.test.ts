@@ -165,6 +165,15 @@ describe.skipIf(privilegeSkip !== null)(`agent --timer-latency without CAP_SYS_N
   }, 30_000);
 });
 
+describe('agent --timer-latency: what it needs', () => {
+  it('without the native addon: exit 2 naming it, nothing listens', async () => {
+    const refused = await runCli(['agent', '--listen', '127.0.0.1:0', '--timer-latency'], { env: { RTPROBE_NO_ADDON: '1' }, timeoutMs: 20_000 });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--timer-latency needs the native addon: disabled by RTPROBE_NO_ADDON=1');
+    expect(refused.stdout).not.toContain('listening');
+  });
+});
+
 const soakSkip = whySkip([!loadNativeAddon().ok, 'needs the native addon (the timer thread)']);
 
 describe.skipIf(soakSkip !== null)(`soak --hlog with the guest timer, read back by rtprobe report${skipNote(soakSkip)}`, () => {

@@ -125,6 +125,7 @@ describe('worst round trips annotated with the guest timer', () => {
     view.addInterval(interval(0, [20_000, 30_000, 3_000_000]));
     const text = formatPrometheusMetrics([s]);
     expect(text).toContain('# TYPE rtprobe_guest_timer_latency_seconds histogram');
+    expect(text).toContain('rtprobe_guest_timer_latency_seconds_bucket{target="g",address="127.0.0.1",mode="udp",le="0.000001"} 0');
     expect(text).toContain('rtprobe_guest_timer_latency_seconds_bucket{target="g",address="127.0.0.1",mode="udp",le="0.00005"} 2');
     expect(text).toContain('rtprobe_guest_timer_latency_seconds_bucket{target="g",address="127.0.0.1",mode="udp",le="+Inf"} 3');
     expect(text).toContain('rtprobe_guest_timer_latency_seconds_count{target="g",address="127.0.0.1",mode="udp"} 3');
