@@ -5,7 +5,7 @@ import type {
 } from '../shared/messages/agent-messages.js';
 import { countReject, type RejectCounts, type RejectReason } from '../shared/wire/reject-reason.js';
 import type { TimerDrain } from '../shared/native/timer-latency-addon.js';
-import { TimerFold } from './timer-fold.js';
+import { foldTimerDrain } from './timer-fold.js';
 
 export interface RecorderOptions {
   intervalMs: number;
@@ -121,7 +121,6 @@ export class AgentRecorder {
   private nextId = 1;
   /** datagrams rejected since the last interval closed, reported with every session's interval */
   private pendingRejects: RejectCounts = {};
-  private readonly timerFold = new TimerFold();
   /** the guest timer over the agent's whole run, sessions or not (its exit summary) */
   readonly timerTotal = new LatencyHistogram();
   timerMaxAtMs = 0;
@@ -187,7 +186,7 @@ export class AgentRecorder {
       if (drain.count > 0 && drain.maxNs > session.histograms.timer.maxNs) session.timerMaxAtMs = drain.maxAtMs;
     }
     if (drain.count > 0 && drain.maxNs > this.timerTotal.maxNs) this.timerMaxAtMs = drain.maxAtMs;
-    this.timerFold.fold(drain, [this.timerTotal, ...[...this.sessions.values()].map((s) => s.histograms.timer)]);
+    foldTimerDrain(drain, [this.timerTotal, ...[...this.sessions.values()].map((s) => s.histograms.timer)]);
   }
 
   private publishInterval(session: SessionRecorder, endMs: number): void {

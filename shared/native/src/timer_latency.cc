@@ -106,6 +106,8 @@ void TimerLatencyThread::Record(int64_t latencyNs, int64_t wokeMonoNs) {
   const size_t index = TimerBuckets::IndexOf(latencyNs);
   std::lock_guard<std::mutex> guard(lock_);
   ++counts_[active_][index];
+  if (index < lowIndex_[active_]) lowIndex_[active_] = index;
+  if (index > highIndex_[active_]) highIndex_[active_] = index;
   ++count_;
   if (latencyNs > maxNs_) {
     maxNs_ = latencyNs;
@@ -116,11 +118,17 @@ void TimerLatencyThread::Record(int64_t latencyNs, int64_t wokeMonoNs) {
 TimerDrain TimerLatencyThread::Drain() {
   TimerDrain drain;
   int drained;
+  size_t low;
+  size_t high;
   {
     // Held for a swap only: the measuring thread never waits on a scan.
     std::lock_guard<std::mutex> guard(lock_);
     drained = active_;
     active_ = 1 - active_;
+    low = lowIndex_[drained];
+    high = highIndex_[drained];
+    lowIndex_[drained] = SIZE_MAX;
+    highIndex_[drained] = 0;
     drain.count = count_;
     drain.maxNs = maxNs_;
     drain.overruns = overruns_;
@@ -131,7 +139,7 @@ TimerDrain TimerLatencyThread::Drain() {
     drain.maxAtRealNs = drain.maxNs < 0 ? 0 : NowNs(CLOCK_REALTIME) - NowNs(CLOCK_MONOTONIC) + maxAtMonoNs;
   }
   std::vector<uint64_t>& counts = counts_[drained];
-  for (size_t i = 0; i < counts.size(); ++i) {
+  for (size_t i = low; i <= high && i < counts.size(); ++i) {
     if (counts[i] == 0) continue;
     drain.buckets.emplace_back(TimerBuckets::LowestOf(i) + (TimerBuckets::WidthOf(i) - 1) / 2, counts[i]);
     counts[i] = 0;

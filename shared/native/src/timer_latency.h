@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include <array>
+#include <cstddef>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -68,6 +69,9 @@ class TimerLatencyThread {
   // Two bucket arrays: the thread counts into `active_`, a drain swaps and reads the other.
   std::mutex lock_;
   std::array<std::vector<uint64_t>, 2> counts_;
+  // The range of bucket indexes each array has counts in: a drain reads only that.
+  std::array<size_t, 2> lowIndex_{SIZE_MAX, SIZE_MAX};
+  std::array<size_t, 2> highIndex_{0, 0};
   int active_ = 0;
   uint64_t count_ = 0;
   int64_t maxNs_ = -1;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTimerFlags } from '../../../agent/agent-config.js';
 import { AgentRecorder } from '../../../agent/agent-recorder.js';
 import { formatTimerSummary } from '../../../agent/guest-timer.js';
-import { TimerFold } from '../../../agent/timer-fold.js';
+import { foldTimerDrain } from '../../../agent/timer-fold.js';
 import { decodeHistogram } from '../../../shared/histogram/histogram-transport.js';
 import { LatencyHistogram } from '../../../shared/histogram/latency-histogram.js';
 import type { IntervalMessage, SessionEndMessage } from '../../../shared/messages/agent-messages.js';
@@ -41,12 +41,11 @@ describe('parseTimerFlags', () => {
   });
 });
 
-describe('TimerFold', () => {
+describe('foldTimerDrain', () => {
   it('adds a drain to every target: counts per bucket, the exact max, nothing for an empty drain', () => {
-    const fold = new TimerFold();
     const [a, b] = [new LatencyHistogram(), new LatencyHistogram()];
-    expect(fold.fold(drain([], 0), [a, b])).toBe(false);
-    expect(fold.fold(drain([[20_000, 900], [50_000, 99], [1_234_567, 1]], 1_234_999), [a, b])).toBe(true);
+    expect(foldTimerDrain(drain([], 0), [a, b])).toBe(false);
+    expect(foldTimerDrain(drain([[20_000, 900], [1_234_567, 1], [50_000, 99]], 1_234_999), [a, b])).toBe(true);
     for (const h of [a, b]) {
       const s = h.summary();
       expect(s.count).toBe(1000);
@@ -55,10 +54,14 @@ describe('TimerFold', () => {
       expect(Math.abs((s.p50 ?? 0) - 20_000)).toBeLessThanOrEqual(1_000);
       expect(Math.abs((s.p99 ?? 0) - 50_000)).toBeLessThanOrEqual(1_000);
     }
-    // the scratch histogram is emptied between folds
-    fold.fold(drain([[30_000, 10]], 30_000), [a]);
+    foldTimerDrain(drain([[30_000, 10]], 30_000), [a]);
     expect(a.count).toBe(1010);
     expect(b.count).toBe(1000);
+    expect(a.maxNs).toBe(1_234_999);
+    // a bucket's middle above the exact max counts at the max: the max stays exact
+    const c = new LatencyHistogram();
+    foldTimerDrain(drain([[10_000, 5], [70_040, 3]], 70_001), [c]);
+    expect(c.summary()).toMatchObject({ count: 8, max: 70_001, min: 10_000 });
   });
 });
 
