@@ -52,10 +52,10 @@ export class AgentCore {
     this.recorder.reject(reason, count);
   }
 
-  /** A reply could not be sent (or the native socket thread reported an error). */
-  sendFailed(): void {
-    countReject(this.rejects, 'send-failed');
-    this.recorder.reject('send-failed');
+  /** `count` replies could not be sent, or reads from the socket failed. */
+  failed(reason: 'send-failed' | 'recv-failed', count = 1): void {
+    countReject(this.rejects, reason, count);
+    this.recorder.reject(reason, count);
   }
 
   format(turnaroundClock: string): string {

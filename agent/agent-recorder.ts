@@ -41,7 +41,8 @@ const SEQ_RESTART_JUMP = 2n ** 32n;
 
 class SessionRecorder {
   readonly histograms: Record<AgentTag, LatencyHistogram> = {
-    ipdv: new LatencyHistogram(), turnaround: new LatencyHistogram(), owd: new LatencyHistogram(), timer: new LatencyHistogram(),
+    ipdv: new LatencyHistogram('interval'), turnaround: new LatencyHistogram('interval'), owd: new LatencyHistogram('interval'),
+    timer: new LatencyHistogram('interval'),
   };
   /** wall ms of the current interval's timer max */
   timerMaxAtMs = 0;

@@ -41,7 +41,7 @@ export async function openDgramReflector(host: string, port: number, family: 4 |
       }
       // Only ever to the probe's source, and never larger than the probe.
       socket.send(result.reply, rinfo.port, rinfo.address, (error) => {
-        if (error) core.sendFailed();
+        if (error) core.failed('send-failed');
       });
       const peer = family === 6 ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
       core.reflectedProbe({
@@ -59,7 +59,7 @@ export async function openDgramReflector(host: string, port: number, family: 4 |
     });
   });
   // After binding, socket errors (e.g. ICMP unreachable for a reply) are counted, not fatal.
-  socket.on('error', () => core.sendFailed());
+  socket.on('error', () => core.failed('send-failed'));
   const bound = socket.address();
   return {
     address: bound.address,

@@ -1,5 +1,5 @@
-import { createNativeReflector } from './native-reflector-socket.js';
-import type { NativeAddon, NativeSocketCommonOptions } from '../shared/native/native-addon.js';
+import { createNativeReflector, type NativeReflector } from './native-reflector-socket.js';
+import type { NativeAddon, NativeSocketCommonOptions, NativeSocketStats } from '../shared/native/native-addon.js';
 import { decodeProbe } from '../shared/wire/probe-codec.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import type { AgentCore } from './agent-core.js';
@@ -20,7 +20,17 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
     ...(protection.limits.maxRatePerS === null ? {} : { maxRatePerS: protection.limits.maxRatePerS }),
     maxSessions: protection.limits.maxSessions,
   };
-  const reflector = await createNativeReflector(addon, options, (events) => {
+  // Failures are counted from the thread's own exact counters: its error events only carry
+  // messages, at most 10 a second.
+  const counted = { sendErrors: 0, recvErrors: 0 };
+  const countFailures = (stats: NativeSocketStats): void => {
+    if (stats.sendErrors > counted.sendErrors) core.failed('send-failed', stats.sendErrors - counted.sendErrors);
+    if (stats.recvErrors > counted.recvErrors) core.failed('recv-failed', stats.recvErrors - counted.recvErrors);
+    counted.sendErrors = stats.sendErrors;
+    counted.recvErrors = stats.recvErrors;
+  };
+  let reflector: NativeReflector | null = null;
+  reflector = await createNativeReflector(addon, options, (events) => {
     const nowMs = wallMsOfMono(monoNs());
     for (const event of events) {
       switch (event.kind) {
@@ -42,16 +52,19 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
           core.rejected(event.reason, event.count);
           break;
         case 'error':
-          core.sendFailed();
-          break;
+          break; // counted below, exactly; the message went to the warnings
       }
     }
+    if (reflector) countFailures(reflector.stats());
   });
   return {
     address: host,
     port: reflector.localPort,
     stampSource: reflector.stampSource,
     warnings: [...reflector.warnings],
-    close: () => reflector.close(),
+    close: async () => {
+      await reflector.close();
+      countFailures(reflector.stats());
+    },
   };
 }

@@ -51,7 +51,8 @@ real-time options, --agent-ws, --key-file): see rtprobe run --help.
 
 Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags, set-up failure (a load
 tool missing, not root or the lab down for a load that needs them: before any probe is sent),
-or a --html/--hgrm file that could not be written (the report is printed before the files).
+or a --html/--hgrm file that could not be written (the report is printed before the files),
+3 an agent breakdown asked for with --agent-ws is unknown (its stream never connected).
 A load that ends by itself during the run is reported (compare.load[].died), not an error.
 `;
 

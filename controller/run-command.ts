@@ -54,7 +54,9 @@ Output
                                targets it shows one line each, the worst max first)
 
 ${SOCKET_FLAGS_HELP}
-Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags or set-up failure.
+Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags or set-up failure,
+3 an agent breakdown asked for with --agent-ws is unknown (its stream never connected or
+was refused; the report says why).
 `;
 
 /** Sends; reports; returns the exit code. Ctrl-C stops sending early and still reports. */

@@ -31,7 +31,10 @@ Soak options
                                turnaround, send_error, ipdv (from --agent-ws) and timer
                                (the agent's --timer-latency), one line
                                per interval, fsync'ed as it closes, a file per UTC day:
-                               DIR/<target>-YYYY-MM-DD.hlog (read them with 'rtprobe report')
+                               DIR/<target>-YYYY-MM-DD.hlog (read them with 'rtprobe report');
+                               one soak per DIR: a second one exits 2 naming the PID of
+                               the first (DIR/.rtprobe-soak.lock; a dead soak's lock is
+                               taken over). Ctrl-C / SIGTERM log the last, partial interval
   --resume                     continue the logs of an earlier soak (after a crash or
                                restart); the time between is recorded as a gap
   --http HOST:PORT             serve the live dashboard (/), its WebSocket (/live) and

@@ -78,6 +78,9 @@ export class AgentLink {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private silenceTimer: NodeJS.Timeout | null = null;
   private flushWaiters: FlushWaiter[] = [];
+  /** waiting for the first connection attempt to end (subscribed, or failed) */
+  private firstAttemptWaiters: (() => void)[] = [];
+  private firstAttemptEnded = false;
   private flushesSent = 0;
   private flushesAnswered = 0;
   private readonly counts: AgentLinkStats = {
@@ -101,8 +104,15 @@ export class AgentLink {
     return { ...this.counts };
   }
 
-  /** Asks the agent to close and send the session's open interval; true once everything up to it arrived. */
-  flush(timeoutMs: number): Promise<boolean> {
+  /**
+   * Asks the agent to close and send the session's open interval; true once everything up to it
+   * arrived. A short run may end while the first connection is still being made: that attempt
+   * is waited for (within the timeout); a link that has failed before is not waited on.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const startedMs = performance.now();
+    await this.firstAttempt(timeoutMs);
+    const remainingMs = Math.max(0, timeoutMs - (performance.now() - startedMs));
     const ws = this.ws;
     if (ws === null || !this.subscribed || ws.readyState !== WebSocket.OPEN) return Promise.resolve(false);
     return new Promise((resolve) => {
@@ -114,11 +124,26 @@ export class AgentLink {
           resolve(ok);
         },
       };
-      const timer = setTimeout(() => waiter.done(false), timeoutMs);
+      const timer = setTimeout(() => waiter.done(false), remainingMs);
       this.flushWaiters.push(waiter);
       const flush: FlushMessage = { type: 'flush', v: 1, session: this.options.session };
       ws.send(JSON.stringify(flush));
     });
+  }
+
+  private firstAttempt(timeoutMs: number): Promise<void> {
+    if (this.firstAttemptEnded || !this.started || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.firstAttemptWaiters.push(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+
+  private endFirstAttempt(): void {
+    if (this.firstAttemptEnded) return;
+    this.firstAttemptEnded = true;
+    for (const wake of this.firstAttemptWaiters) wake();
+    this.firstAttemptWaiters = [];
   }
 
   /** Tells the agent an RTT breached the threshold; false when not connected (nothing queued). */
@@ -186,6 +211,7 @@ export class AgentLink {
       if (status === 401) detail = UNAUTHORIZED;
       else if (status !== null) detail = `HTTP ${status} from ${this.options.url}`;
       this.emit({ kind: 'disconnected', detail });
+      this.endFirstAttempt();
       if (this.closed) return;
       // A connection that lasted is a fresh start; one that keeps failing backs off further.
       if (openedAtMs !== null && performance.now() - openedAtMs >= this.maxBackoffMs) this.attempt = 0;
@@ -255,6 +281,7 @@ export class AgentLink {
     const subscribe: SubscribeMessage = { type: 'subscribe', v: 1, session: this.options.session, after_id: this.lastSeenId };
     ws.send(JSON.stringify(subscribe));
     this.subscribed = true;
+    this.endFirstAttempt();
   }
 
   /** Ids increase in the agent's stream, so anything at or below the last delivered one was delivered. */

@@ -18,6 +18,7 @@ export function openAgentLinks(config: RunConfig, stats: TargetStats[], log: (li
     const view = new AgentView(url);
     target.attachAgent(view);
     let wasConnected = false;
+    let lastLogged: string | null = null;
     const link = new AgentLink({
       url,
       token: config.agentToken,
@@ -33,8 +34,18 @@ export function openAgentLinks(config: RunConfig, stats: TargetStats[], log: (li
         } else if (event.kind === 'restarted') {
           view.restarts++;
           log(`warning: agent stream ${url}: ${event.detail}`);
+        } else if (event.kind === 'disconnected' && view.hello === null) {
+          // Said during the run, once per reason: the breakdown asked for is missing until it joins.
+          view.connectFailure = event.detail ?? 'closed';
+          if (view.connectFailure !== lastLogged) {
+            log(`warning: agent stream ${url}: ${view.connectFailure}; the agent breakdown is unknown until it connects`);
+            lastLogged = view.connectFailure;
+          }
         } else if (event.kind === 'disconnected' && event.detail?.startsWith('401')) {
           log(`warning: agent stream ${url}: ${event.detail}`);
+        } else if (event.kind === 'hello' && lastLogged !== null) {
+          log(`agent stream ${url}: connected`);
+          lastLogged = null;
         }
       },
     });
@@ -46,7 +57,8 @@ export function openAgentLinks(config: RunConfig, stats: TargetStats[], log: (li
     async flushAll(timeoutMs) {
       await Promise.all(links.map(async ({ link, view }) => {
         view.flushed = await link.flush(timeoutMs);
-        if (!view.flushed) log(`warning: agent stream ${view.url}: no answer to the final flush; agent figures may be incomplete`);
+        // a stream never joined was said to be unknown already: no second, vaguer warning
+        if (!view.flushed && view.hello !== null) log(`warning: agent stream ${view.url}: no answer to the final flush; agent figures may be incomplete`);
       }));
     },
     async closeAll() {

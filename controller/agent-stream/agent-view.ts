@@ -26,7 +26,7 @@ export interface AgentReport {
   owd_ns: (LatencySummary & { clock_error_ns: number | null; clock_sync: string }) | null;
   rejected: RejectCounts;
   /** the guest's timer wake-up latency (agent --timer-latency); null when the agent does not run it */
-  timer_ns: (LatencySummary & { interval_ns: number; priority: number | null; cpu: number | null; max_at: string | null }) | null;
+  timer_ns?: (LatencySummary & { interval_ns: number; priority: number | null; cpu: number | null; max_at: string | null }) | null;
 }
 
 /** The agent's side of one target: its intervals merged as they arrive, in constant memory. */
@@ -45,9 +45,11 @@ export class AgentView {
   duplicates = 0;
   flushed = false;
   hello: HelloMessage | null = null;
+  /** why the stream could not connect, the latest reason (null: no attempt has failed) */
+  connectFailure: string | null = null;
   readonly rejected: RejectCounts = {};
   /** agent IPDV of the controller's current interval (soak logs), reset as it closes */
-  readonly intervalIpdv = new LatencyHistogram();
+  readonly intervalIpdv = new LatencyHistogram('interval');
   /** guest timer of the controller's current interval (soak logs), reset as it closes; made on first use */
   private intervalTimerMade: LatencyHistogram | null = null;
   /** wall ms of the guest timer's max over the run */
@@ -93,8 +95,19 @@ export class AgentView {
   }
 
   get intervalTimer(): LatencyHistogram {
-    this.intervalTimerMade ??= new LatencyHistogram();
+    this.intervalTimerMade ??= new LatencyHistogram('interval');
     return this.intervalTimerMade;
+  }
+
+  /**
+   * Why the agent's figures are unknown, null when the stream was joined. A stream that never
+   * said hello (nothing listening, a wrong token, still connecting at the end) delivered
+   * nothing: its zeros would read as "the agent saw no probe".
+   */
+  unknownReason(): string | null {
+    if (this.hello !== null) return null;
+    return this.connectFailure === null ? 'the agent stream had not connected when the run ended'
+      : `the agent stream never connected: ${this.connectFailure}`;
   }
 
   report(): AgentReport {

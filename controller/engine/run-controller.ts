@@ -13,6 +13,7 @@ import { buildRunReport, type RunReport } from '../report/run-report.js';
 import type { RunConfig } from './run-config.js';
 import { RunState } from '../matching/run-state.js';
 import { formatStatusLine } from '../report/status-line.js';
+import { unreachableHint } from '../report/format-report.js';
 import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
 
 export interface RunIo {
@@ -26,14 +27,21 @@ export interface RunIo {
   onStats?: ((stats: TargetStats[]) => void) | undefined;
   /** called once the sockets are open, before the first probe: live views hold on to the targets */
   onStart?: ((stats: TargetStats[], stampSource: ProbeTransport['stampSource']) => void) | undefined;
-  /** soak: called every `ms` with the targets; the caller closes their intervals */
+  /**
+   * soak: called every `ms` with the targets; the caller closes their intervals. Called once
+   * more at the end (after the last replies and the agents' final intervals), so the partial
+   * last interval is closed too and the logs add up to the report.
+   */
   interval?: { ms: number; onInterval: (targets: TargetStats[], nowMs: number) => void } | undefined;
 }
 
+/** Exit status of a run whose --agent-ws breakdown is missing for a target (stream never joined). */
+export const EXIT_AGENT_UNKNOWN = 3;
+
 export interface RunOutcome {
   report: RunReport;
-  /** 1 when a target answered not a single probe */
-  exitCode: 0 | 1;
+  /** 1 when a target answered not a single probe; else 3 when an agent breakdown asked for is unknown */
+  exitCode: 0 | 1 | typeof EXIT_AGENT_UNKNOWN;
 }
 
 /** A set-up failure the user must fix (exit 2), e.g. --require-rt not satisfiable. */
@@ -171,7 +179,8 @@ function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], 
     process: { rss_bytes: process.memoryUsage.rss(), cpu_user_s: usage.userCPUTime / 1e6, cpu_system_s: usage.systemCPUTime / 1e6 },
   });
   const anyUnanswered = report.targets.some((t) => t.sent > 0 && t.received === 0);
-  return { report, exitCode: anyUnanswered ? 1 : 0 };
+  const agentUnknown = report.targets.some((t) => t.agent_unknown !== undefined);
+  return { report, exitCode: anyUnanswered ? 1 : agentUnknown ? EXIT_AGENT_UNKNOWN : 0 };
 }
 
 /** Runs the probe schedule against resolved targets and returns the report. */
@@ -181,6 +190,10 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const stats = createTargetStats(config, targets, periodNs);
   for (const s of stats) s.recordsIntervals = io.interval !== undefined;
   const state = new RunState(stats, config.authKey);
+  state.onFirstUnreachable = (target, reason) => {
+    const { address, port } = target.target;
+    io.log(`target ${target.target.name} (${address}:${port}): ${reason} — ${unreachableHint({ ...target.target, unreachable_reason: reason })}`);
+  };
   let wake = (): void => {};
   const transports = await openTransports(config, choice, targets, state, () => wake(), io);
   const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
@@ -207,6 +220,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
     await drainInFlight(config, state, stats, io.signal?.aborted ?? false, sendingEndedNs);
     io.onStats?.(stats);
     await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
+    io.interval?.onInterval(stats, wallMsOfMono(monoNs()));
     return buildOutcome(config, state, stats, transports, startedMs, Number(sendingEndedNs - startMonoNs) / 1e9);
   } finally {
     stopTimers();

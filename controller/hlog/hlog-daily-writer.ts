@@ -45,6 +45,17 @@ async function whyNotCreated(dir: string, error: unknown): Promise<unknown> {
   }
 }
 
+/** Creates the log directory if need be and checks it can be written; an Error says why not. */
+export async function ensureHlogDir(dir: string): Promise<Error | null> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return null;
+  } catch (error) {
+    return new Error(`cannot write interval logs to ${dir}: ${describeFsError(await whyNotCreated(dir, error))}`);
+  }
+}
+
 export interface HlogDailyOptions {
   dir: string;
   target: string;
@@ -72,12 +83,8 @@ export class HlogDailyWriter {
   static async open(options: HlogDailyOptions): Promise<HlogDailyWriter | Error> {
     const targetError = validateHlogTarget(options.target);
     if (targetError) return targetError;
-    try {
-      await mkdir(options.dir, { recursive: true });
-      await access(options.dir, constants.W_OK);
-    } catch (error) {
-      return new Error(`cannot write interval logs to ${options.dir}: ${describeFsError(await whyNotCreated(options.dir, error))}`);
-    }
+    const dirError = await ensureHlogDir(options.dir);
+    if (dirError) return dirError;
     const today = hlogDailyPath(options.dir, options.target, options.nowMs);
     if (!options.resume) {
       const exists = await access(today).then(() => true, () => false);

@@ -9,7 +9,9 @@
  *   Tag=rtt,0.000,10.000,5.001,HISTFAAAA…
  *
  * Interval start is seconds after BaseTime; length in seconds; max in ms (ns / 1e6, Java's
- * default max unit ratio) — the exact max, rounded up to the µs so a report never shows less. Lines starting with '#' are comments to Java's reader; we use one for
+ * default max unit ratio) with 6 decimals, the exact max in ns (Java writes 3; its reader and
+ * HdrHistogram's other readers parse the column as a number or skip it, so ns fit). Lines
+ * starting with '#' are comments to Java's reader; we use one for
  * gaps: `#[Gap: from <epoch s> to <epoch s> (seconds since epoch)]`.
  */
 
@@ -59,7 +61,7 @@ export interface HlogLineFields {
   tag: string;
   startMs: number;
   lengthMs: number;
-  /** the interval's exact max, ns (written as ms with 3 decimals: rounded up to the µs) */
+  /** the interval's exact max, ns (written as ms with 6 decimals: whole ns, rounded up) */
   maxNs: number;
   /** compressed base64 histogram (histogram-codec.ts) */
   payload: string;
@@ -68,10 +70,11 @@ export interface HlogLineFields {
 /** One interval line, newline-terminated, its start relative to the log's BaseTime. */
 export function formatHlogIntervalLine(fields: HlogLineFields, baseMs: number): string {
   // An empty interval has no max (LatencyHistogram keeps -Infinity): Java writes 0.000.
-  // Integer µs first: 149.028 µs is "0.150", never a float's "0.149" below the true max.
-  const maxMs = Number.isFinite(fields.maxNs) && fields.maxNs > 0 ? Math.ceil(fields.maxNs / 1000) / 1000 : 0;
+  // Integer ns, split by integer arithmetic: 1300 ns is "0.001300", never a float's 0.0012999.
+  const maxNs = Number.isFinite(fields.maxNs) && fields.maxNs > 0 ? Math.ceil(fields.maxNs) : 0;
+  const maxMs = maxNs === 0 ? '0.000' : `${Math.floor(maxNs / 1e6)}.${pad(maxNs % 1e6, 6)}`;
   return `Tag=${fields.tag},${formatSeconds(fields.startMs - baseMs)},${formatSeconds(fields.lengthMs)},`
-    + `${maxMs.toFixed(3)},${fields.payload}\n`;
+    + `${maxMs},${fields.payload}\n`;
 }
 
 /** A gap in the log (a restart), as a comment Java's reader skips. */

@@ -17,7 +17,7 @@ export function lastNonZeroIndex(histogram: JsHistogram): number {
 export class HlogSeries {
   private readonly histogram: JsHistogram;
   intervals = 0;
-  /** the max column of the lines (exact to the µs in our logs) */
+  /** the max column of the lines (exact to the ns in our logs, to the µs in Java's and in ours before issue 16) */
   maxColumnNs = 0;
   firstMs = Number.POSITIVE_INFINITY;
   lastEndMs = Number.NEGATIVE_INFINITY;

@@ -4,7 +4,7 @@ import { decodeCompressedHistogram } from '../../shared/histogram/histogram-code
 import { HLOG_MAX_UNIT_RATIO } from './hlog-format.js';
 import { HLOG_MALFORMED_REASONS, parseHlogLine, type HlogMalformedReason } from './hlog-line.js';
 
-/** One interval of a log: epoch ms, the max from the line (ns, to the µs), its histogram. */
+/** One interval of a log: epoch ms, the max from the line (ns, as exact as its writer wrote it), its histogram. */
 export interface HlogInterval {
   tag: string;
   startMs: number;

@@ -18,6 +18,8 @@ export class RunState {
   /** datagrams not attributable to any target (bad magic, unknown session, ...) */
   readonly strayRejects: TargetStats['rejects'] = {};
   doneTransports = 0;
+  /** told of a target's first ICMP error at once: a closed port must not pass for a slow network */
+  onFirstUnreachable: ((target: TargetStats, reason: string) => void) | null = null;
 
   /** `authKey` (--key-file): only replies with a genuine tag count; the rest are rejected */
   constructor(readonly targets: TargetStats[], private readonly authKey: Buffer | null = null) {
@@ -47,6 +49,16 @@ export class RunState {
         case 'missed': {
           const stats = this.targets[event.target];
           if (stats) stats.missedSendSlots += event.count;
+          break;
+        }
+        case 'unreachable': {
+          const stats = this.targets[event.target];
+          if (!stats) break;
+          if (stats.unreachable === 0) {
+            stats.unreachableReason = event.reason;
+            this.onFirstUnreachable?.(stats, event.reason);
+          }
+          stats.unreachable += event.count;
           break;
         }
         case 'rx':

@@ -34,6 +34,9 @@ export class TargetStats {
   readonly rejects: RejectCounts = {};
   readonly matcher: ReplyMatcher;
   missedSendSlots = 0;
+  /** probes answered by an ICMP error (e.g. port unreachable), and what the first one said */
+  unreachable = 0;
+  unreachableReason: string | null = null;
   lastRttNs: number | null = null;
   /** what stamped the agent's T2 and T3, as its replies say */
   agentStamps: { t2: StampSource | 'none'; t3: StampSource | 'none' } | null = null;

@@ -2,7 +2,9 @@ import { formatNs, formatPercent } from '../../shared/report/format-ns.js';
 import {
   escapeHtml, inverse, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, type PlotPoint, type PlotSeries,
 } from './svg-plots.js';
-import { buildCompareBlock, COMPARE_ROWS, compareTargets, formatRatio } from './compare-report.js';
+import {
+  buildCompareBlock, COMPARE_ROWS, compareAgentNotes, compareDetailSections, compareTargets, formatRatio,
+} from './compare-report.js';
 import type { HgrmRow } from './hgrm.js';
 import type { RunReport, TargetReport } from './run-report.js';
 
@@ -68,7 +70,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;ma
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 10px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}
 ${PLOT_STYLE}
-.note{color:#555}`;
+.note{color:#555}.warn{color:#a00;font-weight:bold}`;
 
 /** The whole report as one HTML string; `distributions` (target name → .hgrm rows, µs) sharpen the percentile plot. */
 export function renderCompareHtml(report: RunReport, distributions: ReadonlyMap<string, HgrmRow[]> = new Map()): string {
@@ -87,6 +89,10 @@ export function renderCompareHtml(report: RunReport, distributions: ReadonlyMap<
     const r = block.rtt[key];
     return `<tr>${cell(label)}${cell(formatNs(r.baseline_ns), 'num')}${cell(formatNs(r.compared_ns), 'num')}${cell(formatRatio(r.ratio), 'num')}</tr>`;
   });
+  const details = compareDetailSections(block).map((section) => `<tr><th colspan="4">${escapeHtml(section.title)}</th></tr>${
+    section.lines.map((line) => `<tr>${cell(line.label)}${cell(line.baseline, 'num')}${cell(line.compared, 'num')}${cell(line.ratio, 'num')}</tr>`).join('')}`);
+  const warnings = block.sender.warnings.map((w) => `<p class="warn">${escapeHtml(w)}</p>\n`).join('');
+  const agentNotes = compareAgentNotes(block).map((n) => `<p class="note">${escapeHtml(n)}</p>\n`).join('');
   const lossRow = (label: string, pick: (t: TargetReport) => string): string => `<tr>${cell(label)}${cell(pick(b), 'num')}${cell(pick(c), 'num')}</tr>`;
   const title = `rtprobe compare: ${b.name} vs ${c.name}`;
   return `<!DOCTYPE html>
@@ -95,9 +101,13 @@ export function renderCompareHtml(report: RunReport, distributions: ReadonlyMap<
 <h1>${escapeHtml(title)}</h1>
 <table>${facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th>${cell(v)}</tr>`).join('')}</table>
 ${block.clocks.same ? '' : '<p class="note">The two columns were stamped by different clocks: compare with care.</p>'}
-<h2>Round trip</h2>
+${warnings}<h2>Round trip</h2>
 <p class="note">Both targets on one schedule, their probes interleaved within each period. Ratio = ${escapeHtml(block.ratio_of)}.</p>
 <table>${head('', b.name, c.name, 'ratio')}${rows.join('')}</table>
+<h2>Sender, network, agent</h2>
+<p class="note">What the run report shows beside the round trip: the controller's own share (missed send slots, send error), the network part and the guest's view (--agent-ws), refusals.</p>
+<table>${head('', b.name, c.name, 'ratio')}${details.join('')}</table>
+${agentNotes}
 <h2>Percentile distribution</h2>
 <p class="note">x: 1/(1&minus;p) on a log scale; y: round trip on a log scale. The dot is each target's worst case, at x = its number of samples.</p>
 ${percentilePlot(percentile)}

@@ -24,12 +24,19 @@ function authHint(rejected: RejectCounts): string | null {
   return null;
 }
 
+/** What an ICMP error for a probe most likely means. */
+export function unreachableHint(t: Pick<TargetReport, 'address' | 'port' | 'mode' | 'unreachable_reason'>): string {
+  if (/port unreachable/.test(t.unreachable_reason ?? '')) return `nothing listens on port ${t.port} there — is the agent running, on this port?`;
+  return `no route to ${t.address}, or a firewall refuses the probes`;
+}
+
 export function formatTargetReport(t: TargetReport): string {
   const lines: string[] = [];
   const address = t.mode === 'icmp' ? t.address : t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
   lines.push(`target ${t.name} (${address}, ${t.mode}, session 0x${t.session.toString(16).padStart(8, '0')})`);
   lines.push(`  probes   sent ${t.sent}  received ${t.received}  lost ${t.lost} (${formatPercent(t.loss_ratio)})  ` +
     `late ${t.late}  duplicates ${t.duplicates}  reordered ${t.reordered}  missed send slots ${t.missed_send_slots}`);
+  if (t.unreachable > 0) lines.push(`  unreachable  ${t.unreachable} probes answered by ${t.unreachable_reason ?? 'an ICMP error'}: ${unreachableHint(t)}`);
   const fallback = t.timestamps.user_fallback_rtts > 0
     ? `; ${t.timestamps.user_fallback_rtts} RTTs fell back to user stamps (TX stamp missing)` : '';
   lines.push(`  clocks   RTT: ${t.timestamps.tx} TX/${t.timestamps.rx} RX stamps (${t.timestamps.rtt_clock})${fallback}`);
@@ -56,6 +63,7 @@ export function formatTargetReport(t: TargetReport): string {
   const hint = authHint(t.rejected);
   if (hint) lines.push(`           ${hint}`);
   if (t.agent) lines.push(...formatAgentBreakdown(t));
+  else if (t.agent_unknown) lines.push(formatAgentUnknown(t.agent_unknown));
   return lines.join('\n');
 }
 
@@ -64,6 +72,11 @@ export function formatTimerCoincidence(c: TimerCoincidence): string {
   const unknown = c.worst - c.annotated;
   return `${c.above_rtt_p99} of the ${c.worst} worst round trips fell in agent intervals whose guest timer max exceeded ` +
     `the RTT's p99 (${formatNs(c.rtt_p99_ns)})${unknown > 0 ? `; ${unknown} fell in intervals without a timer figure` : ''}`;
+}
+
+/** A breakdown asked for and not had: said as unknown, never as zeros. */
+export function formatAgentUnknown(unknown: NonNullable<TargetReport['agent_unknown']>): string {
+  return `  agent    ${unknown.url}: UNKNOWN: ${unknown.reason}; no agent breakdown, loss split unknown`;
 }
 
 /** Where the time and the loss went, from the agent's stream. */
@@ -76,7 +89,7 @@ function formatAgentBreakdown(t: TargetReport): string[] {
   lines.push(`           ${clocks}`);
   const columns: [string, LatencySummary | null, string][] = [
     ['guest turn', agent.turnaround_ns, ''], ['arrival jit', agent.ipdv_ns, ''], ['one-way fwd', agent.owd_ns, 'not synced'],
-    ['guest timer', agent.timer_ns, 'off'],
+    ['guest timer', agent.timer_ns ?? null, 'off'],
   ];
   lines.push(`  ${''.padEnd(8)}${columns.map(([title]) => title.padStart(14)).join('')}`);
   for (const [label, pick] of ROWS.filter(([label]) => ['min', 'p50', 'p99', 'p99.9', 'max'].includes(label))) {

@@ -2,7 +2,7 @@ import type { LatencySummary } from '../../shared/histogram/latency-histogram.js
 import type { RejectCounts } from '../../shared/wire/reject-reason.js';
 import type { StampSource } from '../../shared/transport/probe-transport.js';
 import type { TargetStats } from '../recording/target-stats.js';
-import type { AgentReport } from '../agent-stream/agent-view.js';
+import type { AgentReport, AgentView } from '../agent-stream/agent-view.js';
 import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
 import { timerCoincidence, type TimerCoincidence } from '../recording/guest-timer-intervals.js';
 
@@ -20,6 +20,10 @@ export interface TargetReport {
   duplicates: number;
   reordered: number;
   missed_send_slots: number;
+  /** probes answered by an ICMP error (native transport), e.g. port unreachable */
+  unreachable: number;
+  /** what the first ICMP error said, e.g. "ICMP port unreachable"; null when none came */
+  unreachable_reason: string | null;
   loss_ratio: number;
   timestamps: {
     tx: StampSource;
@@ -42,8 +46,10 @@ export interface TargetReport {
   /** max RTT per second of send time (spans grow on long runs to keep the series bounded) */
   max_over_time: { start: string; span_s: number; max_ns: number; count: number }[];
   rejected: RejectCounts;
-  /** the agent's stream, when subscribed (--agent-ws) */
-  agent?: AgentReport;
+  /** the agent's stream, when subscribed (--agent-ws); null when it never connected (see agent_unknown) */
+  agent?: AgentReport | null;
+  /** with `agent` null: the stream asked for and why its figures are unknown (never zeros) */
+  agent_unknown?: { url: string; reason: string };
   /** probes that never reached the agent; null without a complete agent stream */
   loss_forward?: number | null;
   /** probes the agent answered whose reply never came back in time */
@@ -98,6 +104,8 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
     duplicates: m.duplicates,
     reordered: m.reordered,
     missed_send_slots: stats.missedSendSlots,
+    unreachable: stats.unreachable,
+    unreachable_reason: stats.unreachableReason,
     loss_ratio: m.sent === 0 ? 0 : m.lost / m.sent,
     timestamps: {
       tx: stampSource,
@@ -118,12 +126,15 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
       start: new Date(p.startMs).toISOString(), span_s: p.spanMs / 1000, max_ns: p.maxNs, count: p.count,
     })),
     rejected: { ...stats.rejects },
-    ...(stats.agent ? agentBreakdown(stats, stats.agent.report()) : {}),
+    ...(stats.agent ? agentBreakdown(stats, stats.agent) : {}),
   };
 }
 
-/** The agent's counts split the controller's loss by direction. */
-function agentBreakdown(stats: TargetStats, agent: AgentReport): Pick<TargetReport, 'agent' | 'loss_forward' | 'loss_return'> {
+/** The agent's counts split the controller's loss by direction; a stream never joined is unknown, not zero. */
+function agentBreakdown(stats: TargetStats, view: AgentView): Pick<TargetReport, 'agent' | 'agent_unknown' | 'loss_forward' | 'loss_return'> {
+  const unknown = view.unknownReason();
+  if (unknown !== null) return { agent: null, agent_unknown: { url: view.url, reason: unknown }, loss_forward: null, loss_return: null };
+  const agent = view.report();
   if (!agent.complete) return { agent, loss_forward: null, loss_return: null };
   const forward = Math.max(0, stats.matcher.sent - agent.received);
   return { agent, loss_forward: forward, loss_return: Math.max(0, stats.matcher.lost - forward) };

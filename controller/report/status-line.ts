@@ -10,7 +10,8 @@ export function formatStatusLine(elapsedS: number, targets: TargetStats[]): stri
   const parts = targets.map((stats) => {
     const m = stats.matcher;
     const rtt = stats.rtt.summary();
-    return `${stats.target.name}: sent ${m.sent} rcvd ${m.received} lost ${m.lost} ` +
+    const unreachable = stats.unreachable > 0 ? ` unreachable ${stats.unreachable}` : '';
+    return `${stats.target.name}: sent ${m.sent} rcvd ${m.received} lost ${m.lost}${unreachable} ` +
       `last ${formatNs(stats.lastRttNs)} p50 ${formatNs(rtt.p50)} p99 ${formatNs(rtt.p99)} max ${formatNs(rtt.max)}`;
   });
   return `[${elapsedS.toFixed(0).padStart(4)} s] ${parts.join(' | ')}`;
@@ -21,13 +22,16 @@ function formatManyTargetsStatus(elapsedS: number, targets: TargetStats[]): stri
   let sent = 0;
   let received = 0;
   let lost = 0;
+  let unreachable = 0;
   let worst: TargetStats | null = null;
   for (const stats of targets) {
     sent += stats.matcher.sent;
     received += stats.matcher.received;
     lost += stats.matcher.lost;
+    unreachable += stats.unreachable;
     if (stats.rtt.count > 0 && (worst === null || stats.rtt.maxNs > worst.rtt.maxNs)) worst = stats;
   }
   const worstText = worst ? `; worst max ${formatNs(worst.rtt.maxNs)} (${worst.target.name})` : '';
-  return `[${elapsedS.toFixed(0).padStart(4)} s] ${targets.length} targets: sent ${sent} rcvd ${received} lost ${lost}${worstText}`;
+  const unreachableText = unreachable > 0 ? ` unreachable ${unreachable}` : '';
+  return `[${elapsedS.toFixed(0).padStart(4)} s] ${targets.length} targets: sent ${sent} rcvd ${received} lost ${lost}${unreachableText}${worstText}`;
 }

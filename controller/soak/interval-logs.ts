@@ -1,4 +1,5 @@
-import { HlogDailyWriter, hlogTargetName } from '../hlog/hlog-daily-writer.js';
+import { ensureHlogDir, HlogDailyWriter, hlogTargetName } from '../hlog/hlog-daily-writer.js';
+import { acquireHlogDirLock } from '../hlog/hlog-dir-lock.js';
 import type { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
 import type { ClosedInterval } from '../recording/interval-stats.js';
 import type { TargetStats } from '../recording/target-stats.js';
@@ -19,10 +20,16 @@ export interface IntervalLogs {
  * The soak's HdrHistogram interval logs, one daily writer per target. Each interval's lines
  * are encoded synchronously inside append (the histograms are reset right after) and written
  * and fsync'ed in order. A failed write (disk full, read-only) stops the soak with SIGTERM —
- * the run then ends cleanly through its usual path and reports.
+ * the run then ends cleanly through its usual path and reports. The directory is locked
+ * first (hlog-dir-lock.ts): a second soak on it is refused before it touches a file.
  */
 export async function openIntervalLogs(options: { dir: string; resume: boolean }, targetNames: string[],
   log: (line: string) => void): Promise<IntervalLogs | Error> {
+  const dirError = await ensureHlogDir(options.dir);
+  if (dirError) return new Error(`--hlog: ${dirError.message}`);
+  const lock = await acquireHlogDirLock(options.dir);
+  if (lock instanceof Error) return new Error(`--hlog: ${lock.message}`);
+  if (lock.staleHolder) log(`hlog: took over the lock of ${options.dir} from the soak of ${lock.staleHolder}, which is gone`);
   const writers = new Map<string, HlogDailyWriter>();
   for (const name of targetNames) {
     const writer = await HlogDailyWriter.open({
@@ -31,6 +38,7 @@ export async function openIntervalLogs(options: { dir: string; resume: boolean }
     });
     if (writer instanceof Error) {
       await Promise.all([...writers.values()].map((w) => w.close()));
+      await lock.release();
       return new Error(`--hlog: ${writer.message}`);
     }
     writers.set(name, writer);
@@ -64,6 +72,7 @@ export async function openIntervalLogs(options: { dir: string; resume: boolean }
     files: () => [...writers.values()].map((w) => w.path).filter((p): p is string => p !== null),
     close: async () => {
       await Promise.all([...writers.values()].map((w) => w.close()));
+      await lock.release();
     },
   };
   return logs;

@@ -1,7 +1,11 @@
 import * as hdr from 'hdr-histogram-js';
 
-/** Every latency histogram in rtprobe: ns, 1 µs resolution floor, up to 60 s, 3 digits. */
-export const HISTOGRAM_LOWEST_NS = 1_000;
+/**
+ * Every latency histogram in rtprobe: ns, 1 ns resolution floor, up to 60 s, 3 digits, so
+ * every value from 1 ns to 60 s reads back within 0.1 % (a bucket is at most 1/1024 of its
+ * value wide; below 2048 ns every ns has its own bucket).
+ */
+export const HISTOGRAM_LOWEST_NS = 1;
 export const HISTOGRAM_HIGHEST_NS = 60_000_000_000;
 export const HISTOGRAM_DIGITS = 3;
 
@@ -10,6 +14,29 @@ export const PERCENTILE_KEYS = [
   ['p50', 50], ['p90', 90], ['p99', 99], ['p99_9', 99.9],
   ['p99_99', 99.99], ['p99_999', 99.999],
 ] as const;
+
+/**
+ * How far a histogram's counts go. `cumulative` (a run's or a soak's whole life): 64-bit
+ * counts (exact to 2^53). `interval` (reset every interval): 32-bit counts, half the memory;
+ * one that would pass 2^32 − 1 probes in an interval (1 MHz × 1 h is 3.6·10^9, a flood at the
+ * agent could be more) widens itself to 64-bit first, so no count ever wraps.
+ */
+export type CountRange = 'cumulative' | 'interval';
+
+const NARROW_COUNT_LIMIT = 2 ** 32 - 1;
+
+type Histogram = ReturnType<typeof hdr.build>;
+
+function buildLatencyHistogram(bitBucketSize: 32 | 64): Histogram {
+  return hdr.build({
+    bitBucketSize,
+    lowestDiscernibleValue: HISTOGRAM_LOWEST_NS,
+    highestTrackableValue: HISTOGRAM_HIGHEST_NS,
+    numberOfSignificantValueDigits: HISTOGRAM_DIGITS,
+    autoResize: false,
+    useWebAssembly: false,
+  });
+}
 
 export type PercentileKey = (typeof PERCENTILE_KEYS)[number][0];
 
@@ -23,14 +50,9 @@ export type LatencySummary = { count: number; min: number | null; max: number | 
  * thrown: a 70 s round trip or a negative difference after a clock step must not kill a soak.
  */
 export class LatencyHistogram {
-  readonly histogram = hdr.build({
-    bitBucketSize: 64,
-    lowestDiscernibleValue: HISTOGRAM_LOWEST_NS,
-    highestTrackableValue: HISTOGRAM_HIGHEST_NS,
-    numberOfSignificantValueDigits: HISTOGRAM_DIGITS,
-    autoResize: false,
-    useWebAssembly: false,
-  });
+  /** read it where it is used: an interval histogram replaces it once when it widens */
+  histogram: Histogram;
+  private narrow: boolean;
   count = 0;
   minNs = Number.POSITIVE_INFINITY;
   maxNs = Number.NEGATIVE_INFINITY;
@@ -40,7 +62,22 @@ export class LatencyHistogram {
   /** negative values (only possible when a clock stepped), recorded as 0 */
   clampedNegative = 0;
 
+  constructor(range: CountRange = 'cumulative') {
+    this.narrow = range === 'interval';
+    this.histogram = buildLatencyHistogram(this.narrow ? 32 : 64);
+  }
+
+  /** No bucket can pass the total: widen while the total after adding still fits 32 bits. */
+  private ensureRoom(adding: number): void {
+    if (!this.narrow || this.histogram.totalCount + adding <= NARROW_COUNT_LIMIT) return;
+    const wide = buildLatencyHistogram(64);
+    wide.add(this.histogram);
+    this.histogram = wide;
+    this.narrow = false;
+  }
+
   record(valueNs: number): void {
+    this.ensureRoom(1);
     let v = valueNs;
     if (v < 0) { this.clampedNegative++; v = 0; }
     // The histogram stops at 60 s; max, mean and the worst-case list keep the true value.
@@ -58,6 +95,7 @@ export class LatencyHistogram {
    */
   merge(other: ReturnType<typeof hdr.build>, exactMaxNs: number): void {
     if (other.totalCount === 0) return;
+    this.ensureRoom(other.totalCount);
     this.histogram.add(other);
     this.count += other.totalCount;
     this.sumNs += other.mean * other.totalCount;
@@ -71,6 +109,7 @@ export class LatencyHistogram {
    */
   recordCount(valueNs: number, count: number): void {
     if (count <= 0) return;
+    this.ensureRoom(count);
     let v = valueNs;
     if (v < 0) { this.clampedNegative += count; v = 0; }
     if (v > HISTOGRAM_HIGHEST_NS) this.clampedHigh += count;

@@ -82,12 +82,16 @@ export interface NativeSocketStats {
   txStamps: number;
   /** failed sendto calls (probes or replies) */
   sendErrors: number;
+  /** failed recvmsg calls (datagrams or the error queue), every one */
+  recvErrors: number;
   /** protocol 'icmp': datagrams read but not handed to JS (anything but an echo reply) */
   filtered: number;
   /** reflector: well-formed probes not answered (forged, replayed, over a limit) */
   refused: number;
   /** times the socket's thread woke from its wait (slot timer, datagram, TX stamp, control) */
   wakeups: number;
+  /** controller: ICMP errors (port, host or network unreachable) for probes sent */
+  unreachable: number;
 }
 
 /** Reflector: `count` consecutive well-formed probes not answered, for one reason. */
@@ -168,6 +172,13 @@ export interface NativeMissedEvent {
   count: number;
 }
 
+export interface NativeUnreachableEvent {
+  kind: 'unreachable';
+  target: number;
+  reason: string;
+  count: number;
+}
+
 export interface NativeDoneEvent {
   kind: 'done';
 }
@@ -177,6 +188,7 @@ export type NativeEvent =
   | NativeSentEvent
   | NativeTxEvent
   | NativeMissedEvent
+  | NativeUnreachableEvent
   | NativeRxEvent
   | NativeDoneEvent
   | NativeErrorEvent

@@ -65,12 +65,24 @@ export interface RxEvent {
   rxMonoNs: bigint;
 }
 
+/**
+ * ICMP errors (e.g. port unreachable: nothing listens there) for `count` probes sent to
+ * `target`, read from the socket's error queue (native transport only).
+ */
+export interface UnreachableEvent {
+  kind: 'unreachable';
+  target: number;
+  /** what the ICMP error says, e.g. "ICMP port unreachable" */
+  reason: string;
+  count: number;
+}
+
 /** The schedule has sent its last probe. */
 export interface DoneEvent {
   kind: 'done';
 }
 
-export type TransportEvent = SentEvent | TxStampEvent | MissedEvent | RxEvent | DoneEvent;
+export type TransportEvent = SentEvent | TxStampEvent | MissedEvent | RxEvent | UnreachableEvent | DoneEvent;
 
 /**
  * What the sender needs to run the isochronous schedule on its own: probe i of target t is

@@ -15,6 +15,7 @@ export const REJECT_REASONS = [
   'unknown-seq', //       a reply for a sequence number never sent in this session
   'expired', //           a reply after its probe was declared lost (--loss-after)
   'send-failed', //       the reply could not be sent (agent)
+  'recv-failed', //       a read from the socket failed (agent): a datagram may be lost
   // --key-file and the agent's abuse limits
   'unauthenticated', //   no authentication tag, where --key-file requires one
   'bad-auth', //          the tag does not match (another key, or bytes changed on the way)

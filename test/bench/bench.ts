@@ -33,6 +33,7 @@ import { ROW_ORDER, roundOrder, TOOLS } from './tools.js';
 import type { ToolDef } from './tools.js';
 import { measureStartup, renderStartup, type StartupResult } from './startup.js';
 import { measureCpuPerProbe, renderCpuPerProbe, type CpuPerProbeResult } from './cpu-per-probe.js';
+import { measureHistogramMemory, renderHistogramMemory, type HistogramMemoryResult } from './histogram-memory.js';
 
 const RATE_HZ = 100;
 /** measured: 10^5 inputs per decoder took 1.8 min here, mostly the decoders */
@@ -197,7 +198,7 @@ async function main(): Promise<number> {
   log(`rtprobe bench: ${paths.map((p) => p.name).join(' + ')}; ${args.rounds} round(s) × ${args.seconds} s × ${tools.length} tools` +
     `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 1 : 3) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
 
-  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult; cpuPerProbe?: CpuPerProbeResult } = { paths: [] };
+  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult; cpuPerProbe?: CpuPerProbeResult; histogramMemory?: HistogramMemoryResult } = { paths: [] };
   for (const path of paths) {
     log('');
     log(`--- ${path.name} ---`);
@@ -259,6 +260,11 @@ async function main(): Promise<number> {
   } catch (e) {
     log(`start-up failed: ${e instanceof Error ? e.message : String(e)}`);
   }
+
+  log('');
+  log('=== histogram memory (issue 16): 1 ns .. 60 s, 3 digits');
+  output.histogramMemory = measureHistogramMemory();
+  log(renderHistogramMemory(output.histogramMemory));
 
   if (args.fuzzCount > 0) {
     log('');

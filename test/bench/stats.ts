@@ -5,15 +5,17 @@
 import { build } from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import type { Percentiles } from './tool-result.js';
+import { HISTOGRAM_DIGITS, HISTOGRAM_HIGHEST_NS, HISTOGRAM_LOWEST_NS } from '../../shared/histogram/latency-histogram.js';
 
-const LOWEST_NS = 1000;
-const HIGHEST_NS = 60e9;
+// rtprobe's own layout, so peers and rtprobe are summarised to the same resolution
+const LOWEST_NS = HISTOGRAM_LOWEST_NS;
+const HIGHEST_NS = HISTOGRAM_HIGHEST_NS;
 
 export function newRttHistogram(): Histogram {
   return build({
     lowestDiscernibleValue: LOWEST_NS,
     highestTrackableValue: HIGHEST_NS,
-    numberOfSignificantValueDigits: 3,
+    numberOfSignificantValueDigits: HISTOGRAM_DIGITS,
     bitBucketSize: 64,
     // fixed range: a value outside it is clamped below rather than silently resizing
     autoResize: false,

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,17 +68,60 @@ describe('controller + agent stream through the real CLI (loopback)', () => {
     }
   });
 
-  it('a wrong token: the run goes on, says 401 once, and marks the agent figures incomplete', async () => {
+  // Issue 16: these runs used to report "agent saw 0 probes" (the agent had all of them) and exit 0.
+  it('a wrong token: the run goes on, says 401 once on stderr, the breakdown is unknown (null, with the reason), exit 3', async () => {
     const agent = await startAgent(STREAM_ARGS);
     try {
       const result = await runCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', `${agent.streamUrl}`,
-        '--agent-token-file', wrongTokenFile, '--count', '50', '--rate', '100', '--json', '-', '--quiet']);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toMatch(/401 unauthorized/);
+        '--agent-token-file', wrongTokenFile, '--count', '50', '--rate', '100', '--json', '-']);
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr.match(/warning: agent stream .*401 unauthorized/g)).toHaveLength(1);
+      expect(result.stderr).toMatch(/agent breakdown is unknown until it connects/);
+      // the text report (on stderr with --json -) says unknown, not zeros
+      expect(result.stderr).toMatch(/agent +ws:\S+: UNKNOWN: the agent stream never connected: 401 unauthorized/);
+      expect(result.stderr).not.toMatch(/agent saw/);
       const target = JSON.parse(result.stdout).targets[0];
       expect(target.received).toBe(50);
-      expect(target.agent.complete).toBe(false);
+      expect(target.agent).toBeNull();
+      expect(target.agent_unknown).toEqual({ url: agent.streamUrl, reason: expect.stringMatching(/^the agent stream never connected: 401 unauthorized/) });
       expect(target.loss_forward).toBeNull();
+      expect(target.loss_return).toBeNull();
+      const ended = await agent.stop();
+      expect(ended.stdout).toMatch(/received 50, reflected 50/);
+    } finally {
+      agent.child.kill('SIGKILL');
+    }
+  });
+
+  it('--agent-ws to a port where nothing listens: said on stderr during the run, breakdown unknown, exit 3', async () => {
+    const agent = await startAgent();
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    try {
+      const result = await runCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', `ws://127.0.0.1:${port}`,
+        '--agent-token-file', tokenFile, '--count', '100', '--rate', '100', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(new RegExp(`warning: agent stream ws://127\\.0\\.0\\.1:${port}/v1/stream: .*ECONNREFUSED.*the agent breakdown is unknown`));
+      const target = JSON.parse(result.stdout).targets[0];
+      expect(target.received).toBe(100);
+      expect(target.agent).toBeNull();
+      expect(target.agent_unknown.reason).toMatch(/never connected: .*ECONNREFUSED/);
+      expect(result.stderr).not.toMatch(/final flush/);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('a short run whose stream is still connecting at the end waits for it: breakdown known, exit 0', async () => {
+    const agent = await startAgent(STREAM_ARGS);
+    try {
+      const result = await runCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', `g=${agent.streamUrl}`,
+        '--agent-token-file', tokenFile, '--count', '1', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      const target = JSON.parse(result.stdout).targets[0];
+      expect(target.agent).toMatchObject({ complete: true, received: 1 });
     } finally {
       await agent.stop();
     }

@@ -114,6 +114,23 @@ describe.skipIf(skipReason !== null)(`HdrHistogram's Java HistogramLogProcessor 
     expect(readFileSync(ours, 'utf8')).toBe(java.slice(2).join('\n'));
   });
 
+  it('reads µs values exactly (issue 16): 1.3, 4.9, 13.5, 58.9, 330 µs and 100 ms at p50 .. p99.99 and max, within 0.1%', async () => {
+    const exactLog = join(dir, 'exact-2024-05-01.hlog');
+    const writer = await HlogFileWriter.create(exactLog, T0);
+    if (writer instanceof Error) throw writer;
+    // each percentile's rank inside one value's run (Java's CSV has no p99.999 column)
+    const runs: [keyof JavaTotals, number, number][] = [
+      ['p50', 1_300, 50_500], ['p90', 4_900, 39_800], ['p99', 13_500, 8_800], ['p99_9', 58_900, 810], ['p99_99', 330_000, 85], ['max', 100_000_000, 5],
+    ];
+    const histogram = new LatencyHistogram('interval');
+    for (const [, valueNs, count] of runs) for (let i = 0; i < count; i++) histogram.record(valueNs);
+    expect(await writer.append({ tag: 'rtt', startMs: T0, lengthMs: 10_000, maxNs: histogram.maxNs, histogram: histogram.histogram })).toBeNull();
+    await writer.close();
+    const java = await javaTotals(exactLog, join(dir, 'java-exact.csv'), 'rtt');
+    expect(java.count).toBe(100_000);
+    for (const [key, valueNs] of runs) expectWithinTenthPercent(java[key], valueNs);
+  });
+
   it('and rtprobe report reads what Java writes: same counts and maxima per tag, untagged too', async () => {
     const javaLog = join(dir, 'java-written.hlog');
     await run('java', ['-cp', JAR, JAVA_WRITER, javaLog]);

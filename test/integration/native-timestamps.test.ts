@@ -297,7 +297,7 @@ describeNative('native controller transport + native reflector', () => {
   // and no TX stamp is lost to the batching.
   it('at 100 Hz for 5 s: at most 10 JS calls a second on each side, and every probe has its TX stamp', async () => {
     const probes = 500;
-    const { fromTransport, fromReflector, transport, seconds } = await reflectOneTarget(probes, 10_000_000n, 0x5eee);
+    const { fromTransport, fromReflector, transport, reflector, seconds } = await reflectOneTarget(probes, 10_000_000n, 0x5eee);
     const transportCalls = fromTransport.batches.length;
     const reflectorCalls = fromReflector.batches.length;
     console.log(`100 Hz, ${seconds.toFixed(1)} s: transport ${transportCalls} JS calls, reflector ${reflectorCalls}`);
@@ -308,6 +308,14 @@ describeNative('native controller transport + native reflector', () => {
     expect(tx).toHaveLength(probes);
     expect(new Set(tx.map((e) => (e as { seq: bigint }).seq)).size).toBe(probes);
     expect(transport.stats()).toMatchObject({ sent: probes, txStamps: probes, received: probes });
+    // The threads sleep once per slot and once per reply (the TX stamp is read right after
+    // the send, not on a wake-up of its own), plus ~10 batch deadlines a second: the old loop
+    // woke 3-4 times a probe. Margin for wake-ups a loaded machine splits in two.
+    const { wakeups } = transport.stats();
+    const reflectorWakeups = reflector.stats().wakeups;
+    console.log(`wake-ups per probe: controller thread ${(wakeups / probes).toFixed(2)}, reflector thread ${(reflectorWakeups / probes).toFixed(2)}`);
+    expect(wakeups).toBeLessThanOrEqual(2.5 * probes + 10 * seconds);
+    expect(reflectorWakeups).toBeLessThanOrEqual(1.5 * probes + 10 * seconds);
   });
 
   it('two targets: exactly probesPerTarget probes each, seqs 0..N-1, interleaved on schedule, then done', async () => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,31 @@ function intervalLines(file: string): string[] {
   return readFileSync(file, 'utf8').split('\n').filter((line) => line.startsWith('Tag='));
 }
 
+/** The sums of the log's `#[rtprobe-interval: …]` counters. */
+function countLines(file: string): { sent: number; received: number; lost: number } {
+  const sum = { sent: 0, received: 0, lost: 0 };
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^#\[rtprobe-interval: .* sent=(\d+) received=(\d+) lost=(\d+) /.exec(line);
+    if (!match) continue;
+    sum.sent += Number(match[1]);
+    sum.received += Number(match[2]);
+    sum.lost += Number(match[3]);
+  }
+  return sum;
+}
+
+const JAR = '/usr/share/java/hdrhistogram.jar';
+
+/** Java's HistogramLogProcessor over the rtt tag: intervals and total count, null without java and the jar. */
+async function javaRttTotals(file: string): Promise<{ intervals: number; count: number } | null> {
+  if (spawnSync('java', ['-version']).error || !existsSync(JAR)) return null;
+  const out = `${file}.java`;
+  const result = spawnSync('java', ['-cp', JAR, 'org.HdrHistogram.HistogramLogProcessor', '-i', file, '-tag', 'rtt', '-csv', '-o', out], { encoding: 'utf8' });
+  expect(result.status, result.stderr).toBe(0);
+  const rows = readFileSync(out, 'utf8').split('\n').filter((line) => /^\d/.test(line));
+  return { intervals: rows.length, count: Number(rows.at(-1)?.split(',')[5] ?? Number.NaN) };
+}
+
 describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI on loopback)', () => {
   it('one line per tag per interval, read back by rtprobe report with the same counts', async () => {
     const agent = await startAgent();
@@ -58,10 +83,71 @@ describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI o
       const series = JSON.parse(report.stdout).series as { target: string; tag: string; intervals: number; values_ns: { count: number } }[];
       const rtt = series.find((x) => x.target === 'g' && x.tag === 'rtt');
       expect(rtt?.intervals).toBe(perTag);
-      // The soak's own report also covers the last, partial interval: the logs hold at most that much less.
-      const received = JSON.parse(stdout).targets[0].received as number;
-      expect(rtt?.values_ns.count).toBeGreaterThan(received - 110);
-      expect(rtt?.values_ns.count).toBeLessThanOrEqual(received);
+      // SIGINT writes the partial last interval first: the log and the soak's report agree to the probe.
+      const target = JSON.parse(stdout).targets[0] as { sent: number; received: number; lost: number; rtt_ns: { count: number } };
+      expect(rtt?.values_ns.count).toBe(target.rtt_ns.count);
+      const counted = countLines(join(logs, files[0] ?? ''));
+      expect(counted).toEqual({ sent: target.sent, received: target.received, lost: target.lost });
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('one writer per log: a second soak on the directory exits 2 at once naming the first\'s PID; the first logs on', async () => {
+    const agent = await startAgent();
+    const logs = join(dir, 'two');
+    try {
+      const first = soak(['--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--json', '-', '--quiet']);
+      let stdout = '';
+      first.stdout?.on('data', (c: Buffer) => { stdout += c.toString(); });
+      await waitForIntervals(logs, 3, 30_000);
+      // the start-up of a soak that fails its flags, to tell start-up from waiting
+      const started = Date.now();
+      await runCli(['soak', '--target', `g=127.0.0.1:${agent.port}`, '--interval', 'x']);
+      const startUpMs = Date.now() - started;
+      for (const extra of [['--resume'], []]) {
+        const t0 = Date.now();
+        const second = await runCli(['soak', '--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, ...extra]);
+        expect(second.code, second.stderr).toBe(2);
+        expect(second.stderr).toContain(`PID ${first.pid}`);
+        expect(second.stderr).toMatch(/one writer per log/);
+        expect(Date.now() - t0).toBeLessThan(startUpMs + 1000);
+      }
+      const linesBefore = intervalLines(logFile(logs) ?? '').length;
+      await waitForIntervals(logs, linesBefore + 3, 20_000);
+      first.kill('SIGINT');
+      expect(await ended(first)).toBe(0);
+      const file = logFile(logs) ?? '';
+      const text = readFileSync(file, 'utf8');
+      expect(text.split('\n').filter((line) => line.startsWith('#[Histogram log format')).length).toBe(1);
+      expect(existsSync(join(logs, '.rtprobe-soak.lock'))).toBe(false);
+      const target = JSON.parse(stdout).targets[0] as { sent: number; received: number; lost: number; rtt_ns: { count: number } };
+      expect(countLines(file)).toEqual({ sent: target.sent, received: target.received, lost: target.lost });
+      const rttLines = intervalLines(file).filter((line) => line.startsWith('Tag=rtt,'));
+      const java = await javaRttTotals(file);
+      if (java !== null) expect(java).toEqual({ intervals: rttLines.length, count: target.rtt_ns.count });
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('a lock whose holder is gone does not block --resume', async () => {
+    const agent = await startAgent();
+    const logs = join(dir, 'stale');
+    try {
+      const first = soak(['--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--quiet']);
+      await waitForIntervals(logs, 3, 30_000);
+      first.kill('SIGKILL');
+      await ended(first);
+      expect(readFileSync(join(logs, '.rtprobe-soak.lock'), 'utf8')).toContain(`"pid":${first.pid}`);
+      const second = soak(['--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--resume', '--quiet']);
+      let stderr = '';
+      second.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
+      const before = intervalLines(logFile(logs) ?? '').length;
+      await waitForIntervals(logs, before + 3, 20_000);
+      second.kill('SIGINT');
+      expect(await ended(second)).toBe(0);
+      expect(stderr).toContain(`took over the lock of ${logs} from the soak of PID ${first.pid}`);
     } finally {
       await agent.stop();
     }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "checked_number.h"
 #include "device_model.h"
 #include "probe_socket.h"
 #include "timer_latency.h"
@@ -122,6 +123,14 @@ Napi::Object RefusedToJs(Napi::Env env, const Event& ev) {
   return o;
 }
 
+Napi::Object UnreachableToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = NewEventObject(env, "unreachable");
+  o.Set("target", Napi::Number::New(env, ev.target));
+  o.Set("reason", ev.message);
+  o.Set("count", Napi::Number::New(env, double(ev.count)));
+  return o;
+}
+
 Napi::Value ToJs(Napi::Env env, const Event& ev) {
   switch (ev.kind) {
     case EventKind::kSent: return SentToJs(env, ev);
@@ -133,6 +142,7 @@ Napi::Value ToJs(Napi::Env env, const Event& ev) {
     case EventKind::kReflected: return ReflectedToJs(env, ev);
     case EventKind::kReflectTx: return ReflectTxToJs(env, ev);
     case EventKind::kRefused: return RefusedToJs(env, ev);
+    case EventKind::kUnreachable: return UnreachableToJs(env, ev);
   }
   return Napi::Object::New(env);  // not reached: every kind is handled above
 }
@@ -205,7 +215,7 @@ int64_t GetInteger(const Napi::Object& o, const char* key, int64_t fallback, int
   Napi::Value v = o.Get(key);
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (d != double(int64_t(d)) || d < double(min) || d > double(max)) {
+  if (!DoubleFitsInt64(d, min, max)) {
     throw Napi::RangeError::New(o.Env(), std::string(key) + " must be an integer " +
                                              std::to_string(min) + ".." + std::to_string(max) +
                                              ", got " + v.ToString().Utf8Value());
@@ -535,6 +545,8 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
     o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
     o.Set("wakeups", Napi::Number::New(env, double(s.wakeups)));
+    o.Set("unreachable", Napi::Number::New(env, double(s.unreachable)));
+    o.Set("recvErrors", Napi::Number::New(env, double(s.recvErrors)));
     o.Set("refused", Napi::Number::New(env, double(s.refused)));
     return o;
   }

@@ -1,5 +1,7 @@
 #include "device_model.h"
 
+#include "checked_number.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -437,7 +439,7 @@ int64_t ReadInt(const Napi::Object& o, const char* key, int64_t fallback, int64_
   Napi::Value v = o.Get(key);
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (d != double(int64_t(d)) || d < double(min) || d > 9.0e15) {
+  if (!DoubleFitsInt64(d, min, int64_t(9'000'000'000'000'000))) {
     throw Napi::RangeError::New(o.Env(), std::string(key) + " must be an integer >= " +
                                              std::to_string(min) + ", got " +
                                              v.ToString().Utf8Value());

@@ -18,6 +18,7 @@ enum class EventKind : uint8_t {
   kReflected,  // reflector: a probe was answered on the fast path
   kReflectTx,  // reflector: kernel/NIC send stamp of a reply
   kRefused,    // reflector: well-formed probes not answered (message = reason, count)
+  kUnreachable,  // controller: ICMP errors for probes to a target (message = what, count)
 };
 
 // Same codes as the wire flags (probe-layout.ts STAMP_*).

@@ -336,6 +336,13 @@ void ProbeSocket::ApplySocketOptions() {
   // After IP_TOS: setting IP_TOS overwrites the socket priority.
   if (config_.priority >= 0) SetPriority(fd_, int(config_.priority));
   if (config_.busyPollUs >= 0) SetBusyPoll(fd_, config_.busyPollUs);
+  // Controller: ICMP errors for our probes (e.g. port unreachable: no agent on the port) come
+  // to the error queue, each with the address it was sent to; without, they vanish and the
+  // probes wait out --loss-after as if lost.
+  if (!config_.reflector && !config_.icmp) {
+    if (config_.family == 4) SetIntOption(fd_, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR");
+    else SetIntOption(fd_, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR");
+  }
   // The reflector answers from the address each probe was sent to (ReplySource).
   if (config_.reflector && !config_.icmp) {
     if (config_.family == 4) SetIntOption(fd_, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
@@ -343,8 +350,7 @@ void ProbeSocket::ApplySocketOptions() {
   }
 }
 
-void ProbeSocket::EnableTimestamping() {
-  if (config_.hardware) EnableNicTimestamping();
+unsigned ProbeSocket::TimestampingFlags() const {
   unsigned flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE |
                    SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
                    SOF_TIMESTAMPING_OPT_TSONLY;
@@ -352,7 +358,12 @@ void ProbeSocket::EnableTimestamping() {
     flags |= SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE |
              SOF_TIMESTAMPING_RAW_HARDWARE;
   }
-  SetIntOption(fd_, SOL_SOCKET, SO_TIMESTAMPING, int(flags), "SO_TIMESTAMPING");
+  return flags;
+}
+
+void ProbeSocket::EnableTimestamping() {
+  if (config_.hardware) EnableNicTimestamping();
+  SetIntOption(fd_, SOL_SOCKET, SO_TIMESTAMPING, int(TimestampingFlags()), "SO_TIMESTAMPING");
   // Makes a pending TX stamp wake poll with POLLPRI, not only POLLERR.
   SetIntOption(fd_, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1, "SO_SELECT_ERR_QUEUE");
 }
@@ -496,9 +507,11 @@ SocketStats ProbeSocket::stats() const {
   s.passedToJs = statPassedToJs_.load();
   s.txStamps = statTxStamps_.load();
   s.sendErrors = statSendErrors_.load();
+  s.recvErrors = statRecvErrors_.load();
   s.filtered = statFiltered_.load();
   s.refused = statRefused_.load();
   s.wakeups = statWakeups_.load();
+  s.unreachable = statUnreachable_.load();
   return s;
 }
 
@@ -545,6 +558,14 @@ void ProbeSocket::TakeControl() {
   }
   if (next) {
     schedule_ = std::move(next);
+    lastTargets_ = schedule_->targets;
+    lastIcmpIds_.clear();
+    if (config_.icmp) {
+      // Each target's echo identifier (controller/transport/icmp-codec.ts, bytes 4-5).
+      for (const std::vector<uint8_t>& tpl : schedule_->templates) {
+        lastIcmpIds_.push_back(tpl.size() >= 6 ? GetU16(tpl.data() + 4) : 0);
+      }
+    }
     slotIndex_ = 0;
     nextDueMonoNs_ = schedule_->startMonoNs;
     nextSeq_.assign(schedule_->targets.size(), 0);
@@ -670,6 +691,7 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
     ReportError("sendto " + address + " port " + std::to_string(port) + " failed: " +
                 Errno(err) + "; the probe (seq " + std::to_string(seq) + " of target " +
                 std::to_string(target) + ") counts as lost");
+    if (!useIdCmsg_) ResyncTxIds();
   } else {
     RememberTx(uint32_t(id), uint32_t(target), seq);
   }
@@ -747,6 +769,23 @@ int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
   }
 }
 
+void ProbeSocket::ResyncTxIds() {
+  // Stamps already queued still carry the old numbers: match them first.
+  while (ReadErrQueue()) {
+  }
+  // Turning OPT_ID off and on again restarts the socket's counter at 0.
+  const int withoutId = int(TimestampingFlags() & ~unsigned(SOF_TIMESTAMPING_OPT_ID));
+  const int withId = int(TimestampingFlags());
+  if (setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &withoutId, sizeof withoutId) != 0 ||
+      setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &withId, sizeof withId) != 0) {
+    ReportError("SO_TIMESTAMPING (restarting the TX stamp counter) failed: " + Errno(errno));
+    return;
+  }
+  nextTxId_ = 0;
+  for (TxRef& ref : txRing_) ref.used = false;
+  txAwaited_ = 0;
+}
+
 void ProbeSocket::RememberTx(uint32_t id, uint32_t owner, uint64_t seq) {
   TxRef& ref = txRing_[id % kTxRingSize];
   ref.id = id;
@@ -793,8 +832,11 @@ void ProbeSocket::Drain() {
 bool ProbeSocket::ReadErrQueue() {
   uint8_t data[64];
   alignas(cmsghdr) char control[512];
+  sockaddr_storage to{};  // for an ICMP error: where the datagram it answers was sent
   iovec iov{data, sizeof data};
   msghdr msg{};
+  msg.msg_name = &to;
+  msg.msg_namelen = sizeof to;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
@@ -806,6 +848,7 @@ bool ProbeSocket::ReadErrQueue() {
       return false;
     }
     if (errno == EINTR) return true;
+    statRecvErrors_.fetch_add(1, std::memory_order_relaxed);
     ReportError("recvmsg(MSG_ERRQUEUE) failed: " + Errno(errno));
     return false;
   }
@@ -820,7 +863,11 @@ bool ProbeSocket::ReadErrQueue() {
       haveErr = true;
     }
   }
-  // Anything but a send stamp (e.g. a queued ICMP error) is consumed and ignored.
+  if (haveErr && (err.ee_origin == SO_EE_ORIGIN_ICMP || err.ee_origin == SO_EE_ORIGIN_ICMP6)) {
+    ReportUnreachable(to, err);
+    return true;
+  }
+  // Anything else but a send stamp is consumed and ignored.
   if (!haveStamps || !haveErr || err.ee_errno != ENOMSG ||
       err.ee_origin != SO_EE_ORIGIN_TIMESTAMPING || err.ee_info != SCM_TSTAMP_SND) {
     return true;
@@ -867,6 +914,7 @@ bool ProbeSocket::ReadDatagram() {
         errno == ENETUNREACH) {
       return true;
     }
+    statRecvErrors_.fetch_add(1, std::memory_order_relaxed);
     ReportError("recvmsg failed: " + Errno(errno));
     return false;
   }
@@ -882,7 +930,9 @@ bool ProbeSocket::ReadDatagram() {
     const uint8_t* message = buf;
     size_t messageLen = len;
     if (!SelectIcmpReply(&message, &messageLen)) {
-      statFiltered_.fetch_add(1, std::memory_order_relaxed);
+      if (!ReportIcmpUnreachable(message, messageLen)) {
+        statFiltered_.fetch_add(1, std::memory_order_relaxed);
+      }
       return true;
     }
     PushRx(message, messageLen, from, rxNs, source, rxMonoNs, /*portless=*/true);
@@ -914,6 +964,50 @@ void ProbeSocket::PushRx(const uint8_t* data, size_t len, const sockaddr_storage
   Push(std::move(rx));
 }
 
+bool ProbeSocket::ReportIcmpUnreachable(const uint8_t* p, size_t n) {
+  // An ICMP error quotes the datagram it answers: the IP header, then the first 8 bytes of
+  // our echo request (type, code, checksum, identifier, sequence).
+  constexpr size_t kIcmpHeaderBytes = 8, kIpv6HeaderBytes = 40;
+  sock_extended_err err{};
+  sockaddr_storage to{};
+  const uint8_t* request = nullptr;
+  if (config_.family == 4) {
+    if (n < kIcmpHeaderBytes + kIpv4MinHeaderBytes + 8 || (p[0] != 3 && p[0] != 11)) return false;
+    const uint8_t* inner = p + kIcmpHeaderBytes;
+    const size_t innerHeader = size_t(inner[0] & 0x0f) * 4;
+    if ((inner[0] >> 4) != 4 || inner[9] != IPPROTO_ICMP || innerHeader < kIpv4MinHeaderBytes ||
+        n < kIcmpHeaderBytes + innerHeader + 8) {
+      return false;
+    }
+    request = inner + innerHeader;
+    if (request[0] != 8) return false;  // not an echo request
+    auto* in = reinterpret_cast<sockaddr_in*>(&to);
+    in->sin_family = AF_INET;
+    memcpy(&in->sin_addr, inner + 16, 4);
+    err.ee_origin = SO_EE_ORIGIN_ICMP;
+  } else {
+    if (n < kIcmpHeaderBytes + kIpv6HeaderBytes + 8 || (p[0] != 1 && p[0] != 3)) return false;
+    const uint8_t* inner = p + kIcmpHeaderBytes;
+    if ((inner[0] >> 4) != 6 || inner[6] != IPPROTO_ICMPV6) return false;  // no extension headers
+    request = inner + kIpv6HeaderBytes;
+    if (request[0] != 128) return false;  // not an echo request
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&to);
+    in6->sin6_family = AF_INET6;
+    memcpy(&in6->sin6_addr, inner + 24, 16);
+    err.ee_origin = SO_EE_ORIGIN_ICMP6;
+  }
+  err.ee_type = p[0];
+  err.ee_code = p[1];
+  // Someone else's ping to the same host is not ours: the identifier says whose it was.
+  const uint16_t id = GetU16(request + 4);
+  for (size_t target = 0; target < lastTargets_.size() && target < lastIcmpIds_.size(); ++target) {
+    if (lastIcmpIds_[target] != id) continue;
+    ReportUnreachable(to, err);
+    return true;
+  }
+  return false;
+}
+
 bool ProbeSocket::SelectIcmpReply(const uint8_t** data, size_t* len) const {
   const uint8_t* p = *data;
   size_t n = *len;
@@ -929,11 +1023,11 @@ bool ProbeSocket::SelectIcmpReply(const uint8_t** data, size_t* len) const {
   // Only echo replies go to JS: on loopback we read our own requests too, and a raw socket
   // sees every ICMP message of the host. A message too short to have a type goes to JS,
   // which classifies it as 'short'.
-  const uint8_t replyType = config_.family == 4 ? kIcmpEchoReply : kIcmp6EchoReply;
-  if (n >= 1 && p[0] != replyType) return false;
+  // The ICMP message, even when it is not for JS: an error among them may quote our request.
   *data = p;
   *len = n;
-  return true;
+  const uint8_t replyType = config_.family == 4 ? kIcmpEchoReply : kIcmp6EchoReply;
+  return n < 1 || p[0] == replyType;
 }
 
 ProbeSocket::ReplySource ProbeSocket::ReplySourceOf(msghdr* msg) {
@@ -980,6 +1074,7 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
     statSendErrors_.fetch_add(1, std::memory_order_relaxed);
     ReportError("reply to " + address + " port " + std::to_string(port) + " failed: " +
                 Errno(err));
+    if (!useIdCmsg_) ResyncTxIds();
     return;
   }
   RememberTx(uint32_t(id), session, seq);
@@ -1028,6 +1123,75 @@ void ProbeSocket::Refuse(const char* reason) {
   ev.message = reason;
   ev.count = 1;
   Push(std::move(ev));
+}
+
+namespace {
+
+// What an ICMP error says, in words (RFC 792 / RFC 4443 codes).
+const char* IcmpErrorText(const sock_extended_err& err) {
+  if (err.ee_origin == SO_EE_ORIGIN_ICMP) {
+    if (err.ee_type == 3) {  // destination unreachable
+      switch (err.ee_code) {
+        case 0: return "ICMP network unreachable";
+        case 1: return "ICMP host unreachable";
+        case 3: return "ICMP port unreachable";
+        case 9: case 10: case 13: return "ICMP destination administratively prohibited";
+        default: return "ICMP destination unreachable";
+      }
+    }
+    if (err.ee_type == 11) return "ICMP time exceeded";
+    return "ICMP error";
+  }
+  if (err.ee_type == 1) {  // ICMPv6 destination unreachable
+    switch (err.ee_code) {
+      case 0: return "ICMPv6 no route to destination";
+      case 1: return "ICMPv6 destination administratively prohibited";
+      case 3: return "ICMPv6 address unreachable";
+      case 4: return "ICMPv6 port unreachable";
+      default: return "ICMPv6 destination unreachable";
+    }
+  }
+  if (err.ee_type == 3) return "ICMPv6 time exceeded";
+  return "ICMPv6 error";
+}
+
+bool SameEndpoint(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) return false;
+  if (a.ss_family == AF_INET) {
+    const auto* x = reinterpret_cast<const sockaddr_in*>(&a);
+    const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  const auto* x = reinterpret_cast<const sockaddr_in6*>(&a);
+  const auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
+  return x->sin6_port == y->sin6_port &&
+         memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+}  // namespace
+
+void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_extended_err& err) {
+  statUnreachable_.fetch_add(1, std::memory_order_relaxed);
+  // Every target sent to that address and port (usually one); a rare event: a linear scan.
+  const char* text = IcmpErrorText(err);
+  for (size_t target = 0; target < lastTargets_.size(); ++target) {
+    if (!SameEndpoint(lastTargets_[target].addr, to)) continue;
+    // A closed port answers every probe: consecutive errors of a target share one event.
+    bool merged = false;
+    for (auto it = events_.rbegin(); it != events_.rend() && it - events_.rbegin() < 8; ++it) {
+      if (it->kind == EventKind::kUnreachable && it->target == target && it->message == text) {
+        ++it->count;
+        merged = true;
+        break;
+      }
+    }
+    if (merged) continue;
+    Event ev(EventKind::kUnreachable);
+    ev.target = uint32_t(target);
+    ev.message = text;
+    ev.count = 1;
+    Push(std::move(ev));
+  }
 }
 
 void ProbeSocket::FlushIfDue(int64_t nowNs) {

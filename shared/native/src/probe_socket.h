@@ -10,6 +10,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <linux/errqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -73,10 +74,12 @@ struct SocketStats {
   uint64_t reflected = 0;
   uint64_t passedToJs = 0;
   uint64_t txStamps = 0;
-  uint64_t sendErrors = 0;
+  uint64_t sendErrors = 0;  // failed sendmsg calls (probes or replies), every one
+  uint64_t recvErrors = 0;  // failed recvmsg calls (data or error queue), every one
   uint64_t refused = 0;   // reflector: well-formed probes not answered (forged, replays, limits)
   uint64_t filtered = 0;  // icmp: datagrams read but not handed to JS (not echo replies)
   uint64_t wakeups = 0;   // times the thread woke from its wait (the cost of a quiet rig)
+  uint64_t unreachable = 0;  // controller: ICMP errors (port/host/net unreachable) for probes
 };
 
 // Called on the I/O thread with a batch of events; must return quickly and never block.
@@ -141,6 +144,7 @@ class ProbeSocket {
   void ApplySocketOptions();
   // SO_TIMESTAMPING: RX stamps with each datagram, TX stamps (by OPT_ID) on the error queue.
   void EnableTimestamping();
+  unsigned TimestampingFlags() const;
   void EnableNicTimestamping();  // `hardware`: SIOCSHWTSTAMP on `iface`
   void BindTo(const ScheduleTarget& local);  // and reads back the port
   // The I/O thread's state and buffers, allocated before it starts (option mlock locks them).
@@ -149,10 +153,11 @@ class ProbeSocket {
   static void* ThreadMain(void* self);
   void Run();
   void TakeControl();
-  // Sends every probe that is due; true when it sent one (its TX stamp is then awaited).
+  // Sends every probe that is due (each send leaves its TX stamp awaited).
   void SendDue();
   bool SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs);
-  // icmp: the ICMP message of a received datagram, or false when it is not for JS.
+  // icmp: the ICMP message of a received datagram (IPv4 header stripped, also when false);
+  // false when it is not for JS.
   bool SelectIcmpReply(const uint8_t** data, size_t* len) const;
   void AdvanceSlot();
   void FinishSchedule();
@@ -171,12 +176,23 @@ class ProbeSocket {
   const char* RefusalOf(const uint8_t* buf, size_t len, const sockaddr_storage& from,
                         int64_t rxMonoNs);
   void Refuse(const char* reason);
+  // Controller: an ICMP error for a probe to `to` (IP_RECVERR), as a coalesced event of the
+  // target it was sent to.
+  void ReportUnreachable(const sockaddr_storage& to, const sock_extended_err& err);
+  // icmp: an ICMP error (destination unreachable, time exceeded) that quotes one of our echo
+  // requests becomes an unreachable event; false when it is not one.
+  bool ReportIcmpUnreachable(const uint8_t* message, size_t len);
   // sendmsg with the OPT_ID of this datagram (and, for a reply, the source address it must
   // leave from); falls back to the kernel's own counter when the kernel does not know
   // SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
   int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen,
                      const ReplySource* replyFrom = nullptr);
   void RememberTx(uint32_t id, uint32_t owner, uint64_t seq);
+  // Kernels < 6.13 (no SCM_TS_OPT_ID) number TX stamps with the socket's own counter, which a
+  // send that failed late (a netfilter drop, a full qdisc: the datagram was built, then
+  // dropped) has advanced although no stamp will come; every later stamp would then match
+  // the wrong probe, or none. After any failed send, the counter is restarted at 0.
+  void ResyncTxIds();
   // Between two rounds of the loop: hands out the pending events when kFlushIntervalNs has
   // passed since the last batch, then sleeps in one ppoll on the socket, the wake-up eventfd
   // and a timerfd armed (absolute, CLOCK_MONOTONIC) at the next deadline: spinNs before the
@@ -248,6 +264,9 @@ class ProbeSocket {
   std::vector<MissedRun> missedRuns_;
   bool missedPending_ = false;  // some target has a run not reported yet
   size_t targetsDone_ = 0;        // targets that sent probesPerTarget probes
+  // The last schedule's targets, kept after it ends: ICMP errors arrive after the last send.
+  std::vector<ScheduleTarget> lastTargets_;
+  std::vector<uint16_t> lastIcmpIds_;  // icmp: each target's echo identifier
   std::vector<uint8_t> sendBuf_;
   std::vector<uint8_t> rxBuf_;
   std::array<TxRef, kTxRingSize> txRing_{};
@@ -266,8 +285,8 @@ class ProbeSocket {
   std::unique_ptr<DatagramAuth> auth_;  // --key-file; null without
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
-      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statFiltered_{0}, statRefused_{0},
-      statWakeups_{0};
+      statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statRecvErrors_{0}, statFiltered_{0}, statRefused_{0},
+      statWakeups_{0}, statUnreachable_{0};
 };
 
 int64_t MonoNowNs();

@@ -93,6 +93,22 @@ describe('renderCompareHtml', () => {
     expect(html).toContain('kernel SO_TIMESTAMPING');
   });
 
+  it('shows the sender, the agent breakdown and refusals beside the ratio rows; a starved sender gets a warning (issue 16)', () => {
+    const [pt, emu] = REPORT.targets as [TargetReport, TargetReport];
+    expect(html).toMatch(/<td>missed slots<\/td><td class="num">0<\/td><td class="num">0<\/td>/);
+    expect(html).not.toContain('class="warn"');
+    const starved = { ...emu, missed_send_slots: 104, send_error_ns: { ...emu.send_error_ns, p99: 8_700_000 }, refused: { 'session-limit': 7 } };
+    const unknown = { ...pt, agent: null, agent_unknown: { url: 'ws://127.0.0.1:1/v1/stream', reason: 'the agent stream never connected: 401 unauthorized' } };
+    const out = renderCompareHtml(report([unknown, starved]));
+    expect(out).toMatch(/<p class="warn">WARNING: emulated: the sender was starved: 104 of \d+ send slots missed/);
+    expect(out.indexOf('class="warn"')).toBeLessThan(out.indexOf('<h2>Round trip</h2>'));
+    expect(out).toMatch(/<td>missed slots<\/td><td class="num">0<\/td><td class="num">104<\/td>/);
+    expect(out).toMatch(/<td>send err p99<\/td><td class="num">-<\/td><td class="num">8700\.0 µs<\/td>/);
+    expect(out).toMatch(/<td>stream<\/td><td class="num">UNKNOWN<\/td><td class="num">not asked<\/td>/);
+    expect(out).toMatch(/<td>refused<\/td><td class="num">none<\/td><td class="num">session-limit 7<\/td>/);
+    expect(out).toContain('passthrough: agent breakdown unknown: the agent stream never connected: 401 unauthorized');
+  });
+
   it('escapes target names everywhere', () => {
     const evil = '<script>alert("x")</script>';
     const pt = buildTargetReport(stats(evil, PT), 'kernel');

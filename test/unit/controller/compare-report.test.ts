@@ -112,3 +112,56 @@ describe('formatRatio', () => {
     expect([formatRatio(3.0167), formatRatio(12.34), formatRatio(303.03), formatRatio(null)]).toEqual(['3.02x', '12.3x', '303x', '-']);
   });
 });
+
+describe('compare shows everything run shows (issue 16)', () => {
+  /** A side whose sender missed slots and sent late, with an agent breakdown and refusals. */
+  function starved(): TargetReport {
+    const t = target('emulated', EMU, 1);
+    const sendError = { count: 99, min: 2_000, p50: 40_000, p90: 3_000_000, p99: 8_700_000, p99_9: 9_000_000, p99_99: 9_000_000, p99_999: 9_000_000, max: 9_100_000, mean: 500_000 };
+    const summary = (p50: number, p99: number, max: number): TargetReport['rtt_ns'] => ({ count: 99, min: p50, p50, p90: p50, p99, p99_9: max, p99_99: max, p99_999: max, max, mean: p50 });
+    return {
+      ...t, missed_send_slots: 104, send_error_ns: sendError,
+      agent: {
+        url: 'ws://127.0.0.1:7708/v1/stream', complete: true, intervals: 2, bad_histograms: 0, dropped_by_agent: 0, reconnects: 0, restarts: 0,
+        clocks: null, clock_sync: null, received: 99, gaps: 0, reordered: 0, duplicates: 0,
+        ipdv_ns: summary(5_000, 60_000, 70_000), turnaround_ns: summary(20_000, 250_000, 300_000), owd_ns: null, rejected: {},
+      },
+      loss_forward: 0, loss_return: 1,
+      ...{ refused: { 'session-limit': 3 } },
+    };
+  }
+  const baseline = { ...target('passthrough', PT), agent: null, agent_unknown: { url: 'ws://127.0.0.1:1/v1/stream', reason: 'the agent stream never connected: connect ECONNREFUSED 127.0.0.1:1' } };
+  const run = report([baseline, starved()]);
+  const block = buildCompareBlock(run);
+
+  it('the JSON block has the sender, the agent breakdown (or why unknown) and refusals of both sides', () => {
+    expect(block.sender.missed_send_slots).toEqual({ baseline: 0, compared: 104 });
+    expect(block.sender.send_error.p99).toMatchObject({ compared_ns: 8_700_000 });
+    expect(block.agent.baseline).toEqual({ unknown: 'the agent stream never connected: connect ECONNREFUSED 127.0.0.1:1' });
+    expect(block.agent.compared).toMatchObject({ complete: true, turnaround_ns: { p50: 20_000, p99: 250_000, max: 300_000 }, loss_return: 1 });
+    expect(block.refused).toEqual({ baseline: null, compared: { 'session-limit': 3 } });
+  });
+
+  it('a starved sender gets one warning line naming its missed slots and send error; a punctual one none', () => {
+    expect(block.sender.warnings).toEqual([
+      'WARNING: emulated: the sender was starved: 104 of 204 send slots missed (50.980%), send error p99 8700.0 µs (limit 1000.0 µs): '
+        + 'the controller host was too busy to keep the schedule; its delays are in these figures, not only the path\'s',
+    ]);
+    expect(buildCompareBlock(report([target('a', PT), target('b', PT)])).sender.warnings).toEqual([]);
+  });
+
+  it('the text shows them beside the ratio rows, the warning under the title', () => {
+    const text = formatCompareText(run);
+    const lines = text.split('\n');
+    expect(lines[1]).toMatch(/^WARNING: emulated: the sender was starved: 104 of 204 send slots missed/);
+    expect(text).toMatch(/^ {2}missed slots +0 +104$/m);
+    expect(text).toMatch(/^ {2}send err p99 +- +8700\.0 µs +-$/m);
+    expect(text).toMatch(/^ {2}stream +UNKNOWN +complete$/m);
+    expect(text).toMatch(/^ {2}guest turn p99 +- +250\.0 µs +-$/m);
+    expect(text).toMatch(/^ {2}lost return +- +1$/m);
+    expect(text).toMatch(/^ {2}refused +none +session-limit 3$/m);
+    expect(text).toContain('  passthrough: agent breakdown unknown: the agent stream never connected: connect ECONNREFUSED 127.0.0.1:1');
+    // the RTT ratio rows are still first
+    expect(text.indexOf('  p99 ')).toBeLessThan(text.indexOf('missed slots'));
+  });
+});

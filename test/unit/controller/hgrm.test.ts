@@ -15,25 +15,25 @@ function parsed(text: string): Hgrm {
   return result;
 }
 
-// Worked by hand from HdrHistogram's definitions (1 µs lowest discernible → 512 ns unit):
-// 1000/2000/3000 ns fall in [512,1023], [1536,2047], [2560,3071]; rows print the highest
-// equivalent value, the mean uses the median equivalents 768/1792/2816.
+// Worked by hand from HdrHistogram's definitions (1 ns lowest discernible, 2048 sub-buckets):
+// 1000 and 2000 ns have buckets of their own, 3000 ns is in [3000, 3001] (width 2 above 2048);
+// rows print the highest equivalent value, the mean uses the median equivalents 1000/2000/3001.
 const GOLDEN = `       Value     Percentile TotalCount 1/(1-Percentile)
 
-       1.023 0.000000000000          1           1.00
-       1.023 0.100000000000          1           1.11
-       1.023 0.200000000000          1           1.25
-       1.023 0.300000000000          1           1.43
-       2.047 0.400000000000          2           1.67
-       2.047 0.500000000000          2           2.00
-       2.047 0.550000000000          2           2.22
-       2.047 0.600000000000          2           2.50
-       2.047 0.650000000000          2           2.86
-       3.071 0.700000000000          3           3.33
-       3.071 1.000000000000          3
-#[Mean    =        1.792, StdDeviation   =        0.836]
-#[Max     =        3.071, Total count    =            3]
-#[Buckets =           17, SubBuckets     =         2048]
+       1.000 0.000000000000          1           1.00
+       1.000 0.100000000000          1           1.11
+       1.000 0.200000000000          1           1.25
+       1.000 0.300000000000          1           1.43
+       2.000 0.400000000000          2           1.67
+       2.000 0.500000000000          2           2.00
+       2.000 0.550000000000          2           2.22
+       2.000 0.600000000000          2           2.50
+       2.000 0.650000000000          2           2.86
+       3.001 0.700000000000          3           3.33
+       3.001 1.000000000000          3
+#[Mean    =        2.000, StdDeviation   =        0.817]
+#[Max     =        3.001, Total count    =            3]
+#[Buckets =           26, SubBuckets     =         2048]
 `;
 
 /** A deterministic long-tailed sample: mostly 50..150 µs, a few ms-scale outliers. */
@@ -47,11 +47,11 @@ describe('formatHgrm', () => {
     expect(formatHgrm(histogramOf([1000, 2000, 3000]).histogram)).toBe(GOLDEN);
   });
 
-  it('reports Max as the top row, as Java does (hdr-histogram-js alone writes max + 511 ns)', () => {
+  it('reports Max as the top row, as Java does (hdr-histogram-js alone writes the recorded max)', () => {
     const { histogram } = histogramOf([22_700, 3_984_400]);
     const text = formatHgrm(histogram);
     expect(text).toMatch(/^#\[Max {5}= {5}3985\.407, Total count {4}= {12}2\]$/m);
-    expect(histogram.outputPercentileDistribution(5, 1000)).toMatch(/#\[Max {5}= {5}3984\.911,/);
+    expect(histogram.outputPercentileDistribution(5, 1000)).toMatch(/#\[Max {5}= {5}3984\.400,/);
     const hgrm = parsed(text);
     expect(hgrm.rows[hgrm.rows.length - 1]?.value).toBe(hgrm.max);
   });
@@ -63,7 +63,7 @@ describe('formatHgrm', () => {
     expect(text.split('\n')[1]).toBe('');
     const hgrm = parsed(text);
     expect(hgrm.totalCount).toBe(10_000);
-    expect(hgrm.buckets).toBe(17);
+    expect(hgrm.buckets).toBe(26);
     expect(hgrm.subBuckets).toBe(2048);
     expect(hgrm.rows.length).toBeGreaterThan(50);
     for (let i = 1; i < hgrm.rows.length; i++) {
@@ -95,13 +95,13 @@ describe('parseHgrm', () => {
   it('reads the golden back', () => {
     const hgrm = parsed(GOLDEN);
     expect(hgrm.rows).toHaveLength(11);
-    expect(hgrm.rows[4]).toEqual({ value: 2.047, percentile: 0.4, totalCount: 2, inverse: 1.67 });
-    expect(hgrm).toMatchObject({ mean: 1.792, stdDeviation: 0.836, max: 3.071, totalCount: 3, buckets: 17, subBuckets: 2048 });
+    expect(hgrm.rows[4]).toEqual({ value: 2, percentile: 0.4, totalCount: 2, inverse: 1.67 });
+    expect(hgrm).toMatchObject({ mean: 2, stdDeviation: 0.817, max: 3.001, totalCount: 3, buckets: 26, subBuckets: 2048 });
   });
 
   it('names what it cannot read', () => {
     expect(parseHgrm('Value Percentile\n')).toBeInstanceOf(Error);
-    expect(String(parseHgrm(GOLDEN.replace('2.047 0.500000000000', 'x 0.5')))).toMatch(/not a \.hgrm line: '.*x 0\.5/);
+    expect(String(parseHgrm(GOLDEN.replace('2.000 0.500000000000', 'x 0.5')))).toMatch(/not a \.hgrm line: '.*x 0\.5/);
     expect(String(parseHgrm(GOLDEN.replace(/^#\[Buckets.*$/m, '')))).toMatch(/footer incomplete/);
   });
 });

@@ -2,7 +2,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { decodeCompressedHistogram, encodeCompressedHistogram } from '../../../shared/histogram/histogram-codec.js';
-import { countsOf, jsHistogram, spreadValues } from '../hlog/hlog-test-data.js';
+import { countsOf, jsHistogram as rtprobeHistogram, spreadValues } from '../hlog/hlog-test-data.js';
 
 // Payloads written by HdrHistogram's Java library 2.1.11 (Debian libhdrhistogram-java) with
 // Histogram(1000, 60e9, 3) and encodeIntoCompressedByteBuffer(…, BEST_COMPRESSION), as its
@@ -21,6 +21,9 @@ const JAVA = {
   /** a DoubleHistogram: another cookie, not ours to read */
   doubleHistogram: 'DHISTwAAAAMAAAAAAAAAAhyEkxQAAAAgeNqTaZkszMDAwMwAATCaEULJ/7cPgLD+izMBAExnBBM=',
 };
+
+/** The Java payloads' layout (rtprobe's before issue 16): the codec is the same for any layout. */
+const jsHistogram = (values: number[] = []): ReturnType<typeof rtprobeHistogram> => rtprobeHistogram(values, 1000);
 
 function block(base64: string): Buffer {
   const outer = Buffer.from(base64, 'base64');
@@ -86,8 +89,8 @@ describe('decodeCompressedHistogram', () => {
     expect(empty.ok && empty.histogram.totalCount).toBe(0);
   });
 
-  it('round-trips 100 000 spread values: same counts, same percentiles', () => {
-    const histogram = jsHistogram(spreadValues(100_000, 7));
+  it("round-trips 100 000 spread values in rtprobe's 1 ns layout: same counts, same percentiles", () => {
+    const histogram = rtprobeHistogram(spreadValues(100_000, 7));
     const decoded = decodeCompressedHistogram(encoded(histogram));
     if (!decoded.ok) throw new Error(decoded.reason);
     expect(countsOf(decoded.histogram)).toEqual(countsOf(histogram));

@@ -24,14 +24,16 @@ describe('formatHlogHeader', () => {
 describe('formatHlogIntervalLine', () => {
   it('writes start relative to BaseTime, length, max in ms, payload', () => {
     const line = formatHlogIntervalLine({ tag: 'rtt', startMs: 1_700_000_010_123, lengthMs: 10_000, maxNs: 5_001_215, payload: 'HISTFAAA' }, 1_700_000_000_123);
-    expect(line).toBe('Tag=rtt,10.000,10.000,5.002,HISTFAAA\n');
+    expect(line).toBe('Tag=rtt,10.000,10.000,5.001215,HISTFAAA\n');
   });
 
-  it('rounds the max up to the µs, never below the true max', () => {
+  it('writes the max exact to the ns (6 decimals of ms), a fraction of a ns rounded up', () => {
     const line = (maxNs: number): string => formatHlogIntervalLine({ tag: 't', startMs: 0, lengthMs: 1000, maxNs, payload: 'P' }, 0);
-    expect(line(149_028)).toBe('Tag=t,0.000,1.000,0.150,P\n');
-    expect(line(149_000)).toBe('Tag=t,0.000,1.000,0.149,P\n');
-    expect(line(70_000_000_000)).toBe('Tag=t,0.000,1.000,70000.000,P\n');
+    expect(line(149_028)).toBe('Tag=t,0.000,1.000,0.149028,P\n');
+    expect(line(1_300)).toBe('Tag=t,0.000,1.000,0.001300,P\n');
+    expect(line(1)).toBe('Tag=t,0.000,1.000,0.000001,P\n');
+    expect(line(1_300.2)).toBe('Tag=t,0.000,1.000,0.001301,P\n');
+    expect(line(70_000_000_000)).toBe('Tag=t,0.000,1.000,70000.000000,P\n');
     // an empty interval: LatencyHistogram's max is -Infinity
     expect(line(Number.NEGATIVE_INFINITY)).toBe('Tag=t,0.000,1.000,0.000,P\n');
   });

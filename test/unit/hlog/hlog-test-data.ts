@@ -1,20 +1,22 @@
 import * as hdr from 'hdr-histogram-js';
 import type { JsHistogram } from 'hdr-histogram-js';
-import { LatencyHistogram } from '../../../shared/histogram/latency-histogram.js';
+import {
+  HISTOGRAM_DIGITS, HISTOGRAM_HIGHEST_NS, HISTOGRAM_LOWEST_NS, LatencyHistogram,
+} from '../../../shared/histogram/latency-histogram.js';
 import { Prng } from '../../helpers/prng.js';
 
-/** An rtprobe histogram (ns, 1 µs..60 s, 3 digits, 64-bit) holding these values. */
+/** An rtprobe histogram (ns, 1 ns..60 s, 3 digits, 64-bit) holding these values. */
 export function latencyHistogram(valuesNs: number[]): LatencyHistogram {
   const histogram = new LatencyHistogram();
   for (const value of valuesNs) histogram.record(value);
   return histogram;
 }
 
-/** A bare JS histogram of rtprobe's layout. */
-export function jsHistogram(valuesNs: number[] = []): JsHistogram {
+/** A bare JS histogram of rtprobe's layout (or another lowest discernible value). */
+export function jsHistogram(valuesNs: number[] = [], lowestNs = HISTOGRAM_LOWEST_NS): JsHistogram {
   const histogram = hdr.build({
-    bitBucketSize: 64, lowestDiscernibleValue: 1000, highestTrackableValue: 60e9,
-    numberOfSignificantValueDigits: 3, autoResize: false, useWebAssembly: false,
+    bitBucketSize: 64, lowestDiscernibleValue: lowestNs, highestTrackableValue: HISTOGRAM_HIGHEST_NS,
+    numberOfSignificantValueDigits: HISTOGRAM_DIGITS, autoResize: false, useWebAssembly: false,
   }) as JsHistogram;
   for (const value of valuesNs) histogram.recordValue(value);
   return histogram;

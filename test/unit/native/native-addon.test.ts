@@ -50,3 +50,26 @@ describe('pickDefined', () => {
     expect(pickDefined({ dscp: 0, mlock: false, cpu: undefined })).toEqual({ dscp: 0, mlock: false });
   });
 });
+
+describe('the addon checks numbers before converting them (NaN, ±Infinity, 2^63 are range errors)', () => {
+  const loaded = loadNativeAddon();
+  const skipReason = loaded.ok ? null : loaded.reason;
+  const addon = loaded.ok ? (loaded.addon as unknown as {
+    ProbeSocket: new (options: object, onEvents: () => void) => { close(): Promise<void> };
+    DeviceModel?: new (options: object) => unknown;
+  }) : null;
+
+  it.skipIf(skipReason !== null).each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2 ** 63, -(2 ** 64), 1e300])(
+    `ProbeSocket port %s${skipReason === null ? '' : ` — skipped: ${skipReason}`}`, (bad) => {
+      expect(() => new addon!.ProbeSocket({ mode: 'controller', family: 4, bindAddress: '127.0.0.1', port: bad }, () => {}))
+        .toThrow(/port must be an integer 0\.\.65535/);
+    });
+
+  it.skipIf(skipReason !== null)(`ProbeSocket maxSessions 2^63 and DeviceModel delayNs NaN${skipReason === null ? '' : ` — skipped: ${skipReason}`}`, () => {
+    expect(() => new addon!.ProbeSocket({ mode: 'reflector', family: 4, bindAddress: '127.0.0.1', port: 0, maxSessions: 2 ** 63 }, () => {}))
+      .toThrow(/maxSessions must be an integer/);
+    // the knobs are read before any TAP is opened: no root needed to see the range error
+    expect(() => new addon!.DeviceModel!({ tapA: 'a', tapB: 'b', delayNs: Number.NaN })).toThrow(/delayNs must be an integer/);
+    expect(() => new addon!.DeviceModel!({ tapA: 'a', tapB: 'b', stallNs: 2 ** 63 })).toThrow(/stallNs must be an integer/);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * A target whose port is closed answers each probe with ICMP port unreachable (issue 16: unknown
+ * is not zero). The controller counts them per target as `unreachable`, says so on standard
+ * error as soon as the first one comes (not after --loss-after), and its report names the
+ * reason with a hint. Loopback IPv4 and IPv6, native transport (kernel stamps).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_PATH, runCli } from '../helpers/cli.js';
+import { skipNote, whySkip } from '../helpers/skip.js';
+
+interface Target { sent: number; received: number; lost: number; unreachable: number; unreachable_reason: string | null }
+
+/** A port nothing listens on: bound once by us, then closed. */
+async function closedPort(type: 'udp4' | 'udp6', address: string): Promise<number> {
+  const socket: Socket = createSocket(type);
+  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+describe('ICMP port unreachable is counted and named (native transport)', () => {
+  it.each([['udp4', '127.0.0.1', 'ICMP port unreachable'], ['udp6', '::1', 'ICMPv6 port unreachable']] as const)(
+    '%s %s: every probe counts as unreachable, named on stderr at once and in the report', async (type, address, reason) => {
+      const port = await closedPort(type, address);
+      const target = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+      const result = await runCli(['run', '--target', target, '--count', '20', '--rate', '100', '--loss-after', '1s',
+        '--timestamps', 'kernel', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(1); // no reply at all
+      const [t] = (JSON.parse(result.stdout) as { targets: Target[] }).targets;
+      expect(t?.sent).toBe(20);
+      expect(t?.received).toBe(0);
+      expect(t?.unreachable).toBe(20);
+      expect(t?.unreachable_reason).toBe(reason);
+      expect(result.stderr).toContain(`${reason} — nothing listens on port ${port} there`);
+
+      const text = await runCli(['run', '--target', target, '--count', '5', '--loss-after', '1s', '--timestamps', 'kernel']);
+      expect(text.stdout).toMatch(new RegExp(`unreachable {2}5 probes answered by ${reason}: nothing listens on port ${port}`));
+    }, 30_000);
+
+  it('a target that answers gets no unreachable count', async () => {
+    const echo = createSocket('udp4');
+    // a plain echo: the run's probes come back unchanged, so they count as rejected, not unreachable
+    echo.on('message', (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.address));
+    await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', resolve));
+    try {
+      const result = await runCli(['run', '--target', `127.0.0.1:${echo.address().port}`, '--count', '10', '--loss-after', '1s',
+        '--timestamps', 'kernel', '--json', '-', '--quiet']);
+      const [t] = (JSON.parse(result.stdout) as { targets: Target[] }).targets;
+      expect(t?.sent).toBe(10);
+      expect(t?.unreachable).toBe(0);
+      expect(t?.unreachable_reason).toBeNull();
+      expect(result.stderr).not.toContain('unreachable');
+    } finally {
+      echo.close();
+    }
+  }, 30_000);
+});
+
+const isRoot = process.getuid?.() === 0;
+const skipRouter = whySkip([!isRoot, 'needs root (network namespaces)']);
+
+/**
+ * Host unreachable from a router: a controller namespace behind a router namespace whose
+ * route to the target range is 'unreachable' (both ends are namespaces this test makes; no
+ * route in the root namespace is touched). The router answers forwarded probes with ICMP
+ * host unreachable (rate-limited by its kernel to a few a second): the UDP controller reads
+ * them from its error queue, the ICMP controller from its raw socket, where they quote our
+ * echo request.
+ */
+describe.skipIf(skipRouter !== null)(`ICMP host unreachable from a router, UDP and ICMP probes${skipNote(skipRouter)}`, () => {
+  const ctl = `rtp-unr-c-${process.pid}`;
+  const rtr = `rtp-unr-r-${process.pid}`;
+  const sh = (args: string[]): void => { execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] }); };
+
+  beforeAll(() => {
+    sh(['netns', 'add', ctl]);
+    sh(['netns', 'add', rtr]);
+    sh(['-n', ctl, 'link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'r0', 'netns', rtr]);
+    sh(['-n', ctl, 'addr', 'add', '10.254.250.1/30', 'dev', 'c0']);
+    sh(['-n', rtr, 'addr', 'add', '10.254.250.2/30', 'dev', 'r0']);
+    for (const [ns, dev] of [[ctl, 'c0'], [rtr, 'r0'], [ctl, 'lo'], [rtr, 'lo']] as const) sh(['-n', ns, 'link', 'set', dev, 'up']);
+    sh(['-n', ctl, 'route', 'add', '10.254.251.0/24', 'via', '10.254.250.2']);
+    sh(['-n', rtr, 'route', 'add', 'unreachable', '10.254.251.0/24']);
+    execFileSync('ip', ['netns', 'exec', rtr, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  });
+  afterAll(() => {
+    for (const ns of [ctl, rtr]) spawnSync('ip', ['netns', 'del', ns]);
+  });
+
+  it.each([['udp', '10.254.251.7:7999'], ['icmp', 'icmp://10.254.251.7']] as const)('%s probes to %s', (_mode, target) => {
+    const result = spawnSync('ip', ['netns', 'exec', ctl, process.execPath, CLI_PATH, 'run', '--target', target, '--count', '20',
+      '--rate', '100', '--loss-after', '1s', '--timestamps', 'kernel', '--json', '-', '--quiet'], { encoding: 'utf8', timeout: 30_000 });
+    const [t] = (JSON.parse(result.stdout) as { targets: Target[] }).targets;
+    expect(t?.sent).toBe(20);
+    expect(t?.received).toBe(0);
+    expect(t?.unreachable).toBeGreaterThanOrEqual(1); // the router's kernel rate-limits them
+    expect(t?.unreachable).toBeLessThanOrEqual(20);
+    expect(t?.unreachable_reason).toBe('ICMP host unreachable');
+    expect(result.stderr).toContain('ICMP host unreachable — no route to 10.254.251.7, or a firewall refuses the probes');
+  }, 30_000);
+});
