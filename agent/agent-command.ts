@@ -153,10 +153,15 @@ function freezeTraceOnBreach(stream: StatsStream, trace: TraceFreeze): void {
   });
 }
 
+/**
+ * The first SIGINT or SIGTERM. The handlers stay installed: a second signal while the agent
+ * closes (coreutils `timeout` signals the child and its group, a supervisor may repeat
+ * itself) must not kill it by the default action before it has printed its counters.
+ */
 function waitForStopSignal(): Promise<string> {
   return new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
   });
 }
 

@@ -14,9 +14,11 @@ export interface BenchArgs {
 
 export const USAGE = `Usage: npm run bench -- [--seconds 20] [--rounds 3] [--quick] [--paths loopback,veth]
                         [--no-capacity] [--fuzz-count N] [--keep]
-  --quick        1 round × 5 s, short capacity steps, RSS at 10^4 vs 10^5 probes (smoke check)
-  --paths        which paths to measure (veth needs root: two namespaces the bench creates)
-  --no-capacity  skip the rate ladder / CPU / RSS measurements on loopback
+  --quick        1 round × 5 s, short capacity steps, RSS at 10^4 vs 10^5 probes, many targets
+                 3 s a step, one observer pair of 5 s (smoke check)
+  --paths        which paths to measure (veth needs root: two namespaces the bench creates;
+                 the observer-effect row, rtprobe vs fping under load, runs on them too)
+  --no-capacity  skip the rate ladder / CPU / RSS and the 1 / 100 / 1000-target measurements on loopback
   --fuzz-count N inputs per decoder of the fuzz line (default 1000000, --quick 20000; 0: none)
   --keep         keep the raw output files of every run (their folder is printed)`;
 

@@ -34,6 +34,8 @@ import type { ToolDef } from './tools.js';
 import { measureStartup, renderStartup, type StartupResult } from './startup.js';
 import { measureCpuPerProbe, renderCpuPerProbe, type CpuPerProbeResult } from './cpu-per-probe.js';
 import { measureHistogramMemory, renderHistogramMemory, type HistogramMemoryResult } from './histogram-memory.js';
+import { measureManyTargets, renderManyTargets, type ManyTargetsResult } from './many-targets.js';
+import { measureObserverEffect, observerSkipReason, renderObserverEffect, type ObserverResult } from './observer-effect.js';
 
 const RATE_HZ = 100;
 /** measured: 10^5 inputs per decoder took 1.8 min here, mostly the decoders */
@@ -196,9 +198,10 @@ async function main(): Promise<number> {
   tmpDir = mkdtempSync(join(tmpdir(), 'rtpb-'));
   const perRound = tools.length * args.seconds * 1.15 + 10;
   log(`rtprobe bench: ${paths.map((p) => p.name).join(' + ')}; ${args.rounds} round(s) × ${args.seconds} s × ${tools.length} tools` +
-    `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 1 : 3) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
+    `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 2 : 4) : 0) + (args.paths.includes('veth') ? (args.quick ? 0.5 : 1.5) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
 
-  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult; cpuPerProbe?: CpuPerProbeResult; histogramMemory?: HistogramMemoryResult } = { paths: [] };
+  const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult; cpuPerProbe?: CpuPerProbeResult;
+    histogramMemory?: HistogramMemoryResult; manyTargets?: ManyTargetsResult; observerEffect?: ObserverResult; observerEffectSkipped?: string; } = { paths: [] };
   for (const path of paths) {
     log('');
     log(`--- ${path.name} ---`);
@@ -227,6 +230,17 @@ async function main(): Promise<number> {
     }
   }
   if (args.capacity && args.paths.includes('loopback') && !cliProblem) {
+    const seconds = args.quick ? 3 : 10;
+    log('');
+    log(`=== many targets at 100 Hz (issue 15; loopback, one agent on 0.0.0.0 answering 127.0.X.Y, kernel stamps, ${seconds} s a step)`);
+    try {
+      output.manyTargets = await measureManyTargets({ seconds, tmpDir, log });
+      log(renderManyTargets(output.manyTargets));
+    } catch (e) {
+      log(`many targets failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (args.capacity && args.paths.includes('loopback') && !cliProblem) {
     // Issue 7: an accelerated soak, RSS while the probe count grows 10x. The first checkpoint
     // is past the warm-up: the probe ring ((--loss-after + 2 s) × rate = 240 000 slots) is
     // touched page by page until it wraps, so RSS rises during the first 12 s by design.
@@ -249,6 +263,25 @@ async function main(): Promise<number> {
       log(renderCpuPerProbe(output.cpuPerProbe));
     } catch (e) {
       log(`CPU per probe failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  if (!cliProblem && args.paths.includes('veth')) {
+    const pairs = args.quick ? 1 : 3;
+    const seconds = args.quick ? 5 : 10;
+    log('');
+    log(`=== observer effect (issue 15): ICMP p50 to a namespace guest under competing CPU load, rtprobe vs fping, ${pairs} alternating pair(s) × ${seconds} s`);
+    const why = observerSkipReason(pair);
+    if (why) {
+      output.observerEffectSkipped = why;
+      log(`skipped: ${why}`);
+    } else if (pair) {
+      try {
+        output.observerEffect = await measureObserverEffect(pair, { pairs, seconds, tmpDir, log });
+        log(renderObserverEffect(output.observerEffect));
+      } catch (e) {
+        log(`observer effect failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
   }
 

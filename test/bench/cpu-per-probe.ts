@@ -1,7 +1,10 @@
 /**
  * CPU per probe at 100 Hz, start-up excluded (issue 15): utime+stime from /proc of the running
  * processes over a window after a warm-up, for rtprobe's controller and agent (loopback, kernel
- * stamps) and for `fping -p 10`, the single-threaded C reference, in alternating rounds.
+ * stamps), for `fping -p 10`, the single-threaded C reference, and for irtt's client and
+ * server, the two-process UDP peer, in alternating rounds. On loopback fping's echo is answered
+ * by the kernel inside fping's own send (one wake-up a probe, the reply already queued);
+ * rtprobe and irtt wait for another process to answer (two).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +20,8 @@ export interface CpuPerProbeResult {
   controllerUs: number | null;
   agentUs: number | null;
   fpingUs: number | null;
+  irttClientUs: number | null;
+  irttServerUs: number | null;
 }
 
 const RATE_HZ = 100;
@@ -63,10 +68,28 @@ async function measureFping(fping: string, warmUpS: number, windowS: number): Pr
   return (cpu / (RATE_HZ * windowS)) * 1e6;
 }
 
+async function measureIrtt(irtt: string, warmUpS: number, windowS: number): Promise<{ client: number; server: number }> {
+  const port = 17000 + Math.floor(Math.random() * 1000);
+  const server = spawn(irtt, ['server', '-b', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  try {
+    await sleep(500); // irtt prints nothing when ready; it binds at once
+    const client = spawn(irtt, ['client', '-i', `${1000 / RATE_HZ}ms`, '-d', `${warmUpS + windowS + 2}s`, '-Q', `127.0.0.1:${port}`], { stdio: 'ignore' });
+    const [c = Number.NaN, s = Number.NaN] = await cpuOverWindow([client.pid ?? 0, server.pid ?? 0], warmUpS, windowS);
+    await stop(client);
+    const probes = RATE_HZ * windowS;
+    return { client: (c / probes) * 1e6, server: (s / probes) * 1e6 };
+  } finally {
+    await stop(server);
+  }
+}
+
 const mean = (values: number[]): number | null => (values.length === 0 ? null : values.reduce((s, v) => s + v, 0) / values.length);
 
 export async function measureCpuPerProbe(rounds: number, windowS: number): Promise<CpuPerProbeResult> {
   const fping = findExecutable('fping');
+  const irtt = findExecutable('irtt');
+  const irttClient: number[] = [];
+  const irttServer: number[] = [];
   const controller: number[] = [];
   const agent: number[] = [];
   const fpingUs: number[] = [];
@@ -74,10 +97,12 @@ export async function measureCpuPerProbe(rounds: number, windowS: number): Promi
   for (let round = 0; round < rounds; round++) {
     // alternate who goes first, so neither always meets the machine warm
     const steps = [async () => { const r = await measureRtprobe(warmUpS, windowS); controller.push(r.controller); agent.push(r.agent); },
-      async () => { if (fping) fpingUs.push(await measureFping(fping, warmUpS, windowS)); }];
+      async () => { if (fping) fpingUs.push(await measureFping(fping, warmUpS, windowS)); },
+      async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
     for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
   }
-  return { windowS, rounds, controllerUs: mean(controller), agentUs: mean(agent), fpingUs: mean(fpingUs) };
+  return { windowS, rounds, controllerUs: mean(controller), agentUs: mean(agent), fpingUs: mean(fpingUs),
+    irttClientUs: mean(irttClient), irttServerUs: mean(irttServer) };
 }
 
 export function renderCpuPerProbe(r: CpuPerProbeResult): string {
@@ -87,5 +112,7 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['rtprobe run (controller, kernel stamps)', us(r.controllerUs), ratio(r.controllerUs)],
     ['rtprobe agent (native reflector)', us(r.agentUs), ratio(r.agentUs)],
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
+    ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
+    ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
   ]) + `\n  utime+stime from /proc over ${r.windowS} s after a 3 s warm-up, mean of ${r.rounds} alternating round(s); the controller's --spin 100us costs 100 µs a probe by design.`;
 }

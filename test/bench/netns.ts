@@ -4,6 +4,11 @@
  * The veth ends are created directly inside the namespaces, so the addresses exist only
  * there and no probe can reach anything outside them. Everything is synchronous so that
  * exit and signal handlers can remove the namespaces (deleting a namespace deletes its veth).
+ *
+ * Safety: before anything else, an `unreachable` route for the /30 goes into the root
+ * namespace (removed last), so that a probe started there by mistake, or after a namespace
+ * is gone, fails on this machine instead of following the default route off it. Inside the
+ * client namespace there is no default route: a veth that goes down leaves nothing to follow.
  */
 import { execFileSync } from 'node:child_process';
 
@@ -12,6 +17,15 @@ export interface VethPair {
   guest: string;
   ctlAddr: string;
   guestAddr: string;
+  /** the /30 of both ends, e.g. 10.254.7.0/30 */
+  subnet: string;
+}
+
+/** The bench's own metric, so that a test's guard route (4242) for the same /30 can coexist. */
+const GUARD_METRIC = '4243';
+
+function guardRoute(p: Pick<VethPair, 'subnet'>): string[] {
+  return ['unreachable', p.subnet, 'metric', GUARD_METRIC];
 }
 
 const PREFIX = /^rtpb-(ctl|guest)-(\d+)$/;
@@ -28,6 +42,7 @@ export function vethPlan(pid: number): VethPair {
     guest: `rtpb-guest-${pid}`,
     ctlAddr: `10.254.${x}.${y + 1}`,
     guestAddr: `10.254.${x}.${y + 2}`,
+    subnet: `10.254.${x}.${y}/30`,
   };
 }
 
@@ -36,6 +51,7 @@ export function createVethPair(pid = process.pid): VethPair {
   const cIf = `rtpbc${pid}`;
   const gIf = `rtpbg${pid}`;
   try {
+    ip('route', 'add', ...guardRoute(p));
     ip('netns', 'add', p.ctl);
     ip('netns', 'add', p.guest);
     ip('link', 'add', cIf, 'netns', p.ctl, 'type', 'veth', 'peer', 'name', gIf, 'netns', p.guest);
@@ -52,13 +68,18 @@ export function createVethPair(pid = process.pid): VethPair {
   return p;
 }
 
-export function removeVethPair(p: Pick<VethPair, 'ctl' | 'guest'>): void {
+export function removeVethPair(p: Pick<VethPair, 'ctl' | 'guest' | 'subnet'>): void {
   for (const ns of [p.ctl, p.guest]) {
     try {
       ip('netns', 'del', ns);
     } catch {
       /* not there (never created or already removed) */
     }
+  }
+  try {
+    ip('route', 'del', ...guardRoute(p));
+  } catch {
+    /* not there */
   }
 }
 
@@ -89,6 +110,11 @@ export function removeStaleNamespaces(): string[] {
       removed.push(name);
     } catch {
       /* someone else's problem now */
+    }
+    try {
+      ip('route', 'del', ...guardRoute(vethPlan(Number(m[2]))));
+    } catch {
+      /* the other namespace of the pair took it already */
     }
   }
   return removed;

@@ -8,13 +8,17 @@ import { describe, expect, it } from 'vitest';
 import { summarizeTool } from './aggregate.js';
 import { parseArgs } from './args.js';
 import { checkTargets, ratios } from './compare.js';
+import { renderManyTargets, type ManyTargetsStep } from './many-targets.js';
+import { agentCounters, figuresOf, goalShortfalls, MANY_TARGETS_GOAL, slope, targetAddress, targetsFileText } from './many-targets-plan.js';
 import { vethPlan } from './netns.js';
-import { parseFping } from './peers/fping-parse.js';
+import { p50Ratio, summarizeRatios } from './observer-summary.js';
+import { parseFping, parseFpingCount } from './peers/fping-parse.js';
 import { parseIrttJson } from './peers/irtt-parse.js';
 import { parsePing } from './peers/ping-parse.js';
 import { parseSockperfFullLog, parseSockperfStdout } from './peers/sockperf-parse.js';
 import { parseRtprobeReport } from './rtprobe-report.js';
-import { percentilesOf } from './stats.js';
+import type { RtprobeTarget } from './rtprobe-report.js';
+import { median, percentilesOf } from './stats.js';
 import type { RoundResult } from './tool-result.js';
 import { roundOrder } from './tools.js';
 
@@ -124,6 +128,7 @@ describe('plumbing', () => {
       expect(last % 4).toBe(1);
       expect(Number(v.guestAddr.split('.')[3])).toBe(last + 1);
       expect(`rtpbc${pid}`.length).toBeLessThanOrEqual(15);
+      expect(v.subnet).toBe(`10.254.${v.ctlAddr.split('.')[2]}.${last - 1}/30`);
     }
   });
   it('rounds rotate the order', () => {
@@ -133,5 +138,106 @@ describe('plumbing', () => {
     expect(parseArgs(['--quick'])).toMatchObject({ seconds: 5, rounds: 1 });
     expect(parseArgs(['--quick', '--seconds', '2'])).toMatchObject({ seconds: 2, rounds: 1 });
     expect(() => parseArgs(['--paths', 'eth0'])).toThrow();
+  });
+});
+
+describe('many targets (issue 15)', () => {
+  it('1000 targets get 1000 distinct loopback addresses, 127.0.X.1–250', () => {
+    const addrs = Array.from({ length: 1000 }, (_, i) => targetAddress(i));
+    expect(new Set(addrs).size).toBe(1000);
+    expect(addrs[0]).toBe('127.0.100.1');
+    expect(addrs[249]).toBe('127.0.100.250');
+    expect(addrs[250]).toBe('127.0.101.1');
+    expect(addrs[999]).toBe('127.0.103.250');
+    expect(() => targetAddress(-1)).toThrow();
+    expect(() => targetAddress(250 * 156)).toThrow();
+  });
+  it('the targets file: a comment, then NAME=127.0.X.Y:PORT a line', () => {
+    const lines = targetsFileText(3, 4242).trimEnd().split('\n');
+    expect(lines).toEqual(['# 3 loopback addresses, one agent on 0.0.0.0:4242', 't1=127.0.100.1:4242', 't2=127.0.100.2:4242', 't3=127.0.100.3:4242']);
+  });
+  const target = (sent: number, received: number, missed: number, sendP99?: number): RtprobeTarget => {
+    const t: RtprobeTarget = { name: 't', sent, received, lost: sent - received, missedSendSlots: missed, stampsTx: 'kernel', stampsRx: 'kernel' };
+    if (sendP99 !== undefined) t.sendErrorNs = { p99: sendP99, max: sendP99, mean: 0 };
+    return t;
+  };
+  it('sums the targets: missed over all slots, loss over sent; worst and median send error p99', () => {
+    const f = figuresOf([target(1000, 1000, 0, 20_000), target(990, 980, 10, 50_000), target(1000, 0, 0, 400_000)]);
+    expect(f).toMatchObject({ targets: 3, silent: 1, sent: 2990, received: 1980, lost: 1010, missedSlots: 10 });
+    expect(f.missedPct).toBeCloseTo(100 * 10 / 3000, 9);
+    expect(f.lossPct).toBeCloseTo(100 * 1010 / 2990, 9);
+    expect(f.sendErrorP99WorstNs).toBe(400_000);
+    expect(f.sendErrorP99MedianNs).toBe(50_000);
+    expect(goalShortfalls(f, 3)).toEqual(['1 target(s) never answered', 'missed slots 0.333 %', 'loss 33.779 %', 'send error p99 400 µs']);
+  });
+  it('the goal: met only when every part is, and a missing figure is not a pass', () => {
+    expect(goalShortfalls(figuresOf([target(99_901, 99_901, 99, 100_000)]), 1)).toEqual([]);
+    expect(goalShortfalls(figuresOf([target(99_900, 99_900, 100, 100_000)]), 1)).toEqual(['missed slots 0.100 %']);
+    expect(goalShortfalls(figuresOf([target(100_000, 100_000, 0, 100_001)]), 1)).toEqual(['send error p99 100 µs']);
+    expect(goalShortfalls(figuresOf([target(100, 100, 0)]), 2)).toEqual(['1 of 2 targets reported', 'no send error figures']);
+    expect(goalShortfalls(figuresOf([]), 1)).toContain('loss – %');
+  });
+  it("the agent's counters from the lines it prints when stopped", () => {
+    // captured from `rtprobe agent` on SIGTERM after 1000 targets × 5 s
+    const out = 'listening udp 0.0.0.0:49450 (timestamps: kernel)\nrtprobe agent: received 39157, reflected 39157, rejected 0 (none)\nrtprobe agent: ended by SIGTERM\n';
+    expect(agentCounters(out)).toEqual({ received: 39157, reflected: 39157 });
+    expect(agentCounters('listening udp 0.0.0.0:1 (timestamps: kernel)\n')).toBeUndefined();
+  });
+  it('the row prints what it saw: pass, or MISSED with what fell short; the slope says what it rests on', () => {
+    const step = (n: number, f: ReturnType<typeof figuresOf>, peak?: number): ManyTargetsStep => {
+      const shortfalls = goalShortfalls(f, n);
+      const s: ManyTargetsStep = { targetsAsked: n, rateHz: 100, seconds: 10, command: '', controllerCpuFrom: '', pass: shortfalls.length === 0, shortfalls, ...f };
+      if (peak !== undefined) s.controllerPeakRssBytes = peak;
+      return s;
+    };
+    const text = renderManyTargets({
+      rateHz: 100, seconds: 10, goal: MANY_TARGETS_GOAL, controllerRssMiBPerTarget: 0.5,
+      steps: [step(1, figuresOf([target(1000, 1000, 0, 50_000)]), 90 * 2 ** 20), step(1000, figuresOf([target(1000, 140, 130, 10_000_000)]))],
+    });
+    expect(text).toMatch(/^1 × 100 Hz .* pass$/m);
+    expect(text).toMatch(/^1000 × 100 Hz .* MISSED: 1 of 1000 targets reported, missed slots 11\.504 %, loss 86\.000 %, send error p99 10000 µs$/m);
+    expect(text).toContain('controller 512.0 KiB/target (0.5000 MiB) from 1 targets only');
+  });
+  it('median and slope', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([NaN])).toBeUndefined();
+    // 90 MiB + 0.5 MiB a target, measured at 1 / 100 / 1000 targets
+    const mib = 2 ** 20;
+    const k = slope([1, 100, 1000].map((x) => ({ x, y: 90 * mib + 0.5 * mib * x })));
+    expect((k ?? NaN) / mib).toBeCloseTo(0.5, 9);
+    expect(slope([{ x: 1, y: 5 }, { x: 1, y: 7 }])).toBeUndefined();
+    expect(slope([{ x: 1, y: 5 }, { x: 2, y: NaN }])).toBeUndefined();
+  });
+});
+
+describe('observer effect (issue 15)', () => {
+  it('fping -C: one row per host, an RTT per reply, - for a probe without one', () => {
+    // captured here: 127.0.0.1; 127.0.0.4 and .3 in a namespace with icmp_echo_ignore_all set midway / throughout
+    const rows = parseFpingCount(`${fixture('fping-C.stderr')}ICMP Host Unreachable from 10.0.0.1 for ICMP Echo sent to 10.0.0.9\n`);
+    expect(rows.map((r) => r.host)).toEqual(['127.0.0.1', '127.0.0.4', '127.0.0.3']);
+    expect(rows[0]).toEqual({ host: '127.0.0.1', rttNs: [29_000, 15_000, 14_000, 11_000, 12_000], lost: 0 });
+    expect(rows[1]).toEqual({ host: '127.0.0.4', rttNs: [39_000, 48_000, 55_000], lost: 3 });
+    expect(rows[2]).toEqual({ host: '127.0.0.3', rttNs: [], lost: 3 });
+    expect(parseFpingCount('')).toEqual([]);
+  });
+  it("fping -C p50 goes through the same histogram as rtprobe's own (1 µs floor, 3 digits: 512 ns buckets here)", () => {
+    const row = parseFpingCount(fixture('fping-C.stderr'))[0];
+    // samples 11, 12, 14, 15, 29 µs: the median 14 µs, reported as its bucket's highest value
+    expect(percentilesOf(row?.rttNs ?? []).p50).toBe(14_335);
+  });
+  it('ratio rtprobe/fping per pair, the median over pairs, failed sides left out', () => {
+    expect(p50Ratio({ rtprobeP50Ns: 30_000, fpingP50Ns: 20_000 })).toBe(1.5);
+    expect(p50Ratio({ rtprobeP50Ns: 30_000 })).toBeUndefined();
+    expect(p50Ratio({ rtprobeP50Ns: 30_000, fpingP50Ns: 0 })).toBeUndefined();
+    const s = summarizeRatios([
+      { rtprobeP50Ns: 10, fpingP50Ns: 20 },
+      { rtprobeP50Ns: 40, fpingP50Ns: 20 },
+      { fpingP50Ns: 20 },
+      { rtprobeP50Ns: 30, fpingP50Ns: 20 },
+    ]);
+    expect(s.ratios).toEqual([0.5, 2, undefined, 1.5]);
+    expect(s).toMatchObject({ median: 1.5, min: 0.5, max: 2 });
+    expect(summarizeRatios([{}]).median).toBeUndefined();
   });
 });

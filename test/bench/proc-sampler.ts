@@ -8,10 +8,13 @@ import { processCpuS } from './child-cpu.js';
 
 export interface ProcSample {
   rssBytes: number;
+  /** VmHWM: the most RSS the process ever had, so far */
+  peakRssBytes?: number;
   cpuS: number;
 }
 
-function leafPid(pid: number): number {
+/** The program under the bench's wrappers (coreutils timeout, ip netns exec): the only child, down. */
+export function leafPid(pid: number): number {
   let cur = pid;
   for (let depth = 0; depth < 4; depth++) {
     let kids: string[];
@@ -27,9 +30,10 @@ function leafPid(pid: number): number {
   return cur;
 }
 
-function rssBytes(pid: number): number | undefined {
+/** A memory line of /proc/PID/status in bytes (VmRSS now, VmHWM the high-water mark), undefined when gone. */
+export function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;
@@ -47,9 +51,10 @@ export class ProcSampler {
 
   private sample(): void {
     const leaf = leafPid(this.pid);
-    const rss = rssBytes(leaf);
+    const rss = statusBytes(leaf, 'VmRSS');
+    const peak = statusBytes(leaf, 'VmHWM');
     const cpu = processCpuS(leaf);
-    if (rss !== undefined && cpu !== undefined) this.last = { rssBytes: rss, cpuS: cpu };
+    if (rss !== undefined && cpu !== undefined) this.last = peak === undefined ? { rssBytes: rss, cpuS: cpu } : { rssBytes: rss, peakRssBytes: peak, cpuS: cpu };
   }
 
   /** Stops polling; the last sample taken while the process was alive. */

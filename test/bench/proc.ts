@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { childrenCpuS } from './child-cpu.js';
+import { leafPid } from './proc-sampler.js';
 
 export interface ChildOptions {
   /** hard bound on the child's life, seconds */
@@ -129,8 +130,13 @@ export interface Service {
   pid: number;
   /** the match of the readiness pattern */
   ready: RegExpExecArray;
-  /** SIGTERM, then SIGKILL after graceS; resolves with its output */
-  stop(graceS?: number): Promise<Finished>;
+  /**
+   * SIGTERM, then SIGKILL after graceS; resolves with its output. `to: 'program'` sends the
+   * SIGTERM to the program under the wrappers alone: a signal to the group reaches it up to
+   * three times (from us, then from coreutils timeout to it and to its group), and a program
+   * that handles only the first (an rtprobe agent) dies by the next before it prints its counters.
+   */
+  stop(graceS?: number, to?: 'group' | 'program'): Promise<Finished>;
 }
 
 /** Starts a server and waits until its output matches `ready`. */
@@ -140,8 +146,17 @@ export async function startService(
   opts: ChildOptions & { ready: RegExp; readyTimeoutS: number },
 ): Promise<Service> {
   const r = launch(cmd, args, opts);
-  const stop = async (graceS = 3): Promise<Finished> => {
-    killGroup(r.child, 'SIGTERM');
+  const stop = async (graceS = 3, to: 'group' | 'program' = 'group'): Promise<Finished> => {
+    const program = to === 'program' && r.child.pid !== undefined ? leafPid(r.child.pid) : undefined;
+    if (program !== undefined && program !== r.child.pid && r.child.exitCode === null && r.child.signalCode === null) {
+      try {
+        process.kill(program, 'SIGTERM');
+      } catch {
+        killGroup(r.child, 'SIGTERM');
+      }
+    } else {
+      killGroup(r.child, 'SIGTERM');
+    }
     const t = setTimeout(() => killGroup(r.child, 'SIGKILL'), graceS * 1000);
     const f = await r.done;
     clearTimeout(t);

@@ -42,13 +42,20 @@ export interface Agent {
   service: Service;
 }
 
-export async function startAgent(path: BenchPath, mode: StampMode, lifeS: number): Promise<Agent> {
+export interface AgentOptions {
+  /** address to bind instead of the path's server host (0.0.0.0: answer every loopback address) */
+  listenHost?: string;
+  /** more `rtprobe agent` flags, e.g. --max-sessions */
+  extraArgs?: readonly string[];
+}
+
+export async function startAgent(path: BenchPath, mode: StampMode, lifeS: number, o: AgentOptions = {}): Promise<Agent> {
   // port 0 on loopback: the agent picks one and tells us
   const port = path.name === 'loopback' ? 0 : await path.port(7707);
   const service = await startService(
     process.execPath,
     // --max-rate off: the capacity rounds send up to 20 kHz from one source, above the default limit.
-    [CLI, 'agent', '--listen', `${path.serverHost}:${port}`, '--timestamps', mode, '--max-rate', 'off'],
+    [CLI, 'agent', '--listen', `${o.listenHost ?? path.serverHost}:${port}`, '--timestamps', mode, '--max-rate', 'off', ...(o.extraArgs ?? [])],
     { netns: path.serverNetns, timeoutS: lifeS, cwd: REPO_ROOT, ready: /listening udp (\S+)/, readyTimeoutS: 30 },
   );
   const where = service.ready[1] ?? '';
@@ -82,17 +89,24 @@ export interface ControllerArgs {
   timeoutS: number;
   /** poll /proc for RSS (fallback if the report has no process block); off for latency runs */
   sampleProc?: boolean;
+  /** `--targets-file FILE` instead of `targets` × --target to the agent */
+  targetsFile?: string;
+  /** more `rtprobe run` flags, e.g. --loss-after */
+  extraArgs?: readonly string[];
 }
 
 export async function runController(a: ControllerArgs): Promise<ControllerRun> {
   const args = [CLI, 'run'];
-  for (let i = 0; i < a.targets; i++) {
-    args.push('--target', a.agent ? `t${i}=${a.agent.host}:${a.agent.port}` : `t${i}=icmp://${a.path.serverHost}`);
+  if (a.targetsFile !== undefined) args.push('--targets-file', a.targetsFile);
+  else {
+    for (let i = 0; i < a.targets; i++) {
+      args.push('--target', a.agent ? `t${i}=${a.agent.host}:${a.agent.port}` : `t${i}=icmp://${a.path.serverHost}`);
+    }
   }
   args.push('--rate', String(a.rateHz));
   if (a.count !== undefined) args.push('--count', String(a.count));
   else args.push('--duration', `${a.seconds ?? 1}s`);
-  args.push('--timestamps', a.mode, '--json', a.jsonFile, '--quiet');
+  args.push('--timestamps', a.mode, ...(a.extraArgs ?? []), '--json', a.jsonFile, '--quiet');
   let sampler: ProcSampler | undefined;
   const finished = await runToEnd(process.execPath, args, { netns: a.path.clientNetns, timeoutS: a.timeoutS, cwd: REPO_ROOT }, (pid) => {
     if (a.sampleProc) sampler = new ProcSampler(pid, 200);

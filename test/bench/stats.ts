@@ -42,3 +42,11 @@ export function percentilesOf(samplesNs: readonly number[]): Percentiles {
   recordAll(h, samplesNs);
   return summarize(h);
 }
+
+/** Median of finite values (mean of the middle two for an even count); undefined for none. */
+export function median(values: readonly number[]): number | undefined {
+  const xs = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (xs.length === 0) return undefined;
+  const mid = Math.floor(xs.length / 2);
+  return xs.length % 2 === 1 ? xs[mid] : ((xs[mid - 1] ?? NaN) + (xs[mid] ?? NaN)) / 2;
+}

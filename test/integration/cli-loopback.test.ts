@@ -151,6 +151,18 @@ describe('rtprobe agent', () => {
     expect(ended.stdout).toMatch(/ended by SIGTERM/);
   });
 
+  it('a second SIGTERM while it closes does not kill it before its counters (a supervisor that repeats itself)', async () => {
+    const agent = await startAgent();
+    await sendDatagrams(agent.port, [encodeProbe(7, 1n, 1n, 64)]);
+    await waitFor(() => socketQueuedBytes(agent.port) === 0, { what: () => 'the agent to read the probe', timeoutMs: 10_000 });
+    agent.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 5)); // handled, not still pending
+    const ended = await agent.stop(); // the second SIGTERM, while it closes
+    expect(ended.code).toBe(0);
+    expect(ended.stdout).toMatch(/received 1, reflected 1/);
+    expect(ended.stdout).toMatch(/ended by SIGTERM/);
+  });
+
   it('port in use: one-line error, exit 2', async () => {
     const agent = await startAgent();
     try {

@@ -713,6 +713,7 @@ int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
   iovec iov{const_cast<void*>(buf), len};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(in6_pktinfo))];
   const bool withSource = replyFrom != nullptr && replyFrom->valid;
+  bool retriedAfterIcmp = false;
   for (;;) {
     msghdr msg{};
     msg.msg_name = const_cast<sockaddr*>(to);
@@ -765,6 +766,15 @@ int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
       continue;
     }
     if (errno == EINTR) continue;
+    if ((errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) &&
+        !retriedAfterIcmp) {
+      // With IP_RECVERR an ICMP error for an earlier datagram (another target's closed port)
+      // is also the socket's pending error, which fails the next send once and is cleared by
+      // it: this datagram was never tried. Once more; a failure of its own fails again.
+      retriedAfterIcmp = true;
+      if (!useIdCmsg_) ResyncTxIds();
+      continue;
+    }
     return -1;
   }
 }

@@ -33,3 +33,31 @@ export function parseFping(stdout: string, stderr: string): FpingParsed {
     durationS: Number.isNaN(first) ? 0 : last - first,
   };
 }
+
+export interface FpingCountRow {
+  host: string;
+  /** one RTT per reply, in probe order */
+  rttNs: number[];
+  /** probes shown as '-': no reply */
+  lost: number;
+}
+
+/**
+ * `fping -C N -q HOST…` prints one line per host on stderr when it is done, an RTT in ms per
+ * probe and '-' for a probe without a reply:
+ *   10.254.1.2 : 0.042 0.025 - 0.016
+ * Other stderr lines (ICMP errors, warnings) are not rows and are skipped.
+ */
+export function parseFpingCount(stderr: string): FpingCountRow[] {
+  const rows: FpingCountRow[] = [];
+  for (const m of stderr.matchAll(/^(\S+)\s+:((?:\s+(?:\d+(?:\.\d+)?|-))+)\s*$/gm)) {
+    const rttNs: number[] = [];
+    let lost = 0;
+    for (const v of (m[2] ?? '').trim().split(/\s+/)) {
+      if (v === '-') lost++;
+      else rttNs.push(Math.round(Number(v) * 1e6));
+    }
+    rows.push({ host: m[1] ?? '', rttNs, lost });
+  }
+  return rows;
+}

@@ -1,0 +1,164 @@
+/**
+ * Many targets at 100 Hz (issue 15 items 4–6), loopback, kernel stamps: one `rtprobe agent` on
+ * 0.0.0.0 answers 127.0.X.Y, one controller probes 1, 100 and 1000 of those addresses from a
+ * --targets-file. Per step: probes sent, missed send slots, loss, send error p99 (worst and
+ * median target), peak RSS and CPU of both processes, what the agent itself reflected; then
+ * RSS per target of each process.
+ * Judged against the issue's goal: < 0.1 % missed, < 0.1 % loss, send error p99 ≤ 100 µs.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loopbackPath } from './bench-path.js';
+import { processCpuS } from './child-cpu.js';
+import { fixed, formatTable, us } from './format-table.js';
+import { agentCounters, figuresOf, goalShortfalls, MANY_TARGETS_GOAL, slope, targetsFileText, type ManyTargetsFigures } from './many-targets-plan.js';
+import { leafPid, statusBytes } from './proc-sampler.js';
+import { tail } from './proc.js';
+import { runController, startAgent } from './rtprobe-runner.js';
+
+export interface ManyTargetsStep extends Partial<ManyTargetsFigures> {
+  targetsAsked: number;
+  rateHz: number;
+  seconds: number;
+  command: string;
+  /** VmHWM of the controller, last /proc sample (every 200 ms) before it exited */
+  controllerPeakRssBytes?: number;
+  /** the report's process.rss_bytes: RSS when the report was written, not the peak */
+  controllerRssAtReportBytes?: number;
+  /** user+system of the whole run, start-up included */
+  controllerCpuS?: number;
+  controllerCpuFrom: string;
+  /** VmHWM of the agent just before it was stopped */
+  agentPeakRssBytes?: number;
+  /** the agent's user+system while the controller ran */
+  agentCpuS?: number;
+  /** the agent's own counters, printed when it is stopped */
+  agentReceived?: number;
+  agentReflected?: number;
+  /** the goal met in full */
+  pass: boolean;
+  shortfalls: string[];
+  note?: string;
+}
+
+export interface ManyTargetsResult {
+  rateHz: number;
+  seconds: number;
+  goal: typeof MANY_TARGETS_GOAL;
+  steps: ManyTargetsStep[];
+  /** least-squares slope of peak RSS over the target count, MiB per target */
+  controllerRssMiBPerTarget?: number;
+  agentRssMiBPerTarget?: number;
+}
+
+export const MANY_TARGETS_STEPS: readonly number[] = [1, 100, 1000];
+const RATE_HZ = 100;
+const LOSS_AFTER = '2s';
+
+async function measureStep(n: number, seconds: number, tmpDir: string): Promise<ManyTargetsStep> {
+  const path = loopbackPath();
+  const timeoutS = seconds * 3 + 60;
+  const agent = await startAgent(path, 'kernel', timeoutS + 30, { listenHost: '0.0.0.0', extraArgs: ['--max-sessions', '1024'] });
+  const agentPid = leafPid(agent.service.pid);
+  let step: ManyTargetsStep | undefined;
+  let agentGone = false;
+  try {
+    const targetsFile = join(tmpDir, `many-${n}.targets`);
+    writeFileSync(targetsFile, targetsFileText(n, agent.port));
+    const agentCpu0 = processCpuS(agentPid);
+    const c = await runController({
+      path, agent, targets: n, rateHz: RATE_HZ, seconds, mode: 'kernel', jsonFile: join(tmpDir, `many-${n}.json`),
+      timeoutS, sampleProc: true, targetsFile, extraArgs: ['--loss-after', LOSS_AFTER],
+    });
+    const agentCpu1 = processCpuS(agentPid);
+    const agentPeak = statusBytes(agentPid, 'VmHWM');
+    agentGone = agentCpu1 === undefined;
+    const p = c.report?.process;
+    step = {
+      targetsAsked: n, rateHz: RATE_HZ, seconds, command: c.command, pass: false, shortfalls: [],
+      controllerCpuFrom: p ? 'report process block (start-up included)' : 'cutime/cstime of the child (start-up included)',
+    };
+    if (c.sample?.peakRssBytes !== undefined) step.controllerPeakRssBytes = c.sample.peakRssBytes;
+    if (p) step.controllerRssAtReportBytes = p.rssBytes;
+    const cpu = p ? p.cpuUserS + p.cpuSystemS : c.finished.cpuS;
+    if (cpu !== undefined) step.controllerCpuS = cpu;
+    if (agentPeak !== undefined) step.agentPeakRssBytes = agentPeak;
+    if (agentCpu0 !== undefined && agentCpu1 !== undefined) step.agentCpuS = agentCpu1 - agentCpu0;
+    if (!c.report) {
+      step.note = `no report (exit ${c.finished.code ?? c.finished.signal}): ${c.command}\n${tail(c.finished)}`;
+      step.shortfalls = ['no report'];
+    } else {
+      const f = figuresOf(c.report.targets);
+      Object.assign(step, f);
+      step.shortfalls = goalShortfalls(f, n);
+      step.pass = step.shortfalls.length === 0;
+    }
+  } finally {
+    // an agent with 1000 sessions on a loaded machine takes seconds to print its counters and go
+    const end = await agent.service.stop(15, 'program');
+    // the agent's own count of what it answered, from the line it prints when stopped
+    const counted = agentCounters(`${end.stdout}\n${end.stderr}`);
+    if (step && counted) Object.assign(step, { agentReceived: counted.received, agentReflected: counted.reflected });
+    if (step && agentGone) {
+      step.note = `${step.note ? `${step.note}\n` : ''}the agent ended before the run did (exit ${end.code ?? end.signal}):\n${tail(end)}`;
+      step.shortfalls.push('agent ended early');
+      step.pass = false;
+    }
+  }
+  return step;
+}
+
+export async function measureManyTargets(o: { seconds: number; tmpDir: string; log: (s: string) => void }): Promise<ManyTargetsResult> {
+  const res: ManyTargetsResult = { rateHz: RATE_HZ, seconds: o.seconds, goal: MANY_TARGETS_GOAL, steps: [] };
+  for (const n of MANY_TARGETS_STEPS) {
+    let s: ManyTargetsStep;
+    try {
+      s = await measureStep(n, o.seconds, o.tmpDir);
+    } catch (e) {
+      // e.g. the agent did not come up: the other steps still run
+      const note = e instanceof Error ? e.message : String(e);
+      s = { targetsAsked: n, rateHz: RATE_HZ, seconds: o.seconds, command: '', controllerCpuFrom: 'none', pass: false, shortfalls: ['failed'], note };
+    }
+    res.steps.push(s);
+    o.log(`  ${n} × ${RATE_HZ} Hz: sent ${s.sent ?? '–'}, missed slots ${fixed(s.missedPct, 3)} %, loss ${fixed(s.lossPct, 3)} %` +
+      `, controller peak RSS ${mib(s.controllerPeakRssBytes)} MiB, the agent reflected ${s.agentReflected ?? '–'} of ${s.agentReceived ?? '–'} received${s.note ? `\n${s.note}` : ''}`);
+  }
+  const perTarget = (rss: (s: ManyTargetsStep) => number | undefined): number | undefined => {
+    const k = slope(res.steps.map((s) => ({ x: s.targetsAsked, y: rss(s) ?? NaN })));
+    return k === undefined ? undefined : k / 2 ** 20;
+  };
+  const c = perTarget(controllerRss);
+  if (c !== undefined) res.controllerRssMiBPerTarget = c;
+  const a = perTarget((s) => s.agentPeakRssBytes);
+  if (a !== undefined) res.agentRssMiBPerTarget = a;
+  return res;
+}
+
+/** peak RSS; RSS at the report where no /proc sample was taken */
+const controllerRss = (s: ManyTargetsStep): number | undefined => s.controllerPeakRssBytes ?? s.controllerRssAtReportBytes;
+const mib = (b: number | undefined): string => fixed(b === undefined ? undefined : b / 2 ** 20, 1);
+
+export function renderManyTargets(r: ManyTargetsResult): string {
+  const g = r.goal;
+  const table = formatTable(
+    ['targets × rate', 'sent', 'missed slots %', 'loss %', 'send err p99 worst µs', 'median µs', 'ctl peak RSS MiB', 'ctl CPU s', 'agent peak RSS MiB', 'agent CPU s', 'agent reflected', 'goal'],
+    r.steps.map((s) => [
+      `${s.targetsAsked} × ${s.rateHz} Hz`, String(s.sent ?? '–'), fixed(s.missedPct, 3), fixed(s.lossPct, 3),
+      us(s.sendErrorP99WorstNs), us(s.sendErrorP99MedianNs), mib(controllerRss(s)),
+      fixed(s.controllerCpuS, 2), mib(s.agentPeakRssBytes), fixed(s.agentCpuS, 2), String(s.agentReflected ?? '–'),
+      s.pass ? 'pass' : `MISSED: ${s.shortfalls.join(', ')}`,
+    ]),
+    [0, 11],
+  );
+  const perTarget = (v: number | undefined, rss: (s: ManyTargetsStep) => number | undefined): string => {
+    if (v === undefined) return 'not measured';
+    const over = r.steps.filter((s) => rss(s) !== undefined).map((s) => s.targetsAsked);
+    return `${(v * 1024).toFixed(1)} KiB/target (${v.toFixed(4)} MiB)${over.length < r.steps.length ? ` from ${over.join(' / ')} targets only` : ''}`;
+  };
+  return [
+    table,
+    `  goal (issue 15): < ${g.missedPct} % missed slots, < ${g.lossPct} % loss, the worst target's send error p99 ≤ ${g.sendErrorP99Ns / 1000} µs, every target answering; ${r.seconds} s per step, --loss-after ${LOSS_AFTER}.`,
+    '  peak RSS = VmHWM from /proc (controller: last 200 ms sample before exit; agent: just before it is stopped). Controller CPU: whole run, start-up included; agent CPU: while the controller ran; agent reflected: its own count, printed when it stops.',
+    `RSS per target (least-squares slope over ${r.steps.map((s) => s.targetsAsked).join(' / ')} targets): controller ${perTarget(r.controllerRssMiBPerTarget, controllerRss)}, agent ${perTarget(r.agentRssMiBPerTarget, (s) => s.agentPeakRssBytes)}`,
+  ].join('\n');
+}
