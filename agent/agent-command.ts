@@ -11,6 +11,8 @@ import { AgentRecorder } from './agent-recorder.js';
 import { openDgramReflector, type Reflector } from './dgram-reflector.js';
 import { openNativeReflector } from './native-agent-reflector.js';
 import { StatsStream } from './stats-stream.js';
+import { formatTimerSummary, startGuestTimer, type GuestTimer } from './guest-timer.js';
+import { startAlignedTicker } from './aligned-ticker.js';
 import { TraceFreeze } from './trace-freeze.js';
 
 export const AGENT_VERSION = RTPROBE_VERSION;
@@ -56,6 +58,15 @@ Stream (WebSocket, path /v1/stream)
                            write a marker to ftrace's trace_marker and stop tracing, so the
                            kernel trace around the worst case is kept (as cyclictest -b)
   --tracefs DIR            tracefs mount (default /sys/kernel/tracing, then debug/tracing)
+Guest timer latency (README: Guest timer latency)
+  --timer-latency          also measure this guest's timer/scheduling latency, as cyclictest's
+                           measuring thread: a native thread sleeps with clock_nanosleep
+                           (CLOCK_MONOTONIC, TIMER_ABSTIME) to a fixed grid and records each
+                           wake-up's lateness; streamed as histogram 'timer' in every interval
+  --timer-interval TIME    the grid (default 1ms, 50us..1s)
+  --timer-priority N       its SCHED_FIFO priority (default 95; without CAP_SYS_NICE or
+                           RLIMIT_RTPRIO a warning, with --require-rt exit 2)
+  --timer-cpu N            pin it to CPU N (e.g. the CPU the reflector's vCPU runs on)
 
 ${SOCKET_FLAGS_HELP}
 Prints 'listening udp HOST:PORT' (and 'stream ws://HOST:PORT/v1/stream') when ready. SIGINT or
@@ -117,7 +128,7 @@ async function openReflector(config: AgentConfig, choice: TimestampChoice, core:
 
 /** The agent stream's WebSocket server, fed by the recorder; a listen failure is a message and null. */
 async function openStream(stream: NonNullable<AgentConfig['stream']>, config: AgentConfig,
-  reflector: Reflector): Promise<StatsStream | null> {
+  reflector: Reflector, timer: GuestTimer | null): Promise<StatsStream | null> {
   try {
     return await StatsStream.listen({
       host: stream.host, port: stream.port, token: stream.token,
@@ -127,6 +138,7 @@ async function openStream(stream: NonNullable<AgentConfig['stream']>, config: Ag
         clocks: { t2: reflector.stampSource, t3: reflector.stampSource, turnaround: CLOCK_OF_SOURCE[reflector.stampSource] },
         clock_sync: { mode: config.clockSync.mode, error_ns: config.clockSync.errorNs },
         interval_ms: config.intervalMs, replay_ms: stream.replayMs,
+        timer: timer ? timer.hello : { running: false, interval_ns: 0, priority: null, cpu: null },
       },
     });
   } catch (error) {
@@ -167,24 +179,45 @@ function formatStreamCounters(stream: StatsStream | null): string {
     `${s.authFailures} auth failures, bad messages ${JSON.stringify(s.errors)}, ${s.floodCloses} flood closes`;
 }
 
+/** --timer-latency: the measuring thread, null when off, an exit code when it cannot run as asked. */
+function openGuestTimer(config: AgentConfig): GuestTimer | null | number {
+  if (!config.timer) return null;
+  const timer = startGuestTimer(config.timer, config.socket.native.mlock ?? false);
+  if (timer instanceof Error) return printUsageError('agent', timer);
+  for (const warning of timer.warnings) process.stderr.write(`rtprobe agent: warning: ${warning}\n`);
+  if (config.socket.requireRt && timer.warnings.some(isPrivilegeWarning)) {
+    process.stderr.write('rtprobe agent: --require-rt: the timer thread\'s real-time options could not be applied (see the warning above)\n');
+    timer.native.stop();
+    return EXIT_USAGE;
+  }
+  return timer;
+}
+
 async function runAgent(config: AgentConfig): Promise<number> {
   const choice = chooseTimestamps(config.timestamps, config.socket);
   if (choice instanceof Error) return printUsageError('agent', choice);
   const trace = config.traceOnBreach ? TraceFreeze.open(config.traceOnBreach.dir) : null;
   if (trace instanceof Error) return printUsageError('agent', trace);
   for (const warning of choice.warnings) process.stderr.write(`rtprobe agent: warning: ${warning}\n`);
+  const timer = openGuestTimer(config);
+  if (typeof timer === 'number') return timer;
 
   let stream: StatsStream | null = null;
   const recorder = new AgentRecorder({
     intervalMs: config.intervalMs, recordOwd: config.clockSync.mode !== 'none', maxSessions: config.maxSessions,
     idleMs: 60_000, publish: (message) => stream?.publish(message),
+    ...(timer ? { timer: timer.native } : {}),
   });
   const core = new AgentCore(recorder);
   const reflector = await openReflector(config, choice, core);
-  if (typeof reflector === 'number') return reflector;
+  if (typeof reflector === 'number') {
+    timer?.native.stop();
+    return reflector;
+  }
   if (config.stream) {
-    stream = await openStream(config.stream, config, reflector);
+    stream = await openStream(config.stream, config, reflector, timer);
     if (!stream) {
+      timer?.native.stop();
       await reflector.close();
       return EXIT_USAGE;
     }
@@ -193,15 +226,21 @@ async function runAgent(config: AgentConfig): Promise<number> {
   }
   // Handlers first: whoever reads the listening line may stop the agent at once.
   const stopped = waitForStopSignal();
-  const ticker = setInterval(() => recorder.tick(wallMsOfMono(monoNs())), Math.min(250, config.intervalMs / 4));
+  // With the timer on, the tick also collects its counts: at most 100 ms apart and right after
+  // each interval boundary.
+  const stopTicker = startAlignedTicker(Math.min(timer ? 100 : 250, config.intervalMs / 4), () => wallMsOfMono(monoNs()),
+    (nowMs) => recorder.tick(nowMs));
   process.stdout.write(`listening udp ${shown(reflector.address, reflector.port)} (timestamps: ${reflector.stampSource})\n`);
   if (stream) process.stdout.write(`stream ws://${shown(stream.address, stream.port)}/v1/stream${config.stream?.token ? '' : ' (no auth)'}\n`);
   const signal = await stopped;
-  clearInterval(ticker);
+  stopTicker();
   await reflector.close();
   recorder.endAll(wallMsOfMono(monoNs()));
+  timer?.native.stop();
+  recorder.foldTimer();
   const streamLine = formatStreamCounters(stream);
   await stream?.close();
-  process.stdout.write(`${core.format(CLOCK_OF_SOURCE[reflector.stampSource])}${streamLine}\nrtprobe agent: ended by ${signal}\n`);
+  const timerLine = timer ? `\n${formatTimerSummary(timer.hello, recorder.timerTotal.summary(), recorder.timerMaxAtMs, recorder.timerOverruns)}` : '';
+  process.stdout.write(`${core.format(CLOCK_OF_SOURCE[reflector.stampSource])}${streamLine}${timerLine}\nrtprobe agent: ended by ${signal}\n`);
   return 0;
 }

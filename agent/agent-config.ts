@@ -34,7 +34,21 @@ export interface AgentConfig {
   protection: ReflectorProtection;
   /** freeze the kernel trace on a controller's breach: the tracefs dir, or null to search */
   traceOnBreach: { dir: string | null } | null;
+  /** --timer-latency: the guest timer's measuring thread; null when off */
+  timer: AgentTimerConfig | null;
 }
+
+export interface AgentTimerConfig {
+  intervalNs: number;
+  /** SCHED_FIFO priority asked for */
+  priority: number;
+  /** pin to this CPU; null = not pinned */
+  cpu: number | null;
+}
+
+/** cyclictest's usual measuring priority, below the kernel's own 99 (watchdog, migration) */
+export const DEFAULT_TIMER_PRIORITY = 95;
+
 
 export const AGENT_FLAG_SPEC = {
   listen: { type: 'string' },
@@ -51,6 +65,10 @@ export const AGENT_FLAG_SPEC = {
   'max-rate': { type: 'string' },
   'trace-on-breach': { type: 'boolean' },
   tracefs: { type: 'string' },
+  'timer-latency': { type: 'boolean' },
+  'timer-interval': { type: 'string' },
+  'timer-priority': { type: 'string' },
+  'timer-cpu': { type: 'string' },
   ...SOCKET_FLAG_SPEC,
 } as const;
 
@@ -69,6 +87,10 @@ export interface AgentFlags extends SocketFlags {
   'max-rate'?: string;
   'trace-on-breach'?: boolean;
   tracefs?: string;
+  'timer-latency'?: boolean;
+  'timer-interval'?: string;
+  'timer-priority'?: string;
+  'timer-cpu'?: string;
 }
 
 function parseNumericHost(flag: string, text: string, defaultPort: number): { host: string; port: number; family: 4 | 6 } | Error {
@@ -98,6 +120,22 @@ function parseStream(flags: AgentFlags): AgentStreamConfig | null | Error {
   return { host: listen.host, port: listen.port, token, replayMs: replayNs / 1e6 };
 }
 
+/** --timer-latency and its options; the options alone are an error (they would do nothing). */
+export function parseTimerFlags(flags: AgentFlags): AgentTimerConfig | null | Error {
+  if (!flags['timer-latency']) {
+    const stray = (['timer-interval', 'timer-priority', 'timer-cpu'] as const).find((flag) => flags[flag] !== undefined);
+    return stray === undefined ? null : new Error(`--${stray}: only with --timer-latency`);
+  }
+  const intervalNs = parseDurationNs('--timer-interval', flags['timer-interval'] ?? '1ms');
+  if (intervalNs instanceof Error) return intervalNs;
+  if (intervalNs < 50e3 || intervalNs > 1e9) return new Error('--timer-interval: must be 50us..1s');
+  const priority = parseIntegerIn('--timer-priority', flags['timer-priority'] ?? String(DEFAULT_TIMER_PRIORITY), 1, 99);
+  if (priority instanceof Error) return priority;
+  const cpu = flags['timer-cpu'] === undefined ? null : parseIntegerIn('--timer-cpu', flags['timer-cpu'], 0, 4095);
+  if (cpu instanceof Error) return cpu;
+  return { intervalNs: Math.round(intervalNs), priority, cpu };
+}
+
 export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
   const listen = parseNumericHost('--listen', flags.listen ?? DEFAULT_LISTEN, 7707);
   if (listen instanceof Error) return listen;
@@ -125,6 +163,8 @@ export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
   if (maxRatePerS instanceof Error) return new Error(`${maxRatePerS.message}, or 'off'`);
   const key = flags['key-file'] === undefined ? null : readKeyFile('--key-file', flags['key-file']);
   if (key instanceof Error) return key;
+  const timer = parseTimerFlags(flags);
+  if (timer instanceof Error) return timer;
   if (flags.tracefs !== undefined && !flags['trace-on-breach']) return new Error('--tracefs: only with --trace-on-breach');
   if (flags['trace-on-breach'] && stream === null) {
     return new Error('--trace-on-breach: breaches arrive over the stream: also give --token-file (or --insecure-no-auth)');
@@ -134,5 +174,6 @@ export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
     intervalMs: intervalNs / 1e6, clockSync: { mode, errorNs }, maxSessions,
     protection: { key, limits: { maxRatePerS, maxSessions, replayWindow: key !== null } },
     traceOnBreach: flags['trace-on-breach'] ? { dir: flags.tracefs ?? null } : null,
+    timer,
   };
 }

@@ -4,6 +4,8 @@ import type {
   AgentTag, EncodedHistogram, IntervalCounts, IntervalMessage, SessionEndMessage,
 } from '../shared/messages/agent-messages.js';
 import { countReject, type RejectCounts, type RejectReason } from '../shared/wire/reject-reason.js';
+import type { TimerDrain } from '../shared/native/timer-latency-addon.js';
+import { foldTimerDrain } from './timer-fold.js';
 
 export interface RecorderOptions {
   intervalMs: number;
@@ -14,6 +16,11 @@ export interface RecorderOptions {
   /** a session with no probe for this long ends */
   idleMs: number;
   publish: (message: IntervalMessage | SessionEndMessage) => void;
+  /**
+   * --timer-latency: what the guest timer recorded since the last call. It is drained on every
+   * tick and before an interval closes, so its samples go into the intervals open at the time.
+   */
+  timer?: { drain(): TimerDrain };
 }
 
 /** One arrived probe, as the agent stamped it. */
@@ -35,7 +42,10 @@ const SEQ_RESTART_JUMP = 2n ** 32n;
 class SessionRecorder {
   readonly histograms: Record<AgentTag, LatencyHistogram> = {
     ipdv: new LatencyHistogram('interval'), turnaround: new LatencyHistogram('interval'), owd: new LatencyHistogram('interval'),
+    timer: new LatencyHistogram('interval'),
   };
+  /** wall ms of the current interval's timer max */
+  timerMaxAtMs = 0;
   counts: IntervalCounts = { received: 0, gaps: 0, reordered: 0, duplicates: 0, rejected: {} };
   intervalStartMs: number;
   lastSeenMs: number;
@@ -87,7 +97,8 @@ class SessionRecorder {
     const histograms: Partial<Record<AgentTag, EncodedHistogram>> = {};
     for (const [tag, h] of Object.entries(this.histograms) as [AgentTag, LatencyHistogram][]) {
       if (h.count === 0) continue;
-      histograms[tag] = { count: h.count, max_ns: h.maxNs, encoded: encodeHistogram(h.histogram) };
+      histograms[tag] = { count: h.count, max_ns: h.maxNs, encoded: encodeHistogram(h.histogram),
+        ...(tag === 'timer' ? { max_at_ms: this.timerMaxAtMs } : {}) };
     }
     const message: IntervalMessage = {
       type: 'interval', v: 1, id, session: this.session, peer: this.peer,
@@ -111,6 +122,10 @@ export class AgentRecorder {
   private nextId = 1;
   /** datagrams rejected since the last interval closed, reported with every session's interval */
   private pendingRejects: RejectCounts = {};
+  /** the guest timer over the agent's whole run, sessions or not (its exit summary) */
+  readonly timerTotal = new LatencyHistogram();
+  timerMaxAtMs = 0;
+  timerOverruns = 0;
 
   constructor(private readonly options: RecorderOptions) {}
 
@@ -140,6 +155,7 @@ export class AgentRecorder {
 
   /** Closes every interval whose end has passed and ends idle sessions; call a few times a second. */
   tick(nowMs: number): void {
+    this.foldTimer();
     for (const session of this.sessions.values()) {
       this.closeDue(session, nowMs);
       if (nowMs - session.lastSeenMs >= this.options.idleMs) this.end(session, 'idle', nowMs);
@@ -162,7 +178,20 @@ export class AgentRecorder {
     }
   }
 
+  /** Adds what the guest timer recorded since the last fold to every open interval. */
+  foldTimer(): void {
+    const drain = this.options.timer?.drain();
+    if (!drain) return;
+    this.timerOverruns += drain.overruns;
+    for (const session of this.sessions.values()) {
+      if (drain.count > 0 && drain.maxNs > session.histograms.timer.maxNs) session.timerMaxAtMs = drain.maxAtMs;
+    }
+    if (drain.count > 0 && drain.maxNs > this.timerTotal.maxNs) this.timerMaxAtMs = drain.maxAtMs;
+    foldTimerDrain(drain, [this.timerTotal, ...[...this.sessions.values()].map((s) => s.histograms.timer)]);
+  }
+
   private publishInterval(session: SessionRecorder, endMs: number): void {
+    this.foldTimer();
     const message = session.close(this.nextId++, endMs);
     message.counts.rejected = this.pendingRejects;
     this.pendingRejects = {};

@@ -25,19 +25,22 @@ Input
                       name without -YYYY-MM-DD.hlog (the daily files of soak --hlog).
   --from T, --to T    intervals starting in [from, to): ISO time (2024-05-01T10:00, no zone
                       = UTC), epoch seconds, 'now', or relative to now (-1h, -30m, -2d)
-  --tag TAG           only this tag (rtt, turnaround, ipdv, send_error; repeatable)
+  --tag TAG           only this tag (rtt, turnaround, ipdv, timer, send_error; repeatable)
   --target NAME       only this target (repeatable)
 Output (the text summary goes to standard output)
   --json              the summary as JSON instead (ns, ISO times)
   --html FILE         a self-contained HTML page (no script, no external resource): per
                       target the summary, the rtt percentile distribution of every target,
                       the max RTT of each interval over time with a red ring on each interval
-                      that fired an alert, and the loss of each interval over time (both from
-                      the counts lines soak --hlog writes); restarts and holes shaded
+                      that fired an alert, under it the guest timer max of each interval (tag
+                      timer, agent --timer-latency) on the same time axis, and the loss of each
+                      interval over time (from the counts lines soak --hlog writes); restarts
+                      and holes shaded
   --hgrm FILE|DIR     the merged percentile distribution, µs, as HdrHistogram writes .hgrm
   --cyclictest FILE|DIR
                       the merged histogram in cyclictest -h format (1 µs rows up to the max,
-                      at most 100000 rows; above that: overflows), for OSADL-style plots
+                      at most 100000 rows; above that: overflows), for OSADL-style plots;
+                      tag timer gives the guest's own cyclictest-style histogram
   With several targets or tags, FILE gets -TARGET-TAG before its extension; a DIR gets
   TARGET-TAG.hgrm / TARGET-TAG.cyclictest.
 
@@ -131,12 +134,14 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const merger = new HlogMerger();
   // --html only: the rtt max column of each interval and the counts lines, for the time plots
   const maxima: IntervalMax[] = [];
+  const timerMaxima: IntervalMax[] = [];
   const counts: HlogReadCounts[] = [];
   const html = flags.html;
   const read = await readHlogPaths(paths, { fromMs, toMs, tags: tags ? new Set(tags) : null, targets }, (interval) => {
     merger.add(interval);
-    if (html !== undefined && interval.tag === 'rtt') {
-      maxima.push({ target: interval.target, startMs: interval.startMs, lengthMs: interval.lengthMs, maxNs: interval.maxNs });
+    if (html !== undefined && (interval.tag === 'rtt' || interval.tag === 'timer')) {
+      (interval.tag === 'rtt' ? maxima : timerMaxima)
+        .push({ target: interval.target, startMs: interval.startMs, lengthMs: interval.lengthMs, maxNs: interval.maxNs });
     }
   }, html === undefined ? undefined : (c) => counts.push(c));
   if (read instanceof Error) {
@@ -157,7 +162,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   ];
   if (html !== undefined) {
     try {
-      writeFileAtomic(html, renderReportHtml({ report, rtt: series.filter((s) => s.tag === 'rtt'), maxima, counts }));
+      writeFileAtomic(html, renderReportHtml({ report, rtt: series.filter((s) => s.tag === 'rtt'), maxima, timerMaxima, counts }));
     } catch (error) {
       errors.push(`--html: cannot write ${html}: ${(error as Error).message}`);
     }

@@ -28,7 +28,8 @@ Soak options
                                _VALUE, _THRESHOLD, _START, _END, _MESSAGE in its environment;
                                one at a time, 30 s limit
   --hlog DIR                   HdrHistogram interval logs (format 1.3) per target, tags rtt,
-                               turnaround, send_error and ipdv (from --agent-ws), one line
+                               turnaround, send_error, ipdv (from --agent-ws) and timer
+                               (the agent's --timer-latency), one line
                                per interval, fsync'ed as it closes, a file per UTC day:
                                DIR/<target>-YYYY-MM-DD.hlog (read them with 'rtprobe report');
                                one soak per DIR: a second one exits 2 naming the PID of

@@ -16,7 +16,7 @@ export function openAgentLinks(config: RunConfig, stats: TargetStats[], log: (li
     const url = config.agentWs.get(target.target.name);
     if (url === undefined) continue;
     const view = new AgentView(url);
-    target.agent = view;
+    target.attachAgent(view);
     let wasConnected = false;
     let lastLogged: string | null = null;
     const link = new AgentLink({

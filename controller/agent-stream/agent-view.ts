@@ -2,6 +2,7 @@ import { decodeHistogram } from '../../shared/histogram/histogram-transport.js';
 import { LatencyHistogram, type LatencySummary } from '../../shared/histogram/latency-histogram.js';
 import type { AgentTag, HelloMessage, IntervalMessage } from '../../shared/messages/agent-messages.js';
 import { addRejects, type RejectCounts } from '../../shared/wire/reject-reason.js';
+import { RecentTimerIntervals, type TimerInterval } from '../recording/guest-timer-intervals.js';
 
 export interface AgentReport {
   url: string;
@@ -24,12 +25,14 @@ export interface AgentReport {
   /** forward one-way delay; null unless the agent declared synchronised clocks */
   owd_ns: (LatencySummary & { clock_error_ns: number | null; clock_sync: string }) | null;
   rejected: RejectCounts;
+  /** the guest's timer wake-up latency (agent --timer-latency); null when the agent does not run it */
+  timer_ns?: (LatencySummary & { interval_ns: number; priority: number | null; cpu: number | null; max_at: string | null }) | null;
 }
 
 /** The agent's side of one target: its intervals merged as they arrive, in constant memory. */
 export class AgentView {
   readonly histograms: Record<AgentTag, LatencyHistogram> = {
-    ipdv: new LatencyHistogram(), turnaround: new LatencyHistogram(), owd: new LatencyHistogram(),
+    ipdv: new LatencyHistogram(), turnaround: new LatencyHistogram(), owd: new LatencyHistogram(), timer: new LatencyHistogram(),
   };
   intervals = 0;
   badHistograms = 0;
@@ -47,6 +50,14 @@ export class AgentView {
   readonly rejected: RejectCounts = {};
   /** agent IPDV of the controller's current interval (soak logs), reset as it closes */
   readonly intervalIpdv = new LatencyHistogram('interval');
+  /** guest timer of the controller's current interval (soak logs), reset as it closes; made on first use */
+  private intervalTimerMade: LatencyHistogram | null = null;
+  /** wall ms of the guest timer's max over the run */
+  timerMaxAtMs: number | null = null;
+  /** the last agent intervals' timer maxima (worst round trip annotation) */
+  readonly recentTimer = new RecentTimerIntervals();
+  /** each interval's timer max as it arrives (the target annotates its worst round trips) */
+  onTimerInterval: ((interval: TimerInterval) => void) | null = null;
 
   constructor(readonly url: string) {}
 
@@ -58,14 +69,34 @@ export class AgentView {
         this.badHistograms++;
         continue;
       }
+      if (tag === 'timer' && encoded.max_at_ms !== undefined && encoded.max_ns > this.histograms.timer.maxNs) {
+        this.timerMaxAtMs = encoded.max_at_ms;
+      }
       this.histograms[tag].merge(decoded.histogram, encoded.max_ns);
       if (tag === 'ipdv') this.intervalIpdv.merge(decoded.histogram, encoded.max_ns);
+      if (tag === 'timer') this.intervalTimer.merge(decoded.histogram, encoded.max_ns);
+    }
+    if (this.timerRuns) {
+      const timer = message.histograms.timer;
+      const interval = { startMs: message.start_ms, endMs: message.end_ms, maxNs: timer && timer.count > 0 ? timer.max_ns : null };
+      this.recentTimer.add(interval);
+      this.onTimerInterval?.(interval);
     }
     this.received += message.counts.received;
     this.gaps += message.counts.gaps;
     this.reordered += message.counts.reordered;
     this.duplicates += message.counts.duplicates;
     addRejects(this.rejected, message.counts.rejected ?? {});
+  }
+
+  /** the agent said in its hello that it measures its timer */
+  get timerRuns(): boolean {
+    return this.hello?.timer?.running === true;
+  }
+
+  get intervalTimer(): LatencyHistogram {
+    this.intervalTimerMade ??= new LatencyHistogram('interval');
+    return this.intervalTimerMade;
   }
 
   /**
@@ -102,6 +133,10 @@ export class AgentView {
         ? { ...this.histograms.owd.summary(), clock_error_ns: sync.error_ns, clock_sync: sync.mode }
         : null,
       rejected: { ...this.rejected },
+      timer_ns: this.hello?.timer?.running ? {
+        ...this.histograms.timer.summary(), interval_ns: this.hello.timer.interval_ns, priority: this.hello.timer.priority,
+        cpu: this.hello.timer.cpu, max_at: this.timerMaxAtMs === null ? null : new Date(this.timerMaxAtMs).toISOString(),
+      } : null,
     };
   }
 }

@@ -4,7 +4,7 @@ import { PERCENTILE_KEYS, type LatencySummary } from '../../shared/histogram/lat
 import type { HlogReadInterval } from './hlog-parser.js';
 import { TimeCoverage } from './time-coverage.js';
 
-const TAG_ORDER = ['rtt', 'turnaround', 'ipdv', 'send_error'];
+const TAG_ORDER = ['rtt', 'turnaround', 'ipdv', 'timer', 'send_error'];
 
 /** The last non-zero bucket index, -1 when empty (hdr-histogram-js's maxValue is not reliable after add). */
 export function lastNonZeroIndex(histogram: JsHistogram): number {

@@ -5,7 +5,8 @@ import type { Refusal } from '../../shared/wire/probe-codec.js';
 import type { RefusalReason } from '../../shared/wire/probe-layout.js';
 import type { StampSource } from '../../shared/transport/probe-transport.js';
 import { ReplyMatcher, type CompletedRoundTrip } from '../matching/reply-matcher.js';
-import { WorstCases } from './worst-cases.js';
+import { WorstCases, type WorstRoundTrip } from './worst-cases.js';
+import { agentArrivalMs, annotateWithInterval } from './guest-timer-intervals.js';
 import type { AgentView } from '../agent-stream/agent-view.js';
 import { MaxOverTime } from './max-over-time.js';
 import { IntervalStats } from './interval-stats.js';
@@ -64,6 +65,12 @@ export class TargetStats {
     this.matcher = new ReplyMatcher(matcherOptions);
   }
 
+  /** Subscribes to the agent's stream view: its timer intervals annotate the worst round trips. */
+  attachAgent(view: AgentView): void {
+    this.agent = view;
+    view.onTimerInterval = (interval) => annotateWithInterval(this.worst.entries, interval);
+  }
+
   recordRoundTrips(roundTrips: CompletedRoundTrip[]): void {
     for (const roundTrip of roundTrips) this.recordRoundTrip(roundTrip);
   }
@@ -81,7 +88,11 @@ export class TargetStats {
     }
     if (roundTrip.turnaroundNs !== null) this.network.record(roundTrip.rttNs - roundTrip.turnaroundNs);
     this.lastRttNs = roundTrip.rttNs;
-    this.worst.offer({ seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs });
+    const worst: WorstRoundTrip = { seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs };
+    if (this.worst.offer(worst) && this.agent?.timerRuns) {
+      const maxNs = this.agent.recentTimer.maxAt(agentArrivalMs(worst));
+      if (maxNs !== undefined) worst.guestTimerMaxNs = maxNs;
+    }
     this.maxOverTime.record(roundTrip.sentWallMs, roundTrip.rttNs);
     const breach = this.breach;
     if (breach && roundTrip.rttNs > breach.thresholdNs && roundTrip.sentWallMs - breach.lastSentMs >= 1000) {

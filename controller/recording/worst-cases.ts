@@ -4,6 +4,8 @@ export interface WorstRoundTrip {
   rttNs: number;
   /** wall-clock ms (epoch) when the probe was sent */
   atMs: number;
+  /** the guest timer max of the agent interval it fell in (agent --timer-latency); undefined until known */
+  guestTimerMaxNs?: number | null;
 }
 
 /** Keeps the N largest round trips, largest first, in constant memory. */
@@ -12,12 +14,14 @@ export class WorstCases {
 
   constructor(readonly capacity = 10) {}
 
-  offer(candidate: WorstRoundTrip): void {
+  /** Keeps the candidate if it is among the worst; true when kept. */
+  offer(candidate: WorstRoundTrip): boolean {
     const last = this.entries[this.entries.length - 1];
-    if (this.entries.length >= this.capacity && last !== undefined && candidate.rttNs <= last.rttNs) return;
+    if (this.entries.length >= this.capacity && last !== undefined && candidate.rttNs <= last.rttNs) return false;
     let index = this.entries.findIndex((entry) => candidate.rttNs > entry.rttNs);
     if (index < 0) index = this.entries.length;
     this.entries.splice(index, 0, candidate);
     if (this.entries.length > this.capacity) this.entries.pop();
+    return true;
   }
 }

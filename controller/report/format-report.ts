@@ -5,6 +5,7 @@ import type { RunReport, TargetReport } from './run-report.js';
 import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
 import { describeRefusal, formatRefusedCounts, refusalHint } from './refusal-text.js';
 import type { RefusalReason } from '../../shared/wire/probe-layout.js';
+import type { TimerCoincidence } from '../recording/guest-timer-intervals.js';
 
 const ROWS: [string, (s: LatencySummary) => number | null][] = [
   ['min', (s) => s.min],
@@ -55,8 +56,10 @@ export function formatTargetReport(t: TargetReport): string {
   if (t.worst.length > 0) {
     lines.push('  worst round trips');
     t.worst.forEach((w, i) => {
-      lines.push(`    ${String(i + 1).padStart(2)}. seq ${String(w.seq).padEnd(10)} ${formatNs(w.rtt_ns).padStart(12)}  sent ${w.at}`);
+      const timer = w.guest_timer_max_ns === undefined ? '' : `  guest timer max ${w.guest_timer_max_ns === null ? 'unknown' : formatNs(w.guest_timer_max_ns)}`;
+      lines.push(`    ${String(i + 1).padStart(2)}. seq ${String(w.seq).padEnd(10)} ${formatNs(w.rtt_ns).padStart(12)}  sent ${w.at}${timer}`);
     });
+    if (t.timer_coincidence) lines.push(`    ${formatTimerCoincidence(t.timer_coincidence)}`);
   }
   lines.push(...formatRefused(t));
   lines.push(`  rejected ${formatRejects(t.rejected)}`);
@@ -77,6 +80,13 @@ function formatRefused(t: TargetReport): string[] {
   return lines;
 }
 
+/** "3 of the 10 worst round trips fell in intervals whose timer max exceeded the RTT's p99 (…)" */
+export function formatTimerCoincidence(c: TimerCoincidence): string {
+  const unknown = c.worst - c.annotated;
+  return `${c.above_rtt_p99} of the ${c.worst} worst round trips fell in agent intervals whose guest timer max exceeded ` +
+    `the RTT's p99 (${formatNs(c.rtt_p99_ns)})${unknown > 0 ? `; ${unknown} fell in intervals without a timer figure` : ''}`;
+}
+
 /** A breakdown asked for and not had: said as unknown, never as zeros. */
 export function formatAgentUnknown(unknown: NonNullable<TargetReport['agent_unknown']>): string {
   return `  agent    ${unknown.url}: UNKNOWN: ${unknown.reason}; no agent breakdown, loss split unknown`;
@@ -90,12 +100,19 @@ function formatAgentBreakdown(t: TargetReport): string[] {
     `${agent.reconnects > 0 ? `, ${agent.reconnects} reconnects` : ''}${agent.restarts > 0 ? `, ${agent.restarts} agent restarts` : ''}${agent.dropped_by_agent > 0 ? `, ${agent.dropped_by_agent} dropped by the agent` : ''}`];
   const clocks = agent.clocks ? `T2 ${agent.clocks.t2}, turnaround ${agent.clocks.turnaround}` : 'clocks unknown';
   lines.push(`           ${clocks}`);
-  const columns: [string, LatencySummary | null][] = [
-    ['guest turn', agent.turnaround_ns], ['arrival jit', agent.ipdv_ns], ['one-way fwd', agent.owd_ns],
+  const columns: [string, LatencySummary | null, string][] = [
+    ['guest turn', agent.turnaround_ns, ''], ['arrival jit', agent.ipdv_ns, ''], ['one-way fwd', agent.owd_ns, 'not synced'],
+    ['guest timer', agent.timer_ns ?? null, 'off'],
   ];
   lines.push(`  ${''.padEnd(8)}${columns.map(([title]) => title.padStart(14)).join('')}`);
   for (const [label, pick] of ROWS.filter(([label]) => ['min', 'p50', 'p99', 'p99.9', 'max'].includes(label))) {
-    lines.push(`  ${label.padEnd(8)}${columns.map(([, summary]) => (summary ? formatNs(pick(summary)) : 'not synced').padStart(14)).join('')}`);
+    lines.push(`  ${label.padEnd(8)}${columns.map(([, summary, none]) => (summary ? formatNs(pick(summary)) : none).padStart(14)).join('')}`);
+  }
+  if (agent.timer_ns) {
+    const t = agent.timer_ns;
+    lines.push(`           guest timer: wake-up latency every ${formatNs(t.interval_ns)} on the agent's CLOCK_MONOTONIC, ` +
+      `${t.priority === null ? 'SCHED_OTHER (no SCHED_FIFO: see the agent\'s warning)' : `SCHED_FIFO ${t.priority}`}` +
+      `${t.cpu === null ? '' : `, CPU ${t.cpu}`}, ${t.count} wake-ups${t.max_at ? `, max at ${t.max_at}` : ''}`);
   }
   if (agent.owd_ns) lines.push(`           one-way delay ± ${formatNs(agent.owd_ns.clock_error_ns)} (clocks declared synced by ${agent.owd_ns.clock_sync})`);
   const split = t.loss_forward === null || t.loss_forward === undefined

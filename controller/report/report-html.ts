@@ -4,7 +4,7 @@ import type { HlogSeries } from '../hlog/hlog-merge.js';
 import type { HlogReport } from '../hlog/hlog-report.js';
 import { formatNs, formatPercent } from '../../shared/report/format-ns.js';
 import {
-  escapeHtml, inverse, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
+  escapeHtml, inverse, latencyAxis, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
   type PlotMarker, type PlotPoint, type PlotSeries,
 } from './svg-plots.js';
 
@@ -26,6 +26,8 @@ export interface ReportHtmlInput {
   rtt: HlogSeries[];
   /** the rtt intervals' max column, any order */
   maxima: IntervalMax[];
+  /** the timer intervals' max column (agent --timer-latency), any order; plotted under the RTT's */
+  timerMaxima?: IntervalMax[];
   /** the counts lines, any order */
   counts: HlogReadCounts[];
 }
@@ -53,7 +55,10 @@ function distribution(series: HlogSeries, colour: string): PlotSeries {
   return { name: series.target, colour, points: [...points, worst], worst };
 }
 
-interface Slot { startMs: number; endMs: number; maxNs: number; alerts: Set<string>; sent: number; lost: number; hasMax: boolean; hasCounts: boolean }
+interface Slot {
+  startMs: number; endMs: number; maxNs: number; alerts: Set<string>; sent: number; lost: number; hasMax: boolean; hasCounts: boolean;
+  timerMaxNs: number; hasTimer: boolean;
+}
 
 /** One target's intervals in time order, merged by start; groups of them when there are too many. */
 function slotsOf(target: string, input: ReportHtmlInput): Slot[] {
@@ -61,7 +66,7 @@ function slotsOf(target: string, input: ReportHtmlInput): Slot[] {
   const slot = (startMs: number, lengthMs: number): Slot => {
     let s = byStart.get(startMs);
     if (!s) {
-      s = { startMs, endMs: startMs + lengthMs, maxNs: 0, alerts: new Set(), sent: 0, lost: 0, hasMax: false, hasCounts: false };
+      s = { startMs, endMs: startMs + lengthMs, maxNs: 0, alerts: new Set(), sent: 0, lost: 0, hasMax: false, hasCounts: false, timerMaxNs: 0, hasTimer: false };
       byStart.set(startMs, s);
     }
     s.endMs = Math.max(s.endMs, startMs + lengthMs);
@@ -72,6 +77,12 @@ function slotsOf(target: string, input: ReportHtmlInput): Slot[] {
     const s = slot(m.startMs, m.lengthMs);
     s.maxNs = Math.max(s.maxNs, m.maxNs);
     s.hasMax = true;
+  }
+  for (const m of input.timerMaxima ?? []) {
+    if (m.target !== target) continue;
+    const s = slot(m.startMs, m.lengthMs);
+    s.timerMaxNs = Math.max(s.timerMaxNs, m.maxNs);
+    s.hasTimer = true;
   }
   for (const c of input.counts) {
     if (c.target !== target) continue;
@@ -93,6 +104,7 @@ function slotsOf(target: string, input: ReportHtmlInput): Slot[] {
       startMs: g.startMs, endMs: Math.max(g.endMs, s.endMs), maxNs: Math.max(g.maxNs, s.maxNs),
       alerts: new Set([...g.alerts, ...s.alerts]), sent: g.sent + s.sent, lost: g.lost + s.lost,
       hasMax: g.hasMax || s.hasMax, hasCounts: g.hasCounts || s.hasCounts,
+      timerMaxNs: Math.max(g.timerMaxNs, s.timerMaxNs), hasTimer: g.hasTimer || s.hasTimer,
     }), { ...first, alerts: new Set(first.alerts) }));
   }
   return grouped;
@@ -165,12 +177,15 @@ export function renderReportHtml(input: ReportHtmlInput): string {
   const slots = new Map(targets.map((t) => [t, slotsOf(t, input)]));
   const maxSeries: PlotSeries[] = [];
   const lossSeries: PlotSeries[] = [];
+  const timerSeries: PlotSeries[] = [];
   const markers: PlotMarker[] = [];
   for (const target of targets) {
     const own = slots.get(target) ?? [];
     const c = colour.get(target) ?? '#000';
     const maxPoints = timePoints(own, t0Ms, (s) => (s.hasMax ? s.maxNs / 1e3 : null));
     maxSeries.push({ name: target, colour: c, points: maxPoints, worst: worstOf(maxPoints) });
+    const timerPoints = timePoints(own, t0Ms, (s) => (s.hasTimer ? s.timerMaxNs / 1e3 : null));
+    if (timerPoints.length > 0) timerSeries.push({ name: target, colour: c, points: timerPoints, worst: worstOf(timerPoints) });
     const lossPoints = timePoints(own, t0Ms, (s) => (s.hasCounts && s.sent > 0 ? (100 * s.lost) / s.sent : null));
     lossSeries.push({ name: target, colour: c, points: lossPoints, worst: worstOf(lossPoints) });
     for (const s of own) {
@@ -202,6 +217,10 @@ ${percentilePlot(percentile)}
 <h2>Max RTT over time</h2>
 <p class="note">The max round trip of each interval (the log's Interval_Max column)${input.maxima.length > MAX_TIME_POINTS ? ', or of each group of intervals' : ''}; log scale. Red rings: intervals that fired an alert (${markers.length}). Shaded: no interval (restarts, missing files).</p>
 ${maxOverTimePlot(maxSeries, t0Ms, endS, { markers, shaded, dots: true }, 'Max RTT over time')}
+${timerSeries.length === 0 ? '' : `<h2>Guest timer max over time</h2>
+<p class="note">The agent's own timer wake-up latency (agent --timer-latency, its CLOCK_MONOTONIC), max of each interval, on the time axis of the RTT plot above: an RTT spike under a timer spike is the guest scheduled late, one without is the path.</p>
+${svgPlot('Guest timer max over time', timeAxis(t0Ms, endS), latencyAxis(timerSeries, 'timer wake-up latency (log scale)'), timerSeries,
+    { shaded, dots: true })}`}
 <h2>Loss over time</h2>
 <p class="note">${hasCounts ? 'Lost / sent per interval, from the soak&#39;s counts lines. Shaded: no interval.' : 'The logs hold no counts lines: loss unknown.'}</p>
 ${svgPlot('Loss over time', timeAxis(t0Ms, endS), linearYAxis(maxLoss, 'loss (lost / sent)', '%'), lossSeries,

@@ -6,6 +6,7 @@ import type { StampSource } from '../../shared/transport/probe-transport.js';
 import type { TargetStats } from '../recording/target-stats.js';
 import type { AgentReport, AgentView } from '../agent-stream/agent-view.js';
 import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
+import { timerCoincidence, type TimerCoincidence } from '../recording/guest-timer-intervals.js';
 
 
 export interface TargetReport {
@@ -40,7 +41,10 @@ export interface TargetReport {
   /** RTT − turnaround per probe: network and NICs, both directions */
   network_ns: LatencySummary;
   send_error_ns: LatencySummary;
-  worst: { seq: number; rtt_ns: number; at: string }[];
+  /** guest_timer_max_ns: the agent's timer max in the interval the probe reached it (agent --timer-latency); null = not known */
+  worst: { seq: number; rtt_ns: number; at: string; guest_timer_max_ns?: number | null }[];
+  /** whether the worst round trips fell in guest timer spikes; only with an agent timer */
+  timer_coincidence?: TimerCoincidence;
   /** max RTT per second of send time (spans grow on long runs to keep the series bounded) */
   max_over_time: { start: string; span_s: number; max_ns: number; count: number }[];
   rejected: RejectCounts;
@@ -90,6 +94,12 @@ export interface RunFacts {
 
 export function buildTargetReport(stats: TargetStats, stampSource: StampSource): TargetReport {
   const m = stats.matcher;
+  const timerRuns = stats.agent?.timerRuns === true;
+  const rtt = stats.rtt.summary();
+  const worst = stats.worst.entries.map((w) => ({
+    seq: Number(w.seq), rtt_ns: w.rttNs, at: new Date(w.atMs).toISOString(),
+    ...(timerRuns ? { guest_timer_max_ns: w.guestTimerMaxNs ?? null } : {}),
+  }));
   return {
     name: stats.target.name,
     address: stats.target.address,
@@ -115,13 +125,12 @@ export function buildTargetReport(stats: TargetStats, stampSource: StampSource):
       agent_t3: stats.agentStamps?.t3 ?? 'none',
       user_fallback_rtts: m.stampFallbacks,
     },
-    rtt_ns: stats.rtt.summary(),
+    rtt_ns: rtt,
     turnaround_ns: stats.turnaround.summary(),
     network_ns: stats.network.summary(),
     send_error_ns: stats.sendError.summary(),
-    worst: stats.worst.entries.map((w) => ({
-      seq: Number(w.seq), rtt_ns: w.rttNs, at: new Date(w.atMs).toISOString(),
-    })),
+    worst,
+    ...(timerRuns ? { timer_coincidence: timerCoincidence(worst, rtt.p99) } : {}),
     max_over_time: stats.maxOverTime.points.map((p) => ({
       start: new Date(p.startMs).toISOString(), span_s: p.spanMs / 1000, max_ns: p.maxNs, count: p.count,
     })),

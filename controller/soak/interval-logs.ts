@@ -51,6 +51,7 @@ export async function openIntervalLogs(options: { dir: string; resume: boolean }
       const tagged: [string, LatencyHistogram][] = [['rtt', interval.histograms.rtt], ['send_error', interval.histograms.send_error]];
       if (stats.target.mode === 'udp') tagged.push(['turnaround', interval.histograms.turnaround]);
       if (stats.agent) tagged.push(['ipdv', stats.agent.intervalIpdv]);
+      if (stats.agent?.timerRuns) tagged.push(['timer', stats.agent.intervalTimer]);
       const lengthMs = interval.endMs - interval.startMs;
       const lines = tagged.map(([tag, histogram]) => ({
         tag, startMs: interval.startMs, lengthMs, maxNs: histogram.count === 0 ? 0 : histogram.maxNs, histogram: histogram.histogram,
@@ -66,6 +67,7 @@ export async function openIntervalLogs(options: { dir: string; resume: boolean }
         process.kill(process.pid, 'SIGTERM');
       }, () => {});
       stats.agent?.intervalIpdv.reset();
+      if (stats.agent?.timerRuns) stats.agent.intervalTimer.reset();
     },
     files: () => [...writers.values()].map((w) => w.path).filter((p): p is string => p !== null),
     close: async () => {

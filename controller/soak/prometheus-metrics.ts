@@ -1,3 +1,4 @@
+import type { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
 import type { TargetStats } from '../recording/target-stats.js';
 
 /**
@@ -8,6 +9,9 @@ export const RTT_BUCKETS_S = [
   10e-6, 20e-6, 50e-6, 100e-6, 200e-6, 500e-6, 1e-3, 2e-3, 5e-3, 10e-3, 20e-3, 50e-3, 100e-3,
   200e-3, 500e-3, 1, 2, 5, 10,
 ] as const;
+
+/** The guest timer's bounds: a good RT guest wakes within a few µs, so three finer steps first. */
+export const TIMER_BUCKETS_S = [1e-6, 2e-6, 5e-6, ...RTT_BUCKETS_S] as const;
 
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -30,15 +34,23 @@ export function formatPrometheusMetrics(targets: TargetStats[]): string {
   const labels = (stats: TargetStats): string =>
     `target="${escapeLabel(stats.target.name)}",address="${escapeLabel(stats.target.address)}",mode="${stats.target.mode}"`;
 
-  family('rtprobe_rtt_seconds', 'histogram', 'Round-trip time of each answered probe.');
-  for (const stats of targets) {
-    const cumulative = cumulativeCounts(stats, RTT_BUCKETS_S.map((bound) => bound * 1e9));
-    RTT_BUCKETS_S.forEach((bound, i) => {
-      lines.push(`rtprobe_rtt_seconds_bucket{${labels(stats)},le="${bound}"} ${cumulative[i] ?? 0}`);
+  const histogram = (name: string, stats: TargetStats, h: LatencyHistogram, bounds: readonly number[] = RTT_BUCKETS_S): void => {
+    const cumulative = cumulativeCounts(h, bounds.map((bound) => bound * 1e9));
+    bounds.forEach((bound, i) => {
+      lines.push(`${name}_bucket{${labels(stats)},le="${bound}"} ${cumulative[i] ?? 0}`);
     });
-    lines.push(`rtprobe_rtt_seconds_bucket{${labels(stats)},le="+Inf"} ${stats.rtt.count}`);
-    lines.push(`rtprobe_rtt_seconds_sum{${labels(stats)}} ${formatNumber(stats.rtt.sumNs / 1e9)}`);
-    lines.push(`rtprobe_rtt_seconds_count{${labels(stats)}} ${stats.rtt.count}`);
+    lines.push(`${name}_bucket{${labels(stats)},le="+Inf"} ${h.count}`);
+    lines.push(`${name}_sum{${labels(stats)}} ${formatNumber(h.sumNs / 1e9)}`);
+    lines.push(`${name}_count{${labels(stats)}} ${h.count}`);
+  };
+
+  family('rtprobe_rtt_seconds', 'histogram', 'Round-trip time of each answered probe.');
+  for (const stats of targets) histogram('rtprobe_rtt_seconds', stats, stats.rtt);
+  const timed = targets.filter((stats) => stats.agent?.timerRuns);
+  if (timed.length > 0) {
+    family('rtprobe_guest_timer_latency_seconds', 'histogram',
+      'Wake-up latency of the guest timer (agent --timer-latency, CLOCK_MONOTONIC), from the agent stream.');
+    for (const stats of timed) if (stats.agent) histogram('rtprobe_guest_timer_latency_seconds', stats, stats.agent.histograms.timer, TIMER_BUCKETS_S);
   }
   const counters: [string, string, (s: TargetStats) => number][] = [
     ['rtprobe_probes_sent_total', 'Probes sent.', (s) => s.matcher.sent],
@@ -72,8 +84,8 @@ interface CountsByIndex {
  * Counts recorded at or below each bound (ascending), in one pass over the HDR counts. A bound
  * inside a bucket counts the whole bucket: exact to the histogram's 3 significant digits.
  */
-function cumulativeCounts(stats: TargetStats, boundsNs: number[]): number[] {
-  const h = stats.rtt.histogram as unknown as CountsByIndex;
+function cumulativeCounts(histogram: LatencyHistogram, boundsNs: number[]): number[] {
+  const h = histogram.histogram as unknown as CountsByIndex;
   const out: number[] = [];
   let sum = 0;
   let index = 0;

@@ -111,6 +111,23 @@ export class LatencyHistogram {
     this.maxNs = Math.max(this.maxNs, exactMaxNs);
   }
 
+  /**
+   * Records `count` samples of one value at once (the guest timer's native bucket counts):
+   * as `count` calls of record, in one step.
+   */
+  recordCount(valueNs: number, count: number): void {
+    if (count <= 0) return;
+    this.ensureRoom(count);
+    let v = valueNs;
+    if (v < 0) { this.clampedNegative += count; v = 0; }
+    if (v > HISTOGRAM_HIGHEST_NS) this.clampedHigh += count;
+    this.histogram.recordValueWithCount(Math.min(v, HISTOGRAM_HIGHEST_NS), count);
+    this.count += count;
+    this.sumNs += v * count;
+    if (v < this.minNs) this.minNs = v;
+    if (v > this.maxNs) this.maxNs = v;
+  }
+
   /** Empties it for the next interval without giving its memory back. */
   reset(): void {
     this.built?.reset();

@@ -10,8 +10,12 @@ export const STREAM_VERSION = 1;
 /** largest client message the agent reads; larger frames close with 1009 */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 
-export const AGENT_TAGS = ['ipdv', 'turnaround', 'owd'] as const;
-/** ipdv: |inter-arrival − inter-send| per consecutive probe; turnaround: T3 − T2; owd: T2 − T1 */
+export const AGENT_TAGS = ['ipdv', 'turnaround', 'owd', 'timer'] as const;
+/**
+ * ipdv: |inter-arrival − inter-send| per consecutive probe; turnaround: T3 − T2; owd: T2 − T1;
+ * timer: the guest's timer wake-up latency (actual − due, --timer-latency), agent-wide, in
+ * every session's interval
+ */
 export type AgentTag = (typeof AGENT_TAGS)[number];
 
 export interface EncodedHistogram {
@@ -19,6 +23,18 @@ export interface EncodedHistogram {
   max_ns: number;
   /** HdrHistogram compressed base64 (V2), values in ns */
   encoded: string;
+  /** tag timer: wall-clock ms (agent CLOCK_REALTIME) of the wake-up that was the max */
+  max_at_ms?: number;
+}
+
+/** Whether the agent measures its timer latency (--timer-latency), and how. */
+export interface HelloTimer {
+  running: boolean;
+  interval_ns: number;
+  /** SCHED_FIFO priority in force; null = SCHED_OTHER (not permitted) */
+  priority: number | null;
+  /** pinned CPU; null = not pinned */
+  cpu: number | null;
 }
 
 export interface IntervalCounts {
@@ -43,6 +59,8 @@ export interface HelloMessage {
   /** oldest and newest interval id the agent can still replay (0, 0 when none) */
   first_id: number;
   last_id: number;
+  /** absent from agents older than --timer-latency */
+  timer?: HelloTimer;
 }
 
 export interface IntervalMessage {
@@ -142,6 +160,8 @@ function parseHello(m: Record<string, unknown>, bad: (detail: string) => Parsed<
   if (!isId(m.interval_ms) || !isId(m.replay_ms) || typeof m.agent_version !== 'string') {
     return bad('hello needs agent_version, interval_ms, replay_ms');
   }
+  const timer = m.timer === undefined ? undefined : parseHelloTimer(m.timer);
+  if (timer === null) return bad('hello timer needs running, interval_ns, priority (1..99 or null), cpu (or null)');
   return {
     ok: true,
     message: {
@@ -149,8 +169,19 @@ function parseHello(m: Record<string, unknown>, bad: (detail: string) => Parsed<
       clocks: { t2: clocks.t2 as StampSource, t3: clocks.t3 as StampSource, turnaround: clocks.turnaround.slice(0, 200) },
       clock_sync: { mode: sync.mode as HelloMessage['clock_sync']['mode'], error_ns: (sync.error_ns as number | null) },
       interval_ms: m.interval_ms, replay_ms: m.replay_ms, first_id: m.first_id as number, last_id: m.last_id as number,
+      ...(timer === undefined ? {} : { timer }),
     },
   };
+}
+
+/** The hello's timer, rebuilt from its checked fields; null when malformed. */
+function parseHelloTimer(value: unknown): HelloTimer | null {
+  const t = value as Record<string, unknown> | null;
+  if (typeof t !== 'object' || t === null || typeof t.running !== 'boolean' || !isId(t.interval_ns)) return null;
+  const priority = t.priority === null ? null : isId(t.priority) && t.priority >= 1 && t.priority <= 99 ? t.priority : undefined;
+  const cpu = t.cpu === null ? null : isId(t.cpu) ? t.cpu : undefined;
+  if (priority === undefined || cpu === undefined) return null;
+  return { running: t.running, interval_ns: t.interval_ns, priority, cpu };
 }
 
 /** A short, safe rendering of an untrusted `type` (JSON.stringify of a deep object overflows the stack). */
@@ -213,7 +244,8 @@ export type AgentRejectReason = ClientRejectReason;
 
 function isEncodedHistogram(value: unknown): value is EncodedHistogram {
   const h = value as EncodedHistogram;
-  return typeof h === 'object' && h !== null && isId(h.count) && Number.isFinite(h.max_ns) && typeof h.encoded === 'string';
+  return typeof h === 'object' && h !== null && isId(h.count) && Number.isFinite(h.max_ns) && typeof h.encoded === 'string'
+    && (h.max_at_ms === undefined || Number.isFinite(h.max_at_ms));
 }
 
 /** Longest peer text kept ("[v6 address%scope]:port" fits). */
@@ -244,7 +276,7 @@ function parseInterval(m: Record<string, unknown>, bad: (detail: string) => Pars
   const kept: Partial<Record<AgentTag, EncodedHistogram>> = {};
   for (const [tag, h] of Object.entries(histograms)) {
     if (!(AGENT_TAGS as readonly string[]).includes(tag) || !isEncodedHistogram(h)) return bad(`bad histogram '${tag}'`);
-    kept[tag as AgentTag] = { count: h.count, max_ns: h.max_ns, encoded: h.encoded };
+    kept[tag as AgentTag] = { count: h.count, max_ns: h.max_ns, encoded: h.encoded, ...(h.max_at_ms === undefined ? {} : { max_at_ms: h.max_at_ms }) };
   }
   const counts = m.counts as Record<string, unknown> | null | undefined;
   // gaps is a per-interval delta: a late probe filling an earlier interval's gap makes it negative.

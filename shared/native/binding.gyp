@@ -8,7 +8,8 @@
         "src/probe_auth.cc",
         "src/probe_guard.cc",
         "src/probe_socket.cc",
-        "src/rt_thread.cc"
+        "src/rt_thread.cc",
+        "src/timer_latency.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -44,7 +44,10 @@ interface QemuTargetJson { name: string; model: string; address: string; ws_url:
 interface CompareTarget {
   name: string; sent: number; received: number; lost: number;
   timestamps: { tx: string; rx: string; agent_t2: string };
-  agent?: { received: number; complete: boolean; turnaround_ns: { count: number; max: number | null } };
+  agent?: {
+    received: number; complete: boolean; turnaround_ns: { count: number; max: number | null };
+    timer_ns: { count: number; max: number | null; interval_ns: number } | null;
+  };
 }
 
 describe.skipIf(skipReason !== null)(`rtprobe lab up --qemu (root; a real guest under TCG)${skipNote(skipReason)}`, () => {
@@ -103,6 +106,10 @@ describe.skipIf(skipReason !== null)(`rtprobe lab up --qemu (root; a real guest 
       expect(t.agent?.received, t.name).toBe(500);
       expect(t.agent?.turnaround_ns.count, t.name).toBe(500);
       expect(t.agent?.turnaround_ns.max, t.name).toBeGreaterThan(0);
+      // the guest agent runs its timer (guestAgentTimerFlags): every 10 ms under TCG, for the 5 s of the run
+      expect(t.agent?.timer_ns?.interval_ns, t.name).toBe(10_000_000);
+      expect(t.agent?.timer_ns?.count, t.name).toBeGreaterThan(200);
+      expect(t.agent?.timer_ns?.max, t.name).toBeGreaterThan(0);
     }
   }, 100_000);
 

@@ -18,6 +18,17 @@ export const GUEST_TOKEN_PARAM = 'rtprobe.token';
 export const GUEST_UDP_PORT = 7707;
 export const GUEST_WS_PORT = 7708;
 
+/**
+ * The guest agent measures its own timer latency, so every lab report can tell a guest
+ * scheduled late from a slow NIC path (agent --timer-latency, SCHED_FIFO 95). Every 1 ms as
+ * cyclictest under KVM; under TCG every wake-up is emulated at a high cost: at 1 ms the
+ * guest's one vCPU was so busy that compare's RTT p50 rose to 237 ms (max 792 ms), at 10 ms
+ * it stays at 1-2 ms, so 10 ms there.
+ */
+export function guestAgentTimerFlags(accel: 'kvm' | 'tcg'): string[] {
+  return ['--timer-latency', '--timer-interval', accel === 'kvm' ? '1ms' : '10ms'];
+}
+
 export interface GuestInitPlan {
   /** module paths relative to /lib/modules/VERSION, in load order */
   modules: readonly string[];

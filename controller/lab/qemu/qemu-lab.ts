@@ -13,7 +13,7 @@ import { LAB_IMAGE_CACHE_DIR, LAB_RANGE } from '../lab-layout.js';
 import { logTail, pollUntilReady, spawnDetached } from '../lab-processes.js';
 import { addSafetyRoute, findOnPath, findPidsByArgv, isAlive, processArgv, runIpSteps, terminate } from '../lab-system.js';
 import { buildGuestImage, MissingPartError } from './guest-image.js';
-import { GUEST_UDP_PORT, GUEST_UP_MARKER, GUEST_WS_PORT } from './guest-init.js';
+import { GUEST_UDP_PORT, GUEST_UP_MARKER, GUEST_WS_PORT, guestAgentTimerFlags } from './guest-init.js';
 import { guestNic, type GuestNic, type NicModel } from './guest-nics.js';
 import { QEMU_BINARY, QEMU_GUEST_NAME, qemuArgv, type Accel } from './qemu-argv.js';
 import { readQemuLabState, writeQemuLabState, type QemuLabState, type QemuTarget } from './qemu-lab-state.js';
@@ -91,7 +91,7 @@ export async function qemuLabUp(dir: string, options: QemuLabOptions): Promise<Q
   const vhost = deviceUsable('/dev/vhost-net');
   const nics = options.nics.map(guestNic);
   const started = Date.now();
-  const image = buildGuestImage(LAB_IMAGE_CACHE_DIR, nics);
+  const image = buildGuestImage(LAB_IMAGE_CACHE_DIR, nics, guestAgentTimerFlags(accel));
   if (image instanceof Error) return image;
   options.log(`guest image ${image.initrd} (${(image.bytes / 2 ** 20).toFixed(0)} MiB, ${image.cached ? 'cached' : `built in ${((Date.now() - started) / 1000).toFixed(1)} s`}), kernel ${image.kernel}`);
 

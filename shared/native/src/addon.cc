@@ -20,6 +20,7 @@
 #include "checked_number.h"
 #include "device_model.h"
 #include "probe_socket.h"
+#include "timer_latency.h"
 
 namespace rtprobe {
 namespace {
@@ -609,6 +610,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs, "monotonicNs"));
   exports.Set("realtimeNs", Napi::Function::New(env, RealtimeNs, "realtimeNs"));
   RegisterDeviceModel(env, exports);  // the lab's emulated NIC (device_model.h)
+  RegisterTimerLatency(env, exports);  // the guest's timer latency (timer_latency.h)
   // 2: protocol 'icmp' (raw ICMP sockets) and stats().filtered
   // 3: authKey, maxRatePerS, maxSessions, 'refused' events and stats().refused
   // 4: refusal replies, fair session places, 'session-ended' events, sendDatagram(); 'unreachable'

@@ -89,6 +89,26 @@ describe('renderReportHtml', () => {
     expect(html).not.toMatch(/<script|<link|<img|<iframe|\ssrc=|\shref=|url\(|@import|http/i);
   });
 
+  it('plots the guest timer max per interval under the RTT max, on the same time axis, only when the logs have tag timer', () => {
+    expect(html).not.toContain('Guest timer max over time');
+    const merger = new HlogMerger();
+    const read = parseHlogText(log([], new Map()), undefined, 'a.hlog', 'a');
+    for (const interval of read.intervals) merger.add(interval);
+    const report = buildHlogReport(merger, { files: [read.summary], skippedFiles: [], unreadable: [] }, { fromMs: null, toMs: null, tags: null });
+    const maxima = read.intervals.map((i) => ({ target: 'a', startMs: i.startMs, lengthMs: i.lengthMs, maxNs: i.maxNs }));
+    const timerMaxima = maxima.map((m, i) => ({ ...m, maxNs: i === 2 ? 4_000_000 : 50_000 }));
+    const page = renderReportHtml({ report, rtt: merger.all(), maxima, timerMaxima, counts: read.counts });
+    const rttPlot = plot(page, 'Max RTT over time');
+    const timerPlot = plot(page, 'Guest timer max over time');
+    expect(page.indexOf('aria-label="Guest timer max over time"')).toBeGreaterThan(page.indexOf('aria-label="Max RTT over time"'));
+    expect(timerPlot.match(/<circle class="series series-0"/g)).toHaveLength(7);
+    expect(timerPlot).toContain('timer wake-up latency (log scale)');
+    // same time axis: the same x ticks, at the same places
+    const ticks = (svg: string): string[] => [...svg.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="middle">[^<]*</g)].map((m) => m[0]);
+    expect(ticks(timerPlot).length).toBeGreaterThan(2);
+    expect(ticks(timerPlot)).toEqual(ticks(rttPlot));
+  });
+
   it('says so when the logs hold no counts lines', () => {
     const merger = new HlogMerger();
     const read = parseHlogText(log([], new Map()).split('\n').filter((l) => !l.startsWith('#[rtprobe')).join('\n'), undefined, 'a.hlog', 'a');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeCpioNewc } from '../../../controller/lab/qemu/cpio-newc.js';
 import { isStaticElf, parseLdd } from '../../../controller/lab/qemu/guest-image.js';
-import { guestInitScript } from '../../../controller/lab/qemu/guest-init.js';
+import { guestAgentTimerFlags, guestInitScript } from '../../../controller/lab/qemu/guest-init.js';
 import { driverModules, guestNic, parseNics } from '../../../controller/lab/qemu/guest-nics.js';
 import { modulesInLoadOrder, moduleName, parseModulesDep } from '../../../controller/lab/qemu/module-deps.js';
 import { parseGuestMemory, qemuArgv } from '../../../controller/lab/qemu/qemu-argv.js';
@@ -145,14 +145,20 @@ describe('NICs, flags and QEMU argv', () => {
 
 describe('guest /init', () => {
   it('loads the modules in order, addresses each NIC by MAC, takes the token from the command line, restarts the agent', () => {
-    const script = guestInitScript({ modules: ['kernel/a.ko', 'kernel/b.ko'], kernelVersion: '6.1.0-x', nics: [guestNic('virtio')] });
+    const script = guestInitScript({ modules: ['kernel/a.ko', 'kernel/b.ko'], kernelVersion: '6.1.0-x', nics: [guestNic('virtio')],
+      agentFlags: guestAgentTimerFlags('kvm') });
     expect(script.startsWith('#!/bin/busybox sh\n')).toBe(true);
     expect(script.indexOf("insmod '/lib/modules/6.1.0-x/kernel/a.ko'")).toBeLessThan(script.indexOf("insmod '/lib/modules/6.1.0-x/kernel/b.ko'"));
     expect(script).toContain('= "52:54:00:72:74:02" ]; then');
     expect(script).toContain('ip addr add 10.254.22.6/30 dev');
     expect(script).toContain('rtprobe.token=*)');
-    expect(script).toContain("'/opt/rtprobe/rtprobe' 'agent' '--listen' '0.0.0.0:7707' '--ws' '0.0.0.0:7708' '--token-file' '/run/rtprobe/token'");
+    expect(script).toContain("'/opt/rtprobe/rtprobe' 'agent' '--listen' '0.0.0.0:7707' '--ws' '0.0.0.0:7708' '--token-file' '/run/rtprobe/token' '--timer-latency' '--timer-interval' '1ms'");
     expect(script).toMatch(/while true; do[\s\S]*restarting/);
+  });
+
+  it('the guest agent measures its timer: every 1 ms under KVM, every 10 ms under TCG (emulated wake-ups are dear)', () => {
+    expect(guestAgentTimerFlags('kvm')).toEqual(['--timer-latency', '--timer-interval', '1ms']);
+    expect(guestAgentTimerFlags('tcg')).toEqual(['--timer-latency', '--timer-interval', '10ms']);
   });
 
   it('busybox runs the script: it parses (sh -n)', () => {

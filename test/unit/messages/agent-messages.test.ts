@@ -42,3 +42,28 @@ describe('parseAgentMessage rebuilds messages from checked fields only', () => {
     expect(long.ok && long.message.type === 'error' && long.message.message.length).toBe(500);
   });
 });
+
+describe('the guest timer in the stream (agent --timer-latency)', () => {
+  const HELLO = {
+    type: 'hello', v: 1, agent_version: '1', instance: 'i', clocks: { t2: 'kernel', t3: 'kernel', turnaround: 'k' },
+    clock_sync: { mode: 'none', error_ns: null }, interval_ms: 1000, replay_ms: 1000, first_id: 0, last_id: 0,
+  };
+
+  it('hello: timer is kept when well formed, absent stays absent (older agents), anything else is refused', () => {
+    const timer = { running: true, interval_ns: 1_000_000, priority: 95, cpu: null };
+    expect(parse({ ...HELLO, timer: { ...timer, extra: 1 } })).toEqual({ ok: true, message: { ...HELLO, timer } });
+    expect(parse({ ...HELLO, timer: { running: false, interval_ns: 0, priority: null, cpu: null } })).toMatchObject({ ok: true });
+    const old = parse(HELLO);
+    expect(old.ok && old.message.type === 'hello' && 'timer' in old.message).toBe(false);
+    for (const bad of [null, 'on', { ...timer, running: 1 }, { ...timer, priority: 0 }, { ...timer, priority: 100 }, { ...timer, cpu: -1 },
+      { ...timer, interval_ns: 1.5 }]) {
+      expect(parse({ ...HELLO, timer: bad }), JSON.stringify(bad)).toMatchObject({ ok: false, reason: 'bad-field' });
+    }
+  });
+
+  it('interval: tag timer with the wall time of its max; a max_at_ms that is not a number is refused', () => {
+    const histograms = { timer: { count: 1000, max_ns: 90_000, encoded: 'HISTFAAAA', max_at_ms: 1500.5 } };
+    expect(parse({ ...INTERVAL, histograms })).toEqual({ ok: true, message: { ...INTERVAL, histograms } });
+    expect(parse({ ...INTERVAL, histograms: { timer: { ...histograms.timer, max_at_ms: 'soon' } } })).toMatchObject({ ok: false, reason: 'bad-field' });
+  });
+});
