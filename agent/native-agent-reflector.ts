@@ -4,6 +4,7 @@ import { decodeProbe } from '../shared/wire/probe-codec.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import type { AgentCore } from './agent-core.js';
 import type { Reflector, ReflectorProtection } from './dgram-reflector.js';
+import { openWithRtFallback } from '../shared/cli/rt-fallback.js';
 
 /**
  * The native reflector: its thread answers valid probes itself with kernel stamps (T2 = RX
@@ -14,13 +15,12 @@ import type { Reflector, ReflectorProtection } from './dgram-reflector.js';
 export async function openNativeReflector(addon: NativeAddon, host: string, port: number, family: 4 | 6,
   stamps: 'kernel' | 'hardware', socket: NativeSocketCommonOptions, core: AgentCore,
   protection: ReflectorProtection): Promise<Reflector> {
-  const options = {
-    ...socket, bindAddress: host, port, family, timestamps: stamps,
+  const { value: reflector, warnings } = await openWithRtFallback(socket, (native) => createNativeReflector(addon, {
+    ...native, bindAddress: host, port, family, timestamps: stamps,
     ...(protection.key ? { authKey: protection.key } : {}),
     ...(protection.limits.maxRatePerS === null ? {} : { maxRatePerS: protection.limits.maxRatePerS }),
     maxSessions: protection.limits.maxSessions,
-  };
-  const reflector = await createNativeReflector(addon, options, (events) => {
+  }, (events) => {
     const nowMs = wallMsOfMono(monoNs());
     for (const event of events) {
       switch (event.kind) {
@@ -46,12 +46,12 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
           break;
       }
     }
-  });
+  }));
   return {
     address: host,
     port: reflector.localPort,
     stampSource: reflector.stampSource,
-    warnings: [...reflector.warnings],
+    warnings: [...warnings, ...reflector.warnings],
     close: () => reflector.close(),
   };
 }

@@ -1,5 +1,7 @@
 import { parseFlags, printUsageError } from '../shared/cli/command-io.js';
-import { parseDurationNs } from '../shared/cli/parse-values.js';
+import { parseDurationNs, parseLossRatio } from '../shared/cli/parse-values.js';
+import { checkOutputFile } from '../shared/cli/output-paths.js';
+import { privilegedPortHint } from '../shared/cli/privileged-port.js';
 import { AlertActions } from './soak/alert-actions.js';
 import { evaluateAlerts, type AlertThresholds } from './soak/alerts.js';
 import { formatRunReport } from './report/format-report.js';
@@ -38,8 +40,25 @@ Soak options
   --http-token-file FILE       bearer token for the HTTP server (Authorization: Bearer, or
                                ?token= for the browser); required when HOST is not loopback
 
-Every 'run' option applies except --duration and --count:
-${RUN_HELP.slice(RUN_HELP.indexOf('Targets'))}`;
+The verdict (--max-rtt, --max-p99, --max-loss) judges the whole soak when it is stopped;
+alerts judge each interval and do not change the exit status.
+
+Every 'run' option applies except --duration and --count (a soak runs until stopped):
+${runHelpWithout(['--duration', '--count'])}`;
+
+/** rtprobe run's help from its Targets section on, without the lines of flags soak refuses. */
+function runHelpWithout(flags: string[]): string {
+  const lines = RUN_HELP.slice(RUN_HELP.indexOf('Targets')).split('\n');
+  const kept: string[] = [];
+  let skipping = false;
+  for (const line of lines) {
+    // A refused flag's line and its continuation lines (indented past the flag column).
+    if (flags.some((flag) => line.startsWith(`  ${flag} `))) skipping = true;
+    else if (!/^ {20,}\S/.test(line)) skipping = false;
+    if (!skipping) kept.push(line);
+  }
+  return kept.join('\n');
+}
 
 const SOAK_FLAG_SPEC = {
   ...RUN_FLAG_SPEC,
@@ -77,10 +96,7 @@ export interface SoakOptions {
 
 /** "0.1%" or "0.001" → a ratio in (0, 1]. */
 export function parseLossThreshold(flag: string, text: string): number | Error {
-  const match = /^(\d+(?:\.\d+)?)(%)?$/.exec(text.trim());
-  const ratio = match ? Number(match[1]) / (match[2] ? 100 : 1) : Number.NaN;
-  if (!(ratio > 0 && ratio <= 1)) return new Error(`${flag}: '${text}' is not a loss threshold (examples: 0.1%, 0.001)`);
-  return ratio;
+  return parseLossRatio(flag, text, false);
 }
 
 export function parseSoakOptions(flags: SoakFlags): SoakOptions | Error {
@@ -95,6 +111,8 @@ export function parseSoakOptions(flags: SoakFlags): SoakOptions | Error {
   const lossRatio = flags['alert-loss'] === undefined ? null : parseLossThreshold('--alert-loss', flags['alert-loss']);
   if (lossRatio instanceof Error) return lossRatio;
   if (flags['on-alert'] !== undefined && flags['on-alert'].trim() === '') return new Error('--on-alert: give a command');
+  const eventsProblem = flags.events === undefined ? null : checkOutputFile('--events', flags.events);
+  if (eventsProblem) return eventsProblem;
   const http = parseHttp(flags);
   if (http instanceof Error) return http;
   if (flags.resume && flags.hlog === undefined) return new Error('--resume: continues interval logs: give --hlog DIR');
@@ -156,7 +174,8 @@ export async function soakCommand(argv: string[]): Promise<number> {
         metrics: () => formatPrometheusMetrics(targets),
       });
     } catch (error) {
-      return printUsageError('soak', new Error(`--http: cannot listen on ${soak.http.host}:${soak.http.port}: ${(error as Error).message}`));
+      const hint = privilegedPortHint((error as NodeJS.ErrnoException).code, soak.http.port);
+      return printUsageError('soak', new Error(`--http: cannot listen on ${soak.http.host}:${soak.http.port}: ${(error as Error).message}${hint}`));
     }
     log(`dashboard http://${soak.http.host.includes(':') ? `[${soak.http.host}]` : soak.http.host}:${dashboard.port}/ (metrics at /metrics)`);
   }

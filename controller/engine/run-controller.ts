@@ -34,6 +34,10 @@ export interface RunOutcome {
   report: RunReport;
   /** 1 when a target answered not a single probe */
   exitCode: 0 | 1;
+  /** what the sockets could not apply (RT options), as logged: the report's provenance */
+  warnings: string[];
+  /** the finished per-target stats (the agents' hellos for the provenance) */
+  stats: TargetStats[];
 }
 
 /** A set-up failure the user must fix (exit 2), e.g. --require-rt not satisfiable. */
@@ -66,7 +70,7 @@ const KINDS = [['udp', 4], ['udp', 6], ['icmp', 4], ['icmp', 6]] as const;
 
 /** One socket per probe mode and address family in use; all opened (and RT options checked) before any sends. */
 async function openTransports(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
-  state: RunState, onDone: () => void, io: RunIo): Promise<FamilyTransport[]> {
+  state: RunState, onDone: () => void, io: RunIo, allWarnings: string[]): Promise<FamilyTransport[]> {
   const opened: FamilyTransport[] = [];
   try {
     for (const [mode, family] of KINDS) {
@@ -81,6 +85,7 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
         (message) => io.log(`warning: socket: ${message}`), config.authKey);
       opened.push({ transport, mode, family, indices });
       for (const warning of warnings) io.log(`warning: ${warning}`);
+      for (const warning of warnings) if (!allWarnings.includes(warning)) allWarnings.push(warning);
       if (config.socket.requireRt && warnings.some(isPrivilegeWarning)) {
         throw new RunSetupError('--require-rt: a real-time option could not be applied (see the warning above)');
       }
@@ -161,7 +166,7 @@ async function drainInFlight(config: RunConfig, state: RunState, stats: TargetSt
 }
 
 function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], transports: FamilyTransport[],
-  startedMs: number, durationS: number): RunOutcome {
+  startedMs: number, durationS: number, warnings: string[]): RunOutcome {
   const usage = process.resourceUsage();
   const report = buildRunReport(stats, {
     startedMs, durationS, rateHz: config.rateHz,
@@ -171,7 +176,7 @@ function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], 
     process: { rss_bytes: process.memoryUsage.rss(), cpu_user_s: usage.userCPUTime / 1e6, cpu_system_s: usage.systemCPUTime / 1e6 },
   });
   const anyUnanswered = report.targets.some((t) => t.sent > 0 && t.received === 0);
-  return { report, exitCode: anyUnanswered ? 1 : 0 };
+  return { report, exitCode: anyUnanswered ? 1 : 0, warnings, stats };
 }
 
 /** Runs the probe schedule against resolved targets and returns the report. */
@@ -181,7 +186,8 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const stats = createTargetStats(config, targets, periodNs);
   const state = new RunState(stats, config.authKey);
   let wake = (): void => {};
-  const transports = await openTransports(config, choice, targets, state, () => wake(), io);
+  const warnings: string[] = [];
+  const transports = await openTransports(config, choice, targets, state, () => wake(), io, warnings);
   const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
 
   const startMonoNs = monoNs() + START_DELAY_NS;
@@ -206,7 +212,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
     await drainInFlight(config, state, stats, io.signal?.aborted ?? false, sendingEndedNs);
     io.onStats?.(stats);
     await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
-    return buildOutcome(config, state, stats, transports, startedMs, Number(sendingEndedNs - startMonoNs) / 1e9);
+    return buildOutcome(config, state, stats, transports, startedMs, Number(sendingEndedNs - startMonoNs) / 1e9, warnings);
   } finally {
     stopTimers();
     io.signal?.removeEventListener('abort', stopAll);

@@ -3,6 +3,7 @@
  * Validators turn untrusted text into typed messages or a reason code; they never throw.
  */
 import { REJECT_REASONS, type RejectCounts, type RejectReason } from '../wire/reject-reason.js';
+import { parseAgentSettings, type AgentSettings } from './agent-settings.js';
 import type { StampSource } from '../transport/probe-transport.js';
 
 export const STREAM_PATH = '/v1/stream';
@@ -43,6 +44,8 @@ export interface HelloMessage {
   /** oldest and newest interval id the agent can still replay (0, 0 when none) */
   first_id: number;
   last_id: number;
+  /** the agent's host and options as applied (agents before 0.1.0 send none) */
+  settings?: AgentSettings;
 }
 
 export interface IntervalMessage {
@@ -149,9 +152,12 @@ function parseHello(m: Record<string, unknown>, bad: (detail: string) => Parsed<
       clocks: { t2: clocks.t2 as StampSource, t3: clocks.t3 as StampSource, turnaround: clocks.turnaround.slice(0, 200) },
       clock_sync: { mode: sync.mode as HelloMessage['clock_sync']['mode'], error_ns: (sync.error_ns as number | null) },
       interval_ms: m.interval_ms, replay_ms: m.replay_ms, first_id: m.first_id as number, last_id: m.last_id as number,
+      ...withSettings(parseAgentSettings(m.settings)),
     },
   };
 }
+
+const withSettings = (settings: AgentSettings | undefined): { settings?: AgentSettings } => (settings ? { settings } : {});
 
 /** A short, safe rendering of an untrusted `type` (JSON.stringify of a deep object overflows the stack). */
 function describeType(type: unknown): string {
