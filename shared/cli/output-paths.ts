@@ -25,7 +25,7 @@ export function checkOutputFile(flag: string, path: string): Error | null {
     return null;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') return new Error(`${flag}: cannot write '${path}' (${code ?? (error as Error).message})`);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return new Error(`${flag}: cannot write '${path}' (${code ?? (error as Error).message})`);
   }
   const dir = dirname(path);
   try {
