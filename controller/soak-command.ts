@@ -171,7 +171,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
       dashboard = await DashboardServer.listen({
         ...soak.http,
         snapshot: () => buildLiveSnapshot(targets, stamps, actions.fired, Date.now()),
-        metrics: () => formatPrometheusMetrics(targets),
+        metrics: () => formatPrometheusMetrics(targets, { alertsByKind: actions.firedByKind }),
       });
     } catch (error) {
       const hint = privilegedPortHint((error as NodeJS.ErrnoException).code, soak.http.port);

@@ -23,6 +23,8 @@ export class IntervalStats {
   readonly histograms: Record<IntervalTag, LatencyHistogram> = {
     rtt: new LatencyHistogram(), turnaround: new LatencyHistogram(), send_error: new LatencyHistogram(),
   };
+  /** max RTT of the last closed interval (null: none closed yet, or it had no RTT): the metrics' gauge */
+  lastClosedRttMaxNs: number | null = null;
   private startMs: number;
   private base = { sent: 0, received: 0, lost: 0, late: 0 };
 
@@ -41,6 +43,7 @@ export class IntervalStats {
       sent: totals.sent - this.base.sent, received: totals.received - this.base.received,
       lost: totals.lost - this.base.lost, late: totals.late - this.base.late,
     });
+    this.lastClosedRttMaxNs = this.histograms.rtt.count === 0 ? null : this.histograms.rtt.maxNs;
     for (const h of Object.values(this.histograms)) h.reset();
     this.base = { ...totals };
     this.startMs = endMs;
