@@ -1,9 +1,11 @@
 import { statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, normalizeArgv, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
 import { checkOutputFile, prepareOutputDir } from '../shared/cli/output-paths.js';
 import { writeHgrmDir } from './report/hgrm-files.js';
+import { readProvenanceFile } from './report/provenance-file.js';
+import { formatProvenanceLines, type Provenance } from './report/provenance.js';
 import { formatCyclictestHistogram } from './hlog/cyclictest-histogram.js';
 import { formatHlogReport } from './hlog/format-hlog-report.js';
 import { HlogMerger, type HlogSeries } from './hlog/hlog-merge.js';
@@ -98,6 +100,24 @@ function writeSeriesFiles(path: string, all: HlogSeries[], extension: string, re
   return errors;
 }
 
+/** The provenance files of the directories given, or holding the files given (each directory once). */
+function logProvenance(paths: readonly string[]): Provenance[] {
+  const dirs = [...new Set(paths.map((path) => {
+    try {
+      return statSync(path).isDirectory() ? resolve(path) : dirname(resolve(path));
+    } catch {
+      return dirname(resolve(path));
+    }
+  }))];
+  return dirs.flatMap(readProvenanceFile);
+}
+
+/** Who wrote the logs, before the summary: one block per soak recorded. */
+function formatLogProvenance(list: readonly Provenance[]): string {
+  if (list.length === 0) return '';
+  return list.map((p, i) => `written by soak ${i + 1} of ${list.length}:\n${formatProvenanceLines(p).map((l) => `  ${l}`).join('\n')}\n`).join('') + '\n';
+}
+
 /** --json FILE, --html FILE and --hgrm DIR checked (and DIR made) before any log is read. */
 function checkReportOutputs(flags: ReportFlags): Error | null {
   if (flags.json === '') return new Error('--json: give a file name or - for standard output');
@@ -172,7 +192,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stderr.write(`rtprobe report: ${nothingSelected(read)}\n`);
     return EXIT_USAGE;
   }
-  const report = buildHlogReport(merger, read, { fromMs, toMs, tags });
+  const report = { ...buildHlogReport(merger, read, { fromMs, toMs, tags }), provenance: logProvenance(paths) };
   const errors: string[] = [];
   const jsonText = `${JSON.stringify(report, null, 2)}\n`;
   if (flags.json !== undefined && flags.json !== '-') {
@@ -182,7 +202,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
       errors.push(`--json: cannot write ${flags.json}: ${(error as Error).message}`);
     }
   }
-  process.stdout.write(flags.json === '-' ? jsonText : formatHlogReport(report));
+  process.stdout.write(flags.json === '-' ? jsonText : formatLogProvenance(report.provenance) + formatHlogReport(report));
   if (flags.hgrm !== undefined) {
     const hgrms = writeHgrmDir(flags.hgrm, series.map((s) => ({ target: s.target, tag: s.tag, text: formatHgrm(s.merged()) })));
     for (const path of hgrms.written) process.stderr.write(`rtprobe report: wrote ${path}\n`);

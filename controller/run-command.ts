@@ -94,6 +94,8 @@ export interface ReportView {
   interval?: RunIo['interval'];
   /** soak: the targets and their stamp source, once the run starts (live dashboard) */
   onStart?: RunIo['onStart'];
+  /** soak: sees the final report (with provenance and verdict) before it is written */
+  onReport?: (report: RunReport) => void;
   /** compare: the load scenarios for the provenance (after decorate) */
   load?: (report: RunReport) => unknown[];
 }
@@ -143,6 +145,7 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
   // provenance right after the format's own keys; the verdict last, as in the text
   const { version, tool, ...rest } = decorated;
   const report: RunReport = { version, tool, provenance, ...rest, ...(verdict ? { verdict } : {}) };
+  view.onReport?.(report);
   const jsonText = `${JSON.stringify(report, null, 2)}\n`;
   if (config.json === '-') process.stdout.write(jsonText);
   else if (config.json !== null) {

@@ -15,6 +15,9 @@ import { DashboardServer, isLoopbackHost } from './soak/dashboard/dashboard-serv
 import { buildLiveSnapshot } from './soak/live-snapshot.js';
 import { formatPrometheusMetrics } from './soak/prometheus-metrics.js';
 import { openIntervalLogs } from './soak/interval-logs.js';
+import { gatherRunProvenance } from './report/gather-provenance.js';
+import { recordProvenance } from './report/provenance-file.js';
+import type { Provenance } from './report/provenance.js';
 
 export const SOAK_HELP = `Usage: rtprobe soak --target [NAME=]HOST[:PORT] [...] [options]
 
@@ -179,6 +182,11 @@ export async function soakCommand(argv: string[]): Promise<number> {
     }
     log(`dashboard http://${soak.http.host.includes(':') ? `[${soak.http.host}]` : soak.http.host}:${dashboard.port}/ (metrics at /metrics)`);
   }
+  // soak --hlog DIR: who wrote the logs, beside them (rtprobe report DIR reads it back)
+  const hlogDir = logs ? soak.hlog?.dir ?? null : null;
+  let provenanceWritten: Promise<void> = Promise.resolve();
+  let finalProvenance: Provenance | null = null;
+  const noteFailure = (message: string | null): void => { if (message) log(`rtprobe soak: warning: ${message}`); };
   const view: ReportView = {
     command: 'soak',
     decorate: (report) => ({
@@ -188,10 +196,15 @@ export async function soakCommand(argv: string[]): Promise<number> {
     formatText: (report, verbose) => `${formatRunReport(report, verbose)}alerts: ${actions.fired} fired` +
       `${soak.onAlert ? `, --on-alert run ${actions.commandsRun} (${actions.commandsFailed} failed, ${actions.commandsSkipped} skipped while one ran)` : ''}\n`,
     writeFiles: () => (logs?.failure ? [logs.failure] : []),
+    onReport: (report) => { finalProvenance = report.provenance ?? null; },
     interval: { ms: soak.intervalMs, onInterval },
-    onStart: (stats, source) => {
+    onStart: (stats, source, warnings) => {
       targets = stats;
       stamps = source;
+      if (hlogDir !== null) {
+        provenanceWritten = gatherRunProvenance(process.argv.slice(2), config.socket, source, warnings, stats, null)
+          .then((provenance) => noteFailure(recordProvenance(hlogDir, provenance, false)));
+      }
       const thresholdNs = soak.thresholds.maxRttNs;
       if (thresholdNs === null) return;
       for (const target of stats) {
@@ -205,5 +218,8 @@ export async function soakCommand(argv: string[]): Promise<number> {
   } finally {
     await dashboard?.close();
     await logs?.close();
+    await provenanceWritten;
+    // the final one knows the agents' hellos: it takes the place of the one written at start
+    if (hlogDir !== null && finalProvenance !== null) noteFailure(recordProvenance(hlogDir, finalProvenance, true));
   }
 }

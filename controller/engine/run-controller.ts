@@ -24,8 +24,8 @@ export interface RunIo {
   signal?: AbortSignal;
   /** called with the finished stats before the report is built */
   onStats?: ((stats: TargetStats[]) => void) | undefined;
-  /** called once the sockets are open, before the first probe: live views hold on to the targets */
-  onStart?: ((stats: TargetStats[], stampSource: ProbeTransport['stampSource']) => void) | undefined;
+  /** called once the sockets are open, before the first probe: live views hold on to the targets; `warnings`: what the sockets could not apply */
+  onStart?: ((stats: TargetStats[], stampSource: ProbeTransport['stampSource'], warnings: readonly string[]) => void) | undefined;
   /** soak: called every `ms` with the targets; the caller closes their intervals */
   interval?: { ms: number; onInterval: (targets: TargetStats[], nowMs: number) => void } | undefined;
 }
@@ -195,7 +195,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const window: ScheduleWindow = { startMonoNs, endMonoNs, periodNs };
   startSchedules(config, targets, stats, transports, window);
   const startedMs = Date.now();
-  io.onStart?.(stats, transports[0]?.transport.stampSource ?? 'user');
+  io.onStart?.(stats, transports[0]?.transport.stampSource ?? 'user', warnings);
   const stopAll = (): void => {
     for (const { transport } of transports) transport.stop();
   };

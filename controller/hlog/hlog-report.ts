@@ -3,6 +3,7 @@ import type { HlogMalformedReason } from './hlog-line.js';
 import type { HlogMerger } from './hlog-merge.js';
 import { emptyMalformed, type HlogProblem } from './hlog-parser.js';
 import type { HlogReadResult } from './hlog-reader.js';
+import type { Provenance } from '../report/provenance.js';
 
 /** What `rtprobe report` says about a set of interval logs (the --json form; times ISO, values ns). */
 export interface HlogReport {
@@ -38,6 +39,8 @@ export interface HlogReport {
   problems: HlogProblem[];
   skipped_files: { file: string; reason: string }[];
   unreadable: string[];
+  /** the soaks that wrote the logs, where their directory says (soak --hlog keeps rtprobe-provenance.json) */
+  provenance?: Provenance[];
 }
 
 /** The hlog tags soak --hlog writes, and the run JSON's name of each. */

@@ -18,7 +18,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const text = (v: unknown, max: number): string | undefined => (typeof v === 'string' ? v.slice(0, max) : undefined);
 const count = (v: unknown): number | undefined => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
 
-function parseHost(v: unknown): HostFacts | undefined {
+/** HostFacts from untrusted JSON (a hello, a log directory's provenance file); undefined when malformed. */
+export function parseHost(v: unknown): HostFacts | undefined {
   if (!isRecord(v)) return undefined;
   const name = text(v.name, 255);
   const kernel = text(v.kernel, 255);
@@ -37,7 +38,8 @@ function parseSetting(v: unknown): RtSetting | undefined {
   return { requested, applied: v.applied, reason: text(v.reason, 500) ?? null };
 }
 
-function parseRt(v: unknown): RtSettings | undefined {
+/** RtSettings from untrusted JSON, known fields only; undefined when malformed. */
+export function parseRt(v: unknown): RtSettings | undefined {
   if (!isRecord(v) || (v.sender !== 'native' && v.sender !== 'user')) return undefined;
   const rt: RtSettings = {
     sender: v.sender, require_rt: v.require_rt === true,

@@ -4,7 +4,8 @@ import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, freeUdpPort, runCli, startAgent, type CliResult } from '../helpers/cli.js';
-import { spawnCli } from '../helpers/spawn-cli.js';
+import { lastStatusReceived, spawnCli } from '../helpers/spawn-cli.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-provenance-'));
@@ -175,8 +176,9 @@ describe('verdicts for CI: --max-rtt, --max-p99, --max-loss', () => {
     const agent = await startAgent();
     try {
       const soak = spawnCli(['soak', '--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--alert-max', '1ns', '--max-rtt', '1ns',
-        '--json', '-', '--quiet']);
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+        '--json', '-']);
+      // an interval closed with replies in it (the status line says so each second)
+      await waitFor(() => /ALERT g: max RTT/.test(soak.stderr()), { what: () => `an alert in: ${soak.stderr()}`, timeoutMs: 30_000 });
       soak.child.kill('SIGINT');
       expect(await soak.exited, soak.stderr()).toBe(4);
       const report = JSON.parse(soak.stdout());
@@ -186,6 +188,41 @@ describe('verdicts for CI: --max-rtt, --max-p99, --max-loss', () => {
     } finally {
       await agent.stop();
     }
+  });
+});
+
+describe('report of soak logs: the soaks that wrote them, where known', () => {
+  it('soak --hlog DIR records its provenance beside the logs (a resumed soak adds one); report DIR shows it in JSON, text and HTML', async () => {
+    const agent = await startAgent();
+    const logs = join(dir, 'hlog');
+    const soakOnce = async (extra: string[]): Promise<void> => {
+      const soak = spawnCli(['soak', '--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--rt-priority', '5', ...extra]);
+      await waitFor(() => lastStatusReceived(soak.stderr()) > 0 && existsSync(join(logs, 'rtprobe-provenance.json')),
+        { what: () => `replies and the provenance file: ${soak.stderr()}`, timeoutMs: 30_000 });
+      soak.child.kill('SIGTERM');
+      expect(await soak.exited, soak.stderr()).toBe(0);
+    };
+    try {
+      await soakOnce([]);
+      await soakOnce(['--resume']);
+    } finally {
+      await agent.stop();
+    }
+    const json = await runCli(['report', logs, '--json', '-']);
+    expect(json.code, json.stderr).toBe(0);
+    const { provenance } = JSON.parse(json.stdout);
+    expect(provenance).toHaveLength(2);
+    expect(provenance[0]).toMatchObject({
+      rtprobe_version: PACKAGE_VERSION, command_line: ['rtprobe', 'soak', '--target', expect.any(String), '--interval', '1s', '--hlog', logs, '--rt-priority', '5'],
+      host: { name: hostname(), kernel: KERNEL, clock_source: CLOCKSOURCE }, rt: { rt_priority: { requested: 5 } },
+    });
+    expect(provenance[1].command_line.at(-1)).toBe('--resume');
+    const text = await runCli(['report', join(logs, readdirSync(logs).find((f) => f.endsWith('.hlog')) ?? '')]);
+    expect(text.stdout).toMatch(/^written by soak 1 of 2:\n  rtprobe \S+ \(node \S+\): rtprobe soak --target/);
+    expect(text.stdout).toContain(`  host ${hostname()}: kernel ${KERNEL}`);
+    const html = join(dir, 'report.html');
+    expect((await runCli(['report', logs, '--html', html])).code).toBe(0);
+    expect(readFileSync(html, 'utf8').match(/<h2>Provenance<\/h2>/g)).toHaveLength(2);
   });
 });
 

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseProvenance, PROVENANCE_FILE, readProvenanceFile, recordProvenance } from '../../../controller/report/provenance-file.js';
 import { appliedRtSettings, formatRtSettings } from '../../../shared/report/rt-settings.js';
 import { parseAgentSettings } from '../../../shared/messages/agent-settings.js';
 import { parseAgentMessage } from '../../../shared/messages/agent-messages.js';
@@ -75,5 +79,49 @@ describe('provenance text and HTML', () => {
     const html = renderProvenanceHtml(provenance);
     expect(html).toContain('b=&#60;x&#62;');
     expect(html).not.toContain('<x>');
+  });
+});
+
+describe('a log directory\'s provenance file (untrusted input)', () => {
+  const good = {
+    rtprobe_version: '0.1.0', command_line: ['rtprobe', 'soak'], node_version: 'v20', load: null, lab: null,
+    host: { name: 'h', kernel: '6.1.0', clock_source: 'tsc', cpu_model: null, cpu_count: 2 },
+    rt: { sender: 'native', require_rt: false, other_warnings: [] },
+    agents: [{ target: 'g', hello: null }, { target: 'x', agent_version: 1 }, 'junk',
+      { target: 'a', agent_version: '0.1.0', instance: 'i', interval_ms: 1000, replay_ms: 5, clocks: { t2: 'kernel', t3: 'user', turnaround: 'k' },
+        clock_sync: { mode: 'none', error_ns: null }, settings: { host: 'bad' }, extra: 'dropped' }],
+  };
+
+  it('keeps well-formed entries with their known fields, drops the rest, never throws', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtprobe-provenance-file-'));
+    try {
+      expect(readProvenanceFile(dir)).toEqual([]);
+      writeFileSync(join(dir, PROVENANCE_FILE), '{ not json');
+      expect(readProvenanceFile(dir)).toEqual([]);
+      writeFileSync(join(dir, PROVENANCE_FILE), JSON.stringify([good, { ...good, host: null }, 42, { ...good, command_line: [1] }]));
+      const list = readProvenanceFile(dir);
+      expect(list).toHaveLength(1);
+      expect(list[0]?.agents).toEqual([
+        { target: 'g', hello: null }, { target: 'x', hello: null },
+        { target: 'a', agent_version: '0.1.0', instance: 'i', interval_ms: 1000, replay_ms: 5, clocks: { t2: 'kernel', t3: 'user', turnaround: 'k' },
+          clock_sync: { mode: 'none', error_ns: null } },
+      ]);
+      expect(formatProvenanceLines(list[0] as Provenance)).toHaveLength(3 + 3); // version, host, rt; one line per agent
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a resumed soak adds an entry; the final write replaces its own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtprobe-provenance-file-'));
+    try {
+      const first = parseProvenance(good) as Provenance;
+      expect(recordProvenance(dir, first, false)).toBeNull();
+      expect(recordProvenance(dir, { ...first, command_line: ['rtprobe', 'soak', '--resume'] }, false)).toBeNull();
+      expect(recordProvenance(dir, { ...first, command_line: ['rtprobe', 'soak', '--resume', 'final'] }, true)).toBeNull();
+      expect(readProvenanceFile(dir).map((p) => p.command_line.at(-1))).toEqual(['soak', 'final']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
