@@ -9,6 +9,15 @@ import type { Provenance } from './provenance.js';
 /** The lab's guests live in 10.254.20.0/22 (controller/lab/lab-layout.ts LAB_RANGE). */
 const MAY_BE_LAB = /^10\.254\.(2[0-3])\./;
 
+/** The finished measurement must never be lost to its provenance: any failure here is "no lab". */
+async function labOf(addresses: readonly string[]): Promise<Provenance['lab']> {
+  try {
+    return (await import('../lab/lab-provenance.js')).labProvenance(addresses);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Everything a run's report says about where it came from. Reads the host (and the lab's
  * state file when a target is in the lab's range: its code is loaded only then).
@@ -16,8 +25,7 @@ const MAY_BE_LAB = /^10\.254\.(2[0-3])\./;
 export async function gatherRunProvenance(argv: readonly string[], socket: SocketOptions, stampSource: StampSource,
   rtWarnings: readonly string[], stats: readonly TargetStats[], load: unknown[] | null): Promise<Provenance> {
   const addresses = stats.map((s) => s.target.address);
-  const lab = addresses.some((a) => MAY_BE_LAB.test(a))
-    ? (await import('../lab/lab-provenance.js')).labProvenance(addresses) : null;
+  const lab = addresses.some((a) => MAY_BE_LAB.test(a)) ? await labOf(addresses) : null;
   return {
     rtprobe_version: RTPROBE_VERSION,
     command_line: ['rtprobe', ...argv],
