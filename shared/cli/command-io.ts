@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 
 /** Exit codes shared by every command. */
 export const EXIT_OK = 0;
@@ -67,8 +67,14 @@ export function normalizeArgv(argv: readonly string[], spec: FlagSpec): string[]
 /** Writes a file whole or not at all (readers never see half a report). */
 export function writeFileAtomic(path: string, text: string): void {
   const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, text);
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, path);
+  } catch (error) {
+    // a full disk must not also leave a half-written temporary file behind
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 export function printUsageError(command: string, error: Error): number {

@@ -70,7 +70,9 @@ async function expectReadable(logDir: string, minRttIntervals: number): Promise<
 describe.skipIf(skipReason !== null)(`fault: the interval log file system fills up or is read-only (root; tmpfs mounted here)${skipNote(skipReason)}`, () => {
   it('disk full mid-soak: a clear message, the report, exit 2, no stack trace; what was written stays readable', async () => {
     const mnt = join(dir, 'full');
-    mount(mnt, 'size=4k'); // one page: the log's fourth or fifth interval at 500 Hz no longer fits
+    // two pages: one for rtprobe-provenance.json beside the log, one for the log, whose fourth
+    // or fifth interval at 500 Hz no longer fits
+    mount(mnt, 'size=8k');
     const agent = await startAgent();
     const logs = join(mnt, 'logs');
     const soak = spawnCli(['soak', '--target', `g=127.0.0.1:${agent.port}`, '--rate', '500', '--interval', '1s',

@@ -221,7 +221,8 @@ describe('rtprobe report --html on a real soak log (counts lines, alerts)', () =
     const result = await runCli(['report', logs, '--html', html]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^rtprobe report: 1 file/);
+    // the soak that wrote the logs first (its rtprobe-provenance.json), then the summary
+    expect(result.stdout).toMatch(/^written by soak 1 of 1:\n {2}rtprobe .*\n[\s\S]*^rtprobe report: 1 file/m);
     expect(result.stdout).toContain('malformed none');
     const page = readFileSync(html, 'utf8');
     for (const label of ['RTT percentile distribution', 'Max RTT over time', 'Loss over time']) expect(page).toContain(`aria-label="${label}"`);
