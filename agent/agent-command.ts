@@ -4,6 +4,9 @@ import { isPrivilegeWarning, SOCKET_FLAGS_HELP } from '../shared/cli/socket-flag
 import { chooseTimestamps, type TimestampChoice } from '../shared/cli/timestamp-choice.js';
 import { RTPROBE_VERSION } from '../shared/cli/build-info.js';
 import { CLOCK_OF_SOURCE } from '../shared/report/clock-names.js';
+import { privilegedPortHint } from '../shared/cli/privileged-port.js';
+import { gatherHostFacts } from '../shared/report/host-facts.js';
+import { appliedRtSettings } from '../shared/report/rt-settings.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import { AGENT_FLAG_SPEC, parseAgentConfig, type AgentConfig, type AgentFlags } from './agent-config.js';
 import { AgentCore } from './agent-core.js';
@@ -50,7 +53,8 @@ Stream (WebSocket, path /v1/stream)
   --token-file FILE        bearer token subscribers must present (first line, >= 16 chars)
   --insecure-no-auth       no token: only on a trusted, isolated network
   --replay TIME            intervals kept for subscribers that reconnect (default 10m)
-  --interval TIME          interval length (default 1s)
+  --stream-interval TIME   length of each histogram interval streamed (default 1s; the
+                           old spelling --interval still works, with a warning)
   --clock-sync ptp|ntp     declare the guest and controller clocks synchronised: enables the
                            forward one-way delay (T2 − T1), reported with --clock-error
   --clock-error TIME       the bound of the clock offset (e.g. 20us)
@@ -89,7 +93,7 @@ function listenError(what: string, host: string, port: number, error: unknown): 
   // node:dgram errors carry .code; the native addon names the errno in its message.
   const code = (error as NodeJS.ErrnoException).code ?? /\b(E[A-Z]{2,})\b/.exec(String(error))?.[1] ?? '';
   const reason = ERRNO_TEXT[code] ?? (error as Error).message;
-  return `rtprobe agent: cannot listen on ${what} ${shown(host, port)}: ${reason}${code ? ` (${code})` : ''}`;
+  return `rtprobe agent: cannot listen on ${what} ${shown(host, port)}: ${reason}${code ? ` (${code})` : ''}${privilegedPortHint(code, port)}`;
 }
 
 export async function agentCommand(argv: string[]): Promise<number> {
@@ -101,6 +105,9 @@ export async function agentCommand(argv: string[]): Promise<number> {
   }
   const config = parseAgentConfig(parsed.flags);
   if (config instanceof Error) return printUsageError('agent', config);
+  if (parsed.flags.interval !== undefined) {
+    process.stderr.write("rtprobe agent: warning: --interval is deprecated: write --stream-interval (soak's --interval is its alert interval)\n");
+  }
   return runAgent(config);
 }
 
@@ -139,6 +146,11 @@ async function openStream(stream: NonNullable<AgentConfig['stream']>, config: Ag
         clock_sync: { mode: config.clockSync.mode, error_ns: config.clockSync.errorNs },
         interval_ms: config.intervalMs, replay_ms: stream.replayMs,
         timer: timer ? timer.hello : { running: false, interval_ns: 0, priority: null, cpu: null },
+        settings: {
+          host: gatherHostFacts(),
+          rt: appliedRtSettings(config.socket.native, reflector.warnings, reflector.stampSource === 'user' ? 'user' : 'native', config.socket.requireRt),
+          max_rate_per_s: config.protection.limits.maxRatePerS, max_sessions: config.maxSessions, key_file: config.protection.key !== null,
+        },
       },
     });
   } catch (error) {

@@ -57,6 +57,8 @@ export const AGENT_FLAG_SPEC = {
   'token-file': { type: 'string' },
   'insecure-no-auth': { type: 'boolean' },
   replay: { type: 'string' },
+  'stream-interval': { type: 'string' },
+  /** deprecated spelling of --stream-interval */
   interval: { type: 'string' },
   'clock-sync': { type: 'string' },
   'clock-error': { type: 'string' },
@@ -79,6 +81,7 @@ export interface AgentFlags extends SocketFlags {
   'token-file'?: string;
   'insecure-no-auth'?: boolean;
   replay?: string;
+  'stream-interval'?: string;
   interval?: string;
   'clock-sync'?: string;
   'clock-error'?: string;
@@ -145,9 +148,12 @@ export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
   if (socket instanceof Error) return socket;
   const stream = parseStream(flags);
   if (stream instanceof Error) return stream;
-  const intervalNs = parseDurationNs('--interval', flags.interval ?? '1s');
+  if (flags.interval !== undefined && flags['stream-interval'] !== undefined) {
+    return new Error('--interval: is the old spelling of --stream-interval; give one of them');
+  }
+  const intervalNs = parseDurationNs('--stream-interval', flags['stream-interval'] ?? flags.interval ?? '1s');
   if (intervalNs instanceof Error) return intervalNs;
-  if (intervalNs < 100e6 || intervalNs > 3600e9) return new Error('--interval: must be 100ms..1h');
+  if (intervalNs < 100e6 || intervalNs > 3600e9) return new Error('--stream-interval: must be 100ms..1h');
   const mode = flags['clock-sync'] ?? 'none';
   if (mode !== 'none' && mode !== 'ptp' && mode !== 'ntp') return new Error(`--clock-sync: '${mode}' is not one of ptp, ntp`);
   if (mode !== 'none' && flags['clock-error'] === undefined) {

@@ -4,6 +4,7 @@ import { decodeProbe } from '../shared/wire/probe-codec.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import type { AgentCore } from './agent-core.js';
 import type { Reflector, ReflectorProtection } from './dgram-reflector.js';
+import { openWithRtFallback } from '../shared/cli/rt-fallback.js';
 
 /**
  * The native reflector: its thread answers valid probes itself with kernel stamps (T2 = RX
@@ -15,7 +16,7 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
   stamps: 'kernel' | 'hardware', socket: NativeSocketCommonOptions, core: AgentCore,
   protection: ReflectorProtection): Promise<Reflector> {
   const options = {
-    ...socket, bindAddress: host, port, family, timestamps: stamps,
+    bindAddress: host, port, family, timestamps: stamps,
     ...(protection.key ? { authKey: protection.key } : {}),
     ...(protection.limits.maxRatePerS === null ? {} : { maxRatePerS: protection.limits.maxRatePerS }),
     maxSessions: protection.limits.maxSessions,
@@ -29,8 +30,10 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
     counted.sendErrors = stats.sendErrors;
     counted.recvErrors = stats.recvErrors;
   };
-  let reflector: NativeReflector | null = null;
-  reflector = await createNativeReflector(addon, options, (events) => {
+  let opened: NativeReflector | null = null;
+  const { value: reflector, warnings } = await openWithRtFallback(socket, (native) => createNativeReflector(addon, {
+    ...native, ...options,
+  }, (events) => {
     const nowMs = wallMsOfMono(monoNs());
     for (const event of events) {
       switch (event.kind) {
@@ -58,13 +61,14 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
           break; // counted below, exactly; the message went to the warnings
       }
     }
-    if (reflector) countFailures(reflector.stats());
-  });
+    if (opened) countFailures(opened.stats());
+  }));
+  opened = reflector;
   return {
     address: host,
     port: reflector.localPort,
     stampSource: reflector.stampSource,
-    warnings: [...reflector.warnings],
+    warnings: [...warnings, ...reflector.warnings],
     close: async () => {
       await reflector.close();
       countFailures(reflector.stats());

@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Histogram } from 'hdr-histogram-js';
 import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
 import { renderCompareHtml } from './report/compare-html.js';
 import { buildCompareBlock, formatCompareText, type CompareBlock } from './report/compare-report.js';
 import { formatHgrm, parseHgrm, type HgrmRow } from './report/hgrm.js';
+import { writeHgrmDir } from './report/hgrm-files.js';
+import { checkOutputFile, prepareOutputDir } from '../shared/cli/output-paths.js';
 import { LoadSession } from './load/load-runner.js';
 import { formatLoadLine, loadTimeoutS, parseLoadFlags, type LoadRecord } from './load/load-spec.js';
 import { executeRun, type ReportView } from './run-command.js';
@@ -25,7 +25,7 @@ Output
   --html FILE       a self-contained HTML report: tables, the percentile distribution
                     (x = 1/(1-p), log) and the max RTT per second of both targets
   --hgrm DIR        DIR/NAME.hgrm per target: HdrHistogram percentile distribution, µs
-                    (created if missing)
+                    (created if missing; each path written is printed on stderr)
   --quiet           no status lines and no text report
 
 Load (started before the first probe, stopped when the run ends: the whole process group,
@@ -50,9 +50,11 @@ Every other option is rtprobe run's (schedule, timeouts, timestamps, --mode icmp
 real-time options, --agent-ws, --key-file): see rtprobe run --help.
 
 Exit status: 0 done, 1 a target answered no probe at all, 2 bad flags, set-up failure (a load
-tool missing, not root or the lab down for a load that needs them: before any probe is sent),
-or a --html/--hgrm file that could not be written (the report is printed before the files),
-3 an agent breakdown asked for with --agent-ws is unknown (its stream never connected).
+tool missing, not root or the lab down for a load that needs them, an output path that cannot
+be written: all before any probe is sent), or a --html/--hgrm file that could not be written
+after all (the report is printed before the files), 3 an agent breakdown asked for with
+--agent-ws is unknown (its stream never connected), 4 the verdict (--max-rtt, --max-p99,
+--max-loss; see rtprobe run --help) is FAIL.
 A load that ends by itself during the run is reported (compare.load[].died), not an error.
 `;
 
@@ -97,28 +99,18 @@ function formatCompareWithLoad(report: RunReport): string {
   return lines.join('\n');
 }
 
-/** File names come from target names: keep them to one path component whatever a name holds. */
-function hgrmFileName(name: string): string {
-  return `${name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}.hgrm`;
-}
-
 function writeCompareFiles(report: RunReport, options: CompareOptions, histograms: NamedHistogram[]): string[] {
   const errors: string[] = [];
   const hgrms = histograms.map(({ name, histogram }) => ({ name, text: formatHgrm(histogram) }));
   if (options.hgrm !== null) {
     if (hgrms.length === 0) errors.push('--hgrm: no histograms were handed to compare; nothing written');
-    try {
-      mkdirSync(options.hgrm, { recursive: true });
-      for (const { name, text } of hgrms) {
-        const path = join(options.hgrm, hgrmFileName(name));
-        try {
-          writeFileAtomic(path, text);
-        } catch (error) {
-          errors.push(`cannot write --hgrm ${path}: ${(error as Error).message}`);
-        }
-      }
-    } catch (error) {
-      errors.push(`cannot create --hgrm ${options.hgrm}: ${(error as Error).message}`);
+    // Created and checked before the first probe; made again in case it was removed meanwhile.
+    const problem = prepareOutputDir('--hgrm', options.hgrm);
+    if (problem) errors.push(`cannot create --hgrm ${options.hgrm}: ${problem.message}`);
+    else {
+      const result = writeHgrmDir(options.hgrm, hgrms.map(({ name, text }) => ({ target: name, text })));
+      for (const path of result.written) process.stderr.write(`rtprobe compare: wrote ${path}\n`);
+      errors.push(...result.errors);
     }
   }
   if (options.html !== null) {
@@ -148,6 +140,7 @@ export function createCompareView(options: CompareOptions, getHistograms: () => 
     // The loads stop here, before the JSON is written, so the report can say how they ended.
     decorate: (report): CompareRunReport => ({ ...report, compare: { ...buildCompareBlock(report), load: options.stopLoads?.() ?? [] } }),
     formatText: formatCompareWithLoad,
+    load: (report) => (report as Partial<CompareRunReport>).compare?.load ?? [],
     writeFiles: (report) => writeCompareFiles(report, options, getHistograms()),
   };
 }
@@ -167,6 +160,9 @@ export async function compareCommand(argv: string[]): Promise<number> {
   }
   if (html === '' || html === '-') return printUsageError('compare', new Error('--html: give a file name'));
   if (hgrm === '') return printUsageError('compare', new Error('--hgrm: give a directory'));
+  // Before any load starts or probe is sent: a wrong path is found now, not after the run.
+  const pathProblem = (html === undefined ? null : checkOutputFile('--html', html)) ?? (hgrm === undefined ? null : prepareOutputDir('--hgrm', hgrm));
+  if (pathProblem) return printUsageError('compare', pathProblem);
   const loads = parseLoadFlags(load, loadIn);
   if (loads instanceof Error) return printUsageError('compare', loads);
   const config = parseRunConfig(runFlags);

@@ -1,7 +1,11 @@
 import { statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { EXIT_USAGE, normalizeArgv, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { checkOutputFile, prepareOutputDir } from '../shared/cli/output-paths.js';
+import { writeHgrmDir } from './report/hgrm-files.js';
+import { readProvenanceFile } from './report/provenance-file.js';
+import { formatProvenanceLines, type Provenance } from './report/provenance.js';
 import { formatCyclictestHistogram } from './hlog/cyclictest-histogram.js';
 import { formatHlogReport } from './hlog/format-hlog-report.js';
 import { HlogMerger, type HlogSeries } from './hlog/hlog-merge.js';
@@ -13,7 +17,7 @@ import { formatHgrm } from './report/hgrm.js';
 import { renderReportHtml, type IntervalMax } from './report/report-html.js';
 
 export const REPORT_HELP = `Usage: rtprobe report FILE|DIR ... [--from T] [--to T] [--tag TAG] [--target NAME]
-                     [--json] [--html FILE] [--hgrm FILE|DIR] [--cyclictest FILE|DIR]
+                     [--json FILE|-] [--html FILE] [--hgrm DIR] [--cyclictest FILE|DIR]
 
 Reads HdrHistogram interval logs (.hlog, as rtprobe soak --hlog writes them, or any other
 writer's) and merges the selected intervals per target and tag: count, min, percentiles
@@ -28,7 +32,9 @@ Input
   --tag TAG           only this tag (rtt, turnaround, ipdv, timer, send_error; repeatable)
   --target NAME       only this target (repeatable)
 Output (the text summary goes to standard output)
-  --json              the summary as JSON instead (ns, ISO times)
+  --json FILE|-       the summary as JSON (ns, ISO times) to FILE, or to standard output
+                      instead of the text with - (a bare --json at the end is -); per
+                      target under the run JSON's names: rtt_ns, turnaround_ns, ...
   --html FILE         a self-contained HTML page (no script, no external resource): per
                       target the summary, the rtt percentile distribution of every target,
                       the max RTT of each interval over time with a red ring on each interval
@@ -36,13 +42,15 @@ Output (the text summary goes to standard output)
                       timer, agent --timer-latency) on the same time axis, and the loss of each
                       interval over time (from the counts lines soak --hlog writes); restarts
                       and holes shaded
-  --hgrm FILE|DIR     the merged percentile distribution, µs, as HdrHistogram writes .hgrm
+  --hgrm DIR          the merged percentile distribution, µs, as HdrHistogram writes .hgrm:
+                      DIR/TARGET-TAG.hgrm per series (DIR created; each path printed on
+                      stderr), as compare --hgrm DIR writes DIR/TARGET.hgrm
   --cyclictest FILE|DIR
                       the merged histogram in cyclictest -h format (1 µs rows up to the max,
                       at most 100000 rows; above that: overflows), for OSADL-style plots;
                       tag timer gives the guest's own cyclictest-style histogram
   With several targets or tags, FILE gets -TARGET-TAG before its extension; a DIR gets
-  TARGET-TAG.hgrm / TARGET-TAG.cyclictest.
+  TARGET-TAG.cyclictest. Output paths are checked before the logs are read.
 
 Exit status: 0 done (malformed lines are counted, not fatal), 2 bad flags, a path that
 does not exist, no .hlog file, no interval selected, or an output file not written.
@@ -53,7 +61,7 @@ interface ReportFlags {
   to?: string;
   tag?: string[];
   target?: string[];
-  json?: boolean;
+  json?: string;
   html?: string;
   hgrm?: string;
   cyclictest?: string;
@@ -62,7 +70,7 @@ interface ReportFlags {
 
 const FLAG_SPEC = {
   from: { type: 'string' }, to: { type: 'string' }, tag: { type: 'string', multiple: true },
-  target: { type: 'string', multiple: true }, json: { type: 'boolean' }, html: { type: 'string' }, hgrm: { type: 'string' },
+  target: { type: 'string', multiple: true }, json: { type: 'string' }, html: { type: 'string' }, hgrm: { type: 'string' },
   cyclictest: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -95,6 +103,40 @@ function writeSeriesFiles(path: string, all: HlogSeries[], extension: string, re
   return errors;
 }
 
+/** The provenance files of the directories given, or holding the files given (each directory once). */
+function logProvenance(paths: readonly string[]): Provenance[] {
+  const dirs = [...new Set(paths.map((path) => {
+    try {
+      return statSync(path).isDirectory() ? resolve(path) : dirname(resolve(path));
+    } catch {
+      return dirname(resolve(path));
+    }
+  }))];
+  return dirs.flatMap(readProvenanceFile);
+}
+
+/** Who wrote the logs, before the summary: one block per soak recorded. */
+function formatLogProvenance(list: readonly Provenance[]): string {
+  if (list.length === 0) return '';
+  return list.map((p, i) => `written by soak ${i + 1} of ${list.length}:\n${formatProvenanceLines(p).map((l) => `  ${l}`).join('\n')}\n`).join('') + '\n';
+}
+
+/** --json FILE, --html FILE and --hgrm DIR checked (and DIR made) before any log is read. */
+function checkReportOutputs(flags: ReportFlags): Error | null {
+  if (flags.json === '') return new Error('--json: give a file name or - for standard output');
+  if (flags.json !== undefined && flags.json !== '-') {
+    if (/\.hlog$/.test(flags.json)) return new Error(`--json: '${flags.json}' is an input; write --json - (or put --json last) for standard output`);
+    const problem = checkOutputFile('--json', flags.json);
+    if (problem) return problem;
+  }
+  if (flags.html !== undefined) {
+    const problem = checkOutputFile('--html', flags.html);
+    if (problem) return problem;
+  }
+  if (flags.hgrm === '') return new Error('--hgrm: give a directory');
+  return flags.hgrm === undefined ? null : prepareOutputDir('--hgrm', flags.hgrm);
+}
+
 function nothingSelected(read: HlogReadResult): string {
   const outOfRange = read.files.reduce((sum, file) => sum + file.outOfRange, 0);
   const otherTag = read.files.reduce((sum, file) => sum + file.otherTag, 0);
@@ -111,7 +153,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   let flags: ReportFlags;
   let paths: string[];
   try {
-    const parsed = parseArgs({ args: argv, options: FLAG_SPEC, strict: true, allowPositionals: true });
+    const parsed = parseArgs({ args: normalizeArgv(argv, FLAG_SPEC), options: FLAG_SPEC, strict: true, allowPositionals: true });
     flags = parsed.values;
     paths = parsed.positionals;
   } catch (error) {
@@ -122,6 +164,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (paths.length === 0) return printUsageError('report', new Error('name an .hlog file or a directory of them'));
+  const pathProblem = checkReportOutputs(flags);
+  if (pathProblem) return printUsageError('report', pathProblem);
   const nowMs = Date.now();
   const fromMs = flags.from === undefined ? null : parseReportTime('--from', flags.from, nowMs);
   const toMs = flags.to === undefined ? null : parseReportTime('--to', flags.to, nowMs);
@@ -153,13 +197,26 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stderr.write(`rtprobe report: ${nothingSelected(read)}\n`);
     return EXIT_USAGE;
   }
-  const report = buildHlogReport(merger, read, { fromMs, toMs, tags });
-  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatHlogReport(report));
-  const errors = [
-    ...(flags.hgrm === undefined ? [] : writeSeriesFiles(flags.hgrm, series, '.hgrm', (s) => formatHgrm(s.merged()))),
+  const report = { ...buildHlogReport(merger, read, { fromMs, toMs, tags }), provenance: logProvenance(paths) };
+  const errors: string[] = [];
+  const jsonText = `${JSON.stringify(report, null, 2)}\n`;
+  if (flags.json !== undefined && flags.json !== '-') {
+    try {
+      writeFileAtomic(flags.json, jsonText);
+    } catch (error) {
+      errors.push(`--json: cannot write ${flags.json}: ${(error as Error).message}`);
+    }
+  }
+  process.stdout.write(flags.json === '-' ? jsonText : formatLogProvenance(report.provenance) + formatHlogReport(report));
+  if (flags.hgrm !== undefined) {
+    const hgrms = writeHgrmDir(flags.hgrm, series.map((s) => ({ target: s.target, tag: s.tag, text: formatHgrm(s.merged()) })));
+    for (const path of hgrms.written) process.stderr.write(`rtprobe report: wrote ${path}\n`);
+    errors.push(...hgrms.errors);
+  }
+  errors.push(
     ...(flags.cyclictest === undefined ? []
       : writeSeriesFiles(flags.cyclictest, series, '.cyclictest', (s) => formatCyclictestHistogram(s.merged(), s.summary()))),
-  ];
+  );
   if (html !== undefined) {
     try {
       writeFileAtomic(html, renderReportHtml({ report, rtt: series.filter((s) => s.tag === 'rtt'), maxima, timerMaxima, counts }));

@@ -1,4 +1,7 @@
-import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { EXIT_USAGE, EXIT_VERDICT_FAILED, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { gatherRunProvenance } from './report/gather-provenance.js';
+import { formatProvenanceLines, type Provenance } from './report/provenance.js';
+import { evaluateVerdict, formatVerdictLine } from './report/verdict.js';
 import { formatRunReport } from './report/format-report.js';
 import type { RunReport } from './report/run-report.js';
 import { parseRunConfig, RUN_FLAG_SPEC, type RunConfig, type RunFlags } from './engine/run-config.js';
@@ -53,6 +56,11 @@ Output
   --quiet                      no status lines and no text report
   --verbose                    every target in full in the text report (with more than 4
                                targets it shows one line each, the worst max first)
+Verdict (for CI: a line 'verdict: PASS|FAIL: …' at the end, "verdict" in the JSON, exit 4 on FAIL)
+  --max-rtt TIME               FAIL when a target's max RTT is above TIME (e.g. 500us)
+  --max-p99 TIME               FAIL when a target's p99 RTT is above TIME
+  --max-loss PERCENT           FAIL when a target lost more than PERCENT of its probes
+                               (0.1%; a bare number is a ratio, 0.001 = 0.1%; 0 = none)
 
 ${SOCKET_FLAGS_HELP}
 Refusals: an agent that will not answer a probe (all its --max-sessions places busy, over
@@ -63,9 +71,10 @@ answered a session-end (signed with --key-file), so its place is free for the ne
 once.
 
 Exit status: 0 done, 1 a target answered no probe at all (with only refusals: "agent
-refused: REASON" on standard error), 2 bad flags or set-up failure, 3 an agent breakdown
-asked for with --agent-ws is unknown (its stream never connected or was refused; the report
-says why).
+refused: REASON" on standard error), 2 bad flags, a --json path that cannot be written
+(checked before the first probe) or set-up failure, 3 an agent breakdown asked for with
+--agent-ws is unknown (its stream never connected or was refused; the report says why),
+4 the verdict is FAIL. When several apply, the lowest non-zero one is the status.
 `;
 
 /** Sends; reports; returns the exit code. Ctrl-C stops sending early and still reports. */
@@ -96,6 +105,10 @@ export interface ReportView {
   interval?: RunIo['interval'];
   /** soak: the targets and their stamp source, once the run starts (live dashboard) */
   onStart?: RunIo['onStart'];
+  /** soak: sees the final report (with provenance and verdict) before it is written */
+  onReport?: (report: RunReport) => void;
+  /** compare: the load scenarios for the provenance (after decorate) */
+  load?: (report: RunReport) => unknown[];
 }
 
 const RUN_VIEW: ReportView = {
@@ -136,7 +149,14 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
     process.off('SIGTERM', onSignal);
   }
   if (tty && !config.quiet) process.stderr.write('\r\x1b[K');
-  const report = view.decorate(outcome.report);
+  const decorated = view.decorate(outcome.report);
+  const provenance = await gatherRunProvenance(process.argv.slice(2), config.socket, outcome.report.targets[0]?.timestamps.tx ?? 'user',
+    outcome.warnings, outcome.stats, view.load?.(decorated) ?? null);
+  const verdict = evaluateVerdict(decorated.targets, config.verdict);
+  // provenance right after the format's own keys; the verdict last, as in the text
+  const { version, tool, ...rest } = decorated;
+  const report: RunReport = { version, tool, provenance, ...rest, ...(verdict ? { verdict } : {}) };
+  view.onReport?.(report);
   const jsonText = `${JSON.stringify(report, null, 2)}\n`;
   if (config.json === '-') process.stdout.write(jsonText);
   else if (config.json !== null) {
@@ -150,7 +170,10 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
     }
   }
   if (!config.quiet) {
-    (config.json === '-' ? process.stderr : process.stdout).write(view.formatText(report, config.verbose));
+    (config.json === '-' ? process.stderr : process.stdout).write(formatTextReport(report, provenance, view, config.verbose));
+  } else if (verdict) {
+    // --quiet keeps the one line CI looks for
+    process.stderr.write(`${formatVerdictLine(verdict)}\n`);
   }
   for (const target of report.targets) {
     const refused = refusedOnlyMessage(target);
@@ -158,5 +181,13 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
   }
   const fileErrors = view.writeFiles(report);
   for (const message of fileErrors) process.stderr.write(`rtprobe ${view.command}: ${message}\n`);
-  return fileErrors.length > 0 ? EXIT_USAGE : outcome.exitCode;
+  if (fileErrors.length > 0) return EXIT_USAGE;
+  if (outcome.exitCode !== 0) return outcome.exitCode;
+  return verdict?.result === 'fail' ? EXIT_VERDICT_FAILED : 0;
+}
+
+/** Provenance lines, then the command's own text, then the verdict line (when limits were given). */
+function formatTextReport(report: RunReport, provenance: Provenance, view: ReportView, verbose: boolean): string {
+  const verdict = report.verdict ? `\n${formatVerdictLine(report.verdict)}\n` : '';
+  return `${formatProvenanceLines(provenance).join('\n')}\n\n${view.formatText(report, verbose)}${verdict}`;
 }

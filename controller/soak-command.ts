@@ -1,5 +1,7 @@
 import { parseFlags, printUsageError } from '../shared/cli/command-io.js';
-import { parseDurationNs } from '../shared/cli/parse-values.js';
+import { parseDurationNs, parseLossRatio } from '../shared/cli/parse-values.js';
+import { checkOutputFile } from '../shared/cli/output-paths.js';
+import { privilegedPortHint } from '../shared/cli/privileged-port.js';
 import { AlertActions } from './soak/alert-actions.js';
 import { evaluateAlerts, type AlertThresholds } from './soak/alerts.js';
 import { formatRunReport } from './report/format-report.js';
@@ -13,6 +15,9 @@ import { DashboardServer, isLoopbackHost } from './soak/dashboard/dashboard-serv
 import { buildLiveSnapshot } from './soak/live-snapshot.js';
 import { formatPrometheusMetrics } from './soak/prometheus-metrics.js';
 import { openIntervalLogs } from './soak/interval-logs.js';
+import { gatherRunProvenance } from './report/gather-provenance.js';
+import { recordProvenance } from './report/provenance-file.js';
+import type { Provenance } from './report/provenance.js';
 
 export const SOAK_HELP = `Usage: rtprobe soak --target [NAME=]HOST[:PORT] [...] [options]
 
@@ -42,8 +47,25 @@ Soak options
   --http-token-file FILE       bearer token for the HTTP server (Authorization: Bearer, or
                                ?token= for the browser); required when HOST is not loopback
 
-Every 'run' option applies except --duration and --count:
-${RUN_HELP.slice(RUN_HELP.indexOf('Targets'))}`;
+The verdict (--max-rtt, --max-p99, --max-loss) judges the whole soak when it is stopped;
+alerts judge each interval and do not change the exit status.
+
+Every 'run' option applies except --duration and --count (a soak runs until stopped):
+${runHelpWithout(['--duration', '--count'])}`;
+
+/** rtprobe run's help from its Targets section on, without the lines of flags soak refuses. */
+function runHelpWithout(flags: string[]): string {
+  const lines = RUN_HELP.slice(RUN_HELP.indexOf('Targets')).split('\n');
+  const kept: string[] = [];
+  let skipping = false;
+  for (const line of lines) {
+    // A refused flag's line and its continuation lines (indented past the flag column).
+    if (flags.some((flag) => line.startsWith(`  ${flag} `))) skipping = true;
+    else if (!/^ {20,}\S/.test(line)) skipping = false;
+    if (!skipping) kept.push(line);
+  }
+  return kept.join('\n');
+}
 
 const SOAK_FLAG_SPEC = {
   ...RUN_FLAG_SPEC,
@@ -81,10 +103,7 @@ export interface SoakOptions {
 
 /** "0.1%" or "0.001" → a ratio in (0, 1]. */
 export function parseLossThreshold(flag: string, text: string): number | Error {
-  const match = /^(\d+(?:\.\d+)?)(%)?$/.exec(text.trim());
-  const ratio = match ? Number(match[1]) / (match[2] ? 100 : 1) : Number.NaN;
-  if (!(ratio > 0 && ratio <= 1)) return new Error(`${flag}: '${text}' is not a loss threshold (examples: 0.1%, 0.001)`);
-  return ratio;
+  return parseLossRatio(flag, text, false);
 }
 
 export function parseSoakOptions(flags: SoakFlags): SoakOptions | Error {
@@ -99,6 +118,8 @@ export function parseSoakOptions(flags: SoakFlags): SoakOptions | Error {
   const lossRatio = flags['alert-loss'] === undefined ? null : parseLossThreshold('--alert-loss', flags['alert-loss']);
   if (lossRatio instanceof Error) return lossRatio;
   if (flags['on-alert'] !== undefined && flags['on-alert'].trim() === '') return new Error('--on-alert: give a command');
+  const eventsProblem = flags.events === undefined ? null : checkOutputFile('--events', flags.events);
+  if (eventsProblem) return eventsProblem;
   const http = parseHttp(flags);
   if (http instanceof Error) return http;
   if (flags.resume && flags.hlog === undefined) return new Error('--resume: continues interval logs: give --hlog DIR');
@@ -157,13 +178,19 @@ export async function soakCommand(argv: string[]): Promise<number> {
       dashboard = await DashboardServer.listen({
         ...soak.http,
         snapshot: () => buildLiveSnapshot(targets, stamps, actions.fired, Date.now()),
-        metrics: () => formatPrometheusMetrics(targets),
+        metrics: () => formatPrometheusMetrics(targets, { alertsByKind: actions.firedByKind }),
       });
     } catch (error) {
-      return printUsageError('soak', new Error(`--http: cannot listen on ${soak.http.host}:${soak.http.port}: ${(error as Error).message}`));
+      const hint = privilegedPortHint((error as NodeJS.ErrnoException).code, soak.http.port);
+      return printUsageError('soak', new Error(`--http: cannot listen on ${soak.http.host}:${soak.http.port}: ${(error as Error).message}${hint}`));
     }
     log(`dashboard http://${soak.http.host.includes(':') ? `[${soak.http.host}]` : soak.http.host}:${dashboard.port}/ (metrics at /metrics)`);
   }
+  // soak --hlog DIR: who wrote the logs, beside them (rtprobe report DIR reads it back)
+  const hlogDir = logs ? soak.hlog?.dir ?? null : null;
+  let provenanceWritten: Promise<void> = Promise.resolve();
+  let finalProvenance: Provenance | null = null;
+  const noteFailure = (message: string | null): void => { if (message) log(`rtprobe soak: warning: ${message}`); };
   const view: ReportView = {
     command: 'soak',
     decorate: (report) => ({
@@ -173,10 +200,15 @@ export async function soakCommand(argv: string[]): Promise<number> {
     formatText: (report, verbose) => `${formatRunReport(report, verbose)}alerts: ${actions.fired} fired` +
       `${soak.onAlert ? `, --on-alert run ${actions.commandsRun} (${actions.commandsFailed} failed, ${actions.commandsSkipped} skipped while one ran)` : ''}\n`,
     writeFiles: () => (logs?.failure ? [logs.failure] : []),
+    onReport: (report) => { finalProvenance = report.provenance ?? null; },
     interval: { ms: soak.intervalMs, onInterval },
-    onStart: (stats, source) => {
+    onStart: (stats, source, warnings) => {
       targets = stats;
       stamps = source;
+      if (hlogDir !== null) {
+        provenanceWritten = gatherRunProvenance(process.argv.slice(2), config.socket, source, warnings, stats, null)
+          .then((provenance) => noteFailure(recordProvenance(hlogDir, provenance, false)));
+      }
       const thresholdNs = soak.thresholds.maxRttNs;
       if (thresholdNs === null) return;
       for (const target of stats) {
@@ -190,5 +222,8 @@ export async function soakCommand(argv: string[]): Promise<number> {
   } finally {
     await dashboard?.close();
     await logs?.close();
+    await provenanceWritten;
+    // the final one knows the agents' hellos: it takes the place of the one written at start
+    if (hlogDir !== null && finalProvenance !== null) noteFailure(recordProvenance(hlogDir, finalProvenance, true));
   }
 }

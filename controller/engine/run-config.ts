@@ -1,5 +1,7 @@
 import { parseHostPort, type HostPort } from '../../shared/cli/host-port.js';
-import { parseDurationNs, parseIntegerIn, parseRateHz } from '../../shared/cli/parse-values.js';
+import { parseDurationNs, parseIntegerIn, parseLossRatio, parseRateHz } from '../../shared/cli/parse-values.js';
+import { checkOutputFile } from '../../shared/cli/output-paths.js';
+import type { VerdictLimits } from '../report/verdict.js';
 import { PROBE_MAX_BYTES, PROBE_MIN_BYTES } from '../../shared/wire/probe-layout.js';
 import { parseSocketFlags, SOCKET_FLAG_SPEC, type SocketFlags, type SocketOptions } from '../../shared/cli/socket-flags.js';
 import { TIMESTAMP_MODES, type TimestampMode } from '../../shared/cli/timestamp-choice.js';
@@ -44,6 +46,8 @@ export interface RunConfig {
   authKey: Buffer | null;
   /** --verbose: the full tables of every target even when there are many */
   verbose: boolean;
+  /** --max-rtt, --max-p99, --max-loss */
+  verdict: VerdictLimits;
 }
 
 /** The raw flag values as util.parseArgs returns them for `rtprobe run`. */
@@ -65,6 +69,9 @@ export interface RunFlags extends SocketFlags {
   'agent-ws'?: string[];
   'agent-token-file'?: string;
   'key-file'?: string;
+  'max-rtt'?: string;
+  'max-p99'?: string;
+  'max-loss'?: string;
 }
 
 export const RUN_FLAG_SPEC = {
@@ -85,6 +92,9 @@ export const RUN_FLAG_SPEC = {
   'agent-ws': { type: 'string', multiple: true },
   'agent-token-file': { type: 'string' },
   'key-file': { type: 'string' },
+  'max-rtt': { type: 'string' },
+  'max-p99': { type: 'string' },
+  'max-loss': { type: 'string' },
   ...SOCKET_FLAG_SPEC,
 } as const;
 
@@ -164,6 +174,23 @@ function parseTargets(flags: RunFlags, defaultMode: ProbeMode): TargetSpec[] | E
   return targets;
 }
 
+/** --max-rtt TIME, --max-p99 TIME, --max-loss PERCENT: the limits of the verdict. */
+function parseVerdictLimits(flags: RunFlags): VerdictLimits | Error {
+  const latency = (flag: 'max-rtt' | 'max-p99'): number | null | Error => {
+    const text = flags[flag];
+    if (text === undefined) return null;
+    const ns = parseDurationNs(`--${flag}`, text);
+    return ns === 0 ? new Error(`--${flag}: must be above 0`) : ns;
+  };
+  const maxRttNs = latency('max-rtt');
+  if (maxRttNs instanceof Error) return maxRttNs;
+  const maxP99Ns = latency('max-p99');
+  if (maxP99Ns instanceof Error) return maxP99Ns;
+  const maxLossRatio = flags['max-loss'] === undefined ? null : parseLossRatio('--max-loss', flags['max-loss'], true);
+  if (maxLossRatio instanceof Error) return maxLossRatio;
+  return { maxRttNs, maxP99Ns, maxLossRatio };
+}
+
 /** Validates `rtprobe run` flags; the first problem comes back as an Error naming its flag. */
 export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   const defaultMode = flags.mode ?? 'udp';
@@ -195,6 +222,10 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
     return new Error(`--timestamps: '${flags.timestamps}' is not one of ${TIMESTAMP_MODES.join(', ')}`);
   }
   if (flags.json === '') return new Error('--json: give a file name or - for standard output');
+  const jsonProblem = flags.json === undefined || flags.json === '-' ? null : checkOutputFile('--json', flags.json);
+  if (jsonProblem) return jsonProblem;
+  const verdict = parseVerdictLimits(flags);
+  if (verdict instanceof Error) return verdict;
   const socket = parseSocketFlags(flags);
   if (socket instanceof Error) return socket;
   // The native sender stays awake for the last stretch before each deadline (see README).
@@ -213,5 +244,6 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   return {
     targets, rateHz, durationNs, count, sizeBytes, timeoutNs, lossAfterNs,
     json: flags.json ?? null, quiet: flags.quiet ?? false, verbose: flags.verbose ?? false, timestamps, socket, agentWs, agentToken, authKey,
+    verdict,
   };
 }

@@ -26,8 +26,8 @@ export interface RunIo {
   signal?: AbortSignal;
   /** called with the finished stats before the report is built */
   onStats?: ((stats: TargetStats[]) => void) | undefined;
-  /** called once the sockets are open, before the first probe: live views hold on to the targets */
-  onStart?: ((stats: TargetStats[], stampSource: ProbeTransport['stampSource']) => void) | undefined;
+  /** called once the sockets are open, before the first probe: live views hold on to the targets; `warnings`: what the sockets could not apply */
+  onStart?: ((stats: TargetStats[], stampSource: ProbeTransport['stampSource'], warnings: readonly string[]) => void) | undefined;
   /**
    * soak: called every `ms` with the targets; the caller closes their intervals. Called once
    * more at the end (after the last replies and the agents' final intervals), so the partial
@@ -43,6 +43,10 @@ export interface RunOutcome {
   report: RunReport;
   /** 1 when a target answered not a single probe; else 3 when an agent breakdown asked for is unknown */
   exitCode: 0 | 1 | typeof EXIT_AGENT_UNKNOWN;
+  /** what the sockets could not apply (RT options), as logged: the report's provenance */
+  warnings: string[];
+  /** the finished per-target stats (the agents' hellos for the provenance) */
+  stats: TargetStats[];
 }
 
 /** A set-up failure the user must fix (exit 2), e.g. --require-rt not satisfiable. */
@@ -75,7 +79,7 @@ const KINDS = [['udp', 4], ['udp', 6], ['icmp', 4], ['icmp', 6]] as const;
 
 /** One socket per probe mode and address family in use; all opened (and RT options checked) before any sends. */
 async function openTransports(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
-  state: RunState, onDone: () => void, io: RunIo): Promise<FamilyTransport[]> {
+  state: RunState, onDone: () => void, io: RunIo, allWarnings: string[]): Promise<FamilyTransport[]> {
   const opened: FamilyTransport[] = [];
   try {
     for (const [mode, family] of KINDS) {
@@ -93,6 +97,7 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
         (message) => io.log(`warning: socket: ${message}`), config.authKey);
       opened.push({ transport, mode, family, indices });
       for (const warning of warnings) io.log(`warning: ${warning}`);
+      for (const warning of warnings) if (!allWarnings.includes(warning)) allWarnings.push(warning);
       if (config.socket.requireRt && warnings.some(isPrivilegeWarning)) {
         throw new RunSetupError('--require-rt: a real-time option could not be applied (see the warning above)');
       }
@@ -195,7 +200,7 @@ async function sendSessionEnds(config: RunConfig, stats: TargetStats[], transpor
 }
 
 function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], transports: FamilyTransport[],
-  startedMs: number, durationS: number): RunOutcome {
+  startedMs: number, durationS: number, warnings: string[]): RunOutcome {
   const usage = process.resourceUsage();
   const report = buildRunReport(stats, {
     startedMs, durationS, rateHz: config.rateHz,
@@ -206,7 +211,7 @@ function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], 
   });
   const anyUnanswered = report.targets.some((t) => t.sent > 0 && t.received === 0);
   const agentUnknown = report.targets.some((t) => t.agent_unknown !== undefined);
-  return { report, exitCode: anyUnanswered ? 1 : agentUnknown ? EXIT_AGENT_UNKNOWN : 0 };
+  return { report, exitCode: anyUnanswered ? 1 : agentUnknown ? EXIT_AGENT_UNKNOWN : 0, warnings, stats };
 }
 
 /** Runs the probe schedule against resolved targets and returns the report. */
@@ -221,7 +226,8 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
     io.log(`target ${target.target.name} (${address}:${port}): ${reason} — ${unreachableHint({ ...target.target, unreachable_reason: reason })}`);
   };
   let wake = (): void => {};
-  const transports = await openTransports(config, choice, targets, state, () => wake(), io);
+  const warnings: string[] = [];
+  const transports = await openTransports(config, choice, targets, state, () => wake(), io, warnings);
   const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
 
   const startMonoNs = monoNs() + START_DELAY_NS;
@@ -229,7 +235,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const window: ScheduleWindow = { startMonoNs, endMonoNs, periodNs };
   startSchedules(config, targets, stats, transports, window);
   const startedMs = Date.now();
-  io.onStart?.(stats, transports[0]?.transport.stampSource ?? 'user');
+  io.onStart?.(stats, transports[0]?.transport.stampSource ?? 'user', warnings);
   const stopAll = (): void => {
     for (const { transport } of transports) transport.stop();
   };
@@ -247,7 +253,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
     io.onStats?.(stats);
     await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
     io.interval?.onInterval(stats, wallMsOfMono(monoNs()));
-    return buildOutcome(config, state, stats, transports, startedMs, Number(sendingEndedNs - startMonoNs) / 1e9);
+    return buildOutcome(config, state, stats, transports, startedMs, Number(sendingEndedNs - startMonoNs) / 1e9, warnings);
   } finally {
     stopTimers();
     io.signal?.removeEventListener('abort', stopAll);

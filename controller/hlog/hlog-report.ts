@@ -3,6 +3,7 @@ import type { HlogMalformedReason } from './hlog-line.js';
 import type { HlogMerger } from './hlog-merge.js';
 import { emptyMalformed, type HlogProblem } from './hlog-parser.js';
 import type { HlogReadResult } from './hlog-reader.js';
+import type { Provenance } from '../report/provenance.js';
 
 /** What `rtprobe report` says about a set of interval logs (the --json form; times ISO, values ns). */
 export interface HlogReport {
@@ -23,6 +24,11 @@ export interface HlogReport {
     /** values beyond the first interval's range (a foreign log), counted at its top */
     clamped_high: number;
   }[];
+  /**
+   * per target, the merged summaries under the names the run JSON gives them (rtt_ns,
+   * turnaround_ns, send_error_ns; ipdv_ns as the agent's): one vocabulary for both reports
+   */
+  targets: ({ name: string; first: string; last: string } & Partial<Record<SummaryName, LatencySummary>>)[];
   /** spans of a target's time no interval covers (downtime, or a file not given) */
   holes: { target: string; from: string; to: string; span_s: number }[];
   /** gaps the writer recorded on resume */
@@ -33,9 +39,30 @@ export interface HlogReport {
   problems: HlogProblem[];
   skipped_files: { file: string; reason: string }[];
   unreadable: string[];
+  /** the soaks that wrote the logs, where their directory says (soak --hlog keeps rtprobe-provenance.json) */
+  provenance?: Provenance[];
 }
 
+/** The hlog tags soak --hlog writes, and the run JSON's name of each. */
+const SUMMARY_OF_TAG = { rtt: 'rtt_ns', turnaround: 'turnaround_ns', send_error: 'send_error_ns', ipdv: 'ipdv_ns' } as const;
+type SummaryName = (typeof SUMMARY_OF_TAG)[keyof typeof SUMMARY_OF_TAG];
+
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The series of the known tags, grouped per target (other tags stay in `series` only). */
+function targetSummaries(series: HlogReport['series']): HlogReport['targets'] {
+  const byTarget = new Map<string, HlogReport['targets'][number]>();
+  for (const s of series) {
+    const name = (SUMMARY_OF_TAG as Record<string, SummaryName | undefined>)[s.tag];
+    if (name === undefined) continue;
+    const entry = byTarget.get(s.target) ?? { name: s.target, first: s.first, last: s.last };
+    if (s.first < entry.first) entry.first = s.first;
+    if (s.last > entry.last) entry.last = s.last;
+    entry[name] = s.values_ns;
+    byTarget.set(s.target, entry);
+  }
+  return [...byTarget.values()];
+}
 const seconds = (ms: number): number => Math.round(ms) / 1000;
 
 export function buildHlogReport(merger: HlogMerger, read: HlogReadResult,
@@ -59,7 +86,7 @@ export function buildHlogReport(merger: HlogMerger, read: HlogReadResult,
     from: selection.fromMs === null ? null : iso(selection.fromMs),
     to: selection.toMs === null ? null : iso(selection.toMs),
     tags: selection.tags,
-    series, holes, gaps_recorded: gaps,
+    series, targets: targetSummaries(series), holes, gaps_recorded: gaps,
     files: read.files.map((file) => ({
       file: file.file, target: file.target, lines: file.lines, intervals: file.intervals,
       out_of_range: file.outOfRange, other_tag: file.otherTag, tags: file.tagsSeen,

@@ -3,7 +3,8 @@
  * emulated guest on one machine, to compare side by side. It lives in controller/ because it
  * is a shipped command, not test scaffolding: users run it to see the two paths differ.
  */
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseFlags, printUsageError } from '../../shared/cli/command-io.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../../shared/cli/command-io.js';
+import { checkOutputFile } from '../../shared/cli/output-paths.js';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
 import { deviceModelCommand } from './device-model-command.js';
 import { describeKnobs, KNOB_FLAG_SPEC, KNOBS_HELP, parseKnobs, type KnobFlags } from './device-model-knobs.js';
@@ -19,7 +20,7 @@ import { qemuLabUp } from './qemu/qemu-lab.js';
 import { readQemuLabState, type QemuLabState } from './qemu/qemu-lab-state.js';
 import { labUp } from './lab-up.js';
 
-export const LAB_HELP = `Usage: rtprobe lab up [knobs] | up --qemu [qemu flags] | down | status [--json]
+export const LAB_HELP = `Usage: rtprobe lab up [knobs] | up --qemu [qemu flags] | down | status [--json FILE|-]
 
 Guests on one machine, to compare side by side (root). Two kinds, one at a time:
 
@@ -44,7 +45,8 @@ sends a probe off this machine.
   down      quit the guest, end the processes, remove the namespaces, interfaces and the route;
             idempotent, and it also cleans up after a crash (it looks for the lab's names)
   status    what exists, the device model's counters or the guest's boot, and the targets for
-            'rtprobe compare' (--json: the same as JSON); exit 0 up and healthy, 1 down or degraded
+            'rtprobe compare' (--json FILE|-: the same as JSON, to FILE or, with - or a bare
+            --json, to standard output instead of the text); exit 0 up and healthy, 1 down or degraded
 
 ${KNOBS_HELP}
 ${QEMU_FLAGS_HELP}
@@ -168,16 +170,29 @@ async function downCommand(argv: string[]): Promise<number> {
 }
 
 async function statusCommand(argv: string[]): Promise<number> {
-  const parsed = parseFlags<{ json?: boolean }>(argv, { json: { type: 'boolean' } });
+  const parsed = parseFlags<{ json?: string }>(argv, { json: { type: 'string' } });
   if (parsed instanceof Error) return printUsageError('lab status', parsed);
   if (parsed.help) {
     process.stdout.write(LAB_HELP);
     return EXIT_OK;
   }
+  const json = parsed.flags.json;
+  if (json === '') return printUsageError('lab status', new Error('--json: give a file name or - for standard output'));
+  const pathProblem = json === undefined || json === '-' ? null : checkOutputFile('--json', json);
+  if (pathProblem) return printUsageError('lab status', pathProblem);
   const denied = needIp('status');
   if (denied !== null) return denied;
   const view = gatherLabStatus(LAB_STATE_DIR);
-  process.stdout.write(parsed.flags.json ? `${JSON.stringify(view, null, 2)}\n` : formatLabStatus(view));
+  const jsonText = `${JSON.stringify(view, null, 2)}\n`;
+  if (json !== undefined && json !== '-') {
+    try {
+      writeFileAtomic(json, jsonText);
+    } catch (error) {
+      process.stderr.write(`rtprobe lab status: cannot write --json ${json}: ${(error as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+  }
+  process.stdout.write(json === '-' ? jsonText : formatLabStatus(view));
   return view.healthy ? EXIT_OK : EXIT_FAILED;
 }
 

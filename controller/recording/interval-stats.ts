@@ -23,6 +23,8 @@ export interface ClosedInterval {
  */
 export class IntervalStats {
   private made: Record<IntervalTag, LatencyHistogram> | null = null;
+  /** max RTT of the last closed interval (null: none closed yet, or it had no RTT): the metrics' gauge */
+  lastClosedRttMaxNs: number | null = null;
   private startMs: number;
   private base = { sent: 0, received: 0, lost: 0, late: 0 };
 
@@ -46,6 +48,7 @@ export class IntervalStats {
       sent: totals.sent - this.base.sent, received: totals.received - this.base.received,
       lost: totals.lost - this.base.lost, late: totals.late - this.base.late,
     });
+    this.lastClosedRttMaxNs = this.made === null || this.made.rtt.count === 0 ? null : this.made.rtt.maxNs;
     if (this.made) for (const h of Object.values(this.made)) h.reset();
     this.base = { ...totals };
     this.startMs = endMs;

@@ -7,6 +7,8 @@ import {
 } from './compare-report.js';
 import type { HgrmRow } from './hgrm.js';
 import type { RunReport, TargetReport } from './run-report.js';
+import { renderProvenanceHtml } from './provenance.js';
+import { formatVerdictLine } from './verdict.js';
 
 export { escapeHtml, percentileTickLabel } from './svg-plots.js';
 
@@ -100,6 +102,7 @@ export function renderCompareHtml(report: RunReport, distributions: ReadonlyMap<
 <body>
 <h1>${escapeHtml(title)}</h1>
 <table>${facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th>${cell(v)}</tr>`).join('')}</table>
+${report.verdict ? `<p class="verdict">${escapeHtml(formatVerdictLine(report.verdict))}</p>` : ''}
 ${block.clocks.same ? '' : '<p class="note">The two columns were stamped by different clocks: compare with care.</p>'}
 ${warnings}<h2>Round trip</h2>
 <p class="note">Both targets on one schedule, their probes interleaved within each period. Ratio = ${escapeHtml(block.ratio_of)}.</p>
@@ -118,6 +121,7 @@ ${maxOverTimePlot(overTime, t0Ms, endS)}
 <table>${head('', b.name, c.name)}${lossRow('sent', (t) => String(t.sent))}${lossRow('received', (t) => String(t.received))}${lossRow('lost', (t) => String(t.lost))}${lossRow('late', (t) => String(t.late))}${lossRow('loss ratio', (t) => formatPercent(t.loss_ratio))}${lossRow('duplicates', (t) => String(t.duplicates))}${lossRow('reordered', (t) => String(t.reordered))}${lossRow('missed send slots', (t) => String(t.missed_send_slots))}</table>
 <h2>Worst round trips</h2>
 ${worstTable(b, c)}
+${report.provenance ? renderProvenanceHtml(report.provenance) : ''}
 </body></html>
 `;
 }

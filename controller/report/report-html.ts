@@ -3,6 +3,7 @@ import type { HlogReadCounts } from '../hlog/hlog-counts.js';
 import type { HlogSeries } from '../hlog/hlog-merge.js';
 import type { HlogReport } from '../hlog/hlog-report.js';
 import { formatNs, formatPercent } from '../../shared/report/format-ns.js';
+import { renderProvenanceHtml } from './provenance.js';
 import {
   escapeHtml, inverse, latencyAxis, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
   type PlotMarker, type PlotPoint, type PlotSeries,
@@ -225,6 +226,7 @@ ${svgPlot('Guest timer max over time', timeAxis(t0Ms, endS), latencyAxis(timerSe
 <p class="note">${hasCounts ? 'Lost / sent per interval, from the soak&#39;s counts lines. Shaded: no interval.' : 'The logs hold no counts lines: loss unknown.'}</p>
 ${svgPlot('Loss over time', timeAxis(t0Ms, endS), linearYAxis(maxLoss, 'loss (lost / sent)', '%'), lossSeries,
     { dots: true, shaded, empty: 'no counts lines', formatY: (y) => `${Number(y.toPrecision(3))}%` })}
+${(report.provenance ?? []).map(renderProvenanceHtml).join('\n')}
 </body></html>
 `;
 }

@@ -7,6 +7,8 @@ import type { TargetStats } from '../recording/target-stats.js';
 import type { AgentReport, AgentView } from '../agent-stream/agent-view.js';
 import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
 import { timerCoincidence, type TimerCoincidence } from '../recording/guest-timer-intervals.js';
+import type { Provenance } from './provenance.js';
+import type { Verdict } from './verdict.js';
 
 
 export interface TargetReport {
@@ -78,6 +80,10 @@ export interface RunReport {
   /** datagrams that matched no target: malformed, or for a session this run did not start */
   rejected_unattributed: RejectCounts;
   process: { rss_bytes: number; cpu_user_s: number; cpu_system_s: number };
+  /** where the report came from (version, command, host, RT settings as applied, load, lab, agents) */
+  provenance?: Provenance;
+  /** --max-rtt / --max-p99 / --max-loss: PASS or FAIL */
+  verdict?: Verdict;
 }
 
 export interface RunFacts {

@@ -19,6 +19,8 @@ const ON_ALERT_TIMEOUT_MS = 30_000;
  */
 export class AlertActions {
   fired = 0;
+  /** alerts fired per kind, every kind present (Prometheus rtprobe_alerts_total{kind}) */
+  readonly firedByKind: Record<AlertEvent['kind'], number> = { 'max-rtt': 0, loss: 0 };
   commandsRun = 0;
   commandsSkipped = 0;
   commandsFailed = 0;
@@ -29,6 +31,7 @@ export class AlertActions {
 
   fire(event: AlertEvent): void {
     this.fired++;
+    this.firedByKind[event.kind]++;
     this.options.log(`ALERT ${event.message}`);
     if (this.options.eventsFile) {
       try {

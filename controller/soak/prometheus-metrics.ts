@@ -1,4 +1,5 @@
 import type { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
+import { RTPROBE_VERSION } from '../../shared/cli/build-info.js';
 import type { TargetStats } from '../recording/target-stats.js';
 
 /**
@@ -21,12 +22,18 @@ function formatNumber(value: number): string {
   return Number.isFinite(value) ? String(value) : value > 0 ? '+Inf' : '-Inf';
 }
 
+/** What the soak adds beside the targets' own figures. */
+export interface SoakMetrics {
+  /** alerts fired so far per kind (max-rtt, loss), every kind present */
+  alertsByKind: Record<string, number>;
+}
+
 /**
- * The Prometheus text exposition (format 0.0.4) of every target: RTT as a histogram in
- * seconds (cumulative bucket counts read off the HDR histogram), counters for the probe
- * outcomes, and the current interval's max as a gauge. Pure: the caller serves it.
+ * The Prometheus text exposition (format 0.0.4): the build, every target's RTT as a histogram
+ * in seconds (cumulative bucket counts read off the HDR histogram), counters for the probe
+ * outcomes and the alerts, and the interval max as a gauge. Pure: the caller serves it.
  */
-export function formatPrometheusMetrics(targets: TargetStats[]): string {
+export function formatPrometheusMetrics(targets: TargetStats[], soak: SoakMetrics = { alertsByKind: {} }): string {
   const lines: string[] = [];
   const family = (name: string, type: string, help: string): void => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -34,6 +41,8 @@ export function formatPrometheusMetrics(targets: TargetStats[]): string {
   const labels = (stats: TargetStats): string =>
     `target="${escapeLabel(stats.target.name)}",address="${escapeLabel(stats.target.address)}",mode="${stats.target.mode}"`;
 
+  family('rtprobe_build_info', 'gauge', 'Always 1; the labels say which rtprobe and Node.js serve these metrics.');
+  lines.push(`rtprobe_build_info{version="${escapeLabel(RTPROBE_VERSION)}",node="${escapeLabel(process.version)}"} 1`);
   const histogram = (name: string, stats: TargetStats, h: LatencyHistogram, bounds: readonly number[] = RTT_BUCKETS_S): void => {
     const cumulative = cumulativeCounts(h, bounds.map((bound) => bound * 1e9));
     bounds.forEach((bound, i) => {
@@ -65,12 +74,28 @@ export function formatPrometheusMetrics(targets: TargetStats[]): string {
     family(name, 'counter', help);
     for (const stats of targets) lines.push(`${name}{${labels(stats)}} ${read(stats)}`);
   }
-  family('rtprobe_interval_rtt_max_seconds', 'gauge', 'Largest RTT in the current interval so far (NaN when none).');
+  family('rtprobe_alerts_total', 'counter', 'Soak alerts fired (--alert-max: kind max-rtt, --alert-loss: kind loss).');
+  for (const [kind, count] of Object.entries(soak.alertsByKind)) lines.push(`rtprobe_alerts_total{kind="${escapeLabel(kind)}"} ${count}`);
+  family('rtprobe_interval_rtt_max_seconds', 'gauge',
+    'Largest RTT of the last completed interval and the current one so far (NaN when none): a spike stays for at least one whole interval.');
   for (const stats of targets) {
-    const h = stats.interval.histograms.rtt;
-    lines.push(`rtprobe_interval_rtt_max_seconds{${labels(stats)}} ${h.count === 0 ? 'NaN' : formatNumber(h.maxNs / 1e9)}`);
+    const maxNs = intervalMaxNs(stats);
+    lines.push(`rtprobe_interval_rtt_max_seconds{${labels(stats)}} ${maxNs === null ? 'NaN' : formatNumber(maxNs / 1e9)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The gauge keeps the last completed interval's max until the next one closes, raised by the
+ * current interval's: a scrape right after an interval closed still sees its spike, so any
+ * scrape period up to the soak's --interval misses none.
+ */
+function intervalMaxNs(stats: TargetStats): number | null {
+  const current = stats.interval.histograms.rtt;
+  const now = current.count === 0 ? null : current.maxNs;
+  const last = stats.interval.lastClosedRttMaxNs;
+  if (now === null) return last;
+  return last === null ? now : Math.max(now, last);
 }
 
 /** The parts of hdr-histogram-js's JsHistogram used to read counts by value. */

@@ -5,6 +5,7 @@ import type { ProbeTransport, TransportEventHandler } from '../../shared/transpo
 import { DgramTransport } from './dgram-transport.js';
 import { createNativeIcmpTransport } from './native-icmp-transport.js';
 import { RawIcmpTransport } from './raw-icmp-transport.js';
+import { openWithRtFallback } from '../../shared/cli/rt-fallback.js';
 
 export interface OpenedTransport {
   transport: ProbeTransport;
@@ -26,12 +27,14 @@ export async function openTransport(
       : await DgramTransport.open(family, onEvents, (error) => onError(error.message), authKey);
     return { transport, warnings: [] };
   }
-  const options = {
-    ...socket.native, family, timestamps: choice.stamps, onError: (event: { message: string }) => onError(event.message),
-    ...(authKey !== null && mode === 'udp' ? { authKey } : {}),
-  };
-  const transport = mode === 'icmp'
-    ? await createNativeIcmpTransport(choice.addon, options, onEvents)
-    : await createNativeTransport(choice.addon, options, onEvents);
-  return { transport, warnings: [...transport.warnings] };
+  const { value: transport, warnings } = await openWithRtFallback(socket.native, async (native) => {
+    const options = {
+      ...native, family, timestamps: choice.stamps, onError: (event: { message: string }) => onError(event.message),
+      ...(authKey !== null && mode === 'udp' ? { authKey } : {}),
+    };
+    return mode === 'icmp'
+      ? createNativeIcmpTransport(choice.addon, options, onEvents)
+      : createNativeTransport(choice.addon, options, onEvents);
+  });
+  return { transport, warnings: [...warnings, ...transport.warnings] };
 }

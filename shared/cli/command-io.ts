@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 
 /** Exit codes shared by every command. */
 export const EXIT_OK = 0;
@@ -7,8 +7,11 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 /** bad flags, bad address, port in use, missing privilege */
 export const EXIT_USAGE = 2;
+// 3 is left to "the agent breakdown asked for (--agent-ws) is missing" (issue 16).
+/** the run completed but broke a --max-rtt, --max-p99 or --max-loss limit: the verdict is FAIL */
+export const EXIT_VERDICT_FAILED = 4;
 
-type FlagSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+export type FlagSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
 
 /**
  * Parses a command's flags strictly (unknown flags and missing values are errors that name the
@@ -17,7 +20,7 @@ type FlagSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean;
 export function parseFlags<T>(argv: string[], spec: FlagSpec): { help: boolean; flags: T } | Error {
   try {
     const { values, positionals } = parseArgs({
-      args: argv, options: { ...spec, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true,
+      args: normalizeArgv(argv, spec), options: { ...spec, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true,
     });
     if (positionals.length > 0) return new Error(`unexpected argument '${positionals[0]}'`);
     const { help, ...flags } = values as Record<string, unknown>;
@@ -27,11 +30,51 @@ export function parseFlags<T>(argv: string[], spec: FlagSpec): { help: boolean; 
   }
 }
 
+/**
+ * `--rate -5` reads as two options to util.parseArgs ("ambiguous"): a negative number after a
+ * flag that takes a value is that flag's value, so its parser can say what is wrong with it.
+ */
+export function joinNegativeValues(argv: readonly string[], spec: FlagSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const next = argv[i + 1];
+    const name = /^--([^=]+)$/.exec(arg)?.[1];
+    if (name !== undefined && spec[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/**
+ * `--json` without a value (last, or before another flag) is `--json -`, standard output: what
+ * `report --json` and `lab status --json` always meant, now the same in every command.
+ */
+function bareJsonToStdout(argv: readonly string[], spec: FlagSpec): string[] {
+  if (spec.json?.type !== 'string') return [...argv];
+  return argv.map((arg, i) => (arg === '--json' && (i === argv.length - 1 || argv[i + 1]?.startsWith('--')) ? '--json=-' : arg));
+}
+
+/** What util.parseArgs gets: bare --json and negative values made unambiguous. */
+export function normalizeArgv(argv: readonly string[], spec: FlagSpec): string[] {
+  return joinNegativeValues(bareJsonToStdout(argv, spec), spec);
+}
+
 /** Writes a file whole or not at all (readers never see half a report). */
 export function writeFileAtomic(path: string, text: string): void {
   const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, text);
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, path);
+  } catch (error) {
+    // a full disk must not also leave a half-written temporary file behind
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 export function printUsageError(command: string, error: Error): number {

@@ -26,6 +26,8 @@ export function parseHostPort(flag: string, text: string, defaultPort: number): 
   }
   if (host === '' || /[\s/]/.test(host)) return new Error(`${flag}: '${text}' has no valid host`);
   if (bracketed && isIP(host) !== 6) return new Error(`${flag}: '${host}' in brackets is not an IPv6 address`);
+  // Digits and dots only: meant as an IPv4 address, never a host name to look up.
+  if (/^[\d.]+$/.test(host) && isIP(host) !== 4) return new Error(`${flag}: '${host}' is not a valid IPv4 address`);
   if (portText === undefined) return { host, port: defaultPort };
   const port = parsePort(flag, portText);
   return port instanceof Error ? port : { host, port };

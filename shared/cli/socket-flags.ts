@@ -1,4 +1,5 @@
 import type { NativeSocketCommonOptions } from '../native/native-addon.js';
+import { cpus } from 'node:os';
 import { parseIntegerIn } from './parse-values.js';
 
 /** Socket and real-time flags shared by `run` and `agent`; they need the native addon. */
@@ -35,12 +36,14 @@ export interface SocketOptions {
 export const SOCKET_FLAGS_HELP = `Socket and real-time options (need the native addon, i.e. --timestamps auto|kernel|hardware)
   --dscp N                     DSCP 0..63 on every packet (IP_TOS / IPV6_TCLASS)
   --priority N                 SO_PRIORITY (set after the TOS); above 6 needs CAP_NET_ADMIN
-  --busy-poll US               SO_BUSY_POLL in µs
+  --busy-poll US               SO_BUSY_POLL in µs; above net.core.busy_read needs CAP_NET_ADMIN
   --interface IF               SO_BINDTODEVICE; required for --timestamps hardware
   --rt-priority N              SCHED_FIFO 1..99 for the socket thread (CAP_SYS_NICE or RLIMIT_RTPRIO)
-  --cpu N                      pin the socket thread to CPU N
+  --cpu N                      pin the socket thread to CPU N (a CPU this machine lacks is
+                               exit 2; one outside the allowed set, a warning)
   --mlock                      lock the socket thread's memory (CAP_IPC_LOCK or RLIMIT_MEMLOCK)
-  --require-rt                 exit 2 instead of a warning when an RT option cannot be applied
+  --require-rt                 exit 2 instead of a warning when an RT option (--rt-priority,
+                               --cpu, --mlock, --priority, --busy-poll) cannot be applied
 `;
 
 export function parseSocketFlags(flags: SocketFlags): SocketOptions | Error {
@@ -58,6 +61,12 @@ export function parseSocketFlags(flags: SocketFlags): SocketOptions | Error {
   const rtPriority = integer('rt-priority', 1, 99);
   const cpu = integer('cpu', 0, 4095);
   for (const value of [dscp, priority, busyPoll, rtPriority, cpu]) if (value instanceof Error) return value;
+  // A CPU the machine does not have is a bad value (exit 2); one outside this process's
+  // allowed set (taskset, cpuset) stays a warning from the socket's thread, like privileges.
+  const cpuCount = cpus().length;
+  if (typeof cpu === 'number' && cpuCount > 0 && cpu >= cpuCount) {
+    return new Error(`--cpu: CPU ${cpu} does not exist (this machine has CPUs 0..${cpuCount - 1})`);
+  }
   if (typeof dscp === 'number') native.dscp = dscp;
   if (typeof priority === 'number') native.priority = priority;
   if (typeof busyPoll === 'number') native.busyPollUs = busyPoll;

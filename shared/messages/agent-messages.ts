@@ -3,6 +3,7 @@
  * Validators turn untrusted text into typed messages or a reason code; they never throw.
  */
 import { REJECT_REASONS, type RejectCounts, type RejectReason } from '../wire/reject-reason.js';
+import { parseAgentSettings, type AgentSettings } from './agent-settings.js';
 import type { StampSource } from '../transport/probe-transport.js';
 
 export const STREAM_PATH = '/v1/stream';
@@ -61,6 +62,8 @@ export interface HelloMessage {
   last_id: number;
   /** absent from agents older than --timer-latency */
   timer?: HelloTimer;
+  /** the agent's host and options as applied (agents before 0.1.0 send none) */
+  settings?: AgentSettings;
 }
 
 export interface IntervalMessage {
@@ -170,6 +173,7 @@ function parseHello(m: Record<string, unknown>, bad: (detail: string) => Parsed<
       clock_sync: { mode: sync.mode as HelloMessage['clock_sync']['mode'], error_ns: (sync.error_ns as number | null) },
       interval_ms: m.interval_ms, replay_ms: m.replay_ms, first_id: m.first_id as number, last_id: m.last_id as number,
       ...(timer === undefined ? {} : { timer }),
+      ...withSettings(parseAgentSettings(m.settings)),
     },
   };
 }
@@ -183,6 +187,8 @@ function parseHelloTimer(value: unknown): HelloTimer | null {
   if (priority === undefined || cpu === undefined) return null;
   return { running: t.running, interval_ns: t.interval_ns, priority, cpu };
 }
+
+const withSettings = (settings: AgentSettings | undefined): { settings?: AgentSettings } => (settings ? { settings } : {});
 
 /** A short, safe rendering of an untrusted `type` (JSON.stringify of a deep object overflows the stack). */
 function describeType(type: unknown): string {

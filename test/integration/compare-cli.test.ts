@@ -113,15 +113,14 @@ describe('rtprobe compare against two agents on 127.0.0.1 (real CLI, real socket
     expect(bad.stderr).toMatch(/--rate/);
   });
 
-  it('an unwritable --html path: exit 2 with a message naming it, and the JSON is still printed', async () => {
+  it('an unwritable --html path: exit 2 with a message naming it, before the first probe', async () => {
     const blocker = join(dir, 'a-file');
     writeFileSync(blocker, 'not a directory');
     const html = join(blocker, 'report.html');
     const result = await runCli(['compare', ...targets(), '--count', '20', '--rate', '100', '--json', '-', '--html', html, '--quiet']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`rtprobe compare: cannot write --html ${html}`);
-    const report = JSON.parse(result.stdout);
-    expect(report.compare.loss.baseline.received).toBe(20);
+    expect(result.stderr).toContain(`rtprobe compare: --html: '${blocker}' is not a directory`);
+    expect(result.stdout).toBe('');
   });
 });
 

@@ -71,9 +71,10 @@ async function expectReadable(logDir: string, minRttIntervals: number): Promise<
 describe.skipIf(skipReason !== null)(`fault: the interval log file system fills up or is read-only (root; tmpfs mounted here)${skipNote(skipReason)}`, () => {
   it('disk full mid-soak: a clear message, the report, exit 2, no stack trace; what was written stays readable', async () => {
     const mnt = join(dir, 'full');
-    // three pages: one for the soak's lock, two for the log: at 500 Hz (about 1.9 KB an interval
-    // with 1 ns resolution) its fourth or fifth interval no longer fits
-    mount(mnt, 'size=12k');
+    // four pages: one for the soak's lock, one for rtprobe-provenance.json beside the log, two
+    // for the log: at 500 Hz (about 1.9 KB an interval with 1 ns resolution) its fourth or fifth
+    // interval no longer fits
+    mount(mnt, 'size=16k');
     const agent = await startAgent();
     const logs = join(mnt, 'logs');
     const soak = spawnCli(['soak', '--target', `g=127.0.0.1:${agent.port}`, '--rate', '500', '--interval', '1s',

@@ -106,8 +106,8 @@ describe.skipIf(skipReason !== null)(`HdrHistogram's Java HistogramLogProcessor 
   it("writes the .hgrm Java's processor writes, byte for byte below its two header comments", async () => {
     const javaOut = join(dir, 'java-text');
     await run('java', ['-cp', JAR, 'org.HdrHistogram.HistogramLogProcessor', '-i', log, '-tag', 'rtt', '-outputValueUnitRatio', '1000', '-o', javaOut]);
-    const ours = join(dir, 'ours.hgrm');
-    expect((await runCli(['report', log, '--tag', 'rtt', '--hgrm', ours])).code).toBe(0);
+    const ours = join(dir, 'ours', 'lab1-rtt.hgrm');
+    expect((await runCli(['report', log, '--tag', 'rtt', '--hgrm', join(dir, 'ours')])).code).toBe(0);
     const java = readFileSync(`${javaOut}.hgrm`, 'utf8').split('\n');
     expect(java[0]).toMatch(/^#\[Overall percentile distribution/);
     expect(java[1]).toMatch(/^#\[StartTime: 1714607940\.000/);

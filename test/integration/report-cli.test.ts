@@ -67,20 +67,21 @@ describe('rtprobe report on the fixture logs', () => {
     expect(report).toMatchObject({ from: '2024-05-01T10:00:10.000Z', to: '2024-05-01T10:01:40.000Z', tags: ['rtt'] });
   });
 
-  it('--hgrm: the percentile distribution in µs, one file per series when there are several', async () => {
-    const single = join(out, 'lab1-rtt.hgrm');
-    expect((await runCli(['report', FIXTURE_DIR, '--tag', 'rtt', '--target', 'lab1', '--hgrm', single])).code).toBe(0);
-    const hgrm = parseHgrm(readFileSync(single, 'utf8'));
+  it('--hgrm DIR: the percentile distribution in µs, DIR/TARGET-TAG.hgrm per series, DIR created, each path printed', async () => {
+    const dir = join(out, 'hgrm', 'new');
+    const single = await runCli(['report', FIXTURE_DIR, '--tag', 'rtt', '--target', 'lab1', '--hgrm', dir]);
+    expect(single.code, single.stderr).toBe(0);
+    expect(single.stderr).toBe(`rtprobe report: wrote ${join(dir, 'lab1-rtt.hgrm')}\n`);
+    const hgrm = parseHgrm(readFileSync(join(dir, 'lab1-rtt.hgrm'), 'utf8'));
     if (hgrm instanceof Error) throw hgrm;
     const whole = expected('lab1', 'rtt');
     expect(hgrm.totalCount).toBe(1200);
     expect(hgrm.max).toBeCloseTo(whole.histogram.getValueAtPercentile(100) / 1000, 3);
     expect(hgrm.rows.at(-1)?.percentile).toBe(1);
 
-    const many = join(out, 'all.hgrm');
+    const many = join(out, 'all');
     expect((await runCli(['report', FIXTURE_DIR, '--hgrm', many])).code).toBe(0);
-    expect(readdirSync(out).filter((f) => f.startsWith('all-')).sort()).toEqual(
-      ['all-lab1-rtt.hgrm', 'all-lab1-send_error.hgrm', 'all-lab1-turnaround.hgrm', 'all-lab2-rtt.hgrm']);
+    expect(readdirSync(many).sort()).toEqual(['lab1-rtt.hgrm', 'lab1-send_error.hgrm', 'lab1-turnaround.hgrm', 'lab2-rtt.hgrm']);
   });
 
   it('--cyclictest DIR: one cyclictest -h file per series, every sample in a row or an overflow', async () => {
@@ -130,11 +131,36 @@ describe('rtprobe report on bad input', () => {
     expect(result.stderr).toMatch(/no interval selected: .* 2 malformed lines/);
   });
 
-  it('an output file that cannot be written: the report still prints, exit 2', async () => {
-    const result = await runCli(['report', FIXTURE_DIR, '--tag', 'rtt', '--target', 'lab2', '--hgrm', '/nonexistent/dir/x.hgrm']);
-    expect(result.code).toBe(2);
-    expect(result.stdout).toContain('target lab2');
-    expect(result.stderr).toMatch(/cannot write \/nonexistent\/dir\/x\.hgrm/);
+  it('an output path that cannot be written: exit 2 before any log is read', async () => {
+    const file = join(out, 'a-file');
+    writeFileSync(file, 'x');
+    const hgrm = await runCli(['report', FIXTURE_DIR, '--hgrm', join(file, 'dir')]);
+    expect(hgrm.code).toBe(2);
+    expect(hgrm.stdout).toBe('');
+    expect(hgrm.stderr).toMatch(/^rtprobe report: --hgrm: cannot create the directory '.*a-file\/dir' \(ENOTDIR\)/);
+    const json = await runCli(['report', FIXTURE_DIR, '--json', '/nonexistent-18/r.json']);
+    expect(json.code).toBe(2);
+    expect(json.stderr).toMatch(/--json: the directory '\/nonexistent-18' does not exist/);
+    const html = await runCli(['report', FIXTURE_DIR, '--html', out]);
+    expect(html.code).toBe(2);
+    expect(html.stderr).toMatch(/--html: '.*' is a directory/);
+  });
+
+  it('--json FILE: the JSON to FILE and the text to standard output; per target the run JSON\'s names', async () => {
+    const file = join(out, 'report.json');
+    const result = await runCli(['report', FIXTURE_DIR, '--json', file]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('target lab1');
+    const report = JSON.parse(readFileSync(file, 'utf8')) as HlogReport;
+    expect(report.targets.map((t) => t.name).sort()).toEqual(['lab1', 'lab2']);
+    const lab1 = report.targets.find((t) => t.name === 'lab1');
+    const series = report.series.find((s) => s.target === 'lab1' && s.tag === 'turnaround');
+    expect(Object.keys(lab1 ?? {}).sort()).toEqual(['first', 'last', 'name', 'rtt_ns', 'send_error_ns', 'turnaround_ns']);
+    expect(lab1?.turnaround_ns).toEqual(series?.values_ns);
+    // the same percentile keys as rtprobe run's rtt_ns
+    expect(Object.keys(lab1?.rtt_ns ?? {}).sort()).toEqual(['count', 'max', 'mean', 'min', 'p50', 'p90', 'p99', 'p99_9', 'p99_99', 'p99_999']);
+    const dash = await runCli(['report', FIXTURE_DIR, '--json', '-']);
+    expect(JSON.parse(dash.stdout)).toEqual(report);
   });
 
   it('--help', async () => {
@@ -195,7 +221,8 @@ describe('rtprobe report --html on a real soak log (counts lines, alerts)', () =
     const result = await runCli(['report', logs, '--html', html]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^rtprobe report: 1 file/);
+    // the soak that wrote the logs first (its rtprobe-provenance.json), then the summary
+    expect(result.stdout).toMatch(/^written by soak 1 of 1:\n {2}rtprobe .*\n[\s\S]*^rtprobe report: 1 file/m);
     expect(result.stdout).toContain('malformed none');
     const page = readFileSync(html, 'utf8');
     for (const label of ['RTT percentile distribution', 'Max RTT over time', 'Loss over time']) expect(page).toContain(`aria-label="${label}"`);
@@ -207,11 +234,11 @@ describe('rtprobe report --html on a real soak log (counts lines, alerts)', () =
     expect(readdirSync(out).filter((n) => n.startsWith('soak.html.tmp'))).toEqual([]);
   });
 
-  it('--html to an unwritable path: the text report printed, exit 2 with the reason', async () => {
+  it('--html to an unwritable path: exit 2 with the reason, checked before the logs are read', async () => {
     const result = await runCli(['report', logs, '--html', '/nonexistent-dir/r.html']);
     expect(result.code).toBe(2);
-    expect(result.stdout).toMatch(/^rtprobe report: 1 file/);
-    expect(result.stderr).toMatch(/--html: cannot write \/nonexistent-dir\/r\.html: ENOENT/);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/--html: the directory '\/nonexistent-dir' does not exist \(ENOENT\)/);
   });
 
   it.skipIf(javaMissing !== null)(`Java's HistogramLogProcessor skips the counts lines${skipNote(javaMissing)}`, async () => {

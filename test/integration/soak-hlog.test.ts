@@ -69,7 +69,9 @@ describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI o
       await waitForIntervals(logs, 6, 30_000); // 2 intervals × 3 tags
       child.kill('SIGINT');
       expect(await ended(child)).toBe(0);
-      const files = readdirSync(logs);
+      // the day's log, and beside it who wrote it (rtprobe-provenance.json)
+      const files = readdirSync(logs).filter((f) => f.endsWith('.hlog'));
+      expect(readdirSync(logs).sort()).toEqual([...files, 'rtprobe-provenance.json']);
       expect(files).toHaveLength(1);
       expect(files[0]).toMatch(/^g-\d{4}-\d{2}-\d{2}\.hlog$/);
       const lines = intervalLines(join(logs, files[0] ?? ''));

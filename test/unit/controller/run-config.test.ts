@@ -31,6 +31,7 @@ describe('parseRunConfig defaults', () => {
       rateHz: 100, durationNs: 30e9, count: null, sizeBytes: 64, timeoutNs: 1e9, lossAfterNs: 10e9,
       json: null, quiet: false, verbose: false, timestamps: 'auto',
       socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
+      verdict: { maxRttNs: null, maxP99Ns: null, maxLossRatio: null },
     });
     expect(DEFAULT_AGENT_PORT).toBe(7707);
   });
@@ -49,6 +50,7 @@ describe('parseRunConfig defaults', () => {
       rateHz: 1000, durationNs: 16 * 3600e9, count: null, sizeBytes: 1472, timeoutNs: 50e6, lossAfterNs: 2e9,
       json: '-', quiet: true, verbose: false, timestamps: 'kernel',
       socket: { native: { spinUs: 100 }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
+      verdict: { maxRttNs: null, maxP99Ns: null, maxLossRatio: null },
     });
   });
 

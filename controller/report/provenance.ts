@@ -1,0 +1,78 @@
+import type { HelloMessage } from '../../shared/messages/agent-messages.js';
+import type { HostFacts } from '../../shared/report/host-facts.js';
+import { formatRtSettings, type RtSettings } from '../../shared/report/rt-settings.js';
+import { escapeHtml } from './svg-plots.js';
+
+/** The lab a run probed, from its state file, when a target is one of its guests. */
+export interface LabProvenance {
+  kind: 'netns' | 'qemu';
+  created: string;
+  /** netns lab: the device model's knobs as given to `lab up` ({} = defaults) */
+  knobs?: Record<string, unknown>;
+  /** the knobs as people read them */
+  description: string[];
+}
+
+/** What an agent said about itself in its hello (--agent-ws). */
+export type AgentProvenance = { target: string } & Omit<HelloMessage, 'type' | 'v' | 'first_id' | 'last_id'>;
+
+/** Where a report came from: enough to answer "which kernel? was SCHED_FIFO really on? what load?" months later. */
+export interface Provenance {
+  rtprobe_version: string;
+  /** the command as typed, rtprobe first */
+  command_line: string[];
+  node_version: string;
+  host: HostFacts;
+  /** the controller's socket and RT options as applied */
+  rt: RtSettings;
+  /** compare --load: the load scenarios ([] = none) */
+  load: unknown[] | null;
+  lab: LabProvenance | null;
+  /** each subscribed agent's own settings, from its hello (null until it said hello) */
+  agents: (AgentProvenance | { target: string; hello: null })[];
+}
+
+/** Quotes what a shell would split, so the line can be pasted back. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_.,:/=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function agentLine(agent: Provenance['agents'][number]): string {
+  if (!('agent_version' in agent)) return `agent ${agent.target}: no hello received`;
+  const settings = agent.settings;
+  const host = settings?.host ? `, on ${settings.host.name} kernel ${settings.host.kernel} clock ${settings.host.clock_source ?? 'unknown'}` : '';
+  const rt = settings?.rt ? `; ${formatRtSettings(settings.rt)}` : '';
+  return `agent ${agent.target}: rtprobe ${agent.agent_version}, ${agent.interval_ms} ms intervals, T2 ${agent.clocks.t2}, ` +
+    `clock sync ${agent.clock_sync.mode}${host}${rt}`;
+}
+
+/** The text header's provenance lines (pure). */
+export function formatProvenanceLines(p: Provenance): string[] {
+  const h = p.host;
+  const lines = [
+    `rtprobe ${p.rtprobe_version} (node ${p.node_version}): ${p.command_line.map(shellQuote).join(' ')}`,
+    `host ${h.name}: kernel ${h.kernel}, clock source ${h.clock_source ?? 'unknown'}, ${h.cpu_count} CPUs ${h.cpu_model ?? ''}`.trimEnd(),
+    `rt ${formatRtSettings(p.rt)}`,
+    ...p.rt.other_warnings.map((w) => `   warning: ${w}`),
+  ];
+  if (p.lab) lines.push(`lab ${p.lab.kind} up since ${p.lab.created}${p.lab.description.length > 0 ? `: ${p.lab.description.join(', ')}` : ''}`);
+  lines.push(...p.agents.map(agentLine));
+  return lines;
+}
+
+/** A table for the HTML reports; every value escaped. */
+export function renderProvenanceHtml(p: Provenance): string {
+  const rows: [string, string][] = [
+    ['rtprobe', `${p.rtprobe_version} (node ${p.node_version})`],
+    ['command', p.command_line.map(shellQuote).join(' ')],
+    ['host', p.host.name],
+    ['kernel', p.host.kernel],
+    ['clock source', p.host.clock_source ?? 'unknown'],
+    ['CPU', `${p.host.cpu_count} × ${p.host.cpu_model ?? 'unknown'}`],
+    ['RT settings', formatRtSettings(p.rt)],
+    ...p.rt.other_warnings.map((w): [string, string] => ['warning', w]),
+    ...(p.lab ? [['lab', `${p.lab.kind} since ${p.lab.created}: ${p.lab.description.join(', ') || 'defaults'}`] as [string, string]] : []),
+    ...p.agents.map((a): [string, string] => [`agent ${a.target}`, agentLine(a).replace(/^agent [^:]+: /, '')]),
+  ];
+  return `<h2>Provenance</h2>\n<table class="provenance">${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
+}

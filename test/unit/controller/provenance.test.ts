@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseProvenance, PROVENANCE_FILE, readProvenanceFile, recordProvenance } from '../../../controller/report/provenance-file.js';
+import { appliedRtSettings, formatRtSettings } from '../../../shared/report/rt-settings.js';
+import { parseAgentSettings } from '../../../shared/messages/agent-settings.js';
+import { parseAgentMessage } from '../../../shared/messages/agent-messages.js';
+import { formatProvenanceLines, renderProvenanceHtml, shellQuote, type Provenance } from '../../../controller/report/provenance.js';
+
+const FIFO_FAILED = 'SCHED_FIFO priority 80 not set: EPERM — needs CAP_SYS_NICE or RLIMIT_RTPRIO >= 80 (ulimit -r)';
+const CPU_FAILED = 'CPU 1 is not in this process\'s allowed CPU set (taskset / cgroup cpuset); thread not pinned';
+const SLACK = 'timer slack not set to 1 ns: EPERM — wake-ups may be up to 50 µs late';
+
+describe('RT settings as applied', () => {
+  it('pairs each option with its warning; options without one are applied; the rest are other warnings', () => {
+    const rt = appliedRtSettings({ rtPriority: 80, cpu: 1, mlock: true, spinUs: 100, dscp: 46 }, [FIFO_FAILED, CPU_FAILED, SLACK], 'native', true);
+    expect(rt).toEqual({
+      sender: 'native', require_rt: true, other_warnings: [SLACK],
+      rt_priority: { requested: 80, applied: false, reason: FIFO_FAILED },
+      cpu: { requested: 1, applied: false, reason: CPU_FAILED },
+      mlock: { requested: true, applied: true, reason: null },
+      spin_us: { requested: 100, applied: true, reason: null },
+      dscp: { requested: 46, applied: true, reason: null },
+    });
+    expect(formatRtSettings(rt)).toBe(`native socket thread: SCHED_FIFO 80 NOT APPLIED (${FIFO_FAILED}), CPU 1 NOT APPLIED (${CPU_FAILED}), ` +
+      'mlock applied, spin µs 100 applied, DSCP 46 applied (--require-rt)');
+  });
+
+  it('the user-space sender applies none of them', () => {
+    const rt = appliedRtSettings({ spinUs: 100 }, [], 'user', false);
+    expect(rt.spin_us).toEqual({ requested: 100, applied: false, reason: 'not used: the user-space sender (no native addon)' });
+  });
+});
+
+describe('agent settings from a hello', () => {
+  const settings = {
+    host: { name: 'guest', kernel: '6.1.0-rt', clock_source: 'tsc', cpu_model: 'x', cpu_count: 2 },
+    rt: { sender: 'native', require_rt: false, other_warnings: [], rt_priority: { requested: 90, applied: true, reason: null } },
+    max_rate_per_s: 1000, max_sessions: 16, key_file: false,
+  };
+  const hello = { type: 'hello', v: 1, agent_version: '0.1.0', instance: 'i', clocks: { t2: 'kernel', t3: 'user', turnaround: 'k' },
+    clock_sync: { mode: 'none', error_ns: null }, interval_ms: 1000, replay_ms: 600000, first_id: 0, last_id: 0 };
+
+  it('known fields come through; unknown ones are dropped', () => {
+    expect(parseAgentSettings({ ...settings, extra: { deep: 1 } })).toEqual(settings);
+    const parsed = parseAgentMessage(JSON.stringify({ ...hello, settings }));
+    expect(parsed.ok && parsed.message.type === 'hello' && parsed.message.settings).toEqual(settings);
+  });
+
+  it('malformed settings drop the settings, never the hello', () => {
+    const parsed = parseAgentMessage(JSON.stringify({ ...hello, settings: { host: 'x' } }));
+    expect(parsed.ok).toBe(true);
+    expect(parsed.ok && parsed.message.type === 'hello' && 'settings' in parsed.message).toBe(false);
+  });
+});
+
+describe('provenance text and HTML', () => {
+  const provenance: Provenance = {
+    rtprobe_version: '0.1.0', command_line: ['rtprobe', 'run', '--target', 'a b=<x>'], node_version: 'v20.0.0',
+    host: { name: 'h', kernel: '6.1.0', clock_source: 'tsc', cpu_model: 'EPYC', cpu_count: 2 },
+    rt: appliedRtSettings({ rtPriority: 80 }, [FIFO_FAILED], 'native', false),
+    load: null, lab: { kind: 'netns', created: '2024-01-01T00:00:00Z', knobs: { stall: '2ms/1s' }, description: ['--stall 2ms/1s'] },
+    agents: [{ target: 'g', hello: null }],
+  };
+
+  it('says version, command (quoted to paste back), kernel, clock, CPUs, what failed, the lab and the agents', () => {
+    expect(formatProvenanceLines(provenance)).toEqual([
+      "rtprobe 0.1.0 (node v20.0.0): rtprobe run --target 'a b=<x>'",
+      'host h: kernel 6.1.0, clock source tsc, 2 CPUs EPYC',
+      `rt native socket thread: SCHED_FIFO 80 NOT APPLIED (${FIFO_FAILED})`,
+      'lab netns up since 2024-01-01T00:00:00Z: --stall 2ms/1s',
+      'agent g: no hello received',
+    ]);
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+
+  it('the HTML escapes every value', () => {
+    const html = renderProvenanceHtml(provenance);
+    expect(html).toContain('b=&#60;x&#62;');
+    expect(html).not.toContain('<x>');
+  });
+});
+
+describe('a log directory\'s provenance file (untrusted input)', () => {
+  const good = {
+    rtprobe_version: '0.1.0', command_line: ['rtprobe', 'soak'], node_version: 'v20', load: null, lab: null,
+    host: { name: 'h', kernel: '6.1.0', clock_source: 'tsc', cpu_model: null, cpu_count: 2 },
+    rt: { sender: 'native', require_rt: false, other_warnings: [] },
+    agents: [{ target: 'g', hello: null }, { target: 'x', agent_version: 1 }, 'junk',
+      { target: 'a', agent_version: '0.1.0', instance: 'i', interval_ms: 1000, replay_ms: 5, clocks: { t2: 'kernel', t3: 'user', turnaround: 'k' },
+        clock_sync: { mode: 'none', error_ns: null }, settings: { host: 'bad' }, extra: 'dropped' }],
+  };
+
+  it('keeps well-formed entries with their known fields, drops the rest, never throws', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtprobe-provenance-file-'));
+    try {
+      expect(readProvenanceFile(dir)).toEqual([]);
+      writeFileSync(join(dir, PROVENANCE_FILE), '{ not json');
+      expect(readProvenanceFile(dir)).toEqual([]);
+      writeFileSync(join(dir, PROVENANCE_FILE), JSON.stringify([good, { ...good, host: null }, 42, { ...good, command_line: [1] }]));
+      const list = readProvenanceFile(dir);
+      expect(list).toHaveLength(1);
+      expect(list[0]?.agents).toEqual([
+        { target: 'g', hello: null }, { target: 'x', hello: null },
+        { target: 'a', agent_version: '0.1.0', instance: 'i', interval_ms: 1000, replay_ms: 5, clocks: { t2: 'kernel', t3: 'user', turnaround: 'k' },
+          clock_sync: { mode: 'none', error_ns: null } },
+      ]);
+      expect(formatProvenanceLines(list[0] as Provenance)).toHaveLength(3 + 3); // version, host, rt; one line per agent
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a resumed soak adds an entry; the final write replaces its own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtprobe-provenance-file-'));
+    try {
+      const first = parseProvenance(good) as Provenance;
+      expect(recordProvenance(dir, first, false)).toBeNull();
+      expect(recordProvenance(dir, { ...first, command_line: ['rtprobe', 'soak', '--resume'] }, false)).toBeNull();
+      expect(recordProvenance(dir, { ...first, command_line: ['rtprobe', 'soak', '--resume', 'final'] }, true)).toBeNull();
+      expect(readProvenanceFile(dir).map((p) => p.command_line.at(-1))).toEqual(['soak', 'final']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
