@@ -2,7 +2,8 @@ import { PERCENTILE_KEYS, type LatencySummary } from '../../shared/histogram/lat
 import type { HlogReadCounts } from '../hlog/hlog-counts.js';
 import type { HlogSeries } from '../hlog/hlog-merge.js';
 import type { HlogReport } from '../hlog/hlog-report.js';
-import { formatNs, formatPercent } from '../../shared/report/format-ns.js';
+import { formatPercent } from '../../shared/report/format-ns.js';
+import { columnUnit, LATENCY_CELL_STYLE, latencyCell } from './latency-cells.js';
 import {
   escapeHtml, inverse, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
   type PlotMarker, type PlotPoint, type PlotSeries,
@@ -115,18 +116,22 @@ function timePoints(slots: Slot[], t0Ms: number, value: (s: Slot) => number | nu
 const worstOf = (points: PlotPoint[]): PlotPoint | null => points.reduce<PlotPoint | null>((top, p) => (top === null || p.y > top.y ? p : top), null);
 const cell = (text: string, cls = ''): string => `<td${cls ? ` class="${cls}"` : ''}>${escapeHtml(text)}</td>`;
 const head = (...titles: string[]): string => `<tr>${titles.map((t) => `<th>${escapeHtml(t)}</th>`).join('')}</tr>`;
-const ROWS: [string, (s: LatencySummary) => number | null][] = [
-  ['min', (s) => s.min],
-  ...PERCENTILE_KEYS.map(([key, p]): [string, (s: LatencySummary) => number | null] => [`p${p}`, (s) => s[key]]),
-  ['max', (s) => s.max],
-  ['mean', (s) => s.mean],
+/** label, value, and the percentile (for "= max" when the samples cannot resolve it) */
+type Row = [string, (s: LatencySummary) => number | null, number | null];
+const ROWS: Row[] = [
+  ['min', (s) => s.min, null],
+  ...PERCENTILE_KEYS.map(([key, p]): Row => [`p${p}`, (s) => s[key], p]),
+  ['max', (s) => s.max, null],
+  ['mean', (s) => s.mean, null],
 ];
 
 function targetSection(target: string, input: ReportHtmlInput): string {
   const { report } = input;
   const series = report.series.filter((s) => s.target === target);
   const tagName = (tag: string): string => (tag === '' ? '(no tag)' : tag);
-  const rows = ROWS.map(([label, pick]) => `<tr>${cell(label)}${series.map((s) => cell(formatNs(pick(s.values_ns)), 'num')).join('')}</tr>`);
+  const units = series.map((s) => columnUnit(ROWS.map(([, pick]) => pick(s.values_ns))));
+  const rows = ROWS.map(([label, pick, percentile]) => `<tr>${cell(label)}${series.map((s, i) => latencyCell(pick(s.values_ns), units[i] ?? 'µs',
+    percentile === null ? undefined : { percentile, count: s.values_ns.count })).join('')}</tr>`);
   rows.push(`<tr>${cell('samples')}${series.map((s) => cell(String(s.values_ns.count), 'num')).join('')}</tr>`,
     `<tr>${cell('intervals')}${series.map((s) => cell(String(s.intervals), 'num')).join('')}</tr>`);
   const counts = input.counts.filter((c) => c.target === target);
@@ -151,6 +156,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;ma
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 10px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}
 ${PLOT_STYLE}
+${LATENCY_CELL_STYLE}
 .note{color:#555}`;
 
 /** The whole page as one HTML string. */

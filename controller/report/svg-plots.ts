@@ -11,7 +11,7 @@ export const PLOT_COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0
 const MAX_DOTS = 300;
 export const PLOT_W = 760;
 export const PLOT_H = 360;
-// The top margin holds the legend and the label of a worst case at the top edge.
+// The top margin holds the legend (two rows).
 const M = { left: 72, right: 44, top: 36, bottom: 52 };
 const W = PLOT_W;
 const H = PLOT_H;
@@ -73,13 +73,15 @@ export function percentileTickLabel(k: number): string {
   return k === 2 ? '99%' : `99.${'9'.repeat(k - 2)}%`;
 }
 
-/** Round steps (1, 2, 5 × 10^k) for a linear axis, about 8 ticks. */
+/** Round steps (1, 2, 5 × 10^k) for a linear axis, about 8 ticks from 0 to max (to 1 when max is 0). */
 export function linearTicks(max: number): number[] {
-  const raw = Math.max(max, 1) / 8;
+  // Nothing to show (no loss at all, the normal case) still needs an axis with a height.
+  const top = max > 0 && Number.isFinite(max) ? max : 1;
+  const raw = top / 8;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((f) => f * magnitude).find((s) => s >= raw) ?? raw;
   const ticks: number[] = [];
-  for (let v = 0; v <= max + step / 2; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let v = 0; v <= top + step / 2; v += step) ticks.push(Number(v.toPrecision(12)));
   return ticks;
 }
 
@@ -117,8 +119,6 @@ export function svgPlot(title: string, x: Axis, y: Axis, series: PlotSeries[], o
   parts.push(`<rect class="frame" x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}"/>`,
     `<text x="${(M.left + W - M.right) / 2}" y="${H - 12}" text-anchor="middle">${escapeHtml(x.title)}</text>`,
     `<text transform="translate(16 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(y.title)}</text>`);
-  // The larger worst case is labelled above its marker, the others below.
-  const above = series.reduce((best, s, i) => ((s.worst?.y ?? -1) > (series[best]?.worst?.y ?? -1) ? i : best), 0);
   series.forEach((s, i) => {
     const cls = `series series-${i}`;
     for (const run of polylines(s.points)) {
@@ -129,22 +129,28 @@ export function svgPlot(title: string, x: Axis, y: Axis, series: PlotSeries[], o
       for (const p of s.points) parts.push(`<circle class="${cls}" cx="${px(p.x)}" cy="${py(p.y)}" r="2.5" fill="${s.colour}"/>`);
     }
     if (markWorst && s.worst) {
-      const dy = i === above ? -8 : 16;
-      parts.push(`<circle class="worst worst-${i}" cx="${px(s.worst.x)}" cy="${py(s.worst.y)}" r="4.5" fill="${s.colour}"/>`,
-        `<text class="worst-label" x="${px(s.worst.x)}" y="${py(s.worst.y)}" dx="-8" dy="${dy}" text-anchor="end" fill="${s.colour}">` +
-        `${escapeHtml(s.name)} worst ${escapeHtml(formatY(s.worst.y))}</text>`);
+      parts.push(`<circle class="worst worst-${i}" cx="${px(s.worst.x)}" cy="${py(s.worst.y)}" r="4.5" fill="${s.colour}">`
+        + `<title>${escapeHtml(s.name)} worst ${escapeHtml(formatY(s.worst.y))}</title></circle>`);
     }
   });
   for (const m of markers) {
     parts.push(`<circle class="${escapeHtml(m.cls)}" cx="${px(m.x)}" cy="${py(m.y)}" r="5" fill="none" stroke="${m.colour}" stroke-width="2">`
       + `<title>${escapeHtml(m.title)}</title></circle>`);
   }
-  // Legend above the frame, so it never hides a series.
+  // Legend above the frame, so it never hides a series; the worst cases are labelled there
+  // too (a label beside its dot lies across the lines that climb to it). Rows wrap.
   let legendX = M.left;
+  let legendY = 16;
   for (const s of series) {
-    parts.push(`<rect x="${legendX}" y="10" width="14" height="4" fill="${s.colour}"/>`,
-      `<text x="${legendX + 20}" y="16">${escapeHtml(s.name)}</text>`);
-    legendX += 40 + 7 * s.name.length;
+    const label = markWorst && s.worst ? `${s.name} worst ${formatY(s.worst.y)}` : s.name;
+    const width = 40 + 7 * label.length;
+    if (legendX > M.left && legendX + width > W - M.right) {
+      legendX = M.left;
+      legendY += 14;
+    }
+    parts.push(`<rect x="${legendX}" y="${legendY - 6}" width="14" height="4" fill="${s.colour}"/>`,
+      `<text${markWorst && s.worst ? ' class="worst-label"' : ''} x="${legendX + 20}" y="${legendY}">${escapeHtml(label)}</text>`);
+    legendX += width;
   }
   if (series.every((s) => s.points.length === 0)) {
     parts.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">${escapeHtml(empty)}</text>`);
