@@ -11,6 +11,9 @@ import { parseHostPort } from '../shared/cli/host-port.js';
 import { readTokenFile } from '../shared/cli/token-file.js';
 import { DashboardServer, isLoopbackHost } from './soak/dashboard/dashboard-server.js';
 import { buildLiveSnapshot } from './soak/live-snapshot.js';
+import { buildTargetDetail } from './soak/live-target-detail.js';
+import { SoakTimeline } from './soak/soak-timeline.js';
+import { soakSettings } from './soak/soak-settings.js';
 import { formatPrometheusMetrics } from './soak/prometheus-metrics.js';
 import { openIntervalLogs } from './soak/interval-logs.js';
 
@@ -135,12 +138,14 @@ export async function soakCommand(argv: string[]): Promise<number> {
   const actions = new AlertActions({ eventsFile: soak.eventsFile, onAlert: soak.onAlert, log });
   const logs = soak.hlog ? await openIntervalLogs(soak.hlog, config.targets.map((t) => t.name), log) : null;
   if (logs instanceof Error) return printUsageError('soak', logs);
+  const timeline = new SoakTimeline();
   const onInterval = (targets: TargetStats[], nowMs: number): void => {
     for (const stats of targets) {
       const m = stats.matcher;
       stats.interval.close(nowMs, { sent: m.sent, received: m.received, lost: m.lost, late: m.late }, (interval) => {
         const events = evaluateAlerts(stats.target.name, interval, soak.thresholds);
         for (const event of events) actions.fire(event);
+        timeline.add(stats.target.name, interval, events);
         logs?.append(stats, interval, events.map((event) => event.kind));
       });
     }
@@ -148,11 +153,17 @@ export async function soakCommand(argv: string[]): Promise<number> {
   let targets: TargetStats[] = [];
   let stamps: StampSource = 'user';
   let dashboard: DashboardServer | null = null;
+  let startedMs = Date.now();
   if (soak.http) {
+    const settings = soakSettings(argv, config, soak);
     try {
       dashboard = await DashboardServer.listen({
         ...soak.http,
-        snapshot: () => buildLiveSnapshot(targets, stamps, actions.fired, Date.now()),
+        snapshot: () => buildLiveSnapshot(targets, stamps, timeline, { startedMs, settings }, Date.now()),
+        detail: (name) => {
+          const stats = targets.find((t) => t.target.name === name);
+          return stats ? buildTargetDetail(stats, timeline, soak.thresholds, startedMs, soak.intervalMs / 1000, Date.now()) : null;
+        },
         metrics: () => formatPrometheusMetrics(targets),
       });
     } catch (error) {
@@ -173,6 +184,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
     onStart: (stats, source) => {
       targets = stats;
       stamps = source;
+      startedMs = Date.now();
       const thresholdNs = soak.thresholds.maxRttNs;
       if (thresholdNs === null) return;
       for (const target of stats) {

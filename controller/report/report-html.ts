@@ -5,7 +5,7 @@ import type { HlogReport } from '../hlog/hlog-report.js';
 import { formatPercent } from '../../shared/report/format-ns.js';
 import { columnUnit, LATENCY_CELL_STYLE, latencyCell } from './latency-cells.js';
 import {
-  escapeHtml, inverse, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
+  distributionSeries, escapeHtml, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
   type PlotMarker, type PlotPoint, type PlotSeries,
 } from './svg-plots.js';
 
@@ -39,19 +39,11 @@ const colourOf = (index: number): string => PLOT_COLOURS[index % PLOT_COLOURS.le
 /** Intervals that follow each other within 10% of a length (timer jitter, ms rounding) touch. */
 const touches = (endMs: number, nextStartMs: number, lengthMs: number): boolean => nextStartMs - endMs <= Math.max(5, lengthMs * 0.1);
 
-/** The distribution of a merged histogram: points every 1/10 decade of 1/(1-p), then the worst at x = count. */
+/** The distribution of a merged histogram. */
 function distribution(series: HlogSeries, colour: string): PlotSeries {
   const summary = series.summary();
-  if (summary.count === 0 || summary.max === null) return { name: series.target, colour, points: [], worst: null };
-  const histogram = series.merged();
-  const points: PlotPoint[] = [];
-  for (let step = 0; 10 ** (step / 10) < summary.count && step <= 120; step++) {
-    const x = 10 ** (step / 10);
-    const p = step === 0 ? 0 : 1 - 1 / x;
-    points.push({ x, y: Math.min(histogram.getValueAtPercentile(p * 100), summary.max) / 1e3 });
-  }
-  const worst = { x: Math.max(summary.count, points.at(-1)?.x ?? 1), y: summary.max / 1e3 };
-  return { name: series.target, colour, points: [...points, worst], worst };
+  const histogram = summary.count === 0 ? null : series.merged();
+  return distributionSeries(series.target, colour, summary.count, summary.max, (p) => histogram?.getValueAtPercentile(p) ?? 0);
 }
 
 interface Slot { startMs: number; endMs: number; maxNs: number; alerts: Set<string>; sent: number; lost: number; hasMax: boolean; hasCounts: boolean }
