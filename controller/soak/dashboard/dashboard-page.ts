@@ -65,7 +65,6 @@ function pCell(r, key, p, u, cls) {
   if (r.rtt_ns.count > 0 && r.rtt_ns.count < needed) return '<td class="unresolved ' + cls + '" title="' + r.rtt_ns.count + ' samples: p' + p + ' needs at least ' + needed + ' to differ from the max">= max</td>';
   return '<td class="' + cls + '">' + inUnit(r.rtt_ns[key], u) + '</td>';
 }
-const fmtNs = (ns) => inUnit(ns, unitOf([ns]));
 const pct = (r) => (r * 100).toFixed(3) + '%';
 function duration(s) {
   const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
@@ -100,8 +99,9 @@ function render(s) {
     '</td>' + pCell(r, 'p50', 50, units[0], 'p50') + pCell(r, 'p99', 99, units[1], 'p99') + pCell(r, 'p99_9', 99.9, units[2], 'p99_9') +
     '<td class="max">' + inUnit(r.rtt_ns.max, units[3]) + '</td><td>' + inUnit(r.interval_max_ns, uInt) + '</td><td class="' + (r.alerts ? 'bad' : '') + '">' + r.alerts + '</td></tr>').join('');
   $('no-alerts').style.display = s.alerts.recent.length ? 'none' : '';
+  const uAlert = unitOf(s.alerts.recent.filter((a) => a.kind !== 'loss').flatMap((a) => [a.value, a.threshold]));
   document.querySelector('#alerts tbody').innerHTML = s.alerts.recent.map((a) => {
-    const value = a.kind === 'loss' ? pct(a.value) : fmtNs(a.value), limit = a.kind === 'loss' ? pct(a.threshold) : fmtNs(a.threshold);
+    const value = a.kind === 'loss' ? pct(a.value) : inUnit(a.value, uAlert), limit = a.kind === 'loss' ? pct(a.threshold) : inUnit(a.threshold, uAlert);
     return '<tr title="' + esc(a.message) + '"><td>' + esc(a.at.slice(11, 19)) + '</td><td>' + esc(a.target) + '</td><td>' + esc(a.kind) + '</td><td class="num">' + value + '</td><td class="num">' + limit + '</td></tr>';
   }).join('');
   const first = t.find((r) => r.name === selected);
