@@ -36,8 +36,10 @@ Soak options
                                DIR/<target>-YYYY-MM-DD.hlog (read them with 'rtprobe report')
   --resume                     continue the logs of an earlier soak (after a crash or
                                restart); the time between is recorded as a gap
-  --http HOST:PORT             serve the live dashboard (/), its WebSocket (/live) and
-                               Prometheus metrics (/metrics); e.g. 127.0.0.1:7709
+  --http HOST:PORT             serve the live dashboard (/: every target worst first, the
+                               alerts, a target's charts over the whole soak), its data
+                               (/live, /target) and Prometheus metrics (/metrics);
+                               e.g. 127.0.0.1:7709
   --http-token-file FILE       bearer token for the HTTP server (Authorization: Bearer, or
                                ?token= for the browser); required when HOST is not loopback
 
