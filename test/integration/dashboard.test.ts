@@ -71,6 +71,25 @@ async function seriesPixelsPerChart(page: Page, browserPage: Page, label: string
   return counts as Record<string, number>;
 }
 
+/**
+ * Opens the dashboard at 1280 px in headless Chromium, runs `body`, then checks that the page
+ * fits the width and that every chart of the chosen target is drawn (series pixels in its frame).
+ */
+async function inDashboard(url: string, label: string, body: (page: Page) => Promise<void>): Promise<void> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`${url}/`);
+    await body(page);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
+    const pixels = await seriesPixelsPerChart(page, await browser.newPage(), label);
+    for (const id of CHARTS) expect(pixels[id], `${id}: ${JSON.stringify(pixels)}`).toBeGreaterThan(40);
+  } finally {
+    await browser.close();
+  }
+}
+
 /** Waits until the selected target's loss chart has `points` interval points drawn. */
 async function waitForIntervals(page: Page, points: number): Promise<void> {
   await page.waitForFunction(`document.querySelectorAll('#chart-loss circle.series').length >= ${points}`, undefined, { timeout: 30_000 });
@@ -115,11 +134,7 @@ describe('soak --http: metrics and the live dashboard (real soak on loopback)', 
   });
 
   it.skipIf(noBrowser !== null)(`one target: live numbers, alerts marked and listed, the threshold line, the agent stream, three non-empty charts at 1280 px (headless Chromium)${skipNote(noBrowser)}`, async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-      await page.goto(`${soak.url}/`);
+    await inDashboard(soak.url, '1-target', async (page) => {
       const sent = page.locator('#summary [data-target="guest"] .sent');
       await sent.waitFor({ timeout: 10_000 });
       const first = Number(await sent.textContent());
@@ -144,13 +159,7 @@ describe('soak --http: metrics and the live dashboard (real soak on loopback)', 
       expect(await page.locator('#chart-max svg').textContent()).toMatch(/UTC time/);
       await page.waitForFunction(`document.querySelector('#agent')?.textContent.includes('probes the agent received')`, undefined, { timeout: 15_000 });
       expect(await page.locator('#breakdown').textContent()).toMatch(/agent turnaround/);
-      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
-      const blank = await browser.newPage();
-      const pixels = await seriesPixelsPerChart(page, blank, '1-target');
-      for (const id of CHARTS) expect(pixels[id], `${id}: ${JSON.stringify(pixels)}`).toBeGreaterThan(40);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 
   it('GET /target: the charts of one target as JSON; an unknown name is a 404', async () => {
@@ -183,11 +192,7 @@ describe.skipIf(noBrowser !== null)(`the dashboard with 50 targets (one agent on
   });
 
   it('a summary table of all 50, worst max first; a click shows that target\'s charts, non-empty, within 1280 px', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-      await page.goto(`${soak.url}/`);
+    await inDashboard(soak.url, '50-targets', async (page) => {
       await page.waitForFunction(`document.querySelectorAll('#summary tbody tr').length === 50 && [...document.querySelectorAll('#summary .max')].every((td) => td.textContent !== '-')`, undefined, { timeout: 30_000 });
       const toNs = (text: string): number => {
         const [value = '', unit = ''] = text.split(' ');
@@ -206,12 +211,6 @@ describe.skipIf(noBrowser !== null)(`the dashboard with 50 targets (one agent on
       expect(await page.locator('#summary tr.selected').getAttribute('data-target')).toBe(pick);
       expect(page.url()).toContain(`#target=${pick}`);
       await waitForIntervals(page, 3);
-      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
-      const blank = await browser.newPage();
-      const pixels = await seriesPixelsPerChart(page, blank, '50-targets');
-      for (const id of CHARTS) expect(pixels[id], `${id}: ${JSON.stringify(pixels)}`).toBeGreaterThan(40);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });
