@@ -21,6 +21,8 @@ export interface EnvelopeBucket {
   lowMaxNs: number | null;
   sent: number;
   lost: number;
+  /** the largest lost/sent of one interval in the bucket (null: nothing sent): a lossy interval is not averaged away either */
+  worstLossRatio: number | null;
   /** alerts fired in the bucket, by kind */
   alerts: Record<string, number>;
 }
@@ -33,7 +35,8 @@ function merge(a: EnvelopeBucket, b: EnvelopeBucket): EnvelopeBucket {
   for (const [kind, n] of Object.entries(b.alerts)) alerts[kind] = (alerts[kind] ?? 0) + n;
   return {
     startMs: a.startMs, endMs: b.endMs, intervals: a.intervals + b.intervals,
-    maxNs: larger(a.maxNs, b.maxNs), lowMaxNs: smaller(a.lowMaxNs, b.lowMaxNs), sent: a.sent + b.sent, lost: a.lost + b.lost, alerts,
+    maxNs: larger(a.maxNs, b.maxNs), lowMaxNs: smaller(a.lowMaxNs, b.lowMaxNs), sent: a.sent + b.sent, lost: a.lost + b.lost,
+    worstLossRatio: larger(a.worstLossRatio, b.worstLossRatio), alerts,
   };
 }
 
@@ -60,7 +63,7 @@ export class IntervalEnvelope {
     for (const kind of sample.alerts) alerts[kind] = (alerts[kind] ?? 0) + 1;
     const bucket: EnvelopeBucket = {
       startMs: sample.startMs, endMs: sample.endMs, intervals: 1, maxNs: sample.maxNs, lowMaxNs: sample.maxNs,
-      sent: sample.sent, lost: sample.lost, alerts,
+      sent: sample.sent, lost: sample.lost, worstLossRatio: sample.sent === 0 ? null : sample.lost / sample.sent, alerts,
     };
     const last = this.buckets.at(-1);
     if (last && last.intervals < this.perBucket) {

@@ -7,7 +7,9 @@ import {
 import type { TargetStats } from '../recording/target-stats.js';
 import type { EnvelopeBucket } from './interval-envelope.js';
 import type { SoakTimeline } from './soak-timeline.js';
-import type { AlertThresholds } from './alerts.js';
+import type { AlertEvent, AlertThresholds } from './alerts.js';
+
+type AlertKind = AlertEvent['kind'];
 
 /** The charts and tables of one target, drawn on the server as inline SVG (the same plots as the HTML reports). */
 export interface LiveTargetDetail {
@@ -45,6 +47,15 @@ function bucketPoints(buckets: readonly EnvelopeBucket[], value: (b: EnvelopeBuc
   return points;
 }
 
+/** A red ring on each point whose intervals fired alerts of this kind, on the chart of what they measure. */
+function alertMarkers(buckets: readonly EnvelopeBucket[], kind: AlertKind, y: (b: EnvelopeBucket) => number): PlotMarker[] {
+  return buckets.flatMap((b) => {
+    const n = b.alerts[kind] ?? 0;
+    return n === 0 ? [] : [{ x: midMs(b), y: y(b), cls: 'alert-marker', colour: ALERT_COLOUR,
+      title: `${n} ${kind} alert${n === 1 ? '' : 's'} ${hhmmss(b.startMs)}..${hhmmss(b.endMs)} UTC` }];
+  });
+}
+
 const worstOf = (points: PlotPoint[]): PlotPoint | null => points.reduce<PlotPoint | null>((top, p) => (top === null || p.y > top.y ? p : top), null);
 
 function maxOverTimeChart(name: string, buckets: readonly EnvelopeBucket[], perBucket: number, thresholds: AlertThresholds,
@@ -56,13 +67,7 @@ function maxOverTimeChart(name: string, buckets: readonly EnvelopeBucket[], perB
     colour: COLOUR,
     points: buckets.flatMap((b) => (b.maxNs === null || b.lowMaxNs === null ? [] : [{ x: midMs(b), lo: b.lowMaxNs / 1e3, hi: b.maxNs / 1e3 }])),
   }];
-  const markers: PlotMarker[] = buckets.flatMap((b) => {
-    const kinds = Object.entries(b.alerts);
-    if (kinds.length === 0) return [];
-    const y = b.maxNs !== null ? b.maxNs / 1e3 : thresholdUs ?? 1;
-    return [{ x: midMs(b), y, cls: 'alert-marker', colour: ALERT_COLOUR,
-      title: `${kinds.map(([k, n]) => `${n} ${k}`).join(', ')} alert(s) ${hhmmss(b.startMs)}..${hhmmss(b.endMs)} UTC` }];
-  });
+  const markers = alertMarkers(buckets, 'max-rtt', (b) => (b.maxNs !== null ? b.maxNs / 1e3 : thresholdUs ?? 1));
   return svgPlot('max RTT over time', clockAxis(startedMs, Math.max(nowMs, startedMs + 60_000)),
     latencyAxis(series, 'max RTT per interval (log scale)', thresholdUs === null ? [] : [thresholdUs]), series, {
       dots: points.length <= 120, markers, bands, empty: 'no interval closed yet',
@@ -70,13 +75,16 @@ function maxOverTimeChart(name: string, buckets: readonly EnvelopeBucket[], perB
     });
 }
 
-function lossChart(buckets: readonly EnvelopeBucket[], thresholds: AlertThresholds, startedMs: number, nowMs: number): string {
-  const points = bucketPoints(buckets, (b) => (b.sent === 0 ? null : (100 * b.lost) / b.sent));
-  const series: PlotSeries[] = [{ name: 'lost / sent per interval', colour: COLOUR, points, worst: worstOf(points) }];
+function lossChart(buckets: readonly EnvelopeBucket[], perBucket: number, thresholds: AlertThresholds, startedMs: number, nowMs: number): string {
+  const lossPct = (b: EnvelopeBucket): number | null => (b.worstLossRatio === null ? null : 100 * b.worstLossRatio);
+  const points = bucketPoints(buckets, lossPct);
+  const name = perBucket === 1 ? 'lost / sent per interval' : `worst interval's lost / sent of every ${perBucket}`;
+  const series: PlotSeries[] = [{ name, colour: COLOUR, points, worst: worstOf(points) }];
   const thresholdPct = thresholds.lossRatio === null ? null : thresholds.lossRatio * 100;
   const top = Math.max(0, thresholdPct ?? 0, ...points.map((p) => p.y));
   return svgPlot('loss over time', clockAxis(startedMs, Math.max(nowMs, startedMs + 60_000)), linearYAxis(top, 'loss (lost / sent)', '%'), series, {
     dots: points.length <= 120, empty: 'no interval closed yet', formatY: (y) => `${Number(y.toPrecision(3))}%`,
+    markers: alertMarkers(buckets, 'loss', (b) => lossPct(b) ?? 0),
     hLines: thresholdPct === null ? [] : [{ y: thresholdPct, colour: THRESHOLD_COLOUR, label: `--alert-loss ${formatPercent(thresholds.lossRatio ?? 0)}`, cls: 'threshold' }],
   });
 }
@@ -129,7 +137,7 @@ export function buildTargetDetail(stats: TargetStats, timeline: SoakTimeline, th
     charts: {
       max_over_time: maxOverTimeChart(name, buckets, perBucket, thresholds, startedMs, nowMs, intervalS),
       distribution: distributionChart(name, stats.rtt),
-      loss: lossChart(buckets, thresholds, startedMs, nowMs),
+      loss: lossChart(buckets, perBucket, thresholds, startedMs, nowMs),
     },
     breakdown_columns: split.columns,
     breakdown: split.rows,

@@ -54,6 +54,8 @@ describe('IntervalEnvelope', () => {
     ]);
     expect(envelope.buckets.map((b) => b.alerts['max-rtt'] ?? 0)).toEqual([1, 0, 0, 0, 1]);
     expect(envelope.buckets[2]?.lost).toBe(1);
+    // the lossy interval's own ratio, not the bucket's average (1 of 20)
+    expect(envelope.buckets.map((b) => b.worstLossRatio)).toEqual([0, 0, 0.1, 0, 0]);
     expect(envelope.buckets.reduce((n, b) => n + b.sent, 0)).toBe(100);
   });
 
@@ -119,6 +121,9 @@ describe('the dashboard\'s data over a 16 h soak (1 s intervals)', () => {
     expect(detail.intervals_per_point).toBeGreaterThan(1);
     for (const svg of Object.values(detail.charts)) expect(svg).not.toMatch(/NaN|Infinity/);
     expect(detail.charts.loss).toContain('--alert-loss 1.000%');
+    // a 5% interval stays 5% however many intervals share its point; each is ringed as an alert
+    expect(detail.charts.loss).toContain('>5%<');
+    expect(detail.charts.loss.match(/class="alert-marker"/g)?.length).toBeGreaterThan(20);
     expect(detail.breakdown_columns).toEqual(['RTT', 'agent turnaround', 'network']);
     expect(detail.breakdown.at(-1)).toEqual(['max', '2000.0 µs', '1000.0 µs', '1000.0 µs']);
     expect(detail.agent).toBeNull();
