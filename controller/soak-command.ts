@@ -13,6 +13,9 @@ import { parseHostPort } from '../shared/cli/host-port.js';
 import { readTokenFile } from '../shared/cli/token-file.js';
 import { DashboardServer, isLoopbackHost } from './soak/dashboard/dashboard-server.js';
 import { buildLiveSnapshot } from './soak/live-snapshot.js';
+import { buildTargetDetail } from './soak/live-target-detail.js';
+import { SoakTimeline } from './soak/soak-timeline.js';
+import { soakSettings } from './soak/soak-settings.js';
 import { formatPrometheusMetrics } from './soak/prometheus-metrics.js';
 import { openIntervalLogs } from './soak/interval-logs.js';
 import { gatherRunProvenance } from './report/gather-provenance.js';
@@ -42,8 +45,10 @@ Soak options
                                taken over). Ctrl-C / SIGTERM log the last, partial interval
   --resume                     continue the logs of an earlier soak (after a crash or
                                restart); the time between is recorded as a gap
-  --http HOST:PORT             serve the live dashboard (/), its WebSocket (/live) and
-                               Prometheus metrics (/metrics); e.g. 127.0.0.1:7709
+  --http HOST:PORT             serve the live dashboard (/: every target worst first, the
+                               alerts, a target's charts over the whole soak), its data
+                               (/live, /target) and Prometheus metrics (/metrics);
+                               e.g. 127.0.0.1:7709
   --http-token-file FILE       bearer token for the HTTP server (Authorization: Bearer, or
                                ?token= for the browser); required when HOST is not loopback
 
@@ -160,12 +165,14 @@ export async function soakCommand(argv: string[]): Promise<number> {
   const actions = new AlertActions({ eventsFile: soak.eventsFile, onAlert: soak.onAlert, log });
   const logs = soak.hlog ? await openIntervalLogs(soak.hlog, config.targets.map((t) => t.name), log) : null;
   if (logs instanceof Error) return printUsageError('soak', logs);
+  const timeline = new SoakTimeline();
   const onInterval = (targets: TargetStats[], nowMs: number): void => {
     for (const stats of targets) {
       const m = stats.matcher;
       stats.interval.close(nowMs, { sent: m.sent, received: m.received, lost: m.lost, late: m.late }, (interval) => {
         const events = evaluateAlerts(stats.target.name, interval, soak.thresholds);
         for (const event of events) actions.fire(event);
+        timeline.add(stats.target.name, interval, events);
         logs?.append(stats, interval, events.map((event) => event.kind));
       });
     }
@@ -173,11 +180,17 @@ export async function soakCommand(argv: string[]): Promise<number> {
   let targets: TargetStats[] = [];
   let stamps: StampSource = 'user';
   let dashboard: DashboardServer | null = null;
+  let startedMs = Date.now();
   if (soak.http) {
+    const settings = soakSettings(argv, config, soak);
     try {
       dashboard = await DashboardServer.listen({
         ...soak.http,
-        snapshot: () => buildLiveSnapshot(targets, stamps, actions.fired, Date.now()),
+        snapshot: () => buildLiveSnapshot(targets, stamps, timeline, { startedMs, settings }, Date.now()),
+        detail: (name) => {
+          const stats = targets.find((t) => t.target.name === name);
+          return stats ? buildTargetDetail(stats, timeline, soak.thresholds, startedMs, soak.intervalMs / 1000, Date.now()) : null;
+        },
         metrics: () => formatPrometheusMetrics(targets, { alertsByKind: actions.firedByKind }),
       });
     } catch (error) {
@@ -209,6 +222,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
         provenanceWritten = gatherRunProvenance(process.argv.slice(2), config.socket, source, warnings, stats, null)
           .then((provenance) => noteFailure(recordProvenance(hlogDir, provenance, false)));
       }
+      startedMs = Date.now();
       const thresholdNs = soak.thresholds.maxRttNs;
       if (thresholdNs === null) return;
       for (const target of stats) {

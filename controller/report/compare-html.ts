@@ -6,6 +6,8 @@ import {
   buildCompareBlock, COMPARE_ROWS, compareAgentNotes, compareDetailSections, compareTargets, formatRatio,
 } from './compare-report.js';
 import type { HgrmRow } from './hgrm.js';
+import { columnUnit, LATENCY_CELL_STYLE, latencyCell, type NsUnit } from './latency-cells.js';
+import { PERCENTILE_KEYS } from '../../shared/histogram/latency-histogram.js';
 import type { RunReport, TargetReport } from './run-report.js';
 import { renderProvenanceHtml } from './provenance.js';
 import { formatVerdictLine } from './verdict.js';
@@ -60,10 +62,12 @@ function addressOf(t: TargetReport): string {
 
 function worstTable(b: TargetReport, c: TargetReport): string {
   const rows: string[] = [];
+  const unitB = columnUnit(b.worst.map((w) => w.rtt_ns));
+  const unitC = columnUnit(c.worst.map((w) => w.rtt_ns));
   for (let i = 0; i < Math.max(b.worst.length, c.worst.length); i++) {
-    const side = (w: TargetReport['worst'][number] | undefined): string =>
-      (w ? cell(String(w.seq)) + cell(formatNs(w.rtt_ns), 'num') + cell(w.at) : cell('') + cell('') + cell(''));
-    rows.push(`<tr>${cell(String(i + 1))}${side(b.worst[i])}${side(c.worst[i])}</tr>`);
+    const side = (w: TargetReport['worst'][number] | undefined, unit: NsUnit): string =>
+      (w ? cell(String(w.seq)) + latencyCell(w.rtt_ns, unit) + cell(w.at) : cell('') + cell('') + cell(''));
+    rows.push(`<tr>${cell(String(i + 1))}${side(b.worst[i], unitB)}${side(c.worst[i], unitC)}</tr>`);
   }
   return `<table>${head('#', `${b.name} seq`, 'RTT', 'sent at', `${c.name} seq`, 'RTT', 'sent at')}${rows.join('')}</table>`;
 }
@@ -72,6 +76,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;ma
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 10px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}
 ${PLOT_STYLE}
+${LATENCY_CELL_STYLE}
 .note{color:#555}.warn{color:#a00;font-weight:bold}`;
 
 /** The whole report as one HTML string; `distributions` (target name → .hgrm rows, µs) sharpen the percentile plot. */
@@ -87,9 +92,14 @@ export function renderCompareHtml(report: RunReport, distributions: ReadonlyMap<
     ['probe size', `${report.size_bytes} B`], ['late after', formatNs(report.timeout_ns)], ['lost after', formatNs(report.loss_after_ns)],
     ...[b, c].map((t): [string, string] => [`${t.name}`, `${addressOf(t)}, ${t.mode}; RTT stamps ${t.timestamps.tx} TX/${t.timestamps.rx} RX (${t.timestamps.rtt_clock})`]),
   ];
+  const unitB = columnUnit(COMPARE_ROWS.map(([key]) => block.rtt[key].baseline_ns));
+  const unitC = columnUnit(COMPARE_ROWS.map(([key]) => block.rtt[key].compared_ns));
   const rows = COMPARE_ROWS.map(([key, label]) => {
     const r = block.rtt[key];
-    return `<tr>${cell(label)}${cell(formatNs(r.baseline_ns), 'num')}${cell(formatNs(r.compared_ns), 'num')}${cell(formatRatio(r.ratio), 'num')}</tr>`;
+    const percentile = PERCENTILE_KEYS.find(([k]) => k === key)?.[1];
+    const resolve = (t: TargetReport): { percentile: number; count: number } | undefined =>
+      (percentile === undefined ? undefined : { percentile, count: t.rtt_ns.count });
+    return `<tr>${cell(label)}${latencyCell(r.baseline_ns, unitB, resolve(b))}${latencyCell(r.compared_ns, unitC, resolve(c))}${cell(formatRatio(r.ratio), 'num')}</tr>`;
   });
   const details = compareDetailSections(block).map((section) => `<tr><th colspan="4">${escapeHtml(section.title)}</th></tr>${
     section.lines.map((line) => `<tr>${cell(line.label)}${cell(line.baseline, 'num')}${cell(line.compared, 'num')}${cell(line.ratio, 'num')}</tr>`).join('')}`);

@@ -4,8 +4,9 @@ import type { HlogSeries } from '../hlog/hlog-merge.js';
 import type { HlogReport } from '../hlog/hlog-report.js';
 import { formatNs, formatPercent } from '../../shared/report/format-ns.js';
 import { renderProvenanceHtml } from './provenance.js';
+import { columnUnit, LATENCY_CELL_STYLE, latencyCell } from './latency-cells.js';
 import {
-  escapeHtml, inverse, latencyAxis, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
+  distributionSeries, escapeHtml, inverse, latencyAxis, linearYAxis, maxOverTimePlot, percentilePlot, PLOT_COLOURS, PLOT_STYLE, svgPlot, timeAxis,
   type PlotMarker, type PlotPoint, type PlotSeries,
 } from './svg-plots.js';
 
@@ -41,19 +42,11 @@ const colourOf = (index: number): string => PLOT_COLOURS[index % PLOT_COLOURS.le
 /** Intervals that follow each other within 10% of a length (timer jitter, ms rounding) touch. */
 const touches = (endMs: number, nextStartMs: number, lengthMs: number): boolean => nextStartMs - endMs <= Math.max(5, lengthMs * 0.1);
 
-/** The distribution of a merged histogram: points every 1/10 decade of 1/(1-p), then the worst at x = count. */
+/** The distribution of a merged histogram. */
 function distribution(series: HlogSeries, colour: string): PlotSeries {
   const summary = series.summary();
-  if (summary.count === 0 || summary.max === null) return { name: series.target, colour, points: [], worst: null };
-  const histogram = series.merged();
-  const points: PlotPoint[] = [];
-  for (let step = 0; 10 ** (step / 10) < summary.count && step <= 120; step++) {
-    const x = 10 ** (step / 10);
-    const p = step === 0 ? 0 : 1 - 1 / x;
-    points.push({ x, y: Math.min(histogram.getValueAtPercentile(p * 100), summary.max) / 1e3 });
-  }
-  const worst = { x: Math.max(summary.count, points.at(-1)?.x ?? 1), y: summary.max / 1e3 };
-  return { name: series.target, colour, points: [...points, worst], worst };
+  const histogram = summary.count === 0 ? null : series.merged();
+  return distributionSeries(series.target, colour, summary.count, summary.max, (p) => histogram?.getValueAtPercentile(p) ?? 0);
 }
 
 interface Slot {
@@ -128,18 +121,22 @@ function timePoints(slots: Slot[], t0Ms: number, value: (s: Slot) => number | nu
 const worstOf = (points: PlotPoint[]): PlotPoint | null => points.reduce<PlotPoint | null>((top, p) => (top === null || p.y > top.y ? p : top), null);
 const cell = (text: string, cls = ''): string => `<td${cls ? ` class="${cls}"` : ''}>${escapeHtml(text)}</td>`;
 const head = (...titles: string[]): string => `<tr>${titles.map((t) => `<th>${escapeHtml(t)}</th>`).join('')}</tr>`;
-const ROWS: [string, (s: LatencySummary) => number | null][] = [
-  ['min', (s) => s.min],
-  ...PERCENTILE_KEYS.map(([key, p]): [string, (s: LatencySummary) => number | null] => [`p${p}`, (s) => s[key]]),
-  ['max', (s) => s.max],
-  ['mean', (s) => s.mean],
+/** label, value, and the percentile (for "= max" when the samples cannot resolve it) */
+type Row = [string, (s: LatencySummary) => number | null, number | null];
+const ROWS: Row[] = [
+  ['min', (s) => s.min, null],
+  ...PERCENTILE_KEYS.map(([key, p]): Row => [`p${p}`, (s) => s[key], p]),
+  ['max', (s) => s.max, null],
+  ['mean', (s) => s.mean, null],
 ];
 
 function targetSection(target: string, input: ReportHtmlInput): string {
   const { report } = input;
   const series = report.series.filter((s) => s.target === target);
   const tagName = (tag: string): string => (tag === '' ? '(no tag)' : tag);
-  const rows = ROWS.map(([label, pick]) => `<tr>${cell(label)}${series.map((s) => cell(formatNs(pick(s.values_ns)), 'num')).join('')}</tr>`);
+  const units = series.map((s) => columnUnit(ROWS.map(([, pick]) => pick(s.values_ns))));
+  const rows = ROWS.map(([label, pick, percentile]) => `<tr>${cell(label)}${series.map((s, i) => latencyCell(pick(s.values_ns), units[i] ?? 'µs',
+    percentile === null ? undefined : { percentile, count: s.values_ns.count })).join('')}</tr>`);
   rows.push(`<tr>${cell('samples')}${series.map((s) => cell(String(s.values_ns.count), 'num')).join('')}</tr>`,
     `<tr>${cell('intervals')}${series.map((s) => cell(String(s.intervals), 'num')).join('')}</tr>`);
   const counts = input.counts.filter((c) => c.target === target);
@@ -164,6 +161,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;ma
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 10px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}
 ${PLOT_STYLE}
+${LATENCY_CELL_STYLE}
 .note{color:#555}`;
 
 /** The whole page as one HTML string. */

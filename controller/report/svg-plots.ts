@@ -11,8 +11,9 @@ export const PLOT_COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0
 const MAX_DOTS = 300;
 export const PLOT_W = 760;
 export const PLOT_H = 360;
-// The top margin holds the legend and the label of a worst case at the top edge.
+// The top margin holds the legend (two rows).
 const M = { left: 72, right: 44, top: 36, bottom: 52 };
+export const PLOT_MARGIN: Readonly<typeof M> = M;
 const W = PLOT_W;
 const H = PLOT_H;
 
@@ -40,6 +41,10 @@ export interface PlotOptions {
   empty?: string;
   /** formats a worst case's y for its label */
   formatY?: (y: number) => string;
+  /** horizontal reference lines (a threshold), dashed under the series, named in the legend */
+  hLines?: { y: number; colour: string; label: string; cls: string }[];
+  /** filled bands between lo and hi (an envelope of downsampled values), under the series */
+  bands?: { colour: string; points: { x: number; lo: number; hi: number }[] }[];
 }
 
 export interface Axis { scale: (v: number) => number; ticks: { at: number; label: string }[]; title: string; minor?: number[] }
@@ -73,13 +78,15 @@ export function percentileTickLabel(k: number): string {
   return k === 2 ? '99%' : `99.${'9'.repeat(k - 2)}%`;
 }
 
-/** Round steps (1, 2, 5 × 10^k) for a linear axis, about 8 ticks. */
+/** Round steps (1, 2, 5 × 10^k) for a linear axis, about 8 ticks from 0 to max (to 1 when max is 0). */
 export function linearTicks(max: number): number[] {
-  const raw = Math.max(max, 1) / 8;
+  // Nothing to show (no loss at all, the normal case) still needs an axis with a height.
+  const top = max > 0 && Number.isFinite(max) ? max : 1;
+  const raw = top / 8;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((f) => f * magnitude).find((s) => s >= raw) ?? raw;
   const ticks: number[] = [];
-  for (let v = 0; v <= max + step / 2; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let v = 0; v <= top + step / 2; v += step) ticks.push(Number(v.toPrecision(12)));
   return ticks;
 }
 
@@ -96,6 +103,7 @@ function polylines(points: PlotPoint[]): PlotPoint[][] {
 
 export function svgPlot(title: string, x: Axis, y: Axis, series: PlotSeries[], options: PlotOptions = {}): string {
   const { markWorst = false, dots = false, markers = [], shaded = [], empty = 'no round trips', formatY = (v) => formatNs(v * 1e3) } = options;
+  const { hLines = [], bands = [] } = options;
   const parts: string[] = [];
   const px = (v: number): string => x.scale(v).toFixed(1);
   const py = (v: number): string => y.scale(v).toFixed(1);
@@ -117,8 +125,14 @@ export function svgPlot(title: string, x: Axis, y: Axis, series: PlotSeries[], o
   parts.push(`<rect class="frame" x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}"/>`,
     `<text x="${(M.left + W - M.right) / 2}" y="${H - 12}" text-anchor="middle">${escapeHtml(x.title)}</text>`,
     `<text transform="translate(16 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(y.title)}</text>`);
-  // The larger worst case is labelled above its marker, the others below.
-  const above = series.reduce((best, s, i) => ((s.worst?.y ?? -1) > (series[best]?.worst?.y ?? -1) ? i : best), 0);
+  for (const band of bands) {
+    if (band.points.length < 2) continue;
+    const edge = [...band.points.map((p) => `${px(p.x)},${py(p.hi)}`), ...[...band.points].reverse().map((p) => `${px(p.x)},${py(p.lo)}`)];
+    parts.push(`<polygon class="band" fill="${band.colour}" fill-opacity="0.18" stroke="none" points="${edge.join(' ')}"/>`);
+  }
+  for (const line of hLines) {
+    parts.push(`<line class="${escapeHtml(line.cls)}" x1="${M.left}" x2="${W - M.right}" y1="${py(line.y)}" y2="${py(line.y)}" stroke="${line.colour}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+  }
   series.forEach((s, i) => {
     const cls = `series series-${i}`;
     for (const run of polylines(s.points)) {
@@ -129,22 +143,33 @@ export function svgPlot(title: string, x: Axis, y: Axis, series: PlotSeries[], o
       for (const p of s.points) parts.push(`<circle class="${cls}" cx="${px(p.x)}" cy="${py(p.y)}" r="2.5" fill="${s.colour}"/>`);
     }
     if (markWorst && s.worst) {
-      const dy = i === above ? -8 : 16;
-      parts.push(`<circle class="worst worst-${i}" cx="${px(s.worst.x)}" cy="${py(s.worst.y)}" r="4.5" fill="${s.colour}"/>`,
-        `<text class="worst-label" x="${px(s.worst.x)}" y="${py(s.worst.y)}" dx="-8" dy="${dy}" text-anchor="end" fill="${s.colour}">` +
-        `${escapeHtml(s.name)} worst ${escapeHtml(formatY(s.worst.y))}</text>`);
+      parts.push(`<circle class="worst worst-${i}" cx="${px(s.worst.x)}" cy="${py(s.worst.y)}" r="4.5" fill="${s.colour}">`
+        + `<title>${escapeHtml(s.name)} worst ${escapeHtml(formatY(s.worst.y))}</title></circle>`);
     }
   });
   for (const m of markers) {
     parts.push(`<circle class="${escapeHtml(m.cls)}" cx="${px(m.x)}" cy="${py(m.y)}" r="5" fill="none" stroke="${m.colour}" stroke-width="2">`
       + `<title>${escapeHtml(m.title)}</title></circle>`);
   }
-  // Legend above the frame, so it never hides a series.
+  // Legend above the frame, so it never hides a series; the worst cases are labelled there
+  // too (a label beside its dot lies across the lines that climb to it). Rows wrap.
   let legendX = M.left;
+  let legendY = 16;
+  const legend = (label: string, key: string, cls = ''): void => {
+    const width = 40 + 7 * label.length;
+    if (legendX > M.left && legendX + width > W - M.right) {
+      legendX = M.left;
+      legendY += 14;
+    }
+    parts.push(key, `<text${cls ? ` class="${cls}"` : ''} x="${legendX + 20}" y="${legendY}">${escapeHtml(label)}</text>`);
+    legendX += width;
+  };
   for (const s of series) {
-    parts.push(`<rect x="${legendX}" y="10" width="14" height="4" fill="${s.colour}"/>`,
-      `<text x="${legendX + 20}" y="16">${escapeHtml(s.name)}</text>`);
-    legendX += 40 + 7 * s.name.length;
+    const label = markWorst && s.worst ? `${s.name} worst ${formatY(s.worst.y)}` : s.name;
+    legend(label, `<rect x="${legendX}" y="${legendY - 6}" width="14" height="4" fill="${s.colour}"/>`, markWorst && s.worst ? 'worst-label' : '');
+  }
+  for (const line of hLines) {
+    legend(line.label, `<line x1="${legendX}" x2="${legendX + 14}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${line.colour}" stroke-width="1.5" stroke-dasharray="4 2"/>`);
   }
   if (series.every((s) => s.points.length === 0)) {
     parts.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">${escapeHtml(empty)}</text>`);
@@ -172,9 +197,9 @@ export function logAxis(lo: number, hi: number, from: number, to: number, title:
   return { scale, ticks, title, minor };
 }
 
-/** The log µs axis over every point of the series. */
-export function latencyAxis(series: PlotSeries[], title = 'round trip (log scale)'): Axis {
-  const [lo, hi] = decades(series.flatMap((s) => s.points.map((p) => p.y)));
+/** The log µs axis over every point of the series (and `extra` values, µs: a threshold). */
+export function latencyAxis(series: PlotSeries[], title = 'round trip (log scale)', extra: number[] = []): Axis {
+  const [lo, hi] = decades([...series.flatMap((s) => s.points.map((p) => p.y)), ...extra]);
   return logAxis(lo, hi, H - M.bottom, M.top, title, (k) => formatUsTick(10 ** k), formatUsTick);
 }
 
@@ -209,4 +234,41 @@ export function linearYAxis(max: number, title: string, unit: string): Axis {
 /** Max over time: `endS` is where the last span ends, seconds after t0. */
 export function maxOverTimePlot(series: PlotSeries[], t0Ms: number, endS: number, options: PlotOptions = {}, title = 'max RTT per second'): string {
   return svgPlot(title, timeAxis(t0Ms, endS), latencyAxis(series), series, { dots: true, ...options });
+}
+
+/**
+ * The distribution of one histogram for percentilePlot: points every 1/10 decade of 1/(1-p)
+ * up to the number of samples, then the worst at x = count. `valueAt(p)` answers in ns for p in
+ * percent; values above the exact max (a bucket's upper edge) are cut to it.
+ */
+export function distributionSeries(name: string, colour: string, count: number, maxNs: number | null,
+  valueAt: (percent: number) => number): PlotSeries {
+  if (count === 0 || maxNs === null) return { name, colour, points: [], worst: null };
+  const points: PlotPoint[] = [];
+  for (let step = 0; 10 ** (step / 10) < count && step <= 120; step++) {
+    const x = 10 ** (step / 10);
+    const p = step === 0 ? 0 : 1 - 1 / x;
+    points.push({ x, y: Math.min(valueAt(p * 100), maxNs) / 1e3 });
+  }
+  const worst = { x: Math.max(count, points.at(-1)?.x ?? 1), y: maxNs / 1e3 };
+  return { name, colour, points: [...points, worst], worst };
+}
+
+const CLOCK_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+/** A time axis from t0Ms to t1Ms labelled with UTC wall-clock times at round steps (a soak of hours). */
+export function clockAxis(t0Ms: number, t1Ms: number, title = 'UTC time'): Axis {
+  const spanS = Math.max(1, (t1Ms - t0Ms) / 1000);
+  const stepS = CLOCK_STEPS_S.find((step) => spanS / step <= 8) ?? 86400;
+  const ticks: { at: number; label: string }[] = [];
+  const first = Math.ceil(t0Ms / (stepS * 1000)) * stepS * 1000;
+  for (let at = first; at <= t0Ms + spanS * 1000; at += stepS * 1000) {
+    const iso = new Date(at).toISOString();
+    ticks.push({ at, label: stepS < 60 ? iso.slice(11, 19) : iso.slice(11, 16) });
+  }
+  return {
+    scale: (v) => M.left + ((v - t0Ms) / (spanS * 1000)) * (W - M.left - M.right),
+    ticks,
+    title: `${title} (${new Date(t0Ms).toISOString().slice(0, 10)})`,
+  };
 }

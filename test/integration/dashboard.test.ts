@@ -16,8 +16,8 @@ const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 interface Soak { child: ChildProcess; url: string }
 
 /** Starts `rtprobe soak --http 127.0.0.1:0` against an agent and waits for the dashboard line. */
-function startSoak(agentPort: number, extra: string[] = []): Promise<Soak> {
-  const child = spawn(process.execPath, [CLI_PATH, 'soak', '--target', `guest=127.0.0.1:${agentPort}`, '--interval', '1s',
+function startSoak(agentPort: number, extra: string[] = [], targets = ['--target', `guest=127.0.0.1:${agentPort}`]): Promise<Soak> {
+  const child = spawn(process.execPath, [CLI_PATH, 'soak', ...targets, '--interval', '1s',
     '--http', '127.0.0.1:0', '--quiet', ...extra]);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('soak did not start its dashboard')), 20_000);
@@ -30,13 +30,81 @@ function startSoak(agentPort: number, extra: string[] = []): Promise<Soak> {
   });
 }
 
+const BROWSER_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHARTS = ['chart-max', 'chart-distribution', 'chart-loss'] as const;
+
+type Page = Awaited<ReturnType<Awaited<ReturnType<typeof import('playwright-core')['chromium']['launch']>>['newPage']>>;
+
+/**
+ * Takes a screenshot of the page and counts, inside the plot frame of each chart, the pixels
+ * of the series colour (blue: b − r > 80; grid, frame, text, the orange threshold and the red
+ * alert rings are not). The PNG is decoded by Chromium itself, in a blank page's canvas.
+ */
+async function seriesPixelsPerChart(page: Page, browserPage: Page, label: string): Promise<Record<string, number>> {
+  // In one evaluation: the charts are redrawn each second (same layout), a locator could see one go.
+  const boxes = await page.evaluate(`Object.fromEntries(${JSON.stringify(CHARTS)}.map((id) => {
+    const r = document.querySelector('#' + id + ' svg .frame').getBoundingClientRect();
+    return [id, { x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height }];
+  }))`) as Record<string, { x: number; y: number; width: number; height: number }>;
+  const png = await page.screenshot({ fullPage: true });
+  writeFileSync(join(tmpdir(), `rtprobe-dashboard-${label}.png`), png);
+  const counts = await browserPage.evaluate(`(async () => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,${png.toString('base64')}';
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.width; canvas.height = img.height;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const boxes = ${JSON.stringify(boxes)};
+    const out = {};
+    for (const [id, b] of Object.entries(boxes)) {
+      const x = Math.max(0, Math.floor(b.x) - 3), y = Math.max(0, Math.floor(b.y) - 3);
+      const data = ctx.getImageData(x, y, Math.ceil(b.width) + 6, Math.ceil(b.height) + 6).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 2] - data[i] > 80) n++;
+      out[id] = n;
+    }
+    return out;
+  })()`);
+  return counts as Record<string, number>;
+}
+
+/**
+ * Opens the dashboard at 1280 px in headless Chromium, runs `body`, then checks that the page
+ * fits the width and that every chart of the chosen target is drawn (series pixels in its frame).
+ */
+async function inDashboard(url: string, label: string, body: (page: Page) => Promise<void>): Promise<void> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`${url}/`);
+    await body(page);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
+    const pixels = await seriesPixelsPerChart(page, await browser.newPage(), label);
+    for (const id of CHARTS) expect(pixels[id], `${id}: ${JSON.stringify(pixels)}`).toBeGreaterThan(40);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Waits until the selected target's loss chart has `points` interval points drawn. */
+async function waitForIntervals(page: Page, points: number): Promise<void> {
+  await page.waitForFunction(`document.querySelectorAll('#chart-loss circle.series').length >= ${points}`, undefined, { timeout: 30_000 });
+}
+
 describe('soak --http: metrics and the live dashboard (real soak on loopback)', () => {
   let agent: RunningAgent;
   let soak: Soak;
   const dir = mkdtempSync(join(tmpdir(), 'rtprobe-dash-'));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'a-dashboard-test-token-of-enough-length\n');
   beforeAll(async () => {
-    agent = await startAgent();
-    soak = await startSoak(agent.port);
+    agent = await startAgent(['--ws', '127.0.0.1:0', '--token-file', tokenFile]);
+    // 1 µs: every interval with a reply alerts, so the marks and the list are there to see.
+    soak = await startSoak(agent.port, ['--alert-max', '1us', '--agent-ws', `guest=${agent.streamUrl}`, '--agent-token-file', tokenFile]);
   });
   afterAll(async () => {
     soak.child.kill('SIGINT');
@@ -65,34 +133,84 @@ describe('soak --http: metrics and the live dashboard (real soak on loopback)', 
     }
   });
 
-  it.skipIf(noBrowser !== null)(`the page shows live numbers that change while the soak runs (headless Chromium)${skipNote(noBrowser)}`, async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`${soak.url}/`);
-      const sent = page.locator('[data-target="guest"] .sent');
+  it.skipIf(noBrowser !== null)(`one target: live numbers, alerts marked and listed, the threshold line, the agent stream, three non-empty charts at 1280 px (headless Chromium)${skipNote(noBrowser)}`, async () => {
+    await inDashboard(soak.url, '1-target', async (page) => {
+      const sent = page.locator('#summary [data-target="guest"] .sent');
       await sent.waitFor({ timeout: 10_000 });
       const first = Number(await sent.textContent());
       // Evaluated in the page (a string: the test's own tsconfig has no DOM types).
-      await page.waitForFunction(`Number(document.querySelector('[data-target="guest"] .sent')?.textContent) > ${first}`, undefined, { timeout: 10_000 });
-      const second = Number(await sent.textContent());
-      expect(second).toBeGreaterThan(first);
-      expect(await page.locator('[data-target="guest"] .p50').textContent()).toMatch(/µs|ms/);
-      expect(await page.locator('[data-target="guest"]').textContent()).toMatch(/kernel stamps/);
-      await page.screenshot({ path: join(tmpdir(), 'rtprobe-dashboard.png') });
-    } finally {
-      await browser.close();
-    }
+      await page.waitForFunction(`Number(document.querySelector('#summary [data-target="guest"] .sent')?.textContent) > ${first}`, undefined, { timeout: 10_000 });
+      expect(Number(await sent.textContent())).toBeGreaterThan(first);
+      expect(await page.locator('#summary [data-target="guest"] .p50').textContent()).toMatch(/µs|ms/);
+      expect(await page.locator('#detail-title').textContent()).toMatch(/target guest .*kernel stamps/);
+      expect(await page.locator('#started').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+      expect(await page.locator('#settings').textContent()).toMatch(/--alert-max1\.0 µs/);
+      await waitForIntervals(page, 4);
+      // alerts: marks on the max chart, rows in the list (time, kind, value), the threshold dashed
+      expect(await page.locator('#chart-max .alert-marker').count()).toBeGreaterThanOrEqual(3);
+      expect(await page.locator('#chart-max line.threshold').count()).toBe(1);
+      const alertRow = (await page.locator('#alerts tbody tr').first().textContent()) ?? '';
+      expect(alertRow).toMatch(/^\d\d:\d\d:\d\dguestmax-rtt[\d.]+ (µs[\d.]+ µs|ms0\.001 ms)$/);
+      const valueUnits = (await page.locator('#alerts tbody td:nth-child(4)').allTextContents()).map((t) => t.split(' ')[1]);
+      expect(new Set(valueUnits).size).toBe(1); // one unit for the column
+      expect(Number(await page.locator('#alert-total').textContent())).toBeGreaterThanOrEqual(3);
+      // the log y axis is labelled in time units; the x axis in UTC clock time
+      expect(await page.locator('#chart-max svg').textContent()).toMatch(/max RTT per interval \(log scale\)/);
+      expect(await page.locator('#chart-max svg').textContent()).toMatch(/UTC time/);
+      await page.waitForFunction(`document.querySelector('#agent')?.textContent.includes('probes the agent received')`, undefined, { timeout: 15_000 });
+      expect(await page.locator('#breakdown').textContent()).toMatch(/agent turnaround/);
+    });
+  });
+
+  it('GET /target: the charts of one target as JSON; an unknown name is a 404', async () => {
+    const detail = await (await fetch(`${soak.url}/target?name=guest`)).json() as { name: string; charts: Record<string, string> };
+    expect(detail.name).toBe('guest');
+    expect(Object.keys(detail.charts)).toEqual(['max_over_time', 'distribution', 'loss']);
+    expect((await fetch(`${soak.url}/target?name=nobody`)).status).toBe(404);
+    expect((await fetch(`${soak.url}/target`)).status).toBe(404);
   });
 
   it('beyond loopback the server needs a token: soak refuses to start without one', () => {
     const result = spawnSync(process.execPath, [CLI_PATH, 'soak', '--target', '127.0.0.1', '--http', '0.0.0.0:0'], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--http-token-file/);
+  });
+});
+
+describe.skipIf(noBrowser !== null)(`the dashboard with 50 targets (one agent on 0.0.0.0 answers 127.0.0.2 … 127.0.0.51)${skipNote(noBrowser)}`, () => {
+  let agent: RunningAgent;
+  let soak: Soak;
+  const names = Array.from({ length: 50 }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
+  beforeAll(async () => {
+    // one agent answers every target: a session each, more than its default 16
+    agent = await startAgent(['--max-sessions', '64'], '0.0.0.0:0');
+    soak = await startSoak(agent.port, ['--rate', '10'], names.flatMap((name, i) => ['--target', `${name}=127.0.0.${i + 2}:${agent.port}`]));
+  });
+  afterAll(async () => {
+    soak.child.kill('SIGINT');
+    await agent.stop();
+  });
+
+  it('a summary table of all 50, worst max first; a click shows that target\'s charts, non-empty, within 1280 px', async () => {
+    await inDashboard(soak.url, '50-targets', async (page) => {
+      await page.waitForFunction(`document.querySelectorAll('#summary tbody tr').length === 50 && [...document.querySelectorAll('#summary .max')].every((td) => td.textContent !== '-')`, undefined, { timeout: 30_000 });
+      const toNs = (text: string): number => {
+        const [value = '', unit = ''] = text.split(' ');
+        return Number(value) * ({ 'µs': 1e3, ms: 1e6, s: 1e9 }[unit] ?? Number.NaN);
+      };
+      const maxima = (await page.locator('#summary .max').allTextContents()).map(toNs);
+      expect(maxima.every(Number.isFinite)).toBe(true);
+      expect(maxima).toEqual([...maxima].sort((a, b) => b - a));
+      // one unit per column
+      expect(new Set((await page.locator('#summary .max').allTextContents()).map((t) => t.split(' ')[1])).size).toBe(1);
+      const rows = await page.evaluate(`[...document.querySelectorAll('#summary tbody tr')].map((tr) => tr.dataset.target)`) as string[];
+      expect([...rows].sort()).toEqual(names);
+      const pick = rows[17] ?? '';
+      await page.locator(`#summary tr[data-target="${pick}"]`).click();
+      await page.waitForFunction(`document.querySelector('#chart-distribution svg')?.textContent.includes('${pick} worst')`, undefined, { timeout: 10_000 });
+      expect(await page.locator('#summary tr.selected').getAttribute('data-target')).toBe(pick);
+      expect(page.url()).toContain(`#target=${pick}`);
+      await waitForIntervals(page, 3);
+    });
   });
 });

@@ -11,6 +11,8 @@ export interface DashboardOptions {
   token: string | null;
   /** the JSON pushed to every page once a second */
   snapshot: () => unknown;
+  /** the charts of one target (GET /target?name=NAME), null when there is no such target */
+  detail: (name: string) => unknown;
   /** the Prometheus text exposition */
   metrics: () => string;
 }
@@ -83,16 +85,24 @@ export class DashboardServer {
       response.writeHead(401, { 'WWW-Authenticate': 'Bearer' }).end('401 unauthorized\n');
       return;
     }
-    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    const url = new URL(request.url ?? '/', 'http://x');
+    const path = url.pathname;
     try {
       if (request.method !== 'GET') response.writeHead(405).end();
       else if (path === '/') response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(DASHBOARD_HTML);
       else if (path === '/metrics') response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(this.options.metrics());
       else if (path === '/snapshot') response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(this.options.snapshot()));
+      else if (path === '/target') this.sendDetail(url.searchParams.get('name'), response);
       else response.writeHead(404).end('404 not found\n');
     } catch (error) {
       response.writeHead(500).end(`500 ${(error as Error).message}\n`);
     }
+  }
+
+  private sendDetail(name: string | null, response: ServerResponse): void {
+    const detail = name === null ? null : this.options.detail(name);
+    if (detail === null) response.writeHead(404, { 'Content-Type': 'text/plain' }).end(name === null ? '404 give ?name=TARGET\n' : '404 no such target\n');
+    else response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(detail));
   }
 
   private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {

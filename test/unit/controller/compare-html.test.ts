@@ -57,8 +57,10 @@ describe('renderCompareHtml', () => {
     expect(html.match(/<polyline class="series series-1"/g)).toHaveLength(2);
     expect(html).toContain('stroke="#1f77b4"');
     expect(html).toContain('stroke="#d62728"');
-    expect(html.match(/>passthrough<\/text>/g)).toHaveLength(2);
-    expect(html.match(/>emulated<\/text>/g)).toHaveLength(2);
+    // the max-over-time legend names them; the percentile legend adds each worst case
+    expect(html.match(/>passthrough<\/text>/g)).toHaveLength(1);
+    expect(html.match(/>emulated<\/text>/g)).toHaveLength(1);
+    expect(html.match(/class="worst-label" x="[\d.]+" y="(16|30)">passthrough worst /g)).toHaveLength(1);
   });
 
   it('plots the full distribution when given it (more points than the report has percentiles)', () => {
@@ -107,6 +109,28 @@ describe('renderCompareHtml', () => {
     expect(out).toMatch(/<td>stream<\/td><td class="num">UNKNOWN<\/td><td class="num">not asked<\/td>/);
     expect(out).toMatch(/<td>refused<\/td><td class="num">none<\/td><td class="num">session-limit 7<\/td>/);
     expect(out).toContain('passthrough: agent breakdown unknown: the agent stream never connected: 401 unauthorized');
+  });
+
+  it('writes each latency column in one unit, the units of the two columns their own', () => {
+    const table = html.slice(html.indexOf('<h2>Round trip</h2>'), html.indexOf('<h2>Percentile distribution</h2>'));
+    const column = (n: number): string[] => [...table.matchAll(/<tr><td>[^<]*<\/td>((?:<td[^>]*>[^<]*<\/td>){3})<\/tr>/g)]
+      .map((m) => [...(m[1] ?? '').matchAll(/<td[^>]*>([^<]*)<\/td>/g)][n]?.[1] ?? '');
+    const emulated = column(1).filter((v) => v !== '= max');
+    expect(emulated).toHaveLength(6); // min, p50, p90, p99, max, mean
+    for (const value of emulated) expect(value).toMatch(/^\d+\.\d{3} ms$/);
+    expect(emulated).toContain('0.250 ms'); // the min, in the column's unit
+    for (const value of column(0).filter((v) => v !== '= max')) expect(value).toMatch(/^\d+\.\d µs$/);
+    const worst = html.slice(html.indexOf('<h2>Worst round trips</h2>'));
+    expect(worst).toContain('<td class="num">100.000 ms</td>');
+    expect(worst).toMatch(/<td class="num">0\.\d{3} ms<\/td>/); // the emulated column's other worst cases, in ms
+  });
+
+  it('marks percentiles that 500 samples cannot resolve as "= max", with the reason', () => {
+    expect(html).toMatch(/<td>p99<\/td><td class="num">[\d.]+ µs<\/td>/);
+    for (const p of ['99.9', '99.99', '99.999']) {
+      const needed = { '99.9': 1000, '99.99': 10000, '99.999': 100000 }[p];
+      expect(html).toContain(`<td>p${p}</td><td class="num unresolved" title="500 samples: p${p} needs at least ${needed} to differ from the max; it is the max here">= max</td>`);
+    }
   });
 
   it('escapes target names everywhere', () => {

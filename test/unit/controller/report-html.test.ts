@@ -29,12 +29,11 @@ function log(alertsAt: number[], lossAt: Map<number, number>): string {
   return text;
 }
 
-function render(): string {
+function render(inputs: [string, string][] = [['lab1', log([5], new Map([[2, 5]]))], [NASTY, log([1, 5, 6], new Map([[6, 50]]))]]): string {
   const merger = new HlogMerger();
   const maxima: IntervalMax[] = [];
   const counts: HlogReadCounts[] = [];
   const files: HlogFileSummary[] = [];
-  const inputs: [string, string][] = [['lab1', log([5], new Map([[2, 5]]))], [NASTY, log([1, 5, 6], new Map([[6, 50]]))]];
   for (const [target, text] of inputs) {
     const read = parseHlogText(text, { fromMs: null, toMs: null, tags: null }, `${target}.hlog`, target);
     for (const interval of read.intervals) {
@@ -107,6 +106,34 @@ describe('renderReportHtml', () => {
     const ticks = (svg: string): string[] => [...svg.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="middle">[^<]*</g)].map((m) => m[0]);
     expect(ticks(timerPlot).length).toBeGreaterThan(2);
     expect(ticks(timerPlot)).toEqual(ticks(rttPlot));
+  });
+
+  it('draws the loss plot when nothing was lost (the normal case): an axis from 0%, points on it, no NaN', () => {
+    const page = render([['calm', log([], new Map())]]);
+    expect(page).not.toMatch(/NaN|Infinity/);
+    const loss = plot(page, 'Loss over time');
+    expect(loss).toContain('>0%<');
+    expect(loss).toContain('>1%<');
+    // every point sits on the 0% line, the bottom of the frame (360 − 52)
+    const dots = [...loss.matchAll(/<circle class="series series-0" cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(dots).toHaveLength(7);
+    for (const cy of dots) expect(cy).toBe(308);
+  });
+
+  it('labels each worst case in the legend above the frame, not over the lines', () => {
+    const percentile = plot(html, 'RTT percentile distribution');
+    const labels = [...percentile.matchAll(/<text class="worst-label" x="[\d.]+" y="([\d.]+)">/g)].map((m) => Number(m[1]));
+    expect(labels).toHaveLength(2);
+    for (const y of labels) expect(y).toBeLessThan(36); // the frame starts at y = 36
+  });
+
+  it('writes each column of the summary table in one unit, and "= max" where the samples cannot resolve a percentile', () => {
+    const table = html.slice(html.indexOf('<h2>Target lab1</h2>'), html.indexOf('<h2>RTT percentile distribution</h2>'));
+    // lab1's rtt reaches 9 ms: every value in µs, none in ms
+    expect(table).not.toMatch(/ ms</);
+    expect(table).toContain('9000.0 µs');
+    expect(table).toMatch(/<td>p99<\/td><td class="num unresolved" title="21 samples: p99 needs at least 100 to differ from the max; it is the max here">= max<\/td>/);
+    expect(table).toMatch(/<td>p90<\/td><td class="num">[\d.]+ µs<\/td>/);
   });
 
   it('says so when the logs hold no counts lines', () => {
