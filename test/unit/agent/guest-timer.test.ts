@@ -33,7 +33,7 @@ describe('parseTimerFlags', () => {
     [{ 'timer-latency': true, 'timer-interval': 'soon' }, "--timer-interval: 'soon' is not a duration"],
     [{ 'timer-latency': true, 'timer-priority': '0' }, '--timer-priority: 0 is out of range 1..99'],
     [{ 'timer-latency': true, 'timer-priority': '100' }, '--timer-priority: 100 is out of range 1..99'],
-    [{ 'timer-latency': true, 'timer-cpu': '-1' }, "--timer-cpu: '-1' is not a whole number"],
+    [{ 'timer-latency': true, 'timer-cpu': '-1' }, '--timer-cpu: -1 is out of range 0..4095'],
   ])('%o → %s', (flags, message) => {
     const parsed = parseTimerFlags(flags);
     expect(parsed).toBeInstanceOf(Error);

@@ -112,7 +112,7 @@ describe('renderCompareHtml', () => {
   });
 
   it('writes each latency column in one unit, the units of the two columns their own', () => {
-    const table = html.slice(html.indexOf('<h2>Round trip</h2>'), html.indexOf('<h2>Percentile distribution</h2>'));
+    const table = html.slice(html.indexOf('<h2>Round trip</h2>'), html.indexOf('<h2>Sender, network, agent</h2>'));
     const column = (n: number): string[] => [...table.matchAll(/<tr><td>[^<]*<\/td>((?:<td[^>]*>[^<]*<\/td>){3})<\/tr>/g)]
       .map((m) => [...(m[1] ?? '').matchAll(/<td[^>]*>([^<]*)<\/td>/g)][n]?.[1] ?? '');
     const emulated = column(1).filter((v) => v !== '= max');
