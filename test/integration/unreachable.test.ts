@@ -66,32 +66,37 @@ const skipRouter = whySkip([!isRoot, 'needs root (network namespaces)']);
  * Host unreachable from a router: a controller namespace behind a router namespace whose
  * route to the target range is 'unreachable' (both ends are namespaces this test makes; no
  * route in the root namespace is touched). The router answers forwarded probes with ICMP
- * host unreachable (rate-limited by its kernel to a few a second): the UDP controller reads
- * them from its error queue, the ICMP controller from its raw socket, where they quote our
- * echo request.
+ * host unreachable, rate-limited by its kernel per source address (net.ipv4.route.error_burst:
+ * 5, then one a second), so each case probes from a controller namespace of its own: the UDP
+ * case's errors must not use up the ICMP case's. The UDP controller reads them from its error
+ * queue, the ICMP controller from its raw socket, where they quote our echo request.
  */
 describe.skipIf(skipRouter !== null)(`ICMP host unreachable from a router, UDP and ICMP probes${skipNote(skipRouter)}`, () => {
-  const ctl = `rtp-unr-c-${process.pid}`;
   const rtr = `rtp-unr-r-${process.pid}`;
+  const controllers = { udp: `rtp-unr-u-${process.pid}`, icmp: `rtp-unr-i-${process.pid}` };
   const sh = (args: string[]): void => { execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] }); };
 
   beforeAll(() => {
-    sh(['netns', 'add', ctl]);
     sh(['netns', 'add', rtr]);
-    sh(['-n', ctl, 'link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'r0', 'netns', rtr]);
-    sh(['-n', ctl, 'addr', 'add', '10.254.250.1/30', 'dev', 'c0']);
-    sh(['-n', rtr, 'addr', 'add', '10.254.250.2/30', 'dev', 'r0']);
-    for (const [ns, dev] of [[ctl, 'c0'], [rtr, 'r0'], [ctl, 'lo'], [rtr, 'lo']] as const) sh(['-n', ns, 'link', 'set', dev, 'up']);
-    sh(['-n', ctl, 'route', 'add', '10.254.251.0/24', 'via', '10.254.250.2']);
+    sh(['-n', rtr, 'link', 'set', 'lo', 'up']);
+    Object.values(controllers).forEach((ctl, i) => {
+      const [own, router] = [`10.254.250.${i * 4 + 1}`, `10.254.250.${i * 4 + 2}`];
+      sh(['netns', 'add', ctl]);
+      sh(['-n', ctl, 'link', 'add', 'c0', 'type', 'veth', 'peer', 'name', `r${i}`, 'netns', rtr]);
+      sh(['-n', ctl, 'addr', 'add', `${own}/30`, 'dev', 'c0']);
+      sh(['-n', rtr, 'addr', 'add', `${router}/30`, 'dev', `r${i}`]);
+      for (const [ns, dev] of [[ctl, 'c0'], [rtr, `r${i}`], [ctl, 'lo']] as const) sh(['-n', ns, 'link', 'set', dev, 'up']);
+      sh(['-n', ctl, 'route', 'add', '10.254.251.0/24', 'via', router]);
+    });
     sh(['-n', rtr, 'route', 'add', 'unreachable', '10.254.251.0/24']);
     execFileSync('ip', ['netns', 'exec', rtr, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   });
   afterAll(() => {
-    for (const ns of [ctl, rtr]) spawnSync('ip', ['netns', 'del', ns]);
+    for (const ns of [...Object.values(controllers), rtr]) spawnSync('ip', ['netns', 'del', ns]);
   });
 
-  it.each([['udp', '10.254.251.7:7999'], ['icmp', 'icmp://10.254.251.7']] as const)('%s probes to %s', (_mode, target) => {
-    const result = spawnSync('ip', ['netns', 'exec', ctl, process.execPath, CLI_PATH, 'run', '--target', target, '--count', '20',
+  it.each([['udp', '10.254.251.7:7999'], ['icmp', 'icmp://10.254.251.7']] as const)('%s probes to %s', (mode, target) => {
+    const result = spawnSync('ip', ['netns', 'exec', controllers[mode], process.execPath, CLI_PATH, 'run', '--target', target, '--count', '20',
       '--rate', '100', '--loss-after', '1s', '--timestamps', 'kernel', '--json', '-', '--quiet'], { encoding: 'utf8', timeout: 30_000 });
     const [t] = (JSON.parse(result.stdout) as { targets: Target[] }).targets;
     expect(t?.sent).toBe(20);

@@ -719,6 +719,23 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
   return id >= 0;
 }
 
+size_t ProbeSocket::WriteSourceCmsg(cmsghdr* c, const ReplySource& from) const {
+  if (config_.family == 4) {
+    in_pktinfo info{};
+    info.ipi_spec_dst = from.v4.ipi_addr;  // the source address; the route picks the interface
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof info);
+    memcpy(CMSG_DATA(c), &info, sizeof info);
+    return CMSG_SPACE(sizeof info);
+  }
+  c->cmsg_level = IPPROTO_IPV6;
+  c->cmsg_type = IPV6_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof from.v6);
+  memcpy(CMSG_DATA(c), &from.v6, sizeof from.v6);
+  return CMSG_SPACE(sizeof from.v6);
+}
+
 int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
                                 socklen_t toLen, const ReplySource* replyFrom) {
   iovec iov{const_cast<void*>(buf), len};
@@ -745,24 +762,7 @@ int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
         used += CMSG_SPACE(sizeof(uint32_t));
         c = CMSG_NXTHDR(&msg, c);
       }
-      if (withSource) {
-        if (config_.family == 4) {
-          // ipi_spec_dst sets the source address; the route picks the interface.
-          in_pktinfo info{};
-          info.ipi_spec_dst = replyFrom->v4.ipi_addr;
-          c->cmsg_level = IPPROTO_IP;
-          c->cmsg_type = IP_PKTINFO;
-          c->cmsg_len = CMSG_LEN(sizeof info);
-          memcpy(CMSG_DATA(c), &info, sizeof info);
-          used += CMSG_SPACE(sizeof info);
-        } else {
-          c->cmsg_level = IPPROTO_IPV6;
-          c->cmsg_type = IPV6_PKTINFO;
-          c->cmsg_len = CMSG_LEN(sizeof replyFrom->v6);
-          memcpy(CMSG_DATA(c), &replyFrom->v6, sizeof replyFrom->v6);
-          used += CMSG_SPACE(sizeof replyFrom->v6);
-        }
-      }
+      if (withSource) used += WriteSourceCmsg(c, *replyFrom);
       msg.msg_controllen = used;
     }
     const ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -1203,24 +1203,7 @@ bool ProbeSocket::SendUnstamped(const uint8_t* buf, size_t len, const sockaddr* 
   c->cmsg_len = CMSG_LEN(sizeof noStamps);
   memcpy(CMSG_DATA(c), &noStamps, sizeof noStamps);
   size_t used = CMSG_SPACE(sizeof noStamps);
-  if (replyFrom != nullptr && replyFrom->valid) {
-    c = CMSG_NXTHDR(&msg, c);
-    if (config_.family == 4) {
-      in_pktinfo info{};
-      info.ipi_spec_dst = replyFrom->v4.ipi_addr;  // the source address; the route picks the interface
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof info);
-      memcpy(CMSG_DATA(c), &info, sizeof info);
-      used += CMSG_SPACE(sizeof info);
-    } else {
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof replyFrom->v6);
-      memcpy(CMSG_DATA(c), &replyFrom->v6, sizeof replyFrom->v6);
-      used += CMSG_SPACE(sizeof replyFrom->v6);
-    }
-  }
+  if (replyFrom != nullptr && replyFrom->valid) used += WriteSourceCmsg(CMSG_NXTHDR(&msg, c), *replyFrom);
   msg.msg_controllen = used;
   bool retriedAfterIcmp = false;
   for (;;) {

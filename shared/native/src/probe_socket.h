@@ -173,6 +173,8 @@ class ProbeSocket {
   void PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
               StampSource source, int64_t rxMonoNs, bool portless);
   static ReplySource ReplySourceOf(msghdr* msg);
+  // Writes the IP(V6)_PKTINFO that makes a reply leave from the address probed; its space.
+  size_t WriteSourceCmsg(cmsghdr* c, const ReplySource& from) const;
   void Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from, socklen_t fromLen,
                const ReplySource& replyFrom, int64_t rxNs, StampSource rxSource, int64_t rxMonoNs);
   // Why the reflector does not answer a probe: reason null = answer it; else the reason
