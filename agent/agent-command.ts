@@ -41,9 +41,14 @@ Protection (README: Security)
   --max-sessions N         controller sessions answered and recorded at once (default 16). A
                            source address+port holds one place per agent address it probes
                            (its new session replaces its old one), a source address at most
-                           a quarter (at least 1);
+                           --max-sessions-per-source;
                            a new session takes the place of one silent for 5 s, else is
                            refused; a controller's session-end frees its place at once
+  --max-sessions-per-source N
+                           places one source address may hold (default a quarter of
+                           --max-sessions, at least 1; at most --max-sessions): junk from one
+                           address cannot take them all. One controller probing many
+                           addresses of this agent (--targets-file) needs one per target
 Refused probes (session-limit, rate-limited, replay, unauthenticated, bad-auth) get a 64-byte
 refusal reply naming the reason (signed with --key-file), at most 10 at once and 100 a second
 per source address (rate-limited: once a second); the controller reports them as 'refused'.

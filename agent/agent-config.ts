@@ -5,6 +5,7 @@ import { parseSocketFlags, SOCKET_FLAG_SPEC, type SocketFlags, type SocketOption
 import { TIMESTAMP_MODES, type TimestampMode } from '../shared/cli/timestamp-choice.js';
 import { readKeyFile, readTokenFile } from '../shared/cli/token-file.js';
 import type { ReflectorProtection } from './dgram-reflector.js';
+import { sharePerAddress } from './probe-guard.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:7707';
 export const DEFAULT_WS = '0.0.0.0:7708';
@@ -63,6 +64,7 @@ export const AGENT_FLAG_SPEC = {
   'clock-sync': { type: 'string' },
   'clock-error': { type: 'string' },
   'max-sessions': { type: 'string' },
+  'max-sessions-per-source': { type: 'string' },
   'key-file': { type: 'string' },
   'max-rate': { type: 'string' },
   'trace-on-breach': { type: 'boolean' },
@@ -86,6 +88,7 @@ export interface AgentFlags extends SocketFlags {
   'clock-sync'?: string;
   'clock-error'?: string;
   'max-sessions'?: string;
+  'max-sessions-per-source'?: string;
   'key-file'?: string;
   'max-rate'?: string;
   'trace-on-breach'?: boolean;
@@ -164,6 +167,11 @@ export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
   if (errorNs instanceof Error) return errorNs;
   const maxSessions = parseIntegerIn('--max-sessions', flags['max-sessions'] ?? '16', 1, 1024);
   if (maxSessions instanceof Error) return maxSessions;
+  // One controller probing many addresses of this agent is one source address: it needs as
+  // many places as targets, more than the default quarter.
+  const maxSessionsPerSource = parseIntegerIn('--max-sessions-per-source',
+    flags['max-sessions-per-source'] ?? String(sharePerAddress(maxSessions)), 1, maxSessions);
+  if (maxSessionsPerSource instanceof Error) return maxSessionsPerSource;
   const maxRateText = flags['max-rate'] ?? DEFAULT_MAX_RATE;
   const maxRatePerS = maxRateText === 'off' ? null : parseRateHz('--max-rate', maxRateText);
   if (maxRatePerS instanceof Error) return new Error(`${maxRatePerS.message}, or 'off'`);
@@ -178,7 +186,7 @@ export function parseAgentConfig(flags: AgentFlags): AgentConfig | Error {
   return {
     host: listen.host, port: listen.port, family: listen.family, timestamps, socket, stream,
     intervalMs: intervalNs / 1e6, clockSync: { mode, errorNs }, maxSessions,
-    protection: { key, limits: { maxRatePerS, maxSessions, replayWindow: key !== null } },
+    protection: { key, limits: { maxRatePerS, maxSessions, maxSessionsPerSource, replayWindow: key !== null } },
     traceOnBreach: flags['trace-on-breach'] ? { dir: flags.tracefs ?? null } : null,
     timer,
   };

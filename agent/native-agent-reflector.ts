@@ -20,6 +20,7 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
     ...(protection.key ? { authKey: protection.key } : {}),
     ...(protection.limits.maxRatePerS === null ? {} : { maxRatePerS: protection.limits.maxRatePerS }),
     maxSessions: protection.limits.maxSessions,
+    ...(protection.limits.maxSessionsPerSource === undefined ? {} : { maxSessionsPerSource: protection.limits.maxSessionsPerSource }),
   };
   // Failures are counted from the thread's own exact counters: its error events only carry
   // messages, at most 10 a second.

@@ -45,6 +45,8 @@ export interface NativeReflectorOptions extends NativeSocketCommonOptions {
   timestamps: 'kernel' | 'hardware';
   maxRatePerS?: number;
   maxSessions?: number;
+  /** places one source address may hold (default a quarter of maxSessions, at least 1) */
+  maxSessionsPerSource?: number;
 }
 
 export interface NativeReflector {
@@ -88,6 +90,7 @@ export async function createNativeReflector(
       ...pickDefined(options),
       ...(options.maxRatePerS === undefined ? {} : { maxRatePerS: Math.ceil(options.maxRatePerS) }),
       ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+      ...(options.maxSessionsPerSource === undefined ? {} : { maxSessionsPerSource: options.maxSessionsPerSource }),
     },
     (events) => {
       // A reflector socket emits only reflector events; the filter is for the type system.

@@ -7,6 +7,8 @@ export interface GuardLimits {
   maxRatePerS: number | null;
   /** controller sessions answered at once */
   maxSessions: number;
+  /** places one source address may hold; absent: sharePerAddress(maxSessions) */
+  maxSessionsPerSource?: number;
   /** refuse a session's sequence numbers answered before (only meaningful with a key) */
   replayWindow: boolean;
 }
@@ -59,7 +61,8 @@ interface SourceState {
  * Decides whether the agent answers a well-formed (and, with a key, genuine) probe: not a
  * replay, within the session places, within its source's rate; and whether a refused probe
  * gets a refusal reply. Session places are fair: a source address+port holds at most one
- * towards each agent address (its new session replaces its old one), a source address at most sharePerAddress(maxSessions),
+ * towards each agent address (its new session replaces its old one), a source address at most
+ * maxSessionsPerSource (default sharePerAddress(maxSessions)),
  * and a controller's session-end frees its place at once. State is bounded: at most
  * maxSessions sessions and MAX_TRACKED_SOURCES sources. The native reflector's thread does the
  * same in C++ (shared/native/src/probe_guard.cc).
@@ -77,7 +80,7 @@ export class ProbeGuard {
   private readonly shareFull: GuardRefusal;
 
   constructor(private readonly limits: GuardLimits) {
-    this.share = sharePerAddress(limits.maxSessions);
+    this.share = limits.maxSessionsPerSource ?? sharePerAddress(limits.maxSessions);
     this.replay = { reason: 'replay', detail: 0, scope: 'agent' };
     this.rateLimited = { reason: 'rate-limited', detail: limits.maxRatePerS ?? 0, scope: 'agent' };
     this.agentFull = { reason: 'session-limit', detail: limits.maxSessions, scope: 'agent' };

@@ -61,6 +61,8 @@ export interface NativeSocketOptions extends NativeSocketCommonOptions {
   maxRatePerS?: number;
   /** reflector: sessions answered at once; a new one takes the place of one silent 5 s; 0/absent = no cap */
   maxSessions?: number;
+  /** places one source address may hold; absent or 0: a quarter of maxSessions, at least 1 */
+  maxSessionsPerSource?: number;
 }
 
 /** The addon reads the transport contract's ScheduleSpec as it is (targets all of the socket's family). */

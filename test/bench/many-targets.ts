@@ -58,7 +58,7 @@ const LOSS_AFTER = '2s';
 async function measureStep(n: number, seconds: number, tmpDir: string): Promise<ManyTargetsStep> {
   const path = loopbackPath();
   const timeoutS = seconds * 3 + 60;
-  const agent = await startAgent(path, 'kernel', timeoutS + 30, { listenHost: '0.0.0.0', extraArgs: ['--max-sessions', '1024'] });
+  const agent = await startAgent(path, 'kernel', timeoutS + 30, { listenHost: '0.0.0.0', extraArgs: ['--max-sessions', '1024', '--max-sessions-per-source', '1024'] });
   const agentPid = leafPid(agent.service.pid);
   let step: ManyTargetsStep | undefined;
   let agentGone = false;

@@ -329,10 +329,12 @@ describe('the controller with --key-file counts only genuine replies', () => {
   });
 });
 
-describe('--key-file and --max-rate flags', () => {
+describe('--key-file, --max-rate and --max-sessions-per-source flags', () => {
   it.each([
     [['agent', '--key-file', '/nonexistent/key'], /--key-file: cannot read \/nonexistent\/key \(ENOENT\)/],
     [['agent', '--max-rate', 'fast'], /--max-rate: 'fast' is not a rate.*or 'off'/],
+    [['agent', '--max-sessions', '16', '--max-sessions-per-source', '17'], /--max-sessions-per-source: 17 is out of range 1\.\.16/],
+    [['agent', '--max-sessions-per-source', '0'], /--max-sessions-per-source: 0 is out of range 1\.\.16/],
     [['run', '--target', '127.0.0.1:9', '--key-file', '/nonexistent/key'], /--key-file: cannot read/],
     [['run', '--target', 'icmp://127.0.0.1', '--key-file', 'KEYFILE'], /--key-file: every target is probed with ICMP/],
   ])('%j is refused with exit 2', async (args, message) => {

@@ -182,8 +182,9 @@ describe.skipIf(noBrowser !== null)(`the dashboard with 50 targets (one agent on
   let soak: Soak;
   const names = Array.from({ length: 50 }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
   beforeAll(async () => {
-    // one agent answers every target: a session each, more than its default 16
-    agent = await startAgent(['--max-sessions', '64'], '0.0.0.0:0');
+    // one agent answers every target: a session each, more than its default 16, and all from
+    // one source address, more than its default share (a quarter)
+    agent = await startAgent(['--max-sessions', '64', '--max-sessions-per-source', '64'], '0.0.0.0:0');
     soak = await startSoak(agent.port, ['--rate', '10'], names.flatMap((name, i) => ['--target', `${name}=127.0.0.${i + 2}:${agent.port}`]));
   });
   afterAll(async () => {

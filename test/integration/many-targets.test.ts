@@ -21,7 +21,7 @@ describe('200 targets at 100 Hz from a --targets-file (loopback, one agent on 0.
   let file = '';
 
   beforeAll(async () => {
-    agent = await startAgent(['--timestamps', 'kernel', '--max-sessions', '1024', '--max-rate', 'off'], '0.0.0.0:0');
+    agent = await startAgent(['--timestamps', 'kernel', '--max-sessions', '1024', '--max-sessions-per-source', '1024', '--max-rate', 'off'], '0.0.0.0:0');
     dir = mkdtempSync(join(tmpdir(), 'rtprobe-targets-'));
     file = join(dir, 'targets');
     const lines = ['# 200 loopback addresses, one agent', ...Array.from({ length: TARGETS }, (_, i) => `t${i + 1}=127.0.1.${i + 1}:${agent.port}  # target ${i + 1}`)];

@@ -34,11 +34,11 @@ async function peer(address = '127.0.0.1'): Promise<Peer> {
   return { socket, port: socket.address().port, received };
 }
 
-function reflector(maxSessions: number, bindAddress = '127.0.0.1'): { socket: NativeProbeSocket; events: NativeEvent[] } {
+function reflector(maxSessions: number, bindAddress = '127.0.0.1', maxSessionsPerSource?: number): { socket: NativeProbeSocket; events: NativeEvent[] } {
   if (!loaded.ok) throw new Error('no addon');
   const events: NativeEvent[] = [];
   const socket = new loaded.addon.ProbeSocket(
-    { mode: 'reflector', family: 4, bindAddress, port: 0, timestamps: 'kernel', maxSessions },
+    { mode: 'reflector', family: 4, bindAddress, port: 0, timestamps: 'kernel', maxSessions, ...(maxSessionsPerSource ? { maxSessionsPerSource } : {}) },
     (batch) => events.push(...batch),
   );
   opened.push({ close: () => socket.close() });
@@ -103,6 +103,18 @@ describe.skipIf(skipReason !== null)(`native guard through the addon${skipNote(s
     await socket.close();
     expect(socket.stats()).toMatchObject({ reflected: 6, refused: 1 }); // the first session-end: unknown-session
     expect(events.reduce((n, e) => n + (e.kind === 'session-ended' ? e.count : 0), 0)).toBe(2);
+  });
+
+  it('maxSessionsPerSource: one controller socket probing 8 addresses holds 8 places of 8 (the default share would be 2)', async () => {
+    for (const [perSource, answered] of [[undefined, 2], [8, 8]] as const) {
+      const { socket } = reflector(8, '0.0.0.0', perSource);
+      const controller = await peer();
+      const types: string[] = [];
+      for (let i = 1; i <= 8; i++) types.push(...(await send(controller, socket.localPort, encodeProbe(i, 0n, 1n, 64), 1, `127.0.0.${i}`)).map(typeOf));
+      expect(types.filter((t) => t === 'reply')).toHaveLength(answered);
+      expect(types.filter((t) => t === 'refusal')).toHaveLength(8 - answered);
+      await socket.close();
+    }
   });
 
   it('refusal replies to one address: a burst of 10, then 100 a second', async () => {

@@ -321,6 +321,7 @@ void ReadAuthKey(const Napi::Object& o, SocketConfig& config) {
 void ReadGuardLimits(const Napi::Object& o, SocketConfig& config) {
   config.guard.maxRatePerS = double(GetInteger(o, "maxRatePerS", 0, 0, 1'000'000));
   config.guard.maxSessions = uint32_t(GetInteger(o, "maxSessions", 0, 0, 1'000'000));
+  config.guard.maxSessionsPerSource = uint32_t(GetInteger(o, "maxSessionsPerSource", 0, 0, 1'000'000));
   config.guard.replayWindow = !config.authKey.empty();
 }
 

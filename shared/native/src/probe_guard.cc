@@ -51,7 +51,9 @@ void ProbeGuard::SessionPlace::Mark(uint64_t seq) {
 }
 
 ProbeGuard::ProbeGuard(const GuardLimits& limits)
-    : limits_(limits), share_(limits.maxSessions == 0 ? 0 : SharePerAddress(limits.maxSessions)) {}
+    : limits_(limits), share_(limits.maxSessions == 0 ? 0
+           : limits.maxSessionsPerSource != 0 ? limits.maxSessionsPerSource
+                                              : SharePerAddress(limits.maxSessions)) {}
 
 uint32_t ProbeGuard::SharePerAddress(uint32_t maxSessions) {
   return std::max<uint32_t>(1, maxSessions / 4);

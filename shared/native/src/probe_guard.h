@@ -16,6 +16,7 @@ namespace rtprobe {
 struct GuardLimits {
   double maxRatePerS = 0;   // per source address; 0 = no limit
   uint32_t maxSessions = 0; // 0 = no cap
+  uint32_t maxSessionsPerSource = 0;  // 0 = SharePerAddress(maxSessions)
   bool replayWindow = false;
 };
 

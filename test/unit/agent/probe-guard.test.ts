@@ -198,4 +198,17 @@ describe('ProbeGuard: one controller socket, several agent addresses', () => {
     expect(g.end('10.0.0.1', 4000, 7, '127.0.1.7')).toBe(true);
     expect(g.sessionCount).toBe(199);
   });
+
+  it('--max-sessions-per-source: 1000 targets of one controller fit 1024 places; the default quarter would refuse most', () => {
+    const quarter = new ProbeGuard({ maxRatePerS: null, maxSessions: 1024, replayWindow: false });
+    const own = new ProbeGuard({ maxRatePerS: null, maxSessions: 1024, maxSessionsPerSource: 1024, replayWindow: false });
+    const refusedOf = (g: ProbeGuard): number => Array.from({ length: 1000 }, (_, i) => g.admit('127.0.0.1', 4000, i + 1, 0n, 0, `127.0.${1 + (i >> 8)}.${i & 255}`))
+      .filter((r) => r !== null).length;
+    expect(refusedOf(quarter)).toBe(1000 - 256);
+    expect(refusedOf(own)).toBe(0);
+    expect(own.sessionCount).toBe(1000);
+    // the cap of the whole agent still holds
+    expect(own.admit('10.0.0.2', 1, 5000, 0n, 0)).toBeNull();
+    expect(own.admit('10.0.0.3', 1, 5001, 0n, 0)).toMatchObject({ reason: 'session-limit', detail: 1024, scope: 'agent' });
+  });
 });
