@@ -222,7 +222,7 @@ async function runAgent(config: AgentConfig): Promise<number> {
   let stream: StatsStream | null = null;
   const recorder = new AgentRecorder({
     intervalMs: config.intervalMs, recordOwd: config.clockSync.mode !== 'none', maxSessions: config.maxSessions,
-    idleMs: 60_000, publish: (message) => stream?.publish(message),
+    idleMs: 60_000, publish: config.stream ? (message) => stream?.publish(message) : null,
     ...(timer ? { timer: timer.native } : {}),
   });
   const core = new AgentCore(recorder);

@@ -15,7 +15,11 @@ export interface RecorderOptions {
   maxSessions: number;
   /** a session with no probe for this long ends */
   idleMs: number;
-  publish: (message: IntervalMessage | SessionEndMessage) => void;
+  /**
+   * where closed intervals go; null when the agent has no stream: nobody could read them, so
+   * sessions are not recorded at all (no histograms, no encoding: a quiet agent)
+   */
+  publish: ((message: IntervalMessage | SessionEndMessage) => void) | null;
   /**
    * --timer-latency: what the guest timer recorded since the last call. It is drained on every
    * tick and before an interval closes, so its samples go into the intervals open at the time.
@@ -134,6 +138,7 @@ export class AgentRecorder {
   }
 
   probe(probe: ArrivedProbe): void {
+    if (this.options.publish === null) return;
     let session = this.sessions.get(probe.session);
     if (!session) {
       if (this.sessions.size >= this.options.maxSessions) this.evictIdlest(probe.nowMs);
@@ -150,6 +155,7 @@ export class AgentRecorder {
   }
 
   reject(reason: RejectReason, count = 1): void {
+    if (this.options.publish === null) return;
     countReject(this.pendingRejects, reason, count);
   }
 
@@ -195,13 +201,13 @@ export class AgentRecorder {
     const message = session.close(this.nextId++, endMs);
     message.counts.rejected = this.pendingRejects;
     this.pendingRejects = {};
-    this.options.publish(message);
+    this.options.publish?.(message);
   }
 
   private end(session: SessionRecorder, reason: SessionEndMessage['reason'], nowMs: number): void {
     this.publishInterval(session, Math.max(nowMs, session.intervalStartMs));
     this.sessions.delete(session.session);
-    this.options.publish({ type: 'session-end', v: 1, id: this.nextId++, session: session.session, reason });
+    this.options.publish?.({ type: 'session-end', v: 1, id: this.nextId++, session: session.session, reason });
   }
 
   private evictIdlest(nowMs: number): void {

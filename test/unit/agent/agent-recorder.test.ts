@@ -23,6 +23,17 @@ function probe(seq: number, delayNs = 50_000n, session = 1): ArrivedProbe {
 }
 
 describe('AgentRecorder', () => {
+  it('without a stream (publish null) records no session at all: nothing to encode, nobody to read it', () => {
+    const r = new AgentRecorder({ intervalMs: 1000, recordOwd: false, maxSessions: 8, idleMs: 30_000, publish: null });
+    for (let seq = 0; seq < 250; seq++) r.probe(probe(seq));
+    r.turnaround(1, 5_000);
+    r.reject('bad-magic');
+    r.tick(12_600);
+    r.flush(1, 12_600);
+    r.endAll(13_000);
+    expect(r.sessionCount).toBe(0);
+  });
+
   it('closes one interval per second with increasing ids and every probe counted once', () => {
     const { r, intervals } = recorder();
     for (let seq = 0; seq < 250; seq++) r.probe(probe(seq));
