@@ -94,6 +94,8 @@ export interface NativeSocketStats {
   wakeups: number;
   /** controller: ICMP errors (port, host or network unreachable) for probes sent */
   unreachable: number;
+  /** controller: ns spun before each deadline of the schedule in force: spinUs, capped at a tenth of the slot spacing */
+  spinNs: number;
 }
 
 /**

@@ -579,6 +579,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
     o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
     o.Set("wakeups", Napi::Number::New(env, double(s.wakeups)));
+    o.Set("spinNs", Napi::Number::New(env, double(s.spinNs)));
     o.Set("unreachable", Napi::Number::New(env, double(s.unreachable)));
     o.Set("recvErrors", Napi::Number::New(env, double(s.recvErrors)));
     o.Set("refused", Napi::Number::New(env, double(s.refused)));

@@ -80,6 +80,7 @@ struct SocketStats {
   uint64_t filtered = 0;  // icmp: datagrams read but not handed to JS (not echo replies)
   uint64_t wakeups = 0;   // times the thread woke from its wait (the cost of a quiet rig)
   uint64_t unreachable = 0;  // controller: ICMP errors (port/host/net unreachable) for probes
+  int64_t spinNs = 0;  // controller: the spin before each deadline of the schedule in force
 };
 
 // Called on the I/O thread with a batch of events; must return quickly and never block.
@@ -277,6 +278,7 @@ class ProbeSocket {
   std::unique_ptr<Schedule> schedule_;
   uint64_t slotIndex_ = 0;  // global index: slot k of target t is k·targets + t
   int64_t nextDueMonoNs_ = 0;
+  int64_t spinNs_ = 0;  // config_.spinNs, capped at a tenth of the schedule's slot spacing
   std::vector<uint64_t> nextSeq_;  // per target: next sequence number = probes sent
   // Per target: consecutive missed slots not yet reported, handed out as one kMissed event
   // (a VM paused at a high rate must not turn into one JS event per slot).
@@ -311,6 +313,7 @@ class ProbeSocket {
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
       statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statRecvErrors_{0}, statFiltered_{0}, statRefused_{0},
       statWakeups_{0}, statUnreachable_{0};
+  std::atomic<int64_t> statSpinNs_{0};
 };
 
 int64_t MonoNowNs();
