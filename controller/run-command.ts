@@ -33,11 +33,11 @@ Schedule
   --count N                    send N probes per target instead of --duration
   --size BYTES                 probe size in bytes, 64..1472 (default 64)
   --spin US                    the native sender busy-waits the last US µs before each
-                               deadline instead of sleeping (default 100; 0 = sleep only),
-                               at most a tenth of the time between two slots (1000 targets
-                               at 100 Hz: 1 µs). Costs that spin × probes a second of one
-                               core's time; a VM wakes a sleeping vCPU late, a spinning one
-                               not at all.
+                               deadline instead of sleeping (0 = sleep only). Default 100,
+                               at most a tenth of the time between two slots (100 targets
+                               at 100 Hz: 10 µs); a --spin given is spun in full. Costs that
+                               spin × probes a second of one core's time; a VM wakes a
+                               sleeping vCPU late, a spinning one not at all.
 Authentication (README: Security)
   --key-file FILE              sign every UDP probe with HMAC-SHA256 (first line of FILE,
                                >= 16 chars; the agent gets the same file) and count only

@@ -232,6 +232,8 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   const spinUs = parseIntegerIn('--spin', flags.spin ?? String(DEFAULT_SPIN_US), 0, 1_000_000);
   if (spinUs instanceof Error) return spinUs;
   socket.native.spinUs = spinUs;
+  // The default spin yields to many targets; a --spin the user gives is spun in full.
+  socket.native.spinCapped = flags.spin === undefined;
   const agentWs = parseAgentWs(flags['agent-ws'] ?? [], targets);
   if (agentWs instanceof Error) return agentWs;
   const agentToken = flags['agent-token-file'] === undefined ? null : readTokenFile('--agent-token-file', flags['agent-token-file']);

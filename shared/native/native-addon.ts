@@ -22,6 +22,11 @@ export interface NativeSocketCommonOptions {
   busyPollUs?: number;
   /** controller: busy-wait the last µs before each deadline instead of sleeping (0 = off) */
   spinUs?: number;
+  /**
+   * controller: spin at most a tenth of the time between two slots (default true): a spin
+   * the user did not ask for must not turn a many-target schedule into a busy loop
+   */
+  spinCapped?: boolean;
   /** SO_BINDTODEVICE; required for timestamps 'hardware' (SIOCSHWTSTAMP is per interface) */
   interface?: string;
   /** default 'kernel' */
@@ -94,7 +99,7 @@ export interface NativeSocketStats {
   wakeups: number;
   /** controller: ICMP errors (port, host or network unreachable) for probes sent */
   unreachable: number;
-  /** controller: ns spun before each deadline of the schedule in force: spinUs, capped at a tenth of the slot spacing */
+  /** controller: ns spun before each deadline of the schedule in force: spinUs, with spinCapped at most a tenth of the slot spacing */
   spinNs: number;
 }
 
@@ -343,6 +348,7 @@ export function pickDefined(options: NativeSocketCommonOptions): NativeSocketCom
   if (options.priority !== undefined) out.priority = options.priority;
   if (options.busyPollUs !== undefined) out.busyPollUs = options.busyPollUs;
   if (options.spinUs !== undefined) out.spinUs = options.spinUs;
+  if (options.spinCapped !== undefined) out.spinCapped = options.spinCapped;
   if (options.interface !== undefined) out.interface = options.interface;
   if (options.rtPriority !== undefined) out.rtPriority = options.rtPriority;
   if (options.cpu !== undefined) out.cpu = options.cpu;

@@ -291,6 +291,10 @@ void ReadSocketOptions(const Napi::Object& o, SocketConfig& config) {
   config.priority = GetInteger(o, "priority", -1, 0, 0x7fffffff);
   config.busyPollUs = int(GetInteger(o, "busyPollUs", -1, 0, 0x7fffffff));
   config.spinNs = GetInteger(o, "spinUs", 0, 0, 1'000'000) * 1000;
+  if (Has(o, "spinCapped")) {
+    if (!o.Get("spinCapped").IsBoolean()) throw Napi::TypeError::New(o.Env(), "spinCapped must be a boolean");
+    config.spinCapped = o.Get("spinCapped").As<Napi::Boolean>().Value();
+  }
   config.iface = GetString(o, "interface", "");
 }
 

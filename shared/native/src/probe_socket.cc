@@ -573,9 +573,11 @@ void ProbeSocket::TakeControl() {
     lastTargets_ = schedule_->targets;
     // Spinning is bought per deadline: with many targets the deadlines are microseconds
     // apart and a fixed spin would make the thread a busy loop that takes a core from the
-    // guest it measures. At most a tenth of the time between two slots is spent spinning.
-    spinNs_ = std::min<int64_t>(config_.spinNs,
-                                schedule_->periodNs / int64_t(std::max<size_t>(1, schedule_->targets.size())) / 10);
+    // guest it measures. Unless the user asked for the spin, at most a tenth of the time
+    // between two slots is spent spinning.
+    const int64_t slotSpacingNs =
+        schedule_->periodNs / int64_t(std::max<size_t>(1, schedule_->targets.size()));
+    spinNs_ = config_.spinCapped ? std::min<int64_t>(config_.spinNs, slotSpacingNs / 10) : config_.spinNs;
     statSpinNs_.store(spinNs_);
     lastIcmpIds_.clear();
     if (config_.icmp) {

@@ -43,6 +43,7 @@ struct SocketConfig {
   int64_t priority = -1;  // SO_PRIORITY; -1 = leave
   int busyPollUs = -1;    // SO_BUSY_POLL; -1 = leave
   int64_t spinNs = 0;     // busy-wait this long before each deadline (0 = sleep only)
+  bool spinCapped = true;  // ... but at most a tenth of the time between two slots
   std::string iface;      // SO_BINDTODEVICE; empty = none
   RtOptions rt;
   // --key-file: the controller signs its probes; the reflector answers only genuine ones and
@@ -278,7 +279,7 @@ class ProbeSocket {
   std::unique_ptr<Schedule> schedule_;
   uint64_t slotIndex_ = 0;  // global index: slot k of target t is k·targets + t
   int64_t nextDueMonoNs_ = 0;
-  int64_t spinNs_ = 0;  // config_.spinNs, capped at a tenth of the schedule's slot spacing
+  int64_t spinNs_ = 0;  // config_.spinNs, spinCapped: at most a tenth of the slot spacing
   std::vector<uint64_t> nextSeq_;  // per target: next sequence number = probes sent
   // Per target: consecutive missed slots not yet reported, handed out as one kMissed event
   // (a VM paused at a high rate must not turn into one JS event per slot).
