@@ -45,8 +45,8 @@ const SEQ_RESTART_JUMP = 2n ** 32n;
 
 class SessionRecorder {
   readonly histograms: Record<AgentTag, LatencyHistogram> = {
-    ipdv: new LatencyHistogram('interval'), turnaround: new LatencyHistogram('interval'), owd: new LatencyHistogram('interval'),
-    timer: new LatencyHistogram('interval'),
+    ipdv: new LatencyHistogram(), turnaround: new LatencyHistogram(), owd: new LatencyHistogram(),
+    timer: new LatencyHistogram(),
   };
   /** wall ms of the current interval's timer max */
   timerMaxAtMs = 0;

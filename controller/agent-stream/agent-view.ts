@@ -49,7 +49,7 @@ export class AgentView {
   connectFailure: string | null = null;
   readonly rejected: RejectCounts = {};
   /** agent IPDV of the controller's current interval (soak logs), reset as it closes */
-  readonly intervalIpdv = new LatencyHistogram('interval');
+  readonly intervalIpdv = new LatencyHistogram();
   /** guest timer of the controller's current interval (soak logs), reset as it closes; made on first use */
   private intervalTimerMade: LatencyHistogram | null = null;
   /** wall ms of the guest timer's max over the run */
@@ -95,7 +95,7 @@ export class AgentView {
   }
 
   get intervalTimer(): LatencyHistogram {
-    this.intervalTimerMade ??= new LatencyHistogram('interval');
+    this.intervalTimerMade ??= new LatencyHistogram();
     return this.intervalTimerMade;
   }
 

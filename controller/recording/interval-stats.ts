@@ -33,7 +33,7 @@ export class IntervalStats {
   }
 
   get histograms(): Record<IntervalTag, LatencyHistogram> {
-    this.made ??= { rtt: new LatencyHistogram('interval'), turnaround: new LatencyHistogram('interval'), send_error: new LatencyHistogram('interval') };
+    this.made ??= { rtt: new LatencyHistogram(), turnaround: new LatencyHistogram(), send_error: new LatencyHistogram() };
     return this.made;
   }
 

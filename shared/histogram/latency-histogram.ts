@@ -15,14 +15,6 @@ export const PERCENTILE_KEYS = [
   ['p99_99', 99.99], ['p99_999', 99.999],
 ] as const;
 
-/**
- * How far a histogram's counts go. `cumulative` (a run's or a soak's whole life): 64-bit
- * counts (exact to 2^53). `interval` (reset every interval): 32-bit counts, half the memory;
- * one that would pass 2^32 − 1 probes in an interval (1 MHz × 1 h is 3.6·10^9, a flood at the
- * agent could be more) widens itself to 64-bit first, so no count ever wraps.
- */
-export type CountRange = 'cumulative' | 'interval';
-
 const NARROW_COUNT_LIMIT = 2 ** 32 - 1;
 
 type Histogram = ReturnType<typeof hdr.build>;
@@ -51,7 +43,13 @@ export type LatencySummary = { count: number; min: number | null; max: number | 
  */
 export class LatencyHistogram {
   private built: Histogram | null = null;
-  private narrow: boolean;
+  /**
+   * Counts start 32-bit, half the memory of 64-bit ones (1000 targets hold thousands of
+   * histograms). One that would pass 2^32 − 1 samples (497 days at 100 Hz; 1 MHz × 1 h is
+   * 3.6·10^9, a flood at the agent could be more) widens itself to 64-bit counts (exact to
+   * 2^53) first, so no count ever wraps.
+   */
+  private narrow = true;
   count = 0;
   minNs = Number.POSITIVE_INFINITY;
   maxNs = Number.NEGATIVE_INFINITY;
@@ -61,14 +59,10 @@ export class LatencyHistogram {
   /** negative values (only possible when a clock stepped), recorded as 0 */
   clampedNegative = 0;
 
-  constructor(range: CountRange = 'cumulative') {
-    this.narrow = range === 'interval';
-  }
-
   /**
    * The HDR histogram, allocated when first used: one that never records (a forward one-way
    * delay without clock sync, an ICMP target's turnaround) costs no counts array. Read it where
-   * it is used: an interval histogram replaces it once when it widens.
+   * it is used: a histogram replaces it once when it widens.
    */
   get histogram(): Histogram {
     this.built ??= buildLatencyHistogram(this.narrow ? 32 : 64);

@@ -5,13 +5,13 @@
  * Standalone: `npx tsx test/bench/histogram-memory.ts`.
  */
 import { pathToFileURL } from 'node:url';
-import { LatencyHistogram, type CountRange } from '../../shared/histogram/latency-histogram.js';
+import { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
 import { TargetStats } from '../../controller/recording/target-stats.js';
 import { AgentView } from '../../controller/agent-stream/agent-view.js';
 
 export interface HistogramMemoryResult {
-  /** one histogram that has recorded a value (an idle one has no counts array yet) */
-  bytesPerHistogram: Record<CountRange, number>;
+  /** one histogram that has recorded a value (an idle one has no counts array yet; 32-bit counts until they would wrap) */
+  bytesPerHistogram: number;
   /** a target's histograms in use: run-wide and interval, per probe mode, with --agent-ws (clocks not synced) */
   bytesPerTarget: { udp: number; udpAgent: number; icmp: number };
   /** ns per record() of an in-range value, cumulative histogram */
@@ -54,13 +54,13 @@ function targetInUse(mode: 'udp' | 'icmp', agentWs: boolean): TargetStats {
 
 export function measureHistogramMemory(): HistogramMemoryResult {
   const kept: unknown[] = [];
-  const histogram = (range: CountRange) => (): LatencyHistogram => {
-    const h = new LatencyHistogram(range);
+  const histogram = (): LatencyHistogram => {
+    const h = new LatencyHistogram();
     used(h);
     return h;
   };
   const result = {
-    bytesPerHistogram: { cumulative: bytesEach(histogram('cumulative'), kept), interval: bytesEach(histogram('interval'), kept) },
+    bytesPerHistogram: bytesEach(histogram, kept),
     // the matcher's ring (16 slots here) is the rate's business, not the histograms'
     bytesPerTarget: {
       udp: bytesEach(() => targetInUse('udp', false), kept),
@@ -75,8 +75,7 @@ export function measureHistogramMemory(): HistogramMemoryResult {
 export function renderHistogramMemory(result: HistogramMemoryResult): string {
   const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
   return [
-    `histogram, cumulative (64-bit counts): ${kb(result.bytesPerHistogram.cumulative)}`,
-    `histogram, interval (32-bit counts):   ${kb(result.bytesPerHistogram.interval)}`,
+    `histogram (32-bit counts, widened to 64-bit before one could wrap): ${kb(result.bytesPerHistogram)}`,
     ...([['UDP', result.bytesPerTarget.udp], ['UDP + --agent-ws', result.bytesPerTarget.udpAgent], ['ICMP', result.bytesPerTarget.icmp]] as const)
       .map(([kind, bytes]) => `per ${kind} target in use: ${kb(bytes)}; 1000 targets: ${(bytes * 1000 / 2 ** 20).toFixed(0)} MiB`),
     `record(): ${result.recordNs.toFixed(1)} ns per value`,

@@ -122,7 +122,7 @@ describe.skipIf(skipReason !== null)(`HdrHistogram's Java HistogramLogProcessor 
     const runs: [keyof JavaTotals, number, number][] = [
       ['p50', 1_300, 50_500], ['p90', 4_900, 39_800], ['p99', 13_500, 8_800], ['p99_9', 58_900, 810], ['p99_99', 330_000, 85], ['max', 100_000_000, 5],
     ];
-    const histogram = new LatencyHistogram('interval');
+    const histogram = new LatencyHistogram();
     for (const [, valueNs, count] of runs) for (let i = 0; i < count; i++) histogram.record(valueNs);
     expect(await writer.append({ tag: 'rtt', startMs: T0, lengthMs: 10_000, maxNs: histogram.maxNs, histogram: histogram.histogram })).toBeNull();
     await writer.close();

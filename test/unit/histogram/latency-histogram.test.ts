@@ -8,6 +8,12 @@ import {
 
 const US = 1_000;
 
+/** A 64-bit histogram of the same layout: what a widened one is, and a flood's source. */
+const wide = (): JsHistogram => hdr.build({
+  bitBucketSize: 64, lowestDiscernibleValue: HISTOGRAM_LOWEST_NS, highestTrackableValue: HISTOGRAM_HIGHEST_NS,
+  numberOfSignificantValueDigits: HISTOGRAM_DIGITS, autoResize: false, useWebAssembly: false,
+}) as JsHistogram;
+
 /** The exact percentile of a sorted data set: the smallest value with at least p% at or below it. */
 function exactPercentile(sorted: number[], percentile: number): number {
   // (99.9 / 100) * 50 000 is 49 950.00000000001 in floating point: drop that ulp before rounding up
@@ -175,16 +181,15 @@ describe('LatencyHistogram', () => {
     expectPercentilesInRange(s);
   });
 
-  it('an interval histogram (32-bit counts) widens to 64-bit before any count could wrap', () => {
-    const h = new LatencyHistogram('interval');
+  it('counts start 32-bit (half the memory of 64-bit ones) and widen to 64-bit before any count could wrap', () => {
+    const h = new LatencyHistogram();
     h.record(1_300);
     const narrow = h.histogram;
-    expect(narrow.estimatedFootprintInBytes).toBeLessThan(new LatencyHistogram('cumulative').histogram.estimatedFootprintInBytes);
+    expect(narrow.estimatedFootprintInBytes).toBeLessThan(wide().estimatedFootprintInBytes * 0.6);
     // a merged interval that brings the total to 2^32 (a flood over a long interval)
-    const flood = new LatencyHistogram('cumulative');
-    flood.histogram.recordValueWithCount(1_300, 2 ** 32 - 1);
-    flood.count = 2 ** 32 - 1;
-    h.merge(flood.histogram, 1_300);
+    const flood = wide();
+    flood.recordValueWithCount(1_300, 2 ** 32 - 1);
+    h.merge(flood, 1_300);
     expect(h.histogram).not.toBe(narrow);
     expect((h.histogram as JsHistogram).getCountAtIndex((h.histogram as JsHistogram).countsArrayIndex(1_300))).toBe(2 ** 32);
     h.record(1_300);
@@ -196,7 +201,7 @@ describe('LatencyHistogram', () => {
     const old = hdr.build({ bitBucketSize: 64, lowestDiscernibleValue: 1000, highestTrackableValue: 60e9, numberOfSignificantValueDigits: 3 });
     old.recordValue(13_500);
     old.recordValue(250_000);
-    const h = new LatencyHistogram('interval');
+    const h = new LatencyHistogram();
     h.merge(old, 250_000);
     const s = h.summary();
     expect(s.count).toBe(2);
@@ -206,11 +211,11 @@ describe('LatencyHistogram', () => {
     expect(s.min).toBeLessThanOrEqual(13_823);
   });
 
-  it('a fresh interval histogram given 2^32 counts at once is 64-bit from the start', () => {
-    const flood = new LatencyHistogram('cumulative');
-    flood.histogram.recordValueWithCount(4_900, 2 ** 32);
-    const h = new LatencyHistogram('interval');
-    h.merge(flood.histogram, 4_900);
+  it('a fresh histogram given 2^32 counts at once is 64-bit from the start', () => {
+    const flood = wide();
+    flood.recordValueWithCount(4_900, 2 ** 32);
+    const h = new LatencyHistogram();
+    h.merge(flood, 4_900);
     expect((h.histogram as JsHistogram).getCountAtIndex((h.histogram as JsHistogram).countsArrayIndex(4_900))).toBe(2 ** 32);
   });
 
@@ -225,7 +230,7 @@ describe('LatencyHistogram', () => {
   });
 
   it('an interval histogram below the 32-bit limit keeps its array (no copy per record)', () => {
-    const h = new LatencyHistogram('interval');
+    const h = new LatencyHistogram();
     const narrow = h.histogram;
     for (let i = 0; i < 10_000; i++) h.record(i);
     h.reset();
