@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { IS_BUNDLE } from '../cli/build-info.js';
 import type { RxEvent, ScheduleSpec, StampSource } from '../transport/probe-transport.js';
+import { decodeEventRecords } from './event-records.js';
 
 export type TimestampMode = 'kernel' | 'hardware';
 
@@ -291,7 +292,7 @@ export function loadNativeAddon(): LoadNativeAddonResult {
     if (!isNativeAddon(loaded)) {
       return { ok: false, reason: `${addonSource?.where ?? ADDON_PATH} does not export the expected API (stale build?)` };
     }
-    return { ok: true, addon: loaded };
+    return { ok: true, addon: withEventObjects(loaded) };
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return {
@@ -301,11 +302,26 @@ export function loadNativeAddon(): LoadNativeAddonResult {
   }
 }
 
-function isNativeAddon(value: unknown): value is NativeAddon {
+/** What the addon's ProbeSocket hands its callback: a packed batch (event-records.ts). */
+type PackedBatchHandler = (records: ArrayBuffer, strings: string[], data: Buffer) => void;
+type RawNativeAddon = Omit<NativeAddon, 'ProbeSocket'> & {
+  readonly ProbeSocket: new (options: NativeSocketOptions, onEvents: PackedBatchHandler) => NativeProbeSocket;
+};
+
+/** The addon with a ProbeSocket whose callback gets event objects, built from the packed batches. */
+function withEventObjects(raw: RawNativeAddon): NativeAddon {
+  const RawProbeSocket = raw.ProbeSocket;
+  function ProbeSocket(options: NativeSocketOptions, onEvents: (events: NativeEvent[]) => void): NativeProbeSocket {
+    return new RawProbeSocket(options, (records, strings, data) => onEvents(decodeEventRecords(records, strings, data)));
+  }
+  return { ...raw, ProbeSocket: ProbeSocket as unknown as NativeAddon['ProbeSocket'] };
+}
+
+function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 4 &&
+    v.version === 5 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

@@ -52,6 +52,9 @@ function describeNative(name: string, body: () => void): void {
 }
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const addonFile = fileURLToPath(new URL('../../shared/native/build/Release/rtprobe_native.node', import.meta.url));
+/** Child processes load the addon as rtprobe does: through its loader (TypeScript, hence tsx). */
+const LOADER_URL = new URL('../../shared/native/native-addon.ts', import.meta.url).href;
+const CHILD_NODE_FLAGS = ['--import', 'tsx', '--input-type=module', '-e'];
 
 function addon(): NativeAddon {
   if (!nativeAddon) throw new Error('native addon not loaded');
@@ -611,8 +614,10 @@ describeNative('native options', () => {
     }
     if (process.getuid?.() !== 0) ctx.skip('setpriv --reuid needs root');
     const script = `
-      import { createRequire } from 'node:module';
-      const addon = createRequire(import.meta.url)(${JSON.stringify(addonFile)});
+      const { loadNativeAddon } = await import(${JSON.stringify(LOADER_URL)});
+      const loaded = loadNativeAddon();
+      if (!loaded.ok) throw new Error(loaded.reason);
+      const addon = loaded.addon;
       const replies = [];
       const refl = new addon.ProbeSocket({ mode: 'reflector', family: 4, bindAddress: '127.0.0.1', port: 0 }, () => {});
       let sent = 0;
@@ -643,8 +648,7 @@ describeNative('native options', () => {
         '--rtprio=0',
         '--memlock=65536', // below the ~0.5 MiB the thread locks
         process.execPath,
-        '--input-type=module',
-        '-e',
+        ...CHILD_NODE_FLAGS,
         script,
       ],
       { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 },
@@ -669,8 +673,10 @@ describeNative('native thread lifecycle', () => {
   // Each case runs in a child Node: the question is whether that process exits by itself.
   function runChild(body: string): { status: number | null; stdout: string; stderr: string; ms: number } {
     const script = `
-      import { createRequire } from 'node:module';
-      const addon = createRequire(import.meta.url)(${JSON.stringify(addonFile)});
+      const { loadNativeAddon } = await import(${JSON.stringify(LOADER_URL)});
+      const loaded = loadNativeAddon();
+      if (!loaded.ok) throw new Error(loaded.reason);
+      const addon = loaded.addon;
       const tpl = Buffer.alloc(64);
       tpl.writeUInt32BE(${PROBE_MAGIC}, 0); tpl[4] = 1; tpl[5] = 1; tpl.writeUInt16BE(64, 12);
       const refl = new addon.ProbeSocket({ mode: 'reflector', family: 4, bindAddress: '127.0.0.1', port: 0 }, () => {});
@@ -682,7 +688,7 @@ describeNative('native thread lifecycle', () => {
       ${body}
     `;
     const started = Date.now();
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    const child = spawnSync(process.execPath, [...CHILD_NODE_FLAGS, script], {
       cwd: repoRoot,
       encoding: 'utf8',
       timeout: 15_000,

@@ -1,5 +1,5 @@
-// N-API glue: the ProbeSocket class JS sees, and the conversion of event batches into JS
-// objects on the main thread. All socket I/O stays on the socket's own thread.
+// N-API glue: the ProbeSocket class JS sees, and the packing of event batches for JS on the
+// main thread. All socket I/O stays on the socket's own thread.
 //
 // Lifecycle of one socket:
 //   new ProbeSocket(options, onEvents)  opens + binds the socket, starts its thread, waits
@@ -14,8 +14,12 @@
 // (process.exit) stop and join the thread too.
 #include <napi.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <unordered_map>
 
 #include "checked_number.h"
 #include "device_model.h"
@@ -25,133 +29,27 @@
 namespace rtprobe {
 namespace {
 
-const char* SourceName(StampSource source) {
-  switch (source) {
-    case StampSource::kHardware:
-      return "hardware";
-    case StampSource::kKernel:
-      return "kernel";
-    default:
-      return "user";
-  }
-}
+// A batch crosses to JS packed (layout: shared/native/event-records.ts): one fixed-size
+// record per event, each distinct string (an address, a message) once, and the datagrams of
+// 'rx' events in one buffer. JS builds the event objects from that itself, which costs far
+// less than the dozen N-API calls and BigInts an object per event took here (issue 15).
+constexpr size_t kRecordBytes = 112;
 
-// One converter per event kind, each the JS shape of its member of NativeEvent
-// (native-addon.ts); "kind" is always the first property.
-Napi::Object NewEventObject(Napi::Env env, const char* kind) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("kind", kind);
-  return o;
-}
-
-Napi::Value Big(Napi::Env env, int64_t v) { return Napi::BigInt::New(env, v); }
-Napi::Value UBig(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }
-
-Napi::Object SentToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "sent");
-  o.Set("target", Napi::Number::New(env, ev.target));
-  o.Set("seq", UBig(env, ev.seq));
-  o.Set("slot", UBig(env, ev.slot));
-  o.Set("dueMonoNs", Big(env, ev.dueMonoNs));
-  o.Set("sentMonoNs", Big(env, ev.sentMonoNs));
-  o.Set("t1RealNs", Big(env, ev.t1RealNs));
-  return o;
-}
-
-Napi::Object TxToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "tx");
-  o.Set("target", Napi::Number::New(env, ev.target));
-  o.Set("seq", UBig(env, ev.seq));
-  o.Set("txNs", Big(env, ev.stampNs));
-  o.Set("source", SourceName(ev.source));
-  return o;
-}
-
-Napi::Object MissedToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "missed");
-  o.Set("target", Napi::Number::New(env, ev.target));
-  o.Set("slot", UBig(env, ev.slot));
-  o.Set("dueMonoNs", Big(env, ev.dueMonoNs));
-  o.Set("count", Napi::Number::New(env, double(ev.count)));
-  return o;
-}
-
-Napi::Object RxToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "rx");
-  o.Set("data", Napi::Buffer<uint8_t>::Copy(env, ev.data.data(), ev.data.size()));
-  o.Set("address", ev.address);
-  o.Set("port", Napi::Number::New(env, ev.port));
-  o.Set("rxNs", Big(env, ev.stampNs));
-  o.Set("source", SourceName(ev.source));
-  o.Set("rxMonoNs", Big(env, ev.rxMonoNs));
-  return o;
-}
-
-Napi::Object ErrorToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "error");
-  o.Set("message", ev.message);
-  return o;
-}
-
-Napi::Object ReflectedToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "reflected");
-  o.Set("address", ev.address);
-  o.Set("port", Napi::Number::New(env, ev.port));
-  o.Set("session", Napi::Number::New(env, ev.session));
-  o.Set("seq", UBig(env, ev.seq));
-  o.Set("t1Ns", UBig(env, ev.t1Ns));
-  o.Set("t2Ns", UBig(env, ev.t2Ns));
-  o.Set("t3Ns", UBig(env, ev.t3Ns));
-  o.Set("t2Source", SourceName(ev.source));
-  o.Set("rxMonoNs", Big(env, ev.rxMonoNs));
-  return o;
-}
-
-Napi::Object ReflectTxToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "reflect-tx");
-  o.Set("session", Napi::Number::New(env, ev.session));
-  o.Set("seq", UBig(env, ev.seq));
-  o.Set("txNs", Big(env, ev.stampNs));
-  o.Set("source", SourceName(ev.source));
-  return o;
-}
-
-Napi::Object RefusedToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "refused");
-  o.Set("reason", ev.message);
-  o.Set("count", Napi::Number::New(env, double(ev.count)));
-  return o;
-}
-
-Napi::Object SessionEndedToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "session-ended");
-  o.Set("count", Napi::Number::New(env, double(ev.count)));
-  return o;
-}
-
-Napi::Object UnreachableToJs(Napi::Env env, const Event& ev) {
-  Napi::Object o = NewEventObject(env, "unreachable");
-  o.Set("target", Napi::Number::New(env, ev.target));
-  o.Set("reason", ev.message);
-  o.Set("count", Napi::Number::New(env, double(ev.count)));
-  return o;
-}
-
-Napi::Value ToJs(Napi::Env env, const Event& ev) {
-  switch (ev.kind) {
-    case EventKind::kSent: return SentToJs(env, ev);
-    case EventKind::kTx: return TxToJs(env, ev);
-    case EventKind::kMissed: return MissedToJs(env, ev);
-    case EventKind::kRx: return RxToJs(env, ev);
-    case EventKind::kDone: return NewEventObject(env, "done");
-    case EventKind::kError: return ErrorToJs(env, ev);
-    case EventKind::kReflected: return ReflectedToJs(env, ev);
-    case EventKind::kReflectTx: return ReflectTxToJs(env, ev);
-    case EventKind::kRefused: return RefusedToJs(env, ev);
-    case EventKind::kSessionEnded: return SessionEndedToJs(env, ev);
-    case EventKind::kUnreachable: return UnreachableToJs(env, ev);
-  }
-  return Napi::Object::New(env);  // not reached: every kind is handled above
+void PackRecord(uint8_t* r, const Event& ev, int32_t stringIndex, uint32_t dataOffset) {
+  r[0] = uint8_t(ev.kind);
+  r[1] = uint8_t(ev.source);
+  memcpy(r + 2, &ev.port, 2);
+  memcpy(r + 4, &ev.target, 4);
+  memcpy(r + 8, &ev.session, 4);
+  memcpy(r + 12, &stringIndex, 4);
+  const uint32_t dataLength = uint32_t(ev.data.size());
+  memcpy(r + 16, &dataOffset, 4);
+  memcpy(r + 20, &dataLength, 4);
+  const uint64_t fields[11] = {ev.seq, ev.slot, uint64_t(ev.dueMonoNs), uint64_t(ev.sentMonoNs),
+                               uint64_t(ev.t1RealNs), uint64_t(ev.stampNs), uint64_t(ev.rxMonoNs),
+                               ev.t1Ns, ev.t2Ns, ev.t3Ns, ev.count};
+  static_assert(24 + sizeof fields == kRecordBytes, "record layout");
+  memcpy(r + 24, fields, sizeof fields);
 }
 
 using Batch = std::vector<Event>;
@@ -160,9 +58,31 @@ void DeliverBatch(Napi::Env env, Napi::Function onEvents, Batch* batch) {
   std::unique_ptr<Batch> owned(batch);
   if (env == nullptr || onEvents.IsEmpty()) return;  // env is being torn down
   try {
-    Napi::Array array = Napi::Array::New(env, owned->size());
-    for (size_t i = 0; i < owned->size(); ++i) array.Set(uint32_t(i), ToJs(env, (*owned)[i]));
-    onEvents.Call({array});
+    const Batch& events = *owned;
+    size_t dataBytes = 0;
+    for (const Event& ev : events) dataBytes += ev.data.size();
+    Napi::ArrayBuffer records = Napi::ArrayBuffer::New(env, std::max<size_t>(1, events.size() * kRecordBytes));
+    Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(1, dataBytes));
+    Napi::Array strings = Napi::Array::New(env);
+    std::unordered_map<std::string, int32_t> stringIndex;
+    uint8_t* record = static_cast<uint8_t*>(records.Data());
+    memset(record, 0, records.ByteLength());
+    uint32_t dataAt = 0;
+    for (const Event& ev : events) {
+      // No event carries both: an address (rx, reflected) or a message (error, refused, unreachable).
+      const std::string& text = ev.address.empty() ? ev.message : ev.address;
+      int32_t index = -1;
+      if (!text.empty()) {
+        auto [it, added] = stringIndex.emplace(text, int32_t(stringIndex.size()));
+        if (added) strings.Set(uint32_t(it->second), text);
+        index = it->second;
+      }
+      PackRecord(record, ev, index, dataAt);
+      if (!ev.data.empty()) memcpy(data.Data() + dataAt, ev.data.data(), ev.data.size());
+      dataAt += uint32_t(ev.data.size());
+      record += kRecordBytes;
+    }
+    onEvents.Call({records, strings, data});
   } catch (const Napi::Error& err) {
     // A throwing handler surfaces as an uncaught exception, like any event handler. While
     // Node shuts down, JS cannot run and napi_throw fails too: the batch is dropped then
@@ -621,7 +541,9 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   // 3: authKey, maxRatePerS, maxSessions, 'refused' events and stats().refused
   // 4: refusal replies, fair session places, 'session-ended' events, sendDatagram(); 'unreachable'
   //    events, stats().recvErrors and stats().unreachable
-  exports.Set("version", Napi::Number::New(env, 4));
+  // 5: event batches packed (records, strings, data: shared/native/event-records.ts);
+  //    maxSessionsPerSource, spinCapped, stats().spinNs
+  exports.Set("version", Napi::Number::New(env, 5));
   return exports;
 }
 

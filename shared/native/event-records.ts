@@ -1,0 +1,69 @@
+import type { StampSource } from '../transport/probe-transport.js';
+import type { NativeEvent, RefusedEvent } from './native-addon.js';
+
+/**
+ * How a batch of native events crosses to JavaScript (shared/native/src/addon.cc PackRecord):
+ * one RECORD_BYTES record per event, little-endian, the strings of the batch (addresses,
+ * messages) each once, and the datagrams of 'rx' events in one buffer. Building the objects
+ * here is the cheap side: the addon used to make each one with a dozen N-API calls.
+ *
+ *   0 u8 kind (events.h EventKind)   1 u8 stamp source   2 u16 port   4 u32 target
+ *   8 u32 session   12 i32 string index (-1: none)   16 u32 data offset   20 u32 data length
+ *   24.. 64-bit fields: seq, slot, dueMonoNs, sentMonoNs, t1RealNs, stampNs, rxMonoNs,
+ *        t1Ns, t2Ns, t3Ns, count
+ */
+export const RECORD_BYTES = 112;
+
+/** Index of each 64-bit field after byte 24. */
+const Field = {
+  Seq: 0, Slot: 1, DueMonoNs: 2, SentMonoNs: 3, T1RealNs: 4, StampNs: 5, RxMonoNs: 6, T1Ns: 7, T2Ns: 8, T3Ns: 9, Count: 10,
+} as const;
+type Field = (typeof Field)[keyof typeof Field];
+
+/** events.h StampSource: 0 none, 1 user, 2 kernel, 3 hardware; no stamp reads as 'user'. */
+const SOURCES: readonly StampSource[] = ['user', 'user', 'kernel', 'hardware'];
+
+const FIELDS_AT = 24;
+const u64 = (view: DataView, at: number, field: Field): bigint => view.getBigUint64(at + FIELDS_AT + field * 8, true);
+const i64 = (view: DataView, at: number, field: Field): bigint => view.getBigInt64(at + FIELDS_AT + field * 8, true);
+const count = (view: DataView, at: number): number => Number(u64(view, at, Field.Count));
+
+/** The events of one packed batch, in order, shaped as NativeEvent. */
+export function decodeEventRecords(records: ArrayBuffer, strings: readonly string[], data: Buffer): NativeEvent[] {
+  const view = new DataView(records);
+  const total = Math.floor(records.byteLength / RECORD_BYTES);
+  const events = new Array<NativeEvent>(total);
+  for (let i = 0; i < total; i++) events[i] = decodeRecord(view, i * RECORD_BYTES, strings, data);
+  return events;
+}
+
+function decodeRecord(view: DataView, at: number, strings: readonly string[], data: Buffer): NativeEvent {
+  const source = SOURCES[view.getUint8(at + 1)] ?? 'user';
+  const port = view.getUint16(at + 2, true);
+  const target = view.getUint32(at + 4, true);
+  const session = view.getUint32(at + 8, true);
+  const stringIndex = view.getInt32(at + 12, true);
+  const text = stringIndex >= 0 ? strings[stringIndex] ?? '' : '';
+  const kind = view.getUint8(at);
+  switch (kind) {
+    case 0: return { kind: 'sent', target, seq: u64(view, at, Field.Seq), slot: u64(view, at, Field.Slot),
+      dueMonoNs: i64(view, at, Field.DueMonoNs), sentMonoNs: i64(view, at, Field.SentMonoNs), t1RealNs: i64(view, at, Field.T1RealNs) };
+    case 1: return { kind: 'tx', target, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source };
+    case 2: return { kind: 'missed', target, slot: u64(view, at, Field.Slot), dueMonoNs: i64(view, at, Field.DueMonoNs), count: count(view, at) };
+    case 3: {
+      const offset = view.getUint32(at + 16, true);
+      const length = view.getUint32(at + 20, true);
+      return { kind: 'rx', data: data.subarray(offset, offset + length), address: text, port, rxNs: i64(view, at, Field.StampNs), source,
+        rxMonoNs: i64(view, at, Field.RxMonoNs) };
+    }
+    case 4: return { kind: 'done' };
+    case 5: return { kind: 'error', message: text };
+    case 6: return { kind: 'reflected', address: text, port, session, seq: u64(view, at, Field.Seq), t1Ns: u64(view, at, Field.T1Ns),
+      t2Ns: u64(view, at, Field.T2Ns), t3Ns: u64(view, at, Field.T3Ns), t2Source: source, rxMonoNs: i64(view, at, Field.RxMonoNs) };
+    case 7: return { kind: 'reflect-tx', session, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source };
+    case 8: return { kind: 'refused', reason: text as RefusedEvent['reason'], count: count(view, at) };
+    case 9: return { kind: 'session-ended', count: count(view, at) };
+    case 10: return { kind: 'unreachable', target, reason: text, count: count(view, at) };
+    default: return { kind: 'error', message: `native event of unknown kind ${kind} (addon and JS out of step?)` };
+  }
+}

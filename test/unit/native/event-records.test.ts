@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { decodeEventRecords, RECORD_BYTES } from '../../../shared/native/event-records.js';
+
+interface Packed { kind: number; source?: number; port?: number; target?: number; session?: number; string?: number;
+  data?: [number, number]; fields?: Partial<Record<number, bigint>> }
+
+/** One batch packed as shared/native/src/addon.cc PackRecord writes it (little-endian). */
+function pack(records: Packed[]): ArrayBuffer {
+  const buffer = new ArrayBuffer(Math.max(1, records.length * RECORD_BYTES));
+  const view = new DataView(buffer);
+  records.forEach((r, i) => {
+    const at = i * RECORD_BYTES;
+    view.setUint8(at, r.kind);
+    view.setUint8(at + 1, r.source ?? 0);
+    view.setUint16(at + 2, r.port ?? 0, true);
+    view.setUint32(at + 4, r.target ?? 0, true);
+    view.setUint32(at + 8, r.session ?? 0, true);
+    view.setInt32(at + 12, r.string ?? -1, true);
+    view.setUint32(at + 16, r.data?.[0] ?? 0, true);
+    view.setUint32(at + 20, r.data?.[1] ?? 0, true);
+    for (const [field, value] of Object.entries(r.fields ?? {})) view.setBigUint64(at + 24 + Number(field) * 8, BigInt.asUintN(64, value ?? 0n), true);
+  });
+  return buffer;
+}
+
+describe('decodeEventRecords (the packed batch of the native addon)', () => {
+  it('builds each kind with its fields, strings by index, datagrams as views of the batch buffer', () => {
+    const data = Buffer.from('abcdefgh');
+    const events = decodeEventRecords(pack([
+      { kind: 0, target: 3, fields: { 0: 7n, 1: 9n, 2: 1000n, 3: 1010n, 4: 1_700_000_000_000_000_000n } },
+      { kind: 1, target: 3, source: 2, fields: { 0: 7n, 5: 123n } },
+      { kind: 2, target: 1, fields: { 1: 40n, 2: 5000n, 10: 12n } },
+      { kind: 3, source: 3, port: 7707, string: 0, data: [2, 4], fields: { 5: 555n, 6: 666n } },
+      { kind: 4 },
+      { kind: 5, string: 1 },
+      { kind: 6, source: 1, port: 4000, session: 0xdeadbeef, string: 0, fields: { 0: 2n ** 64n - 1n, 6: -5n, 7: 1n, 8: 2n, 9: 3n } },
+      { kind: 7, session: 5, source: 2, fields: { 0: 8n, 5: 999n } },
+      { kind: 8, string: 2, fields: { 10: 3n } },
+      { kind: 9, fields: { 10: 2n } },
+      { kind: 10, target: 4, string: 3, fields: { 10: 20n } },
+    ]), ['127.0.0.1', 'sendmsg failed', 'session-limit', 'ICMP port unreachable'], data);
+    expect(events).toEqual([
+      { kind: 'sent', target: 3, seq: 7n, slot: 9n, dueMonoNs: 1000n, sentMonoNs: 1010n, t1RealNs: 1_700_000_000_000_000_000n },
+      { kind: 'tx', target: 3, seq: 7n, txNs: 123n, source: 'kernel' },
+      { kind: 'missed', target: 1, slot: 40n, dueMonoNs: 5000n, count: 12 },
+      { kind: 'rx', data: Buffer.from('cdef'), address: '127.0.0.1', port: 7707, rxNs: 555n, source: 'hardware', rxMonoNs: 666n },
+      { kind: 'done' },
+      { kind: 'error', message: 'sendmsg failed' },
+      { kind: 'reflected', address: '127.0.0.1', port: 4000, session: 0xdeadbeef, seq: 2n ** 64n - 1n, t1Ns: 1n, t2Ns: 2n, t3Ns: 3n,
+        t2Source: 'user', rxMonoNs: -5n },
+      { kind: 'reflect-tx', session: 5, seq: 8n, txNs: 999n, source: 'kernel' },
+      { kind: 'refused', reason: 'session-limit', count: 3 },
+      { kind: 'session-ended', count: 2 },
+      { kind: 'unreachable', target: 4, reason: 'ICMP port unreachable', count: 20 },
+    ]);
+  });
+
+  it('an empty batch (the addon sends one byte) is no event; an unknown kind is an error event, not a crash', () => {
+    expect(decodeEventRecords(new ArrayBuffer(1), [], Buffer.alloc(1))).toEqual([]);
+    expect(decodeEventRecords(pack([{ kind: 99 }]), [], Buffer.alloc(1))).toEqual([
+      { kind: 'error', message: 'native event of unknown kind 99 (addon and JS out of step?)' },
+    ]);
+  });
+});
