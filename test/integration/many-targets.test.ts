@@ -58,7 +58,8 @@ describe('200 targets at 100 Hz from a --targets-file (loopback, one agent on 0.
   }, 70_000);
 
   it('the text report: one line per target, the worst max first; --verbose gives every target in full', async () => {
-    const result = await runCli(['run', '--targets-file', file, '--count', '20', '--loss-after', '2s'], { timeoutMs: 60_000 });
+    // 1.5 s of sending: the status line comes once a second, a shorter run may end before it
+    const result = await runCli(['run', '--targets-file', file, '--count', '150', '--loss-after', '2s'], { timeoutMs: 60_000 });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('200 targets, worst max first');
     const rows = result.stdout.split('\n').filter((line) => /^ {2}t\d+ /.test(line));
