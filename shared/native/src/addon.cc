@@ -65,8 +65,7 @@ void DeliverBatch(Napi::Env env, Napi::Function onEvents, Batch* batch) {
     Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(1, dataBytes));
     Napi::Array strings = Napi::Array::New(env);
     std::unordered_map<std::string, int32_t> stringIndex;
-    uint8_t* record = static_cast<uint8_t*>(records.Data());
-    memset(record, 0, records.ByteLength());
+    uint8_t* record = static_cast<uint8_t*>(records.Data());  // PackRecord writes every byte
     uint32_t dataAt = 0;
     for (const Event& ev : events) {
       // No event carries both: an address (rx, reflected) or a message (error, refused, unreachable).
