@@ -244,9 +244,12 @@ async function runAgent(config: AgentConfig): Promise<number> {
   // Handlers first: whoever reads the listening line may stop the agent at once.
   const stopped = waitForStopSignal();
   // With the timer on, the tick also collects its counts: at most 100 ms apart and right after
-  // each interval boundary.
-  const stopTicker = startAlignedTicker(Math.min(timer ? 100 : 250, config.intervalMs / 4), () => wallMsOfMono(monoNs()),
-    (nowMs) => recorder.tick(nowMs));
+  // each interval boundary. With neither a stream nor the timer there is nothing to tick: the
+  // JS thread then wakes only for the reflector's batches.
+  const stopTicker = config.stream || timer
+    ? startAlignedTicker(Math.min(timer ? 100 : 250, config.intervalMs / 4), () => wallMsOfMono(monoNs()),
+      (nowMs) => recorder.tick(nowMs))
+    : () => {};
   process.stdout.write(`listening udp ${shown(reflector.address, reflector.port)} (timestamps: ${reflector.stampSource})\n`);
   if (stream) process.stdout.write(`stream ws://${shown(stream.address, stream.port)}/v1/stream${config.stream?.token ? '' : ' (no auth)'}\n`);
   const signal = await stopped;

@@ -54,7 +54,10 @@ export class RunSetupError extends Error {}
 
 // The schedule starts a little after set-up so the first probe is not late by construction.
 const START_DELAY_NS = 20_000_000n;
-const EXPIRE_EVERY_MS = 100;
+// Loss is resolved with each batch of events at most this often, and by a timer at least
+// once a second when no batch comes (every target silent and no send events).
+const EXPIRE_EVERY_NS = 100_000_000n;
+const EXPIRE_FALLBACK_MS = 1000;
 const AGENT_FLUSH_TIMEOUT_MS = 3000;
 
 /** Random session ids, unique also in their low 16 bits (the ICMP identifier). */
@@ -91,6 +94,7 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
       const onEvents = (events: TransportEvent[]): void => {
         if (!identity) for (const event of events) if ('target' in event) event.target = indices[event.target] ?? -1;
         state.apply(events, mode, family);
+        state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
         if (events.some((event) => event.kind === 'done')) onDone();
       };
       const { transport, warnings } = await openTransport(choice, config.socket, mode, family, onEvents,
@@ -147,9 +151,12 @@ function startSchedules(config: RunConfig, targets: ResolvedTarget[], stats: Tar
  */
 function startRunTimers(state: RunState, stats: TargetStats[], window: ScheduleWindow, io: RunIo,
   stopAll: () => void): () => void {
-  const expireTimer = setInterval(() => state.expire(monoNs()), EXPIRE_EVERY_MS);
+  // One timer a second for both: the JS thread wakes for the batches, and next to never else.
   const status = io.status;
-  const statusTimer = status ? setInterval(() => status(formatStatusLine(Number(monoNs() - window.startMonoNs) / 1e9, stats)), 1000) : null;
+  const secondTimer = setInterval(() => {
+    state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
+    status?.(formatStatusLine(Number(monoNs() - window.startMonoNs) / 1e9, stats));
+  }, EXPIRE_FALLBACK_MS);
   const intervalTimer = io.interval ? setInterval(() => {
     state.expire(monoNs());
     // Interval times follow the monotonic clock (anchored to the wall clock once): a wall-clock
@@ -159,8 +166,7 @@ function startRunTimers(state: RunState, stats: TargetStats[], window: ScheduleW
   const endTimer = window.endMonoNs === undefined ? null
     : setTimeout(stopAll, Number(window.endMonoNs - monoNs()) / 1e6 + 50);
   return () => {
-    clearInterval(expireTimer);
-    if (statusTimer) clearInterval(statusTimer);
+    clearInterval(secondTimer);
     if (intervalTimer) clearInterval(intervalTimer);
     if (endTimer) clearTimeout(endTimer);
   };

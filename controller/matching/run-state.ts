@@ -18,6 +18,7 @@ export class RunState {
   /** datagrams not attributable to any target (bad magic, unknown session, ...) */
   readonly strayRejects: TargetStats['rejects'] = {};
   doneTransports = 0;
+  private lastExpireMonoNs = 0n;
   /** told of a target's first ICMP error at once: a closed port must not pass for a slow network */
   onFirstUnreachable: ((target: TargetStats, reason: string) => void) | null = null;
 
@@ -74,7 +75,17 @@ export class RunState {
 
   /** Resolves lost probes; call periodically with the current monotonic time. */
   expire(nowMonoNs: bigint): void {
+    this.lastExpireMonoNs = nowMonoNs;
     for (const stats of this.targets) stats.recordRoundTrips(stats.matcher.expire(nowMonoNs));
+  }
+
+  /**
+   * expire() when the last one is at least `everyNs` old: called with each batch of events,
+   * so loss is resolved on the wake-ups the batches bring (no timer of its own), and the
+   * scan over the targets costs once per interval, not once per batch.
+   */
+  expireIfDue(nowMonoNs: bigint, everyNs: bigint): void {
+    if (nowMonoNs - this.lastExpireMonoNs >= everyNs) this.expire(nowMonoNs);
   }
 
   finish(): void {
@@ -166,8 +177,10 @@ export class RunState {
   }
 }
 
+const unmapIpv4 = (address: string): string => (address.startsWith('::ffff:') ? address.slice(7) : address);
+
 /** Compares addresses, seeing through IPv4-mapped IPv6 ("::ffff:127.0.0.1"). */
 function sameAddress(a: string, b: string): boolean {
-  const unmap = (address: string) => (address.startsWith('::ffff:') ? address.slice(7) : address);
-  return unmap(a).toLowerCase() === unmap(b).toLowerCase();
+  // Per reply: the common case (the same spelling) allocates nothing.
+  return a === b || unmapIpv4(a).toLowerCase() === unmapIpv4(b).toLowerCase();
 }

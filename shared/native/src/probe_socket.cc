@@ -338,6 +338,15 @@ void ProbeSocket::OpenSocket() {
 }
 
 void ProbeSocket::ApplySocketOptions() {
+  // Room to queue what arrives while the thread sleeps through a burst or a deferred read
+  // (replies, and the TX stamps of the error queue, which count against the same budget):
+  // the default (rmem_default, ~200 KiB) holds ~200 small datagrams, a quarter of a
+  // millisecond at 1000 targets x 100 Hz on both sides. SO_RCVBUFFORCE passes rmem_max with
+  // CAP_NET_ADMIN; without it SO_RCVBUF gets what rmem_max allows. Never an error.
+  const int rcvbuf = kReceiveBufferBytes;
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+    (void)setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  }
   // Raw sockets refuse IPV6_V6ONLY (EINVAL) and never see IPv4 anyway.
   if (config_.family == 6 && !config_.icmp) {
     SetIntOption(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
@@ -1359,7 +1368,19 @@ void ProbeSocket::FlushThenWait() {
   const int64_t flushAtNs = FlushDueAtNs();
   if (flushAtNs >= 0 && (wakeAtNs < 0 || flushAtNs < wakeAtNs)) wakeAtNs = flushAtNs;
   ArmTimerAt(wakeAtNs);
-  socketReady_ |= PollSocketOrWake();
+  // The quiet window: while sending, what comes between two slots waits for the next one.
+  // A reply's kernel RX stamp was taken on arrival, so reading it later changes no RTT; the
+  // thread does not wake in the window where the target must answer, and a probe costs one
+  // wake-up instead of two. Beyond kFlushIntervalNs (a slow rate) the socket is watched, so
+  // that events still reach JS within one batch interval.
+  const bool deferReads = schedule_ && !config_.reflector && wakeAtNs >= 0 &&
+                          wakeAtNs - nowNs <= kFlushIntervalNs;
+  if (deferReads) {
+    PollWakeOnly();
+    socketReady_ = POLLIN | POLLERR;  // unpolled: read until EAGAIN
+  } else {
+    socketReady_ |= PollSocketOrWake();
+  }
 }
 
 void ProbeSocket::ArmTimerAt(int64_t atNs) {
@@ -1377,9 +1398,15 @@ void ProbeSocket::ArmTimerAt(int64_t atNs) {
   timerArmedAtNs_ = atNs;
 }
 
-short ProbeSocket::PollSocketOrWake() {
-  pollfd fds[3] = {
-      {fd_, POLLIN | POLLPRI | POLLERR, 0}, {wakeFd_, POLLIN, 0}, {timerFd_, POLLIN, 0}};
+short ProbeSocket::PollSocketOrWake() { return Poll(true); }
+
+void ProbeSocket::PollWakeOnly() { (void)Poll(false); }
+
+short ProbeSocket::Poll(bool watchSocket) {
+  // A negative fd is skipped by poll, POLLERR included (which poll reports unasked).
+  pollfd fds[3] = {{watchSocket ? fd_ : -1, POLLIN | POLLPRI | POLLERR, 0},
+                   {wakeFd_, POLLIN, 0},
+                   {timerFd_, POLLIN, 0}};
   const int ready = ppoll(fds, 3, nullptr, nullptr);
   statWakeups_.fetch_add(1, std::memory_order_relaxed);
   if (ready <= 0) return 0;

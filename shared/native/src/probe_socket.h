@@ -141,6 +141,8 @@ class ProbeSocket {
   // schedule ends): a JS wake-up per probe costs more CPU than the probe, and lands in the
   // window where the measured guest must run.
   static constexpr int64_t kFlushIntervalNs = 100'000'000;
+  // SO_RCVBUF asked for (the kernel doubles it for its bookkeeping).
+  static constexpr int kReceiveBufferBytes = 4 << 20;
 
   // Constructor steps, in this order; each throws std::runtime_error.
   void ValidateConfig() const;
@@ -222,8 +224,9 @@ class ProbeSocket {
   // Between two rounds of the loop: hands out the pending events when kFlushIntervalNs has
   // passed since the last batch, then sleeps in one ppoll on the socket, the wake-up eventfd
   // and a timerfd armed (absolute, CLOCK_MONOTONIC) at the next deadline: spinNs before the
-  // next slot, or when the pending events are due. One wake-up per slot and one per reply, as
-  // in fping's loop; in the last spinNs before a slot it spins instead. Returns at once when a
+  // next slot, or when the pending events are due. While a schedule runs and that is at most
+  // kFlushIntervalNs away, the socket is not watched: one wake-up per slot, and replies and
+  // stamps are read at the next one; in the last spinNs before a slot it spins instead. Returns at once when a
   // slot is already due. Adds what poll found to socketReady_ (everything when it did not
   // poll: the socket was not looked at).
   void FlushThenWait();
@@ -242,6 +245,9 @@ class ProbeSocket {
   // ppoll on the socket, wakeFd_ and timerFd_ until one is ready; consumes a wake-up, notes
   // a fired timer. Returns the socket's revents.
   short PollSocketOrWake();
+  // The same without the socket: sleeps until the timer or a wake-up only.
+  void PollWakeOnly();
+  short Poll(bool watchSocket);
   void Flush();
   void ReportError(const std::string& message);
   void Push(Event&& event);

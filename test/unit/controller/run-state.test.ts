@@ -46,6 +46,23 @@ describe('RunState', () => {
     expect(state.strayRejects).toEqual({});
   });
 
+  it('expireIfDue resolves loss at most once per interval, however many batches come', () => {
+    const state = new RunState(makeStats());
+    state.apply([sent(0, 0n), tx(0, 0n)]);
+    const lostAt = dueAt(0n) + 10n * SEC + 2_000n;
+    const every = 100_000_000n;
+    // a batch at the loss deadline resolves the probe (the first call is always due)
+    state.expireIfDue(lostAt, every);
+    expect(counts(state, 0).lost).toBe(1);
+    // a second probe, lost 10 ms later, waits for the next interval
+    state.apply([sent(0, 1n), tx(0, 1n)]);
+    expect(dueAt(1n) + 10n * SEC + 2_000n).toBeLessThan(lostAt + every - 1n);
+    state.expireIfDue(lostAt + every - 1n, every);
+    expect(counts(state, 0).lost).toBe(1);
+    state.expireIfDue(lostAt + every, every);
+    expect(counts(state, 0).lost).toBe(2);
+  });
+
   it('records the guest turnaround from T3 − T2 once per accepted reply, and the agent stamp sources', () => {
     const state = new RunState(makeStats());
     state.apply([sent(0, 0n), tx(0, 0n), sent(0, 1n), tx(0, 1n)]);
