@@ -3,9 +3,6 @@ import { formatNs } from '../shared/report/format-ns.js';
 import { countReject, totalRejects, type RejectCounts, type RejectReason } from '../shared/wire/reject-reason.js';
 import type { AgentRecorder, ArrivedProbe } from './agent-recorder.js';
 
-// Replies whose true send stamp is still to come from the error queue, to pair with their T2.
-const PENDING_TX_LIMIT = 4096;
-
 /**
  * What the agent knows, fed by either reflector: counters for its exit summary and the
  * recorder's interval histograms. Turnaround is T3 − T2 with the truest T3 available: the
@@ -18,32 +15,22 @@ export class AgentCore {
   sessionsEnded = 0;
   readonly rejects: RejectCounts = {};
   readonly turnaround = new LatencyHistogram();
-  private readonly pendingTx = new Map<string, bigint>();
 
   constructor(private readonly recorder: AgentRecorder) {}
 
-  /** A reflected probe; pass t3Ns when it is the final send stamp (user reflector). */
+  /**
+   * A reflected probe. t3Ns: its final send stamp (user reflector), or null when the kernel's
+   * stamp comes later with replySent (native reflector, which pairs it with T2 itself).
+   */
   reflectedProbe(probe: ArrivedProbe, t3Ns: bigint | null): void {
     this.received++;
     this.reflected++;
     this.recorder.probe(probe);
-    if (t3Ns !== null) {
-      this.recordTurnaround(probe.session, Number(t3Ns - probe.t2Ns));
-      return;
-    }
-    if (this.pendingTx.size >= PENDING_TX_LIMIT) {
-      const oldest = this.pendingTx.keys().next().value;
-      if (oldest !== undefined) this.pendingTx.delete(oldest);
-    }
-    this.pendingTx.set(`${probe.session}:${probe.seq}`, probe.t2Ns);
+    if (t3Ns !== null) this.recordTurnaround(probe.session, Number(t3Ns - probe.t2Ns));
   }
 
-  /** The kernel's send stamp of a reply (native reflector). */
-  replySent(session: number, seq: bigint, txNs: bigint): void {
-    const key = `${session}:${seq}`;
-    const t2Ns = this.pendingTx.get(key);
-    if (t2Ns === undefined) return;
-    this.pendingTx.delete(key);
+  /** The kernel's send stamp of a reply and the T2 of the probe it answered (native reflector). */
+  replySent(session: number, txNs: bigint, t2Ns: bigint): void {
     this.recordTurnaround(session, Number(txNs - t2Ns));
   }
 

@@ -44,7 +44,7 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
           break;
         }
         case 'reflect-tx':
-          core.replySent(event.session, event.seq, event.txNs);
+          core.replySent(event.session, event.txNs, event.t2Ns);
           break;
         case 'rx': {
           const decoded = decodeProbe(event.data);

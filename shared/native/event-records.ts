@@ -60,7 +60,8 @@ function decodeRecord(view: DataView, at: number, strings: readonly string[], da
     case 5: return { kind: 'error', message: text };
     case 6: return { kind: 'reflected', address: text, port, session, seq: u64(view, at, Field.Seq), t1Ns: u64(view, at, Field.T1Ns),
       t2Ns: u64(view, at, Field.T2Ns), t3Ns: u64(view, at, Field.T3Ns), t2Source: source, rxMonoNs: i64(view, at, Field.RxMonoNs) };
-    case 7: return { kind: 'reflect-tx', session, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source };
+    case 7: return { kind: 'reflect-tx', session, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source,
+      t2Ns: u64(view, at, Field.T2Ns) };
     case 8: return { kind: 'refused', reason: text as RefusedEvent['reason'], count: count(view, at) };
     case 9: return { kind: 'session-ended', count: count(view, at) };
     case 10: return { kind: 'unreachable', target, reason: text, count: count(view, at) };

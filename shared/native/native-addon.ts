@@ -156,6 +156,8 @@ export interface ReflectTxEvent {
   seq: bigint;
   txNs: bigint;
   source: StampSource;
+  /** the T2 of the probe this reply answered (as in its 'reflected' event): turnaround = txNs − t2Ns */
+  t2Ns: bigint;
 }
 
 /**
@@ -321,7 +323,7 @@ function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 5 &&
+    v.version === 6 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

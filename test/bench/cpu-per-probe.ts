@@ -18,6 +18,8 @@ export interface CpuPerProbeResult {
   rounds: number;
   /** µs of CPU per probe, mean over rounds; null where not measured */
   controllerUs: number | null;
+  /** the controller with --spin 0: what the rig costs without the busy-wait it buys send accuracy with */
+  controllerNoSpinUs: number | null;
   agentUs: number | null;
   fpingUs: number | null;
   irttClientUs: number | null;
@@ -42,7 +44,7 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function measureRtprobe(warmUpS: number, windowS: number): Promise<{ controller: number; agent: number }> {
+async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: string[] = []): Promise<{ controller: number; agent: number }> {
   const agent = spawn(process.execPath, [CLI, 'agent', '--listen', '127.0.0.1:0', '--timestamps', 'kernel'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const port = await new Promise<string>((resolve, reject) => {
@@ -50,7 +52,7 @@ async function measureRtprobe(warmUpS: number, windowS: number): Promise<{ contr
       agent.once('close', () => reject(new Error('the agent ended before it listened')));
     });
     const controller = spawn(process.execPath, [CLI, 'run', '--target', `127.0.0.1:${port}`, '--rate', String(RATE_HZ),
-      '--duration', `${warmUpS + windowS + 2}s`, '--timestamps', 'kernel', '--quiet'], { stdio: 'ignore' });
+      '--duration', `${warmUpS + windowS + 2}s`, '--timestamps', 'kernel', '--quiet', ...controllerArgs], { stdio: 'ignore' });
     const [c = Number.NaN, a = Number.NaN] = await cpuOverWindow([controller.pid ?? 0, agent.pid ?? 0], warmUpS, windowS);
     await stop(controller);
     const probes = RATE_HZ * windowS;
@@ -91,17 +93,19 @@ export async function measureCpuPerProbe(rounds: number, windowS: number): Promi
   const irttClient: number[] = [];
   const irttServer: number[] = [];
   const controller: number[] = [];
+  const controllerNoSpin: number[] = [];
   const agent: number[] = [];
   const fpingUs: number[] = [];
   const warmUpS = 3;
   for (let round = 0; round < rounds; round++) {
     // alternate who goes first, so neither always meets the machine warm
     const steps = [async () => { const r = await measureRtprobe(warmUpS, windowS); controller.push(r.controller); agent.push(r.agent); },
+      async () => { const r = await measureRtprobe(warmUpS, windowS, ['--spin', '0']); controllerNoSpin.push(r.controller); agent.push(r.agent); },
       async () => { if (fping) fpingUs.push(await measureFping(fping, warmUpS, windowS)); },
       async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
     for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
   }
-  return { windowS, rounds, controllerUs: mean(controller), agentUs: mean(agent), fpingUs: mean(fpingUs),
+  return { windowS, rounds, controllerUs: mean(controller), controllerNoSpinUs: mean(controllerNoSpin), agentUs: mean(agent), fpingUs: mean(fpingUs),
     irttClientUs: mean(irttClient), irttServerUs: mean(irttServer) };
 }
 
@@ -110,9 +114,10 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
   const ratio = (v: number | null): string => (v === null || r.fpingUs === null ? '—' : (v / r.fpingUs).toFixed(1));
   return formatTable(['process (100 Hz, loopback)', 'CPU µs/probe', '× fping'], [
     ['rtprobe run (controller, kernel stamps)', us(r.controllerUs), ratio(r.controllerUs)],
+    ['rtprobe run --spin 0 (sleep only)', us(r.controllerNoSpinUs), ratio(r.controllerNoSpinUs)],
     ['rtprobe agent (native reflector)', us(r.agentUs), ratio(r.agentUs)],
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a 3 s warm-up, mean of ${r.rounds} alternating round(s); the controller's --spin 100us costs 100 µs a probe by design.`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a 3 s warm-up, mean of ${r.rounds} alternating round(s); the controller's default --spin 100 costs 100 µs a probe by design (send error p50 ~2-13 µs here, against ~100 µs sleeping: this VM wakes a sleeping vCPU late).`;
 }

@@ -825,8 +825,9 @@ void ProbeSocket::ResyncTxIds() {
   txAwaited_ = 0;
 }
 
-void ProbeSocket::RememberTx(uint32_t id, uint32_t owner, uint64_t seq) {
+void ProbeSocket::RememberTx(uint32_t id, uint32_t owner, uint64_t seq, uint64_t t2Ns) {
   TxRef& ref = txRing_[id % kTxRingSize];
+  ref.t2Ns = t2Ns;
   ref.id = id;
   ref.used = true;
   ref.owner = owner;
@@ -926,6 +927,7 @@ bool ProbeSocket::ReadErrQueue() {
   tx.seq = ref.seq;
   if (config_.reflector) {
     tx.session = ref.owner;
+    tx.t2Ns = ref.t2Ns;  // the turnaround pairs here, not in a JS map keyed per probe
   } else {
     tx.target = ref.owner;
   }
@@ -1122,7 +1124,7 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
     if (!useIdCmsg_) ResyncTxIds();
     return;
   }
-  RememberTx(uint32_t(id), session, seq);
+  RememberTx(uint32_t(id), session, seq, t2Ns);
   statReflected_.fetch_add(1, std::memory_order_relaxed);
   Event ev(EventKind::kReflected);
   ev.source = rxSource;

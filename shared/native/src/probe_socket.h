@@ -124,6 +124,7 @@ class ProbeSocket {
     bool used = false;
     uint32_t owner = 0;  // controller: target, reflector: session
     uint64_t seq = 0;
+    uint64_t t2Ns = 0;  // reflector: the probe's T2, so the stamp event carries T3true - T2
   };
   static constexpr size_t kTxRingSize = 4096;  // in-flight TX stamps we can still match
   // Reflector: the address a probe was sent to (IP_PKTINFO / IPV6_PKTINFO), so that the reply
@@ -215,7 +216,7 @@ class ProbeSocket {
   // SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
   int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen,
                      const ReplySource* replyFrom = nullptr);
-  void RememberTx(uint32_t id, uint32_t owner, uint64_t seq);
+  void RememberTx(uint32_t id, uint32_t owner, uint64_t seq, uint64_t t2Ns = 0);
   // Kernels < 6.13 (no SCM_TS_OPT_ID) number TX stamps with the socket's own counter, which a
   // send that failed late (a netfilter drop, a full qdisc: the datagram was built, then
   // dropped) has advanced although no stamp will come; every later stamp would then match
