@@ -434,7 +434,6 @@ void ProbeSocket::PrepareThreadState() {
 
   if (config_.reflector) guard_ = std::make_unique<ProbeGuard>(config_.guard);
   sendBuf_.resize(65536);
-  rxBuf_.resize(65536);  // any UDP datagram fits: no MSG_TRUNC surprises
   events_.reserve(64);
 }
 
@@ -544,8 +543,7 @@ void* ProbeSocket::ThreadMain(void* self) {
 void ProbeSocket::Run() {
   // What the thread touches on every datagram: its buffers and this object (TX ring).
   config_.rt.lockRegions = {{this, sizeof *this},
-                            {sendBuf_.data(), sendBuf_.size()},
-                            {rxBuf_.data(), rxBuf_.size()}};
+                            {sendBuf_.data(), sendBuf_.size()}};
   std::vector<std::string> warnings = ApplyRtOptions(config_.rt);
   {
     std::lock_guard<std::mutex> lock(readyMu_);
@@ -854,9 +852,14 @@ void ProbeSocket::Drain() {
     const bool readErr = (socketReady_ & (POLLERR | POLLPRI)) != 0 || txAwaited_ > 0;
     if (!readData && !readErr) return;
     if (config_.reflector) {
-      // Reflector: answer first, collect send stamps second.
+      // Reflector: answer first, collect send stamps second: those of a whole batch of
+      // answers in one read, once the batch is answered.
       if (readData && !ReadDatagram()) socketReady_ &= short(~POLLIN);
-      if (readErr && !ReadErrQueue()) socketReady_ &= short(~(POLLERR | POLLPRI));
+      if (readErr && rx_.next == rx_.count) {
+        while (ReadErrQueue()) {
+        }
+        socketReady_ &= short(~(POLLERR | POLLPRI));
+      }
     } else {
       if (readErr && !ReadErrQueue()) socketReady_ &= short(~(POLLERR | POLLPRI));
       if (readData && !ReadDatagram()) socketReady_ &= short(~POLLIN);
@@ -869,29 +872,39 @@ void ProbeSocket::Drain() {
   }
 }
 
+int ProbeSocket::FillBatch(RecvBatch* b, int flags) {
+  for (int i = 0; i < kRecvBatch; ++i) {
+    b->iovs[i] = {b->data[i], kRecvSlotBytes};
+    msghdr& m = b->msgs[i].msg_hdr;
+    m.msg_name = &b->names[i];
+    m.msg_namelen = sizeof b->names[i];
+    m.msg_iov = &b->iovs[i];
+    m.msg_iovlen = 1;
+    m.msg_control = b->control[i];
+    m.msg_controllen = sizeof b->control[i];
+    m.msg_flags = 0;
+  }
+  const int got = recvmmsg(fd_, b->msgs, kRecvBatch, flags | MSG_DONTWAIT, nullptr);
+  b->monoNs = MonoNowNs();
+  b->next = 0;
+  b->count = got < 0 ? 0 : got;
+  return got;
+}
+
 bool ProbeSocket::ReadErrQueue() {
-  uint8_t data[64];
-  alignas(cmsghdr) char control[512];
-  sockaddr_storage to{};  // for an ICMP error: where the datagram it answers was sent
-  iovec iov{data, sizeof data};
-  msghdr msg{};
-  msg.msg_name = &to;
-  msg.msg_namelen = sizeof to;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  const ssize_t n = recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-  if (n < 0) {
+  if (err_.next == err_.count && FillBatch(&err_, MSG_ERRQUEUE) < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       txAwaited_ = 0;  // a stamp still to come (NIC completion) wakes poll with POLLERR
       return false;
     }
     if (errno == EINTR) return true;
     statRecvErrors_.fetch_add(1, std::memory_order_relaxed);
-    ReportError("recvmsg(MSG_ERRQUEUE) failed: " + Errno(errno));
+    ReportError("recvmmsg(MSG_ERRQUEUE) failed: " + Errno(errno));
     return false;
   }
+  const int i = err_.next++;
+  msghdr& msg = err_.msgs[i].msg_hdr;
+  const sockaddr_storage& to = err_.names[i];  // for an ICMP error: where the datagram it answers was sent
   int64_t ts[3] = {0, 0, 0};
   const bool haveStamps = ReadStamps(&msg, ts);
   sock_extended_err err{};
@@ -936,19 +949,7 @@ bool ProbeSocket::ReadErrQueue() {
 }
 
 bool ProbeSocket::ReadDatagram() {
-  sockaddr_storage from{};
-  alignas(cmsghdr) char control[512];
-  iovec iov{rxBuf_.data(), rxBuf_.size()};
-  msghdr msg{};
-  msg.msg_name = &from;
-  msg.msg_namelen = sizeof from;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  const ssize_t n = recvmsg(fd_, &msg, MSG_DONTWAIT);
-  const int64_t rxMonoNs = MonoNowNs();
-  if (n < 0) {
+  if (rx_.next == rx_.count && FillBatch(&rx_, 0) < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
     // EINTR, or a pending socket error (e.g. ECONNREFUSED) that this read just cleared.
     if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
@@ -956,17 +957,23 @@ bool ProbeSocket::ReadDatagram() {
       return true;
     }
     statRecvErrors_.fetch_add(1, std::memory_order_relaxed);
-    ReportError("recvmsg failed: " + Errno(errno));
+    ReportError("recvmmsg failed: " + Errno(errno));
     return false;
   }
+  const int i = rx_.next++;
+  msghdr& msg = rx_.msgs[i].msg_hdr;
+  const sockaddr_storage& from = rx_.names[i];
+  // One monotonic read per batch: after every datagram of it had arrived (only the fallback
+  // when a datagram has no kernel stamp, and the guard's clock).
+  const int64_t rxMonoNs = rx_.monoNs;
   statReceived_.fetch_add(1, std::memory_order_relaxed);
-  const size_t len = size_t(n);
+  const size_t len = rx_.msgs[i].msg_len;
   int64_t ts[3] = {0, 0, 0};
   ReadStamps(&msg, ts);
   int64_t rxNs = 0;
   StampSource source = PickStamp(ts, &rxNs);
 
-  uint8_t* buf = rxBuf_.data();
+  uint8_t* buf = rx_.data[i];
   if (config_.icmp) {
     const uint8_t* message = buf;
     size_t messageLen = len;

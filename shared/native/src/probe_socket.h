@@ -172,8 +172,29 @@ class ProbeSocket {
   // Reads what socketReady_ says is there, plus the TX stamps of what was just sent, and
   // clears what it found empty; stops early when a slot is due or JS wants control.
   void Drain();
+  // Each hands out one message, read kRecvBatch at a time (recvmmsg); false when the socket
+  // had nothing (EAGAIN) or the read failed (reported).
   bool ReadErrQueue();
   bool ReadDatagram();
+  // Datagrams and error-queue messages are read in batches: one system call for up to
+  // kRecvBatch of them when they queue up (many targets, a burst, a deferred read).
+  static constexpr int kRecvBatch = 16;
+  // Larger than any probe (1472) behind an IPv4 header with options (60): nothing valid is
+  // cut. A longer datagram is handed on cut (MSG_TRUNC) and rejected by its header anyway.
+  static constexpr size_t kRecvSlotBytes = 2048;
+  struct RecvBatch {
+    uint8_t data[kRecvBatch][kRecvSlotBytes];
+    alignas(cmsghdr) char control[kRecvBatch][512];
+    sockaddr_storage names[kRecvBatch];
+    iovec iovs[kRecvBatch];
+    mmsghdr msgs[kRecvBatch];
+    int count = 0;       // messages the last recvmmsg read
+    int next = 0;        // the next one to hand out
+    int64_t monoNs = 0;  // CLOCK_MONOTONIC right after that recvmmsg
+  };
+  // Reads up to kRecvBatch messages into `batch` (flags: 0 or MSG_ERRQUEUE); the count read,
+  // or -1 with errno.
+  int FillBatch(RecvBatch* batch, int flags);
   // Hands a received datagram to JS with its stamp (the user-space read when none came).
   void PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
               StampSource source, int64_t rxMonoNs, bool portless);
@@ -302,7 +323,9 @@ class ProbeSocket {
   std::vector<ScheduleTarget> lastTargets_;
   std::vector<uint16_t> lastIcmpIds_;  // icmp: each target's echo identifier
   std::vector<uint8_t> sendBuf_;
-  std::vector<uint8_t> rxBuf_;
+  // Part of this object, so the thread's memory lock covers them.
+  RecvBatch rx_;
+  RecvBatch err_;
   std::array<TxRef, kTxRingSize> txRing_{};
   uint32_t nextTxId_ = 0;
   // Sent datagrams whose TX stamp has not been read: the error queue is read right after a
