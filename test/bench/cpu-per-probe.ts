@@ -15,6 +15,7 @@ import { CLI } from './rtprobe-runner.js';
 
 export interface CpuPerProbeResult {
   windowS: number;
+  warmUpS: number;
   rounds: number;
   /** µs of CPU per probe, mean over rounds; null where not measured */
   controllerUs: number | null;
@@ -87,7 +88,8 @@ async function measureIrtt(irtt: string, warmUpS: number, windowS: number): Prom
 
 const mean = (values: number[]): number | null => (values.length === 0 ? null : values.reduce((s, v) => s + v, 0) / values.length);
 
-export async function measureCpuPerProbe(rounds: number, windowS: number): Promise<CpuPerProbeResult> {
+/** warmUpS: start-up excluded, including the JIT's first optimisations (V8 still compiles ~10 s in). */
+export async function measureCpuPerProbe(rounds: number, windowS: number, warmUpS = 10): Promise<CpuPerProbeResult> {
   const fping = findExecutable('fping');
   const irtt = findExecutable('irtt');
   const irttClient: number[] = [];
@@ -96,7 +98,6 @@ export async function measureCpuPerProbe(rounds: number, windowS: number): Promi
   const controllerNoSpin: number[] = [];
   const agent: number[] = [];
   const fpingUs: number[] = [];
-  const warmUpS = 3;
   for (let round = 0; round < rounds; round++) {
     // alternate who goes first, so neither always meets the machine warm
     const steps = [async () => { const r = await measureRtprobe(warmUpS, windowS); controller.push(r.controller); agent.push(r.agent); },
@@ -105,7 +106,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number): Promi
       async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
     for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
   }
-  return { windowS, rounds, controllerUs: mean(controller), controllerNoSpinUs: mean(controllerNoSpin), agentUs: mean(agent), fpingUs: mean(fpingUs),
+  return { windowS, warmUpS, rounds, controllerUs: mean(controller), controllerNoSpinUs: mean(controllerNoSpin), agentUs: mean(agent), fpingUs: mean(fpingUs),
     irttClientUs: mean(irttClient), irttServerUs: mean(irttServer) };
 }
 
@@ -119,5 +120,5 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a 3 s warm-up, mean of ${r.rounds} alternating round(s); the controller's default --spin 100 costs 100 µs a probe by design (send error p50 ~2-13 µs here, against ~100 µs sleeping: this VM wakes a sleeping vCPU late).`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the controller's default --spin 100 costs 100 µs a probe by design (send error p50 ~2-13 µs here, against ~100 µs sleeping: this VM wakes a sleeping vCPU late).`;
 }
