@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -287,8 +286,6 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
     BindTo(local);
     wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd_ < 0) Fail("eventfd failed: " + Errno(errno));
-    timerFd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (timerFd_ < 0) Fail("timerfd_create failed: " + Errno(errno));
   } catch (...) {
     close(fd_);
     if (wakeFd_ >= 0) close(wakeFd_);
@@ -513,8 +510,7 @@ void ProbeSocket::Shutdown() {
   }
   if (fd_ >= 0) close(fd_);
   if (wakeFd_ >= 0) close(wakeFd_);
-  if (timerFd_ >= 0) close(timerFd_);
-  fd_ = wakeFd_ = timerFd_ = -1;
+  fd_ = wakeFd_ = -1;
 }
 
 SocketStats ProbeSocket::stats() const {
@@ -1355,7 +1351,7 @@ int64_t ProbeSocket::FlushDueAtNs() const {
 
 void ProbeSocket::FlushThenWait() {
   const int64_t nowNs = MonoNowNs();
-  int64_t wakeAtNs = kTimerUnarmed;
+  int64_t wakeAtNs = -1;  // none: until the socket or JS
   if (schedule_) {
     const int64_t remainingNs = nextDueMonoNs_ - nowNs;
     if (remainingNs <= 0) {
@@ -1376,7 +1372,6 @@ void ProbeSocket::FlushThenWait() {
   }
   const int64_t flushAtNs = FlushDueAtNs();
   if (flushAtNs >= 0 && (wakeAtNs < 0 || flushAtNs < wakeAtNs)) wakeAtNs = flushAtNs;
-  ArmTimerAt(wakeAtNs);
   // The quiet window: while sending, what comes between two slots waits for the next one.
   // A reply's kernel RX stamp was taken on arrival, so reading it later changes no RTT; the
   // thread does not wake in the window where the target must answer, and a probe costs one
@@ -1385,45 +1380,33 @@ void ProbeSocket::FlushThenWait() {
   const bool deferReads = schedule_ && !config_.reflector && wakeAtNs >= 0 &&
                           wakeAtNs - nowNs <= kFlushIntervalNs;
   if (deferReads) {
-    PollWakeOnly();
+    (void)Poll(false, wakeAtNs);
     socketReady_ = POLLIN | POLLERR;  // unpolled: read until EAGAIN
   } else {
-    socketReady_ |= PollSocketOrWake();
+    socketReady_ |= Poll(true, wakeAtNs);
   }
 }
 
-void ProbeSocket::ArmTimerAt(int64_t atNs) {
-  if (atNs == timerArmedAtNs_) return;
-  itimerspec spec{};
-  if (atNs >= 0) {
-    const int64_t at = std::max<int64_t>(atNs, 1);  // an all-zero it_value disarms
-    spec.it_value.tv_sec = time_t(at / 1'000'000'000);
-    spec.it_value.tv_nsec = long(at % 1'000'000'000);
-  }
-  // Setting the timer also clears a fired one, so it is never read.
-  if (timerfd_settime(timerFd_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
-    ReportError("timerfd_settime failed: " + Errno(errno));
-  }
-  timerArmedAtNs_ = atNs;
-}
-
-short ProbeSocket::PollSocketOrWake() { return Poll(true); }
-
-void ProbeSocket::PollWakeOnly() { (void)Poll(false); }
-
-short ProbeSocket::Poll(bool watchSocket) {
+short ProbeSocket::Poll(bool watchSocket, int64_t wakeAtNs) {
   // A negative fd is skipped by poll, POLLERR included (which poll reports unasked).
-  pollfd fds[3] = {{watchSocket ? fd_ : -1, POLLIN | POLLPRI | POLLERR, 0},
-                   {wakeFd_, POLLIN, 0},
-                   {timerFd_, POLLIN, 0}};
-  const int ready = ppoll(fds, 3, nullptr, nullptr);
+  pollfd fds[2] = {{watchSocket ? fd_ : -1, POLLIN | POLLPRI | POLLERR, 0}, {wakeFd_, POLLIN, 0}};
+  // The deadline is absolute; ppoll's timeout is taken from it anew before every wait, so a
+  // late wake-up never moves the next one, and with the thread's 1 ns timer slack it is as
+  // exact as a timerfd, without the timerfd_settime call per slot (on this VM's paravirtual
+  // interrupts that call cost as much as the wait itself).
+  timespec timeout{};
+  if (wakeAtNs >= 0) {
+    const int64_t inNs = std::max<int64_t>(0, wakeAtNs - MonoNowNs());
+    timeout.tv_sec = time_t(inNs / 1'000'000'000);
+    timeout.tv_nsec = long(inNs % 1'000'000'000);
+  }
+  const int ready = ppoll(fds, 2, wakeAtNs >= 0 ? &timeout : nullptr, nullptr);
   statWakeups_.fetch_add(1, std::memory_order_relaxed);
   if (ready <= 0) return 0;
   if ((fds[1].revents & POLLIN) != 0) {
     uint64_t count;
     (void)!read(wakeFd_, &count, sizeof count);
   }
-  if ((fds[2].revents & POLLIN) != 0) timerArmedAtNs_ = kTimerExpired;
   return fds[0].revents;
 }
 

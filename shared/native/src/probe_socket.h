@@ -135,8 +135,6 @@ class ProbeSocket {
     in_pktinfo v4{};
     in6_pktinfo v6{};
   };
-  static constexpr int64_t kTimerUnarmed = -1;
-  static constexpr int64_t kTimerExpired = -2;  // fired: the next arming must reset it
   static constexpr size_t kMaxBatch = 512;
   // Events go to JavaScript at most this often (and at once when a batch is full or the
   // schedule ends): a JS wake-up per probe costs more CPU than the probe, and lands in the
@@ -244,13 +242,13 @@ class ProbeSocket {
   // the wrong probe, or none. After any failed send, the counter is restarted at 0.
   void ResyncTxIds();
   // Between two rounds of the loop: hands out the pending events when kFlushIntervalNs has
-  // passed since the last batch, then sleeps in one ppoll on the socket, the wake-up eventfd
-  // and a timerfd armed (absolute, CLOCK_MONOTONIC) at the next deadline: spinNs before the
-  // next slot, or when the pending events are due. While a schedule runs and that is at most
+  // passed since the last batch, then sleeps in one ppoll on the socket and the wake-up
+  // eventfd until the next deadline (absolute, CLOCK_MONOTONIC): spinNs before the next
+  // slot, or when the pending events are due. While a schedule runs and that is at most
   // kFlushIntervalNs away, the socket is not watched: one wake-up per slot, and replies and
-  // stamps are read at the next one; in the last spinNs before a slot it spins instead. Returns at once when a
-  // slot is already due. Adds what poll found to socketReady_ (everything when it did not
-  // poll: the socket was not looked at).
+  // stamps are read at the next one; in the last spinNs before a slot it spins instead.
+  // Returns at once when a slot is already due. Adds what poll found to socketReady_
+  // (everything when it did not poll: the socket was not looked at).
   void FlushThenWait();
   // Flushes when events wait and the last batch is kFlushIntervalNs old.
   void FlushIfDue(int64_t nowNs);
@@ -261,15 +259,10 @@ class ProbeSocket {
   void ReportMissedRuns();
   // CLOCK_MONOTONIC ns when the pending events are due to JS; -1 when none wait.
   int64_t FlushDueAtNs() const;
-  // Arms timerFd_ at atNs (absolute CLOCK_MONOTONIC), or disarms it for -1; no system call
-  // when it is already armed there.
-  void ArmTimerAt(int64_t atNs);
-  // ppoll on the socket, wakeFd_ and timerFd_ until one is ready; consumes a wake-up, notes
-  // a fired timer. Returns the socket's revents.
-  short PollSocketOrWake();
-  // The same without the socket: sleeps until the timer or a wake-up only.
-  void PollWakeOnly();
-  short Poll(bool watchSocket);
+  // ppoll on wakeFd_ (and the socket when watchSocket) until one is ready or wakeAtNs
+  // (absolute CLOCK_MONOTONIC; -1: no deadline) has come; consumes a wake-up. Returns the
+  // socket's revents.
+  short Poll(bool watchSocket, int64_t wakeAtNs);
   void Flush();
   void ReportError(const std::string& message);
   void Push(Event&& event);
@@ -278,8 +271,6 @@ class ProbeSocket {
   SocketConfig config_;
   int fd_ = -1;
   int wakeFd_ = -1;
-  int timerFd_ = -1;  // the thread's only timer: next slot or next batch
-  int64_t timerArmedAtNs_ = kTimerUnarmed;
   uint16_t localPort_ = 0;
 
   pthread_t thread_{};
