@@ -803,9 +803,11 @@ int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
 }
 
 void ProbeSocket::ResyncTxIds() {
-  // Stamps already queued still carry the old numbers: match them first.
-  while (ReadErrQueue()) {
-  }
+  // Stamps already queued still carry the old numbers: match them first, until the kernel
+  // says the queue is empty (not just until a short batch).
+  do {
+    err_.drained = false;
+  } while (ReadErrQueue());
   // Turning OPT_ID off and on again restarts the socket's counter at 0.
   const int withoutId = int(TimestampingFlags() & ~unsigned(SOF_TIMESTAMPING_OPT_ID));
   const int withId = int(TimestampingFlags());
@@ -884,10 +886,18 @@ int ProbeSocket::FillBatch(RecvBatch* b, int flags) {
   b->monoNs = MonoNowNs();
   b->next = 0;
   b->count = got < 0 ? 0 : got;
+  // Fewer than asked for: the queue was empty at that moment. The next read would say
+  // EAGAIN, so it is skipped: a poll on the socket or the next slot looks again.
+  b->drained = got >= 0 && got < kRecvBatch;
   return got;
 }
 
 bool ProbeSocket::ReadErrQueue() {
+  if (err_.next == err_.count && err_.drained) {
+    err_.drained = false;
+    txAwaited_ = 0;
+    return false;
+  }
   if (err_.next == err_.count && FillBatch(&err_, MSG_ERRQUEUE) < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       txAwaited_ = 0;  // a stamp still to come (NIC completion) wakes poll with POLLERR
@@ -945,6 +955,10 @@ bool ProbeSocket::ReadErrQueue() {
 }
 
 bool ProbeSocket::ReadDatagram() {
+  if (rx_.next == rx_.count && rx_.drained) {
+    rx_.drained = false;
+    return false;
+  }
   if (rx_.next == rx_.count && FillBatch(&rx_, 0) < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
     // EINTR, or a pending socket error (e.g. ECONNREFUSED) that this read just cleared.

@@ -171,7 +171,7 @@ class ProbeSocket {
   // clears what it found empty; stops early when a slot is due or JS wants control.
   void Drain();
   // Each hands out one message, read kRecvBatch at a time (recvmmsg); false when the socket
-  // had nothing (EAGAIN) or the read failed (reported).
+  // had nothing (EAGAIN, or the last batch was short) or the read failed (reported).
   bool ReadErrQueue();
   bool ReadDatagram();
   // Datagrams and error-queue messages are read in batches: one system call for up to
@@ -189,6 +189,7 @@ class ProbeSocket {
     int count = 0;       // messages the last recvmmsg read
     int next = 0;        // the next one to hand out
     int64_t monoNs = 0;  // CLOCK_MONOTONIC right after that recvmmsg
+    bool drained = false;  // it read fewer than kRecvBatch: the queue was empty then
   };
   // Reads up to kRecvBatch messages into `batch` (flags: 0 or MSG_ERRQUEUE); the count read,
   // or -1 with errno.
