@@ -154,7 +154,9 @@ async function openStream(stream: NonNullable<AgentConfig['stream']>, config: Ag
         settings: {
           host: gatherHostFacts(),
           rt: appliedRtSettings(config.socket.native, reflector.warnings, reflector.stampSource === 'user' ? 'user' : 'native', config.socket.requireRt),
-          max_rate_per_s: config.protection.limits.maxRatePerS, max_sessions: config.maxSessions, key_file: config.protection.key !== null,
+          max_rate_per_s: config.protection.limits.maxRatePerS, max_sessions: config.maxSessions,
+          ...(config.protection.limits.maxSessionsPerSource === undefined ? {} : { max_sessions_per_source: config.protection.limits.maxSessionsPerSource }),
+          key_file: config.protection.key !== null,
         },
       },
     });

@@ -9,6 +9,8 @@ export interface AgentSettings {
   /** --max-rate (null = off) and --max-sessions as enforced; whether probes must be signed */
   max_rate_per_s: number | null;
   max_sessions: number;
+  /** --max-sessions-per-source as enforced; absent from agents older than the flag */
+  max_sessions_per_source?: number;
   key_file: boolean;
 }
 
@@ -63,5 +65,10 @@ export function parseAgentSettings(v: unknown): AgentSettings | undefined {
   const maxSessions = count(v.max_sessions);
   const maxRate = v.max_rate_per_s === null ? null : typeof v.max_rate_per_s === 'number' && v.max_rate_per_s > 0 ? v.max_rate_per_s : undefined;
   if (!host || !rt || maxSessions === undefined || maxRate === undefined) return undefined;
-  return { host, rt, max_rate_per_s: maxRate, max_sessions: maxSessions, key_file: v.key_file === true };
+  const perSource = count(v.max_sessions_per_source);
+  return {
+    host, rt, max_rate_per_s: maxRate, max_sessions: maxSessions,
+    ...(perSource === undefined ? {} : { max_sessions_per_source: perSource }),
+    key_file: v.key_file === true,
+  };
 }

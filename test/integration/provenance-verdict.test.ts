@@ -75,7 +75,7 @@ describe('provenance in every report (real CLI, loopback)', () => {
       expect(provenance.agents).toHaveLength(1);
       expect(provenance.agents[0]).toMatchObject({
         target: 'g', agent_version: PACKAGE_VERSION, interval_ms: 500, clocks: { t2: 'kernel' },
-        settings: { host: { kernel: KERNEL, name: hostname() }, rt: { sender: 'native', rt_priority: { requested: 10 } }, max_sessions: 16 },
+        settings: { host: { kernel: KERNEL, name: hostname() }, rt: { sender: 'native', rt_priority: { requested: 10 } }, max_sessions: 16, max_sessions_per_source: 4 },
       });
       // the text header (to stderr with --json -) says the same
       expect(result.stderr).toContain(`rtprobe ${PACKAGE_VERSION} (node ${process.version}): rtprobe run --target`);

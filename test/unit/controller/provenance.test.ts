@@ -48,6 +48,12 @@ describe('agent settings from a hello', () => {
     expect(parsed.ok && parsed.message.type === 'hello' && parsed.message.settings).toEqual(settings);
   });
 
+  it('max_sessions_per_source comes through when the agent sends it, and an older agent without it still parses', () => {
+    expect(parseAgentSettings({ ...settings, max_sessions_per_source: 4 })).toEqual({ ...settings, max_sessions_per_source: 4 });
+    expect(parseAgentSettings(settings)).not.toHaveProperty('max_sessions_per_source');
+    expect(parseAgentSettings({ ...settings, max_sessions_per_source: -1 })).not.toHaveProperty('max_sessions_per_source');
+  });
+
   it('malformed settings drop the settings, never the hello', () => {
     const parsed = parseAgentMessage(JSON.stringify({ ...hello, settings: { host: 'x' } }));
     expect(parsed.ok).toBe(true);
