@@ -892,13 +892,30 @@ int ProbeSocket::FillBatch(RecvBatch* b, int flags) {
   return got;
 }
 
-bool ProbeSocket::ReadErrQueue() {
-  if (err_.next == err_.count && err_.drained) {
-    err_.drained = false;
-    txAwaited_ = 0;
-    return false;
+int ProbeSocket::NextInBatch(RecvBatch* b, int flags) {
+  if (b->next == b->count) {
+    if (b->drained) {
+      // The last read found the queue empty: no second read to learn it again.
+      b->drained = false;
+      errno = EAGAIN;
+      return -1;
+    }
+    const int got = FillBatch(b, flags);
+    if (got <= 0) {
+      if (got == 0) errno = EAGAIN;
+      return -1;
+    }
   }
-  if (err_.next == err_.count && FillBatch(&err_, MSG_ERRQUEUE) < 0) {
+  return b->next++;
+}
+
+bool ProbeSocket::HasBufferedMessages() const {
+  return rx_.next < rx_.count || err_.next < err_.count;
+}
+
+bool ProbeSocket::ReadErrQueue() {
+  const int i = NextInBatch(&err_, MSG_ERRQUEUE);
+  if (i < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       txAwaited_ = 0;  // a stamp still to come (NIC completion) wakes poll with POLLERR
       return false;
@@ -908,7 +925,6 @@ bool ProbeSocket::ReadErrQueue() {
     ReportError("recvmmsg(MSG_ERRQUEUE) failed: " + Errno(errno));
     return false;
   }
-  const int i = err_.next++;
   msghdr& msg = err_.msgs[i].msg_hdr;
   const sockaddr_storage& to = err_.names[i];  // for an ICMP error: where the datagram it answers was sent
   int64_t ts[3] = {0, 0, 0};
@@ -955,11 +971,8 @@ bool ProbeSocket::ReadErrQueue() {
 }
 
 bool ProbeSocket::ReadDatagram() {
-  if (rx_.next == rx_.count && rx_.drained) {
-    rx_.drained = false;
-    return false;
-  }
-  if (rx_.next == rx_.count && FillBatch(&rx_, 0) < 0) {
+  const int i = NextInBatch(&rx_, 0);
+  if (i < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
     // EINTR, or a pending socket error (e.g. ECONNREFUSED) that this read just cleared.
     if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
@@ -970,7 +983,6 @@ bool ProbeSocket::ReadDatagram() {
     ReportError("recvmmsg failed: " + Errno(errno));
     return false;
   }
-  const int i = rx_.next++;
   msghdr& msg = rx_.msgs[i].msg_hdr;
   const sockaddr_storage& from = rx_.names[i];
   // One monotonic read per batch: after every datagram of it had arrived (only the fallback
@@ -1393,7 +1405,10 @@ void ProbeSocket::FlushThenWait() {
   // that events still reach JS within one batch interval.
   const bool deferReads = schedule_ && !config_.reflector && wakeAtNs >= 0 &&
                           wakeAtNs - nowNs <= kFlushIntervalNs;
-  if (deferReads) {
+  if (HasBufferedMessages()) {
+    // Read from the socket already, so poll cannot see them: no sleep until they are handled.
+    socketReady_ |= short((rx_.next < rx_.count ? POLLIN : 0) | (err_.next < err_.count ? POLLERR : 0));
+  } else if (deferReads) {
     (void)Poll(false, wakeAtNs);
     socketReady_ = POLLIN | POLLERR;  // unpolled: read until EAGAIN
   } else {

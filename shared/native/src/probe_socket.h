@@ -194,6 +194,11 @@ class ProbeSocket {
   // Reads up to kRecvBatch messages into `batch` (flags: 0 or MSG_ERRQUEUE); the count read,
   // or -1 with errno.
   int FillBatch(RecvBatch* batch, int flags);
+  // The index of the next message of `batch`, reading a new batch when it is used up; -1
+  // with errno (EAGAIN also when the last batch was short: the queue was empty then).
+  int NextInBatch(RecvBatch* batch, int flags);
+  // Messages read into a batch and not handled yet (a Drain that stopped for a due slot).
+  bool HasBufferedMessages() const;
   // Hands a received datagram to JS with its stamp (the user-space read when none came).
   void PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
               StampSource source, int64_t rxMonoNs, bool portless);
