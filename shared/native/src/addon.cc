@@ -542,6 +542,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   //    events, stats().recvErrors and stats().unreachable
   // 5: event batches packed (records, strings, data: shared/native/event-records.ts);
   //    maxSessionsPerSource, spinCapped, stats().spinNs
+  // 6: 'reflect-tx' events carry t2Ns (the reflector pairs each reply's TX stamp with its T2)
   exports.Set("version", Napi::Number::New(env, 6));
   return exports;
 }
