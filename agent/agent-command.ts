@@ -15,6 +15,7 @@ import { openDgramReflector, type Reflector } from './dgram-reflector.js';
 import { openNativeReflector } from './native-agent-reflector.js';
 import { StatsStream } from './stats-stream.js';
 import { formatTimerSummary, startGuestTimer, type GuestTimer } from './guest-timer.js';
+import { sharePerAddress } from './probe-guard.js';
 import { startAlignedTicker } from './aligned-ticker.js';
 import { TraceFreeze } from './trace-freeze.js';
 
@@ -155,7 +156,7 @@ async function openStream(stream: NonNullable<AgentConfig['stream']>, config: Ag
           host: gatherHostFacts(),
           rt: appliedRtSettings(config.socket.native, reflector.warnings, reflector.stampSource === 'user' ? 'user' : 'native', config.socket.requireRt),
           max_rate_per_s: config.protection.limits.maxRatePerS, max_sessions: config.maxSessions,
-          ...(config.protection.limits.maxSessionsPerSource === undefined ? {} : { max_sessions_per_source: config.protection.limits.maxSessionsPerSource }),
+          max_sessions_per_source: config.protection.limits.maxSessionsPerSource ?? sharePerAddress(config.maxSessions),
           key_file: config.protection.key !== null,
         },
       },
