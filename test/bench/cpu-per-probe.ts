@@ -120,5 +120,5 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the --spin 0 row shows what the default --spin 100 costs (it bought a send error p50 of ~2-13 µs here, against ~100 µs sleeping: this VM wakes a sleeping vCPU late).`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).`;
 }
