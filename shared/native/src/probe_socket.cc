@@ -550,8 +550,16 @@ void ProbeSocket::Run() {
 
   while (!closing_.load(std::memory_order_acquire)) {
     if (controlPending_.load(std::memory_order_acquire)) TakeControl();
-    if (schedule_) SendDue();
-    Drain();
+    // Reads come before the send: what arrived since the last slot is read in this slot's
+    // wake-up (its spin window), and a woken-early round (a batch to hand out, JS control)
+    // inside the quiet window reads nothing.
+    if (!InQuietWindow(MonoNowNs())) Drain(/*finishBatches=*/quietReads_);
+    if (schedule_) {
+      SendDue();
+      // After the send the window is quiet: the probe's TX stamp and its reply wait for the
+      // next slot. Without one (slots close together, a slow rate, the end) read on.
+      if (!InQuietWindow(MonoNowNs())) Drain();
+    }
     if (closing_.load(std::memory_order_acquire)) break;
     FlushThenWait();
   }
@@ -581,6 +589,7 @@ void ProbeSocket::TakeControl() {
     const int64_t slotSpacingNs =
         schedule_->periodNs / int64_t(std::max<size_t>(1, schedule_->targets.size()));
     spinNs_ = config_.spinCapped ? std::min<int64_t>(config_.spinNs, slotSpacingNs / 10) : config_.spinNs;
+    quietReads_ = !config_.reflector && slotSpacingNs >= kQuietMinSpacingNs;
     statSpinNs_.store(spinNs_);
     lastIcmpIds_.clear();
     if (config_.icmp) {
@@ -842,7 +851,15 @@ StampSource ProbeSocket::PickStamp(const int64_t (&ts)[3], int64_t* ns) const {
   return StampSource::kNone;
 }
 
-void ProbeSocket::Drain() {
+bool ProbeSocket::InQuietWindow(int64_t nowNs) const {
+  if (!schedule_ || !quietReads_) return false;
+  const int64_t slotWakeNs = nextDueMonoNs_ - spinNs_;
+  // Beyond kFlushIntervalNs (a slow rate) the socket is watched, so that events still reach
+  // JS within one batch interval.
+  return nowNs < slotWakeNs && slotWakeNs - nowNs <= kFlushIntervalNs;
+}
+
+void ProbeSocket::Drain(bool finishBatches) {
   for (;;) {
     // Stamps of what was just sent are read until they are all in, without a read that
     // finds the queue empty; what poll flagged is read until EAGAIN.
@@ -863,8 +880,9 @@ void ProbeSocket::Drain() {
       if (readData && !ReadDatagram()) socketReady_ &= short(~POLLIN);
     }
     if (closing_.load(std::memory_order_relaxed)) return;
-    // A read never delays a due send; what is left is read after it.
-    if (schedule_ && MonoNowNs() >= nextDueMonoNs_) return;
+    // A read never delays a due send; what is left is read after it (or, finishing batches,
+    // what is still to read from the socket: the messages a batch holds cost no system call).
+    if (schedule_ && MonoNowNs() >= nextDueMonoNs_ && !(finishBatches && HasBufferedMessages())) return;
     if (controlPending_.load(std::memory_order_relaxed)) return;
     if (events_.size() >= kMaxBatch) Flush();
   }
@@ -1389,7 +1407,9 @@ void ProbeSocket::FlushThenWait() {
     if (remainingNs <= spinNs_) {
       // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
       SpinUntilMono(nextDueMonoNs_);
-      socketReady_ = POLLIN | POLLERR;
+      // Quiet reads: this slot's reads were done when it woke, before the spin; what came
+      // since waits for the next slot, and the send is due now. Otherwise read on after it.
+      if (!quietReads_) socketReady_ = POLLIN | POLLERR;
       return;
     }
     wakeAtNs = nextDueMonoNs_ - spinNs_;
@@ -1397,7 +1417,13 @@ void ProbeSocket::FlushThenWait() {
     FlushIfDue(nowNs);
   }
   const int64_t flushAtNs = FlushDueAtNs();
-  if (flushAtNs >= 0 && (wakeAtNs < 0 || flushAtNs < wakeAtNs)) wakeAtNs = flushAtNs;
+  // Quiet reads: a batch rides on the next slot's wake-up when that comes soon enough, so
+  // that handing it out costs no wake-up of its own in the window.
+  const bool flushRidesOnSlot = quietReads_ && schedule_ && flushAtNs >= 0 &&
+                                wakeAtNs - flushAtNs <= kFlushRideNs;
+  if (flushAtNs >= 0 && !flushRidesOnSlot && (wakeAtNs < 0 || flushAtNs < wakeAtNs)) {
+    wakeAtNs = flushAtNs;
+  }
   // The quiet window: while sending, what comes between two slots waits for the next one.
   // A reply's kernel RX stamp was taken on arrival, so reading it later changes no RTT; the
   // thread does not wake in the window where the target must answer, and a probe costs one
@@ -1405,8 +1431,9 @@ void ProbeSocket::FlushThenWait() {
   // that events still reach JS within one batch interval.
   const bool deferReads = schedule_ && !config_.reflector && wakeAtNs >= 0 &&
                           wakeAtNs - nowNs <= kFlushIntervalNs;
-  if (HasBufferedMessages()) {
-    // Read from the socket already, so poll cannot see them: no sleep until they are handled.
+  if (HasBufferedMessages() && !InQuietWindow(nowNs)) {
+    // Read from the socket already, so poll cannot see them: no sleep until they are handled
+    // (in the quiet window they wait for the next slot's wake-up, like the socket).
     socketReady_ |= short((rx_.next < rx_.count ? POLLIN : 0) | (err_.next < err_.count ? POLLERR : 0));
   } else if (deferReads) {
     (void)Poll(false, wakeAtNs);

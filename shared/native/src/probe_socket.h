@@ -140,6 +140,13 @@ class ProbeSocket {
   // schedule ends): a JS wake-up per probe costs more CPU than the probe, and lands in the
   // window where the measured guest must run.
   static constexpr int64_t kFlushIntervalNs = 100'000'000;
+  // Slots at least this far apart get the quiet window (replies and TX stamps read in the next
+  // slot's wake-up, before its send). Closer slots leave no window to keep quiet: the thread
+  // reads whenever it is not sending, so that reading keeps up with many targets.
+  static constexpr int64_t kQuietMinSpacingNs = 1'000'000;
+  // A batch due to JS waits up to this long for the next slot's wake-up rather than cost a
+  // wake-up of its own in the quiet window.
+  static constexpr int64_t kFlushRideNs = 20'000'000;
   // SO_RCVBUF asked for (the kernel doubles it for its bookkeeping).
   static constexpr int kReceiveBufferBytes = 4 << 20;
 
@@ -168,8 +175,12 @@ class ProbeSocket {
   void AdvanceSlot();
   void FinishSchedule();
   // Reads what socketReady_ says is there, plus the TX stamps of what was just sent, and
-  // clears what it found empty; stops early when a slot is due or JS wants control.
-  void Drain();
+  // clears what it found empty; stops early when a slot is due or JS wants control (with
+  // finishBatches, not before the messages a batch read already are handled).
+  void Drain(bool finishBatches = false);
+  // Controller, quiet reads: between a send and the wake-up for the next slot (its spin
+  // window), where the target answers. Nothing is read there; it waits for that wake-up.
+  bool InQuietWindow(int64_t nowNs) const;
   // Each hands out one message, read kRecvBatch at a time (recvmmsg); false when the socket
   // had nothing (EAGAIN, or the last batch was short) or the read failed (reported).
   bool ReadErrQueue();
@@ -305,6 +316,7 @@ class ProbeSocket {
   uint64_t slotIndex_ = 0;  // global index: slot k of target t is k·targets + t
   int64_t nextDueMonoNs_ = 0;
   int64_t spinNs_ = 0;  // config_.spinNs, spinCapped: at most a tenth of the slot spacing
+  bool quietReads_ = false;  // controller: the schedule's slots are kQuietMinSpacingNs apart or more
   std::vector<uint64_t> nextSeq_;  // per target: next sequence number = probes sent
   // Per target: consecutive missed slots not yet reported, handed out as one kMissed event
   // (a VM paused at a high rate must not turn into one JS event per slot).
@@ -325,8 +337,9 @@ class ProbeSocket {
   RecvBatch err_;
   std::array<TxRef, kTxRingSize> txRing_{};
   uint32_t nextTxId_ = 0;
-  // Sent datagrams whose TX stamp has not been read: the error queue is read right after a
-  // send (the kernel stamps loopback, TAP and virtio sends inside sendmsg), not on a wake-up.
+  // Sent datagrams whose TX stamp has not been read: the error queue is read without a poll
+  // that says so (the kernel stamps loopback, TAP and virtio sends inside sendmsg), at the
+  // next slot's wake-up with quiet reads, else right after the send.
   uint32_t txAwaited_ = 0;
   short socketReady_ = POLLIN | POLLERR;  // what to read from the socket (poll revents)
   bool useIdCmsg_ = true;
