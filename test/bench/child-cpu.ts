@@ -5,7 +5,7 @@
  * (the bench runs one client at a time and stops servers only afterwards).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
@@ -41,4 +41,23 @@ export function processCpuS(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** user+system seconds of a live process's threads named `name` (comm), or undefined when none is. */
+export function threadCpuS(pid: number, name: string): number | undefined {
+  let total: number | undefined;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== name) continue;
+        const f = statFields(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+        total = (total ?? 0) + (Number(f[11]) + Number(f[12])) / clockTicks();
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return total;
 }

@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processCpuS } from './child-cpu.js';
+import { processCpuS, threadCpuS } from './child-cpu.js';
 import { findExecutable } from './find-exe.js';
 import { formatTable } from './format-table.js';
 import { CLI } from './rtprobe-runner.js';
@@ -19,9 +19,13 @@ export interface CpuPerProbeResult {
   rounds: number;
   /** µs of CPU per probe, mean over rounds; null where not measured */
   controllerUs: number | null;
+  /** of it, the native I/O thread (rtprobe-send): the single-threaded loop to set beside fping's */
+  controllerIoThreadUs: number | null;
   /** the controller with --spin 0: what the rig costs without the busy-wait it buys send accuracy with */
   controllerNoSpinUs: number | null;
   agentUs: number | null;
+  /** of it, the native reflector thread (rtprobe-reflect) */
+  agentIoThreadUs: number | null;
   fpingUs: number | null;
   irttClientUs: number | null;
   irttServerUs: number | null;
@@ -29,12 +33,17 @@ export interface CpuPerProbeResult {
 
 const RATE_HZ = 100;
 
-/** CPU seconds `pids` use between warmUpS and warmUpS + windowS after now. */
-async function cpuOverWindow(pids: number[], warmUpS: number, windowS: number): Promise<number[]> {
+/** A process, or only its threads of one name (the native I/O thread). */
+type CpuSource = number | { pid: number; thread: string };
+const cpuOf = (source: CpuSource): number | undefined =>
+  (typeof source === 'number' ? processCpuS(source) : threadCpuS(source.pid, source.thread));
+
+/** CPU seconds each source uses between warmUpS and warmUpS + windowS after now. */
+async function cpuOverWindow(sources: CpuSource[], warmUpS: number, windowS: number): Promise<number[]> {
   await sleep(warmUpS * 1000);
-  const before = pids.map((pid) => processCpuS(pid) ?? Number.NaN);
+  const before = sources.map((source) => cpuOf(source) ?? Number.NaN);
   await sleep(windowS * 1000);
-  return pids.map((pid, i) => (processCpuS(pid) ?? Number.NaN) - (before[i] ?? Number.NaN));
+  return sources.map((source, i) => (cpuOf(source) ?? Number.NaN) - (before[i] ?? Number.NaN));
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -45,7 +54,9 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: string[] = []): Promise<{ controller: number; agent: number }> {
+interface RtprobeCpu { controller: number; controllerIoThread: number; agent: number; agentIoThread: number }
+
+async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: string[] = []): Promise<RtprobeCpu> {
   const agent = spawn(process.execPath, [CLI, 'agent', '--listen', '127.0.0.1:0', '--timestamps', 'kernel'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const port = await new Promise<string>((resolve, reject) => {
@@ -54,10 +65,13 @@ async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: 
     });
     const controller = spawn(process.execPath, [CLI, 'run', '--target', `127.0.0.1:${port}`, '--rate', String(RATE_HZ),
       '--duration', `${warmUpS + windowS + 2}s`, '--timestamps', 'kernel', '--quiet', ...controllerArgs], { stdio: 'ignore' });
-    const [c = Number.NaN, a = Number.NaN] = await cpuOverWindow([controller.pid ?? 0, agent.pid ?? 0], warmUpS, windowS);
+    const controllerPid = controller.pid ?? 0;
+    const agentPid = agent.pid ?? 0;
+    const [c = Number.NaN, cIo = Number.NaN, a = Number.NaN, aIo = Number.NaN] = await cpuOverWindow(
+      [controllerPid, { pid: controllerPid, thread: 'rtprobe-send' }, agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }], warmUpS, windowS);
     await stop(controller);
-    const probes = RATE_HZ * windowS;
-    return { controller: (c / probes) * 1e6, agent: (a / probes) * 1e6 };
+    const perProbeUs = (cpuS: number): number => (cpuS / (RATE_HZ * windowS)) * 1e6;
+    return { controller: perProbeUs(c), controllerIoThread: perProbeUs(cIo), agent: perProbeUs(a), agentIoThread: perProbeUs(aIo) };
   } finally {
     await stop(agent);
   }
@@ -95,18 +109,27 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   const irttClient: number[] = [];
   const irttServer: number[] = [];
   const controller: number[] = [];
+  const controllerIoThread: number[] = [];
   const controllerNoSpin: number[] = [];
   const agent: number[] = [];
+  const agentIoThread: number[] = [];
+  const record = (r: RtprobeCpu, controllerRow: number[]): void => {
+    controllerRow.push(r.controller);
+    if (controllerRow === controller) controllerIoThread.push(r.controllerIoThread);
+    agent.push(r.agent);
+    agentIoThread.push(r.agentIoThread);
+  };
   const fpingUs: number[] = [];
   for (let round = 0; round < rounds; round++) {
     // alternate who goes first, so neither always meets the machine warm
-    const steps = [async () => { const r = await measureRtprobe(warmUpS, windowS); controller.push(r.controller); agent.push(r.agent); },
-      async () => { const r = await measureRtprobe(warmUpS, windowS, ['--spin', '0']); controllerNoSpin.push(r.controller); agent.push(r.agent); },
+    const steps = [async () => record(await measureRtprobe(warmUpS, windowS), controller),
+      async () => record(await measureRtprobe(warmUpS, windowS, ['--spin', '0']), controllerNoSpin),
       async () => { if (fping) fpingUs.push(await measureFping(fping, warmUpS, windowS)); },
       async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
     for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
   }
-  return { windowS, warmUpS, rounds, controllerUs: mean(controller), controllerNoSpinUs: mean(controllerNoSpin), agentUs: mean(agent), fpingUs: mean(fpingUs),
+  return { windowS, warmUpS, rounds, controllerUs: mean(controller), controllerIoThreadUs: mean(controllerIoThread), controllerNoSpinUs: mean(controllerNoSpin),
+    agentUs: mean(agent), agentIoThreadUs: mean(agentIoThread), fpingUs: mean(fpingUs),
     irttClientUs: mean(irttClient), irttServerUs: mean(irttServer) };
 }
 
@@ -115,10 +138,12 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
   const ratio = (v: number | null): string => (v === null || r.fpingUs === null ? '—' : (v / r.fpingUs).toFixed(1));
   return formatTable(['process (100 Hz, loopback)', 'CPU µs/probe', '× fping'], [
     ['rtprobe run (controller, kernel stamps)', us(r.controllerUs), ratio(r.controllerUs)],
+    ['  of it, its I/O thread (rtprobe-send)', us(r.controllerIoThreadUs), ratio(r.controllerIoThreadUs)],
     ['rtprobe run --spin 0 (sleep only)', us(r.controllerNoSpinUs), ratio(r.controllerNoSpinUs)],
     ['rtprobe agent (native reflector)', us(r.agentUs), ratio(r.agentUs)],
+    ['  of it, its I/O thread (rtprobe-reflect)', us(r.agentIoThreadUs), ratio(r.agentIoThreadUs)],
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the I/O thread rows are the native loop alone (fping's equivalent), the rest of a process is Node: its JavaScript thread (woken ~10 times a second for a batch) and V8's compiler and GC threads; the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).`;
 }

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -694,6 +694,22 @@ describeNative('native options', () => {
 });
 
 describeNative('native thread lifecycle', () => {
+  // What a user pins with taskset -p or raises with chrt -p, found in top -H or ps -L by name.
+  it("names its I/O threads rtprobe-send and rtprobe-reflect while they run, and they are gone after close()", async () => {
+    const threadNames = (): string[] => readdirSync('/proc/self/task').map((tid) => {
+      try { return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(); } catch { return ''; }
+    });
+    const before = threadNames().filter((n) => n.startsWith('rtprobe-'));
+    const transport = await openTransport(4, () => {});
+    const reflector = await openReflector(4, () => {});
+    const running = threadNames();
+    expect(running.filter((n) => n === 'rtprobe-send').length).toBe(before.filter((n) => n === 'rtprobe-send').length + 1);
+    expect(running.filter((n) => n === 'rtprobe-reflect').length).toBe(before.filter((n) => n === 'rtprobe-reflect').length + 1);
+    await transport.close();
+    await reflector.close();
+    expect(threadNames().filter((n) => n.startsWith('rtprobe-')).sort()).toEqual(before.sort());
+  });
+
   // Each case runs in a child Node: the question is whether that process exits by itself.
   function runChild(body: string): { status: number | null; stdout: string; stderr: string; ms: number } {
     const script = `

@@ -537,6 +537,9 @@ void* ProbeSocket::ThreadMain(void* self) {
 }
 
 void ProbeSocket::Run() {
+  // Named for top -H, ps -L, taskset -p and chrt -p: the thread a user pins or raises, and the
+  // one whose CPU the bench sets beside fping's C loop (at most 15 characters).
+  pthread_setname_np(pthread_self(), config_.reflector ? "rtprobe-reflect" : "rtprobe-send");
   // What the thread touches on every datagram: its buffers and this object (TX ring).
   config_.rt.lockRegions = {{this, sizeof *this},
                             {sendBuf_.data(), sendBuf_.size()}};

@@ -60,6 +60,8 @@ TimerLatencyThread::TimerLatencyThread(const TimerOptions& options) : options_(o
   std::promise<std::vector<std::string>> applied;
   std::future<std::vector<std::string>> warnings = applied.get_future();
   thread_ = std::thread([this, &applied] {
+    // Named for top -H, ps -L, taskset -p and chrt -p: what a user pins or raises.
+    pthread_setname_np(pthread_self(), "rtprobe-timer");
     std::vector<std::string> w = ApplyRtOptions(options_.rt);
     int policy = 0;
     sched_param param{};

@@ -1,4 +1,5 @@
 /** The addon's TimerLatency thread, for real: it wakes on its grid, counts every wake-up once, and drains. */
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../../../shared/native/native-addon.js';
 import { openTimerLatency, type NativeTimerLatency } from '../../../shared/native/timer-latency-addon.js';
@@ -18,6 +19,17 @@ describe.skipIf(skipReason !== null)(`native TimerLatency${skipNote(skipReason)}
     opened.push(timer);
     return timer;
   };
+
+  it('its thread is named rtprobe-timer (for taskset -p, chrt -p, top -H) while it runs, and is gone after stop()', () => {
+    const timerThreads = (): number => readdirSync('/proc/self/task').filter((tid) => {
+      try { return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'rtprobe-timer'; } catch { return false; }
+    }).length;
+    const before = timerThreads();
+    const timer = open();
+    expect(timerThreads()).toBe(before + 1);
+    timer.stop();
+    expect(timerThreads()).toBe(before);
+  });
 
   it('wakes every 1 ms: a drain holds each wake-up once, in buckets whose counts add up, with the exact max and its time', async () => {
     const timer = open();
