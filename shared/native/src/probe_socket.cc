@@ -1420,12 +1420,17 @@ void ProbeSocket::FlushThenWait() {
     FlushIfDue(nowNs);
   }
   const int64_t flushAtNs = FlushDueAtNs();
-  // Quiet reads: a batch rides on the next slot's wake-up when that comes soon enough, so
-  // that handing it out costs no wake-up of its own in the window.
-  const bool flushRidesOnSlot = quietReads_ && schedule_ && flushAtNs >= 0 &&
-                                wakeAtNs - flushAtNs <= kFlushRideNs;
-  if (flushAtNs >= 0 && !flushRidesOnSlot && (wakeAtNs < 0 || flushAtNs < wakeAtNs)) {
-    wakeAtNs = flushAtNs;
+  if (flushAtNs >= 0) {
+    // A batch due waits up to kFlushRideNs for a wake-up the thread makes anyway, so that
+    // handing it out costs none of its own: the next slot's (quiet reads), or the next
+    // probe's (the reflector, which then hands it out after answering, not before).
+    int64_t flushWakeNs = flushAtNs;
+    if (config_.reflector) {
+      flushWakeNs = flushAtNs + kFlushRideNs;
+    } else if (quietReads_ && schedule_ && wakeAtNs - flushAtNs <= kFlushRideNs) {
+      flushWakeNs = -1;
+    }
+    if (flushWakeNs >= 0 && (wakeAtNs < 0 || flushWakeNs < wakeAtNs)) wakeAtNs = flushWakeNs;
   }
   // The quiet window: while sending, what comes between two slots waits for the next one.
   // A reply's kernel RX stamp was taken on arrival, so reading it later changes no RTT; the

@@ -144,8 +144,8 @@ class ProbeSocket {
   // slot's wake-up, before its send). Closer slots leave no window to keep quiet: the thread
   // reads whenever it is not sending, so that reading keeps up with many targets.
   static constexpr int64_t kQuietMinSpacingNs = 1'000'000;
-  // A batch due to JS waits up to this long for the next slot's wake-up rather than cost a
-  // wake-up of its own in the quiet window.
+  // A batch due to JS waits up to this long for a wake-up the thread makes anyway (the next
+  // slot's, the next probe's for the reflector) rather than cost a wake-up of its own.
   static constexpr int64_t kFlushRideNs = 20'000'000;
   // SO_RCVBUF asked for (the kernel doubles it for its bookkeeping).
   static constexpr int kReceiveBufferBytes = 4 << 20;
@@ -261,9 +261,10 @@ class ProbeSocket {
   // Between two rounds of the loop: hands out the pending events when kFlushIntervalNs has
   // passed since the last batch, then sleeps in one ppoll on the socket and the wake-up
   // eventfd until the next deadline (absolute, CLOCK_MONOTONIC): spinNs before the next
-  // slot, or when the pending events are due. While a schedule runs and that is at most
-  // kFlushIntervalNs away, the socket is not watched: one wake-up per slot, and replies and
-  // stamps are read at the next one; in the last spinNs before a slot it spins instead.
+  // slot, or when the pending events are due (up to kFlushRideNs later, when another wake-up
+  // is likely to come first). While a schedule runs and that is at most kFlushIntervalNs
+  // away, the socket is not watched: one wake-up per slot, and replies and stamps are read at
+  // the next one; in the last spinNs before a slot it spins instead.
   // Returns at once when a slot is already due. Adds what poll found to socketReady_
   // (everything when it did not poll: the socket was not looked at).
   void FlushThenWait();
