@@ -5,6 +5,7 @@
       "sources": [
         "src/addon.cc",
         "src/device_model.cc",
+        "src/event_batch_pool.cc",
         "src/probe_auth.cc",
         "src/probe_guard.cc",
         "src/probe_socket.cc",

@@ -102,6 +102,8 @@ export interface NativeSocketStats {
   unreachable: number;
   /** controller: ns spun before each deadline of the schedule in force: spinUs, with spinCapped at most a tenth of the slot spacing */
   spinNs: number;
+  /** event batches the socket's thread allocated: its pool's warm-up (a few), then none while JS gives them back */
+  batchesAllocated: number;
 }
 
 /**
@@ -323,7 +325,7 @@ function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 6 &&
+    v.version === 7 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

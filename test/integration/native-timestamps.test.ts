@@ -344,6 +344,14 @@ describeNative('native controller transport + native reflector', () => {
     console.log(`wake-ups per probe: controller thread ${(wakeups / probes).toFixed(2)}, reflector thread ${(reflectorWakeups / probes).toFixed(2)}`);
     expect(wakeups).toBeLessThanOrEqual(1.25 * probes);
     expect(reflectorWakeups).toBeLessThanOrEqual(1.25 * probes);
+    // No allocation per batch on either thread: ~50 batches each went to JS and came back to
+    // their socket's pool, which allocated only its first few (one filling while one is on
+    // its way, more only when JS is slow to give them back).
+    const allocated = { transport: transport.stats().batchesAllocated, reflector: reflector.stats().batchesAllocated };
+    console.log(`event batches allocated: transport ${allocated.transport}, reflector ${allocated.reflector}`);
+    expect(allocated.transport).toBeGreaterThanOrEqual(1);
+    expect(allocated.transport).toBeLessThanOrEqual(8);
+    expect(allocated.reflector).toBeLessThanOrEqual(8);
     // The quiet window: nothing is read between a send and the next slot's wake-up (at the
     // slot here, without a spin; in its spin window with one), however loaded the machine: every reply but the last one (read
     // when sending has ended) is read no earlier than the next slot's due time (less the spin):

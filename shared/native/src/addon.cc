@@ -35,16 +35,15 @@ namespace {
 // less than the dozen N-API calls and BigInts an object per event took here (issue 15).
 constexpr size_t kRecordBytes = 112;
 
-void PackRecord(uint8_t* r, const Event& ev, int32_t stringIndex, uint32_t dataOffset) {
+void PackRecord(uint8_t* r, const Event& ev, int32_t stringIndex) {
   r[0] = uint8_t(ev.kind);
   r[1] = uint8_t(ev.source);
   memcpy(r + 2, &ev.port, 2);
   memcpy(r + 4, &ev.target, 4);
   memcpy(r + 8, &ev.session, 4);
   memcpy(r + 12, &stringIndex, 4);
-  const uint32_t dataLength = uint32_t(ev.data.size());
-  memcpy(r + 16, &dataOffset, 4);
-  memcpy(r + 20, &dataLength, 4);
+  memcpy(r + 16, &ev.dataOffset, 4);
+  memcpy(r + 20, &ev.dataLength, 4);
   const uint64_t fields[11] = {ev.seq, ev.slot, uint64_t(ev.dueMonoNs), uint64_t(ev.sentMonoNs),
                                uint64_t(ev.t1RealNs), uint64_t(ev.stampNs), uint64_t(ev.rxMonoNs),
                                ev.t1Ns, ev.t2Ns, ev.t3Ns, ev.count};
@@ -52,35 +51,35 @@ void PackRecord(uint8_t* r, const Event& ev, int32_t stringIndex, uint32_t dataO
   memcpy(r + 24, fields, sizeof fields);
 }
 
-using Batch = std::vector<Event>;
-
-void DeliverBatch(Napi::Env env, Napi::Function onEvents, Batch* batch) {
-  std::unique_ptr<Batch> owned(batch);
-  if (env == nullptr || onEvents.IsEmpty()) return;  // env is being torn down
+void DeliverBatch(Napi::Env env, Napi::Function onEvents, EventBatch* batch) {
+  std::unique_ptr<EventBatch> owned(batch);
+  if (env == nullptr || onEvents.IsEmpty()) {  // env is being torn down
+    ReturnToPool(std::move(owned));
+    return;
+  }
   try {
-    const Batch& events = *owned;
-    size_t dataBytes = 0;
-    for (const Event& ev : events) dataBytes += ev.data.size();
+    const std::vector<Event>& events = owned->events;
     Napi::ArrayBuffer records = Napi::ArrayBuffer::New(env, std::max<size_t>(1, events.size() * kRecordBytes));
-    Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(1, dataBytes));
+    // The datagrams are already back to back in the batch: one copy, the offsets as they are.
+    Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(1, owned->data.size()));
+    if (!owned->data.empty()) memcpy(data.Data(), owned->data.data(), owned->data.size());
     Napi::Array strings = Napi::Array::New(env);
     std::unordered_map<std::string, int32_t> stringIndex;
     uint8_t* record = static_cast<uint8_t*>(records.Data());  // PackRecord writes every byte
-    uint32_t dataAt = 0;
     for (const Event& ev : events) {
       // No event carries both: an address (rx, reflected) or a message (error, refused, unreachable).
-      const std::string& text = ev.address.empty() ? ev.message : ev.address;
+      const std::string text = ev.address[0] != '\0' ? std::string(ev.address) : ev.message;
       int32_t index = -1;
       if (!text.empty()) {
         auto [it, added] = stringIndex.emplace(text, int32_t(stringIndex.size()));
         if (added) strings.Set(uint32_t(it->second), text);
         index = it->second;
       }
-      PackRecord(record, ev, index, dataAt);
-      if (!ev.data.empty()) memcpy(data.Data() + dataAt, ev.data.data(), ev.data.size());
-      dataAt += uint32_t(ev.data.size());
+      PackRecord(record, ev, index);
       record += kRecordBytes;
     }
+    // Packed: the batch goes back to the socket thread's pool before JS runs.
+    ReturnToPool(std::move(owned));
     onEvents.Call({records, strings, data});
   } catch (const Napi::Error& err) {
     // A throwing handler surfaces as an uncaught exception, like any event handler. While
@@ -292,10 +291,10 @@ Napi::ThreadSafeFunction NewBatchTsfn(Napi::Env env, Napi::Function onEvents,
 void StartSocketThread(Napi::Env env, Instance& inst) {
   Napi::ThreadSafeFunction tsfn = inst.tsfn;
   try {
-    inst.warnings = inst.socket->StartThread([tsfn](Batch&& events) {
-      auto* batch = new Batch(std::move(events));
+    inst.warnings = inst.socket->StartThread([tsfn](std::unique_ptr<EventBatch> events) {
+      EventBatch* batch = events.release();
       // Non-blocking, unlimited queue: the thread never waits for JS.
-      if (tsfn.NonBlockingCall(batch, DeliverBatch) != napi_ok) delete batch;
+      if (tsfn.NonBlockingCall(batch, DeliverBatch) != napi_ok) ReturnToPool(std::unique_ptr<EventBatch>(batch));
     });
   } catch (const std::runtime_error& err) {
     ShutdownInstance(inst);
@@ -502,6 +501,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
     o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
     o.Set("wakeups", Napi::Number::New(env, double(s.wakeups)));
+    o.Set("batchesAllocated", Napi::Number::New(env, double(s.batchesAllocated)));
     o.Set("spinNs", Napi::Number::New(env, double(s.spinNs)));
     o.Set("unreachable", Napi::Number::New(env, double(s.unreachable)));
     o.Set("recvErrors", Napi::Number::New(env, double(s.recvErrors)));
@@ -543,7 +543,9 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   // 5: event batches packed (records, strings, data: shared/native/event-records.ts);
   //    maxSessionsPerSource, spinCapped, stats().spinNs
   // 6: 'reflect-tx' events carry t2Ns (the reflector pairs each reply's TX stamp with its T2)
-  exports.Set("version", Napi::Number::New(env, 6));
+  // 7: event batches come from a pool the socket thread reuses (no allocation per event or
+  //    batch there once it is warm); stats().batchesAllocated
+  exports.Set("version", Napi::Number::New(env, 7));
   return exports;
 }
 

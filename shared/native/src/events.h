@@ -43,9 +43,13 @@ struct Event {
   uint64_t t2Ns = 0;
   uint64_t t3Ns = 0;
   uint64_t count = 0;    // refused, session-ended: consecutive ones; missed: consecutive slots
-  std::string address;
-  std::vector<uint8_t> data;
-  std::string message;
+  // rx, reflected: the peer's address as text (an IPv6 one with "%iface"), in place: no
+  // allocation per event on the socket thread.
+  char address[64] = {0};
+  // rx: the datagram, in its batch's data (event_batch_pool.h).
+  uint32_t dataOffset = 0;
+  uint32_t dataLength = 0;
+  std::string message;  // error, refused, unreachable (rare, coalesced)
 };
 
 }  // namespace rtprobe

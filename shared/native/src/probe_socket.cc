@@ -207,30 +207,33 @@ void SetBusyPoll(int fd, int us) {
 int64_t MonoNowNs() { return ClockNs(CLOCK_MONOTONIC); }
 int64_t RealNowNs() { return ClockNs(CLOCK_REALTIME); }
 
-std::string FormatAddress(const sockaddr_storage& addr, uint16_t* port) {
-  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = {0};
+void FormatAddressInto(const sockaddr_storage& addr, uint16_t* port, char* out, size_t outSize) {
+  out[0] = '\0';
+  *port = 0;
   if (addr.ss_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    inet_ntop(AF_INET, &in->sin_addr, out, socklen_t(outSize));
     *port = ntohs(in->sin_port);
-    return text;
-  }
-  if (addr.ss_family == AF_INET6) {
+  } else if (addr.ss_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    inet_ntop(AF_INET6, &in6->sin6_addr, out, socklen_t(outSize));
     *port = ntohs(in6->sin6_port);
-    std::string out = text;
     if (in6->sin6_scope_id != 0) {
       char name[IF_NAMESIZE] = {0};
-      out += '%';
-      out += if_indextoname(in6->sin6_scope_id, name) != nullptr
-                 ? std::string(name)
-                 : std::to_string(in6->sin6_scope_id);
+      const size_t used = strlen(out);
+      if (if_indextoname(in6->sin6_scope_id, name) != nullptr) {
+        snprintf(out + used, outSize - used, "%%%s", name);
+      } else {
+        snprintf(out + used, outSize - used, "%%%u", unsigned(in6->sin6_scope_id));
+      }
     }
-    return out;
   }
-  *port = 0;
-  return "";
+}
+
+std::string FormatAddress(const sockaddr_storage& addr, uint16_t* port) {
+  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = {0};
+  FormatAddressInto(addr, port, text, sizeof text);
+  return text;
 }
 
 ScheduleTarget ParseTarget(int family, const std::string& address, uint16_t port) {
@@ -431,7 +434,10 @@ void ProbeSocket::PrepareThreadState() {
 
   if (config_.reflector) guard_ = std::make_unique<ProbeGuard>(config_.guard);
   sendBuf_.resize(65536);
-  events_.reserve(64);
+  // kMaxBatch events a batch at most (Push flushes then); 64 KiB of replies before a batch's
+  // data grows (100 Hz × 100 ms of even the largest probes fits).
+  batchPool_ = EventBatchPool::Create(kMaxBatch, 64 << 10);
+  batch_ = batchPool_->Take();
 }
 
 ProbeSocket::~ProbeSocket() {
@@ -526,6 +532,7 @@ SocketStats ProbeSocket::stats() const {
   s.filtered = statFiltered_.load();
   s.refused = statRefused_.load();
   s.wakeups = statWakeups_.load();
+  s.batchesAllocated = batchPool_ ? batchPool_->allocated() : 0;
   s.unreachable = statUnreachable_.load();
   s.spinNs = statSpinNs_.load();
   return s;
@@ -887,7 +894,7 @@ void ProbeSocket::Drain(bool finishBatches) {
     // what is still to read from the socket: the messages a batch holds cost no system call).
     if (schedule_ && MonoNowNs() >= nextDueMonoNs_ && !(finishBatches && HasBufferedMessages())) return;
     if (controlPending_.load(std::memory_order_relaxed)) return;
-    if (events_.size() >= kMaxBatch) Flush();
+    if (batch_->events.size() >= kMaxBatch) Flush();
   }
 }
 
@@ -1053,9 +1060,12 @@ void ProbeSocket::PushRx(const uint8_t* data, size_t len, const sockaddr_storage
   rx.source = source;
   rx.stampNs = rxNs;
   rx.rxMonoNs = rxMonoNs;
-  rx.address = FormatAddress(from, &rx.port);
+  FormatAddressInto(from, &rx.port, rx.address, sizeof rx.address);
   if (portless) rx.port = 0;  // ICMP has no ports
-  rx.data.assign(data, data + len);
+  std::vector<uint8_t>& arena = batch_->data;
+  rx.dataOffset = uint32_t(arena.size());
+  rx.dataLength = uint32_t(len);
+  arena.insert(arena.end(), data, data + len);
   Push(std::move(rx));
 }
 
@@ -1164,12 +1174,11 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
   // Everything below runs after the reply has left.
   const uint32_t session = GetU32(buf + kOffSession);
   const uint64_t seq = GetU64(buf + kOffSeq);
-  uint16_t port = 0;
-  std::string address = FormatAddress(from, &port);
   if (id < 0) {
     const int err = errno;
     statSendErrors_.fetch_add(1, std::memory_order_relaxed);
-    ReportError("reply to " + address + " port " + std::to_string(port) + " failed: " +
+    uint16_t port = 0;
+    ReportError("reply to " + FormatAddress(from, &port) + " port " + std::to_string(port) + " failed: " +
                 Errno(err));
     if (!useIdCmsg_) ResyncTxIds();
     return;
@@ -1178,8 +1187,7 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
   statReflected_.fetch_add(1, std::memory_order_relaxed);
   Event ev(EventKind::kReflected);
   ev.source = rxSource;
-  ev.address = std::move(address);
-  ev.port = port;
+  FormatAddressInto(from, &ev.port, ev.address, sizeof ev.address);
   ev.session = session;
   ev.seq = seq;
   ev.t1Ns = GetU64(buf + kOffT1);
@@ -1306,8 +1314,9 @@ void ProbeSocket::Refuse(const char* reason) {
 
 void ProbeSocket::PushCounted(EventKind kind, const char* reason) {
   // A flood becomes a few events: consecutive ones of a kind and reason share one.
-  if (!events_.empty() && events_.back().kind == kind && events_.back().message == reason) {
-    ++events_.back().count;
+  std::vector<Event>& events = batch_->events;
+  if (!events.empty() && events.back().kind == kind && events.back().message == reason) {
+    ++events.back().count;
     return;
   }
   Event ev(kind);
@@ -1369,7 +1378,8 @@ void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_exten
     if (!SameEndpoint(lastTargets_[target].addr, to)) continue;
     // A closed port answers every probe: consecutive errors of a target share one event.
     bool merged = false;
-    for (auto it = events_.rbegin(); it != events_.rend() && it - events_.rbegin() < 8; ++it) {
+    std::vector<Event>& events = batch_->events;
+    for (auto it = events.rbegin(); it != events.rend() && it - events.rbegin() < 8; ++it) {
       if (it->kind == EventKind::kUnreachable && it->target == target && it->message == text) {
         ++it->count;
         merged = true;
@@ -1388,11 +1398,11 @@ void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_exten
 void ProbeSocket::FlushIfDue(int64_t nowNs) {
   if (nowNs - lastFlushMonoNs_ < kFlushIntervalNs) return;
   ReportMissedRuns();
-  if (!events_.empty()) Flush();
+  if (!batch_->events.empty()) Flush();
 }
 
 int64_t ProbeSocket::FlushDueAtNs() const {
-  if (events_.empty() && !missedPending_) return -1;
+  if (batch_->events.empty() && !missedPending_) return -1;
   return lastFlushMonoNs_ + kFlushIntervalNs;
 }
 
@@ -1475,17 +1485,20 @@ short ProbeSocket::Poll(bool watchSocket, int64_t wakeAtNs) {
 }
 
 void ProbeSocket::Push(Event&& event) {
-  events_.push_back(std::move(event));
-  if (events_.size() >= kMaxBatch) Flush();
+  batch_->events.push_back(std::move(event));
+  if (batch_->events.size() >= kMaxBatch) Flush();
 }
 
 void ProbeSocket::Flush() {
   lastFlushMonoNs_ = MonoNowNs();
-  if (events_.empty()) return;
-  std::vector<Event> batch;
-  batch.reserve(64);
-  batch.swap(events_);
-  if (flush_) flush_(std::move(batch));
+  if (batch_->events.empty()) return;
+  // The next batch is one that JS has given back: no allocation once the pool is warm.
+  std::unique_ptr<EventBatch> full = std::exchange(batch_, batchPool_->Take());
+  if (flush_) {
+    flush_(std::move(full));
+  } else {
+    ReturnToPool(std::move(full));
+  }
 }
 
 void ProbeSocket::ReportError(const std::string& message) {

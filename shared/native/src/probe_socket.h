@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "event_batch_pool.h"
 #include "events.h"
 #include "probe_auth.h"
 #include "probe_guard.h"
@@ -81,11 +82,13 @@ struct SocketStats {
   uint64_t filtered = 0;  // icmp: datagrams read but not handed to JS (not echo replies)
   uint64_t wakeups = 0;   // times the thread woke from its wait (the cost of a quiet rig)
   uint64_t unreachable = 0;  // controller: ICMP errors (port/host/net unreachable) for probes
+  uint64_t batchesAllocated = 0;  // event batches allocated: the pool's warm-up, then none
   int64_t spinNs = 0;  // controller: the spin before each deadline of the schedule in force
 };
 
-// Called on the I/O thread with a batch of events; must return quickly and never block.
-using FlushFn = std::function<void(std::vector<Event>&&)>;
+// Called on the I/O thread with a batch of events; must return quickly and never block. The
+// batch goes back to its pool (ReturnToPool) once delivered.
+using FlushFn = std::function<void(std::unique_ptr<EventBatch>)>;
 
 class ProbeSocket {
  public:
@@ -344,7 +347,10 @@ class ProbeSocket {
   uint32_t txAwaited_ = 0;
   short socketReady_ = POLLIN | POLLERR;  // what to read from the socket (poll revents)
   bool useIdCmsg_ = true;
-  std::vector<Event> events_;
+  // The events on their way to JS: the batch being filled, from a pool that the addon gives
+  // each delivered batch back to.
+  std::shared_ptr<EventBatchPool> batchPool_;
+  std::unique_ptr<EventBatch> batch_;
   int64_t errorWindowStartNs_ = 0;
   int64_t lastFlushMonoNs_ = 0;
   uint32_t errorsInWindow_ = 0;
@@ -362,6 +368,8 @@ int64_t MonoNowNs();
 int64_t RealNowNs();
 // inet_ntop plus "%iface" for scoped IPv6 addresses (as node:dgram prints them).
 std::string FormatAddress(const sockaddr_storage& addr, uint16_t* port);
+// The same into `out` (empty for another family), without allocating.
+void FormatAddressInto(const sockaddr_storage& addr, uint16_t* port, char* out, size_t outSize);
 // Parses a numeric address of the given family; throws std::runtime_error.
 ScheduleTarget ParseTarget(int family, const std::string& address, uint16_t port);
 
