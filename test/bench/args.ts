@@ -4,7 +4,8 @@ export interface BenchArgs {
   seconds: number;
   rounds: number;
   quick: boolean;
-  paths: ('loopback' | 'veth')[];
+  /** qemu: the observer-effect row against a real guest (lab up --qemu), no peer table */
+  paths: ('loopback' | 'veth' | 'qemu')[];
   capacity: boolean;
   /** inputs per decoder of the fuzz line; 0 = no fuzz line */
   fuzzCount: number;
@@ -12,18 +13,20 @@ export interface BenchArgs {
   keep: boolean;
 }
 
-export const USAGE = `Usage: npm run bench -- [--seconds 20] [--rounds 3] [--quick] [--paths loopback,veth]
+export const USAGE = `Usage: npm run bench -- [--seconds 20] [--rounds 3] [--quick] [--paths loopback,veth,qemu]
                         [--no-capacity] [--fuzz-count N] [--keep]
   --quick        1 round × 5 s, short capacity steps, RSS at 10^4 vs 10^5 probes, many targets
                  3 s a step, one observer pair of 5 s (smoke check)
   --paths        which paths to measure (veth needs root: two namespaces the bench creates;
-                 the observer-effect row, rtprobe vs fping under load, runs on them too)
+                 the observer-effect row, rtprobe vs fping under load, runs on them too; qemu
+                 boots a real guest with rtprobe lab up --qemu for the same row against its
+                 e1000, with the CPUs free and with everything on one CPU, then takes it down)
   --no-capacity  skip the rate ladder / CPU / RSS and the 1 / 100 / 1000-target measurements on loopback
   --fuzz-count N inputs per decoder of the fuzz line (default 1000000, --quick 20000; 0: none)
   --keep         keep the raw output files of every run (their folder is printed)`;
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { seconds: 20, rounds: 3, quick: false, paths: ['loopback', 'veth'], capacity: true, fuzzCount: 1_000_000, keep: false };
+  const a: BenchArgs = { seconds: 20, rounds: 3, quick: false, paths: ['loopback', 'veth', 'qemu'], capacity: true, fuzzCount: 1_000_000, keep: false };
   let fuzzCount: number | undefined;
   let seconds: number | undefined;
   let rounds: number | undefined;
@@ -51,7 +54,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--paths': {
         const ps = value().split(',');
-        for (const p of ps) if (p !== 'loopback' && p !== 'veth') throw new Error(`--paths: unknown path ${p}`);
+        for (const p of ps) if (p !== 'loopback' && p !== 'veth' && p !== 'qemu') throw new Error(`--paths: unknown path ${p}`);
         a.paths = ps as BenchArgs['paths'];
         break;
       }

@@ -36,6 +36,7 @@ import { measureCpuPerProbe, renderCpuPerProbe, type CpuPerProbeResult } from '.
 import { measureHistogramMemory, renderHistogramMemory, type HistogramMemoryResult } from './histogram-memory.js';
 import { measureManyTargets, renderManyTargets, type ManyTargetsResult } from './many-targets.js';
 import { measureObserverEffect, observerSkipReason, renderObserverEffect, type ObserverResult } from './observer-effect.js';
+import { measureQemuObserver, qemuObserverSkipReason, renderQemuObserver, type QemuObserverResult } from './qemu-observer.js';
 
 const RATE_HZ = 100;
 /** measured: 10^5 inputs per decoder took 1.8 min here, mostly the decoders */
@@ -198,10 +199,11 @@ async function main(): Promise<number> {
   tmpDir = mkdtempSync(join(tmpdir(), 'rtpb-'));
   const perRound = tools.length * args.seconds * 1.15 + 10;
   log(`rtprobe bench: ${paths.map((p) => p.name).join(' + ')}; ${args.rounds} round(s) × ${args.seconds} s × ${tools.length} tools` +
-    `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 2 : 4) : 0) + (args.paths.includes('veth') ? (args.quick ? 0.5 : 1.5) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
+    `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 2 : 4) : 0) + (args.paths.includes('veth') ? (args.quick ? 0.5 : 1.5) : 0) + (args.paths.includes('qemu') ? (args.quick ? 1 : 4) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
 
   const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult; cpuPerProbe?: CpuPerProbeResult;
-    histogramMemory?: HistogramMemoryResult; manyTargets?: ManyTargetsResult; observerEffect?: ObserverResult; observerEffectSkipped?: string; } = { paths: [] };
+    histogramMemory?: HistogramMemoryResult; manyTargets?: ManyTargetsResult; observerEffect?: ObserverResult; observerEffectSkipped?: string;
+    qemuObserver?: QemuObserverResult; qemuObserverSkipped?: string; } = { paths: [] };
   for (const path of paths) {
     log('');
     log(`--- ${path.name} ---`);
@@ -282,6 +284,22 @@ async function main(): Promise<number> {
       } catch (e) {
         log(`observer effect failed: ${e instanceof Error ? e.message : String(e)}`);
       }
+    }
+  }
+
+  if (!cliProblem && args.paths.includes('qemu')) {
+    const pairs = args.quick ? 1 : 4;
+    const probes = args.quick ? 300 : 1000;
+    log('');
+    log(`=== observer effect (issue 15) against a real guest: ICMP p50 to a QEMU e1000, rtprobe vs fping, ${pairs} alternating pair(s) × ${probes} probes, CPUs free then one CPU for all`);
+    const why = qemuObserverSkipReason();
+    const result = why ? new Error(why) : await measureQemuObserver({ pairs, probes, tmpDir, log }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+    if (result instanceof Error) {
+      output.qemuObserverSkipped = result.message;
+      log(`skipped: ${result.message}`);
+    } else {
+      output.qemuObserver = result;
+      log(renderQemuObserver(result));
     }
   }
 

@@ -69,18 +69,20 @@ async function rtprobeRound(pair: VethPair, seconds: number, jsonFile: string): 
   return { round, command: c.command };
 }
 
-function fpingArgs(pair: VethPair, seconds: number): string[] {
-  return ['-C', String(RATE_HZ * seconds), '-p', String(1000 / RATE_HZ), '-q', pair.guestAddr];
+export function fpingArgs(address: string, probes: number): string[] {
+  return ['-C', String(probes), '-p', String(1000 / RATE_HZ), '-q', address];
 }
 
-async function fpingRound(pair: VethPair, seconds: number): Promise<ToolRound> {
-  const args = fpingArgs(pair, seconds);
-  const f = await runToEnd('fping', args, { netns: pair.ctl, timeoutS: seconds * 2 + 20 });
-  const row = parseFpingCount(f.stderr).find((r) => r.host === pair.guestAddr);
+/** `fping -C probes -p 10` to `address` (from `netns`, if given): its p50 as a ToolRound. */
+export async function fpingRound(address: string, probes: number, netns?: string): Promise<ToolRound> {
+  const args = fpingArgs(address, probes);
+  const where = netns === undefined ? {} : { netns };
+  const f = await runToEnd('fping', args, { ...where, timeoutS: (2 * probes) / RATE_HZ + 20 });
+  const row = parseFpingCount(f.stderr).find((r) => r.host === address);
   const round: ToolRound = { sent: row ? row.rttNs.length + row.lost : 0, received: row?.rttNs.length ?? 0, stamps: 'tx user, rx kernel (SO_TIMESTAMPNS)' };
   // the same HdrHistogram as every other peer row: p50 = its bucket's highest equivalent value
   if (row && row.rttNs.length > 0) round.p50Ns = percentilesOf(row.rttNs).p50;
-  else round.note = `no RTTs (exit ${f.code ?? f.signal}): ${showCommand('fping', args, { netns: pair.ctl })}\n${tail(f)}`;
+  else round.note = `no RTTs (exit ${f.code ?? f.signal}): ${showCommand('fping', args, where)}\n${tail(f)}`;
   return round;
 }
 
@@ -100,7 +102,7 @@ export async function measureObserverEffect(
     pairs: [],
     summary: { ratios: [] },
     rtprobeCommand: '',
-    fpingCommand: showCommand('fping', fpingArgs(pair, o.seconds), { netns: pair.ctl }),
+    fpingCommand: showCommand('fping', fpingArgs(pair.guestAddr, RATE_HZ * o.seconds), { netns: pair.ctl }),
   };
   try {
     for (let i = 0; i < o.pairs; i++) {
@@ -112,7 +114,7 @@ export async function measureObserverEffect(
         r = x.round;
         res.rtprobeCommand = x.command;
       };
-      const runF = async (): Promise<void> => { f = await fpingRound(pair, o.seconds); };
+      const runF = async (): Promise<void> => { f = await fpingRound(pair.guestAddr, RATE_HZ * o.seconds, pair.ctl); };
       for (const step of first === 'rtprobe' ? [runR, runF] : [runF, runR]) await step();
       const p: ObserverPair = { pair: i + 1, first, rtprobe: r ?? { sent: 0, received: 0, stamps: '?' }, fping: f ?? { sent: 0, received: 0, stamps: '?' } };
       const ratio = p50Ratio(p50s(p));

@@ -138,6 +138,8 @@ describe('plumbing', () => {
     expect(parseArgs(['--quick'])).toMatchObject({ seconds: 5, rounds: 1 });
     expect(parseArgs(['--quick', '--seconds', '2'])).toMatchObject({ seconds: 2, rounds: 1 });
     expect(() => parseArgs(['--paths', 'eth0'])).toThrow();
+    expect(parseArgs([]).paths).toEqual(['loopback', 'veth', 'qemu']);
+    expect(parseArgs(['--paths', 'qemu']).paths).toEqual(['qemu']);
   });
 });
 
