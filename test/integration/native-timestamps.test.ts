@@ -76,7 +76,10 @@ function probe(size: number, session: number, seq = 0n): Buffer {
 class Collector<E> {
   readonly events: E[] = [];
   readonly batches: number[] = [];
+  /** CLOCK_MONOTONIC ns at which each batch reached JS */
+  readonly arrivals: bigint[] = [];
   readonly handler = (events: E[]): void => {
+    this.arrivals.push(process.hrtime.bigint());
     this.batches.push(events.length);
     this.events.push(...events);
   };
@@ -257,13 +260,14 @@ describeNative('native controller transport + native reflector', () => {
     const fromTransport = new Collector<TransportEvent>();
     const transport = await openTransport(4, fromTransport.handler);
     const started = performance.now();
+    const startMonoNs = process.hrtime.bigint() + 2_000_000n;
     transport.start({
       targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }],
       templates: [probe(64, session)],
       seqOffset: OFFSET_SEQ,
       t1Offset: OFFSET_T1,
       periodNs,
-      startMonoNs: process.hrtime.bigint() + 2_000_000n,
+      startMonoNs,
       probesPerTarget: BigInt(probes),
     });
     await fromTransport.waitFor((evs) => evs.some((e) => e.kind === 'done'), 20_000, 'done');
@@ -272,7 +276,7 @@ describeNative('native controller transport + native reflector', () => {
     const { sent } = transport.stats();
     await fromTransport.waitFor((evs) => evs.filter((e) => e.kind === 'rx').length >= sent, 10_000, `${sent} replies`);
     await fromReflector.waitFor((evs) => evs.filter((e) => e.kind === 'reflect-tx').length >= sent, 10_000, 'reflector TX stamps');
-    return { fromTransport, fromReflector, transport, reflector, seconds };
+    return { fromTransport, fromReflector, transport, reflector, seconds, startMonoNs };
   }
 
   // --spin is bought per deadline: 100 µs before each of 20 000 deadlines a second would be
@@ -322,7 +326,8 @@ describeNative('native controller transport + native reflector', () => {
   // and no TX stamp is lost to the batching.
   it('at 100 Hz for 5 s: at most 10 JS calls a second on each side, and every probe has its TX stamp', async () => {
     const probes = 500;
-    const { fromTransport, fromReflector, transport, reflector, seconds } = await reflectOneTarget(probes, 10_000_000n, 0x5eee);
+    const periodNs = 10_000_000n;
+    const { fromTransport, fromReflector, transport, reflector, seconds, startMonoNs } = await reflectOneTarget(probes, periodNs, 0x5eee);
     const transportCalls = fromTransport.batches.length;
     const reflectorCalls = fromReflector.batches.length;
     console.log(`100 Hz, ${seconds.toFixed(1)} s: transport ${transportCalls} JS calls, reflector ${reflectorCalls}`);
@@ -333,12 +338,11 @@ describeNative('native controller transport + native reflector', () => {
     expect(tx).toHaveLength(probes);
     expect(new Set(tx.map((e) => (e as { seq: bigint }).seq)).size).toBe(probes);
     expect(transport.stats()).toMatchObject({ sent: probes, txStamps: probes, received: probes });
-    // The controller's thread sleeps once per slot: replies and TX stamps wait for the next
-    // slot's wake-up (the quiet window), and a batch for JS rides on that wake-up too. The
-    // reflector's wakes once per probe (it must answer), and hands its batch out on the first
-    // of those after it is due. The first
-    // loop woke 3-4 times a probe, the one before the quiet window twice, the one that still
-    // woke for batches 1.1 times. Margin for wake-ups a loaded machine splits in two.
+    // The controller's thread sleeps once per slot (replies and TX stamps wait for the next
+    // slot's wake-up: the quiet window) and once per batch, in the middle of a gap: 1.1 a
+    // probe. The reflector's wakes once per probe (it must answer), and hands its batch out
+    // on the first of those after it is due. The first loop woke 3-4 times a probe, the one
+    // before the quiet window twice. Margin for wake-ups a loaded machine splits in two.
     const { wakeups } = transport.stats();
     const reflectorWakeups = reflector.stats().wakeups;
     console.log(`wake-ups per probe: controller thread ${(wakeups / probes).toFixed(2)}, reflector thread ${(reflectorWakeups / probes).toFixed(2)}`);
@@ -373,6 +377,14 @@ describeNative('native controller transport + native reflector', () => {
     console.log(`${rttsNs.length - readEarly.length} of ${rttsNs.length} replies read at the next slot or later; median RTT ${(median(rttsNs) / 1e3).toFixed(1)} µs`);
     expect(rttsNs).toHaveLength(probes);
     expect(readEarly).toEqual([]);
+    // And JavaScript, woken by each batch, runs in the middle of the gap between two slots
+    // (the answer in, the next send far), not at a send: the median phase of the batches'
+    // arrival in the period (0 = a slot), the last batch (sending ended) aside.
+    const phases = fromTransport.arrivals.slice(0, -1).map((at) => Number((at - startMonoNs) % periodNs) / Number(periodNs)).sort((a, b) => a - b);
+    const medianPhase = phases[phases.length >> 1] ?? Number.NaN;
+    console.log(`JS batches reach JS at a median phase of ${medianPhase.toFixed(2)} of the period (${phases.length} batches)`);
+    expect(medianPhase).toBeGreaterThan(0.3);
+    expect(medianPhase).toBeLessThan(0.85);
     expect(median(rttsNs)).toBeLessThan(2e6);
   });
 

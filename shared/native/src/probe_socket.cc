@@ -600,6 +600,7 @@ void ProbeSocket::TakeControl() {
         schedule_->periodNs / int64_t(std::max<size_t>(1, schedule_->targets.size()));
     spinNs_ = config_.spinCapped ? std::min<int64_t>(config_.spinNs, slotSpacingNs / 10) : config_.spinNs;
     quietReads_ = !config_.reflector && slotSpacingNs >= kQuietMinSpacingNs;
+    slotSpacingNs_ = slotSpacingNs;
     statSpinNs_.store(spinNs_);
     lastIcmpIds_.clear();
     if (config_.icmp) {
@@ -860,6 +861,12 @@ StampSource ProbeSocket::PickStamp(const int64_t (&ts)[3], int64_t* ns) const {
   }
   return StampSource::kNone;
 }
+
+bool ProbeSocket::FlushesMidGap() const {
+  return schedule_ && quietReads_ && slotSpacingNs_ <= kFlushIntervalNs;
+}
+
+int64_t ProbeSocket::GapMiddleNs() const { return nextDueMonoNs_ - slotSpacingNs_ / 2; }
 
 bool ProbeSocket::InQuietWindow(int64_t nowNs) const {
   if (!schedule_ || !quietReads_) return false;
@@ -1416,7 +1423,8 @@ void ProbeSocket::FlushThenWait() {
       socketReady_ = POLLIN | POLLERR;
       return;
     }
-    FlushIfDue(nowNs);
+    // Mid-gap batches go to JS only in the middle of the gap (below), not at a slot's wake-up.
+    if (!FlushesMidGap() || (InQuietWindow(nowNs) && nowNs >= GapMiddleNs())) FlushIfDue(nowNs);
     if (remainingNs <= spinNs_) {
       // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
       SpinUntilMono(nextDueMonoNs_);
@@ -1431,14 +1439,17 @@ void ProbeSocket::FlushThenWait() {
   }
   const int64_t flushAtNs = FlushDueAtNs();
   if (flushAtNs >= 0) {
-    // A batch due waits up to kFlushRideNs for a wake-up the thread makes anyway, so that
-    // handing it out costs none of its own: the next slot's (quiet reads), or the next
-    // probe's (the reflector, which then hands it out after answering, not before).
     int64_t flushWakeNs = flushAtNs;
     if (config_.reflector) {
+      // A batch due waits up to kFlushRideNs for the next probe's wake-up, and goes out after
+      // that answer: no wake-up of its own, and none between a probe and its answer.
       flushWakeNs = flushAtNs + kFlushRideNs;
-    } else if (quietReads_ && schedule_ && wakeAtNs - flushAtNs <= kFlushRideNs) {
-      flushWakeNs = -1;
+    } else if (FlushesMidGap()) {
+      // In the middle of the gap between two slots: the last answer is in (a round trip is
+      // far shorter than the gap), the next send is far, so the JavaScript thread this
+      // wakes runs while nothing is measured. A batch due later waits for the next gap.
+      const int64_t middleNs = GapMiddleNs();
+      flushWakeNs = flushAtNs <= middleNs && middleNs > nowNs ? middleNs : -1;
     }
     if (flushWakeNs >= 0 && (wakeAtNs < 0 || flushWakeNs < wakeAtNs)) wakeAtNs = flushWakeNs;
   }

@@ -147,8 +147,8 @@ class ProbeSocket {
   // slot's wake-up, before its send). Closer slots leave no window to keep quiet: the thread
   // reads whenever it is not sending, so that reading keeps up with many targets.
   static constexpr int64_t kQuietMinSpacingNs = 1'000'000;
-  // A batch due to JS waits up to this long for a wake-up the thread makes anyway (the next
-  // slot's, the next probe's for the reflector) rather than cost a wake-up of its own.
+  // A reflector's batch due to JS waits up to this long for the next probe's wake-up rather
+  // than cost a wake-up of its own.
   static constexpr int64_t kFlushRideNs = 20'000'000;
   // SO_RCVBUF asked for (the kernel doubles it for its bookkeeping).
   static constexpr int kReceiveBufferBytes = 4 << 20;
@@ -184,6 +184,10 @@ class ProbeSocket {
   // Controller, quiet reads: between a send and the wake-up for the next slot (its spin
   // window), where the target answers. Nothing is read there; it waits for that wake-up.
   bool InQuietWindow(int64_t nowNs) const;
+  // Quiet reads at 10 slots a second or more: batches go to JS in the middle of the gap
+  // between two slots, from a wake-up of their own, when nothing is in flight.
+  bool FlushesMidGap() const;
+  int64_t GapMiddleNs() const;  // halfway between the last slot and the next
   // Each hands out one message, read kRecvBatch at a time (recvmmsg); false when the socket
   // had nothing (EAGAIN, or the last batch was short) or the read failed (reported).
   bool ReadErrQueue();
@@ -264,8 +268,8 @@ class ProbeSocket {
   // Between two rounds of the loop: hands out the pending events when kFlushIntervalNs has
   // passed since the last batch, then sleeps in one ppoll on the socket and the wake-up
   // eventfd until the next deadline (absolute, CLOCK_MONOTONIC): spinNs before the next
-  // slot, or when the pending events are due (up to kFlushRideNs later, when another wake-up
-  // is likely to come first). While a schedule runs and that is at most kFlushIntervalNs
+  // slot, or when the pending events are due (the reflector: up to kFlushRideNs later, when
+  // a probe is likely to come first; quiet reads: in the middle of a gap between slots). While a schedule runs and that is at most kFlushIntervalNs
   // away, the socket is not watched: one wake-up per slot, and replies and stamps are read at
   // the next one; in the last spinNs before a slot it spins instead.
   // Returns at once when a slot is already due. Adds what poll found to socketReady_
@@ -321,6 +325,7 @@ class ProbeSocket {
   int64_t nextDueMonoNs_ = 0;
   int64_t spinNs_ = 0;  // config_.spinNs, spinCapped: at most a tenth of the slot spacing
   bool quietReads_ = false;  // controller: the schedule's slots are kQuietMinSpacingNs apart or more
+  int64_t slotSpacingNs_ = 0;  // the schedule's period / targets
   std::vector<uint64_t> nextSeq_;  // per target: next sequence number = probes sent
   // Per target: consecutive missed slots not yet reported, handed out as one kMissed event
   // (a VM paused at a high rate must not turn into one JS event per slot).
