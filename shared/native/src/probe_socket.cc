@@ -1402,10 +1402,12 @@ void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_exten
   }
 }
 
-void ProbeSocket::FlushIfDue(int64_t nowNs) {
-  if (nowNs - lastFlushMonoNs_ < kFlushIntervalNs) return;
+bool ProbeSocket::FlushIfDue(int64_t nowNs) {
+  if (nowNs - lastFlushMonoNs_ < kFlushIntervalNs) return false;
   ReportMissedRuns();
-  if (!batch_->events.empty()) Flush();
+  if (batch_->events.empty()) return false;
+  Flush();
+  return true;
 }
 
 int64_t ProbeSocket::FlushDueAtNs() const {
@@ -1423,8 +1425,14 @@ void ProbeSocket::FlushThenWait() {
       socketReady_ = POLLIN | POLLERR;
       return;
     }
-    // Mid-gap batches go to JS only in the middle of the gap (below), not at a slot's wake-up.
-    if (!FlushesMidGap() || (InQuietWindow(nowNs) && nowNs >= GapMiddleNs())) FlushIfDue(nowNs);
+    if (!FlushesMidGap()) {
+      FlushIfDue(nowNs);
+    } else if (InQuietWindow(nowNs) && nowNs >= GapMiddleNs() && FlushIfDue(nowNs)) {
+      // Mid-gap batches go to JS only in the middle of a gap (below), not at a slot's
+      // wake-up. Counted from the middle, not from the wake-up that came a little after it,
+      // so that batches stay 100 ms apart instead of slipping a gap later each time.
+      lastFlushMonoNs_ = GapMiddleNs();
+    }
     if (remainingNs <= spinNs_) {
       // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
       SpinUntilMono(nextDueMonoNs_);
