@@ -254,11 +254,12 @@ describeNative('native controller transport + native reflector', () => {
    * `probes` probes at one probe per `periodNs` from a native transport to a native reflector on
    * loopback; returns once sending is done and every reply and reflector TX stamp reached JS.
    */
-  async function reflectOneTarget(probes: number, periodNs: bigint, session: number) {
+  async function reflectOneTarget(probes: number, periodNs: bigint, session: number,
+    spin: { spinUs: number; spinCapped: boolean } | Record<string, never> = {}) {
     const fromReflector = new Collector<ReflectorEvent>();
     const reflector = await openReflector(4, fromReflector.handler);
     const fromTransport = new Collector<TransportEvent>();
-    const transport = await openTransport(4, fromTransport.handler);
+    const transport = await openTransport(4, fromTransport.handler, spin);
     const started = performance.now();
     const startMonoNs = process.hrtime.bigint() + 2_000_000n;
     transport.start({
@@ -387,6 +388,23 @@ describeNative('native controller transport + native reflector', () => {
     expect(medianPhase).toBeLessThan(0.85);
     expect(median(rttsNs)).toBeLessThan(2e6);
   });
+
+  // A spin asked for is not capped: half the gap leaves the quiet window half as long (the
+  // batches go out in its middle), a spin longer than the gap leaves none (the thread never
+  // sleeps, and reads before each send). Either way every reply is read and batches keep
+  // their ~100 ms.
+  for (const spinUs of [5_000, 12_000]) {
+    it(`at 100 Hz with an uncapped --spin of ${spinUs / 1000} ms: every reply read, batches still ~10 a second`, async () => {
+      const probes = 100;
+      const { fromTransport, transport } = await reflectOneTarget(probes, 10_000_000n, 0x5ef0, { spinUs, spinCapped: false });
+      expect(transport.stats()).toMatchObject({ sent: probes, received: probes, txStamps: probes });
+      // ~1 s of sending: the first batch, ~9 more, the end; not one at the end only (or at 512 events)
+      const duringSending = fromTransport.batches.length - 1;
+      console.log(`uncapped spin ${spinUs} µs: ${fromTransport.batches.length} JS calls`);
+      expect(duringSending).toBeGreaterThanOrEqual(6);
+      expect(duringSending).toBeLessThanOrEqual(13);
+    });
+  }
 
   it('two targets: exactly probesPerTarget probes each, seqs 0..N-1, interleaved on schedule, then done', async () => {
     const probes = 20;

@@ -567,7 +567,10 @@ void ProbeSocket::Run() {
     if (schedule_) {
       SendDue();
       // After the send the window is quiet: the probe's TX stamp and its reply wait for the
-      // next slot. Without one (slots close together, a slow rate, the end) read on.
+      // next slot, which reads until EAGAIN however it gets there (a sleep, or straight into
+      // a spin as long as the gap). Without a window (slots close together, a slow rate, the
+      // end) read on.
+      if (quietReads_) socketReady_ = POLLIN | POLLERR;
       if (!InQuietWindow(MonoNowNs())) Drain();
     }
     if (closing_.load(std::memory_order_acquire)) break;
@@ -863,10 +866,14 @@ StampSource ProbeSocket::PickStamp(const int64_t (&ts)[3], int64_t* ns) const {
 }
 
 bool ProbeSocket::FlushesMidGap() const {
-  return schedule_ && quietReads_ && slotSpacingNs_ <= kFlushIntervalNs;
+  // A --spin as long as the slot spacing leaves no quiet window to hand a batch out in.
+  return schedule_ && quietReads_ && slotSpacingNs_ <= kFlushIntervalNs && spinNs_ < slotSpacingNs_;
 }
 
-int64_t ProbeSocket::GapMiddleNs() const { return nextDueMonoNs_ - slotSpacingNs_ / 2; }
+int64_t ProbeSocket::GapMiddleNs() const {
+  // The middle of the quiet window: from the last slot to the next slot's wake-up (its spin).
+  return nextDueMonoNs_ - (slotSpacingNs_ + spinNs_) / 2;
+}
 
 bool ProbeSocket::InQuietWindow(int64_t nowNs) const {
   if (!schedule_ || !quietReads_) return false;
@@ -1436,8 +1443,9 @@ void ProbeSocket::FlushThenWait() {
     if (remainingNs <= spinNs_) {
       // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
       SpinUntilMono(nextDueMonoNs_);
-      // Quiet reads: this slot's reads were done when it woke, before the spin; what came
-      // since waits for the next slot, and the send is due now. Otherwise read on after it.
+      // Quiet reads: this slot's reads were done before the spin (the send marks the socket
+      // for them); what came since waits for the next slot, and the send is due now.
+      // Otherwise read on after it.
       if (!quietReads_) socketReady_ = POLLIN | POLLERR;
       return;
     }

@@ -184,10 +184,11 @@ class ProbeSocket {
   // Controller, quiet reads: between a send and the wake-up for the next slot (its spin
   // window), where the target answers. Nothing is read there; it waits for that wake-up.
   bool InQuietWindow(int64_t nowNs) const;
-  // Quiet reads at 10 slots a second or more: batches go to JS in the middle of the gap
-  // between two slots, from a wake-up of their own, when nothing is in flight.
+  // Quiet reads at 10 slots a second or more (and a spin shorter than the slot spacing):
+  // batches go to JS in the middle of the quiet window, from a wake-up of their own, when
+  // nothing is in flight.
   bool FlushesMidGap() const;
-  int64_t GapMiddleNs() const;  // halfway between the last slot and the next
+  int64_t GapMiddleNs() const;  // halfway between the last slot and the next slot's wake-up
   // Each hands out one message, read kRecvBatch at a time (recvmmsg); false when the socket
   // had nothing (EAGAIN, or the last batch was short) or the read failed (reported).
   bool ReadErrQueue();
@@ -269,9 +270,10 @@ class ProbeSocket {
   // passed since the last batch, then sleeps in one ppoll on the socket and the wake-up
   // eventfd until the next deadline (absolute, CLOCK_MONOTONIC): spinNs before the next
   // slot, or when the pending events are due (the reflector: up to kFlushRideNs later, when
-  // a probe is likely to come first; quiet reads: in the middle of a gap between slots). While a schedule runs and that is at most kFlushIntervalNs
-  // away, the socket is not watched: one wake-up per slot, and replies and stamps are read at
-  // the next one; in the last spinNs before a slot it spins instead.
+  // a probe is likely to come first; quiet reads: in the middle of a gap between slots).
+  // While a schedule runs and that is at most kFlushIntervalNs away, the socket is not
+  // watched: one wake-up per slot, and replies and stamps are read at the next one; in the
+  // last spinNs before a slot it spins instead.
   // Returns at once when a slot is already due. Adds what poll found to socketReady_
   // (everything when it did not poll: the socket was not looked at).
   void FlushThenWait();
