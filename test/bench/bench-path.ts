@@ -7,7 +7,7 @@ import { createSocket } from 'node:dgram';
 import type { VethPair } from './netns.js';
 
 export interface BenchPath {
-  name: 'loopback' | 'veth';
+  name: 'loopback' | 'veth' | 'qemu';
   /** address servers bind to and clients send to */
   serverHost: string;
   clientNetns?: string;
@@ -29,6 +29,11 @@ async function freeLoopbackUdpPort(): Promise<number> {
 
 export function loopbackPath(): BenchPath {
   return { name: 'loopback', serverHost: '127.0.0.1', port: () => freeLoopbackUdpPort() };
+}
+
+/** A QEMU guest of `rtprobe lab up --qemu`, behind its TAP in this namespace (ICMP only here). */
+export function qemuPath(guestAddress: string): BenchPath {
+  return { name: 'qemu', serverHost: guestAddress, port: (preferred) => Promise.resolve(preferred) };
 }
 
 export function vethPath(pair: VethPair): BenchPath {

@@ -6,7 +6,7 @@
  * rtprobe/fping; over the pairs: the median ratio. Root only (namespaces, raw sockets).
  */
 import { join } from 'node:path';
-import { vethPath } from './bench-path.js';
+import { vethPath, type BenchPath } from './bench-path.js';
 import { findExecutable } from './find-exe.js';
 import { fixed, formatTable, us } from './format-table.js';
 import type { VethPair } from './netns.js';
@@ -59,8 +59,9 @@ export function observerSkipReason(pair: VethPair | undefined): string | null {
   return null;
 }
 
-async function rtprobeRound(pair: VethPair, seconds: number, jsonFile: string): Promise<{ round: ToolRound; command: string }> {
-  const c = await runController({ path: vethPath(pair), agent: null, targets: 1, rateHz: RATE_HZ, seconds, mode: 'kernel', jsonFile, timeoutS: seconds * 2 + 20 });
+/** rtprobe's ICMP mode (kernel stamps) to the path's guest for `seconds` at 100 Hz: its p50 as a ToolRound. */
+export async function rtprobeRound(path: BenchPath, seconds: number, jsonFile: string): Promise<{ round: ToolRound; command: string }> {
+  const c = await runController({ path, agent: null, targets: 1, rateHz: RATE_HZ, seconds, mode: 'kernel', jsonFile, timeoutS: seconds * 2 + 20 });
   const t = c.report?.targets[0];
   const round: ToolRound = { sent: t?.sent ?? 0, received: t?.received ?? 0, stamps: t ? `tx ${t.stampsTx}, rx ${t.stampsRx}` : '?' };
   if (t) round.missedSendSlots = t.missedSendSlots;
@@ -110,7 +111,7 @@ export async function measureObserverEffect(
       let r: ToolRound | undefined;
       let f: ToolRound | undefined;
       const runR = async (): Promise<void> => {
-        const x = await rtprobeRound(pair, o.seconds, join(o.tmpDir, `observer-${i}.json`));
+        const x = await rtprobeRound(vethPath(pair), o.seconds, join(o.tmpDir, `observer-${i}.json`));
         r = x.round;
         res.rtprobeCommand = x.command;
       };

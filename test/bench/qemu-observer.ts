@@ -8,14 +8,14 @@
  * afterwards, its route and TAPs with it. Root only.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { findExecutable } from './find-exe.js';
 import { fixed, formatTable, us } from './format-table.js';
-import { fpingArgs, fpingRound, type ObserverPair, type ToolRound } from './observer-effect.js';
+import { qemuPath } from './bench-path.js';
+import { fpingArgs, fpingRound, rtprobeRound, type ObserverPair, type ToolRound } from './observer-effect.js';
 import { p50Ratio, summarizeRatios, type P50Pair, type RatioSummary } from './observer-summary.js';
 import { runToEnd, showCommand, tail } from './proc.js';
-import { parseRtprobeReport, type RtprobeReport } from './rtprobe-report.js';
 import { CLI, REPO_ROOT } from './rtprobe-runner.js';
 
 export interface QemuPlacement {
@@ -70,23 +70,6 @@ function setAffinity(pid: number, cpus: string): string {
   return before;
 }
 
-async function rtprobeRound(address: string, probes: number, jsonFile: string): Promise<{ round: ToolRound; command: string }> {
-  const args = [CLI, 'run', '--target', `icmp://${address}`, '--rate', String(RATE_HZ), '--count', String(probes), '--timestamps', 'kernel', '--json', jsonFile, '--quiet'];
-  const f = await runToEnd(process.execPath, args, { timeoutS: probes / RATE_HZ + 60, cwd: REPO_ROOT });
-  const command = showCommand('rtprobe', args.slice(1), {});
-  let t: RtprobeReport['targets'][number] | undefined;
-  try {
-    t = parseRtprobeReport(readFileSync(jsonFile, 'utf8')).targets[0];
-  } catch {
-    t = undefined;
-  }
-  const round: ToolRound = { sent: t?.sent ?? 0, received: t?.received ?? 0, stamps: t ? `tx ${t.stampsTx}, rx ${t.stampsRx}` : '?' };
-  if (t) round.missedSendSlots = t.missedSendSlots;
-  if (t?.rtt && t.rtt.count > 0) round.p50Ns = t.rtt.p50;
-  else round.note = `no RTTs (exit ${f.code ?? f.signal}): ${command}\n${tail(f)}`;
-  return { round, command };
-}
-
 const p50s = (p: ObserverPair): P50Pair => ({ rtprobeP50Ns: p.rtprobe.p50Ns, fpingP50Ns: p.fping.p50Ns });
 
 export async function measureQemuObserver(o: { pairs: number; probes: number; tmpDir: string; log: (s: string) => void }): Promise<QemuObserverResult | Error> {
@@ -110,7 +93,7 @@ export async function measureQemuObserver(o: { pairs: number; probes: number; tm
           let r: ToolRound = { sent: 0, received: 0, stamps: '?' };
           let f: ToolRound = { sent: 0, received: 0, stamps: '?' };
           const runR = async (): Promise<void> => {
-            const x = await rtprobeRound(guest.address, o.probes, join(o.tmpDir, `qemu-observer-${placement === 'free' ? 'free' : 'pinned'}-${i}.json`));
+            const x = await rtprobeRound(qemuPath(guest.address), o.probes / RATE_HZ, join(o.tmpDir, `qemu-observer-${placement === 'free' ? 'free' : 'pinned'}-${i}.json`));
             r = x.round;
             res.rtprobeCommand = x.command;
           };
