@@ -32,12 +32,17 @@ export function childrenCpuS(): number {
   return (Number(f[13]) + Number(f[14])) / clockTicks();
 }
 
+/** user+system seconds from a /proc/.../stat file (a process's or a thread's); throws when it is gone. */
+function statCpuS(statPath: string): number {
+  const f = statFields(readFileSync(statPath, 'utf8'));
+  // utime and stime are fields 14 and 15
+  return (Number(f[11]) + Number(f[12])) / clockTicks();
+}
+
 /** user+system seconds of a live process, or undefined when it is gone. */
 export function processCpuS(pid: number): number | undefined {
   try {
-    const f = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    // utime and stime are fields 14 and 15
-    return (Number(f[11]) + Number(f[12])) / clockTicks();
+    return statCpuS(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
@@ -50,8 +55,7 @@ export function threadCpuS(pid: number, name: string): number | undefined {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
         if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== name) continue;
-        const f = statFields(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
-        total = (total ?? 0) + (Number(f[11]) + Number(f[12])) / clockTicks();
+        total = (total ?? 0) + statCpuS(`/proc/${pid}/task/${tid}/stat`);
       } catch {
         // the thread ended between the listing and the read
       }
