@@ -10,7 +10,7 @@ import { vethPath, type BenchPath } from './bench-path.js';
 import { findExecutable } from './find-exe.js';
 import { fixed, formatTable, us } from './format-table.js';
 import type { VethPair } from './netns.js';
-import { p50Ratio, summarizeRatios, type P50Pair, type RatioSummary } from './observer-summary.js';
+import { p50Ratio, stampsLine, summarizeRatios, type P50Pair, type RatioSummary } from './observer-summary.js';
 import { parseFpingCount } from './peers/fping-parse.js';
 import { runToEnd, showCommand, startService, tail } from './proc.js';
 import { runController } from './rtprobe-runner.js';
@@ -143,6 +143,7 @@ export function renderObserverEffect(r: ObserverResult): string {
     `median ratio rtprobe/fping over ${s.ratios.filter((x) => x !== undefined).length} pair(s): ${fixed(s.median, 2)}` +
       (s.min !== undefined && s.max !== undefined && s.min !== s.max ? ` (range ${fixed(s.min, 2)}–${fixed(s.max, 2)})` : ''),
     `  guest: ${r.guest}; competing: ${r.load}; ${r.seconds} s a round at ${r.rateHz} Hz.`,
+    stampsLine(r.pairs),
     `  rtprobe: ${r.rtprobeCommand || '–'} (kernel stamps: a shorter interval than fping's user-space send stamp)`,
     `  fping:   ${r.fpingCommand} (p50 of its per-probe RTTs in an HdrHistogram set up as rtprobe's: 1 µs floor, 3 digits)`,
     '  above 1: rtprobe sees the answer later than fping does, i.e. its own work delays what it measures.',

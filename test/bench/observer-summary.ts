@@ -35,3 +35,9 @@ export function summarizeRatios(pairs: readonly P50Pair[]): RatioSummary {
   if (m !== undefined) Object.assign(s, { median: m, min: Math.min(...ok), max: Math.max(...ok) });
   return s;
 }
+
+/** Which clock stamped each side, as the rounds themselves said (rtprobe's report, fping's method). */
+export function stampsLine(pairs: readonly { rtprobe: { stamps: string }; fping: { stamps: string } }[]): string {
+  const seen = (side: 'rtprobe' | 'fping'): string => [...new Set(pairs.map((p) => p[side].stamps))].join(' / ') || '?';
+  return `  stamped by: rtprobe ${seen('rtprobe')}; fping ${seen('fping')}`;
+}

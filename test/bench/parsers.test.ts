@@ -11,7 +11,7 @@ import { checkTargets, ratios } from './compare.js';
 import { renderManyTargets, type ManyTargetsStep } from './many-targets.js';
 import { agentCounters, figuresOf, goalShortfalls, MANY_TARGETS_GOAL, slope, targetAddress, targetsFileText } from './many-targets-plan.js';
 import { vethPlan } from './netns.js';
-import { p50Ratio, summarizeRatios } from './observer-summary.js';
+import { p50Ratio, stampsLine, summarizeRatios } from './observer-summary.js';
 import { parseFping, parseFpingCount } from './peers/fping-parse.js';
 import { parseIrttJson } from './peers/irtt-parse.js';
 import { parsePing } from './peers/ping-parse.js';
@@ -243,5 +243,12 @@ describe('observer effect (issue 15)', () => {
     expect(s.ratios).toEqual([0.5, 2, undefined, 1.5]);
     expect(s).toMatchObject({ median: 1.5, min: 0.5, max: 2 });
     expect(summarizeRatios([{}]).median).toBeUndefined();
+  });
+  it('names the clocks each side was stamped with, as the rounds said, every distinct one', () => {
+    const pair = (rtprobe: string) => ({ rtprobe: { stamps: rtprobe }, fping: { stamps: 'tx user, rx kernel (SO_TIMESTAMPNS)' } });
+    expect(stampsLine([pair('tx kernel, rx kernel'), pair('tx kernel, rx kernel')]))
+      .toBe('  stamped by: rtprobe tx kernel, rx kernel; fping tx user, rx kernel (SO_TIMESTAMPNS)');
+    expect(stampsLine([pair('tx kernel, rx kernel'), pair('tx user, rx user')])).toContain('rtprobe tx kernel, rx kernel / tx user, rx user;');
+    expect(stampsLine([])).toBe('  stamped by: rtprobe ?; fping ?');
   });
 });

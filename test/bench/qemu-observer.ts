@@ -14,7 +14,7 @@ import { findExecutable } from './find-exe.js';
 import { fixed, formatTable, us } from './format-table.js';
 import { qemuPath } from './bench-path.js';
 import { fpingArgs, fpingRound, rtprobeRound, type ObserverPair, type ToolRound } from './observer-effect.js';
-import { p50Ratio, summarizeRatios, type P50Pair, type RatioSummary } from './observer-summary.js';
+import { p50Ratio, stampsLine, summarizeRatios, type P50Pair, type RatioSummary } from './observer-summary.js';
 import { runToEnd, showCommand, tail } from './proc.js';
 import { CLI, REPO_ROOT } from './rtprobe-runner.js';
 
@@ -127,6 +127,7 @@ export function renderQemuObserver(r: QemuObserverResult): string {
   const table = formatTable(['CPUs', 'pair', 'first', 'rtprobe p50 µs', 'rcvd/sent', 'fping p50 µs', 'rcvd/sent', 'rtprobe / fping'], rows, [1]);
   const medians = r.placements.map((pl) => `${pl.placement}: median ${fixed(pl.summary.median, 2)} over ${pl.summary.ratios.filter((x) => x !== undefined).length} pair(s)`).join('; ');
   return `${table}\nrtprobe/fping p50 against ${r.guest}, ${r.probes} probes at ${r.rateHz} Hz a round: ${medians}` +
+    `\n${stampsLine(r.placements.flatMap((pl) => pl.pairs))}` +
     '\n  rtprobe\'s kernel stamps bracket a shorter interval than fping\'s user-space send stamp: below 1 is expected of a rig that does not delay the answer; the guest\'s own p50 moves by ~200 µs between rounds under TCG.' +
     `\n  ${r.rtprobeCommand}\n  ${r.fpingCommand}`;
 }
