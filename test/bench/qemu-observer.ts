@@ -4,8 +4,8 @@
  * stamps) and `fping -C N -p 10` probe its e1000 address at 100 Hz in alternating pairs —
  * once with QEMU and the probers free to use every CPU, once with all of them on CPU 0
  * (`taskset`), where everything the rig does between a send and the answer delays the guest.
- * The lab is this bench's own (it refuses to run while another lab is up) and is taken down
- * afterwards, its route and TAPs with it. Root only.
+ * The lab is this bench's own (`lab up` refuses while another lab, or its leftovers, exist)
+ * and is taken down afterwards, its route and TAPs with it. Root only.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -73,11 +73,13 @@ function setAffinity(pid: number, cpus: string): string {
 const p50s = (p: ObserverPair): P50Pair => ({ rtprobeP50Ns: p.rtprobe.p50Ns, fpingP50Ns: p.fping.p50Ns });
 
 export async function measureQemuObserver(o: { pairs: number; probes: number; tmpDir: string; log: (s: string) => void }): Promise<QemuObserverResult | Error> {
-  const already = await lab(['status', '--json', '-'], 30);
-  if (already.code === 0) return new Error('a lab is up already: the bench boots its own guest and takes it down after (rtprobe lab down first)');
+  // `lab up` refuses while a lab (or what one left behind) exists, and removes what it made
+  // when it fails: only a lab this bench brought up, or one whose `up` it had to kill, is
+  // taken down again. Never someone else's.
   const up = await lab(['up', '--qemu'], 300);
+  if (up.code !== 0 && !up.timedOut) return new Error(`rtprobe lab up --qemu failed (exit ${up.code ?? up.signal}): ${tail(up)}`);
   try {
-    if (up.code !== 0) return new Error(`rtprobe lab up --qemu failed (exit ${up.code ?? up.signal}): ${tail(up)}`);
+    if (up.timedOut) return new Error(`rtprobe lab up --qemu did not finish in 300 s: ${tail(up)}`);
     const guest = readLabGuest((await lab(['status', '--json', '-'], 30)).stdout);
     if (guest instanceof Error) return guest;
     const res: QemuObserverResult = { guest: `${guest.address} (QEMU e1000, lab up --qemu)`, rateHz: RATE_HZ, probes: o.probes, placements: [],
