@@ -41,6 +41,7 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
         case 'reflected': {
           const peer = family === 6 ? `[${event.address}]:${event.port}` : `${event.address}:${event.port}`;
           core.reflectedProbe({ session: event.session, seq: event.seq, peer, t1Ns: event.t1Ns, t2Ns: event.t2Ns, nowMs }, null);
+          if (event.txNs !== null) core.replySent(event.session, event.txNs, event.t2Ns);
           break;
         }
         case 'reflect-tx':

@@ -39,12 +39,12 @@ export class RunState {
           if (!stats) break;
           stats.recordRoundTrips(stats.matcher.onSent(event.seq, event.sentMonoNs, wallMsOfMono(event.sentMonoNs)));
           stats.recordSendError(Number(event.sentMonoNs - event.dueMonoNs));
+          if (event.txNs !== undefined && event.txNs !== null) this.applyTxStamp(stats, event.seq, event.txNs);
           break;
         }
         case 'tx': {
           const stats = this.targets[event.target];
-          const completed = stats?.matcher.onTxStamp(event.seq, event.txNs);
-          if (stats && completed) stats.recordRoundTrip(completed);
+          if (stats) this.applyTxStamp(stats, event.seq, event.txNs);
           break;
         }
         case 'missed': {
@@ -90,6 +90,11 @@ export class RunState {
 
   finish(): void {
     for (const stats of this.targets) stats.recordRoundTrips(stats.matcher.finish());
+  }
+
+  private applyTxStamp(stats: TargetStats, seq: bigint, txNs: bigint): void {
+    const completed = stats.matcher.onTxStamp(seq, txNs);
+    if (completed) stats.recordRoundTrip(completed);
   }
 
   private applyUdpReply(event: RxEvent): void {

@@ -6,11 +6,11 @@
 // whose own cost is measured against fping's. A bundle is plain JavaScript in the main thread,
 // and it is what `npm run build` ships, so the checkout runs the shipped thing.
 //
-// dist/cli-cache/KEY/ is that bundle (bundle-writer.js), KEY a hash of the name, size and
+// dist/cli-cache/KEY/ (or $RTPROBE_CACHE_DIR/KEY/) is that bundle (bundle-writer.js), KEY a hash of the name, size and
 // mtime of every file it is built from (the sources, package files, both addons). A build takes
 // ~0.5 s, once per change; concurrent first runs each build into a private directory and the
-// first rename wins. Where it cannot be built (a read-only checkout, no esbuild), the launcher
-// falls back to tsx; RTPROBE_FROM_SOURCE=1 asks for tsx.
+// first rename wins. Where it cannot be built (a read-only checkout without RTPROBE_CACHE_DIR,
+// no esbuild), the launcher falls back to tsx; RTPROBE_FROM_SOURCE=1 asks for tsx.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,12 +65,11 @@ function removeOldBundles(cacheDir, current) {
 }
 
 /**
- * The up-to-date bundle's entry module (dist/cli-cache/KEY/lib/main.mjs), built now if needed;
- * null where it cannot be built here (tsx runs the sources then).
+ * The up-to-date bundle's entry module (CACHE/KEY/lib/main.mjs), built now if needed; null
+ * where it cannot be built here (tsx runs the sources then).
  */
-export async function cachedBundleEntry(root) {
+export async function cachedBundleEntry(root, cacheDir = process.env.RTPROBE_CACHE_DIR || join(root, 'dist', 'cli-cache')) {
   try {
-    const cacheDir = join(root, 'dist', 'cli-cache');
     const key = bundleKey(root);
     const dir = join(cacheDir, key);
     const entry = join(dir, 'lib', 'main.mjs');

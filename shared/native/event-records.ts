@@ -11,6 +11,8 @@ import type { NativeEvent, RefusedEvent } from './native-addon.js';
  *   8 u32 session   12 i32 string index (-1: none)   16 u32 data offset   20 u32 data length
  *   24.. 64-bit fields: seq, slot, dueMonoNs, sentMonoNs, t1RealNs, stampNs, rxMonoNs,
  *        t1Ns, t2Ns, t3Ns, count
+ * A 'sent' or 'reflected' record whose count is not 0 carries its TX stamp too: stampNs, and
+ * count is the stamp's source (events.h; the thread folds it in while the batch is open).
  */
 export const RECORD_BYTES = 112;
 
@@ -27,6 +29,11 @@ const FIELDS_AT = 24;
 const u64 = (view: DataView, at: number, field: Field): bigint => view.getBigUint64(at + FIELDS_AT + field * 8, true);
 const i64 = (view: DataView, at: number, field: Field): bigint => view.getBigInt64(at + FIELDS_AT + field * 8, true);
 const count = (view: DataView, at: number): number => Number(u64(view, at, Field.Count));
+/** A TX stamp folded into a sent/reflected record: [txNs, source], or nulls. */
+const foldedTx = (view: DataView, at: number): [bigint | null, StampSource | null] => {
+  const source = count(view, at);
+  return source === 0 ? [null, null] : [i64(view, at, Field.StampNs), SOURCES[source] ?? 'user'];
+};
 
 /** The events of one packed batch, in order, shaped as NativeEvent. */
 export function decodeEventRecords(records: ArrayBuffer, strings: readonly string[], data: Buffer): NativeEvent[] {
@@ -46,8 +53,12 @@ function decodeRecord(view: DataView, at: number, strings: readonly string[], da
   const text = stringIndex >= 0 ? strings[stringIndex] ?? '' : '';
   const kind = view.getUint8(at);
   switch (kind) {
-    case 0: return { kind: 'sent', target, seq: u64(view, at, Field.Seq), slot: u64(view, at, Field.Slot),
-      dueMonoNs: i64(view, at, Field.DueMonoNs), sentMonoNs: i64(view, at, Field.SentMonoNs), t1RealNs: i64(view, at, Field.T1RealNs) };
+    case 0: {
+      const [txNs, txSource] = foldedTx(view, at);
+      return { kind: 'sent', target, seq: u64(view, at, Field.Seq), slot: u64(view, at, Field.Slot),
+        dueMonoNs: i64(view, at, Field.DueMonoNs), sentMonoNs: i64(view, at, Field.SentMonoNs), t1RealNs: i64(view, at, Field.T1RealNs),
+        txNs, txSource };
+    }
     case 1: return { kind: 'tx', target, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source };
     case 2: return { kind: 'missed', target, slot: u64(view, at, Field.Slot), dueMonoNs: i64(view, at, Field.DueMonoNs), count: count(view, at) };
     case 3: {
@@ -58,8 +69,12 @@ function decodeRecord(view: DataView, at: number, strings: readonly string[], da
     }
     case 4: return { kind: 'done' };
     case 5: return { kind: 'error', message: text };
-    case 6: return { kind: 'reflected', address: text, port, session, seq: u64(view, at, Field.Seq), t1Ns: u64(view, at, Field.T1Ns),
-      t2Ns: u64(view, at, Field.T2Ns), t3Ns: u64(view, at, Field.T3Ns), t2Source: source, rxMonoNs: i64(view, at, Field.RxMonoNs) };
+    case 6: {
+      const [txNs, txSource] = foldedTx(view, at);
+      return { kind: 'reflected', address: text, port, session, seq: u64(view, at, Field.Seq), t1Ns: u64(view, at, Field.T1Ns),
+        t2Ns: u64(view, at, Field.T2Ns), t3Ns: u64(view, at, Field.T3Ns), t2Source: source, rxMonoNs: i64(view, at, Field.RxMonoNs),
+        txNs, txSource };
+    }
     case 7: return { kind: 'reflect-tx', session, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source,
       t2Ns: u64(view, at, Field.T2Ns) };
     case 8: return { kind: 'refused', reason: text as RefusedEvent['reason'], count: count(view, at) };

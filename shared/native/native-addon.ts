@@ -149,6 +149,12 @@ export interface ReflectedEvent {
   t2Source: StampSource;
   /** CLOCK_MONOTONIC ns right after recvmsg */
   rxMonoNs: bigint;
+  /**
+   * The reply's send stamp (T3true) when it was read before this event's batch left, as a
+   * 'reflect-tx' would carry it (txSource its source); null: a 'reflect-tx' follows.
+   */
+  txNs: bigint | null;
+  txSource: StampSource | null;
 }
 
 /** Reflector: the true send stamp of a reply (T3true); same clock as T2 when sources match. */
@@ -176,6 +182,9 @@ export interface NativeSentEvent {
   dueMonoNs: bigint;
   sentMonoNs: bigint;
   t1RealNs: bigint;
+  /** the TX stamp when the thread read it before this event's batch left; null: a 'tx' follows */
+  txNs: bigint | null;
+  txSource: StampSource | null;
 }
 
 export interface NativeTxEvent {
@@ -325,7 +334,7 @@ function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 7 &&
+    v.version === 8 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

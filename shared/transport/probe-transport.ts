@@ -31,6 +31,13 @@ export interface SentEvent {
   sentMonoNs: bigint;
   /** T1 written into the probe: CLOCK_REALTIME ns just before sendto */
   t1RealNs: bigint;
+  /**
+   * The send stamp, when the transport had it already (the native thread folds it in when it
+   * read it before the batch left: one event per probe instead of two); absent or null: a
+   * TxStampEvent follows.
+   */
+  txNs?: bigint | null;
+  txSource?: StampSource | null;
 }
 
 /** The send stamp of a probe; for 'user' it equals sentMonoNs of its SentEvent. */

@@ -1,6 +1,7 @@
 /**
  * Start-up of the ways to run rtprobe (issue "self-contained rtprobe"): the checkout's
- * TypeScript through tsx (shared/cli/rtprobe.js), the bundle of `npm run build`, and the
+ * TypeScript through tsx (RTPROBE_FROM_SOURCE=1), the checkout's launcher (shared/cli/rtprobe.js,
+ * its cached bundle), the bundle of `npm run build`, and the
  * single-file agent (build-sea.js; — where this machine cannot make one). Times to `--help`
  * exiting and to the agent's `listening` line, in rotating order, median of N each.
  */
@@ -10,17 +11,17 @@ import { performance } from 'node:perf_hooks';
 import { formatTable } from './format-table.js';
 import { REPO_ROOT } from './rtprobe-runner.js';
 
-export interface StartupRow { what: string; sourceMs: number; bundleMs: number; singleFileMs: number | null }
+export interface StartupRow { what: string; sourceMs: number; checkoutMs: number; bundleMs: number; singleFileMs: number | null }
 export interface StartupResult { runs: number; rows: StartupRow[] }
 
 const TIMEOUT_MS = 20_000;
 
 /** ms from spawn until `done` says so (stdout so far) or the process exits; the process is then ended. */
-function timeUntil(argv: string[], done: ((stdout: string) => boolean) | null): Promise<number> {
+function timeUntil(argv: string[], done: ((stdout: string) => boolean) | null, env: NodeJS.ProcessEnv = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const [command = '', ...args] = argv;
-    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
     let stdout = '';
     let elapsed: number | null = null;
     const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
@@ -61,8 +62,12 @@ export async function measureStartup(dir: string, runs = 5): Promise<StartupResu
   const bundleDir = join(dir, 'rtprobe');
   execFileSync(process.execPath, [join(REPO_ROOT, 'shared/cli/build-bundle.js'), '--out', bundleDir, '--no-tarball'], { stdio: 'ignore' });
   const singleFile = buildSingleFile(dir);
-  const launchers: Record<'source' | 'bundle' | 'singleFile', string[] | null> = {
-    source: [process.execPath, join(REPO_ROOT, 'shared/cli/rtprobe.js')],
+  const checkoutCli = join(REPO_ROOT, 'shared/cli/rtprobe.js');
+  execFileSync(process.execPath, [checkoutCli, '--version'], { stdio: 'ignore' }); // its cached bundle, built now if stale
+  const launchers: Record<'source' | 'checkout' | 'bundle' | 'singleFile', string[] | null> = {
+    // the checkout's TypeScript through tsx, and the checkout's launcher (its cached bundle)
+    source: [process.execPath, checkoutCli],
+    checkout: [process.execPath, checkoutCli],
     bundle: [process.execPath, join(bundleDir, 'rtprobe')],
     // the agent alone: `rtprobe-agent --help` is the agent's help
     singleFile: singleFile === null ? null : [singleFile],
@@ -73,19 +78,19 @@ export async function measureStartup(dir: string, runs = 5): Promise<StartupResu
   ];
   const rows: StartupRow[] = [];
   for (const c of cases) {
-    const times = { source: [] as number[], bundle: [] as number[], singleFile: [] as number[] };
-    const order = ['source', 'bundle', 'singleFile'] as const;
+    const times = { source: [] as number[], checkout: [] as number[], bundle: [] as number[], singleFile: [] as number[] };
+    const order = ['source', 'checkout', 'bundle', 'singleFile'] as const;
     for (let i = 0; i < runs; i++) {
       // rotate who goes first, so no path always starts on a cold or a warm machine
-      for (const which of [...order.slice(i % 3), ...order.slice(0, i % 3)]) {
+      for (const which of [...order.slice(i % order.length), ...order.slice(0, i % order.length)]) {
         const launcher = launchers[which];
         if (launcher === null) continue;
         const args = which === 'singleFile' ? c.args.filter((a) => a !== 'agent') : c.args;
-        times[which].push(await timeUntil([...launcher, ...args], c.done));
+        times[which].push(await timeUntil([...launcher, ...args], c.done, which === 'source' ? { RTPROBE_FROM_SOURCE: '1' } : {}));
       }
     }
     rows.push({
-      what: c.what, sourceMs: median(times.source), bundleMs: median(times.bundle),
+      what: c.what, sourceMs: median(times.source), checkoutMs: median(times.checkout), bundleMs: median(times.bundle),
       singleFileMs: times.singleFile.length > 0 ? median(times.singleFile) : null,
     });
   }
@@ -93,7 +98,7 @@ export async function measureStartup(dir: string, runs = 5): Promise<StartupResu
 }
 
 export function renderStartup(result: StartupResult): string {
-  return formatTable(['start-up, median of ' + result.runs, 'source (tsx) ms', 'bundle ms', 'bundle/source', 'single-file agent ms'],
-    result.rows.map((r) => [r.what, r.sourceMs.toFixed(0), r.bundleMs.toFixed(0), (r.bundleMs / r.sourceMs).toFixed(2),
+  return formatTable(['start-up, median of ' + result.runs, 'source (tsx) ms', 'checkout (cached bundle) ms', 'bundle ms', 'bundle/source', 'single-file agent ms'],
+    result.rows.map((r) => [r.what, r.sourceMs.toFixed(0), r.checkoutMs.toFixed(0), r.bundleMs.toFixed(0), (r.bundleMs / r.sourceMs).toFixed(2),
       r.singleFileMs === null ? '—' : r.singleFileMs.toFixed(0)]));
 }

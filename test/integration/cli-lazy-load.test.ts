@@ -5,9 +5,13 @@ import { runCli } from '../helpers/cli.js';
 const HOOK = fileURLToPath(new URL('../helpers/module-trace-hook.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Our own .ts modules that `rtprobe ARGS` loads, as paths from the repository root. */
+/**
+ * Our own .ts modules that `rtprobe ARGS` loads, as paths from the repository root. Run from
+ * the sources (RTPROBE_FROM_SOURCE=1): the launcher's cached bundle splits into the same
+ * lazily loaded chunks, but only the sources show which modules a command pulls in.
+ */
 async function modulesLoadedBy(args: string[]): Promise<string[]> {
-  const result = await runCli(args, { env: { NODE_OPTIONS: `--import ${HOOK}` } });
+  const result = await runCli(args, { env: { NODE_OPTIONS: `--import ${HOOK}`, RTPROBE_FROM_SOURCE: '1' } });
   expect(result.code, result.stderr).toBe(0);
   return [...result.stderr.matchAll(/^module-loaded file:\/\/(\S+\.ts)$/gm)]
     .map((match) => (match[1] ?? '').replace(ROOT, ''));

@@ -21,6 +21,7 @@ import type {
 } from '../../shared/transport/probe-transport.js';
 import { createGuestNamespace, namespaceExists, type GuestNamespace } from '../helpers/netns.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
+import { unfoldTxStamps } from '../helpers/unfold-tx.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -41,7 +42,7 @@ class Collector {
   readonly events: TransportEvent[] = [];
   readonly errors: string[] = [];
   readonly handler = (events: TransportEvent[]): void => {
-    this.events.push(...events);
+    this.events.push(...unfoldTxStamps(events));
   };
   waitFor(done: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
     return waitFor(done, { what: () => `${typeof what === 'string' ? what : what()} (${this.events.length} events)`, timeoutMs });

@@ -40,6 +40,7 @@ import {
   STAMP_USER,
 } from '../../shared/wire/probe-layout.js';
 import { skipNote } from '../helpers/skip.js';
+import { unfoldTxStamps } from '../helpers/unfold-tx.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const addonDisabled = process.env.RTPROBE_NO_ADDON === '1';
@@ -73,15 +74,17 @@ function probe(size: number, session: number, seq = 0n): Buffer {
 }
 
 /** Collects event batches and waits for a condition on everything seen so far. */
-class Collector<E> {
+class Collector<E extends { kind: string }> {
   readonly events: E[] = [];
   readonly batches: number[] = [];
   /** CLOCK_MONOTONIC ns at which each batch reached JS */
   readonly arrivals: bigint[] = [];
+  /** TX stamps the thread folded into their sent/reflected event (unfolded into events) */
+  folded = 0;
   readonly handler = (events: E[]): void => {
     this.arrivals.push(process.hrtime.bigint());
     this.batches.push(events.length);
-    this.events.push(...events);
+    this.events.push(...unfoldTxStamps(events, () => { this.folded++; }));
   };
   waitFor(done: (events: E[]) => boolean, timeoutMs: number, what: string): Promise<void> {
     return waitFor(() => done(this.events), { what: () => `${what} (${this.events.length} events so far)`, timeoutMs, everyMs: 5 });
@@ -205,6 +208,10 @@ describeNative('native controller transport + native reflector', () => {
       expect(events.findIndex((e) => e.kind === 'done')).toBeGreaterThan(events.indexOf(sent.at(-1)!));
       expect(tx).toHaveLength(probes);
       expect(tx.every((e) => e.source === 'kernel' && e.target === 0)).toBe(true);
+      // Most stamps are read before their probe's batch leaves and ride in its 'sent' record
+      // (one record per probe, not two); the rest come as 'tx' events of their own.
+      expect(fromTransport.folded).toBeGreaterThanOrEqual(probes / 2);
+      expect(fromReflector.folded).toBeGreaterThanOrEqual(probes / 2);
       expect(rx).toHaveLength(probes);
       expect(rx.every((e) => e.source === 'kernel')).toBe(true);
 

@@ -9,14 +9,14 @@
 namespace rtprobe {
 
 enum class EventKind : uint8_t {
-  kSent,       // controller: a probe left the socket
-  kTx,         // controller: kernel/NIC send stamp of a probe
+  kSent,       // controller: a probe left the socket (with its TX stamp when read in time)
+  kTx,         // controller: kernel/NIC send stamp of a probe whose kSent had already gone
   kMissed,     // controller: a schedule slot was skipped
   kRx,         // any datagram that was not reflected natively
   kDone,       // controller: the schedule has ended
   kError,      // something failed on the thread (never thrown there)
-  kReflected,  // reflector: a probe was answered on the fast path
-  kReflectTx,  // reflector: kernel/NIC send stamp of a reply
+  kReflected,  // reflector: a probe was answered on the fast path (with the reply's TX stamp when read in time)
+  kReflectTx,  // reflector: kernel/NIC send stamp of a reply whose kReflected had already gone
   kRefused,    // reflector: well-formed probes not answered (message = reason, count)
   kSessionEnded,  // reflector: session-ends that freed their session's place (count)
   kUnreachable,  // controller: ICMP errors for probes to a target (message = what, count)
@@ -37,12 +37,13 @@ struct Event {
   int64_t dueMonoNs = 0;
   int64_t sentMonoNs = 0;
   int64_t t1RealNs = 0;  // sent: T1 written into the probe
-  int64_t stampNs = 0;   // tx: txNs, rx: rxNs
+  int64_t stampNs = 0;   // tx, and sent/reflected with a stamp folded in: txNs; rx: rxNs
   int64_t rxMonoNs = 0;
   uint64_t t1Ns = 0;     // reflected: fields as on the wire
   uint64_t t2Ns = 0;
   uint64_t t3Ns = 0;
-  uint64_t count = 0;    // refused, session-ended: consecutive ones; missed: consecutive slots
+  uint64_t count = 0;    // refused, session-ended: consecutive ones; missed: consecutive slots;
+                         // sent, reflected: the StampSource of a TX stamp folded in (0: none)
   // rx, reflected: the peer's address as text (an IPv6 one with "%iface"), in place: no
   // allocation per event on the socket thread.
   char address[64] = {0};

@@ -851,6 +851,21 @@ void ProbeSocket::RememberTx(uint32_t id, uint32_t owner, uint64_t seq, uint64_t
   ref.used = true;
   ref.owner = owner;
   ref.seq = seq;
+  ref.batchSerial = batchSerial_;
+  ref.eventIndex = uint32_t(batch_->events.size());
+}
+
+bool ProbeSocket::FoldTxStamp(const TxRef& ref, StampSource source, int64_t txNs) {
+  // One record per probe instead of two: the stamp usually comes before the batch leaves,
+  // and every record is JavaScript work on the other side.
+  if (ref.batchSerial != batchSerial_ || ref.eventIndex >= batch_->events.size()) return false;
+  Event& ev = batch_->events[ref.eventIndex];
+  const bool same = config_.reflector ? ev.kind == EventKind::kReflected && ev.session == ref.owner
+                                      : ev.kind == EventKind::kSent && ev.target == ref.owner;
+  if (!same || ev.seq != ref.seq || ev.count != 0) return false;
+  ev.stampNs = txNs;
+  ev.count = uint64_t(source);
+  return true;
 }
 
 StampSource ProbeSocket::PickStamp(const int64_t (&ts)[3], int64_t* ns) const {
@@ -998,6 +1013,7 @@ bool ProbeSocket::ReadErrQueue() {
   ref.used = false;
   if (txAwaited_ > 0) --txAwaited_;
   statTxStamps_.fetch_add(1, std::memory_order_relaxed);
+  if (FoldTxStamp(ref, source, txNs)) return true;
   Event tx(config_.reflector ? EventKind::kReflectTx : EventKind::kTx);
   tx.source = source;
   tx.stampNs = txNs;
@@ -1521,6 +1537,7 @@ void ProbeSocket::Flush() {
   if (batch_->events.empty()) return;
   // The next batch is one that JS has given back: no allocation once the pool is warm.
   std::unique_ptr<EventBatch> full = std::exchange(batch_, batchPool_->Take());
+  ++batchSerial_;
   if (flush_) {
     flush_(std::move(full));
   } else {

@@ -128,6 +128,10 @@ class ProbeSocket {
     uint32_t owner = 0;  // controller: target, reflector: session
     uint64_t seq = 0;
     uint64_t t2Ns = 0;  // reflector: the probe's T2, so the stamp event carries T3true - T2
+    // Where its sent/reflected event sits while that event's batch is still being filled:
+    // the stamp is written into it instead of a record of its own (FoldTxStamp).
+    uint64_t batchSerial = 0;
+    uint32_t eventIndex = 0;
   };
   static constexpr size_t kTxRingSize = 4096;  // in-flight TX stamps we can still match
   // Reflector: the address a probe was sent to (IP_PKTINFO / IPV6_PKTINFO), so that the reply
@@ -260,7 +264,10 @@ class ProbeSocket {
   // SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
   int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen,
                      const ReplySource* replyFrom = nullptr);
+  // Called right before the probe's sent (reflected) event is pushed.
   void RememberTx(uint32_t id, uint32_t owner, uint64_t seq, uint64_t t2Ns = 0);
+  // Writes a TX stamp into its sent/reflected event when that is still in the batch being filled.
+  bool FoldTxStamp(const TxRef& ref, StampSource source, int64_t txNs);
   // Kernels < 6.13 (no SCM_TS_OPT_ID) number TX stamps with the socket's own counter, which a
   // send that failed late (a netfilter drop, a full qdisc: the datagram was built, then
   // dropped) has advanced although no stamp will come; every later stamp would then match
@@ -347,6 +354,7 @@ class ProbeSocket {
   RecvBatch rx_;
   RecvBatch err_;
   std::array<TxRef, kTxRingSize> txRing_{};
+  uint64_t batchSerial_ = 1;  // of batch_; a new batch, a new number (0 matches no TxRef)
   uint32_t nextTxId_ = 0;
   // Sent datagrams whose TX stamp has not been read: the error queue is read without a poll
   // that says so (the kernel stamps loopback, TAP and virtio sends inside sendmsg), at the
