@@ -113,8 +113,10 @@ export class RunState {
       countReject(stats.rejects, 'bad-type');
       return;
     }
-    // With a key, an unsigned or forged reply or refusal is counted, not believed.
-    const forged = this.authKey === null ? null : checkAuth(event.data, this.authKey);
+    // With a key, an unsigned or forged reply or refusal is counted, not believed. The native
+    // transport has checked the tag already (with the key it signs with); others are checked here.
+    const forged = this.authKey === null ? null
+      : event.auth === 'genuine' ? null : event.auth ?? checkAuth(event.data, this.authKey);
     if (forged !== null) {
       countReject(stats.rejects, forged);
       return;

@@ -13,6 +13,7 @@ import type { NativeEvent, RefusedEvent } from './native-addon.js';
  *        t1Ns, t2Ns, t3Ns, count
  * A 'sent' or 'reflected' record whose count is not 0 carries its TX stamp too: stampNs, and
  * count is the stamp's source (events.h; the thread folds it in while the batch is open).
+ * An 'rx' record's count is the controller thread's check of its tag with --key-file.
  */
 export const RECORD_BYTES = 112;
 
@@ -24,6 +25,8 @@ type Field = (typeof Field)[keyof typeof Field];
 
 /** events.h StampSource: 0 none, 1 user, 2 kernel, 3 hardware; no stamp reads as 'user'. */
 const SOURCES: readonly StampSource[] = ['user', 'user', 'kernel', 'hardware'];
+/** events.h: 0 not checked, else 1 + AuthCheck (probe_auth.h) */
+const AUTH_VERDICTS = [null, 'genuine', 'unauthenticated', 'bad-auth'] as const;
 
 const FIELDS_AT = 24;
 const u64 = (view: DataView, at: number, field: Field): bigint => view.getBigUint64(at + FIELDS_AT + field * 8, true);
@@ -65,7 +68,7 @@ function decodeRecord(view: DataView, at: number, strings: readonly string[], da
       const offset = view.getUint32(at + 16, true);
       const length = view.getUint32(at + 20, true);
       return { kind: 'rx', data: data.subarray(offset, offset + length), address: text, port, rxNs: i64(view, at, Field.StampNs), source,
-        rxMonoNs: i64(view, at, Field.RxMonoNs) };
+        rxMonoNs: i64(view, at, Field.RxMonoNs), auth: AUTH_VERDICTS[count(view, at)] ?? null };
     }
     case 4: return { kind: 'done' };
     case 5: return { kind: 'error', message: text };

@@ -70,6 +70,11 @@ export interface RxEvent {
   source: StampSource;
   /** user-space CLOCK_MONOTONIC ns when the datagram was read */
   rxMonoNs: bigint;
+  /**
+   * --key-file: the transport's check of the datagram's tag against the run's key (the native
+   * thread's, keyed once); absent or null: not checked, the datagram is checked in JS.
+   */
+  auth?: 'genuine' | 'unauthenticated' | 'bad-auth' | null;
 }
 
 /**

@@ -43,7 +43,8 @@ struct Event {
   uint64_t t2Ns = 0;
   uint64_t t3Ns = 0;
   uint64_t count = 0;    // refused, session-ended: consecutive ones; missed: consecutive slots;
-                         // sent, reflected: the StampSource of a TX stamp folded in (0: none)
+                         // sent, reflected: the StampSource of a TX stamp folded in (0: none);
+                         // rx on a controller with a key: 1 + AuthCheck of its tag (0: unchecked)
   // rx, reflected: the peer's address as text (an IPv6 one with "%iface"), in place: no
   // allocation per event on the socket thread.
   char address[64] = {0};

@@ -1075,12 +1075,17 @@ bool ProbeSocket::ReadDatagram() {
     return true;
   }
   if (config_.reflector) statPassedToJs_.fetch_add(1, std::memory_order_relaxed);
-  PushRx(buf, len, from, rxNs, source, rxMonoNs, /*portless=*/false);
+  // --key-file: the controller checks a reply's tag here, with the key it signs probes with
+  // (keyed once), instead of JavaScript keying an HMAC per datagram. The verdict rides in the
+  // event (events.h); shorter datagrams are malformed and JS rejects them before any tag.
+  uint64_t authVerdict = 0;
+  if (!config_.reflector && auth_ && len >= kMinProbeBytes) authVerdict = 1 + uint64_t(auth_->Check(buf, len));
+  PushRx(buf, len, from, rxNs, source, rxMonoNs, /*portless=*/false, authVerdict);
   return true;
 }
 
 void ProbeSocket::PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
-                         StampSource source, int64_t rxMonoNs, bool portless) {
+                         StampSource source, int64_t rxMonoNs, bool portless, uint64_t authVerdict) {
   if (source == StampSource::kNone) {
     // No kernel stamp: fall back to the user-space CLOCK_MONOTONIC read.
     source = StampSource::kUser;
@@ -1090,6 +1095,7 @@ void ProbeSocket::PushRx(const uint8_t* data, size_t len, const sockaddr_storage
   rx.source = source;
   rx.stampNs = rxNs;
   rx.rxMonoNs = rxMonoNs;
+  rx.count = authVerdict;
   FormatAddressInto(from, &rx.port, rx.address, sizeof rx.address);
   if (portless) rx.port = 0;  // ICMP has no ports
   std::vector<uint8_t>& arena = batch_->data;

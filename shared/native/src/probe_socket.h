@@ -224,7 +224,7 @@ class ProbeSocket {
   bool HasBufferedMessages() const;
   // Hands a received datagram to JS with its stamp (the user-space read when none came).
   void PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
-              StampSource source, int64_t rxMonoNs, bool portless);
+              StampSource source, int64_t rxMonoNs, bool portless, uint64_t authVerdict = 0);
   static ReplySource ReplySourceOf(msghdr* msg);
   // Writes the IP(V6)_PKTINFO that makes a reply leave from the address probed; its space.
   size_t WriteSourceCmsg(cmsghdr* c, const ReplySource& from) const;

@@ -63,6 +63,25 @@ describe('RunState', () => {
     expect(target(folded, 0).rtt.summary()).toMatchObject({ min: 99_000, max: 99_004 });
   });
 
+  it("with a key, the transport's verdict on a reply's tag decides; a reply it did not check is checked here", () => {
+    const key = Buffer.from('k'.repeat(32));
+    const state = new RunState(makeStats(), key);
+    for (let seq = 0n; seq < 4n; seq++) state.apply([sent(0, seq), tx(0, seq)]);
+    const signed = (seq: bigint): Buffer => {
+      const reply = replyBytes(SESSION_A, seq);
+      signDatagram(reply, key);
+      return reply;
+    };
+    // the native thread checked these (with the key it signs probes with)
+    state.apply([{ ...rx(signed(0n), 0n, 100_000n), auth: 'genuine' }]);
+    state.apply([{ ...rx(signed(1n), 1n, 100_000n), auth: 'bad-auth' }]);
+    state.apply([{ ...rx(replyBytes(SESSION_A, 2n), 2n, 100_000n), auth: 'unauthenticated' }]);
+    // a transport that does not check (user space): the tag is checked in JS
+    state.apply([{ ...rx(replyBytes(SESSION_A, 3n), 3n, 100_000n), auth: null }]);
+    expect(counts(state, 0).received).toBe(1);
+    expect(target(state, 0).rejects).toEqual({ 'bad-auth': 1, unauthenticated: 2 });
+  });
+
   it('expireIfDue resolves loss at most once per interval, however many batches come', () => {
     const state = new RunState(makeStats());
     state.apply([sent(0, 0n), tx(0, 0n)]);
