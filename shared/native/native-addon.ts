@@ -30,6 +30,11 @@ export interface NativeSocketCommonOptions {
   spinCapped?: boolean;
   /** SO_BINDTODEVICE; required for timestamps 'hardware' (SIOCSHWTSTAMP is per interface) */
   interface?: string;
+  /**
+   * 10..10000: at most this often a batch of events goes to JavaScript (default 100); a full
+   * batch (512 events) and the end of a schedule go at once
+   */
+  batchIntervalMs?: number;
   /** default 'kernel' */
   timestamps?: TimestampMode;
   /** SCHED_FIFO priority 1..99 for the socket thread; failure is a warning, not an error */
@@ -354,6 +359,7 @@ export function validateCommonOptions(options: NativeSocketCommonOptions): void 
   checkInteger('priority', options.priority, 0, 0x7fffffff);
   checkInteger('busyPollUs', options.busyPollUs, 0, 0x7fffffff);
   checkInteger('spinUs', options.spinUs, 0, 1_000_000);
+  checkInteger('batchIntervalMs', options.batchIntervalMs, 10, 10_000);
   checkInteger('rtPriority', options.rtPriority, 1, 99);
   checkInteger('cpu', options.cpu, 0, 0xffff);
   const timestamps = options.timestamps ?? 'kernel';
@@ -379,6 +385,7 @@ export function pickDefined(options: NativeSocketCommonOptions): NativeSocketCom
   if (options.spinUs !== undefined) out.spinUs = options.spinUs;
   if (options.spinCapped !== undefined) out.spinCapped = options.spinCapped;
   if (options.interface !== undefined) out.interface = options.interface;
+  if (options.batchIntervalMs !== undefined) out.batchIntervalMs = options.batchIntervalMs;
   if (options.rtPriority !== undefined) out.rtPriority = options.rtPriority;
   if (options.cpu !== undefined) out.cpu = options.cpu;
   if (options.mlock !== undefined) out.mlock = options.mlock;

@@ -104,10 +104,11 @@ afterEach(async () => {
 async function openReflector(
   family: 4 | 6,
   onEvents: (events: ReflectorEvent[]) => void,
+  options: { batchIntervalMs?: number } = {},
 ): Promise<NativeReflector> {
   const reflector = await createNativeReflector(
     addon(),
-    { bindAddress: family === 4 ? '127.0.0.1' : '::1', port: 0, family, timestamps: 'kernel' },
+    { bindAddress: family === 4 ? '127.0.0.1' : '::1', port: 0, family, timestamps: 'kernel', ...options },
     onEvents,
   );
   toClose.push(reflector);
@@ -262,9 +263,9 @@ describeNative('native controller transport + native reflector', () => {
    * loopback; returns once sending is done and every reply and reflector TX stamp reached JS.
    */
   async function reflectOneTarget(probes: number, periodNs: bigint, session: number,
-    spin: { spinUs: number; spinCapped: boolean } | Record<string, never> = {}) {
+    spin: { spinUs: number; spinCapped: boolean } | Record<string, never> = {}, reflectorOptions: { batchIntervalMs?: number } = {}) {
     const fromReflector = new Collector<ReflectorEvent>();
-    const reflector = await openReflector(4, fromReflector.handler);
+    const reflector = await openReflector(4, fromReflector.handler, reflectorOptions);
     const fromTransport = new Collector<TransportEvent>();
     const transport = await openTransport(4, fromTransport.handler, spin);
     const started = performance.now();
@@ -327,6 +328,21 @@ describeNative('native controller transport + native reflector', () => {
     expect(r.reflected).toBe(t.sent);
     expect(transportCalls).toBeLessThanOrEqual(0.75 * transportDatagrams);
     expect(reflectorCalls).toBeLessThanOrEqual(0.75 * reflectorDatagrams);
+  });
+
+  // An agent with no stream and no timer (agent-command.ts reflectorBatchIntervalMs) has
+  // nobody waiting for its events: its thread hands them to JS once a second.
+  it('batchIntervalMs 1000 (the agent without a stream): at 100 Hz for 3 s, at most one JS call a second, and every reply accounted', async () => {
+    const probes = 300;
+    const { fromReflector, reflector, seconds } = await reflectOneTarget(probes, 10_000_000n, 0x5eef, {}, { batchIntervalMs: 1000 });
+    const calls = fromReflector.batches.length;
+    console.log(`batchIntervalMs 1000, ${seconds.toFixed(1)} s at 100 Hz: reflector ${calls} JS calls`);
+    expect(reflector.stats().reflected).toBe(probes);
+    expect(fromReflector.events.filter((e) => e.kind === 'reflected')).toHaveLength(probes);
+    // one a second, plus the first event (nothing pending before it) and the last
+    expect(calls).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
+    expect(calls).toBeGreaterThanOrEqual(2);
+    await expect(openReflector(4, () => {}, { batchIntervalMs: 5 })).rejects.toThrow(/batchIntervalMs must be an integer 10\.\.10000/);
   });
 
   // The quiet window (issue 15): the native threads hand events to JS at most every 100 ms

@@ -198,7 +198,7 @@ void ReadLocalAddress(const Napi::Object& o, SocketConfig& config) {
 }
 
 // What the socket is set up with (timestamps, dscp, priority, busyPollUs, interface), and
-// spinUs: how its thread waits for a send deadline.
+// spinUs: how its thread waits for a send deadline; batchIntervalMs: how often events go to JS.
 void ReadSocketOptions(const Napi::Object& o, SocketConfig& config) {
   const std::string timestamps = GetString(o, "timestamps", "kernel");
   if (timestamps != "kernel" && timestamps != "hardware") {
@@ -214,6 +214,7 @@ void ReadSocketOptions(const Napi::Object& o, SocketConfig& config) {
     config.spinCapped = o.Get("spinCapped").As<Napi::Boolean>().Value();
   }
   config.iface = GetString(o, "interface", "");
+  config.batchIntervalNs = GetInteger(o, "batchIntervalMs", 100, 10, 10'000) * 1'000'000;
 }
 
 // rtPriority, cpu and mlock of the socket's thread.

@@ -1432,7 +1432,7 @@ void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_exten
 }
 
 bool ProbeSocket::FlushIfDue(int64_t nowNs) {
-  if (nowNs - lastFlushMonoNs_ < kFlushIntervalNs) return false;
+  if (nowNs - lastFlushMonoNs_ < config_.batchIntervalNs) return false;
   ReportMissedRuns();
   if (batch_->events.empty()) return false;
   Flush();
@@ -1441,7 +1441,7 @@ bool ProbeSocket::FlushIfDue(int64_t nowNs) {
 
 int64_t ProbeSocket::FlushDueAtNs() const {
   if (batch_->events.empty() && !missedPending_) return -1;
-  return lastFlushMonoNs_ + kFlushIntervalNs;
+  return lastFlushMonoNs_ + config_.batchIntervalNs;
 }
 
 void ProbeSocket::FlushThenWait() {

@@ -46,6 +46,9 @@ struct SocketConfig {
   int64_t spinNs = 0;     // busy-wait this long before each deadline (0 = sleep only)
   bool spinCapped = true;  // ... but at most a tenth of the time between two slots
   std::string iface;      // SO_BINDTODEVICE; empty = none
+  // How often pending events go to JS: the agent without a stream or timer has nobody
+  // waiting for them, and takes them once a second (JS wakes 10 times less).
+  int64_t batchIntervalNs = 100'000'000;
   RtOptions rt;
   // --key-file: the controller signs its probes; the reflector answers only genuine ones and
   // signs its replies. Empty = no authentication.
