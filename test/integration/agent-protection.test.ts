@@ -12,8 +12,9 @@ import { runCli, startAgent, type RunningAgent } from '../helpers/cli.js';
 import { socketDrops, socketQueuedBytes } from '../fuzz/udp-drops.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 import { checkAuth, signDatagram } from '../../shared/wire/probe-auth.js';
-import { decodeProbe, encodeProbe, encodeRefusal, encodeReply } from '../../shared/wire/probe-codec.js';
+import { decodeProbe, encodeProbe } from '../../shared/wire/probe-codec.js';
 import { lastStatusReceived, spawnCli } from '../helpers/spawn-cli.js';
+import { fakeAgent } from '../helpers/fake-agent.js';
 
 const KEY = '5f2b8c1e9d4a7f3b6e0c2d9a8b7f1e4c';
 const OTHER_KEY = 'another-key-of-32-characters-xyz';
@@ -273,20 +274,6 @@ describe.each([['native', []], ['dgram', ['--timestamps', 'user']]] as const)('%
     expect(counters.reasons).toEqual({ 'session-limit': 10 });
   });
 });
-
-/** A fake agent that answers every probe with a reply signed as `sign` says. */
-async function fakeAgent(sign: (reply: Buffer) => void, refuse = false): Promise<{ port: number; close: () => Promise<void> }> {
-  const socket = dgram.createSocket('udp4');
-  socket.on('message', (data, rinfo) => {
-    const decoded = decodeProbe(data);
-    if (!decoded.ok || decoded.packet.type !== 'probe') return; // the run's session-end
-    const reply = refuse ? encodeRefusal(data, 'session-limit', 16) : encodeReply(data, 1n, 2n, 'user', 'user');
-    sign(reply);
-    socket.send(reply, rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { port: socket.address().port, close: () => new Promise((resolve) => socket.close(() => resolve())) };
-}
 
 describe('the controller with --key-file counts only genuine replies', () => {
   it('unsigned refusals are counted unauthenticated, not believed: the probes are lost', async () => {

@@ -1,11 +1,11 @@
-import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNativeTransport, type NativeTransport } from '../../controller/transport/native-transport.js';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
 import type { RxEvent, TransportEvent } from '../../shared/transport/probe-transport.js';
 import { signDatagram } from '../../shared/wire/probe-auth.js';
-import { decodeProbe, encodeProbe, encodeReply } from '../../shared/wire/probe-codec.js';
+import { encodeProbe } from '../../shared/wire/probe-codec.js';
 import { OFFSET_SEQ, OFFSET_T1 } from '../../shared/wire/probe-layout.js';
+import { fakeAgent } from '../helpers/fake-agent.js';
 import { skipNote } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -22,28 +22,21 @@ afterEach(async () => {
 });
 
 describe.skipIf(noAddon !== null)(`--key-file: the native controller checks each reply's tag on its thread${skipNote(noAddon)}`, () => {
-  it('genuine, signed with another key, unsigned: each reply carries the verdict, and JS counts it the same', async () => {
+  it('genuine, signed with another key, unsigned: each reply carries the verdict on its tag', async () => {
     if (!loaded.ok) return;
     // A fake agent: seq % 3 == 0 signed with the run's key, 1 with another, 2 not at all.
-    const agent = createSocket('udp4');
-    toClose.push({ close: () => new Promise<void>((resolve) => agent.close(() => resolve())) });
-    agent.on('message', (data, rinfo) => {
-      const decoded = decodeProbe(data);
-      if (!decoded.ok || decoded.packet.type !== 'probe') return;
-      const reply = encodeReply(data, 1n, 2n, 'user', 'user');
-      const kind = decoded.packet.seq % 3n;
-      if (kind === 0n) signDatagram(reply, KEY);
-      else if (kind === 1n) signDatagram(reply, OTHER_KEY);
-      agent.send(reply, rinfo.port, rinfo.address);
+    const agent = await fakeAgent((reply, seq) => {
+      if (seq % 3n === 0n) signDatagram(reply, KEY);
+      else if (seq % 3n === 1n) signDatagram(reply, OTHER_KEY);
     });
-    await new Promise<void>((resolve) => agent.bind(0, '127.0.0.1', resolve));
+    toClose.push(agent);
 
     const events: TransportEvent[] = [];
     const transport: NativeTransport = await createNativeTransport(loaded.addon,
       { family: 4, bindAddress: '127.0.0.1', port: 0, authKey: KEY }, (batch) => events.push(...batch));
     toClose.push(transport);
     transport.start({
-      targets: [{ address: '127.0.0.1', port: agent.address().port, family: 4 }],
+      targets: [{ address: '127.0.0.1', port: agent.port, family: 4 }],
       templates: [encodeProbe(SESSION, 0n, 0n, 64)],
       seqOffset: OFFSET_SEQ,
       t1Offset: OFFSET_T1,
@@ -62,15 +55,13 @@ describe.skipIf(noAddon !== null)(`--key-file: the native controller checks each
 
   it('without a key nothing is checked: the verdict is null and JS would check, were there a key', async () => {
     if (!loaded.ok) return;
-    const agent = createSocket('udp4');
-    toClose.push({ close: () => new Promise<void>((resolve) => agent.close(() => resolve())) });
-    agent.on('message', (data, rinfo) => agent.send(encodeReply(data, 1n, 2n, 'user', 'user'), rinfo.port, rinfo.address));
-    await new Promise<void>((resolve) => agent.bind(0, '127.0.0.1', resolve));
+    const agent = await fakeAgent(() => {});
+    toClose.push(agent);
     const events: TransportEvent[] = [];
     const transport = await createNativeTransport(loaded.addon, { family: 4, bindAddress: '127.0.0.1', port: 0 }, (batch) => events.push(...batch));
     toClose.push(transport);
     transport.start({
-      targets: [{ address: '127.0.0.1', port: agent.address().port, family: 4 }],
+      targets: [{ address: '127.0.0.1', port: agent.port, family: 4 }],
       templates: [encodeProbe(SESSION, 0n, 0n, 64)],
       seqOffset: OFFSET_SEQ, t1Offset: OFFSET_T1, periodNs: 2_000_000n,
       startMonoNs: process.hrtime.bigint() + 2_000_000n, probesPerTarget: 5n,
