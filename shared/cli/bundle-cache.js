@@ -80,7 +80,13 @@ export async function cachedBundleEntry(root, cacheDir = process.env.RTPROBE_CAC
     mkdirSync(cacheDir, { recursive: true });
     const building = join(cacheDir, `${key}.tmp-${process.pid}`);
     const { writeBundle } = await import('./bundle-writer.js');
-    await writeBundle(building, { logLevel: 'silent' });
+    try {
+      await writeBundle(building, { logLevel: 'silent' });
+    } catch (error) {
+      // A failed build (a syntax error: tsx will show it) leaves nothing behind.
+      rmSync(building, { recursive: true, force: true });
+      throw error;
+    }
     try {
       renameSync(building, dir);
     } catch {

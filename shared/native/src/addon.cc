@@ -546,6 +546,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   // 6: 'reflect-tx' events carry t2Ns (the reflector pairs each reply's TX stamp with its T2)
   // 7: event batches come from a pool the socket thread reuses (no allocation per event or
   //    batch there once it is warm); stats().batchesAllocated
+  // 8: a TX stamp read in time rides in its 'sent'/'reflected' record (count = its source);
+  //    an 'rx' record's count is the controller's verdict on its tag; batchIntervalMs
   exports.Set("version", Napi::Number::New(env, 8));
   return exports;
 }

@@ -287,7 +287,7 @@ class ProbeSocket {
   // Returns at once when a slot is already due. Adds what poll found to socketReady_
   // (everything when it did not poll: the socket was not looked at).
   void FlushThenWait();
-  // Flushes when events wait and the last batch is kFlushIntervalNs old; whether it did.
+  // Flushes when events wait and the last batch is config_.batchIntervalNs old; whether it did.
   bool FlushIfDue(int64_t nowNs);
   // A skipped slot: extends the target's run of missed slots or starts a new one.
   void CountMissed(size_t target, uint64_t slot, int64_t dueMonoNs);
