@@ -252,7 +252,12 @@ async function runAgent(config: AgentConfig): Promise<number> {
       await reflector.close();
       return EXIT_USAGE;
     }
-    stream.onFlush((session) => recorder.flush(session, wallMsOfMono(monoNs())));
+    // A controller flushes once it has its last reply; the reflector's thread may still hold
+    // that probe's event for its next batch (up to 100 ms): the interval waits for it.
+    stream.onFlush(async (session) => {
+      await reflector.flush();
+      recorder.flush(session, wallMsOfMono(monoNs()));
+    });
     if (trace) freezeTraceOnBreach(stream, trace);
   }
   // Handlers first: whoever reads the listening line may stop the agent at once.

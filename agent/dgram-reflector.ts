@@ -16,6 +16,8 @@ export interface Reflector {
   /** what stamped T2 and the turnaround */
   readonly stampSource: 'user' | 'kernel' | 'hardware';
   readonly warnings: string[];
+  /** resolves once everything answered before the call has reached the AgentCore */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,8 @@ export async function openDgramReflector(host: string, port: number, family: 4 |
     port: bound.port,
     stampSource: 'user',
     warnings: [],
+    // each datagram reaches the core in its own 'message' callback: nothing waits
+    flush: () => Promise.resolve(),
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };
 }

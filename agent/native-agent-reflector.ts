@@ -71,6 +71,7 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
     port: reflector.localPort,
     stampSource: reflector.stampSource,
     warnings: [...warnings, ...reflector.warnings],
+    flush: () => reflector.flush(),
     close: async () => {
       await reflector.close();
       countFailures(reflector.stats());

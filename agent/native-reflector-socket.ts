@@ -56,6 +56,12 @@ export interface NativeReflector {
   readonly warnings: string[];
   /** reflected, passedToJs, txStamps, sendErrors (and the generic counters) */
   stats(): NativeSocketStats;
+  /**
+   * Resolves once every event of what the thread answered before the call has gone to the
+   * handler (the thread reads its socket first): a stream's interval closed after it holds
+   * every probe answered until now, not until the last batch. Resolves at close() too.
+   */
+  flush(): Promise<void>;
   /** joins the thread; resolves after the last batch was delivered. Safe to call twice. */
   close(): Promise<void>;
   /** let the process exit while the reflector is open */
@@ -93,19 +99,30 @@ export async function createNativeReflector(
       ...(options.maxSessionsPerSource === undefined ? {} : { maxSessionsPerSource: options.maxSessionsPerSource }),
     },
     (events) => {
-      // A reflector socket emits only reflector events; the filter is for the type system.
+      // A reflector socket emits only reflector events and 'flushed'; the filter is for the type system.
       const out = events.filter(isReflectorEvent);
       if (out.length > 0) callHandler(onEvents, out);
+      // 'flushed' answers the oldest `count` flush() calls, after the events before them
+      for (const event of events) if (event.kind === 'flushed') for (const resolve of flushWaiters.splice(0, event.count)) resolve();
     },
   );
+  const flushWaiters: (() => void)[] = [];
   let closing: Promise<void> | undefined;
   return {
     localPort: socket.localPort,
     stampSource: options.timestamps,
     warnings: socket.warnings,
     stats: () => socket.stats(),
+    flush(): Promise<void> {
+      if (closing) return closing;
+      return new Promise((resolve) => {
+        flushWaiters.push(resolve);
+        socket.flush();
+      });
+    },
     close(): Promise<void> {
-      closing ??= socket.close();
+      // The last batch comes before close resolves: whoever waits for a flush has it all.
+      closing ??= socket.close().finally(() => { for (const resolve of flushWaiters.splice(0)) resolve(); });
       return closing;
     },
     unref: () => socket.unref(),

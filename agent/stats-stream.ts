@@ -131,6 +131,8 @@ interface Client {
   dropsTotal: number;
   /** `flushed` answers held back until the client has caught up, in request order */
   pendingFlushes: { session: number; lastId: number }[];
+  /** flushes whose handler has not finished yet (it waits for the reflector's last batch) */
+  flushesRunning: number;
   badMessages: number;
   /** arrival times of the last FLOOD_MAX_MESSAGES messages, a ring */
   recentMs: Float64Array;
@@ -172,7 +174,7 @@ export class StatsStream {
   private readonly nowMs: () => number;
   private readonly heartbeat: NodeJS.Timeout;
   private breachHandler: ((breach: BreachMessage) => void) | null = null;
-  private flushHandler: ((session: number) => void) | null = null;
+  private flushHandler: ((session: number) => void | Promise<void>) | null = null;
   private lastPublishedId = 0;
   private closing: Promise<void> | null = null;
   private readonly counts: StatsStreamStats = {
@@ -234,8 +236,8 @@ export class StatsStream {
     return typeof bound === 'object' && bound !== null ? bound.address : '';
   }
 
-  /** The recorder closes the session's current interval and publishes it before returning. */
-  onFlush(handler: (session: number) => void): void {
+  /** The recorder closes the session's current interval and publishes it before the handler returns or resolves. */
+  onFlush(handler: (session: number) => void | Promise<void>): void {
     this.flushHandler = handler;
   }
 
@@ -320,7 +322,7 @@ export class StatsStream {
   private onConnection(ws: WebSocket): void {
     const c: Client = {
       ws, alive: true, subscribed: false, session: undefined, cursorId: 0, catchingUp: false,
-      dropsSinceNotice: 0, dropsTotal: 0, pendingFlushes: [], badMessages: 0,
+      dropsSinceNotice: 0, dropsTotal: 0, pendingFlushes: [], flushesRunning: 0, badMessages: 0,
       recentMs: new Float64Array(FLOOD_MAX_MESSAGES), recentNext: 0, recentCount: 0,
     };
     this.clients.add(c);
@@ -381,15 +383,24 @@ export class StatsStream {
       }
       return;
     }
-    // flush: the recorder publishes the session's open interval right here, synchronously.
+    // flush: the recorder publishes the session's open interval once the reflector has handed
+    // over every probe it answered before the request; `flushed` follows that interval.
+    if (c.pendingFlushes.length + c.flushesRunning >= MAX_PENDING_FLUSHES) return this.closeForPolicy(c, 'too many flushes pending');
+    c.flushesRunning++;
+    void this.runFlushHandler(m.session).then(() => {
+      c.flushesRunning--;
+      if (c.ws.readyState !== WebSocket.OPEN) return;
+      c.pendingFlushes.push({ session: m.session, lastId: this.lastPublishedId });
+      this.answerFlushes(c);
+    });
+  }
+
+  private async runFlushHandler(session: number): Promise<void> {
     try {
-      this.flushHandler?.(m.session);
+      await this.flushHandler?.(session);
     } catch {
       this.countError('internal-error');
     }
-    if (c.pendingFlushes.length >= MAX_PENDING_FLUSHES) return this.closeForPolicy(c, 'too many flushes pending');
-    c.pendingFlushes.push({ session: m.session, lastId: this.lastPublishedId });
-    this.answerFlushes(c);
   }
 
   /** Sends ring messages the client has not had yet while its socket has room; then it is live. */

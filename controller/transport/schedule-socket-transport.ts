@@ -15,7 +15,8 @@ export function deliverBatch(events: NativeEvent[], onEvents: TransportEventHand
       case 'reflect-tx':
       case 'refused':
       case 'session-ended':
-        break; // reflector events: never emitted by a controller socket
+      case 'flushed':
+        break; // reflector events, and the answer to flush(), which controllers do not call
       default:
         transport.push(event);
     }

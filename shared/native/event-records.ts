@@ -83,6 +83,7 @@ function decodeRecord(view: DataView, at: number, strings: readonly string[], da
     case 8: return { kind: 'refused', reason: text as RefusedEvent['reason'], count: count(view, at) };
     case 9: return { kind: 'session-ended', count: count(view, at) };
     case 10: return { kind: 'unreachable', target, reason: text, count: count(view, at) };
+    case 11: return { kind: 'flushed', count: count(view, at) };
     default: return { kind: 'error', message: `native event of unknown kind ${kind} (addon and JS out of step?)` };
   }
 }

@@ -221,6 +221,13 @@ export interface NativeDoneEvent {
   kind: 'done';
 }
 
+/** Answers flush(): every event the thread had before the request came before this one. */
+export interface NativeFlushedEvent {
+  kind: 'flushed';
+  /** the flush() calls it answers (calls close together share one) */
+  count: number;
+}
+
 /** Everything the native thread emits, in either mode. */
 export type NativeEvent =
   | NativeSentEvent
@@ -229,6 +236,7 @@ export type NativeEvent =
   | NativeUnreachableEvent
   | NativeRxEvent
   | NativeDoneEvent
+  | NativeFlushedEvent
   | NativeErrorEvent
   | ReflectedEvent
   | ReflectTxEvent
@@ -244,6 +252,8 @@ export interface NativeProbeSocket {
   start(schedule: NativeSchedule): void;
   /** controller: end the schedule (a 'done' event follows); no-op when none runs */
   stop(): void;
+  /** the thread reads its socket and hands over every event so far now, then a 'flushed' event */
+  flush(): void;
   /**
    * Stops and joins the thread, closes the socket; resolves once every queued batch has been
    * delivered. Safe to call twice.
@@ -339,7 +349,7 @@ function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 8 &&
+    v.version === 9 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

@@ -345,6 +345,34 @@ describeNative('native controller transport + native reflector', () => {
     await expect(openReflector(4, () => {}, { batchIntervalMs: 5 })).rejects.toThrow(/batchIntervalMs must be an integer 10\.\.10000/);
   });
 
+  // An agent's stream closes an interval when a controller flushes after its last reply; that
+  // probe's event must be in it, not in a batch still due (lab-qemu found one missing).
+  it('flush(): with batches 10 s apart, every probe answered before the call is in JS when it resolves; after close it resolves at once', async () => {
+    const fromReflector = new Collector<ReflectorEvent>();
+    const reflector = await openReflector(4, fromReflector.handler, { batchIntervalMs: 10_000 });
+    const client = await udpSocket('udp4');
+    try {
+      for (const seq of [1n, 2n, 3n]) {
+        const reply = new Promise<Buffer>((resolve) => client.once('message', resolve));
+        client.send(probe(64, 0x5ef1, seq), reflector.localPort, '127.0.0.1');
+        expect((await reply).readBigUInt64BE(OFFSET_SEQ)).toBe(seq);
+        const reflectedBefore = fromReflector.events.filter((e) => e.kind === 'reflected').length;
+        await reflector.flush();
+        const reflected = fromReflector.events.filter((e) => e.kind === 'reflected');
+        expect(reflected.map((e) => (e as { seq: bigint }).seq)).toEqual([1n, 2n, 3n].slice(0, Number(seq)));
+        // the batch after a flush is 10 s away: only flush() brought this probe's event
+        if (seq > 1n) expect(reflectedBefore).toBe(Number(seq) - 1);
+      }
+      // two at once resolve in order, each after the events before it
+      await Promise.all([reflector.flush(), reflector.flush()]);
+    } finally {
+      client.close();
+    }
+    await reflector.close();
+    await reflector.flush();
+    expect(fromReflector.events.filter((e) => e.kind === 'reflected')).toHaveLength(3);
+  });
+
   // The quiet window (issue 15): the native threads hand events to JS at most every 100 ms
   // (and at once when sending ends), so at 100 Hz JS wakes ~10 times a second, not per probe,
   // and no TX stamp is lost to the batching.

@@ -235,6 +235,27 @@ describe('StatsStream to AgentLink', () => {
     expect(flushed).toEqual([7, 7]);
   });
 
+  it('flush with a handler that waits (the reflector\'s last batch): `flushed` comes after what it publishes, a failing one is counted', async () => {
+    const stream = await startStream();
+    let id = 0;
+    let failNext = false;
+    stream.onFlush(async (session) => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      if (failNext) throw new Error('the reflector is gone');
+      stream.publish(interval(++id, session));
+    });
+    const { link, delivered } = startLink(stream.port, { session: 7 });
+    expect(await link.flush(2_000)).toBe(true);
+    expect(delivered.map((m) => m.id)).toEqual([1]);
+    const [a, b] = await Promise.all([link.flush(2_000), link.flush(2_000)]);
+    expect([a, b]).toEqual([true, true]);
+    expect(delivered.map((m) => m.id)).toEqual([1, 2, 3]);
+    failNext = true;
+    expect(await link.flush(2_000)).toBe(true); // answered: nothing more was published
+    expect(delivered.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(stream.stats().errors['internal-error']).toBe(1);
+  });
+
   it('a wrong token: 401 events and retries, never a connection', async () => {
     const stream = await startStream();
     const { link, events } = startLink(stream.port, { token: 'wrong', maxBackoffMs: 20 });

@@ -385,6 +385,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
                            InstanceAccessor<&ProbeSocketWrap::Warnings>("warnings"),
                            InstanceMethod<&ProbeSocketWrap::Start>("start"),
                            InstanceMethod<&ProbeSocketWrap::Stop>("stop"),
+                           InstanceMethod<&ProbeSocketWrap::RequestFlush>("flush"),
                            InstanceMethod<&ProbeSocketWrap::Close>("close"),
                            InstanceMethod<&ProbeSocketWrap::Stats>("stats"),
                            InstanceMethod<&ProbeSocketWrap::SendDatagram>("sendDatagram"),
@@ -448,6 +449,11 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (!inst_->released) inst_->socket->StopSchedule();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RequestFlush(const Napi::CallbackInfo& info) {
+    if (!inst_->released) inst_->socket->RequestFlush();
     return info.Env().Undefined();
   }
 
@@ -548,7 +554,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   //    batch there once it is warm); stats().batchesAllocated
   // 8: a TX stamp read in time rides in its 'sent'/'reflected' record (count = its source);
   //    an 'rx' record's count is the controller's verdict on its tag; batchIntervalMs
-  exports.Set("version", Napi::Number::New(env, 8));
+  // 9: flush(): every event so far now, then a 'flushed' event
+  exports.Set("version", Napi::Number::New(env, 9));
   return exports;
 }
 

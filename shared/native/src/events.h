@@ -20,6 +20,7 @@ enum class EventKind : uint8_t {
   kRefused,    // reflector: well-formed probes not answered (message = reason, count)
   kSessionEnded,  // reflector: session-ends that freed their session's place (count)
   kUnreachable,  // controller: ICMP errors for probes to a target (message = what, count)
+  kFlushed,      // the thread handed over everything before it, as RequestFlush asked (count: requests)
 };
 
 // Same codes as the wire flags (probe-layout.ts STAMP_*).
@@ -44,7 +45,8 @@ struct Event {
   uint64_t t3Ns = 0;
   uint64_t count = 0;    // refused, session-ended: consecutive ones; missed: consecutive slots;
                          // sent, reflected: the StampSource of a TX stamp folded in (0: none);
-                         // rx on a controller with a key: 1 + AuthCheck of its tag (0: unchecked)
+                         // rx on a controller with a key: 1 + AuthCheck of its tag (0: unchecked);
+                         // flushed: the RequestFlush calls it answers
   // rx, reflected: the peer's address as text (an IPv6 one with "%iface"), in place: no
   // allocation per event on the socket thread.
   char address[64] = {0};

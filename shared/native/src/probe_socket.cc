@@ -504,6 +504,13 @@ void ProbeSocket::StopSchedule() {
   (void)!write(wakeFd_, &one, sizeof one);
 }
 
+void ProbeSocket::RequestFlush() {
+  if (closing_.load()) return;
+  flushRequests_.fetch_add(1, std::memory_order_acq_rel);
+  const uint64_t one = 1;
+  (void)!write(wakeFd_, &one, sizeof one);
+}
+
 void ProbeSocket::Shutdown() {
   std::lock_guard<std::mutex> lifecycle(lifecycleMu_);
   if (shutDown_) return;
@@ -574,6 +581,14 @@ void ProbeSocket::Run() {
       if (!InQuietWindow(MonoNowNs())) Drain();
     }
     if (closing_.load(std::memory_order_acquire)) break;
+    if (const uint32_t requests = flushRequests_.exchange(0, std::memory_order_acq_rel); requests > 0) {
+      // This round's reads are done (the wake-up that brought the request read the socket,
+      // outside a controller's quiet window): what came before the request goes now.
+      Event flushed(EventKind::kFlushed);
+      flushed.count = requests;
+      Push(std::move(flushed));
+      Flush();
+    }
     FlushThenWait();
   }
   // Closed mid-schedule: still end it, so that nobody waits for a DoneEvent forever.

@@ -109,6 +109,10 @@ class ProbeSocket {
   void StartSchedule(std::unique_ptr<Schedule> schedule);
   // Controller: ends the running schedule (the thread emits DoneEvent); no-op otherwise.
   void StopSchedule();
+  // Asks the thread to read what the socket holds and hand every event so far to JS now,
+  // ending with a kFlushed event that counts the requests it answers (a reflector's stream closes an interval on it: "everything
+  // answered until now", not until the last 100 ms batch).
+  void RequestFlush();
   // Stops and joins the thread, closes the socket. Idempotent, any thread but the I/O one.
   void Shutdown();
 
@@ -321,6 +325,7 @@ class ProbeSocket {
   std::unique_ptr<Schedule> pendingSchedule_;
   bool stopRequested_ = false;
   std::atomic<bool> controlPending_{false};
+  std::atomic<uint32_t> flushRequests_{0};
   std::atomic<bool> scheduleActive_{false};
   std::atomic<bool> closing_{false};
 
