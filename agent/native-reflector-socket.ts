@@ -33,6 +33,7 @@ import {
   type RefusedEvent,
   type SessionEndedEvent,
 } from '../shared/native/native-addon.js';
+import { FlushWaiters } from '../shared/native/flush-waiters.js';
 
 export type ReflectorEvent = ReflectedEvent | ReflectTxEvent | NativeRxEvent | NativeErrorEvent | RefusedEvent |
   SessionEndedEvent;
@@ -80,6 +81,7 @@ export async function createNativeReflector(
   onEvents: ReflectorEventHandler,
 ): Promise<NativeReflector> {
   validateCommonOptions(options);
+  const flushes = new FlushWaiters();
   if (options.family !== 4 && options.family !== 6) {
     throw new RangeError(`family must be 4 or 6, got ${String(options.family)}`);
   }
@@ -102,27 +104,19 @@ export async function createNativeReflector(
       // A reflector socket emits only reflector events and 'flushed'; the filter is for the type system.
       const out = events.filter(isReflectorEvent);
       if (out.length > 0) callHandler(onEvents, out);
-      // 'flushed' answers the oldest `count` flush() calls, after the events before them
-      for (const event of events) if (event.kind === 'flushed') for (const resolve of flushWaiters.splice(0, event.count)) resolve();
+      flushes.answer(events);
     },
   );
-  const flushWaiters: (() => void)[] = [];
   let closing: Promise<void> | undefined;
   return {
     localPort: socket.localPort,
     stampSource: options.timestamps,
     warnings: socket.warnings,
     stats: () => socket.stats(),
-    flush(): Promise<void> {
-      if (closing) return closing;
-      return new Promise((resolve) => {
-        flushWaiters.push(resolve);
-        socket.flush();
-      });
-    },
+    flush: () => closing ?? flushes.request(socket),
     close(): Promise<void> {
       // The last batch comes before close resolves: whoever waits for a flush has it all.
-      closing ??= socket.close().finally(() => { for (const resolve of flushWaiters.splice(0)) resolve(); });
+      closing ??= socket.close().finally(() => flushes.releaseAll());
       return closing;
     },
     unref: () => socket.unref(),

@@ -91,9 +91,9 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
       // The transport numbers its own targets; map them to the run's (in place: each batch is
       // the transport's own fresh array, and a copy per event was the costliest line at 1000 targets).
       const identity = indices.every((index, i) => index === i);
-      const onEvents = (events: TransportEvent[]): void => {
+      const onEvents = (events: TransportEvent[], readUntilMonoNs?: bigint): void => {
         if (!identity) for (const event of events) if ('target' in event) event.target = indices[event.target] ?? -1;
-        state.apply(events, mode, family);
+        state.apply(events, mode, family, readUntilMonoNs);
         state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
         if (events.some((event) => event.kind === 'done')) onDone();
       };
@@ -172,14 +172,21 @@ function startRunTimers(state: RunState, stats: TargetStats[], window: ScheduleW
   };
 }
 
-/** After the last send: waits for replies in flight, up to --loss-after (--timeout after an abort). */
-async function drainInFlight(config: RunConfig, state: RunState, stats: TargetStats[], aborted: boolean,
-  sendingEndedNs: bigint): Promise<void> {
+/**
+ * After the last send: waits for replies in flight, up to --loss-after (--timeout after an
+ * abort). Each look first takes what the native threads have read (their batches would
+ * otherwise come up to 100 ms later), so that a reply in time is never called lost.
+ */
+async function drainInFlight(config: RunConfig, state: RunState, stats: TargetStats[], transports: FamilyTransport[],
+  aborted: boolean, sendingEndedNs: bigint): Promise<void> {
   const graceNs = BigInt(aborted ? Math.min(config.timeoutNs, config.lossAfterNs) : config.lossAfterNs);
+  const flushAll = (): Promise<unknown> => Promise.all(transports.map(({ transport }) => transport.flush?.()));
   while (stats.some((s) => s.matcher.inFlight > 0) && monoNs() - sendingEndedNs < graceNs) {
     await new Promise((resolve) => setTimeout(resolve, 10));
+    await flushAll();
     state.expire(monoNs());
   }
+  await flushAll();
   state.finish();
 }
 
@@ -255,7 +262,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
       wake();
     });
     const sendingEndedNs = monoNs();
-    await drainInFlight(config, state, stats, io.signal?.aborted ?? false, sendingEndedNs);
+    await drainInFlight(config, state, stats, transports, io.signal?.aborted ?? false, sendingEndedNs);
     io.onStats?.(stats);
     await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
     io.interval?.onInterval(stats, wallMsOfMono(monoNs()));

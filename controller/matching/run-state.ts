@@ -19,6 +19,12 @@ export class RunState {
   readonly strayRejects: TargetStats['rejects'] = {};
   doneTransports = 0;
   private lastExpireMonoNs = 0n;
+  /**
+   * Per batching transport ('udp4', ...): every reply that reached its socket before this
+   * time has been applied. Loss is judged no later than the oldest of them: a reply that came
+   * in time may still wait in a native batch (up to 100 ms, or a slot under quiet reads).
+   */
+  private readonly readUntilMonoNs = new Map<string, bigint>();
   /** told of a target's first ICMP error at once: a closed port must not pass for a slow network */
   onFirstUnreachable: ((target: TargetStats, reason: string) => void) | null = null;
 
@@ -30,8 +36,12 @@ export class RunState {
     }
   }
 
-  /** `mode` and `family` say how the transport's datagrams decode (UDP probe or ICMP echo). */
-  apply(events: TransportEvent[], mode: 'udp' | 'icmp' = 'udp', family: 4 | 6 = 4): void {
+  /**
+   * `mode` and `family` say how the transport's datagrams decode (UDP probe or ICMP echo);
+   * `readUntilMonoNs` is a batching transport's read horizon (TransportEventHandler).
+   */
+  apply(events: TransportEvent[], mode: 'udp' | 'icmp' = 'udp', family: 4 | 6 = 4, readUntilMonoNs?: bigint): void {
+    if (readUntilMonoNs !== undefined) this.readUntilMonoNs.set(`${mode}${family}`, readUntilMonoNs);
     for (const event of events) {
       switch (event.kind) {
         case 'sent': {
@@ -73,10 +83,16 @@ export class RunState {
     }
   }
 
-  /** Resolves lost probes; call periodically with the current monotonic time. */
+  /**
+   * Resolves lost probes; call periodically with the current monotonic time. A probe is lost
+   * when no reply reached the socket within --loss-after: judged at the transports' read
+   * horizon, not at `nowMonoNs`, while a batch may still hold replies that came before it.
+   */
   expire(nowMonoNs: bigint): void {
     this.lastExpireMonoNs = nowMonoNs;
-    for (const stats of this.targets) stats.recordRoundTrips(stats.matcher.expire(nowMonoNs));
+    let judgedAt = nowMonoNs;
+    for (const until of this.readUntilMonoNs.values()) if (until < judgedAt) judgedAt = until;
+    for (const stats of this.targets) stats.recordRoundTrips(stats.matcher.expire(judgedAt));
   }
 
   /**

@@ -23,6 +23,7 @@ import {
   type NativeSocketCommonOptions,
   type NativeSocketStats,
 } from '../../shared/native/native-addon.js';
+import { FlushWaiters } from '../../shared/native/flush-waiters.js';
 import { deliverBatch, scheduleSocketTransport, warnFirstNativeErrors, type NativeScheduleTransport } from './schedule-socket-transport.js';
 
 export interface NativeIcmpTransportOptions extends NativeSocketCommonOptions {
@@ -53,6 +54,7 @@ export async function createNativeIcmpTransport(
   const family = options.family ?? (options.bindAddress?.includes(':') ? 6 : 4);
   if (family !== 4 && family !== 6) throw new RangeError(`family must be 4 or 6, got ${String(family)}`);
   const stampSource = options.timestamps ?? 'kernel';
+  const flushes = new FlushWaiters();
   const onError = options.onError ?? warnFirstNativeErrors(WARNING_LIMIT);
 
   let socket: NativeProbeSocket;
@@ -67,7 +69,7 @@ export async function createNativeIcmpTransport(
         timestamps: stampSource,
         ...pickDefined(options),
       },
-      (events) => deliverBatch(events, onEvents, onError),
+      (events, readUntilMonoNs) => deliverBatch(events, readUntilMonoNs, onEvents, onError, flushes),
     );
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -75,7 +77,7 @@ export async function createNativeIcmpTransport(
     throw err;
   }
 
-  return scheduleSocketTransport(socket, stampSource, (schedule) => validateIcmpSchedule(schedule, family));
+  return scheduleSocketTransport(socket, stampSource, (schedule) => validateIcmpSchedule(schedule, family), flushes);
 }
 
 /** Catches schedules meant for UDP or the other family before the thread sends them. */

@@ -18,6 +18,7 @@ import {
   type NativeProbeSocket,
   type NativeSocketCommonOptions,
 } from '../../shared/native/native-addon.js';
+import { FlushWaiters } from '../../shared/native/flush-waiters.js';
 import { deliverBatch, scheduleSocketTransport, warnFirstNativeErrors, type NativeScheduleTransport } from './schedule-socket-transport.js';
 
 export interface NativeTransportOptions extends NativeSocketCommonOptions {
@@ -54,6 +55,7 @@ export async function createNativeTransport(
     throw new RangeError(`port must be an integer 0..65535, got ${String(port)}`);
   }
   const stampSource = options.timestamps ?? 'kernel';
+  const flushes = new FlushWaiters();
   const onError = options.onError ?? warnFirstNativeErrors(DEFAULT_WARNING_LIMIT);
 
   const socket: NativeProbeSocket = new addon.ProbeSocket(
@@ -65,10 +67,10 @@ export async function createNativeTransport(
       timestamps: stampSource,
       ...pickDefined(options),
     },
-    (events) => deliverBatch(events, onEvents, onError),
+    (events, readUntilMonoNs) => deliverBatch(events, readUntilMonoNs, onEvents, onError, flushes),
   );
 
-  return { ...scheduleSocketTransport(socket, stampSource, (schedule) => validateSchedule(schedule, family)), localPort: socket.localPort };
+  return { ...scheduleSocketTransport(socket, stampSource, (schedule) => validateSchedule(schedule, family), flushes), localPort: socket.localPort };
 }
 
 function validateSchedule(schedule: ScheduleSpec, family: 4 | 6): void {

@@ -1,9 +1,14 @@
 import type { ProbeTransport, ScheduleSpec, TransportEvent, TransportEventHandler } from '../../shared/transport/probe-transport.js';
+import type { FlushWaiters } from '../../shared/native/flush-waiters.js';
 import { callHandler, type NativeErrorEvent, type NativeEvent, type NativeProbeSocket, type NativeSocketStats } from '../../shared/native/native-addon.js';
 
-/** Hands a controller socket's batch on: errors to onError, the rest (TransportEvents) to onEvents. */
-export function deliverBatch(events: NativeEvent[], onEvents: TransportEventHandler,
-  onError: (event: NativeErrorEvent) => void): void {
+/**
+ * Hands a controller socket's batch on: errors to onError, the rest (TransportEvents) to
+ * onEvents with the batch's read horizon (also when only a flush answer came), then answers
+ * the flushes it ends.
+ */
+export function deliverBatch(events: NativeEvent[], readUntilMonoNs: bigint, onEvents: TransportEventHandler,
+  onError: (event: NativeErrorEvent) => void, flushes: FlushWaiters): void {
   const transport: TransportEvent[] = [];
   const errors: NativeErrorEvent[] = [];
   for (const event of events) {
@@ -22,7 +27,10 @@ export function deliverBatch(events: NativeEvent[], onEvents: TransportEventHand
     }
   }
   if (errors.length > 0) callHandler((errs: NativeErrorEvent[]) => errs.forEach(onError), errors);
-  if (transport.length > 0) callHandler(onEvents, transport);
+  if (transport.length > 0 || events.some((event) => event.kind === 'flushed')) {
+    callHandler((evs: TransportEvent[]) => onEvents(evs, readUntilMonoNs), transport);
+  }
+  flushes.answer(events);
 }
 
 /** Native thread errors as process warnings, the first `limit` of them: a failing link must not flood stderr. */
@@ -51,7 +59,7 @@ export interface NativeScheduleTransport extends ProbeTransport {
  * the socket's protocol first; close is idempotent and joins the socket's thread.
  */
 export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 'kernel' | 'hardware',
-  validate: (schedule: ScheduleSpec) => void): NativeScheduleTransport {
+  validate: (schedule: ScheduleSpec) => void, flushes: FlushWaiters): NativeScheduleTransport {
   let closing: Promise<void> | undefined;
   return {
     stampSource,
@@ -64,8 +72,9 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
     stop(): void {
       if (!closing) socket.stop();
     },
+    flush: () => closing ?? flushes.request(socket),
     close(): Promise<void> {
-      closing ??= socket.close();
+      closing ??= socket.close().finally(() => flushes.releaseAll());
       return closing;
     },
     sendDatagram(data: Buffer, address: string, port: number): Promise<void> {

@@ -243,6 +243,12 @@ export type NativeEvent =
   | RefusedEvent
   | SessionEndedEvent;
 
+/**
+ * A batch of events, and the CLOCK_MONOTONIC ns until which the thread had read the socket's
+ * receive queue: every datagram that arrived before it is in this batch or an earlier one.
+ */
+export type NativeBatchHandler = (events: NativeEvent[], readUntilMonoNs: bigint) => void;
+
 /** One socket and its native thread. */
 export interface NativeProbeSocket {
   readonly localPort: number;
@@ -274,7 +280,7 @@ export interface NativeAddon {
   readonly version: number;
   readonly ProbeSocket: new (
     options: NativeSocketOptions,
-    onEvents: (events: NativeEvent[]) => void,
+    onEvents: NativeBatchHandler,
   ) => NativeProbeSocket;
   /** CLOCK_MONOTONIC ns, the clock of ScheduleSpec.startMonoNs (= process.hrtime.bigint()) */
   monotonicNs(): bigint;
@@ -331,7 +337,7 @@ export function loadNativeAddon(): LoadNativeAddonResult {
 }
 
 /** What the addon's ProbeSocket hands its callback: a packed batch (event-records.ts). */
-type PackedBatchHandler = (records: ArrayBuffer, strings: string[], data: Buffer) => void;
+type PackedBatchHandler = (records: ArrayBuffer, strings: string[], data: Buffer, readUntilMonoNs: bigint) => void;
 type RawNativeAddon = Omit<NativeAddon, 'ProbeSocket'> & {
   readonly ProbeSocket: new (options: NativeSocketOptions, onEvents: PackedBatchHandler) => NativeProbeSocket;
 };
@@ -339,8 +345,9 @@ type RawNativeAddon = Omit<NativeAddon, 'ProbeSocket'> & {
 /** The addon with a ProbeSocket whose callback gets event objects, built from the packed batches. */
 function withEventObjects(raw: RawNativeAddon): NativeAddon {
   const RawProbeSocket = raw.ProbeSocket;
-  function ProbeSocket(options: NativeSocketOptions, onEvents: (events: NativeEvent[]) => void): NativeProbeSocket {
-    return new RawProbeSocket(options, (records, strings, data) => onEvents(decodeEventRecords(records, strings, data)));
+  function ProbeSocket(options: NativeSocketOptions, onEvents: NativeBatchHandler): NativeProbeSocket {
+    return new RawProbeSocket(options, (records, strings, data, readUntilMonoNs) =>
+      onEvents(decodeEventRecords(records, strings, data), readUntilMonoNs));
   }
   return { ...raw, ProbeSocket: ProbeSocket as unknown as NativeAddon['ProbeSocket'] };
 }

@@ -126,10 +126,21 @@ export interface ProbeTransport {
   stop(): void;
   close(): Promise<void>;
   /**
+   * Native transports: resolves once every reply read until now has reached the handler (its
+   * thread reads the socket first). Before the last losses are declared: a reply in time must
+   * not wait in a batch while its probe is called lost.
+   */
+  flush?(): Promise<void>;
+  /**
    * UDP transports: sends one datagram from the probe socket, without a TX stamp (a
    * session-end, which must come from the address and port that holds the session's place).
    */
   sendDatagram?(data: Buffer, address: string, port: number): Promise<void>;
 }
 
-export type TransportEventHandler = (events: TransportEvent[]) => void;
+/**
+ * `readUntilMonoNs`: every reply that reached the socket before this CLOCK_MONOTONIC time is
+ * in these events or earlier ones (a native transport's thread reads and hands over in
+ * batches). Absent: every reply so far (user-space transports hand each one over as read).
+ */
+export type TransportEventHandler = (events: TransportEvent[], readUntilMonoNs?: bigint) => void;

@@ -86,6 +86,22 @@ describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)
     expect(target.rtt_ns.max).toBeNull();
   });
 
+  // Replies reach JS in batches (up to 100 ms, a slot later under quiet reads): loss is judged
+  // at the time the native thread had read its socket until, not when JS looks. Judged at
+  // JS's time, --loss-after 5ms called 23 of 300 loopback replies lost (and then 'expired').
+  it('--loss-after 20ms at 100 Hz: a loopback reply is never called lost for waiting in a batch', async () => {
+    const agent = await startAgent();
+    try {
+      const result = await runCli(['run', '--target', `127.0.0.1:${agent.port}`, '--count', '300', '--rate', '100',
+        '--timeout', '1ms', '--loss-after', '20ms', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      const target = JSON.parse(result.stdout).targets[0];
+      expect(target).toMatchObject({ sent: 300, received: 300, lost: 0, rejected: {} });
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('two targets are probed on one schedule, each accounted on its own', async () => {
     const agent = await startAgent();
     const port = await freeUdpPort();

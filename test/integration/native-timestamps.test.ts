@@ -18,7 +18,7 @@ import {
 } from '../../shared/native/native-addon.js';
 import { createNativeReflector, type NativeReflector, type ReflectorEvent } from '../../agent/native-reflector-socket.js';
 import { createNativeTransport, type NativeTransport } from '../../controller/transport/native-transport.js';
-import type { RxEvent, SentEvent, TransportEvent, TxStampEvent } from '../../shared/transport/probe-transport.js';
+import type { RxEvent, SentEvent, TransportEvent, TransportEventHandler, TxStampEvent } from '../../shared/transport/probe-transport.js';
 import {
   FLAGS_T3_SHIFT,
   OFFSET_FLAGS,
@@ -115,7 +115,7 @@ async function openReflector(
   return reflector;
 }
 
-async function openTransport(family: 4 | 6, onEvents: (events: TransportEvent[]) => void,
+async function openTransport(family: 4 | 6, onEvents: TransportEventHandler,
   spin: { spinUs: number; spinCapped: boolean } | Record<string, never> = {}): Promise<NativeTransport> {
   const transport = await createNativeTransport(
     addon(),
@@ -371,6 +371,23 @@ describeNative('native controller transport + native reflector', () => {
     await reflector.close();
     await reflector.flush();
     expect(fromReflector.events.filter((e) => e.kind === 'reflected')).toHaveLength(3);
+  });
+
+  // The controller judges loss at the read horizon its batches carry (RunState.expire); at
+  // the end of a run it flushes, so the horizon must then be the time of the flush.
+  it("a controller transport's batches carry its read horizon; after flush() it is no earlier than the call", async () => {
+    const horizons: bigint[] = [];
+    const transport = await openTransport(4, (_events, readUntilMonoNs) => { if (readUntilMonoNs !== undefined) horizons.push(readUntilMonoNs); });
+    for (let i = 0; i < 3; i++) {
+      const calledAt = process.hrtime.bigint();
+      await transport.flush?.();
+      const last = horizons.at(-1) ?? 0n;
+      expect(last).toBeGreaterThanOrEqual(calledAt);
+      expect(last).toBeLessThanOrEqual(process.hrtime.bigint());
+      await sleep(20);
+    }
+    expect(horizons).toHaveLength(3);
+    expect([...horizons].sort((a, b) => (a < b ? -1 : 1))).toEqual(horizons);
   });
 
   // The quiet window (issue 15): the native threads hand events to JS at most every 100 ms

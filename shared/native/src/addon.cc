@@ -78,9 +78,10 @@ void DeliverBatch(Napi::Env env, Napi::Function onEvents, EventBatch* batch) {
       PackRecord(record, ev, index);
       record += kRecordBytes;
     }
+    const Napi::BigInt readUntil = Napi::BigInt::New(env, owned->readUntilMonoNs);
     // Packed: the batch goes back to the socket thread's pool before JS runs.
     ReturnToPool(std::move(owned));
-    onEvents.Call({records, strings, data});
+    onEvents.Call({records, strings, data, readUntil});
   } catch (const Napi::Error& err) {
     // A throwing handler surfaces as an uncaught exception, like any event handler. While
     // Node shuts down, JS cannot run and napi_throw fails too: the batch is dropped then
@@ -554,7 +555,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   //    batch there once it is warm); stats().batchesAllocated
   // 8: a TX stamp read in time rides in its 'sent'/'reflected' record (count = its source);
   //    an 'rx' record's count is the controller's verdict on its tag; batchIntervalMs
-  // 9: flush(): every event so far now, then a 'flushed' event
+  // 9: flush(): every event so far now, then a 'flushed' event; each batch comes with the
+  //    time until which the socket's receive queue was read (readUntilMonoNs)
   exports.Set("version", Napi::Number::New(env, 9));
   return exports;
 }

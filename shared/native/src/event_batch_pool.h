@@ -19,6 +19,7 @@ class EventBatchPool;
 struct EventBatch {
   std::vector<Event> events;
   std::vector<uint8_t> data;  // the datagrams of its rx events, back to back (Event::dataOffset)
+  int64_t readUntilMonoNs = 0;  // ProbeSocket::readHorizonNs_ when it was handed out
   std::weak_ptr<EventBatchPool> home;  // where it goes back; gone with the socket
 };
 

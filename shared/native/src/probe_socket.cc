@@ -582,8 +582,12 @@ void ProbeSocket::Run() {
     }
     if (closing_.load(std::memory_order_acquire)) break;
     if (const uint32_t requests = flushRequests_.exchange(0, std::memory_order_acq_rel); requests > 0) {
-      // This round's reads are done (the wake-up that brought the request read the socket,
-      // outside a controller's quiet window): what came before the request goes now.
+      // Read what the socket holds (not in a controller's quiet window, where what came
+      // since the slot waits for the next one), so that the batch's read horizon is now.
+      if (!InQuietWindow(MonoNowNs())) {
+        socketReady_ |= POLLIN;
+        Drain();
+      }
       Event flushed(EventKind::kFlushed);
       flushed.count = requests;
       Push(std::move(flushed));
@@ -954,8 +958,11 @@ int ProbeSocket::FillBatch(RecvBatch* b, int flags) {
     m.msg_controllen = sizeof b->control[i];
     m.msg_flags = 0;
   }
+  const int64_t startNs = b == &rx_ ? MonoNowNs() : 0;
   const int got = recvmmsg(fd_, b->msgs, kRecvBatch, flags | MSG_DONTWAIT, nullptr);
   b->monoNs = MonoNowNs();
+  // Fewer than asked for (or EAGAIN): the receive queue held nothing more when the call began.
+  if (b == &rx_ && (got >= 0 ? got < kRecvBatch : errno == EAGAIN || errno == EWOULDBLOCK)) readHorizonNs_ = startNs;
   b->next = 0;
   b->count = got < 0 ? 0 : got;
   // Fewer than asked for: the queue was empty at that moment. The next read would say
@@ -1558,6 +1565,7 @@ void ProbeSocket::Flush() {
   if (batch_->events.empty()) return;
   // The next batch is one that JS has given back: no allocation once the pool is warm.
   std::unique_ptr<EventBatch> full = std::exchange(batch_, batchPool_->Take());
+  full->readUntilMonoNs = readHorizonNs_;
   ++batchSerial_;
   if (flush_) {
     flush_(std::move(full));

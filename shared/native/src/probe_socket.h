@@ -376,6 +376,10 @@ class ProbeSocket {
   std::unique_ptr<EventBatch> batch_;
   int64_t errorWindowStartNs_ = 0;
   int64_t lastFlushMonoNs_ = 0;
+  // Every datagram that reached the socket before this CLOCK_MONOTONIC time has been read:
+  // the start of the last read that found the receive queue empty. Each batch carries it, so
+  // that JS declares a probe lost only when its reply cannot be in a batch still to come.
+  int64_t readHorizonNs_ = 0;
   uint32_t errorsInWindow_ = 0;
   uint64_t errorsSuppressed_ = 0;
   std::unique_ptr<ProbeGuard> guard_;  // reflector only

@@ -46,6 +46,25 @@ describe('RunState', () => {
     expect(state.strayRejects).toEqual({});
   });
 
+  it("judges loss at the transports' read horizon: a reply that came in time but waits in a native batch is not called lost", () => {
+    const state = new RunState(makeStats());
+    // the batch with the sends: its thread had read the socket until the second send
+    state.apply([sent(0, 0n), tx(0, 0n), sent(0, 1n), tx(0, 1n)], 'udp', 4, dueAt(1n));
+    // 11 s on (loss after 10 s) the next batch has not come: nothing can be called lost yet
+    state.expire(dueAt(1n) + 11n * SEC);
+    expect(counts(state, 0)).toMatchObject({ sent: 2, received: 0, lost: 0 });
+    // it comes: probe 0's reply, read in time; none for probe 1, and the socket read until now
+    state.apply([rx(replyBytes(SESSION_A, 0n), 0n, 100_000n)], 'udp', 4, dueAt(1n) + 11n * SEC);
+    state.expire(dueAt(1n) + 11n * SEC);
+    expect(counts(state, 0)).toMatchObject({ sent: 2, received: 1, lost: 1 });
+    expect(target(state, 0).rejects).toEqual({});
+    // a transport without batches (user space) is judged at the time given
+    const direct = new RunState(makeStats());
+    direct.apply([sent(0, 0n), tx(0, 0n)]);
+    direct.expire(dueAt(0n) + 11n * SEC);
+    expect(counts(direct, 0)).toMatchObject({ sent: 1, lost: 1 });
+  });
+
   it("a TX stamp folded into the 'sent' event counts as the 'tx' event it stands for", () => {
     const separate = new RunState(makeStats());
     const folded = new RunState(makeStats());
