@@ -80,6 +80,21 @@ interface FamilyTransport {
 
 const KINDS = [['udp', 4], ['udp', 6], ['icmp', 4], ['icmp', 6]] as const;
 
+/**
+ * How often the native threads hand their events to JavaScript unasked. A run without soak
+ * intervals has nobody who needs them sooner: the status line asks for them (flush) right
+ * before it is printed, the end of the run too. Soak keeps 100 ms: its intervals, dashboard
+ * and breach messages to the agents live on the events.
+ */
+export function batchIntervalMs(io: Pick<RunIo, 'interval'>): number {
+  return io.interval ? 100 : 1000;
+}
+
+/** Resolves once every transport has handed over what its thread has read (flush). */
+function flushTransports(transports: FamilyTransport[]): Promise<unknown> {
+  return Promise.all(transports.map(({ transport }) => transport.flush?.()));
+}
+
 /** One socket per probe mode and address family in use; all opened (and RT options checked) before any sends. */
 async function openTransports(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
   state: RunState, onDone: () => void, io: RunIo, allWarnings: string[]): Promise<FamilyTransport[]> {
@@ -98,7 +113,7 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
         if (events.some((event) => event.kind === 'done')) onDone();
       };
       const { transport, warnings } = await openTransport(choice, config.socket, mode, family, onEvents,
-        (message) => io.log(`warning: socket: ${message}`), config.authKey);
+        (message) => io.log(`warning: socket: ${message}`), { authKey: config.authKey, batchIntervalMs: batchIntervalMs(io) });
       opened.push({ transport, mode, family, indices });
       for (const warning of warnings) io.log(`warning: ${warning}`);
       for (const warning of warnings) if (!allWarnings.includes(warning)) allWarnings.push(warning);
@@ -149,13 +164,21 @@ function startSchedules(config: RunConfig, targets: ResolvedTarget[], stats: Tar
  * The run's periodic work on the JS side: loss expiry, the status line, soak intervals, and a
  * stop at the end time for a transport that does not end by itself. Returns what cancels them.
  */
-function startRunTimers(state: RunState, stats: TargetStats[], window: ScheduleWindow, io: RunIo,
-  stopAll: () => void): () => void {
+function startRunTimers(state: RunState, stats: TargetStats[], transports: FamilyTransport[], window: ScheduleWindow,
+  io: RunIo, stopAll: () => void): () => void {
   // One timer a second for both: the JS thread wakes for the batches, and next to never else.
+  // The status line first takes what the threads hold (their batches may be a second apart).
   const status = io.status;
+  let stopped = false;
   const secondTimer = setInterval(() => {
-    state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
-    status?.(formatStatusLine(Number(monoNs() - window.startMonoNs) / 1e9, stats));
+    if (!status) {
+      state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
+      return;
+    }
+    void flushTransports(transports).then(() => {
+      state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
+      if (!stopped) status(formatStatusLine(Number(monoNs() - window.startMonoNs) / 1e9, stats));
+    });
   }, EXPIRE_FALLBACK_MS);
   const intervalTimer = io.interval ? setInterval(() => {
     state.expire(monoNs());
@@ -166,6 +189,7 @@ function startRunTimers(state: RunState, stats: TargetStats[], window: ScheduleW
   const endTimer = window.endMonoNs === undefined ? null
     : setTimeout(stopAll, Number(window.endMonoNs - monoNs()) / 1e6 + 50);
   return () => {
+    stopped = true;
     clearInterval(secondTimer);
     if (intervalTimer) clearInterval(intervalTimer);
     if (endTimer) clearTimeout(endTimer);
@@ -180,7 +204,7 @@ function startRunTimers(state: RunState, stats: TargetStats[], window: ScheduleW
 async function drainInFlight(config: RunConfig, state: RunState, stats: TargetStats[], transports: FamilyTransport[],
   aborted: boolean, sendingEndedNs: bigint): Promise<void> {
   const graceNs = BigInt(aborted ? Math.min(config.timeoutNs, config.lossAfterNs) : config.lossAfterNs);
-  const flushAll = (): Promise<unknown> => Promise.all(transports.map(({ transport }) => transport.flush?.()));
+  const flushAll = (): Promise<unknown> => flushTransports(transports);
   while (stats.some((s) => s.matcher.inFlight > 0) && monoNs() - sendingEndedNs < graceNs) {
     await new Promise((resolve) => setTimeout(resolve, 10));
     await flushAll();
@@ -252,7 +276,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const stopAll = (): void => {
     for (const { transport } of transports) transport.stop();
   };
-  const stopTimers = startRunTimers(state, stats, window, io, stopAll);
+  const stopTimers = startRunTimers(state, stats, transports, window, io, stopAll);
   io.signal?.addEventListener('abort', stopAll, { once: true });
 
   try {

@@ -102,6 +102,25 @@ describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)
     }
   });
 
+  // A run without soak intervals takes batches once a second (run-controller batchIntervalMs);
+  // the status line asks for what the thread holds first, so it is never a batch behind.
+  it('the status line each second is current: its sent and rcvd are those of that second, not of the last batch', async () => {
+    const agent = await startAgent();
+    try {
+      const result = await runCli(['run', '--target', `127.0.0.1:${agent.port}`, '--rate', '100', '--duration', '4s', '--json', '/dev/null']);
+      expect(result.code, result.stderr).toBe(0);
+      const lines = [...result.stderr.matchAll(/^\[\s*(\d+) s\] .* sent (\d+) rcvd (\d+) /gm)].map((m) => m.slice(1).map(Number));
+      expect(lines.length, result.stderr).toBeGreaterThanOrEqual(3);
+      for (const [second = 0, sent = 0, rcvd = 0] of lines) {
+        // 100 a second from the start (a slot or two either side); the last reply or two in flight
+        expect(sent, `${second} s`).toBeGreaterThanOrEqual(100 * second - 5);
+        expect(rcvd, `${second} s`).toBeGreaterThanOrEqual(sent - 3);
+      }
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('two targets are probed on one schedule, each accounted on its own', async () => {
     const agent = await startAgent();
     const port = await freeUdpPort();

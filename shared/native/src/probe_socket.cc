@@ -582,16 +582,10 @@ void ProbeSocket::Run() {
     }
     if (closing_.load(std::memory_order_acquire)) break;
     if (const uint32_t requests = flushRequests_.exchange(0, std::memory_order_acq_rel); requests > 0) {
-      // Read what the socket holds (not in a controller's quiet window, where what came
-      // since the slot waits for the next one), so that the batch's read horizon is now.
-      if (!InQuietWindow(MonoNowNs())) {
-        socketReady_ |= POLLIN;
-        Drain();
-      }
-      Event flushed(EventKind::kFlushed);
-      flushed.count = requests;
-      Push(std::move(flushed));
-      Flush();
+      flushAnswers_ += requests;
+      // While a schedule hands its batches out mid-gap, so is the answer (FlushIfDue): the
+      // JavaScript it wakes must not run between a probe and its reply.
+      if (!FlushesMidGap()) AnswerFlushes();
     }
     FlushThenWait();
   }
@@ -1453,7 +1447,25 @@ void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_exten
   }
 }
 
+void ProbeSocket::AnswerFlushes() {
+  // Read what the socket holds (not in a controller's quiet window, where what came since
+  // the slot waits for the next one), so that the batch's read horizon is now.
+  if (!InQuietWindow(MonoNowNs())) {
+    socketReady_ |= POLLIN;
+    Drain();
+  }
+  ReportMissedRuns();
+  Event flushed(EventKind::kFlushed);
+  flushed.count = std::exchange(flushAnswers_, 0);
+  Push(std::move(flushed));
+  Flush();
+}
+
 bool ProbeSocket::FlushIfDue(int64_t nowNs) {
+  if (flushAnswers_ > 0) {
+    AnswerFlushes();
+    return true;
+  }
   if (nowNs - lastFlushMonoNs_ < config_.batchIntervalNs) return false;
   ReportMissedRuns();
   if (batch_->events.empty()) return false;
@@ -1462,6 +1474,7 @@ bool ProbeSocket::FlushIfDue(int64_t nowNs) {
 }
 
 int64_t ProbeSocket::FlushDueAtNs() const {
+  if (flushAnswers_ > 0) return MonoNowNs();  // now, or mid-gap while a schedule runs
   if (batch_->events.empty() && !missedPending_) return -1;
   return lastFlushMonoNs_ + config_.batchIntervalNs;
 }

@@ -293,6 +293,9 @@ class ProbeSocket {
   void FlushThenWait();
   // Flushes when events wait and the last batch is config_.batchIntervalNs old; whether it did.
   bool FlushIfDue(int64_t nowNs);
+  // Reads the socket (outside a quiet window) and flushes, the batch ending with a kFlushed
+  // event for the flush requests taken so far.
+  void AnswerFlushes();
   // A skipped slot: extends the target's run of missed slots or starts a new one.
   void CountMissed(size_t target, uint64_t slot, int64_t dueMonoNs);
   // The target's run of missed slots as one event (before its next probe, or a batch).
@@ -326,6 +329,7 @@ class ProbeSocket {
   bool stopRequested_ = false;
   std::atomic<bool> controlPending_{false};
   std::atomic<uint32_t> flushRequests_{0};
+  uint32_t flushAnswers_ = 0;  // requests taken by the thread, answered at the next flush
   std::atomic<bool> scheduleActive_{false};
   std::atomic<bool> closing_{false};
 
