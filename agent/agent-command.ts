@@ -118,20 +118,18 @@ export async function agentCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * How often the native reflector hands its events to JavaScript: every 100 ms when a stream or
- * the guest timer needs them in time, else once a second. Without either, JavaScript only
- * counts them for the summary printed at exit, and waking it 10 times less is most of what
- * the agent costs the guest beside answering (the last batch still comes before exit).
+ * How often the native reflector hands its events to JavaScript unasked: once a second. Whoever
+ * needs them sooner asks (flush): the stream when an interval closes and before it answers a
+ * controller's final flush. Waking JavaScript 10 times less is most of what the agent costs the
+ * guest beside answering; each probe still lands in the interval its thread read it in.
  */
-export function reflectorBatchIntervalMs(config: Pick<AgentConfig, 'stream' | 'timer'>): number {
-  return config.stream || config.timer ? 100 : 1000;
-}
+export const REFLECTOR_BATCH_INTERVAL_MS = 1000;
 
 /** The reflector on the probe port, native (kernel stamps) or node:dgram; an exit code when it cannot be had. */
 async function openReflector(config: AgentConfig, choice: TimestampChoice, core: AgentCore): Promise<Reflector | number> {
   let reflector: Reflector;
   try {
-    const native = { ...config.socket.native, batchIntervalMs: reflectorBatchIntervalMs(config) };
+    const native = { ...config.socket.native, batchIntervalMs: REFLECTOR_BATCH_INTERVAL_MS };
     reflector = choice.kind === 'native'
       ? await openNativeReflector(choice.addon, config.host, config.port, config.family, choice.stamps, native, core, config.protection)
       : await openDgramReflector(config.host, config.port, config.family, core, config.protection);
@@ -265,9 +263,12 @@ async function runAgent(config: AgentConfig): Promise<number> {
   // With the timer on, the tick also collects its counts: at most 100 ms apart and right after
   // each interval boundary. With neither a stream nor the timer there is nothing to tick: the
   // JS thread then wakes only for the reflector's batches.
+  // An interval that is due closes after the reflector handed over what it had read.
   const stopTicker = config.stream || timer
-    ? startAlignedTicker(Math.min(timer ? 100 : 250, config.intervalMs / 4), () => wallMsOfMono(monoNs()),
-      (nowMs) => recorder.tick(nowMs))
+    ? startAlignedTicker(Math.min(timer ? 100 : 250, config.intervalMs / 4), () => wallMsOfMono(monoNs()), (nowMs) => {
+      if (!recorder.intervalDue(nowMs)) return recorder.tick(nowMs);
+      void reflector.flush().then(() => recorder.tick(wallMsOfMono(monoNs())));
+    })
     : () => {};
   process.stdout.write(`listening udp ${shown(reflector.address, reflector.port)} (timestamps: ${reflector.stampSource})\n`);
   if (stream) process.stdout.write(`stream ws://${shown(stream.address, stream.port)}/v1/stream${config.stream?.token ? '' : ' (no auth)'}\n`);

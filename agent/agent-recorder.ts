@@ -159,6 +159,12 @@ export class AgentRecorder {
     countReject(this.pendingRejects, reason, count);
   }
 
+  /** Whether an open interval has ended by `nowMs` (tick would close it). */
+  intervalDue(nowMs: number): boolean {
+    for (const session of this.sessions.values()) if (nowMs >= session.intervalStartMs + this.options.intervalMs) return true;
+    return false;
+  }
+
   /** Closes every interval whose end has passed and ends idle sessions; call a few times a second. */
   tick(nowMs: number): void {
     this.foldTimer();

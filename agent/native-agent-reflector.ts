@@ -40,7 +40,9 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
       switch (event.kind) {
         case 'reflected': {
           const peer = family === 6 ? `[${event.address}]:${event.port}` : `${event.address}:${event.port}`;
-          core.reflectedProbe({ session: event.session, seq: event.seq, peer, t1Ns: event.t1Ns, t2Ns: event.t2Ns, nowMs }, null);
+          // when its thread read it, not when the batch came: the interval it belongs to
+          const readMs = wallMsOfMono(event.rxMonoNs);
+          core.reflectedProbe({ session: event.session, seq: event.seq, peer, t1Ns: event.t1Ns, t2Ns: event.t2Ns, nowMs: readMs }, null);
           if (event.txNs !== null) core.replySent(event.session, event.txNs, event.t2Ns);
           break;
         }

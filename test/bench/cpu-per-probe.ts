@@ -145,5 +145,5 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the I/O thread rows are the native loop alone (fping's equivalent), the rest of a process is Node: its JavaScript thread (woken ~10 times a second for a batch) and V8's compiler and GC threads; the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the I/O thread rows are the native loop alone (fping's equivalent), the rest of a process is Node: its JavaScript thread (woken about once a second for a batch, with --quiet) and V8's compiler and GC threads; the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).`;
 }

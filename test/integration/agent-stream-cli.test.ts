@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startAgent } from '../helpers/cli.js';
 import { startUdpRelay } from '../helpers/udp-relay.js';
+import { WebSocket } from 'ws';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-stream-test-'));
 const tokenFile = join(dir, 'token');
@@ -65,6 +66,39 @@ describe('controller + agent stream through the real CLI (loopback)', () => {
       expect(target.agent.received).toBe(200 - expected.forward);
     } finally {
       await relay.close();
+      await agent.stop();
+    }
+  });
+
+  // The reflector hands its events to JavaScript once a second; an interval closes after the
+  // agent asked for what its thread had read, and each probe counts in the interval it was
+  // read in (not the one its batch reached JavaScript in, which was up to a second later).
+  it('--stream-interval 500ms with 1 s reflector batches: each full interval holds its 50 probes, the first the ones before its end', async () => {
+    const agent = await startAgent([...STREAM_ARGS, '--stream-interval', '500ms']);
+    const intervals: { start_ms: number; end_ms: number; counts: { received: number } }[] = [];
+    const ws = new WebSocket(agent.streamUrl ?? '', { headers: { Authorization: 'Bearer a-test-token-of-enough-length' } });
+    try {
+      ws.on('message', (data) => {
+        const m = JSON.parse(String(data)) as { type: string };
+        if (m.type === 'hello') ws.send(JSON.stringify({ type: 'subscribe', v: 1 }));
+        if (m.type === 'interval') intervals.push(m as unknown as (typeof intervals)[number]);
+      });
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+      const result = await runCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--count', '300', '--rate', '100', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      const startedMs = Date.parse(JSON.parse(result.stdout).started);
+      await new Promise((resolve) => setTimeout(resolve, 1200)); // the last interval closes on the ticker
+      const withProbes = intervals.filter((i) => i.counts.received > 0);
+      expect(withProbes.reduce((sum, i) => sum + i.counts.received, 0)).toBe(300);
+      for (const [k, i] of withProbes.entries()) {
+        expect(i.end_ms - i.start_ms, `interval ${k}`).toBeLessThanOrEqual(500);
+        if (k > 0 && k < withProbes.length - 1) expect(Math.abs(i.counts.received - 50), `interval ${k}: ${i.counts.received}`).toBeLessThanOrEqual(2);
+      }
+      // the first: every probe sent before its end (sending starts within 100 ms of `started`)
+      const first = withProbes[0];
+      expect(first?.counts.received).toBeGreaterThanOrEqual(Math.floor(((first?.end_ms ?? 0) - startedMs - 100) / 10) - 2);
+    } finally {
+      ws.terminate();
       await agent.stop();
     }
   });
