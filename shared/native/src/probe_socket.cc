@@ -911,7 +911,7 @@ bool ProbeSocket::InQuietWindow(int64_t nowNs) const {
   return nowNs < slotWakeNs && slotWakeNs - nowNs <= kFlushIntervalNs;
 }
 
-void ProbeSocket::Drain(bool finishBatches) {
+void ProbeSocket::Drain(bool finishBatches, int64_t untilNs) {
   for (;;) {
     // Stamps of what was just sent are read until they are all in, without a read that
     // finds the queue empty; what poll flagged is read until EAGAIN.
@@ -936,6 +936,9 @@ void ProbeSocket::Drain(bool finishBatches) {
     // what is still to read from the socket: the messages a batch holds cost no system call).
     if (schedule_ && MonoNowNs() >= nextDueMonoNs_ && !(finishBatches && HasBufferedMessages())) return;
     if (controlPending_.load(std::memory_order_relaxed)) return;
+    // A flush asked for is answered between reads, not after a flood ends.
+    if (flushRequests_.load(std::memory_order_relaxed) > 0) return;
+    if (untilNs >= 0 && MonoNowNs() >= untilNs) return;
     if (batch_->events.size() >= kMaxBatch) Flush();
   }
 }
@@ -1450,9 +1453,9 @@ void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_exten
 void ProbeSocket::AnswerFlushes() {
   // Read what the socket holds (not in a controller's quiet window, where what came since
   // the slot waits for the next one), so that the batch's read horizon is now.
-  if (!InQuietWindow(MonoNowNs())) {
+  if (const int64_t nowNs = MonoNowNs(); !InQuietWindow(nowNs)) {
     socketReady_ |= POLLIN;
-    Drain();
+    Drain(/*finishBatches=*/false, nowNs + kFlushReadBudgetNs);
   }
   ReportMissedRuns();
   Event flushed(EventKind::kFlushed);

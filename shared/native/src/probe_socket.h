@@ -161,6 +161,9 @@ class ProbeSocket {
   // A reflector's batch due to JS waits up to this long for the next probe's wake-up rather
   // than cost a wake-up of its own.
   static constexpr int64_t kFlushRideNs = 20'000'000;
+  // How long a flush answer reads the socket first, at most: what is queued when it comes is
+  // read in far less; a flood that outruns the thread must not hold the answer back.
+  static constexpr int64_t kFlushReadBudgetNs = 2'000'000;
   // SO_RCVBUF asked for (the kernel doubles it for its bookkeeping).
   static constexpr int kReceiveBufferBytes = 4 << 20;
 
@@ -191,7 +194,9 @@ class ProbeSocket {
   // Reads what socketReady_ says is there, plus the TX stamps of what was just sent, and
   // clears what it found empty; stops early when a slot is due or JS wants control (with
   // finishBatches, not before the messages a batch read already are handled).
-  void Drain(bool finishBatches = false);
+  // `untilNs` (CLOCK_MONOTONIC, -1: none): stop reading then even if more is queued (a flood
+  // must not keep a flush answer waiting).
+  void Drain(bool finishBatches = false, int64_t untilNs = -1);
   // Controller, quiet reads: between a send and the wake-up for the next slot (its spin
   // window), where the target answers. Nothing is read there; it waits for that wake-up.
   bool InQuietWindow(int64_t nowNs) const;
