@@ -251,7 +251,7 @@ async function runAgent(config: AgentConfig): Promise<number> {
       return EXIT_USAGE;
     }
     // A controller flushes once it has its last reply; the reflector's thread may still hold
-    // that probe's event for its next batch (up to 100 ms): the interval waits for it.
+    // that probe's event for its next batch (up to a second): the interval waits for it.
     stream.onFlush(async (session) => {
       await reflector.flush();
       recorder.flush(session, wallMsOfMono(monoNs()));

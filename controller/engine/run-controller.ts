@@ -198,8 +198,8 @@ function startRunTimers(state: RunState, stats: TargetStats[], transports: Famil
 
 /**
  * After the last send: waits for replies in flight, up to --loss-after (--timeout after an
- * abort). Each look first takes what the native threads have read (their batches would
- * otherwise come up to 100 ms later), so that a reply in time is never called lost.
+ * abort). Each look first takes what the native threads have read (their batches may come
+ * a second apart), so that a reply in time is never called lost.
  */
 async function drainInFlight(config: RunConfig, state: RunState, stats: TargetStats[], transports: FamilyTransport[],
   aborted: boolean, sendingEndedNs: bigint): Promise<void> {
