@@ -6,11 +6,11 @@ import { formatRunReport } from './report/format-report.js';
 import type { RunReport } from './report/run-report.js';
 import { parseRunConfig, RUN_FLAG_SPEC, type RunConfig, type RunFlags } from './engine/run-config.js';
 import { runController, type RunIo, type RunOutcome } from './engine/run-controller.js';
-import { chooseTimestamps } from '../shared/cli/timestamp-choice.js';
+import { chooseTimestamps, type TimestampChoice } from '../shared/cli/timestamp-choice.js';
 import { SOCKET_FLAGS_HELP } from '../shared/cli/socket-flags.js';
 import { resolveTargets } from './engine/resolve-targets.js';
 import { refusedOnlyMessage } from './report/refusal-text.js';
-import type { TargetStats } from './recording/target-stats.js';
+import type { ResolvedTarget, TargetStats } from './recording/target-stats.js';
 
 export const RUN_HELP = `Usage: rtprobe run --target [NAME=]HOST[:PORT] [--target ...] [options]
 
@@ -126,10 +126,24 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
   const choice = chooseTimestamps(config.timestamps, config.socket);
   if (choice instanceof Error) return printUsageError(view.command, choice);
   for (const warning of choice.warnings) process.stderr.write(`rtprobe ${view.command}: warning: ${warning}\n`);
+  // Every SIGINT or SIGTERM until the report is out stops sending (again: nothing more to do).
+  // A supervisor that repeats itself (coreutils `timeout` signals the child and its group) must
+  // not kill the run between its end and its report: with one-shot handlers, removed once the
+  // probes were in, a second SIGTERM within ~20 ms of the first did (exit 143, no report).
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await measureAndReport(config, view, choice, targets, abort.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function measureAndReport(config: RunConfig, view: ReportView, choice: TimestampChoice,
+  targets: ResolvedTarget[], signal: AbortSignal): Promise<number> {
   const tty = process.stderr.isTTY === true;
   let outcome: RunOutcome;
   try {
@@ -137,7 +151,7 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
       log: (line) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`),
       // --quiet: no status line, so none is computed (six percentiles per target a second)
       status: config.quiet ? undefined : (line) => process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`),
-      signal: abort.signal,
+      signal,
       onStats: view.stats,
       interval: view.interval,
       onStart: view.onStart,
@@ -146,9 +160,6 @@ export async function executeRun(config: RunConfig, view: ReportView = RUN_VIEW)
     // Opening sockets is the only thing that throws here: an option or privilege to fix.
     process.stderr.write(`rtprobe ${view.command}: ${(error as Error).message}\n`);
     return EXIT_USAGE;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
   if (tty && !config.quiet) process.stderr.write('\r\x1b[K');
   const decorated = view.decorate(outcome.report);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeProbe } from '../../shared/wire/probe-codec.js';
 import { socketQueuedBytes } from '../fuzz/udp-drops.js';
 import { freeUdpPort, runCli, sendDatagrams, startAgent } from '../helpers/cli.js';
+import { lastStatusReceived, spawnCli } from '../helpers/spawn-cli.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SUMMARY_KEYS = ['count', 'min', 'p50', 'p90', 'p99', 'p99_9', 'p99_99', 'p99_999', 'max', 'mean'];
@@ -117,6 +118,28 @@ describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)
         expect(rcvd, `${second} s`).toBeGreaterThanOrEqual(sent - 3);
       }
     } finally {
+      await agent.stop();
+    }
+  });
+
+  // A supervisor that repeats itself (coreutils `timeout` signals the child and its group):
+  // with one-shot handlers removed once the probes were in, a second SIGTERM within ~20 ms of
+  // the first killed the run before its report (exit 143, nothing on stdout).
+  it('two SIGTERMs back to back: the run stops once and still prints its JSON report', async () => {
+    const agent = await startAgent();
+    const run = spawnCli(['run', '--target', `127.0.0.1:${agent.port}`, '--rate', '100', '--duration', '30s', '--json', '-']);
+    try {
+      await waitFor(() => lastStatusReceived(run.stderr()) >= 100, { what: '100 answered probes', timeoutMs: 20_000 });
+      run.child.kill('SIGTERM');
+      // apart, or the kernel merges them into one pending signal
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      run.child.kill('SIGTERM');
+      await run.exited;
+      const report = JSON.parse(run.stdout());
+      expect(report.targets[0].sent).toBeGreaterThanOrEqual(100);
+      expect(report.targets[0].received + report.targets[0].lost).toBe(report.targets[0].sent);
+    } finally {
+      run.child.kill('SIGKILL');
       await agent.stop();
     }
   });
