@@ -161,7 +161,7 @@ export class AgentRecorder {
 
   /** Whether an open interval has ended by `nowMs` (tick would close it). */
   intervalDue(nowMs: number): boolean {
-    for (const session of this.sessions.values()) if (nowMs >= session.intervalStartMs + this.options.intervalMs) return true;
+    for (const session of this.sessions.values()) if (this.intervalEnded(session, nowMs)) return true;
     return false;
   }
 
@@ -184,8 +184,12 @@ export class AgentRecorder {
     for (const session of [...this.sessions.values()]) this.end(session, 'agent-exit', nowMs);
   }
 
+  private intervalEnded(session: SessionRecorder, nowMs: number): boolean {
+    return nowMs >= session.intervalStartMs + this.options.intervalMs;
+  }
+
   private closeDue(session: SessionRecorder, nowMs: number): void {
-    while (nowMs >= session.intervalStartMs + this.options.intervalMs) {
+    while (this.intervalEnded(session, nowMs)) {
       this.publishInterval(session, session.intervalStartMs + this.options.intervalMs);
     }
   }

@@ -113,7 +113,8 @@ export async function createNativeReflector(
     stampSource: options.timestamps,
     warnings: socket.warnings,
     stats: () => socket.stats(),
-    flush: () => closing ?? flushes.request(socket),
+    // after close() the waiters are released: a flush then resolves with it
+    flush: () => flushes.request(socket),
     close(): Promise<void> {
       // The last batch comes before close resolves: whoever waits for a flush has it all.
       closing ??= socket.close().finally(() => flushes.releaseAll());

@@ -204,13 +204,12 @@ function startRunTimers(state: RunState, stats: TargetStats[], transports: Famil
 async function drainInFlight(config: RunConfig, state: RunState, stats: TargetStats[], transports: FamilyTransport[],
   aborted: boolean, sendingEndedNs: bigint): Promise<void> {
   const graceNs = BigInt(aborted ? Math.min(config.timeoutNs, config.lossAfterNs) : config.lossAfterNs);
-  const flushAll = (): Promise<unknown> => flushTransports(transports);
   while (stats.some((s) => s.matcher.inFlight > 0) && monoNs() - sendingEndedNs < graceNs) {
     await new Promise((resolve) => setTimeout(resolve, 10));
-    await flushAll();
+    await flushTransports(transports);
     state.expire(monoNs());
   }
-  await flushAll();
+  await flushTransports(transports);
   state.finish();
 }
 

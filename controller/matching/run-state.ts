@@ -22,7 +22,7 @@ export class RunState {
   /**
    * Per batching transport ('udp4', ...): every reply that reached its socket before this
    * time has been applied. Loss is judged no later than the oldest of them: a reply that came
-   * in time may still wait in a native batch (up to 100 ms, or a slot under quiet reads).
+   * in time may still wait in a native batch (up to its batch interval, 100 ms or 1 s).
    */
   private readonly readUntilMonoNs = new Map<string, bigint>();
   /** told of a target's first ICMP error at once: a closed port must not pass for a slow network */

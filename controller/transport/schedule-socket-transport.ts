@@ -11,6 +11,7 @@ export function deliverBatch(events: NativeEvent[], readUntilMonoNs: bigint, onE
   onError: (event: NativeErrorEvent) => void, flushes: FlushWaiters): void {
   const transport: TransportEvent[] = [];
   const errors: NativeErrorEvent[] = [];
+  let flushed = false;
   for (const event of events) {
     switch (event.kind) {
       case 'error':
@@ -20,14 +21,16 @@ export function deliverBatch(events: NativeEvent[], readUntilMonoNs: bigint, onE
       case 'reflect-tx':
       case 'refused':
       case 'session-ended':
+        break; // reflector events: never emitted by a controller socket
       case 'flushed':
-        break; // reflector events, and the answer to flush(), which controllers do not call
+        flushed = true;
+        break;
       default:
         transport.push(event);
     }
   }
   if (errors.length > 0) callHandler((errs: NativeErrorEvent[]) => errs.forEach(onError), errors);
-  if (transport.length > 0 || events.some((event) => event.kind === 'flushed')) {
+  if (transport.length > 0 || flushed) {
     callHandler((evs: TransportEvent[]) => onEvents(evs, readUntilMonoNs), transport);
   }
   flushes.answer(events);
@@ -72,7 +75,8 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
     stop(): void {
       if (!closing) socket.stop();
     },
-    flush: () => closing ?? flushes.request(socket),
+    // after close() the waiters are released: a flush then resolves with it
+    flush: () => flushes.request(socket),
     close(): Promise<void> {
       closing ??= socket.close().finally(() => flushes.releaseAll());
       return closing;

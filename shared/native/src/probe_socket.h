@@ -46,8 +46,8 @@ struct SocketConfig {
   int64_t spinNs = 0;     // busy-wait this long before each deadline (0 = sleep only)
   bool spinCapped = true;  // ... but at most a tenth of the time between two slots
   std::string iface;      // SO_BINDTODEVICE; empty = none
-  // How often pending events go to JS: the agent without a stream or timer has nobody
-  // waiting for them, and takes them once a second (JS wakes 10 times less).
+  // How often pending events go to JS unasked (RequestFlush asks): a run without soak
+  // intervals and the agent take them once a second (JS wakes 10 times less).
   int64_t batchIntervalNs = 100'000'000;
   RtOptions rt;
   // --key-file: the controller signs its probes; the reflector answers only genuine ones and
@@ -110,8 +110,8 @@ class ProbeSocket {
   // Controller: ends the running schedule (the thread emits DoneEvent); no-op otherwise.
   void StopSchedule();
   // Asks the thread to read what the socket holds and hand every event so far to JS now,
-  // ending with a kFlushed event that counts the requests it answers (a reflector's stream closes an interval on it: "everything
-  // answered until now", not until the last 100 ms batch).
+  // ending with a kFlushed event that counts the requests it answers (mid-gap while a
+  // schedule runs). A stream closes an interval on it: everything answered until now.
   void RequestFlush();
   // Stops and joins the thread, closes the socket. Idempotent, any thread but the I/O one.
   void Shutdown();
