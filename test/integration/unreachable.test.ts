@@ -40,6 +40,28 @@ describe('ICMP port unreachable is counted and named (native transport)', () => 
       expect(text.stdout).toMatch(new RegExp(`unreachable {2}5 probes answered by ${reason}: nothing listens on port ${port}`));
     }, 30_000);
 
+  it('several targets: each error counts for the target of its address and port only', async () => {
+    const echo = createSocket('udp4');
+    echo.on('message', (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.address));
+    await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', resolve));
+    try {
+      const [p1, p2] = [await closedPort('udp4', '127.0.0.1'), await closedPort('udp4', '127.0.0.1')];
+      // same address other port, same port other address: a lookup that drops either part double counts
+      const targets = [`a=127.0.0.1:${p1}`, `live=127.0.0.1:${echo.address().port}`, `b=127.0.0.2:${p1}`, `c=127.0.0.1:${p2}`];
+      const result = await runCli(['run', ...targets.flatMap((t) => ['--target', t]), '--count', '20', '--rate', '100',
+        '--loss-after', '1s', '--timestamps', 'kernel', '--json', '-', '--quiet']);
+      const byName = new Map((JSON.parse(result.stdout) as { targets: (Target & { name: string })[] }).targets.map((t) => [t.name, t]));
+      expect([...byName.keys()].sort()).toEqual(['a', 'b', 'c', 'live']);
+      for (const name of ['a', 'b', 'c']) {
+        expect(byName.get(name)?.sent, name).toBe(20);
+        expect(byName.get(name)?.unreachable, name).toBe(20);
+      }
+      expect(byName.get('live')?.unreachable).toBe(0);
+    } finally {
+      echo.close();
+    }
+  }, 30_000);
+
   it('a target that answers gets no unreachable count', async () => {
     const echo = createSocket('udp4');
     // a plain echo: the run's probes come back unchanged, so they count as rejected, not unreachable

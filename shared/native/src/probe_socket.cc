@@ -202,6 +202,22 @@ void SetBusyPoll(int fd, int us) {
   }
 }
 
+// Family, address and port of an endpoint as one comparable value (ProbeSocket::EndpointKey).
+std::array<uint8_t, 19> EndpointKeyOf(const sockaddr_storage& addr) {
+  std::array<uint8_t, 19> key{};
+  key[0] = uint8_t(addr.ss_family);
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    memcpy(&key[1], &in->sin_addr, sizeof in->sin_addr);
+    memcpy(&key[17], &in->sin_port, sizeof in->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    memcpy(&key[1], &in6->sin6_addr, sizeof in6->sin6_addr);
+    memcpy(&key[17], &in6->sin6_port, sizeof in6->sin6_port);
+  }
+  return key;
+}
+
 }  // namespace
 
 int64_t MonoNowNs() { return ClockNs(CLOCK_MONOTONIC); }
@@ -608,6 +624,13 @@ void ProbeSocket::TakeControl() {
   if (next) {
     schedule_ = std::move(next);
     lastTargets_ = schedule_->targets;
+    // Sorted once here, so that an ICMP error finds its targets by binary search: a dead
+    // agent behind 1000 targets sends an error per probe, 100 000 a second on loopback.
+    targetsByEndpoint_.clear();
+    for (size_t target = 0; target < lastTargets_.size(); ++target) {
+      targetsByEndpoint_.emplace_back(EndpointKeyOf(lastTargets_[target].addr), uint32_t(target));
+    }
+    std::sort(targetsByEndpoint_.begin(), targetsByEndpoint_.end());
     // Spinning is bought per deadline: with many targets the deadlines are microseconds
     // apart and a fixed spin would make the thread a busy loop that takes a core from the
     // guest it measures. Unless the user asked for the spin, at most a tenth of the time
@@ -1410,27 +1433,17 @@ const char* IcmpErrorText(const sock_extended_err& err) {
   return "ICMPv6 error";
 }
 
-bool SameEndpoint(const sockaddr_storage& a, const sockaddr_storage& b) {
-  if (a.ss_family != b.ss_family) return false;
-  if (a.ss_family == AF_INET) {
-    const auto* x = reinterpret_cast<const sockaddr_in*>(&a);
-    const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
-    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-  }
-  const auto* x = reinterpret_cast<const sockaddr_in6*>(&a);
-  const auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
-  return x->sin6_port == y->sin6_port &&
-         memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-}
-
 }  // namespace
 
 void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_extended_err& err) {
   statUnreachable_.fetch_add(1, std::memory_order_relaxed);
-  // Every target sent to that address and port (usually one); a rare event: a linear scan.
+  // Every target sent to that address and port (usually one).
   const char* text = IcmpErrorText(err);
-  for (size_t target = 0; target < lastTargets_.size(); ++target) {
-    if (!SameEndpoint(lastTargets_[target].addr, to)) continue;
+  const EndpointKey key = EndpointKeyOf(to);
+  const auto first = std::lower_bound(targetsByEndpoint_.begin(), targetsByEndpoint_.end(),
+                                      std::make_pair(key, uint32_t(0)));
+  for (auto match = first; match != targetsByEndpoint_.end() && match->first == key; ++match) {
+    const uint32_t target = match->second;
     // A closed port answers every probe: consecutive errors of a target share one event.
     bool merged = false;
     std::vector<Event>& events = batch_->events;

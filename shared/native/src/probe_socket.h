@@ -365,6 +365,9 @@ class ProbeSocket {
   size_t targetsDone_ = 0;        // targets that sent probesPerTarget probes
   // The last schedule's targets, kept after it ends: ICMP errors arrive after the last send.
   std::vector<ScheduleTarget> lastTargets_;
+  // (family, address, port) of each of lastTargets_ with its index, sorted (ReportUnreachable).
+  using EndpointKey = std::array<uint8_t, 19>;
+  std::vector<std::pair<EndpointKey, uint32_t>> targetsByEndpoint_;
   std::vector<uint16_t> lastIcmpIds_;  // icmp: each target's echo identifier
   std::vector<uint8_t> sendBuf_;
   // Part of this object, so the thread's memory lock covers them.
