@@ -8,7 +8,8 @@ import { skipNote, whySkip } from '../helpers/skip.js';
 import { findExecutable } from './find-exe.js';
 import { createVethPair, removeVethPair } from './netns.js';
 
-const skipReason = whySkip([process.getuid?.() !== 0, 'needs root'], [!findExecutable('ip'), "needs the 'ip' command"]);
+const skipReason = whySkip([process.getuid?.() !== 0, 'needs root'], [!findExecutable('ip'), "needs the 'ip' command"],
+  [!findExecutable('ping'), "needs 'ping' (iputils-ping; .ci/run installs it)"]);
 
 const routes = (subnet: string): string => execFileSync('ip', ['route', 'show', subnet], { encoding: 'utf8' }).trim();
 const namespaces = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '');
