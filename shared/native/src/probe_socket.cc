@@ -202,9 +202,10 @@ void SetBusyPoll(int fd, int us) {
   }
 }
 
-// Family, address and port of an endpoint as one comparable value (ProbeSocket::EndpointKey).
-std::array<uint8_t, 19> EndpointKeyOf(const sockaddr_storage& addr) {
-  std::array<uint8_t, 19> key{};
+}  // namespace
+
+EndpointKey EndpointKeyOf(const sockaddr_storage& addr) {
+  EndpointKey key{};
   key[0] = uint8_t(addr.ss_family);
   if (addr.ss_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
@@ -217,8 +218,6 @@ std::array<uint8_t, 19> EndpointKeyOf(const sockaddr_storage& addr) {
   }
   return key;
 }
-
-}  // namespace
 
 int64_t MonoNowNs() { return ClockNs(CLOCK_MONOTONIC); }
 int64_t RealNowNs() { return ClockNs(CLOCK_REALTIME); }
@@ -623,12 +622,11 @@ void ProbeSocket::TakeControl() {
   }
   if (next) {
     schedule_ = std::move(next);
-    lastTargets_ = schedule_->targets;
     // Sorted once here, so that an ICMP error finds its targets by binary search: a dead
     // agent behind 1000 targets sends an error per probe, 100 000 a second on loopback.
     targetsByEndpoint_.clear();
-    for (size_t target = 0; target < lastTargets_.size(); ++target) {
-      targetsByEndpoint_.emplace_back(EndpointKeyOf(lastTargets_[target].addr), uint32_t(target));
+    for (size_t target = 0; target < schedule_->targets.size(); ++target) {
+      targetsByEndpoint_.emplace_back(EndpointKeyOf(schedule_->targets[target].addr), uint32_t(target));
     }
     std::sort(targetsByEndpoint_.begin(), targetsByEndpoint_.end());
     // Spinning is bought per deadline: with many targets the deadlines are microseconds
@@ -1183,12 +1181,9 @@ bool ProbeSocket::ReportIcmpUnreachable(const uint8_t* p, size_t n) {
   err.ee_code = p[1];
   // Someone else's ping to the same host is not ours: the identifier says whose it was.
   const uint16_t id = GetU16(request + 4);
-  for (size_t target = 0; target < lastTargets_.size() && target < lastIcmpIds_.size(); ++target) {
-    if (lastIcmpIds_[target] != id) continue;
-    ReportUnreachable(to, err);
-    return true;
-  }
-  return false;
+  if (std::find(lastIcmpIds_.begin(), lastIcmpIds_.end(), id) == lastIcmpIds_.end()) return false;
+  ReportUnreachable(to, err);
+  return true;
 }
 
 bool ProbeSocket::SelectIcmpReply(const uint8_t** data, size_t* len) const {

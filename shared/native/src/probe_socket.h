@@ -56,6 +56,9 @@ struct SocketConfig {
   GuardLimits guard;  // reflector only
 };
 
+// sockaddr family, then the address (16 bytes, an IPv4 one in the first 4), then the port.
+using EndpointKey = std::array<uint8_t, 19>;
+
 struct ScheduleTarget {
   sockaddr_storage addr{};
   socklen_t addrLen = 0;
@@ -363,10 +366,8 @@ class ProbeSocket {
   std::vector<MissedRun> missedRuns_;
   bool missedPending_ = false;  // some target has a run not reported yet
   size_t targetsDone_ = 0;        // targets that sent probesPerTarget probes
-  // The last schedule's targets, kept after it ends: ICMP errors arrive after the last send.
-  std::vector<ScheduleTarget> lastTargets_;
-  // (family, address, port) of each of lastTargets_ with its index, sorted (ReportUnreachable).
-  using EndpointKey = std::array<uint8_t, 19>;
+  // The last schedule's targets as (endpoint, index), sorted (ReportUnreachable); kept after
+  // it ends: ICMP errors arrive after the last send.
   std::vector<std::pair<EndpointKey, uint32_t>> targetsByEndpoint_;
   std::vector<uint16_t> lastIcmpIds_;  // icmp: each target's echo identifier
   std::vector<uint8_t> sendBuf_;
@@ -405,6 +406,8 @@ class ProbeSocket {
 
 int64_t MonoNowNs();
 int64_t RealNowNs();
+// Family, address and port of an endpoint as one comparable value.
+EndpointKey EndpointKeyOf(const sockaddr_storage& addr);
 // inet_ntop plus "%iface" for scoped IPv6 addresses (as node:dgram prints them).
 std::string FormatAddress(const sockaddr_storage& addr, uint16_t* port);
 // The same into `out` (empty for another family), without allocating.
