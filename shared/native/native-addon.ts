@@ -103,6 +103,8 @@ export interface NativeSocketStats {
   refused: number;
   /** times the socket's thread woke from its wait (slot timer, datagram, TX stamp, control) */
   wakeups: number;
+  /** system calls that sent probes or replies with a TX stamp: one per datagram, or one sendmmsg for a reflector's receive batch */
+  sendCalls: number;
   /** controller: ICMP errors (port, host or network unreachable) for probes sent */
   unreachable: number;
   /** controller: ns spun before each deadline of the schedule in force: spinUs, with spinCapped at most a tenth of the slot spacing */

@@ -509,6 +509,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("sendErrors", Napi::Number::New(env, double(s.sendErrors)));
     o.Set("filtered", Napi::Number::New(env, double(s.filtered)));
     o.Set("wakeups", Napi::Number::New(env, double(s.wakeups)));
+    o.Set("sendCalls", Napi::Number::New(env, double(s.sendCalls)));
     o.Set("batchesAllocated", Napi::Number::New(env, double(s.batchesAllocated)));
     o.Set("spinNs", Napi::Number::New(env, double(s.spinNs)));
     o.Set("unreachable", Napi::Number::New(env, double(s.unreachable)));

@@ -554,6 +554,7 @@ SocketStats ProbeSocket::stats() const {
   s.filtered = statFiltered_.load();
   s.refused = statRefused_.load();
   s.wakeups = statWakeups_.load();
+  s.sendCalls = statSendCalls_.load();
   s.batchesAllocated = batchPool_ ? batchPool_->allocated() : 0;
   s.unreachable = statUnreachable_.load();
   s.spinNs = statSpinNs_.load();
@@ -805,38 +806,45 @@ size_t ProbeSocket::WriteSourceCmsg(cmsghdr* c, const ReplySource& from) const {
   return CMSG_SPACE(sizeof from.v6);
 }
 
+void ProbeSocket::BuildStampedMsg(msghdr* msg, iovec* iov, char (&control)[kStampedControlBytes],
+                                  uint32_t id, const sockaddr* to, socklen_t toLen,
+                                  const ReplySource* replyFrom) const {
+  *msg = msghdr{};
+  msg->msg_name = const_cast<sockaddr*>(to);
+  msg->msg_namelen = toLen;
+  msg->msg_iov = iov;
+  msg->msg_iovlen = 1;
+  const bool withSource = replyFrom != nullptr && replyFrom->valid;
+  if (!useIdCmsg_ && !withSource) return;
+  memset(control, 0, sizeof control);
+  msg->msg_control = control;
+  msg->msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(msg);
+  size_t used = 0;
+  if (useIdCmsg_) {
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_TS_OPT_ID;
+    c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+    memcpy(CMSG_DATA(c), &id, sizeof(uint32_t));
+    used += CMSG_SPACE(sizeof(uint32_t));
+    c = CMSG_NXTHDR(msg, c);
+  }
+  if (withSource) used += WriteSourceCmsg(c, *replyFrom);
+  msg->msg_controllen = used;
+}
+
 int64_t ProbeSocket::SendWithId(const void* buf, size_t len, const sockaddr* to,
                                 socklen_t toLen, const ReplySource* replyFrom) {
   iovec iov{const_cast<void*>(buf), len};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(in6_pktinfo))];
-  const bool withSource = replyFrom != nullptr && replyFrom->valid;
+  alignas(cmsghdr) char control[kStampedControlBytes];
   bool retriedAfterIcmp = false;
   for (;;) {
-    msghdr msg{};
-    msg.msg_name = const_cast<sockaddr*>(to);
-    msg.msg_namelen = toLen;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (useIdCmsg_ || withSource) {
-      memset(control, 0, sizeof control);
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      size_t used = 0;
-      if (useIdCmsg_) {
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_TS_OPT_ID;
-        c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-        memcpy(CMSG_DATA(c), &nextTxId_, sizeof(uint32_t));
-        used += CMSG_SPACE(sizeof(uint32_t));
-        c = CMSG_NXTHDR(&msg, c);
-      }
-      if (withSource) used += WriteSourceCmsg(c, *replyFrom);
-      msg.msg_controllen = used;
-    }
+    msghdr msg;
+    BuildStampedMsg(&msg, &iov, control, nextTxId_, to, toLen, replyFrom);
     const ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) {
       ++txAwaited_;
+      statSendCalls_.fetch_add(1, std::memory_order_relaxed);
       return int64_t(nextTxId_++);
     }
     if (errno == EINVAL && useIdCmsg_) {
@@ -942,7 +950,13 @@ void ProbeSocket::Drain(bool finishBatches, int64_t untilNs) {
     if (config_.reflector) {
       // Reflector: answer first, collect send stamps second: those of a whole batch of
       // answers in one read, once the batch is answered.
-      if (readData && !ReadDatagram()) socketReady_ &= short(~POLLIN);
+      if (readData) {
+        // The whole receive batch, then its replies in one system call.
+        bool more = ReadDatagram();
+        while (more && rx_.next < rx_.count) more = ReadDatagram();
+        SendReplies();
+        if (!more) socketReady_ &= short(~POLLIN);
+      }
       if (readErr && rx_.next == rx_.count) {
         while (ReadErrQueue()) {
         }
@@ -965,6 +979,7 @@ void ProbeSocket::Drain(bool finishBatches, int64_t untilNs) {
 }
 
 int ProbeSocket::FillBatch(RecvBatch* b, int flags) {
+  if (b == &rx_) SendReplies();  // their datagrams live in rx_: out before it is overwritten
   for (int i = 0; i < kRecvBatch; ++i) {
     b->iovs[i] = {b->data[i], kRecvSlotBytes};
     msghdr& m = b->msgs[i].msg_hdr;
@@ -1107,9 +1122,10 @@ bool ProbeSocket::ReadDatagram() {
     return true;
   }
   if (config_.reflector && IsWireProbe(buf, len)) {
-    Reflect(buf, len, from, msg.msg_namelen, ReplySourceOf(&msg), rxNs, source, rxMonoNs);
+    Reflect(i, len, ReplySourceOf(&msg), rxNs, source, rxMonoNs);
     return true;
   }
+  SendReplies();  // the replies before this datagram's event: events in the order datagrams came
   if (config_.reflector && IsWireSessionEnd(buf, len)) {
     EndSession(buf, len, from, ReplySourceOf(&msg));
     return true;
@@ -1223,13 +1239,15 @@ ProbeSocket::ReplySource ProbeSocket::ReplySourceOf(msghdr* msg) {
   return source;
 }
 
-void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from,
-                          socklen_t fromLen, const ReplySource& replyFrom, int64_t rxNs,
+void ProbeSocket::Reflect(int rxIndex, size_t len, const ReplySource& replyFrom, int64_t rxNs,
                           StampSource rxSource, int64_t rxMonoNs) {
+  uint8_t* buf = rx_.data[rxIndex];
+  const sockaddr_storage& from = rx_.names[rxIndex];
   const Refusal refusal = RefusalOf(buf, len, from, replyFrom, rxMonoNs);
   if (refusal.reason != nullptr) {
+    SendReplies();  // events in the order the datagrams came
     Refuse(refusal.reason);
-    SendRefusal(buf, from, fromLen, replyFrom, refusal, rxMonoNs);
+    SendRefusal(buf, from, rx_.msgs[rxIndex].msg_hdr.msg_namelen, replyFrom, refusal, rxMonoNs);
     return;
   }
   uint64_t t2Ns = uint64_t(rxNs);
@@ -1243,8 +1261,43 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
   const uint64_t t3Ns = uint64_t(RealNowNs());
   PutU64(buf + kOffT3, t3Ns);
   if (auth_) auth_->Sign(buf, len);
-  const int64_t id = SendWithId(buf, len, reinterpret_cast<const sockaddr*>(&from), fromLen, &replyFrom);
-  // Everything below runs after the reply has left.
+  replies_.pending[replies_.count++] = PendingReply{rxIndex, len, t2Ns, t3Ns, rxSource, rxMonoNs, replyFrom};
+}
+
+void ProbeSocket::SendReplies() {
+  const int count = std::exchange(replies_.count, 0);
+  if (count == 0) return;
+  int sent = 0;
+  if (count > 1) {
+    for (int k = 0; k < count; ++k) {
+      const PendingReply& r = replies_.pending[k];
+      replies_.iovs[k] = {rx_.data[r.rxIndex], r.len};
+      BuildStampedMsg(&replies_.msgs[k].msg_hdr, &replies_.iovs[k], replies_.control[k],
+                      nextTxId_ + uint32_t(k), reinterpret_cast<const sockaddr*>(&rx_.names[r.rxIndex]),
+                      rx_.msgs[r.rxIndex].msg_hdr.msg_namelen, &r.replyFrom);
+    }
+    // The datagrams leave in order, numbered as SendWithId numbers them (by its cmsg, or by
+    // the socket's own counter on kernels without one).
+    sent = std::max(0, sendmmsg(fd_, replies_.msgs, unsigned(count), MSG_DONTWAIT | MSG_NOSIGNAL));
+    if (sent > 0) statSendCalls_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Everything below runs after the replies have left.
+  for (int k = 0; k < sent; ++k) {
+    ++txAwaited_;
+    AfterReply(replies_.pending[k], int64_t(nextTxId_++));
+  }
+  // The first one sendmmsg could not send and those after it: one at a time, through
+  // SendWithId's retry after another datagram's ICMP error and its old-kernel fallback.
+  for (int k = sent; k < count; ++k) {
+    const PendingReply& r = replies_.pending[k];
+    AfterReply(r, SendWithId(rx_.data[r.rxIndex], r.len, reinterpret_cast<const sockaddr*>(&rx_.names[r.rxIndex]),
+                             rx_.msgs[r.rxIndex].msg_hdr.msg_namelen, &r.replyFrom));
+  }
+}
+
+void ProbeSocket::AfterReply(const PendingReply& reply, int64_t id) {
+  const uint8_t* buf = rx_.data[reply.rxIndex];
+  const sockaddr_storage& from = rx_.names[reply.rxIndex];
   const uint32_t session = GetU32(buf + kOffSession);
   const uint64_t seq = GetU64(buf + kOffSeq);
   if (id < 0) {
@@ -1256,18 +1309,35 @@ void ProbeSocket::Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from
     if (!useIdCmsg_) ResyncTxIds();
     return;
   }
-  RememberTx(uint32_t(id), session, seq, t2Ns);
+  RememberTx(uint32_t(id), session, seq, reply.t2Ns);
   statReflected_.fetch_add(1, std::memory_order_relaxed);
   Event ev(EventKind::kReflected);
-  ev.source = rxSource;
-  FormatAddressInto(from, &ev.port, ev.address, sizeof ev.address);
+  ev.source = reply.rxSource;
+  PeerAddressOf(from, &ev.port, ev.address, sizeof ev.address);
   ev.session = session;
   ev.seq = seq;
   ev.t1Ns = GetU64(buf + kOffT1);
-  ev.t2Ns = t2Ns;
-  ev.t3Ns = t3Ns;
-  ev.rxMonoNs = rxMonoNs;
+  ev.t2Ns = reply.t2Ns;
+  ev.t3Ns = reply.t3Ns;
+  ev.rxMonoNs = reply.rxMonoNs;
   Push(std::move(ev));
+}
+
+void ProbeSocket::PeerAddressOf(const sockaddr_storage& from, uint16_t* port, char* out, size_t outSize) {
+  const EndpointKey key = EndpointKeyOf(from);
+  // The key has no IPv6 scope, which the text carries ("%iface").
+  const uint32_t scopeId = from.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&from)->sin6_scope_id : 0;
+  if (!lastPeer_.valid || lastPeer_.key != key || lastPeer_.scopeId != scopeId) {
+    FormatAddressInto(from, &lastPeer_.port, lastPeer_.address, sizeof lastPeer_.address);
+    lastPeer_.key = key;
+    lastPeer_.scopeId = scopeId;
+    lastPeer_.valid = true;
+  }
+  *port = lastPeer_.port;
+  if (outSize == 0) return;
+  const size_t n = std::min(outSize - 1, strnlen(lastPeer_.address, sizeof lastPeer_.address));
+  memcpy(out, lastPeer_.address, n);
+  out[n] = '\0';
 }
 
 uint64_t ProbeSocket::LocalKeyOf(const ReplySource& to) {

@@ -87,6 +87,7 @@ struct SocketStats {
   uint64_t refused = 0;   // reflector: well-formed probes not answered (forged, replays, limits)
   uint64_t filtered = 0;  // icmp: datagrams read but not handed to JS (not echo replies)
   uint64_t wakeups = 0;   // times the thread woke from its wait (the cost of a quiet rig)
+  uint64_t sendCalls = 0;  // system calls that sent stamped datagrams (a sendmmsg counts once)
   uint64_t unreachable = 0;  // controller: ICMP errors (port/host/net unreachable) for probes
   uint64_t batchesAllocated = 0;  // event batches allocated: the pool's warm-up, then none
   int64_t spinNs = 0;  // controller: the spin before each deadline of the schedule in force
@@ -243,8 +244,45 @@ class ProbeSocket {
   static ReplySource ReplySourceOf(msghdr* msg);
   // Writes the IP(V6)_PKTINFO that makes a reply leave from the address probed; its space.
   size_t WriteSourceCmsg(cmsghdr* c, const ReplySource& from) const;
-  void Reflect(uint8_t* buf, size_t len, const sockaddr_storage& from, socklen_t fromLen,
-               const ReplySource& replyFrom, int64_t rxNs, StampSource rxSource, int64_t rxMonoNs);
+  // Answers the probe in rx_'s message `rxIndex` in place; the reply waits in replies_ for
+  // the end of its receive batch (SendReplies), a refusal goes at once.
+  void Reflect(int rxIndex, size_t len, const ReplySource& replyFrom, int64_t rxNs,
+               StampSource rxSource, int64_t rxMonoNs);
+  // Reflector: the replies of one receive batch, written over their probes in rx_ (which
+  // stays untouched until they are sent) and sent with one sendmmsg: under load a system call
+  // per batch instead of one per reply. A reply's T3 on the wire is read before that call; its
+  // true T3 is the kernel's TX stamp, taken when it leaves, so the turnaround stays honest.
+  struct PendingReply {
+    int rxIndex = 0;
+    size_t len = 0;
+    uint64_t t2Ns = 0;
+    uint64_t t3Ns = 0;
+    StampSource rxSource = StampSource::kNone;
+    int64_t rxMonoNs = 0;
+    ReplySource replyFrom;
+  };
+  static constexpr size_t kStampedControlBytes = CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(in6_pktinfo));
+  struct ReplyBatch {
+    PendingReply pending[kRecvBatch];
+    mmsghdr msgs[kRecvBatch];
+    iovec iovs[kRecvBatch];
+    alignas(cmsghdr) char control[kRecvBatch][kStampedControlBytes];
+    int count = 0;
+  };
+  // Sends the replies waiting in replies_ (one sendmmsg; what it did not send goes one at a
+  // time through SendWithId), then records each as SendWithId's callers do.
+  void SendReplies();
+  void AfterReply(const PendingReply& reply, int64_t id);
+  // The peer address of a reflected event, formatted once per peer: an agent's peer is
+  // usually one controller socket, and inet_ntop per reply showed in its profile.
+  void PeerAddressOf(const sockaddr_storage& from, uint16_t* port, char* out, size_t outSize);
+  struct PeerText {
+    bool valid = false;
+    EndpointKey key{};
+    uint32_t scopeId = 0;
+    uint16_t port = 0;
+    char address[64] = {0};
+  };
   // Why the reflector does not answer a probe: reason null = answer it; else the reason
   // (counted, coalesced event) and what its refusal reply says (probe-layout.ts).
   struct Refusal {
@@ -279,6 +317,9 @@ class ProbeSocket {
   // SCM_TS_OPT_ID (< 6.13). Returns the id used, or -1 with errno set.
   int64_t SendWithId(const void* buf, size_t len, const sockaddr* to, socklen_t toLen,
                      const ReplySource* replyFrom = nullptr);
+  // The msghdr of one stamped datagram: its OPT_ID (when the kernel takes it) and reply source.
+  void BuildStampedMsg(msghdr* msg, iovec* iov, char (&control)[kStampedControlBytes], uint32_t id,
+                       const sockaddr* to, socklen_t toLen, const ReplySource* replyFrom) const;
   // Called right before the probe's sent (reflected) event is pushed.
   void RememberTx(uint32_t id, uint32_t owner, uint64_t seq, uint64_t t2Ns = 0);
   // Writes a TX stamp into its sent/reflected event when that is still in the batch being filled.
@@ -374,6 +415,8 @@ class ProbeSocket {
   // Part of this object, so the thread's memory lock covers them.
   RecvBatch rx_;
   RecvBatch err_;
+  ReplyBatch replies_;
+  PeerText lastPeer_;
   std::array<TxRef, kTxRingSize> txRing_{};
   uint64_t batchSerial_ = 1;  // of batch_; a new batch, a new number (0 matches no TxRef)
   uint32_t nextTxId_ = 0;
@@ -400,7 +443,7 @@ class ProbeSocket {
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
       statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statRecvErrors_{0}, statFiltered_{0}, statRefused_{0},
-      statWakeups_{0}, statUnreachable_{0};
+      statWakeups_{0}, statUnreachable_{0}, statSendCalls_{0};
   std::atomic<int64_t> statSpinNs_{0};
 };
 
