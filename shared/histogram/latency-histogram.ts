@@ -1,4 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
+import { JsHistogram } from 'hdr-histogram-js';
+import { FAST_RECORD_LIMIT, recordFast } from './histogram-fast-record.js';
 
 /**
  * Every latency histogram in rtprobe: ns, 1 ns resolution floor, up to 60 s, 3 digits, so
@@ -84,7 +86,9 @@ export class LatencyHistogram {
     if (v < 0) { this.clampedNegative++; v = 0; }
     // The histogram stops at 60 s; max, mean and the worst-case list keep the true value.
     if (v > HISTOGRAM_HIGHEST_NS) this.clampedHigh++;
-    this.histogram.recordValue(Math.min(v, HISTOGRAM_HIGHEST_NS));
+    const histogram = this.histogram;
+    if (v < FAST_RECORD_LIMIT && histogram instanceof JsHistogram) recordFast(histogram, v);
+    else histogram.recordValue(Math.min(v, HISTOGRAM_HIGHEST_NS));
     this.count++;
     this.sumNs += v;
     if (v < this.minNs) this.minNs = v;
