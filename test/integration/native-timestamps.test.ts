@@ -518,6 +518,51 @@ describeNative('native controller transport + native reflector', () => {
     expect(col.events.filter((e) => e.kind === 'done')).toHaveLength(1);
   });
 
+  // Probes due at one wake-up leave in one sendmmsg (issue 15, item 4): a schedule whose start
+  // lies 8 ms in the past finds ~10 slots due at its first wake-up, which go out in one call;
+  // each keeps its seq, its due time and its own TX stamp.
+  it('probes due together leave in one sendmmsg, each with its seq, due time and TX stamp', async () => {
+    const targets = 12;
+    const probes = 10;
+    const periodNs = 10_000_000n;
+    const reflector = await openReflector(4, () => {});
+    const col = new Collector<TransportEvent>();
+    const transport = await openTransport(4, col.handler);
+    const startMonoNs = process.hrtime.bigint() - 8_000_000n;
+    transport.start({
+      targets: Array.from({ length: targets }, () => ({ address: '127.0.0.1', port: reflector.localPort, family: 4 as const })),
+      templates: Array.from({ length: targets }, (_, t) => probe(64, 0x700 + t)),
+      seqOffset: OFFSET_SEQ,
+      t1Offset: OFFSET_T1,
+      periodNs,
+      startMonoNs,
+      probesPerTarget: BigInt(probes),
+    });
+    await col.waitFor((evs) => evs.some((e) => e.kind === 'done'), 10_000, 'done');
+    const sent = col.events.filter((e): e is SentEvent => e.kind === 'sent');
+    await col.waitFor((evs) => evs.filter((e) => e.kind === 'rx').length >= sent.length, 5_000, 'every reply');
+    // Every slot is sent or reported missed (a first wake-up over a period late), once.
+    expect(sent.length + countMissed(col.events)).toBe(targets * probes);
+    for (let t = 0; t < targets; t++) {
+      const seqs = sent.filter((e) => e.target === t).map((e) => e.seq);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => BigInt(i)));
+    }
+    for (const e of sent) {
+      expect(e.dueMonoNs).toBe(startMonoNs + e.slot * periodNs + (BigInt(e.target) * periodNs) / BigInt(targets));
+      expect(e.sentMonoNs).toBeGreaterThanOrEqual(e.dueMonoNs);
+    }
+    const tx = col.events.filter((e): e is TxStampEvent => e.kind === 'tx');
+    expect(new Set(tx.map((e) => `${e.target}/${e.seq}`)).size).toBe(sent.length);
+    expect(tx.every((e) => e.source === 'kernel')).toBe(true);
+    // The first wake-up's probes share the clock read before their one call.
+    const firstGroup = sent.filter((e) => e.sentMonoNs === sent[0]?.sentMonoNs);
+    const calls = transport.stats().sendCalls;
+    console.log(`${sent.length} probes, ${calls} send calls; the first wake-up sent ${firstGroup.length} in one`);
+    expect(firstGroup.length).toBeGreaterThanOrEqual(8);
+    expect(calls).toBeLessThanOrEqual(sent.length - firstGroup.length + 1);
+    expect(transport.stats()).toMatchObject({ sent: sent.length, txStamps: sent.length, sendErrors: 0 });
+  });
+
   it('slots more than one period late are reported missed, consume no seq, and are never sent', async () => {
     const probes = 5;
     const periodNs = 10_000_000n;

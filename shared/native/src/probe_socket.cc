@@ -711,8 +711,9 @@ void ProbeSocket::SendDue() {
         statMissed_.fetch_add(1, std::memory_order_relaxed);
       } else {
         ReportMissedRun(target);  // the gap before this probe, in order
-        SendProbe(target, slot, nextDueMonoNs_);
+        QueueProbe(target, slot, nextDueMonoNs_);
         if (limit != 0 && nextSeq_[target] == limit && ++targetsDone_ == targetCount) {
+          SendQueuedProbes();
           FinishSchedule();
           return;
         }
@@ -721,11 +722,13 @@ void ProbeSocket::SendDue() {
     AdvanceSlot();
     // A --duration schedule ends at the first slot due at or after its end.
     if (schedule_->endMonoNs > 0 && nextDueMonoNs_ >= schedule_->endMonoNs) {
+      SendQueuedProbes();
       FinishSchedule();
       return;
     }
     nowMonoNs = MonoNowNs();
   }
+  SendQueuedProbes();
 }
 
 void ProbeSocket::AdvanceSlot() {
@@ -738,9 +741,10 @@ void ProbeSocket::AdvanceSlot() {
                    int64_t(t) * periodNs / int64_t(targetCount);
 }
 
-bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
+void ProbeSocket::QueueProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
   const std::vector<uint8_t>& tpl = schedule_->templates[target];
-  uint8_t* buf = sendBuf_.data();
+  if (probes_.count == kRecvBatch || probes_.used + tpl.size() > sendBuf_.size()) SendQueuedProbes();
+  uint8_t* buf = sendBuf_.data() + probes_.used;
   memcpy(buf, tpl.data(), tpl.size());
   const uint64_t seq = nextSeq_[target];
   PutU64(buf + schedule_->seqOffset, seq);
@@ -757,36 +761,70 @@ bool ProbeSocket::SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
       PutU16(buf + kIcmpOffChecksum, InternetChecksum(buf, tpl.size()));
     }
   }
-  const ScheduleTarget& to = schedule_->targets[target];
-  const int64_t sentMonoNs = MonoNowNs();
-  const int64_t id = SendWithId(buf, tpl.size(), reinterpret_cast<const sockaddr*>(&to.addr),
-                                to.addrLen);
+  // The probe takes its sequence number whether or not its send succeeds.
+  nextSeq_[target] = seq + 1;
+  probes_.queued[probes_.count++] =
+      QueuedProbe{uint32_t(target), slot, seq, dueMonoNs, t1RealNs, probes_.used, tpl.size()};
+  probes_.used += tpl.size();
+}
+
+void ProbeSocket::SendQueuedProbes() {
+  const int count = std::exchange(probes_.count, 0);
+  probes_.used = 0;  // the bytes stay as they are until the next QueueProbe, after this call
+  if (count == 0) return;
+  int sent = 0;
+  int64_t sentMonoNs = MonoNowNs();
+  if (count > 1) {
+    for (int k = 0; k < count; ++k) {
+      const QueuedProbe& p = probes_.queued[k];
+      const ScheduleTarget& to = schedule_->targets[p.target];
+      probes_.iovs[k] = {sendBuf_.data() + p.offset, p.len};
+      BuildStampedMsg(&probes_.msgs[k].msg_hdr, &probes_.iovs[k], probes_.control[k], nextTxId_ + uint32_t(k),
+                      reinterpret_cast<const sockaddr*>(&to.addr), to.addrLen, nullptr);
+    }
+    sent = std::max(0, sendmmsg(fd_, probes_.msgs, unsigned(count), MSG_DONTWAIT | MSG_NOSIGNAL));
+    if (sent > 0) statSendCalls_.fetch_add(1, std::memory_order_relaxed);
+  }
+  for (int k = 0; k < sent; ++k) {
+    ++txAwaited_;
+    AfterProbeSent(probes_.queued[k], sentMonoNs, int64_t(nextTxId_++));
+  }
+  // One probe, or the first one sendmmsg could not send and those after it: one at a time,
+  // through SendWithId's retry after another target's ICMP error and its old-kernel fallback.
+  for (int k = sent; k < count; ++k) {
+    const QueuedProbe& p = probes_.queued[k];
+    const ScheduleTarget& to = schedule_->targets[p.target];
+    sentMonoNs = MonoNowNs();
+    AfterProbeSent(p, sentMonoNs, SendWithId(sendBuf_.data() + p.offset, p.len,
+                                             reinterpret_cast<const sockaddr*>(&to.addr), to.addrLen));
+  }
+}
+
+void ProbeSocket::AfterProbeSent(const QueuedProbe& probe, int64_t sentMonoNs, int64_t id) {
   if (id < 0) {
     // The slot was due and its probe will not come back: a lost probe, as with the user-space
-    // transport (whose send fails after the fact). It takes its sequence number; no TX stamp
+    // transport (whose send fails after the fact). It keeps its sequence number; no TX stamp
     // will come, and the controller declares it lost after --loss-after.
     const int err = errno;
     statSendErrors_.fetch_add(1, std::memory_order_relaxed);
     uint16_t port = 0;
-    const std::string address = FormatAddress(to.addr, &port);
+    const std::string address = FormatAddress(schedule_->targets[probe.target].addr, &port);
     ReportError("sendto " + address + " port " + std::to_string(port) + " failed: " +
-                Errno(err) + "; the probe (seq " + std::to_string(seq) + " of target " +
-                std::to_string(target) + ") counts as lost");
+                Errno(err) + "; the probe (seq " + std::to_string(probe.seq) + " of target " +
+                std::to_string(probe.target) + ") counts as lost");
     if (!useIdCmsg_) ResyncTxIds();
   } else {
-    RememberTx(uint32_t(id), uint32_t(target), seq);
+    RememberTx(uint32_t(id), probe.target, probe.seq);
   }
-  nextSeq_[target] = seq + 1;
   statSent_.fetch_add(1, std::memory_order_relaxed);
   Event sent(EventKind::kSent);
-  sent.target = uint32_t(target);
-  sent.seq = seq;
-  sent.slot = slot;
-  sent.dueMonoNs = dueMonoNs;
+  sent.target = probe.target;
+  sent.seq = probe.seq;
+  sent.slot = probe.slot;
+  sent.dueMonoNs = probe.dueMonoNs;
   sent.sentMonoNs = sentMonoNs;
-  sent.t1RealNs = t1RealNs;
+  sent.t1RealNs = probe.t1RealNs;
   Push(std::move(sent));
-  return id >= 0;
 }
 
 size_t ProbeSocket::WriteSourceCmsg(cmsghdr* c, const ReplySource& from) const {

@@ -187,9 +187,15 @@ class ProbeSocket {
   static void* ThreadMain(void* self);
   void Run();
   void TakeControl();
-  // Sends every probe that is due (each send leaves its TX stamp awaited).
+  // Sends every probe that is due (each send leaves its TX stamp awaited): those due at one
+  // wake-up together, with one sendmmsg.
   void SendDue();
-  bool SendProbe(size_t target, uint64_t slot, int64_t dueMonoNs);
+  // Writes the probe of `target` for `slot` into sendBuf_ (seq, T1, tag, checksum) and queues
+  // it in probes_; sends the queue first when it is full.
+  void QueueProbe(size_t target, uint64_t slot, int64_t dueMonoNs);
+  // Sends the queued probes (one sendmmsg; what it did not send, one at a time through
+  // SendWithId), then records each as sent.
+  void SendQueuedProbes();
   // icmp: the ICMP message of a received datagram (IPv4 header stripped, also when false);
   // false when it is not for JS.
   bool SelectIcmpReply(const uint8_t** data, size_t* len) const;
@@ -269,6 +275,28 @@ class ProbeSocket {
     alignas(cmsghdr) char control[kRecvBatch][kStampedControlBytes];
     int count = 0;
   };
+  // Controller: the probes due at one wake-up, one after another in sendBuf_. When the thread
+  // is behind (a late wake-up, slots microseconds apart at many targets) that is a burst, and
+  // one system call instead of one per probe. Each probe's send error is counted from the one
+  // clock read before the call.
+  struct QueuedProbe {
+    uint32_t target = 0;
+    uint64_t slot = 0;
+    uint64_t seq = 0;
+    int64_t dueMonoNs = 0;
+    int64_t t1RealNs = 0;
+    size_t offset = 0;  // in sendBuf_
+    size_t len = 0;
+  };
+  struct ProbeQueue {
+    QueuedProbe queued[kRecvBatch];
+    mmsghdr msgs[kRecvBatch];
+    iovec iovs[kRecvBatch];
+    alignas(cmsghdr) char control[kRecvBatch][kStampedControlBytes];
+    int count = 0;
+    size_t used = 0;  // bytes of sendBuf_ taken
+  };
+  void AfterProbeSent(const QueuedProbe& probe, int64_t sentMonoNs, int64_t id);
   // Sends the replies waiting in replies_ (one sendmmsg; what it did not send goes one at a
   // time through SendWithId), then records each as SendWithId's callers do.
   void SendReplies();
@@ -416,6 +444,7 @@ class ProbeSocket {
   RecvBatch rx_;
   RecvBatch err_;
   ReplyBatch replies_;
+  ProbeQueue probes_;
   PeerText lastPeer_;
   std::array<TxRef, kTxRingSize> txRing_{};
   uint64_t batchSerial_ = 1;  // of batch_; a new batch, a new number (0 matches no TxRef)
