@@ -637,6 +637,9 @@ void ProbeSocket::TakeControl() {
     const int64_t slotSpacingNs =
         schedule_->periodNs / int64_t(std::max<size_t>(1, schedule_->targets.size()));
     spinNs_ = config_.spinCapped ? std::min<int64_t>(config_.spinNs, slotSpacingNs / 10) : config_.spinNs;
+    // Grouped slots (kSendGroupNs) wake late on purpose: a spin before them buys nothing.
+    groupDelayNs_ = slotSpacingNs < kSendGroupNs && config_.spinCapped ? kSendGroupNs - slotSpacingNs : 0;
+    if (groupDelayNs_ > 0) spinNs_ = 0;
     quietReads_ = !config_.reflector && slotSpacingNs >= kQuietMinSpacingNs;
     slotSpacingNs_ = slotSpacingNs;
     statSpinNs_.store(spinNs_);
@@ -1005,9 +1008,10 @@ void ProbeSocket::Drain(bool finishBatches, int64_t untilNs) {
       if (readData && !ReadDatagram()) socketReady_ &= short(~POLLIN);
     }
     if (closing_.load(std::memory_order_relaxed)) return;
-    // A read never delays a due send; what is left is read after it (or, finishing batches,
-    // what is still to read from the socket: the messages a batch holds cost no system call).
-    if (schedule_ && MonoNowNs() >= nextDueMonoNs_ && !(finishBatches && HasBufferedMessages())) return;
+    // A read never delays a due send (grouped slots: their group); what is left is read after
+    // it (or, finishing batches, what is still to read from the socket: the messages a batch
+    // holds cost no system call).
+    if (schedule_ && MonoNowNs() >= nextDueMonoNs_ + groupDelayNs_ && !(finishBatches && HasBufferedMessages())) return;
     if (controlPending_.load(std::memory_order_relaxed)) return;
     // A flush asked for is answered between reads, not after a flood ends.
     if (flushRequests_.load(std::memory_order_relaxed) > 0) return;
@@ -1603,8 +1607,8 @@ void ProbeSocket::FlushThenWait() {
   int64_t wakeAtNs = -1;  // none: until the socket or JS
   if (schedule_) {
     const int64_t remainingNs = nextDueMonoNs_ - nowNs;
-    if (remainingNs <= 0) {
-      // A slot is due: no flush, no wait. Unpolled, the socket may hold anything.
+    if (remainingNs + groupDelayNs_ <= 0) {
+      // A slot (or its group) is due: no flush, no wait. Unpolled, the socket may hold anything.
       socketReady_ = POLLIN | POLLERR;
       return;
     }
@@ -1616,7 +1620,7 @@ void ProbeSocket::FlushThenWait() {
       // so that batches stay 100 ms apart instead of slipping a gap later each time.
       lastFlushMonoNs_ = GapMiddleNs();
     }
-    if (remainingNs <= spinNs_) {
+    if (spinNs_ > 0 && remainingNs <= spinNs_) {
       // The last stretch awake: a VM wakes an idle vCPU slowly, a spinning one not at all.
       SpinUntilMono(nextDueMonoNs_);
       // Quiet reads: this slot's reads were done before the spin (the send marks the socket
@@ -1625,7 +1629,7 @@ void ProbeSocket::FlushThenWait() {
       if (!quietReads_) socketReady_ = POLLIN | POLLERR;
       return;
     }
-    wakeAtNs = nextDueMonoNs_ - spinNs_;
+    wakeAtNs = nextDueMonoNs_ - spinNs_ + groupDelayNs_;
   } else {
     FlushIfDue(nowNs);
   }
