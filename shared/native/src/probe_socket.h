@@ -162,7 +162,7 @@ class ProbeSocket {
   // slot's wake-up, before its send). Closer slots leave no window to keep quiet: the thread
   // reads whenever it is not sending, so that reading keeps up with many targets.
   static constexpr int64_t kQuietMinSpacingNs = 1'000'000;
-  // Slots closer than this (200 targets and more at 100 Hz) are sent in groups: the thread
+  // Slots closer than this (more than 200 targets at 100 Hz) are sent in groups: the thread
   // wakes once per kSendGroupNs, at the last moment that keeps the group's first slot within
   // kSendGroupNs of its due time, and sends every slot due then with one sendmmsg, instead of
   // one wake-up and one system call per slot microseconds apart. A probe's send error is then
