@@ -38,9 +38,10 @@ Schedule
                                at 100 Hz: 10 µs); a --spin given is spun in full. Costs that
                                spin × probes a second of one core's time; a VM wakes a
                                sleeping vCPU late, a spinning one not at all. Slots closer
-                               than 50 µs (over 200 targets at 100 Hz) are sent in groups,
-                               one wake-up and one sendmmsg per 50 µs, without a spin: a
-                               probe's send error is then up to 50 µs by design.
+                               than 50 µs (over 200 targets at 100 Hz, at most 1 kHz a
+                               target) are sent in groups, one wake-up and one sendmmsg per
+                               50 µs, without a spin: a probe's send error is then up to
+                               50 µs by design (the report's provenance: senders).
 Authentication (README: Security)
   --key-file FILE              sign every UDP probe with HMAC-SHA256 (first line of FILE,
                                >= 16 chars; the agent gets the same file) and count only
@@ -167,7 +168,7 @@ async function measureAndReport(config: RunConfig, view: ReportView, choice: Tim
   if (tty && !config.quiet) process.stderr.write('\r\x1b[K');
   const decorated = view.decorate(outcome.report);
   const provenance = await gatherRunProvenance(process.argv.slice(2), config.socket, outcome.report.targets[0]?.timestamps.tx ?? 'user',
-    outcome.warnings, outcome.stats, view.load?.(decorated) ?? null);
+    outcome.warnings, outcome.stats, view.load?.(decorated) ?? null, outcome.senders);
   const verdict = evaluateVerdict(decorated.targets, config.verdict);
   // provenance right after the format's own keys; the verdict last, as in the text
   const { version, tool, ...rest } = decorated;

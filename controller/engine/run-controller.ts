@@ -11,6 +11,7 @@ import { openTransport } from '../transport/open-transport.js';
 import { encodeEchoRequest, icmpIdentifier } from '../transport/icmp-codec.js';
 import { periodNsForRate } from '../schedule/probe-schedule.js';
 import { buildRunReport, type RunReport } from '../report/run-report.js';
+import type { SenderProvenance } from '../report/provenance.js';
 import type { RunConfig } from './run-config.js';
 import { RunState } from '../matching/run-state.js';
 import { formatStatusLine } from '../report/status-line.js';
@@ -47,6 +48,8 @@ export interface RunOutcome {
   warnings: string[];
   /** the finished per-target stats (the agents' hellos for the provenance) */
   stats: TargetStats[];
+  /** each native sender's pacing in force (the provenance's `senders`) */
+  senders: SenderProvenance[];
 }
 
 /** A set-up failure the user must fix (exit 2), e.g. --require-rt not satisfiable. */
@@ -247,7 +250,11 @@ function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], 
   });
   const anyUnanswered = report.targets.some((t) => t.sent > 0 && t.received === 0);
   const agentUnknown = report.targets.some((t) => t.agent_unknown !== undefined);
-  return { report, exitCode: anyUnanswered ? 1 : agentUnknown ? EXIT_AGENT_UNKNOWN : 0, warnings, stats };
+  const senders = transports.flatMap(({ transport, mode, family, indices }): SenderProvenance[] => {
+    const pacing = transport.pacing?.();
+    return pacing ? [{ protocol: mode, family, targets: indices.length, ...pacing }] : [];
+  });
+  return { report, exitCode: anyUnanswered ? 1 : agentUnknown ? EXIT_AGENT_UNKNOWN : 0, warnings, stats, senders };
 }
 
 /** Runs the probe schedule against resolved targets and returns the report. */

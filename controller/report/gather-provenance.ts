@@ -4,7 +4,7 @@ import { gatherHostFacts } from '../../shared/report/host-facts.js';
 import { appliedRtSettings } from '../../shared/report/rt-settings.js';
 import type { StampSource } from '../../shared/transport/probe-transport.js';
 import type { TargetStats } from '../recording/target-stats.js';
-import type { Provenance } from './provenance.js';
+import type { Provenance, SenderProvenance } from './provenance.js';
 
 /** The lab's guests live in 10.254.20.0/22 (controller/lab/lab-layout.ts LAB_RANGE). */
 const MAY_BE_LAB = /^10\.254\.(2[0-3])\./;
@@ -23,7 +23,8 @@ async function labOf(addresses: readonly string[]): Promise<Provenance['lab']> {
  * state file when a target is in the lab's range: its code is loaded only then).
  */
 export async function gatherRunProvenance(argv: readonly string[], socket: SocketOptions, stampSource: StampSource,
-  rtWarnings: readonly string[], stats: readonly TargetStats[], load: unknown[] | null): Promise<Provenance> {
+  rtWarnings: readonly string[], stats: readonly TargetStats[], load: unknown[] | null,
+  senders?: SenderProvenance[]): Promise<Provenance> {
   const addresses = stats.map((s) => s.target.address);
   const lab = addresses.some((a) => MAY_BE_LAB.test(a)) ? await labOf(addresses) : null;
   return {
@@ -32,6 +33,7 @@ export async function gatherRunProvenance(argv: readonly string[], socket: Socke
     node_version: process.version,
     host: gatherHostFacts(),
     rt: appliedRtSettings(socket.native, rtWarnings, stampSource === 'user' ? 'user' : 'native', socket.requireRt),
+    ...(senders === undefined ? {} : { senders }),
     load,
     lab,
     agents: stats.filter((s) => s.agent).map((s) => {

@@ -1,6 +1,7 @@
 import type { HelloMessage } from '../../shared/messages/agent-messages.js';
 import type { HostFacts } from '../../shared/report/host-facts.js';
 import { formatRtSettings, type RtSettings } from '../../shared/report/rt-settings.js';
+import type { SenderPacing } from '../../shared/transport/probe-transport.js';
 import { escapeHtml } from './svg-plots.js';
 
 /** The lab a run probed, from its state file, when a target is one of its guests. */
@@ -16,6 +17,9 @@ export interface LabProvenance {
 /** What an agent said about itself in its hello (--agent-ws). */
 export type AgentProvenance = { target: string } & Omit<HelloMessage, 'type' | 'v' | 'first_id' | 'last_id'>;
 
+/** One native sender socket of a run and its pacing in force: what labels its targets' send_error. */
+export type SenderProvenance = { protocol: 'udp' | 'icmp'; family: 4 | 6; targets: number } & SenderPacing;
+
 /** Where a report came from: enough to answer "which kernel? was SCHED_FIFO really on? what load?" months later. */
 export interface Provenance {
   rtprobe_version: string;
@@ -25,6 +29,8 @@ export interface Provenance {
   host: HostFacts;
   /** the controller's socket and RT options as applied */
   rt: RtSettings;
+  /** run and compare: each native sender socket's pacing in force (absent: a soak's, or the user-space sender) */
+  senders?: SenderProvenance[];
   /** compare --load: the load scenarios ([] = none) */
   load: unknown[] | null;
   lab: LabProvenance | null;
@@ -46,6 +52,13 @@ function agentLine(agent: Provenance['agents'][number]): string {
     `clock sync ${agent.clock_sync.mode}${host}${rt}`;
 }
 
+function senderLine(s: SenderProvenance): string {
+  const pacing = s.send_group_ns > 0
+    ? `sent in groups: one wake-up per ${s.send_group_ns / 1000} µs, send error up to that by design, no spin`
+    : `one wake-up a slot, spin ${s.spin_ns / 1000} µs before each`;
+  return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}`;
+}
+
 /** The text header's provenance lines (pure). */
 export function formatProvenanceLines(p: Provenance): string[] {
   const h = p.host;
@@ -54,6 +67,7 @@ export function formatProvenanceLines(p: Provenance): string[] {
     `host ${h.name}: kernel ${h.kernel}, clock source ${h.clock_source ?? 'unknown'}, ${h.cpu_count} CPUs ${h.cpu_model ?? ''}`.trimEnd(),
     `rt ${formatRtSettings(p.rt)}`,
     ...p.rt.other_warnings.map((w) => `   warning: ${w}`),
+    ...(p.senders ?? []).map(senderLine),
   ];
   if (p.lab) lines.push(`lab ${p.lab.kind} up since ${p.lab.created}${p.lab.description.length > 0 ? `: ${p.lab.description.join(', ')}` : ''}`);
   lines.push(...p.agents.map(agentLine));
@@ -71,6 +85,7 @@ export function renderProvenanceHtml(p: Provenance): string {
     ['CPU', `${p.host.cpu_count} × ${p.host.cpu_model ?? 'unknown'}`],
     ['RT settings', formatRtSettings(p.rt)],
     ...p.rt.other_warnings.map((w): [string, string] => ['warning', w]),
+    ...(p.senders ?? []).map((s): [string, string] => ['sender', senderLine(s).replace(/^sender /, '')]),
     ...(p.lab ? [['lab', `${p.lab.kind} since ${p.lab.created}: ${p.lab.description.join(', ') || 'defaults'}`] as [string, string]] : []),
     ...p.agents.map((a): [string, string] => [`agent ${a.target}`, agentLine(a).replace(/^agent [^:]+: /, '')]),
   ];

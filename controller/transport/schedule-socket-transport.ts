@@ -87,6 +87,10 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
       return errno === 0 ? Promise.resolve() : Promise.reject(new Error(`errno ${errno}`));
     },
     stats: () => socket.stats(),
+    pacing: () => {
+      const { spinNs, sendGroupNs } = socket.stats();
+      return { spin_ns: spinNs, send_group_ns: sendGroupNs };
+    },
     unref: () => socket.unref(),
     ref: () => socket.ref(),
   };

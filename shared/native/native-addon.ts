@@ -109,6 +109,8 @@ export interface NativeSocketStats {
   unreachable: number;
   /** controller: ns spun before each deadline of the schedule in force: spinUs, with spinCapped at most a tenth of the slot spacing */
   spinNs: number;
+  /** controller: 50 000 when the schedule in force is sent in groups (slots closer than 50 µs: one wake-up and one sendmmsg a group, send error up to that by design), else 0 */
+  sendGroupNs: number;
   /** event batches the socket's thread allocated: its pool's warm-up (a few), then none while JS gives them back */
   batchesAllocated: number;
 }

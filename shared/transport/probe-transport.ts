@@ -136,6 +136,16 @@ export interface ProbeTransport {
    * session-end, which must come from the address and port that holds the session's place).
    */
   sendDatagram?(data: Buffer, address: string, port: number): Promise<void>;
+  /** Native transports: how the schedule in force is paced (what labels its send error). */
+  pacing?(): SenderPacing;
+}
+
+/** How a native sender paces its schedule, as in force (not as asked). */
+export interface SenderPacing {
+  /** ns busy-waited before each deadline (--spin, capped at a tenth of the slot spacing unless given) */
+  spin_ns: number;
+  /** 50 000 when slots closer than 50 µs are sent in groups (send error up to that by design); 0 = one wake-up a slot */
+  send_group_ns: number;
 }
 
 /**

@@ -68,6 +68,8 @@ describe('provenance in every report (real CLI, loopback)', () => {
           dscp: { requested: 46, applied: true, reason: null },
           spin_us: { requested: 100, applied: true, reason: null },
         },
+        // the spin in force: 100 µs, under a tenth of 5 ms between slots; one target, no groups
+        senders: [{ protocol: 'udp', family: 4, targets: 1, spin_ns: 100_000, send_group_ns: 0 }],
         load: null, lab: null,
       });
       // root (or RLIMIT_MEMLOCK) decides mlock: whichever it was, it is recorded as it came out
@@ -81,6 +83,7 @@ describe('provenance in every report (real CLI, loopback)', () => {
       expect(result.stderr).toContain(`rtprobe ${PACKAGE_VERSION} (node ${process.version}): rtprobe run --target`);
       expect(result.stderr).toContain(`host ${hostname()}: kernel ${KERNEL}, clock source ${CLOCKSOURCE ?? 'unknown'}`);
       expect(result.stderr).toMatch(/^rt native socket thread: .*DSCP 46 applied/m);
+      expect(result.stderr).toContain('sender udp IPv4, 1 target: one wake-up a slot, spin 100 µs before each');
     } finally {
       await agent.stop();
     }

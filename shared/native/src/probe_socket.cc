@@ -558,6 +558,7 @@ SocketStats ProbeSocket::stats() const {
   s.batchesAllocated = batchPool_ ? batchPool_->allocated() : 0;
   s.unreachable = statUnreachable_.load();
   s.spinNs = statSpinNs_.load();
+  s.sendGroupNs = statSendGroupNs_.load();
   return s;
 }
 
@@ -638,11 +639,14 @@ void ProbeSocket::TakeControl() {
         schedule_->periodNs / int64_t(std::max<size_t>(1, schedule_->targets.size()));
     spinNs_ = config_.spinCapped ? std::min<int64_t>(config_.spinNs, slotSpacingNs / 10) : config_.spinNs;
     // Grouped slots (kSendGroupNs) wake late on purpose: a spin before them buys nothing.
-    groupDelayNs_ = slotSpacingNs < kSendGroupNs && config_.spinCapped ? kSendGroupNs - slotSpacingNs : 0;
+    groupDelayNs_ = slotSpacingNs < kSendGroupNs && schedule_->periodNs >= kSendGroupMinPeriodNs && config_.spinCapped
+                        ? kSendGroupNs - slotSpacingNs
+                        : 0;
     if (groupDelayNs_ > 0) spinNs_ = 0;
     quietReads_ = !config_.reflector && slotSpacingNs >= kQuietMinSpacingNs;
     slotSpacingNs_ = slotSpacingNs;
     statSpinNs_.store(spinNs_);
+    statSendGroupNs_.store(groupDelayNs_ > 0 ? kSendGroupNs : 0);
     lastIcmpIds_.clear();
     if (config_.icmp) {
       // Each target's echo identifier (controller/transport/icmp-codec.ts, bytes 4-5).

@@ -81,6 +81,18 @@ describe('provenance text and HTML', () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 
+  it("says each native sender's pacing in force: a spin per slot, or send groups (what its send error means)", () => {
+    const senders: Provenance['senders'] = [
+      { protocol: 'udp', family: 4, targets: 1000, spin_ns: 0, send_group_ns: 50_000 },
+      { protocol: 'icmp', family: 6, targets: 1, spin_ns: 100_000, send_group_ns: 0 },
+    ];
+    expect(formatProvenanceLines({ ...provenance, lab: null, agents: [], senders }).slice(3)).toEqual([
+      'sender udp IPv4, 1000 targets: sent in groups: one wake-up per 50 µs, send error up to that by design, no spin',
+      'sender icmp IPv6, 1 target: one wake-up a slot, spin 100 µs before each',
+    ]);
+    expect(renderProvenanceHtml({ ...provenance, senders })).toContain('<tr><th>sender</th><td>udp IPv4, 1000 targets: sent in groups');
+  });
+
   it('the HTML escapes every value', () => {
     const html = renderProvenanceHtml(provenance);
     expect(html).toContain('b=&#60;x&#62;');
