@@ -19,10 +19,9 @@ export const PERCENTILE_KEYS = [
 
 const NARROW_COUNT_LIMIT = 2 ** 32 - 1;
 
-type Histogram = ReturnType<typeof hdr.build>;
-
-function buildLatencyHistogram(bitBucketSize: 32 | 64): Histogram {
-  return hdr.build({
+/** A JS (not WebAssembly) histogram: recordFast steps through its counts itself. */
+function buildLatencyHistogram(bitBucketSize: 32 | 64): JsHistogram {
+  const built = hdr.build({
     bitBucketSize,
     lowestDiscernibleValue: HISTOGRAM_LOWEST_NS,
     highestTrackableValue: HISTOGRAM_HIGHEST_NS,
@@ -30,6 +29,8 @@ function buildLatencyHistogram(bitBucketSize: 32 | 64): Histogram {
     autoResize: false,
     useWebAssembly: false,
   });
+  if (!(built instanceof JsHistogram)) throw new Error('hdr-histogram-js built no JsHistogram with useWebAssembly: false');
+  return built;
 }
 
 export type PercentileKey = (typeof PERCENTILE_KEYS)[number][0];
@@ -44,7 +45,7 @@ export type LatencySummary = { count: number; min: number | null; max: number | 
  * thrown: a 70 s round trip or a negative difference after a clock step must not kill a soak.
  */
 export class LatencyHistogram {
-  private built: Histogram | null = null;
+  private built: JsHistogram | null = null;
   /**
    * Counts start 32-bit, half the memory of 64-bit ones (1000 targets hold thousands of
    * histograms). One that would pass 2^32 − 1 samples (497 days at 100 Hz; 1 MHz × 1 h is
@@ -66,7 +67,7 @@ export class LatencyHistogram {
    * delay without clock sync, an ICMP target's turnaround) costs no counts array. Read it where
    * it is used: a histogram replaces it once when it widens.
    */
-  get histogram(): Histogram {
+  get histogram(): JsHistogram {
     this.built ??= buildLatencyHistogram(this.narrow ? 32 : 64);
     return this.built;
   }
@@ -87,7 +88,7 @@ export class LatencyHistogram {
     // The histogram stops at 60 s; max, mean and the worst-case list keep the true value.
     if (v > HISTOGRAM_HIGHEST_NS) this.clampedHigh++;
     const histogram = this.histogram;
-    if (v < FAST_RECORD_LIMIT && histogram instanceof JsHistogram) recordFast(histogram, v);
+    if (v < FAST_RECORD_LIMIT) recordFast(histogram, v);
     else histogram.recordValue(Math.min(v, HISTOGRAM_HIGHEST_NS));
     this.count++;
     this.sumNs += v;
@@ -102,7 +103,8 @@ export class LatencyHistogram {
   merge(other: ReturnType<typeof hdr.build>, exactMaxNs: number): void {
     if (other.totalCount === 0) return;
     this.ensureRoom(other.totalCount);
-    this.histogram.add(other);
+    const into: ReturnType<typeof hdr.build> = this.histogram; // as any Histogram: `other` may be one
+    into.add(other);
     this.count += other.totalCount;
     this.sumNs += other.mean * other.totalCount;
     this.minNs = Math.min(this.minNs, other.minNonZeroValue);

@@ -18,7 +18,7 @@ import {
 } from '../../shared/native/native-addon.js';
 import { createNativeReflector, type NativeReflector, type ReflectorEvent } from '../../agent/native-reflector-socket.js';
 import { createNativeTransport, type NativeTransport } from '../../controller/transport/native-transport.js';
-import type { RxEvent, SentEvent, TransportEvent, TransportEventHandler, TxStampEvent } from '../../shared/transport/probe-transport.js';
+import type { RxEvent, ScheduleSpec, SentEvent, TransportEvent, TransportEventHandler, TxStampEvent } from '../../shared/transport/probe-transport.js';
 import {
   FLAGS_T3_SHIFT,
   OFFSET_FLAGS,
@@ -74,6 +74,20 @@ function probe(size: number, session: number, seq = 0n): Buffer {
 }
 
 /** Collects event batches and waits for a condition on everything seen so far. */
+/** `targets` loopback targets, all to one reflector's port, target t with session `firstSession` + t. */
+function manyTargetSchedule(port: number, targets: number, firstSession: number, periodNs: bigint, startMonoNs: bigint,
+  probesPerTarget: bigint): ScheduleSpec {
+  return {
+    targets: Array.from({ length: targets }, () => ({ address: '127.0.0.1', port, family: 4 as const })),
+    templates: Array.from({ length: targets }, (_, t) => probe(64, firstSession + t)),
+    seqOffset: OFFSET_SEQ,
+    t1Offset: OFFSET_T1,
+    periodNs,
+    startMonoNs,
+    probesPerTarget,
+  };
+}
+
 class Collector<E extends { kind: string }> {
   readonly events: E[] = [];
   readonly batches: number[] = [];
@@ -305,15 +319,7 @@ describeNative('native controller transport + native reflector', () => {
     ] as const;
     for (const [targets, spinCapped, periodNs, spinNs, sendGroupNs] of cases) {
       const transport = await openTransport(4, () => {}, { spinUs: 100, spinCapped });
-      transport.start({
-        targets: Array.from({ length: targets }, () => ({ address: '127.0.0.1', port: reflector.localPort, family: 4 as const })),
-        templates: Array.from({ length: targets }, (_, i) => probe(64, 0x5f00 + i)),
-        seqOffset: OFFSET_SEQ,
-        t1Offset: OFFSET_T1,
-        periodNs,
-        startMonoNs: process.hrtime.bigint() + 2_000_000n,
-        probesPerTarget: 2n,
-      });
+      transport.start(manyTargetSchedule(reflector.localPort, targets, 0x5f00, periodNs, process.hrtime.bigint() + 2_000_000n, 2n));
       await waitFor(() => transport.stats().sent > 0, { what: 'a probe sent', timeoutMs: 5000 });
       expect({ targets, spinCapped, spinNs: transport.stats().spinNs, sendGroupNs: transport.stats().sendGroupNs })
         .toEqual({ targets, spinCapped, spinNs, sendGroupNs });
@@ -541,15 +547,7 @@ describeNative('native controller transport + native reflector', () => {
     const col = new Collector<TransportEvent>();
     const transport = await openTransport(4, col.handler);
     const startMonoNs = process.hrtime.bigint() - 8_000_000n;
-    transport.start({
-      targets: Array.from({ length: targets }, () => ({ address: '127.0.0.1', port: reflector.localPort, family: 4 as const })),
-      templates: Array.from({ length: targets }, (_, t) => probe(64, 0x700 + t)),
-      seqOffset: OFFSET_SEQ,
-      t1Offset: OFFSET_T1,
-      periodNs,
-      startMonoNs,
-      probesPerTarget: BigInt(probes),
-    });
+    transport.start(manyTargetSchedule(reflector.localPort, targets, 0x700, periodNs, startMonoNs, BigInt(probes)));
     await col.waitFor((evs) => evs.some((e) => e.kind === 'done'), 10_000, 'done');
     const sent = col.events.filter((e): e is SentEvent => e.kind === 'sent');
     await col.waitFor((evs) => evs.filter((e) => e.kind === 'rx').length >= sent.length, 5_000, 'every reply');
@@ -587,15 +585,7 @@ describeNative('native controller transport + native reflector', () => {
     const col = new Collector<TransportEvent>();
     const transport = await openTransport(4, col.handler);
     const startMonoNs = process.hrtime.bigint() + 5_000_000n;
-    transport.start({
-      targets: Array.from({ length: targets }, () => ({ address: '127.0.0.1', port: reflector.localPort, family: 4 as const })),
-      templates: Array.from({ length: targets }, (_, t) => probe(64, 0x1000 + t)),
-      seqOffset: OFFSET_SEQ,
-      t1Offset: OFFSET_T1,
-      periodNs,
-      startMonoNs,
-      probesPerTarget: BigInt(probes),
-    });
+    transport.start(manyTargetSchedule(reflector.localPort, targets, 0x1000, periodNs, startMonoNs, BigInt(probes)));
     await col.waitFor((evs) => evs.some((e) => e.kind === 'done'), 20_000, 'done');
     const stats = transport.stats();
     const sent = col.events.filter((e): e is SentEvent => e.kind === 'sent');

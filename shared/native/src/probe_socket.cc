@@ -775,36 +775,48 @@ void ProbeSocket::QueueProbe(size_t target, uint64_t slot, int64_t dueMonoNs) {
   probes_.used += tpl.size();
 }
 
-void ProbeSocket::SendQueuedProbes() {
-  const int count = std::exchange(probes_.count, 0);
-  probes_.used = 0;  // the bytes stay as they are until the next QueueProbe, after this call
+template <typename DatagramOf, typename Sent>
+void ProbeSocket::SendStamped(int count, DatagramOf datagramOf, Sent sent) {
   if (count == 0) return;
-  int sent = 0;
+  int batched = 0;  // sent by the sendmmsg
   int64_t sentMonoNs = MonoNowNs();
   if (count > 1) {
     for (int k = 0; k < count; ++k) {
-      const QueuedProbe& p = probes_.queued[k];
-      const ScheduleTarget& to = schedule_->targets[p.target];
-      probes_.iovs[k] = {sendBuf_.data() + p.offset, p.len};
-      BuildStampedMsg(&probes_.msgs[k].msg_hdr, &probes_.iovs[k], probes_.control[k], nextTxId_ + uint32_t(k),
-                      reinterpret_cast<const sockaddr*>(&to.addr), to.addrLen, nullptr);
+      const StampedDatagram d = datagramOf(k);
+      stamped_.iovs[k] = {const_cast<void*>(d.buf), d.len};
+      BuildStampedMsg(&stamped_.msgs[k].msg_hdr, &stamped_.iovs[k], stamped_.control[k], nextTxId_ + uint32_t(k),
+                      d.to, d.toLen, d.replyFrom);
     }
-    sent = std::max(0, sendmmsg(fd_, probes_.msgs, unsigned(count), MSG_DONTWAIT | MSG_NOSIGNAL));
-    if (sent > 0) statSendCalls_.fetch_add(1, std::memory_order_relaxed);
+    // The datagrams leave in order, numbered as SendWithId numbers them (by its cmsg, or by
+    // the socket's own counter on kernels without one).
+    batched = std::max(0, sendmmsg(fd_, stamped_.msgs, unsigned(count), MSG_DONTWAIT | MSG_NOSIGNAL));
+    if (batched > 0) statSendCalls_.fetch_add(1, std::memory_order_relaxed);
   }
-  for (int k = 0; k < sent; ++k) {
+  for (int k = 0; k < batched; ++k) {
     ++txAwaited_;
-    AfterProbeSent(probes_.queued[k], sentMonoNs, int64_t(nextTxId_++));
+    sent(k, sentMonoNs, int64_t(nextTxId_++));
   }
-  // One probe, or the first one sendmmsg could not send and those after it: one at a time,
-  // through SendWithId's retry after another target's ICMP error and its old-kernel fallback.
-  for (int k = sent; k < count; ++k) {
-    const QueuedProbe& p = probes_.queued[k];
-    const ScheduleTarget& to = schedule_->targets[p.target];
+  // The first one sendmmsg could not send and those after it: one at a time, through
+  // SendWithId's retry after another datagram's ICMP error and its old-kernel fallback.
+  for (int k = batched; k < count; ++k) {
+    const StampedDatagram d = datagramOf(k);
     sentMonoNs = MonoNowNs();
-    AfterProbeSent(p, sentMonoNs, SendWithId(sendBuf_.data() + p.offset, p.len,
-                                             reinterpret_cast<const sockaddr*>(&to.addr), to.addrLen));
+    sent(k, sentMonoNs, SendWithId(d.buf, d.len, d.to, d.toLen, d.replyFrom));
   }
+}
+
+void ProbeSocket::SendQueuedProbes() {
+  const int count = std::exchange(probes_.count, 0);
+  probes_.used = 0;  // the bytes stay as they are until the next QueueProbe, after this call
+  SendStamped(
+      count,
+      [this](int k) {
+        const QueuedProbe& p = probes_.queued[k];
+        const ScheduleTarget& to = schedule_->targets[p.target];
+        return StampedDatagram{sendBuf_.data() + p.offset, p.len, reinterpret_cast<const sockaddr*>(&to.addr),
+                               to.addrLen, nullptr};
+      },
+      [this](int k, int64_t sentMonoNs, int64_t id) { AfterProbeSent(probes_.queued[k], sentMonoNs, id); });
 }
 
 void ProbeSocket::AfterProbeSent(const QueuedProbe& probe, int64_t sentMonoNs, int64_t id) {
@@ -1015,7 +1027,7 @@ void ProbeSocket::Drain(bool finishBatches, int64_t untilNs) {
     // A read never delays a due send (grouped slots: their group); what is left is read after
     // it (or, finishing batches, what is still to read from the socket: the messages a batch
     // holds cost no system call).
-    if (schedule_ && MonoNowNs() >= nextDueMonoNs_ + groupDelayNs_ && !(finishBatches && HasBufferedMessages())) return;
+    if (schedule_ && MonoNowNs() >= SendAtNs() && !(finishBatches && HasBufferedMessages())) return;
     if (controlPending_.load(std::memory_order_relaxed)) return;
     // A flush asked for is answered between reads, not after a flood ends.
     if (flushRequests_.load(std::memory_order_relaxed) > 0) return;
@@ -1312,33 +1324,15 @@ void ProbeSocket::Reflect(int rxIndex, size_t len, const ReplySource& replyFrom,
 
 void ProbeSocket::SendReplies() {
   const int count = std::exchange(replies_.count, 0);
-  if (count == 0) return;
-  int sent = 0;
-  if (count > 1) {
-    for (int k = 0; k < count; ++k) {
-      const PendingReply& r = replies_.pending[k];
-      replies_.iovs[k] = {rx_.data[r.rxIndex], r.len};
-      BuildStampedMsg(&replies_.msgs[k].msg_hdr, &replies_.iovs[k], replies_.control[k],
-                      nextTxId_ + uint32_t(k), reinterpret_cast<const sockaddr*>(&rx_.names[r.rxIndex]),
-                      rx_.msgs[r.rxIndex].msg_hdr.msg_namelen, &r.replyFrom);
-    }
-    // The datagrams leave in order, numbered as SendWithId numbers them (by its cmsg, or by
-    // the socket's own counter on kernels without one).
-    sent = std::max(0, sendmmsg(fd_, replies_.msgs, unsigned(count), MSG_DONTWAIT | MSG_NOSIGNAL));
-    if (sent > 0) statSendCalls_.fetch_add(1, std::memory_order_relaxed);
-  }
-  // Everything below runs after the replies have left.
-  for (int k = 0; k < sent; ++k) {
-    ++txAwaited_;
-    AfterReply(replies_.pending[k], int64_t(nextTxId_++));
-  }
-  // The first one sendmmsg could not send and those after it: one at a time, through
-  // SendWithId's retry after another datagram's ICMP error and its old-kernel fallback.
-  for (int k = sent; k < count; ++k) {
-    const PendingReply& r = replies_.pending[k];
-    AfterReply(r, SendWithId(rx_.data[r.rxIndex], r.len, reinterpret_cast<const sockaddr*>(&rx_.names[r.rxIndex]),
-                             rx_.msgs[r.rxIndex].msg_hdr.msg_namelen, &r.replyFrom));
-  }
+  SendStamped(
+      count,
+      [this](int k) {
+        const PendingReply& r = replies_.pending[k];
+        return StampedDatagram{rx_.data[r.rxIndex], r.len, reinterpret_cast<const sockaddr*>(&rx_.names[r.rxIndex]),
+                               rx_.msgs[r.rxIndex].msg_hdr.msg_namelen, &r.replyFrom};
+      },
+      // Everything in AfterReply runs after its reply has left.
+      [this](int k, int64_t /*sentMonoNs*/, int64_t id) { AfterReply(replies_.pending[k], id); });
 }
 
 void ProbeSocket::AfterReply(const PendingReply& reply, int64_t id) {
@@ -1373,11 +1367,10 @@ void ProbeSocket::PeerAddressOf(const sockaddr_storage& from, uint16_t* port, ch
   const EndpointKey key = EndpointKeyOf(from);
   // The key has no IPv6 scope, which the text carries ("%iface").
   const uint32_t scopeId = from.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&from)->sin6_scope_id : 0;
-  if (!lastPeer_.valid || lastPeer_.key != key || lastPeer_.scopeId != scopeId) {
+  if (lastPeer_.key != key || lastPeer_.scopeId != scopeId) {
     FormatAddressInto(from, &lastPeer_.port, lastPeer_.address, sizeof lastPeer_.address);
     lastPeer_.key = key;
     lastPeer_.scopeId = scopeId;
-    lastPeer_.valid = true;
   }
   *port = lastPeer_.port;
   if (outSize == 0) return;
@@ -1611,7 +1604,7 @@ void ProbeSocket::FlushThenWait() {
   int64_t wakeAtNs = -1;  // none: until the socket or JS
   if (schedule_) {
     const int64_t remainingNs = nextDueMonoNs_ - nowNs;
-    if (remainingNs + groupDelayNs_ <= 0) {
+    if (SendAtNs() <= nowNs) {
       // A slot (or its group) is due: no flush, no wait. Unpolled, the socket may hold anything.
       socketReady_ = POLLIN | POLLERR;
       return;
@@ -1633,7 +1626,7 @@ void ProbeSocket::FlushThenWait() {
       if (!quietReads_) socketReady_ = POLLIN | POLLERR;
       return;
     }
-    wakeAtNs = nextDueMonoNs_ - spinNs_ + groupDelayNs_;
+    wakeAtNs = SendAtNs() - spinNs_;
   } else {
     FlushIfDue(nowNs);
   }

@@ -204,8 +204,7 @@ class ProbeSocket {
   // Writes the probe of `target` for `slot` into sendBuf_ (seq, T1, tag, checksum) and queues
   // it in probes_; sends the queue first when it is full.
   void QueueProbe(size_t target, uint64_t slot, int64_t dueMonoNs);
-  // Sends the queued probes (one sendmmsg; what it did not send, one at a time through
-  // SendWithId), then records each as sent.
+  // Sends the queued probes (SendStamped), then records each as sent.
   void SendQueuedProbes();
   // icmp: the ICMP message of a received datagram (IPv4 header stripped, also when false);
   // false when it is not for JS.
@@ -226,6 +225,8 @@ class ProbeSocket {
   // nothing is in flight.
   bool FlushesMidGap() const;
   int64_t GapMiddleNs() const;  // halfway between the last slot and the next slot's wake-up
+  // When the next send is due: the next slot, or with send groups the end of its group's wait.
+  int64_t SendAtNs() const { return nextDueMonoNs_ + groupDelayNs_; }
   // Each hands out one message, read kRecvBatch at a time (recvmmsg); false when the socket
   // had nothing (EAGAIN, or the last batch was short) or the read failed (reported).
   bool ReadErrQueue();
@@ -278,12 +279,8 @@ class ProbeSocket {
     int64_t rxMonoNs = 0;
     ReplySource replyFrom;
   };
-  static constexpr size_t kStampedControlBytes = CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(in6_pktinfo));
   struct ReplyBatch {
     PendingReply pending[kRecvBatch];
-    mmsghdr msgs[kRecvBatch];
-    iovec iovs[kRecvBatch];
-    alignas(cmsghdr) char control[kRecvBatch][kStampedControlBytes];
     int count = 0;
   };
   // Controller: the probes due at one wake-up, one after another in sendBuf_. When the thread
@@ -301,23 +298,39 @@ class ProbeSocket {
   };
   struct ProbeQueue {
     QueuedProbe queued[kRecvBatch];
-    mmsghdr msgs[kRecvBatch];
-    iovec iovs[kRecvBatch];
-    alignas(cmsghdr) char control[kRecvBatch][kStampedControlBytes];
     int count = 0;
     size_t used = 0;  // bytes of sendBuf_ taken
   };
+  // One stamped datagram to send (a probe, or a reply with the source it must leave from).
+  struct StampedDatagram {
+    const void* buf;
+    size_t len;
+    const sockaddr* to;
+    socklen_t toLen;
+    const ReplySource* replyFrom;
+  };
+  static constexpr size_t kStampedControlBytes = CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(in6_pktinfo));
+  // The arrays of one sendmmsg (the controller's probes or the reflector's replies).
+  struct StampedBatch {
+    mmsghdr msgs[kRecvBatch];
+    iovec iovs[kRecvBatch];
+    alignas(cmsghdr) char control[kRecvBatch][kStampedControlBytes];
+  };
+  // Sends `count` (<= kRecvBatch) datagrams `datagramOf(k)` in order, several with one
+  // sendmmsg; what that did not send (and a lone one) one at a time through SendWithId. Then
+  // `sent(k, sentMonoNs, id)` for each, in order: the clock read before its call, and its
+  // stamp id or -1 with errno.
+  template <typename DatagramOf, typename Sent>
+  void SendStamped(int count, DatagramOf datagramOf, Sent sent);
   void AfterProbeSent(const QueuedProbe& probe, int64_t sentMonoNs, int64_t id);
-  // Sends the replies waiting in replies_ (one sendmmsg; what it did not send goes one at a
-  // time through SendWithId), then records each as SendWithId's callers do.
+  // Sends the replies waiting in replies_ (SendStamped), then records each.
   void SendReplies();
   void AfterReply(const PendingReply& reply, int64_t id);
   // The peer address of a reflected event, formatted once per peer: an agent's peer is
   // usually one controller socket, and inet_ntop per reply showed in its profile.
   void PeerAddressOf(const sockaddr_storage& from, uint16_t* port, char* out, size_t outSize);
   struct PeerText {
-    bool valid = false;
-    EndpointKey key{};
+    EndpointKey key{};  // family 0 at first: matches no peer
     uint32_t scopeId = 0;
     uint16_t port = 0;
     char address[64] = {0};
@@ -456,6 +469,7 @@ class ProbeSocket {
   RecvBatch err_;
   ReplyBatch replies_;
   ProbeQueue probes_;
+  StampedBatch stamped_;
   int64_t groupDelayNs_ = 0;  // how long after a slot is due the thread wakes for its group
   PeerText lastPeer_;
   std::array<TxRef, kTxRingSize> txRing_{};
