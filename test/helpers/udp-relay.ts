@@ -17,6 +17,8 @@ export interface UdpRelay {
   returned: number;
   droppedForward: number;
   droppedReturn: number;
+  /** the longest a held datagram really waited, ms (its timer fires late when this process is busy) */
+  longestHoldMs: number;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,7 @@ export async function startUdpRelay(options: RelayOptions): Promise<UdpRelay> {
   let fromClient = 0;
   let fromUpstream = 0;
   const relay: UdpRelay = {
-    port: 0, forwarded: 0, returned: 0, droppedForward: 0, droppedReturn: 0,
+    port: 0, forwarded: 0, returned: 0, droppedForward: 0, droppedReturn: 0, longestHoldMs: 0,
     close: async () => {
       closed = true;
       await Promise.all([front, back].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -46,7 +48,12 @@ export async function startUdpRelay(options: RelayOptions): Promise<UdpRelay> {
       return;
     }
     relay.forwarded++;
-    const forward = (): void => { if (!closed) back.send(data, options.upstreamPort, '127.0.0.1'); };
+    const receivedMs = performance.now();
+    const forward = (): void => {
+      if (closed) return;
+      relay.longestHoldMs = Math.max(relay.longestHoldMs, performance.now() - receivedMs);
+      back.send(data, options.upstreamPort, '127.0.0.1');
+    };
     if (options.delayForwardMs) setTimeout(forward, options.delayForwardMs);
     else forward();
   });

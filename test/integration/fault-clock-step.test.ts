@@ -119,7 +119,7 @@ describe.skipIf(skipReason !== null)(`fault: wall clock stepped +30 s and back m
     }
   });
 
-  it('through a path that holds each probe 100 ms (probes in flight at both steps): every RTT stays 100..150 ms', async () => {
+  it('through a path that holds each probe 100 ms (probes in flight at both steps): every RTT stays within the hold, never ±30 s', async () => {
     const agent = await startAgent();
     const relay = await startUdpRelay({ upstreamPort: agent.port, delayForwardMs: 100 });
     try {
@@ -127,13 +127,16 @@ describe.skipIf(skipReason !== null)(`fault: wall clock stepped +30 s and back m
       expect(code, stderr).toBe(0);
       const target = report.targets[0];
       console.log(`held 100 ms (${target.timestamps.tx} stamps): sent ${target.sent}, lost ${target.lost}, late ${target.late}, `
-        + `RTT min ${target.rtt_ns.min} max ${target.rtt_ns.max} ns, user fallbacks ${target.timestamps.user_fallback_rtts}`);
+        + `RTT min ${target.rtt_ns.min} max ${target.rtt_ns.max} ns, user fallbacks ${target.timestamps.user_fallback_rtts}, `
+        + `relay's longest hold ${relay.longestHoldMs.toFixed(1)} ms`);
       expect(target.lost).toBe(0);
       expect(target.late).toBe(0);
       expect(target.received).toBe(target.sent);
-      // the relay's timer fires no earlier than 100 ms (give 1 ms for its millisecond rounding)
+      // the relay's timer fires no earlier than 100 ms (give 1 ms for its millisecond rounding),
+      // and later when this test process is busy (once 194 ms in CI): the bound is the hold it
+      // really gave plus 50 ms, far below the ±30 s a leaked step would add
       expect(target.rtt_ns.min).toBeGreaterThan(99e6);
-      expect(target.rtt_ns.max).toBeLessThan(150e6);
+      expect(target.rtt_ns.max).toBeLessThan((relay.longestHoldMs + 50) * 1e6);
       if (target.timestamps.tx !== 'user') {
         // ~10 probes were in flight at each step: their kernel (CLOCK_REALTIME) stamps straddle
         // it, so they are measured on the monotonic clock instead, and counted as such.
