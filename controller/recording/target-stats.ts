@@ -71,7 +71,7 @@ export class TargetStats {
     view.onTimerInterval = (interval) => annotateWithInterval(this.worst.entries, interval);
   }
 
-  recordRoundTrips(roundTrips: CompletedRoundTrip[]): void {
+  recordRoundTrips(roundTrips: readonly CompletedRoundTrip[]): void {
     for (const roundTrip of roundTrips) this.recordRoundTrip(roundTrip);
   }
 
@@ -88,10 +88,13 @@ export class TargetStats {
     }
     if (roundTrip.turnaroundNs !== null) this.network.record(roundTrip.rttNs - roundTrip.turnaroundNs);
     this.lastRttNs = roundTrip.rttNs;
-    const worst: WorstRoundTrip = { seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs };
-    if (this.worst.offer(worst) && this.agent?.timerRuns) {
-      const maxNs = this.agent.recentTimer.maxAt(agentArrivalMs(worst));
-      if (maxNs !== undefined) worst.guestTimerMaxNs = maxNs;
+    if (this.worst.wouldKeep(roundTrip.rttNs)) {
+      const worst: WorstRoundTrip = { seq: roundTrip.seq, rttNs: roundTrip.rttNs, atMs: roundTrip.sentWallMs };
+      this.worst.offer(worst);
+      if (this.agent?.timerRuns) {
+        const maxNs = this.agent.recentTimer.maxAt(agentArrivalMs(worst));
+        if (maxNs !== undefined) worst.guestTimerMaxNs = maxNs;
+      }
     }
     this.maxOverTime.record(roundTrip.sentWallMs, roundTrip.rttNs);
     const breach = this.breach;

@@ -14,10 +14,15 @@ export class WorstCases {
 
   constructor(readonly capacity = 10) {}
 
+  /** Whether offer() would keep a round trip of `rttNs`: asked first, no object is made per probe. */
+  wouldKeep(rttNs: number): boolean {
+    const last = this.entries[this.entries.length - 1];
+    return this.entries.length < this.capacity || last === undefined || rttNs > last.rttNs;
+  }
+
   /** Keeps the candidate if it is among the worst; true when kept. */
   offer(candidate: WorstRoundTrip): boolean {
-    const last = this.entries[this.entries.length - 1];
-    if (this.entries.length >= this.capacity && last !== undefined && candidate.rttNs <= last.rttNs) return false;
+    if (!this.wouldKeep(candidate.rttNs)) return false;
     let index = this.entries.findIndex((entry) => candidate.rttNs > entry.rttNs);
     if (index < 0) index = this.entries.length;
     this.entries.splice(index, 0, candidate);

@@ -15,7 +15,9 @@ export function realNs(): bigint {
   return ANCHOR_REAL_NS + (process.hrtime.bigint() - ANCHOR_MONO_NS);
 }
 
+const ANCHOR_REAL_MS = Number(ANCHOR_REAL_NS / 1_000_000n);
+
 /** Wall-clock ms (epoch) of a monotonic instant, for "at" fields in reports. */
 export function wallMsOfMono(mono: bigint): number {
-  return Number(ANCHOR_REAL_NS / 1_000_000n) + Number(mono - ANCHOR_MONO_NS) / 1e6;
+  return ANCHOR_REAL_MS + Number(mono - ANCHOR_MONO_NS) / 1e6;
 }

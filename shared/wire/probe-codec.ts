@@ -108,7 +108,8 @@ const TYPE_BY_CODE: Record<number, ProbeType> = {
 /** Strict decoder: returns the first reason the datagram is not a well-formed v1 packet. */
 export function decodeProbe(data: Uint8Array): DecodeResult {
   if (data.length < PROBE_HEADER_BYTES) return { ok: false, reason: 'short' };
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // a view for Buffer's readers; a Buffer (every received datagram) is one already
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (buf.readUInt32BE(OFFSET_MAGIC) !== PROBE_MAGIC) return { ok: false, reason: 'bad-magic' };
   if (buf.readUInt8(OFFSET_VERSION) !== PROBE_VERSION) return { ok: false, reason: 'bad-version' };
   const type = TYPE_BY_CODE[buf.readUInt8(OFFSET_TYPE)];

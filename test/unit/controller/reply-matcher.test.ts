@@ -13,7 +13,7 @@ const OPTIONS: ReplyMatcherOptions = { capacity: 64, timeoutNs: 1e9, lossAfterNs
 function sentAt(seq: bigint): bigint { return T0 + seq * PERIOD; }
 
 /** Sends `seq` on its slot with a TX stamp on the kernel clock; returns what eviction completed. */
-function send(m: ReplyMatcher, seq: bigint, withTx = true): CompletedRoundTrip[] {
+function send(m: ReplyMatcher, seq: bigint, withTx = true): readonly CompletedRoundTrip[] {
   const evicted = m.onSent(seq, sentAt(seq), 1_700_000_000_000 + Number(seq) * 10);
   if (withTx) expect(m.onTxStamp(seq, sentAt(seq) + KERNEL_OFFSET + 1_000n)).toBeNull();
   return evicted;
