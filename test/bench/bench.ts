@@ -34,6 +34,7 @@ import type { ToolDef } from './tools.js';
 import { measureStartup, renderStartup, type StartupResult } from './startup.js';
 import { measureCpuPerProbe, renderCpuPerProbe, type CpuPerProbeResult } from './cpu-per-probe.js';
 import { measureHistogramMemory, renderHistogramMemory, type HistogramMemoryResult } from './histogram-memory.js';
+import { measureJsPathCost, renderJsPathCost, type JsPathCostResult } from './js-path-cost.js';
 import { measureManyTargets, renderManyTargets, type ManyTargetsResult } from './many-targets.js';
 import { measureObserverEffect, observerSkipReason, renderObserverEffect, type ObserverResult } from './observer-effect.js';
 import { measureQemuObserver, qemuObserverSkipReason, renderQemuObserver, type QemuObserverResult } from './qemu-observer.js';
@@ -202,7 +203,7 @@ async function main(): Promise<number> {
     `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 2 : 4) : 0) + (args.paths.includes('veth') ? (args.quick ? 0.5 : 1.5) : 0) + (args.paths.includes('qemu') ? (args.quick ? 1 : 4) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
 
   const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult; cpuPerProbe?: CpuPerProbeResult;
-    histogramMemory?: HistogramMemoryResult; manyTargets?: ManyTargetsResult; observerEffect?: ObserverResult; observerEffectSkipped?: string;
+    histogramMemory?: HistogramMemoryResult; jsPathCost?: JsPathCostResult; manyTargets?: ManyTargetsResult; observerEffect?: ObserverResult; observerEffectSkipped?: string;
     qemuObserver?: QemuObserverResult; qemuObserverSkipped?: string; } = { paths: [] };
   for (const path of paths) {
     log('');
@@ -316,6 +317,11 @@ async function main(): Promise<number> {
   log('=== histogram memory (issue 16): 1 ns .. 60 s, 3 digits');
   output.histogramMemory = measureHistogramMemory();
   log(renderHistogramMemory(output.histogramMemory));
+
+  log('');
+  log("=== the controller's JavaScript per probe (issue 15): packed native records -> RunState, no sockets");
+  output.jsPathCost = measureJsPathCost();
+  log(renderJsPathCost(output.jsPathCost));
 
   if (args.fuzzCount > 0) {
     log('');

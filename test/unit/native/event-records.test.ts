@@ -1,27 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEventRecords, RECORD_BYTES } from '../../../shared/native/event-records.js';
-
-interface Packed { kind: number; source?: number; port?: number; target?: number; session?: number; string?: number;
-  data?: [number, number]; fields?: Partial<Record<number, bigint>> }
-
-/** One batch packed as shared/native/src/addon.cc PackRecord writes it (little-endian). */
-function pack(records: Packed[]): ArrayBuffer {
-  const buffer = new ArrayBuffer(Math.max(1, records.length * RECORD_BYTES));
-  const view = new DataView(buffer);
-  records.forEach((r, i) => {
-    const at = i * RECORD_BYTES;
-    view.setUint8(at, r.kind);
-    view.setUint8(at + 1, r.source ?? 0);
-    view.setUint16(at + 2, r.port ?? 0, true);
-    view.setUint32(at + 4, r.target ?? 0, true);
-    view.setUint32(at + 8, r.session ?? 0, true);
-    view.setInt32(at + 12, r.string ?? -1, true);
-    view.setUint32(at + 16, r.data?.[0] ?? 0, true);
-    view.setUint32(at + 20, r.data?.[1] ?? 0, true);
-    for (const [field, value] of Object.entries(r.fields ?? {})) view.setBigUint64(at + 24 + Number(field) * 8, BigInt.asUintN(64, value ?? 0n), true);
-  });
-  return buffer;
-}
+import { decodeEventRecords } from '../../../shared/native/event-records.js';
+import { packEventRecords as pack } from '../../helpers/packed-events.js';
 
 describe('decodeEventRecords (the packed batch of the native addon)', () => {
   it('builds each kind with its fields, strings by index, datagrams as views of the batch buffer', () => {
