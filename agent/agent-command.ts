@@ -80,7 +80,8 @@ Guest timer latency (README: Guest timer latency)
 
 ${SOCKET_FLAGS_HELP}
 Prints 'listening udp HOST:PORT' (and 'stream ws://HOST:PORT/v1/stream') when ready. SIGINT or
-SIGTERM ends it and prints its counters.
+SIGTERM ends it and prints its counters (with the probes its full receive buffer dropped
+unread, when there were any: this machine's loss, not the path's).
 Exit status: 0 ended by a signal, 2 bad flags, address not usable, port in use, --require-rt unmet.
 `;
 

@@ -13,6 +13,8 @@ export class AgentCore {
   reflected = 0;
   /** sessions whose controller ended them with a session-end */
   sessionsEnded = 0;
+  /** probes the kernel dropped at the native reflector's socket, its receive buffer full (SO_RXQ_OVFL): never read, never answered */
+  receiveBufferDrops = 0;
   readonly rejects: RejectCounts = {};
   readonly turnaround = new LatencyHistogram();
 
@@ -58,7 +60,8 @@ export class AgentCore {
     const rejects = Object.entries(this.rejects).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none';
     return [
       `rtprobe agent: received ${this.received}, reflected ${this.reflected}, rejected ${totalRejects(this.rejects)} (${rejects}), ` +
-        `sessions ended by their controller ${this.sessionsEnded}`,
+        `sessions ended by their controller ${this.sessionsEnded}` +
+        (this.receiveBufferDrops > 0 ? `, dropped unread by its full receive buffer ${this.receiveBufferDrops} (this machine's loss, not the path's)` : ''),
       `turnaround (${turnaroundClock}): min ${formatNs(t.min)} p50 ${formatNs(t.p50)} p99 ${formatNs(t.p99)} ` +
         `p99.9 ${formatNs(t.p99_9)} max ${formatNs(t.max)}`,
     ].join('\n');

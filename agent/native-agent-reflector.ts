@@ -30,6 +30,7 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
     if (stats.recvErrors > counted.recvErrors) core.failed('recv-failed', stats.recvErrors - counted.recvErrors);
     counted.sendErrors = stats.sendErrors;
     counted.recvErrors = stats.recvErrors;
+    core.receiveBufferDrops = Math.max(core.receiveBufferDrops, stats.receiveBufferDrops);
   };
   let opened: NativeReflector | null = null;
   const { value: reflector, warnings } = await openWithRtFallback(socket, (native) => createNativeReflector(addon, {

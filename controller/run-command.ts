@@ -1,6 +1,6 @@
 import { EXIT_USAGE, EXIT_VERDICT_FAILED, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
 import { gatherRunProvenance } from './report/gather-provenance.js';
-import { formatProvenanceLines, type Provenance } from './report/provenance.js';
+import { formatProvenanceLines, receiveBufferDropsText, type Provenance } from './report/provenance.js';
 import { evaluateVerdict, formatVerdictLine } from './report/verdict.js';
 import { formatRunReport } from './report/format-report.js';
 import type { RunReport } from './report/run-report.js';
@@ -75,6 +75,10 @@ report counts them per target as 'refused' (JSON: refused {reason: count}), apar
 with what to do. When the run ends (or on Ctrl-C) the controller sends each agent that
 answered a session-end (signed with --key-file), so its place is free for the next run at
 once.
+
+Loss this machine made: replies the kernel dropped because the controller's socket buffer was
+full (it read too late) count as lost, and are also counted apart from the kernel's own
+counter (JSON: provenance.senders[].receive_buffer_drops; the sender line; a warning).
 
 Exit status: 0 done, 1 a target answered no probe at all (with only refusals: "agent
 refused: REASON" on standard error), 2 bad flags, a --json path that cannot be written
@@ -191,6 +195,11 @@ async function measureAndReport(config: RunConfig, view: ReportView, choice: Tim
   } else if (verdict) {
     // --quiet keeps the one line CI looks for
     process.stderr.write(`${formatVerdictLine(verdict)}\n`);
+  }
+  for (const sender of outcome.senders) {
+    if (sender.receive_buffer_drops > 0) {
+      process.stderr.write(`rtprobe ${view.command}: warning: ${sender.protocol} IPv${sender.family} socket: ${receiveBufferDropsText(sender.receive_buffer_drops)}\n`);
+    }
   }
   for (const target of report.targets) {
     const refused = refusedOnlyMessage(target);

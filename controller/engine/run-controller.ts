@@ -252,7 +252,7 @@ function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], 
   const agentUnknown = report.targets.some((t) => t.agent_unknown !== undefined);
   const senders = transports.flatMap(({ transport, mode, family, indices }): SenderProvenance[] => {
     const pacing = transport.pacing?.();
-    return pacing ? [{ protocol: mode, family, targets: indices.length, ...pacing }] : [];
+    return pacing ? [{ protocol: mode, family, targets: indices.length, ...pacing, receive_buffer_drops: transport.receiveBufferDrops?.() ?? 0 }] : [];
   });
   return { report, exitCode: anyUnanswered ? 1 : agentUnknown ? EXIT_AGENT_UNKNOWN : 0, warnings, stats, senders };
 }

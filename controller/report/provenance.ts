@@ -17,8 +17,14 @@ export interface LabProvenance {
 /** What an agent said about itself in its hello (--agent-ws). */
 export type AgentProvenance = { target: string } & Omit<HelloMessage, 'type' | 'v' | 'first_id' | 'last_id'>;
 
-/** One native sender socket of a run and its pacing in force: what labels its targets' send_error. */
-export type SenderProvenance = { protocol: 'udp' | 'icmp'; family: 4 | 6; targets: number } & SenderPacing;
+/**
+ * One native sender socket of a run: its pacing in force (what labels its targets' send_error)
+ * and the replies its full receive buffer dropped (what part of their `lost` is this machine's).
+ */
+export type SenderProvenance = { protocol: 'udp' | 'icmp'; family: 4 | 6; targets: number } & SenderPacing & {
+  /** datagrams the kernel dropped at this socket, its receive buffer full (SO_RXQ_OVFL): counted as lost, but the rig's loss, not the path's */
+  receive_buffer_drops: number;
+};
 
 /** Where a report came from: enough to answer "which kernel? was SCHED_FIFO really on? what load?" months later. */
 export interface Provenance {
@@ -56,7 +62,13 @@ function senderLine(s: SenderProvenance): string {
   const pacing = s.send_group_ns > 0
     ? `sent in groups: one wake-up per ${s.send_group_ns / 1000} µs, send error up to that by design, no spin`
     : `one wake-up a slot, spin ${s.spin_ns / 1000} µs before each`;
-  return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}`;
+  const drops = s.receive_buffer_drops > 0 ? `; ${receiveBufferDropsText(s.receive_buffer_drops)}` : '';
+  return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}${drops}`;
+}
+
+/** What receive-buffer drops mean, for the header and the warning (pure). */
+export function receiveBufferDropsText(drops: number): string {
+  return `${drops} replies dropped by its full receive buffer (counted as lost: this machine read them too late, not the path's loss)`;
 }
 
 /** The text header's provenance lines (pure). */

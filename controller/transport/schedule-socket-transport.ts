@@ -91,6 +91,7 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
       const { spinNs, sendGroupNs } = socket.stats();
       return { spin_ns: spinNs, send_group_ns: sendGroupNs };
     },
+    receiveBufferDrops: () => socket.stats().receiveBufferDrops,
     unref: () => socket.unref(),
     ref: () => socket.ref(),
   };

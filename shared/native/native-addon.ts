@@ -113,6 +113,11 @@ export interface NativeSocketStats {
   sendGroupNs: number;
   /** event batches the socket's thread allocated: its pool's warm-up (a few), then none while JS gives them back */
   batchesAllocated: number;
+  /**
+   * datagrams the kernel dropped at this socket because its receive buffer was full
+   * (SO_RXQ_OVFL): the thread read too late. Known from the next datagram read after them.
+   */
+  receiveBufferDrops: number;
 }
 
 /**

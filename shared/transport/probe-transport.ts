@@ -138,6 +138,11 @@ export interface ProbeTransport {
   sendDatagram?(data: Buffer, address: string, port: number): Promise<void>;
   /** Native transports: how the schedule in force is paced (what labels its send error). */
   pacing?(): SenderPacing;
+  /**
+   * Native transports: datagrams the kernel dropped at this socket so far because its receive
+   * buffer was full (SO_RXQ_OVFL): replies that reached this machine and were read too late.
+   */
+  receiveBufferDrops?(): number;
 }
 
 /** How a native sender paces its schedule, as in force (not as asked). */

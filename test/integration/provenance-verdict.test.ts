@@ -69,7 +69,7 @@ describe('provenance in every report (real CLI, loopback)', () => {
           spin_us: { requested: 100, applied: true, reason: null },
         },
         // the spin in force: 100 µs, under a tenth of 5 ms between slots; one target, no groups
-        senders: [{ protocol: 'udp', family: 4, targets: 1, spin_ns: 100_000, send_group_ns: 0 }],
+        senders: [{ protocol: 'udp', family: 4, targets: 1, spin_ns: 100_000, send_group_ns: 0, receive_buffer_drops: 0 }],
         load: null, lab: null,
       });
       // root (or RLIMIT_MEMLOCK) decides mlock: whichever it was, it is recorded as it came out

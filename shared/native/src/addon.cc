@@ -513,6 +513,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("batchesAllocated", Napi::Number::New(env, double(s.batchesAllocated)));
     o.Set("spinNs", Napi::Number::New(env, double(s.spinNs)));
     o.Set("sendGroupNs", Napi::Number::New(env, double(s.sendGroupNs)));
+    o.Set("receiveBufferDrops", Napi::Number::New(env, double(s.receiveBufferDrops)));
     o.Set("unreachable", Napi::Number::New(env, double(s.unreachable)));
     o.Set("recvErrors", Napi::Number::New(env, double(s.recvErrors)));
     o.Set("refused", Napi::Number::New(env, double(s.refused)));

@@ -301,6 +301,9 @@ ProbeSocket::ProbeSocket(const SocketConfig& config) : config_(config) {
   try {
     ApplySocketOptions();
     EnableTimestamping();
+    // Each datagram then says how many the socket has dropped so far for want of buffer room
+    // (Linux >= 2.6.33): loss this machine made, told apart from the path's.
+    SetIntOption(fd_, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL");
     BindTo(local);
     wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd_ < 0) Fail("eventfd failed: " + Errno(errno));
@@ -559,6 +562,7 @@ SocketStats ProbeSocket::stats() const {
   s.unreachable = statUnreachable_.load();
   s.spinNs = statSpinNs_.load();
   s.sendGroupNs = statSendGroupNs_.load();
+  s.receiveBufferDrops = statReceiveBufferDrops_.load();
   return s;
 }
 
@@ -1056,10 +1060,27 @@ int ProbeSocket::FillBatch(RecvBatch* b, int flags) {
   if (b == &rx_ && (got >= 0 ? got < kRecvBatch : errno == EAGAIN || errno == EWOULDBLOCK)) readHorizonNs_ = startNs;
   b->next = 0;
   b->count = got < 0 ? 0 : got;
+  if (flags == 0) CountReceiveBufferDrops(*b);
   // Fewer than asked for: the queue was empty at that moment. The next read would say
   // EAGAIN, so it is skipped: a poll on the socket or the next slot looks again.
   b->drained = got >= 0 && got < kRecvBatch;
   return got;
+}
+
+void ProbeSocket::CountReceiveBufferDrops(const RecvBatch& b) {
+  // The newest counter is on the last datagram that carries one (none does before a drop).
+  for (int i = b.count - 1; i >= 0; --i) {
+    const msghdr& m = b.msgs[i].msg_hdr;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m), c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL || c->cmsg_len < CMSG_LEN(sizeof(uint32_t))) continue;
+      uint32_t drops = 0;
+      memcpy(&drops, CMSG_DATA(c), sizeof drops);
+      // A 32-bit counter of the socket's life: add what it moved since (mod 2^32).
+      statReceiveBufferDrops_.fetch_add(uint32_t(drops - lastDropCounter_), std::memory_order_relaxed);
+      lastDropCounter_ = drops;
+      return;
+    }
+  }
 }
 
 int ProbeSocket::NextInBatch(RecvBatch* b, int flags) {

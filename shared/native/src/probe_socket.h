@@ -92,6 +92,9 @@ struct SocketStats {
   uint64_t batchesAllocated = 0;  // event batches allocated: the pool's warm-up, then none
   int64_t spinNs = 0;  // controller: the spin before each deadline of the schedule in force
   int64_t sendGroupNs = 0;  // controller: kSendGroupNs when the schedule in force is sent in groups, else 0
+  // datagrams the kernel dropped at this socket, its receive buffer full (SO_RXQ_OVFL): known
+  // from the next datagram read after them
+  uint64_t receiveBufferDrops = 0;
 };
 
 // Called on the I/O thread with a batch of events; must return quickly and never block. The
@@ -254,6 +257,8 @@ class ProbeSocket {
   // The index of the next message of `batch`, reading a new batch when it is used up; -1
   // with errno (EAGAIN also when the last batch was short: the queue was empty then).
   int NextInBatch(RecvBatch* batch, int flags);
+  // Adds the drops the SO_RXQ_OVFL counter on `batch`'s datagrams moved since the last read.
+  void CountReceiveBufferDrops(const RecvBatch& batch);
   // Messages read into a batch and not handled yet (a Drain that stopped for a due slot).
   bool HasBufferedMessages() const;
   // Hands a received datagram to JS with its stamp (the user-space read when none came).
@@ -498,7 +503,8 @@ class ProbeSocket {
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
       statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statRecvErrors_{0}, statFiltered_{0}, statRefused_{0},
-      statWakeups_{0}, statUnreachable_{0}, statSendCalls_{0};
+      statWakeups_{0}, statUnreachable_{0}, statSendCalls_{0}, statReceiveBufferDrops_{0};
+  uint32_t lastDropCounter_ = 0;  // SO_RXQ_OVFL as the last datagram that carried it said
   std::atomic<int64_t> statSpinNs_{0}, statSendGroupNs_{0};
 };
 

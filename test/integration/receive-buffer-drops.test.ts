@@ -1,0 +1,81 @@
+/**
+ * Loss this machine makes is told apart from the path's: when a process does not read its
+ * socket in time, the kernel drops datagrams at the full receive buffer and counts them
+ * (SO_RXQ_OVFL). The test stops a real `rtprobe run` / `rtprobe agent` with SIGSTOP, floods
+ * its socket on loopback, lets it go on, and checks the count it reports against the
+ * kernel's own for that socket (/proc/net/udp "drops").
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { sendDatagrams, startAgent } from '../helpers/cli.js';
+import { lastStatusReceived, spawnCli } from '../helpers/spawn-cli.js';
+import { udpSocketsOf } from '../helpers/proc-udp.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { loadNativeAddon } from '../../shared/native/native-addon.js';
+import { skipNote } from '../helpers/skip.js';
+
+const native = loadNativeAddon();
+const skipReason = native.ok ? null : `the native addon is not built (${native.reason})`;
+/** more than a 4 MiB receive buffer (doubled by the kernel) holds of 64-byte datagrams */
+const FLOOD = 40_000;
+const junk = Buffer.alloc(64, 0x5a);
+
+/** Stops `pid`, floods its UDP socket on `port`, lets it go on; the kernel's drop count after. */
+async function floodWhileStopped(pid: number, port: number): Promise<number> {
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await sendDatagrams(port, Array.from({ length: FLOOD }, () => junk));
+    // loopback delivers from a per-CPU backlog: let it reach the socket (or its drop) while stopped
+    await sleep(300);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  return udpSocketsOf(pid).find((s) => s.port === port)?.drops ?? -1;
+}
+
+describe.skipIf(skipReason !== null)(`receive-buffer drops are counted and reported (real processes, loopback)${skipNote(skipReason)}`, () => {
+  it('rtprobe run: the drops at its socket, exactly as the kernel counts them, in the JSON and a warning', async () => {
+    const agent = await startAgent();
+    const run = spawnCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--rate', '100', '--duration', '4s', '--json', '-']);
+    try {
+      await waitFor(() => lastStatusReceived(run.stderr()) >= 50, { what: '50 answered probes', timeoutMs: 20_000 });
+      const pid = run.child.pid ?? 0;
+      const port = udpSocketsOf(pid)[0]?.port ?? 0;
+      expect(port).toBeGreaterThan(0);
+      const kernelDrops = await floodWhileStopped(pid, port);
+      // the replies that go on arriving after the flood carry the socket's counter
+      await waitFor(() => lastStatusReceived(run.stderr()) >= 150, { what: '100 more answered probes', timeoutMs: 20_000 });
+      // (a few of the first replies after it may still meet a full buffer: the kernel counts those too)
+      const kernelDropsLater = udpSocketsOf(pid).find((s) => s.port === port)?.drops ?? -1;
+      expect(await run.exited, run.stderr()).toBe(0);
+      const report = JSON.parse(run.stdout());
+      const sender = report.provenance.senders[0];
+      console.log(`run: flooded ${FLOOD} datagrams while stopped: kernel drops ${kernelDrops} (later ${kernelDropsLater}), reported ${sender.receive_buffer_drops}`);
+      expect(kernelDrops).toBeGreaterThan(1000);
+      expect(sender.receive_buffer_drops).toBe(kernelDropsLater);
+      expect(run.stderr()).toContain(`warning: udp IPv4 socket: ${kernelDropsLater} replies dropped by its full receive buffer`);
+      expect(run.stderr()).toContain(`sender udp IPv4, 1 target: one wake-up a slot, spin 100 µs before each; ${kernelDropsLater} replies dropped`);
+      // the junk that fit in the buffer was read and rejected, none of it crashed the run
+      expect(report.targets[0].received).toBeGreaterThan(150);
+    } finally {
+      run.child.kill('SIGKILL');
+      await agent.stop();
+    }
+  });
+
+  it('rtprobe agent: the drops at its reflector socket, exactly as the kernel counts them, on its last lines', async () => {
+    const agent = await startAgent();
+    const pid = agent.child.pid ?? 0;
+    const kernelDrops = await floodWhileStopped(pid, agent.port);
+    const drained = (): boolean => udpSocketsOf(pid).find((s) => s.port === agent.port)?.queuedBytes === 0;
+    await waitFor(drained, { what: 'the agent to read its queue', timeoutMs: 10_000 });
+    // one more datagram, into room, carries the socket's counter to the reflector
+    await sendDatagrams(agent.port, [junk]);
+    await waitFor(drained, { what: 'the agent to read the last one', timeoutMs: 10_000 });
+    await sleep(200); // and to take the last batch's counts
+    const { stdout } = await agent.stop();
+    console.log(`agent: flooded ${FLOOD} datagrams while stopped: kernel drops ${kernelDrops}; ${stdout.split('\n')[1] ?? ''}`);
+    expect(kernelDrops).toBeGreaterThan(1000);
+    expect(stdout).toContain(`dropped unread by its full receive buffer ${kernelDrops} (this machine's loss, not the path's)`);
+  });
+});
