@@ -1,6 +1,6 @@
 import { EXIT_USAGE, EXIT_VERDICT_FAILED, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
 import { gatherRunProvenance } from './report/gather-provenance.js';
-import { formatProvenanceLines, receiveBufferDropsText, type Provenance } from './report/provenance.js';
+import { DELIVERY_LAG_WARN_MS, deliveryLagText, formatProvenanceLines, receiveBufferDropsText, type Provenance } from './report/provenance.js';
 import { evaluateVerdict, formatVerdictLine } from './report/verdict.js';
 import { formatRunReport } from './report/format-report.js';
 import type { RunReport } from './report/run-report.js';
@@ -78,7 +78,8 @@ once.
 
 Loss this machine made: replies the kernel dropped because the controller's socket buffer was
 full (it read too late) count as lost, and are also counted apart from the kernel's own
-counter (JSON: provenance.senders[].receive_buffer_drops; the sender line; a warning).
+counter (JSON: provenance.senders[].receive_buffer_drops; the sender line; a warning). A
+JavaScript that falls over 1 s behind its socket thread is a warning too (max_delivery_lag_ms).
 
 Exit status: 0 done, 1 a target answered no probe at all (with only refusals: "agent
 refused: REASON" on standard error), 2 bad flags, a --json path that cannot be written
@@ -197,9 +198,9 @@ async function measureAndReport(config: RunConfig, view: ReportView, choice: Tim
     process.stderr.write(`${formatVerdictLine(verdict)}\n`);
   }
   for (const sender of outcome.senders) {
-    if (sender.receive_buffer_drops > 0) {
-      process.stderr.write(`rtprobe ${view.command}: warning: ${sender.protocol} IPv${sender.family} socket: ${receiveBufferDropsText(sender.receive_buffer_drops)}\n`);
-    }
+    const socket = `${sender.protocol} IPv${sender.family} socket`;
+    if (sender.receive_buffer_drops > 0) process.stderr.write(`rtprobe ${view.command}: warning: ${socket}: ${receiveBufferDropsText(sender.receive_buffer_drops)}\n`);
+    if (sender.max_delivery_lag_ms >= DELIVERY_LAG_WARN_MS) process.stderr.write(`rtprobe ${view.command}: warning: ${socket}: ${deliveryLagText(sender.max_delivery_lag_ms)}\n`);
   }
   for (const target of report.targets) {
     const refused = refusedOnlyMessage(target);

@@ -11,7 +11,7 @@ import { openTransport } from '../transport/open-transport.js';
 import { encodeEchoRequest, icmpIdentifier } from '../transport/icmp-codec.js';
 import { periodNsForRate } from '../schedule/probe-schedule.js';
 import { buildRunReport, type RunReport } from '../report/run-report.js';
-import type { SenderProvenance } from '../report/provenance.js';
+import { DELIVERY_LAG_WARN_MS, deliveryLagText, type SenderProvenance } from '../report/provenance.js';
 import type { RunConfig } from './run-config.js';
 import { RunState } from '../matching/run-state.js';
 import { formatStatusLine } from '../report/status-line.js';
@@ -173,7 +173,9 @@ function startRunTimers(state: RunState, stats: TargetStats[], transports: Famil
   // The status line first takes what the threads hold (their batches may be a second apart).
   const status = io.status;
   let stopped = false;
+  const warnBehind = behindWarner(transports, io.log);
   const secondTimer = setInterval(() => {
+    warnBehind();
     if (!status) {
       state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
       return;
@@ -196,6 +198,19 @@ function startRunTimers(state: RunState, stats: TargetStats[], transports: Famil
     clearInterval(secondTimer);
     if (intervalTimer) clearInterval(intervalTimer);
     if (endTimer) clearTimeout(endTimer);
+  };
+}
+
+/** Says once per socket, while the run goes on, that JavaScript fell behind its thread. */
+function behindWarner(transports: FamilyTransport[], log: (line: string) => void): () => void {
+  const warned = new Set<FamilyTransport>();
+  return () => {
+    for (const family of transports) {
+      const lagMs = family.transport.health?.().max_delivery_lag_ms ?? 0;
+      if (lagMs < DELIVERY_LAG_WARN_MS || warned.has(family)) continue;
+      warned.add(family);
+      log(`warning: ${family.mode} IPv${family.family} socket: ${deliveryLagText(lagMs)}`);
+    }
   };
 }
 
@@ -252,7 +267,8 @@ function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], 
   const agentUnknown = report.targets.some((t) => t.agent_unknown !== undefined);
   const senders = transports.flatMap(({ transport, mode, family, indices }): SenderProvenance[] => {
     const pacing = transport.pacing?.();
-    return pacing ? [{ protocol: mode, family, targets: indices.length, ...pacing, receive_buffer_drops: transport.receiveBufferDrops?.() ?? 0 }] : [];
+    const health = transport.health?.() ?? { receive_buffer_drops: 0, max_delivery_lag_ms: 0 };
+    return pacing ? [{ protocol: mode, family, targets: indices.length, ...pacing, ...health }] : [];
   });
   return { report, exitCode: anyUnanswered ? 1 : agentUnknown ? EXIT_AGENT_UNKNOWN : 0, warnings, stats, senders };
 }

@@ -1,7 +1,7 @@
 import type { HelloMessage } from '../../shared/messages/agent-messages.js';
 import type { HostFacts } from '../../shared/report/host-facts.js';
 import { formatRtSettings, type RtSettings } from '../../shared/report/rt-settings.js';
-import type { SenderPacing } from '../../shared/transport/probe-transport.js';
+import type { SenderPacing, SocketHealth } from '../../shared/transport/probe-transport.js';
 import { escapeHtml } from './svg-plots.js';
 
 /** The lab a run probed, from its state file, when a target is one of its guests. */
@@ -21,10 +21,7 @@ export type AgentProvenance = { target: string } & Omit<HelloMessage, 'type' | '
  * One native sender socket of a run: its pacing in force (what labels its targets' send_error)
  * and the replies its full receive buffer dropped (what part of their `lost` is this machine's).
  */
-export type SenderProvenance = { protocol: 'udp' | 'icmp'; family: 4 | 6; targets: number } & SenderPacing & {
-  /** datagrams the kernel dropped at this socket, its receive buffer full (SO_RXQ_OVFL): counted as lost, but the rig's loss, not the path's */
-  receive_buffer_drops: number;
-};
+export type SenderProvenance = { protocol: 'udp' | 'icmp'; family: 4 | 6; targets: number } & SenderPacing & SocketHealth;
 
 /** Where a report came from: enough to answer "which kernel? was SCHED_FIFO really on? what load?" months later. */
 export interface Provenance {
@@ -63,7 +60,16 @@ function senderLine(s: SenderProvenance): string {
     ? `sent in groups: one wake-up per ${s.send_group_ns / 1000} µs, send error up to that by design, no spin`
     : `one wake-up a slot, spin ${s.spin_ns / 1000} µs before each`;
   const drops = s.receive_buffer_drops > 0 ? `; ${receiveBufferDropsText(s.receive_buffer_drops)}` : '';
-  return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}${drops}`;
+  const lag = s.max_delivery_lag_ms >= DELIVERY_LAG_WARN_MS ? `; ${deliveryLagText(s.max_delivery_lag_ms)}` : '';
+  return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}${drops}${lag}`;
+}
+
+/** A batch that waited this long for JavaScript after its thread handed it over: JavaScript is behind. */
+export const DELIVERY_LAG_WARN_MS = 1000;
+
+/** What a delivery lag means, for the header and the warning (pure). */
+export function deliveryLagText(lagMs: number): string {
+  return `JavaScript up to ${(lagMs / 1000).toFixed(1)} s behind its thread (more events than it records at this rate; they waited in memory, results exact)`;
 }
 
 /** What receive-buffer drops mean, for the header and the warning (pure). */

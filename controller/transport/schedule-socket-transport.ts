@@ -91,7 +91,10 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
       const { spinNs, sendGroupNs } = socket.stats();
       return { spin_ns: spinNs, send_group_ns: sendGroupNs };
     },
-    receiveBufferDrops: () => socket.stats().receiveBufferDrops,
+    health: () => {
+      const { receiveBufferDrops, maxDeliveryLagNs } = socket.stats();
+      return { receive_buffer_drops: receiveBufferDrops, max_delivery_lag_ms: Math.round(maxDeliveryLagNs / 1e4) / 100 };
+    },
     unref: () => socket.unref(),
     ref: () => socket.ref(),
   };

@@ -118,6 +118,12 @@ export interface NativeSocketStats {
    * (SO_RXQ_OVFL): the thread read too late. Known from the next datagram read after them.
    */
   receiveBufferDrops: number;
+  /**
+   * measured in JavaScript: the longest a batch waited between its hand-over on the thread and
+   * its delivery to the callback, ns. Beyond the batch interval it is JavaScript falling
+   * behind the thread (its events then wait in memory).
+   */
+  maxDeliveryLagNs: number;
 }
 
 /**
@@ -346,17 +352,38 @@ export function loadNativeAddon(): LoadNativeAddonResult {
 }
 
 /** What the addon's ProbeSocket hands its callback: a packed batch (event-records.ts). */
-type PackedBatchHandler = (records: ArrayBuffer, strings: string[], data: Buffer, readUntilMonoNs: bigint) => void;
+type PackedBatchHandler = (records: ArrayBuffer, strings: string[], data: Buffer, readUntilMonoNs: bigint, flushedMonoNs: bigint) => void;
 type RawNativeAddon = Omit<NativeAddon, 'ProbeSocket'> & {
-  readonly ProbeSocket: new (options: NativeSocketOptions, onEvents: PackedBatchHandler) => NativeProbeSocket;
+  readonly ProbeSocket: new (options: NativeSocketOptions, onEvents: PackedBatchHandler) =>
+    Omit<NativeProbeSocket, 'stats'> & { stats(): Omit<NativeSocketStats, 'maxDeliveryLagNs'> };
 };
 
-/** The addon with a ProbeSocket whose callback gets event objects, built from the packed batches. */
+/**
+ * The addon with a ProbeSocket whose callback gets event objects, built from the packed
+ * batches, and whose stats() add how far behind the thread JavaScript got.
+ */
 function withEventObjects(raw: RawNativeAddon): NativeAddon {
   const RawProbeSocket = raw.ProbeSocket;
   function ProbeSocket(options: NativeSocketOptions, onEvents: NativeBatchHandler): NativeProbeSocket {
-    return new RawProbeSocket(options, (records, strings, data, readUntilMonoNs) =>
-      onEvents(decodeEventRecords(records, strings, data), readUntilMonoNs));
+    let maxDeliveryLagNs = 0;
+    const socket = new RawProbeSocket(options, (records, strings, data, readUntilMonoNs, flushedMonoNs) => {
+      const lagNs = Number(process.hrtime.bigint() - flushedMonoNs);
+      if (lagNs > maxDeliveryLagNs) maxDeliveryLagNs = lagNs;
+      onEvents(decodeEventRecords(records, strings, data), readUntilMonoNs);
+    });
+    // The native object's own properties are read-only: a face that calls through to it.
+    return {
+      get localPort() { return socket.localPort; },
+      get warnings() { return socket.warnings; },
+      start: (schedule) => socket.start(schedule),
+      stop: () => socket.stop(),
+      flush: () => socket.flush(),
+      close: () => socket.close(),
+      stats: () => ({ ...socket.stats(), maxDeliveryLagNs }),
+      sendDatagram: (data, address, port) => socket.sendDatagram(data, address, port),
+      ref: () => socket.ref(),
+      unref: () => socket.unref(),
+    };
   }
   return { ...raw, ProbeSocket: ProbeSocket as unknown as NativeAddon['ProbeSocket'] };
 }
@@ -365,7 +392,7 @@ function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 9 &&
+    v.version === 10 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

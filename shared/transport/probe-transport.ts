@@ -138,11 +138,23 @@ export interface ProbeTransport {
   sendDatagram?(data: Buffer, address: string, port: number): Promise<void>;
   /** Native transports: how the schedule in force is paced (what labels its send error). */
   pacing?(): SenderPacing;
+  /** Native transports: what this machine did to the measurement so far (SocketHealth). */
+  health?(): SocketHealth;
+}
+
+/** Native transports: the rig reporting on itself. */
+export interface SocketHealth {
   /**
-   * Native transports: datagrams the kernel dropped at this socket so far because its receive
-   * buffer was full (SO_RXQ_OVFL): replies that reached this machine and were read too late.
+   * datagrams the kernel dropped at the socket because its receive buffer was full
+   * (SO_RXQ_OVFL): replies that reached this machine and were read too late, counted as lost
    */
-  receiveBufferDrops?(): number;
+  receive_buffer_drops: number;
+  /**
+   * the longest a batch of the socket's events waited for JavaScript after its thread handed
+   * it over, ms: near 0 while JavaScript keeps up; seconds when it falls behind (the events
+   * wait in memory, and the results stay exact)
+   */
+  max_delivery_lag_ms: number;
 }
 
 /** How a native sender paces its schedule, as in force (not as asked). */

@@ -70,8 +70,11 @@ describe('provenance in every report (real CLI, loopback)', () => {
         },
         // the spin in force: 100 µs, under a tenth of 5 ms between slots; one target, no groups
         senders: [{ protocol: 'udp', family: 4, targets: 1, spin_ns: 100_000, send_group_ns: 0, receive_buffer_drops: 0 }],
+        // (max_delivery_lag_ms: a few ms at most here; checked below)
         load: null, lab: null,
       });
+      expect(provenance.senders[0].max_delivery_lag_ms).toBeGreaterThanOrEqual(0);
+      expect(provenance.senders[0].max_delivery_lag_ms).toBeLessThan(1000);
       // root (or RLIMIT_MEMLOCK) decides mlock: whichever it was, it is recorded as it came out
       expect(typeof provenance.rt.mlock.applied).toBe('boolean');
       expect(provenance.agents).toHaveLength(1);

@@ -79,9 +79,10 @@ void DeliverBatch(Napi::Env env, Napi::Function onEvents, EventBatch* batch) {
       record += kRecordBytes;
     }
     const Napi::BigInt readUntil = Napi::BigInt::New(env, owned->readUntilMonoNs);
+    const Napi::BigInt flushedAt = Napi::BigInt::New(env, owned->flushedMonoNs);
     // Packed: the batch goes back to the socket thread's pool before JS runs.
     ReturnToPool(std::move(owned));
-    onEvents.Call({records, strings, data, readUntil});
+    onEvents.Call({records, strings, data, readUntil, flushedAt});
   } catch (const Napi::Error& err) {
     // A throwing handler surfaces as an uncaught exception, like any event handler. While
     // Node shuts down, JS cannot run and napi_throw fails too: the batch is dropped then
@@ -560,7 +561,9 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   //    an 'rx' record's count is the controller's verdict on its tag; batchIntervalMs
   // 9: flush(): every event so far now, then a 'flushed' event; each batch comes with the
   //    time until which the socket's receive queue was read (readUntilMonoNs)
-  exports.Set("version", Napi::Number::New(env, 9));
+  // 10: each batch also says when the thread handed it over (flushedMonoNs); stats() count
+  //    receiveBufferDrops (SO_RXQ_OVFL)
+  exports.Set("version", Napi::Number::New(env, 10));
   return exports;
 }
 

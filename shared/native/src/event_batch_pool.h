@@ -20,6 +20,7 @@ struct EventBatch {
   std::vector<Event> events;
   std::vector<uint8_t> data;  // the datagrams of its rx events, back to back (Event::dataOffset)
   int64_t readUntilMonoNs = 0;  // ProbeSocket::readHorizonNs_ when it was handed out
+  int64_t flushedMonoNs = 0;    // when it was handed out: how far behind JS is when it gets it
   std::weak_ptr<EventBatchPool> home;  // where it goes back; gone with the socket
 };
 

@@ -1720,6 +1720,7 @@ void ProbeSocket::Flush() {
   // The next batch is one that JS has given back: no allocation once the pool is warm.
   std::unique_ptr<EventBatch> full = std::exchange(batch_, batchPool_->Take());
   full->readUntilMonoNs = readHorizonNs_;
+  full->flushedMonoNs = lastFlushMonoNs_;
   ++batchSerial_;
   if (flush_) {
     flush_(std::move(full));

@@ -1,9 +1,10 @@
 /**
- * Loss this machine makes is told apart from the path's: when a process does not read its
- * socket in time, the kernel drops datagrams at the full receive buffer and counts them
- * (SO_RXQ_OVFL). The test stops a real `rtprobe run` / `rtprobe agent` with SIGSTOP, floods
- * its socket on loopback, lets it go on, and checks the count it reports against the
- * kernel's own for that socket (/proc/net/udp "drops").
+ * The rig reports on itself. Loss this machine makes is told apart from the path's: when a
+ * process does not read its socket in time, the kernel drops datagrams at the full receive
+ * buffer and counts them (SO_RXQ_OVFL). The tests stop a real `rtprobe run` / `rtprobe agent`
+ * with SIGSTOP, flood its socket on loopback, let it go on, and check the count it reports
+ * against the kernel's own for that socket (/proc/net/udp "drops"). And when JavaScript falls
+ * behind its socket thread, the controller says by how much (a batch's wait for delivery).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,10 @@ import { lastStatusReceived, spawnCli } from '../helpers/spawn-cli.js';
 import { udpSocketsOf } from '../helpers/proc-udp.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
+import { createNativeReflector } from '../../agent/native-reflector-socket.js';
+import { createNativeTransport } from '../../controller/transport/native-transport.js';
+import { encodeProbe } from '../../shared/wire/probe-codec.js';
+import { OFFSET_SEQ, OFFSET_T1 } from '../../shared/wire/probe-layout.js';
 import { skipNote } from '../helpers/skip.js';
 
 const native = loadNativeAddon();
@@ -77,5 +82,35 @@ describe.skipIf(skipReason !== null)(`receive-buffer drops are counted and repor
     console.log(`agent: flooded ${FLOOD} datagrams while stopped: kernel drops ${kernelDrops}; ${stdout.split('\n')[1] ?? ''}`);
     expect(kernelDrops).toBeGreaterThan(1000);
     expect(stdout).toContain(`dropped unread by its full receive buffer ${kernelDrops} (this machine's loss, not the path's)`);
+  });
+
+  it('JavaScript blocked for 1.5 s while the thread goes on: health() says how far behind it got (near 0 before), nothing lost', async () => {
+    if (!native.ok) throw new Error(native.reason);
+    const reflector = await createNativeReflector(native.addon, { bindAddress: '127.0.0.1', port: 0, family: 4, timestamps: 'kernel' }, () => {});
+    let replies = 0;
+    const transport = await createNativeTransport(native.addon, { bindAddress: '127.0.0.1', batchIntervalMs: 100 }, (events) => {
+      replies += events.filter((e) => e.kind === 'rx').length;
+    });
+    try {
+      transport.start({
+        targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }], templates: [encodeProbe(7, 0n, 0n, 64)],
+        seqOffset: OFFSET_SEQ, t1Offset: OFFSET_T1, periodNs: 10_000_000n, startMonoNs: process.hrtime.bigint(), probesPerTarget: 300n,
+      });
+      await waitFor(() => replies >= 50, { what: '50 replies', timeoutMs: 10_000 });
+      const before = transport.health?.();
+      const blockedUntil = Date.now() + 1500;
+      while (Date.now() < blockedUntil) { /* JavaScript busy: the thread sends, reads and hands over batches that wait */ }
+      await waitFor(() => replies >= 300, { what: 'all 300 replies', timeoutMs: 10_000 });
+      const after = transport.health?.();
+      console.log(`delivery lag: ${before?.max_delivery_lag_ms} ms before the block, ${after?.max_delivery_lag_ms} ms after`);
+      expect(before?.max_delivery_lag_ms).toBeLessThan(500); // a busy machine's scheduling, never a second
+      // the batch handed over first in the block waited for nearly all of it (1.4 s here: less one batch interval)
+      expect(after?.max_delivery_lag_ms).toBeGreaterThan(1000);
+      expect(after?.max_delivery_lag_ms).toBeLessThan(5000);
+      expect(after?.receive_buffer_drops).toBe(0);
+    } finally {
+      await transport.close();
+      await reflector.close();
+    }
   });
 });
