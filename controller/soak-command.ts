@@ -16,7 +16,7 @@ import { buildLiveSnapshot } from './soak/live-snapshot.js';
 import { buildTargetDetail } from './soak/live-target-detail.js';
 import { SoakTimeline } from './soak/soak-timeline.js';
 import { soakSettings } from './soak/soak-settings.js';
-import { formatPrometheusMetrics } from './soak/prometheus-metrics.js';
+import { formatPrometheusMetrics, type SocketReading } from './soak/prometheus-metrics.js';
 import { openIntervalLogs } from './soak/interval-logs.js';
 import { gatherRunProvenance } from './report/gather-provenance.js';
 import { recordProvenance } from './report/provenance-file.js';
@@ -179,6 +179,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
   };
   let targets: TargetStats[] = [];
   let stamps: StampSource = 'user';
+  let sockets: () => SocketReading[] = () => [];
   let dashboard: DashboardServer | null = null;
   let startedMs = Date.now();
   if (soak.http) {
@@ -191,7 +192,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
           const stats = targets.find((t) => t.target.name === name);
           return stats ? buildTargetDetail(stats, timeline, soak.thresholds, startedMs, soak.intervalMs / 1000, Date.now()) : null;
         },
-        metrics: () => formatPrometheusMetrics(targets, { alertsByKind: actions.firedByKind }),
+        metrics: () => formatPrometheusMetrics(targets, { alertsByKind: actions.firedByKind, sockets: sockets() }),
       });
     } catch (error) {
       const hint = privilegedPortHint((error as NodeJS.ErrnoException).code, soak.http.port);
@@ -215,9 +216,10 @@ export async function soakCommand(argv: string[]): Promise<number> {
     writeFiles: () => (logs?.failure ? [logs.failure] : []),
     onReport: (report) => { finalProvenance = report.provenance ?? null; },
     interval: { ms: soak.intervalMs, onInterval },
-    onStart: (stats, source, warnings) => {
+    onStart: (stats, source, warnings, readSockets) => {
       targets = stats;
       stamps = source;
+      sockets = readSockets;
       if (hlogDir !== null) {
         provenanceWritten = gatherRunProvenance(process.argv.slice(2), config.socket, source, warnings, stats, null)
           .then((provenance) => noteFailure(recordProvenance(hlogDir, provenance, false)));

@@ -14,6 +14,7 @@ import { buildRunReport, type RunReport } from '../report/run-report.js';
 import { DELIVERY_LAG_WARN_MS, deliveryLagText, type SenderProvenance } from '../report/provenance.js';
 import type { RunConfig } from './run-config.js';
 import { RunState } from '../matching/run-state.js';
+import type { SocketReading } from '../soak/prometheus-metrics.js';
 import { formatStatusLine } from '../report/status-line.js';
 import { unreachableHint } from '../report/format-report.js';
 import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
@@ -28,7 +29,8 @@ export interface RunIo {
   /** called with the finished stats before the report is built */
   onStats?: ((stats: TargetStats[]) => void) | undefined;
   /** called once the sockets are open, before the first probe: live views hold on to the targets; `warnings`: what the sockets could not apply */
-  onStart?: ((stats: TargetStats[], stampSource: ProbeTransport['stampSource'], warnings: readonly string[]) => void) | undefined;
+  onStart?: ((stats: TargetStats[], stampSource: ProbeTransport['stampSource'], warnings: readonly string[],
+    sockets: () => SocketReading[]) => void) | undefined;
   /**
    * soak: called every `ms` with the targets; the caller closes their intervals. Called once
    * more at the end (after the last replies and the agents' final intervals), so the partial
@@ -201,6 +203,14 @@ function startRunTimers(state: RunState, stats: TargetStats[], transports: Famil
   };
 }
 
+/** Each native socket's self-report now (live views: the soak's metrics). */
+function socketReadings(transports: FamilyTransport[]): SocketReading[] {
+  return transports.flatMap(({ transport, mode, family }) => {
+    const health = transport.health?.();
+    return health ? [{ protocol: mode, family, ...health }] : [];
+  });
+}
+
 /** Says once per socket, while the run goes on, that JavaScript fell behind its thread. */
 function behindWarner(transports: FamilyTransport[], log: (line: string) => void): () => void {
   const warned = new Set<FamilyTransport>();
@@ -294,7 +304,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const window: ScheduleWindow = { startMonoNs, endMonoNs, periodNs };
   startSchedules(config, targets, stats, transports, window);
   const startedMs = Date.now();
-  io.onStart?.(stats, transports[0]?.transport.stampSource ?? 'user', warnings);
+  io.onStart?.(stats, transports[0]?.transport.stampSource ?? 'user', warnings, () => socketReadings(transports));
   const stopAll = (): void => {
     for (const { transport } of transports) transport.stop();
   };

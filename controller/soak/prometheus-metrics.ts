@@ -1,6 +1,7 @@
 import type { LatencyHistogram } from '../../shared/histogram/latency-histogram.js';
 import { RTPROBE_VERSION } from '../../shared/cli/build-info.js';
 import type { TargetStats } from '../recording/target-stats.js';
+import type { SocketHealth } from '../../shared/transport/probe-transport.js';
 
 /**
  * Bucket bounds in seconds for round trips of real-time networks: 10 µs .. 10 s, 1-2-5 steps.
@@ -26,7 +27,12 @@ function formatNumber(value: number): string {
 export interface SoakMetrics {
   /** alerts fired so far per kind (max-rtt, loss), every kind present */
   alertsByKind: Record<string, number>;
+  /** each native probe socket's self-report so far (none with the user-space sender) */
+  sockets?: SocketReading[];
 }
+
+/** One native probe socket and what this machine did to its measurement so far. */
+export type SocketReading = { protocol: 'udp' | 'icmp'; family: 4 | 6 } & SocketHealth;
 
 /**
  * The Prometheus text exposition (format 0.0.4): the build, every target's RTT as a histogram
@@ -76,6 +82,16 @@ export function formatPrometheusMetrics(targets: TargetStats[], soak: SoakMetric
   }
   family('rtprobe_alerts_total', 'counter', 'Soak alerts fired (--alert-max: kind max-rtt, --alert-loss: kind loss).');
   for (const [kind, count] of Object.entries(soak.alertsByKind)) lines.push(`rtprobe_alerts_total{kind="${escapeLabel(kind)}"} ${count}`);
+  // The rig on itself: a soak that drops replies at its own socket, or whose JavaScript falls
+  // behind its thread (memory grows), should be seen on the same dashboard as the RTTs.
+  const sockets = soak.sockets ?? [];
+  const socketLabels = (s: SocketReading): string => `protocol="${s.protocol}",family="${s.family}"`;
+  family('rtprobe_receive_buffer_drops_total', 'counter',
+    'Replies the kernel dropped at a probe socket because its receive buffer was full (SO_RXQ_OVFL): counted as lost, but this machine\'s loss, not the path\'s.');
+  for (const s of sockets) lines.push(`rtprobe_receive_buffer_drops_total{${socketLabels(s)}} ${s.receive_buffer_drops}`);
+  family('rtprobe_delivery_lag_max_seconds', 'gauge',
+    'Longest a batch of a probe socket\'s events waited for JavaScript after its thread handed it over: seconds mean JavaScript is behind and memory grows.');
+  for (const s of sockets) lines.push(`rtprobe_delivery_lag_max_seconds{${socketLabels(s)}} ${formatNumber(s.max_delivery_lag_ms / 1000)}`);
   family('rtprobe_interval_rtt_max_seconds', 'gauge',
     'Largest RTT of the last completed interval and the current one so far (NaN when none): a spike stays for at least one whole interval.');
   for (const stats of targets) {

@@ -120,6 +120,9 @@ describe('soak --http: metrics and the live dashboard (real soak on loopback)', 
       return sentIn(text) > 50;
     }, { what: () => `more than 50 probes sent in /metrics (${sentIn(text)})`, timeoutMs: 20_000, everyMs: 100 });
     expect(text).toMatch(/^# TYPE rtprobe_rtt_seconds histogram$/m);
+    // the rig's own health, per native socket (this soak's is one UDP IPv4 socket, nothing dropped)
+    expect(text).toMatch(/^rtprobe_receive_buffer_drops_total\{protocol="udp",family="4"\} 0$/m);
+    expect(text).toMatch(/^rtprobe_delivery_lag_max_seconds\{protocol="udp",family="4"\} [\d.e-]+$/m);
     expect(text).toMatch(/^rtprobe_rtt_seconds_bucket\{target="guest",address="127\.0\.0\.1",mode="udp",le="\+Inf"\} \d+$/m);
     expect(sentIn(text)).toBeGreaterThan(50);
     // buckets are cumulative: never decreasing

@@ -36,6 +36,19 @@ describe('Prometheus metrics of a soak', () => {
     expect(text).toContain('rtprobe_alerts_total{kind="loss"} 0\n');
   });
 
+  it("each native socket's self-report: receive-buffer drops (counter) and JavaScript's delivery lag (gauge, seconds)", () => {
+    const text = formatPrometheusMetrics(soakTargets(), { alertsByKind: {}, sockets: [
+      { protocol: 'udp', family: 4, receive_buffer_drops: 51_292, max_delivery_lag_ms: 12_498.46 },
+      { protocol: 'icmp', family: 6, receive_buffer_drops: 0, max_delivery_lag_ms: 0.2 },
+    ] });
+    expect(text).toContain('# TYPE rtprobe_receive_buffer_drops_total counter\n');
+    expect(text).toContain('rtprobe_receive_buffer_drops_total{protocol="udp",family="4"} 51292\n');
+    expect(text).toContain('rtprobe_receive_buffer_drops_total{protocol="icmp",family="6"} 0\n');
+    expect(text).toContain('# TYPE rtprobe_delivery_lag_max_seconds gauge\n');
+    expect(text).toContain('rtprobe_delivery_lag_max_seconds{protocol="udp",family="4"} 12.49846\n');
+    expect(text).toContain('rtprobe_delivery_lag_max_seconds{protocol="icmp",family="6"} 0.0002\n');
+  });
+
   it('the interval max keeps the last completed interval\'s spike after it closes, until a later one closes', () => {
     const stats = soakTargets();
     const [a] = stats;
