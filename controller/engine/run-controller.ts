@@ -288,7 +288,10 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   io: RunIo): Promise<RunOutcome> {
   const periodNs = periodNsForRate(config.rateHz);
   const stats = createTargetStats(config, targets, periodNs);
-  for (const s of stats) s.recordsIntervals = io.interval !== undefined;
+  for (const s of stats) {
+    s.recordsIntervals = io.interval !== undefined;
+    s.allocateHistograms(); // before the first probe, not while probes flow
+  }
   const state = new RunState(stats, config.authKey);
   state.onFirstUnreachable = (target, reason) => {
     const { address, port } = target.target;

@@ -91,7 +91,7 @@ export function formatPrometheusMetrics(targets: TargetStats[], soak: SoakMetric
   for (const s of sockets) lines.push(`rtprobe_receive_buffer_drops_total{${socketLabels(s)}} ${s.receive_buffer_drops}`);
   family('rtprobe_delivery_lag_max_seconds', 'gauge',
     'Longest a batch of a probe socket\'s events waited for JavaScript after its thread handed it over: seconds mean JavaScript is behind and memory grows.');
-  for (const s of sockets) lines.push(`rtprobe_delivery_lag_max_seconds{${socketLabels(s)}} ${formatNumber(s.max_delivery_lag_ms / 1000)}`);
+  for (const s of sockets) lines.push(`rtprobe_delivery_lag_max_seconds{${socketLabels(s)}} ${formatNumber(Number((s.max_delivery_lag_ms / 1000).toFixed(5)))}`);
   family('rtprobe_interval_rtt_max_seconds', 'gauge',
     'Largest RTT of the last completed interval and the current one so far (NaN when none): a spike stays for at least one whole interval.');
   for (const stats of targets) {

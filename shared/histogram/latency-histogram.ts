@@ -68,8 +68,18 @@ export class LatencyHistogram {
    * it is used: a histogram replaces it once when it widens.
    */
   get histogram(): JsHistogram {
+    this.allocate();
+    return this.built as JsHistogram;
+  }
+
+  /** Whether its counts array exists (see `histogram`). */
+  get allocated(): boolean {
+    return this.built !== null;
+  }
+
+  /** Makes its counts array now, not at the first record (before a run's first probe). */
+  allocate(): void {
     this.built ??= buildLatencyHistogram(this.narrow ? 32 : 64);
-    return this.built;
   }
 
   /** No bucket can pass the total: widen while the total after adding still fits 32 bits. */
