@@ -11,7 +11,7 @@ import { openTransport } from '../transport/open-transport.js';
 import { encodeEchoRequest, icmpIdentifier } from '../transport/icmp-codec.js';
 import { periodNsForRate } from '../schedule/probe-schedule.js';
 import { buildRunReport, type RunReport } from '../report/run-report.js';
-import { DELIVERY_LAG_WARN_MS, deliveryLagText, type SenderProvenance } from '../report/provenance.js';
+import { DELIVERY_LAG_WARN_MS, deliveryLagText, socketName, type SenderProvenance } from '../report/provenance.js';
 import type { RunConfig } from './run-config.js';
 import { RunState } from '../matching/run-state.js';
 import type { SocketReading } from '../soak/prometheus-metrics.js';
@@ -203,23 +203,26 @@ function startRunTimers(state: RunState, stats: TargetStats[], transports: Famil
   };
 }
 
+/** A native socket's self-report now; null for a transport without one (the user-space sender). */
+function socketReading({ transport, mode, family }: FamilyTransport): SocketReading | null {
+  const health = transport.health?.();
+  return health ? { protocol: mode, family, ...health } : null;
+}
+
 /** Each native socket's self-report now (live views: the soak's metrics). */
 function socketReadings(transports: FamilyTransport[]): SocketReading[] {
-  return transports.flatMap(({ transport, mode, family }) => {
-    const health = transport.health?.();
-    return health ? [{ protocol: mode, family, ...health }] : [];
-  });
+  return transports.flatMap((t) => socketReading(t) ?? []);
 }
 
 /** Says once per socket, while the run goes on, that JavaScript fell behind its thread. */
 function behindWarner(transports: FamilyTransport[], log: (line: string) => void): () => void {
   const warned = new Set<FamilyTransport>();
   return () => {
-    for (const family of transports) {
-      const lagMs = family.transport.health?.().max_delivery_lag_ms ?? 0;
-      if (lagMs < DELIVERY_LAG_WARN_MS || warned.has(family)) continue;
-      warned.add(family);
-      log(`warning: ${family.mode} IPv${family.family} socket: ${deliveryLagText(lagMs)}`);
+    for (const t of transports) {
+      const reading = socketReading(t);
+      if (reading === null || reading.max_delivery_lag_ms < DELIVERY_LAG_WARN_MS || warned.has(t)) continue;
+      warned.add(t);
+      log(`warning: ${socketName(reading)}: ${deliveryLagText(reading.max_delivery_lag_ms)}`);
     }
   };
 }
@@ -275,10 +278,13 @@ function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], 
   });
   const anyUnanswered = report.targets.some((t) => t.sent > 0 && t.received === 0);
   const agentUnknown = report.targets.some((t) => t.agent_unknown !== undefined);
-  const senders = transports.flatMap(({ transport, mode, family, indices }): SenderProvenance[] => {
-    const pacing = transport.pacing?.();
-    const health = transport.health?.() ?? { receive_buffer_drops: 0, max_delivery_lag_ms: 0 };
-    return pacing ? [{ protocol: mode, family, targets: indices.length, ...pacing, ...health }] : [];
+  // the native senders: each has its pacing and its self-report
+  const senders = transports.flatMap((t): SenderProvenance[] => {
+    const pacing = t.transport.pacing?.();
+    const reading = socketReading(t);
+    if (!pacing || !reading) return [];
+    const { protocol, family, ...health } = reading; // in the README's order: what, pacing, self-report
+    return [{ protocol, family, targets: t.indices.length, ...pacing, ...health }];
   });
   return { report, exitCode: anyUnanswered ? 1 : agentUnknown ? EXIT_AGENT_UNKNOWN : 0, warnings, stats, senders };
 }

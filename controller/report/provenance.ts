@@ -64,6 +64,11 @@ function senderLine(s: SenderProvenance): string {
   return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}${drops}${lag}`;
 }
 
+/** How warnings name a native socket: `udp IPv4 socket`. */
+export function socketName(s: { protocol: 'udp' | 'icmp'; family: 4 | 6 }): string {
+  return `${s.protocol} IPv${s.family} socket`;
+}
+
 /** A batch that waited this long for JavaScript after its thread handed it over: JavaScript is behind. */
 export const DELIVERY_LAG_WARN_MS = 1000;
 
