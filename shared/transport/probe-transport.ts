@@ -151,7 +151,7 @@ export interface SocketHealth {
   receive_buffer_drops: number;
   /**
    * the longest a batch of the socket's events waited for JavaScript after its thread handed
-   * it over, ms: near 0 while JavaScript keeps up; seconds when it falls behind (the events
+   * it over, ms on CLOCK_MONOTONIC: near 0 while JavaScript keeps up; seconds when it falls behind (the events
    * wait in memory, and the results stay exact)
    */
   max_delivery_lag_ms: number;

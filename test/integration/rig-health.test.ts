@@ -71,17 +71,22 @@ describe.skipIf(skipReason !== null)(`receive-buffer drops are counted and repor
   it('rtprobe agent: the drops at its reflector socket, exactly as the kernel counts them, on its last lines', async () => {
     const agent = await startAgent();
     const pid = agent.child.pid ?? 0;
-    const kernelDrops = await floodWhileStopped(pid, agent.port);
-    const drained = (): boolean => udpSocketsOf(pid).find((s) => s.port === agent.port)?.queuedBytes === 0;
-    await waitFor(drained, { what: 'the agent to read its queue', timeoutMs: 10_000 });
-    // one more datagram, into room, carries the socket's counter to the reflector
-    await sendDatagrams(agent.port, [junk]);
-    await waitFor(drained, { what: 'the agent to read the last one', timeoutMs: 10_000 });
-    await sleep(200); // and to take the last batch's counts
-    const { stdout } = await agent.stop();
-    console.log(`agent: flooded ${FLOOD} datagrams while stopped: kernel drops ${kernelDrops}; ${stdout.split('\n')[1] ?? ''}`);
-    expect(kernelDrops).toBeGreaterThan(1000);
-    expect(stdout).toContain(`dropped unread by its full receive buffer ${kernelDrops} (this machine's loss, not the path's)`);
+    let stopped: Awaited<ReturnType<typeof agent.stop>> | null = null;
+    try {
+      const kernelDrops = await floodWhileStopped(pid, agent.port);
+      const drained = (): boolean => udpSocketsOf(pid).find((s) => s.port === agent.port)?.queuedBytes === 0;
+      await waitFor(drained, { what: 'the agent to read its queue', timeoutMs: 10_000 });
+      // one more datagram, into room, carries the socket's counter to the reflector
+      await sendDatagrams(agent.port, [junk]);
+      await waitFor(drained, { what: 'the agent to read the last one', timeoutMs: 10_000 });
+      await sleep(200); // and to take the last batch's counts
+      stopped = await agent.stop();
+      console.log(`agent: flooded ${FLOOD} datagrams while stopped: kernel drops ${kernelDrops}; ${stopped.stdout.split('\n')[1] ?? ''}`);
+      expect(kernelDrops).toBeGreaterThan(1000);
+      expect(stopped.stdout).toContain(`dropped unread by its full receive buffer ${kernelDrops} (this machine's loss, not the path's)`);
+    } finally {
+      if (stopped === null) await agent.stop();
+    }
   });
 
   it('JavaScript blocked for 1.5 s while the thread goes on: health() says how far behind it got (near 0 before), nothing lost', async () => {
