@@ -10,16 +10,14 @@ export const FAST_RECORD_LIMIT = 2 ** 32;
  * the same buckets by a leading-zero count and a shift. A unit test holds the two equal.
  */
 export function fastCountsIndex(h: JsHistogram, value: number): number {
-  // floor(log2(value)) is 31 - clz32(value) below 2^32 (a fraction truncated: the same floor);
-  // 0 and small values land in bucket 0 through max(…, 0), as in the library.
-  const bucketIndex = Math.max(0, 31 - Math.clz32(value >>> 0) - h.subBucketHalfCountMagnitude - h.unitMagnitude);
-  const subBucketIndex = (value >>> 0) >>> (bucketIndex + h.unitMagnitude);
-  return (bucketIndex + 1) * (1 << h.subBucketHalfCountMagnitude) + subBucketIndex - h.subBucketHalfCount;
+  return countsIndexIn(h.subBucketHalfCountMagnitude, h.unitMagnitude, value);
 }
 
-/** recordValue(value) for 0 <= value < FAST_RECORD_LIMIT, through the library's own steps. */
-export function recordFast(h: JsHistogram, value: number): void {
-  h.incrementCountAtIndex(fastCountsIndex(h, value));
-  h.updateMinAndMax(value);
-  h.incrementTotalCount();
+/** fastCountsIndex for a layout given by its two magnitudes (constants on the hot path). */
+export function countsIndexIn(subBucketHalfCountMagnitude: number, unitMagnitude: number, value: number): number {
+  // floor(log2(value)) is 31 - clz32(value) below 2^32 (a fraction truncated: the same floor);
+  // 0 and small values land in bucket 0 through max(…, 0), as in the library.
+  const bucketIndex = Math.max(0, 31 - Math.clz32(value >>> 0) - subBucketHalfCountMagnitude - unitMagnitude);
+  const subBucketIndex = (value >>> 0) >>> (bucketIndex + unitMagnitude);
+  return (bucketIndex + 1) * (1 << subBucketHalfCountMagnitude) + subBucketIndex - (1 << subBucketHalfCountMagnitude);
 }

@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { JsHistogram } from 'hdr-histogram-js';
-import { FAST_RECORD_LIMIT, recordFast } from './histogram-fast-record.js';
+import { FAST_RECORD_LIMIT, countsIndexIn } from './histogram-fast-record.js';
 
 /**
  * Every latency histogram in rtprobe: ns, 1 ns resolution floor, up to 60 s, 3 digits, so
@@ -19,7 +19,29 @@ export const PERCENTILE_KEYS = [
 
 const NARROW_COUNT_LIMIT = 2 ** 32 - 1;
 
-/** A JS (not WebAssembly) histogram: recordFast steps through its counts itself. */
+/**
+ * The layout every latency histogram has (1 ns unit, 3 digits: 1024 sub-buckets a half
+ * bucket), as constants for the hot path; allocate() checks each histogram against them.
+ */
+const UNIT_MAGNITUDE = 0;
+const SUB_BUCKET_HALF_COUNT_MAGNITUDE = 10;
+
+/** A histogram's counts, written in place by record(). */
+type Counts = { [index: number]: number; readonly length: number };
+
+/**
+ * The library's own counts array (its `_counts`), so that a record touches that array and not
+ * the library's object as well: at 1000 targets every object a record touches is a cache miss.
+ * null (the library's path is taken) if a version of the library keeps its counts otherwise.
+ */
+function countsOf(h: JsHistogram): Counts | null {
+  const counts: unknown = (h as unknown as { _counts?: unknown })._counts;
+  if (!ArrayBuffer.isView(counts) || (counts as unknown as Counts).length !== h.countsArrayLength) return null;
+  if (h.unitMagnitude !== UNIT_MAGNITUDE || h.subBucketHalfCountMagnitude !== SUB_BUCKET_HALF_COUNT_MAGNITUDE) return null;
+  return counts as unknown as Counts;
+}
+
+/** A JS (not WebAssembly) histogram: record() writes its counts itself. */
 function buildLatencyHistogram(bitBucketSize: 32 | 64): JsHistogram {
   const built = hdr.build({
     bitBucketSize,
@@ -46,6 +68,16 @@ export type LatencySummary = { count: number; min: number | null; max: number | 
  */
 export class LatencyHistogram {
   private built: JsHistogram | null = null;
+  /** built's counts array when record() may write it directly */
+  private counts: Counts | null = null;
+  /**
+   * Records written straight into `counts` whose total, min and max the library's object has
+   * not been told yet: it is told (settle) before anything reads it, so it never sees the
+   * difference; record() touches one object less.
+   */
+  private unsettled = 0;
+  private unsettledMax = 0;
+  private unsettledMinNonZero = Number.POSITIVE_INFINITY;
   /**
    * Counts start 32-bit, half the memory of 64-bit ones (1000 targets hold thousands of
    * histograms). One that would pass 2^32 − 1 samples (497 days at 100 Hz; 1 MHz × 1 h is
@@ -69,6 +101,7 @@ export class LatencyHistogram {
    */
   get histogram(): JsHistogram {
     this.allocate();
+    this.settle();
     return this.built as JsHistogram;
   }
 
@@ -79,15 +112,38 @@ export class LatencyHistogram {
 
   /** Makes its counts array now, not at the first record (before a run's first probe). */
   allocate(): void {
-    this.built ??= buildLatencyHistogram(this.narrow ? 32 : 64);
+    if (this.built !== null) return;
+    this.built = buildLatencyHistogram(this.narrow ? 32 : 64);
+    this.counts = countsOf(this.built);
   }
 
-  /** No bucket can pass the total: widen while the total after adding still fits 32 bits. */
+  /** Tells the library's object the total, min and max of what record() wrote past it. */
+  private settle(): void {
+    if (this.unsettled === 0 || this.built === null) return;
+    const h = this.built;
+    h.addToTotalCount(this.unsettled);
+    // The library keeps a running max and non-zero min: one update with each extreme ends
+    // where one update per value would.
+    h.updateMinAndMax(this.unsettledMax);
+    if (this.unsettledMinNonZero !== Number.POSITIVE_INFINITY) h.updateMinAndMax(this.unsettledMinNonZero);
+    this.unsettled = 0;
+    this.unsettledMax = 0;
+    this.unsettledMinNonZero = Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * No bucket can pass the total: widen while the total after adding still fits 32 bits.
+   * `count` is the histogram's total (every path that adds to one adds to the other).
+   */
   private ensureRoom(adding: number): void {
-    if (!this.narrow || (this.built?.totalCount ?? 0) + adding <= NARROW_COUNT_LIMIT) return;
+    if (!this.narrow || this.count + adding <= NARROW_COUNT_LIMIT) return;
     const wide = buildLatencyHistogram(64);
-    if (this.built) wide.add(this.built);
+    if (this.built) {
+      this.settle();
+      wide.add(this.built);
+    }
     this.built = wide;
+    this.counts = countsOf(wide);
     this.narrow = false;
   }
 
@@ -97,9 +153,19 @@ export class LatencyHistogram {
     if (v < 0) { this.clampedNegative++; v = 0; }
     // The histogram stops at 60 s; max, mean and the worst-case list keep the true value.
     if (v > HISTOGRAM_HIGHEST_NS) this.clampedHigh++;
-    const histogram = this.histogram;
-    if (v < FAST_RECORD_LIMIT) recordFast(histogram, v);
-    else histogram.recordValue(Math.min(v, HISTOGRAM_HIGHEST_NS));
+    this.allocate();
+    const counts = this.counts;
+    if (v < FAST_RECORD_LIMIT && counts !== null) {
+      // recordValue's steps, its total, min and max deferred to settle()
+      // in range: below 2^32 ns, under the 60 s top
+      const index = countsIndexIn(SUB_BUCKET_HALF_COUNT_MAGNITUDE, UNIT_MAGNITUDE, v);
+      counts[index] = (counts[index] as number) + 1;
+      this.unsettled++;
+      if (v > this.unsettledMax) this.unsettledMax = v;
+      if (v !== 0 && v < this.unsettledMinNonZero) this.unsettledMinNonZero = v;
+    } else {
+      this.histogram.recordValue(Math.min(v, HISTOGRAM_HIGHEST_NS));
+    }
     this.count++;
     this.sumNs += v;
     if (v < this.minNs) this.minNs = v;
@@ -141,6 +207,9 @@ export class LatencyHistogram {
   /** Empties it for the next interval without giving its memory back. */
   reset(): void {
     this.built?.reset();
+    this.unsettled = 0;
+    this.unsettledMax = 0;
+    this.unsettledMinNonZero = Number.POSITIVE_INFINITY;
     this.count = 0;
     this.minNs = Number.POSITIVE_INFINITY;
     this.maxNs = Number.NEGATIVE_INFINITY;

@@ -1,7 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { JsHistogram } from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { FAST_RECORD_LIMIT, fastCountsIndex, recordFast } from '../../../shared/histogram/histogram-fast-record.js';
+import { FAST_RECORD_LIMIT, fastCountsIndex } from '../../../shared/histogram/histogram-fast-record.js';
 import { HISTOGRAM_DIGITS, HISTOGRAM_HIGHEST_NS, HISTOGRAM_LOWEST_NS, LatencyHistogram } from '../../../shared/histogram/latency-histogram.js';
 
 function build(bitBucketSize: 32 | 64, lowest = HISTOGRAM_LOWEST_NS, digits: 1 | 2 | 3 | 4 | 5 = HISTOGRAM_DIGITS): JsHistogram {
@@ -35,18 +35,30 @@ describe('histogram fast record', () => {
     }
   });
 
-  it('records what recordValue records: same counts, total, min and max', () => {
-    const fast = build(32);
+  it("LatencyHistogram records what the library's recordValue records: same counts, total, min and max, read at any point", () => {
+    const fast = new LatencyHistogram();
     const slow = build(32);
     const values = probeValues();
-    for (const v of values) {
-      recordFast(fast, v);
+    values.forEach((v, i) => {
+      fast.record(v);
       slow.recordValue(v);
-    }
-    expect(fast.totalCount).toBe(values.length);
-    expect(fast.maxValue).toBe(slow.maxValue);
-    expect(fast.minNonZeroValue).toBe(slow.minNonZeroValue);
-    expect(hdr.encodeIntoCompressedBase64(fast)).toBe(hdr.encodeIntoCompressedBase64(slow));
+      // read half-way too: what is read then is settled, what follows is deferred anew
+      if (i === values.length >> 1) expect(fast.histogram.totalCount).toBe(slow.totalCount);
+    });
+    expect(fast.histogram.totalCount).toBe(values.length);
+    expect(fast.histogram.maxValue).toBe(slow.maxValue);
+    expect(fast.histogram.minNonZeroValue).toBe(slow.minNonZeroValue);
+    expect(hdr.encodeIntoCompressedBase64(fast.histogram)).toBe(hdr.encodeIntoCompressedBase64(slow));
+  });
+
+  it('a reset leaves nothing deferred behind: the next interval reads only its own records', () => {
+    const h = new LatencyHistogram();
+    for (const v of [7, 900_000, 3]) h.record(v);
+    h.reset();
+    h.record(5_000);
+    expect(h.histogram.totalCount).toBe(1);
+    expect(h.histogram.minNonZeroValue).toBe(5_000);
+    expect(h.histogram.getValueAtPercentile(100)).toBeLessThan(5_010);
   });
 
   it('LatencyHistogram takes the library path above 2^32 ns and at its 60 s top', () => {
