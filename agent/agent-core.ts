@@ -15,6 +15,8 @@ export class AgentCore {
   sessionsEnded = 0;
   /** probes the kernel dropped at the native reflector's socket, its receive buffer full (SO_RXQ_OVFL): never read, never answered */
   receiveBufferDrops = 0;
+  /** ns the native reflector's thread paused, its JavaScript holding its memory bound of event batches (nothing answered meanwhile) */
+  backlogPausedNs = 0;
   readonly rejects: RejectCounts = {};
   readonly turnaround = new LatencyHistogram();
 
@@ -61,7 +63,8 @@ export class AgentCore {
     return [
       `rtprobe agent: received ${this.received}, reflected ${this.reflected}, rejected ${totalRejects(this.rejects)} (${rejects}), ` +
         `sessions ended by their controller ${this.sessionsEnded}` +
-        (this.receiveBufferDrops > 0 ? `, dropped unread by its full receive buffer ${this.receiveBufferDrops} (this machine's loss, not the path's)` : ''),
+        (this.receiveBufferDrops > 0 ? `, dropped unread by its full receive buffer ${this.receiveBufferDrops} (this machine's loss, not the path's)` : '') +
+        (this.backlogPausedNs > 0 ? `, paused ${(this.backlogPausedNs / 1e9).toFixed(1)} s in all while its JavaScript held its memory bound of event batches (nothing answered meanwhile)` : ''),
       `turnaround (${turnaroundClock}): min ${formatNs(t.min)} p50 ${formatNs(t.p50)} p99 ${formatNs(t.p99)} ` +
         `p99.9 ${formatNs(t.p99_9)} max ${formatNs(t.max)}`,
     ].join('\n');

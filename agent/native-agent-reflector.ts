@@ -31,6 +31,7 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
     counted.sendErrors = stats.sendErrors;
     counted.recvErrors = stats.recvErrors;
     core.receiveBufferDrops = Math.max(core.receiveBufferDrops, stats.receiveBufferDrops);
+    core.backlogPausedNs = Math.max(core.backlogPausedNs, stats.backlogPausedNs);
   };
   let opened: NativeReflector | null = null;
   const { value: reflector, warnings } = await openWithRtFallback(socket, (native) => createNativeReflector(addon, {

@@ -1,6 +1,6 @@
 import { EXIT_USAGE, EXIT_VERDICT_FAILED, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
 import { gatherRunProvenance } from './report/gather-provenance.js';
-import { DELIVERY_LAG_WARN_MS, deliveryLagText, formatProvenanceLines, receiveBufferDropsText, socketName, type Provenance } from './report/provenance.js';
+import { DELIVERY_LAG_WARN_MS, backlogPauseText, deliveryLagText, formatProvenanceLines, receiveBufferDropsText, socketName, type Provenance } from './report/provenance.js';
 import { evaluateVerdict, formatVerdictLine } from './report/verdict.js';
 import { formatRunReport } from './report/format-report.js';
 import type { RunReport } from './report/run-report.js';
@@ -201,6 +201,7 @@ async function measureAndReport(config: RunConfig, view: ReportView, choice: Tim
     const socket = socketName(sender);
     if (sender.receive_buffer_drops > 0) process.stderr.write(`rtprobe ${view.command}: warning: ${socket}: ${receiveBufferDropsText(sender.receive_buffer_drops)}\n`);
     if (sender.max_delivery_lag_ms >= DELIVERY_LAG_WARN_MS) process.stderr.write(`rtprobe ${view.command}: warning: ${socket}: ${deliveryLagText(sender.max_delivery_lag_ms)}\n`);
+    if (sender.backlog_paused_ms > 0) process.stderr.write(`rtprobe ${view.command}: warning: ${socket}: ${backlogPauseText(sender.backlog_paused_ms)}\n`);
   }
   for (const target of report.targets) {
     const refused = refusedOnlyMessage(target);

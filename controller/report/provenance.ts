@@ -61,7 +61,8 @@ function senderLine(s: SenderProvenance): string {
     : `one wake-up a slot, spin ${s.spin_ns / 1000} µs before each`;
   const drops = s.receive_buffer_drops > 0 ? `; ${receiveBufferDropsText(s.receive_buffer_drops)}` : '';
   const lag = s.max_delivery_lag_ms >= DELIVERY_LAG_WARN_MS ? `; ${deliveryLagText(s.max_delivery_lag_ms)}` : '';
-  return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}${drops}${lag}`;
+  const paused = s.backlog_paused_ms > 0 ? `; ${backlogPauseText(s.backlog_paused_ms)}` : '';
+  return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}${drops}${lag}${paused}`;
 }
 
 /** How warnings name a native socket: `udp IPv4 socket`. */
@@ -75,6 +76,11 @@ export const DELIVERY_LAG_WARN_MS = 1000;
 /** What a delivery lag means, for the header and the warning (pure). */
 export function deliveryLagText(lagMs: number): string {
   return `JavaScript up to ${(lagMs / 1000).toFixed(1)} s behind its thread (more events than it records at this rate; they waited in memory, results exact)`;
+}
+
+/** What the thread's backlog pauses mean, for the header and the warning (pure). */
+export function backlogPauseText(pausedMs: number): string {
+  return `its thread paused ${(pausedMs / 1000).toFixed(1)} s in all while JavaScript held its memory bound of event batches (slots due then counted as missed, not sent; replies waited in the socket)`;
 }
 
 /** What receive-buffer drops mean, for the header and the warning (pure). */

@@ -92,6 +92,9 @@ export function formatPrometheusMetrics(targets: TargetStats[], soak: SoakMetric
   family('rtprobe_delivery_lag_max_seconds', 'gauge',
     'Longest a batch of a probe socket\'s events waited for JavaScript after its thread handed it over: seconds mean JavaScript is behind and memory grows.');
   for (const s of sockets) lines.push(`rtprobe_delivery_lag_max_seconds{${socketLabels(s)}} ${formatNumber(Number((s.max_delivery_lag_ms / 1000).toFixed(5)))}`);
+  family('rtprobe_backlog_paused_seconds_total', 'counter',
+    'Time a probe socket\'s thread paused because JavaScript held its memory bound of event batches: slots due then were missed, not sent.');
+  for (const s of sockets) lines.push(`rtprobe_backlog_paused_seconds_total{${socketLabels(s)}} ${formatNumber(Number((s.backlog_paused_ms / 1000).toFixed(5)))}`);
   family('rtprobe_interval_rtt_max_seconds', 'gauge',
     'Largest RTT of the last completed interval and the current one so far (NaN when none): a spike stays for at least one whole interval.');
   for (const stats of targets) {

@@ -92,8 +92,9 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
       return { spin_ns: spinNs, send_group_ns: sendGroupNs };
     },
     health: () => {
-      const { receiveBufferDrops, maxDeliveryLagNs } = socket.stats();
-      return { receive_buffer_drops: receiveBufferDrops, max_delivery_lag_ms: Math.round(maxDeliveryLagNs / 1e4) / 100 };
+      const { receiveBufferDrops, maxDeliveryLagNs, backlogPausedNs } = socket.stats();
+      return { receive_buffer_drops: receiveBufferDrops, max_delivery_lag_ms: Math.round(maxDeliveryLagNs / 1e4) / 100,
+        backlog_paused_ms: Math.round(backlogPausedNs / 1e4) / 100 };
     },
     unref: () => socket.unref(),
     ref: () => socket.ref(),

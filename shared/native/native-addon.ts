@@ -35,6 +35,12 @@ export interface NativeSocketCommonOptions {
    * batch (512 events) and the end of a schedule go at once
    */
   batchIntervalMs?: number;
+  /**
+   * 2..1000000: batches JavaScript may hold (handed over, not yet given back) before the
+   * thread pauses until it catches up (default 1024, ~170 MiB): the rig's memory bound when
+   * JavaScript falls behind. Slots due meanwhile are missed, datagrams wait in the socket.
+   */
+  maxBacklogBatches?: number;
   /** default 'kernel' */
   timestamps?: TimestampMode;
   /** SCHED_FIFO priority 1..99 for the socket thread; failure is a warning, not an error */
@@ -118,6 +124,10 @@ export interface NativeSocketStats {
    * (SO_RXQ_OVFL): the thread read too late. Known from the next datagram read after them.
    */
   receiveBufferDrops: number;
+  /** times the thread paused because JavaScript held maxBacklogBatches batches */
+  backlogPauses: number;
+  /** how long those pauses lasted in all, ns (CLOCK_MONOTONIC) */
+  backlogPausedNs: number;
   /**
    * measured in JavaScript: the longest a batch waited between its hand-over on the thread and
    * its delivery to the callback, ns. Beyond the batch interval it is JavaScript falling
@@ -392,7 +402,7 @@ function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 10 &&
+    v.version === 11 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'
@@ -413,6 +423,7 @@ export function validateCommonOptions(options: NativeSocketCommonOptions): void 
   checkInteger('busyPollUs', options.busyPollUs, 0, 0x7fffffff);
   checkInteger('spinUs', options.spinUs, 0, 1_000_000);
   checkInteger('batchIntervalMs', options.batchIntervalMs, 10, 10_000);
+  checkInteger('maxBacklogBatches', options.maxBacklogBatches, 2, 1_000_000);
   checkInteger('rtPriority', options.rtPriority, 1, 99);
   checkInteger('cpu', options.cpu, 0, 0xffff);
   const timestamps = options.timestamps ?? 'kernel';
@@ -439,6 +450,7 @@ export function pickDefined(options: NativeSocketCommonOptions): NativeSocketCom
   if (options.spinCapped !== undefined) out.spinCapped = options.spinCapped;
   if (options.interface !== undefined) out.interface = options.interface;
   if (options.batchIntervalMs !== undefined) out.batchIntervalMs = options.batchIntervalMs;
+  if (options.maxBacklogBatches !== undefined) out.maxBacklogBatches = options.maxBacklogBatches;
   if (options.rtPriority !== undefined) out.rtPriority = options.rtPriority;
   if (options.cpu !== undefined) out.cpu = options.cpu;
   if (options.mlock !== undefined) out.mlock = options.mlock;

@@ -155,6 +155,12 @@ export interface SocketHealth {
    * wait in memory, and the results stay exact)
    */
   max_delivery_lag_ms: number;
+  /**
+   * how long the socket's thread paused in all, ms on CLOCK_MONOTONIC, because JavaScript held
+   * its memory bound of batches (0: never): slots due then were missed, replies waited in the
+   * socket's buffer (what overflowed it is in receive_buffer_drops)
+   */
+  backlog_paused_ms: number;
 }
 
 /** How a native sender paces its schedule, as in force (not as asked). */

@@ -4,7 +4,8 @@
  * buffer and counts them (SO_RXQ_OVFL). The tests stop a real `rtprobe run` / `rtprobe agent`
  * with SIGSTOP, flood its socket on loopback, let it go on, and check the count it reports
  * against the kernel's own for that socket (/proc/net/udp "drops"). And when JavaScript falls
- * behind its socket thread, the controller says by how much (a batch's wait for delivery).
+ * behind its socket thread, the controller says by how much (a batch's wait for delivery), and
+ * past a bound of batches held the thread pauses instead of filling memory.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -113,6 +114,54 @@ describe.skipIf(skipReason !== null)(`receive-buffer drops are counted and repor
       expect(after?.max_delivery_lag_ms).toBeGreaterThan(1000);
       expect(after?.max_delivery_lag_ms).toBeLessThan(5000);
       expect(after?.receive_buffer_drops).toBe(0);
+    } finally {
+      await transport.close();
+      await reflector.close();
+    }
+  });
+
+  it('JavaScript blocked past the backlog bound: the thread pauses (slots missed, not sent), memory stays bounded, every reply still read', async () => {
+    if (!native.ok) throw new Error(native.reason);
+    const reflector = await createNativeReflector(native.addon, { bindAddress: '127.0.0.1', port: 0, family: 4, timestamps: 'kernel' }, () => {});
+    let replies = 0;
+    let missed = 0;
+    let done = false;
+    // a batch every 10 ms, at most 4 held: the bound is reached 40 ms into the block
+    const bound = 4;
+    const transport = await createNativeTransport(native.addon, { bindAddress: '127.0.0.1', batchIntervalMs: 10, maxBacklogBatches: bound }, (events) => {
+      for (const e of events) {
+        if (e.kind === 'rx') replies++;
+        else if (e.kind === 'missed') missed += e.count;
+        else if (e.kind === 'done') done = true;
+      }
+    });
+    try {
+      transport.start({
+        targets: [{ address: '127.0.0.1', port: reflector.localPort, family: 4 }], templates: [encodeProbe(8, 0n, 0n, 64)],
+        seqOffset: OFFSET_SEQ, t1Offset: OFFSET_T1, periodNs: 10_000_000n, startMonoNs: process.hrtime.bigint(), probesPerTarget: 300n,
+      });
+      await waitFor(() => replies >= 50, { what: '50 replies', timeoutMs: 10_000 });
+      const blockMs = 1500;
+      const blockedUntil = Date.now() + blockMs;
+      while (Date.now() < blockedUntil) { /* JavaScript busy: the thread hands over batches until it holds the bound, then pauses */ }
+      await waitFor(() => done && replies >= 300, { what: 'the schedule done and 300 replies', timeoutMs: 15_000 });
+      const health = transport.health?.();
+      const stats = transport.stats?.();
+      console.log(`backlog: paused ${health?.backlog_paused_ms} ms in ${stats?.backlogPauses} pause(s); ${missed} slots missed; ` +
+        `${stats?.batchesAllocated} batches allocated; ${replies} replies; lag ${health?.max_delivery_lag_ms} ms`);
+      expect(stats?.backlogPauses).toBeGreaterThanOrEqual(1);
+      // paused for most of the block (from when the bound was reached until JavaScript ran again)
+      expect(health?.backlog_paused_ms).toBeGreaterThan(blockMs - 500);
+      expect(health?.backlog_paused_ms).toBeLessThan(blockMs + 1000);
+      // the slots of the pause were skipped, not sent in a burst after it: one per 10 ms paused, less the one late slot each pause may still send
+      const pausedSlots = Math.floor((health?.backlog_paused_ms ?? 0) / 10);
+      expect(missed).toBeGreaterThanOrEqual(pausedSlots - 2 * (stats?.backlogPauses ?? 0) - 1);
+      expect(missed).toBeLessThanOrEqual(pausedSlots + 2);
+      // memory: the batches held never passed the bound (the pool's warm-up included)
+      expect(stats?.batchesAllocated).toBeLessThanOrEqual(bound + 3);
+      // the replies of probes sent before the pause waited in the socket: all 300 read, none dropped
+      expect(replies).toBe(300);
+      expect(health?.receive_buffer_drops).toBe(0);
     } finally {
       await transport.close();
       await reflector.close();

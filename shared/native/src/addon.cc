@@ -200,7 +200,8 @@ void ReadLocalAddress(const Napi::Object& o, SocketConfig& config) {
 }
 
 // What the socket is set up with (timestamps, dscp, priority, busyPollUs, interface), and
-// spinUs: how its thread waits for a send deadline; batchIntervalMs: how often events go to JS.
+// spinUs: how its thread waits for a send deadline; batchIntervalMs: how often events go to JS;
+// maxBacklogBatches: how many batches JS may hold before the thread pauses.
 void ReadSocketOptions(const Napi::Object& o, SocketConfig& config) {
   const std::string timestamps = GetString(o, "timestamps", "kernel");
   if (timestamps != "kernel" && timestamps != "hardware") {
@@ -217,6 +218,7 @@ void ReadSocketOptions(const Napi::Object& o, SocketConfig& config) {
   }
   config.iface = GetString(o, "interface", "");
   config.batchIntervalNs = GetInteger(o, "batchIntervalMs", 100, 10, 10'000) * 1'000'000;
+  config.maxBacklogBatches = size_t(GetInteger(o, "maxBacklogBatches", 1024, 2, 1'000'000));
 }
 
 // rtPriority, cpu and mlock of the socket's thread.
@@ -515,6 +517,8 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("spinNs", Napi::Number::New(env, double(s.spinNs)));
     o.Set("sendGroupNs", Napi::Number::New(env, double(s.sendGroupNs)));
     o.Set("receiveBufferDrops", Napi::Number::New(env, double(s.receiveBufferDrops)));
+    o.Set("backlogPauses", Napi::Number::New(env, double(s.backlogPauses)));
+    o.Set("backlogPausedNs", Napi::Number::New(env, double(s.backlogPausedNs)));
     o.Set("unreachable", Napi::Number::New(env, double(s.unreachable)));
     o.Set("recvErrors", Napi::Number::New(env, double(s.recvErrors)));
     o.Set("refused", Napi::Number::New(env, double(s.refused)));
@@ -563,7 +567,9 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   //    time until which the socket's receive queue was read (readUntilMonoNs)
   // 10: each batch also says when the thread handed it over (flushedMonoNs); stats() count
   //    receiveBufferDrops (SO_RXQ_OVFL)
-  exports.Set("version", Napi::Number::New(env, 10));
+  // 11: maxBacklogBatches: the thread pauses while JS holds that many batches; stats()
+  //    backlogPauses, backlogPausedNs
+  exports.Set("version", Napi::Number::New(env, 11));
   return exports;
 }
 

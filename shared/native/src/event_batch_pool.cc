@@ -11,6 +11,7 @@ std::shared_ptr<EventBatchPool> EventBatchPool::Create(size_t events, size_t dat
 }
 
 std::unique_ptr<EventBatch> EventBatchPool::Take() {
+  outstanding_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!free_.empty()) {
@@ -28,6 +29,7 @@ std::unique_ptr<EventBatch> EventBatchPool::Take() {
 }
 
 void EventBatchPool::Give(std::unique_ptr<EventBatch> batch) {
+  outstanding_.fetch_sub(1, std::memory_order_relaxed);
   batch->events.clear();  // keeps the capacity
   batch->data.clear();
   std::lock_guard<std::mutex> lock(mu_);

@@ -4,6 +4,7 @@
 // nothing per event or per batch (issue 15: no malloc on a SCHED_FIFO thread).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -35,6 +36,8 @@ class EventBatchPool : public std::enable_shared_from_this<EventBatchPool> {
   void Give(std::unique_ptr<EventBatch> batch);
   // Batches this pool has allocated: what the socket thread did not get back in time.
   uint64_t allocated() const;
+  // Batches taken and not given back: the one being filled and those waiting for JS.
+  size_t outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
 
  private:
   EventBatchPool(size_t events, size_t dataBytes) : events_(events), dataBytes_(dataBytes) {}
@@ -43,6 +46,7 @@ class EventBatchPool : public std::enable_shared_from_this<EventBatchPool> {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<EventBatch>> free_;
   uint64_t allocated_ = 0;
+  std::atomic<size_t> outstanding_{0};
 };
 
 // A batch handed out goes back to its pool, or is freed when the pool is gone.

@@ -563,6 +563,8 @@ SocketStats ProbeSocket::stats() const {
   s.spinNs = statSpinNs_.load();
   s.sendGroupNs = statSendGroupNs_.load();
   s.receiveBufferDrops = statReceiveBufferDrops_.load();
+  s.backlogPauses = statBacklogPauses_.load();
+  s.backlogPausedNs = statBacklogPausedNs_.load();
   return s;
 }
 
@@ -588,6 +590,10 @@ void ProbeSocket::Run() {
 
   while (!closing_.load(std::memory_order_acquire)) {
     if (controlPending_.load(std::memory_order_acquire)) TakeControl();
+    if (Backlogged()) {
+      WaitOutBacklog();
+      continue;
+    }
     // Reads come before the send: what arrived since the last slot is read in this slot's
     // wake-up (its spin window), and a woken-early round (a batch to hand out, JS control)
     // inside the quiet window reads nothing.
@@ -614,6 +620,32 @@ void ProbeSocket::Run() {
   if (schedule_) FinishSchedule();
   Flush();
   UnlockRtMemory(config_.rt);
+}
+
+bool ProbeSocket::Backlogged() const {
+  // Outstanding counts the batch being filled too.
+  return batchPool_->outstanding() > config_.maxBacklogBatches;
+}
+
+void ProbeSocket::WaitOutBacklog() {
+  const int64_t startNs = MonoNowNs();
+  statBacklogPauses_.fetch_add(1, std::memory_order_relaxed);
+  // Until JS has caught up half way: resumed at the bound itself, the thread would send a
+  // period's slots after each look, read a few of their replies before the next pause, and
+  // the socket would overflow with the rest.
+  const size_t resumeAt = config_.maxBacklogBatches / 2;
+  while (batchPool_->outstanding() > resumeAt && !closing_.load(std::memory_order_acquire) &&
+         !controlPending_.load(std::memory_order_acquire)) {
+    if (flushRequests_.load(std::memory_order_relaxed) > 0) {
+      // JS waits for this answer (one small batch more than the bound).
+      flushAnswers_ += flushRequests_.exchange(0, std::memory_order_acq_rel);
+      AnswerFlushes();
+    }
+    // JS giving batches back does not wake the thread: look again every 10 ms (JS is seconds
+    // behind by now) or when JS asks for something.
+    (void)Poll(false, MonoNowNs() + 10'000'000);
+  }
+  statBacklogPausedNs_.fetch_add(MonoNowNs() - startNs, std::memory_order_relaxed);
 }
 
 void ProbeSocket::TakeControl() {

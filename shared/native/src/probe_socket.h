@@ -49,6 +49,9 @@ struct SocketConfig {
   // How often pending events go to JS unasked (RequestFlush asks): a run without soak
   // intervals and the agent take them once a second (JS wakes 10 times less).
   int64_t batchIntervalNs = 100'000'000;
+  // Batches handed to JS and not yet given back, at most, before the thread pauses (its
+  // memory bound when JS falls behind; ~170 KiB a batch). See ProbeSocket::WaitOutBacklog.
+  size_t maxBacklogBatches = 1024;
   RtOptions rt;
   // --key-file: the controller signs its probes; the reflector answers only genuine ones and
   // signs its replies. Empty = no authentication.
@@ -95,6 +98,10 @@ struct SocketStats {
   // datagrams the kernel dropped at this socket, its receive buffer full (SO_RXQ_OVFL): known
   // from the next datagram read after them
   uint64_t receiveBufferDrops = 0;
+  // times the thread paused because JS held maxBacklogBatches batches, and for how long in all
+  // (CLOCK_MONOTONIC): slots due then were missed, datagrams waited in (or overflowed) the socket
+  uint64_t backlogPauses = 0;
+  int64_t backlogPausedNs = 0;
 };
 
 // Called on the I/O thread with a batch of events; must return quickly and never block. The
@@ -259,6 +266,12 @@ class ProbeSocket {
   int NextInBatch(RecvBatch* batch, int flags);
   // Adds the drops the SO_RXQ_OVFL counter on `batch`'s datagrams moved since the last read.
   void CountReceiveBufferDrops(const RecvBatch& batch);
+  // JS holds maxBacklogBatches batches: sleep until it gives half back (or control, a flush
+  // request or close needs the thread). Nothing is sent or read meanwhile, so memory stays
+  // bounded: slots that come due are skipped and counted as missed (SendDue, as after a late
+  // wake-up), datagrams wait in the socket's buffer, and what overflows it the kernel counts.
+  bool Backlogged() const;
+  void WaitOutBacklog();
   // Messages read into a batch and not handled yet (a Drain that stopped for a due slot).
   bool HasBufferedMessages() const;
   // Hands a received datagram to JS with its stamp (the user-space read when none came).
@@ -503,7 +516,8 @@ class ProbeSocket {
 
   std::atomic<uint64_t> statSent_{0}, statMissed_{0}, statReceived_{0}, statReflected_{0},
       statPassedToJs_{0}, statTxStamps_{0}, statSendErrors_{0}, statRecvErrors_{0}, statFiltered_{0}, statRefused_{0},
-      statWakeups_{0}, statUnreachable_{0}, statSendCalls_{0}, statReceiveBufferDrops_{0};
+      statWakeups_{0}, statUnreachable_{0}, statSendCalls_{0}, statReceiveBufferDrops_{0}, statBacklogPauses_{0};
+  std::atomic<int64_t> statBacklogPausedNs_{0};
   uint32_t lastDropCounter_ = 0;  // SO_RXQ_OVFL as the last datagram that carried it said
   std::atomic<int64_t> statSpinNs_{0}, statSendGroupNs_{0};
 };

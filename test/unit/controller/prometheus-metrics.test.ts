@@ -36,10 +36,10 @@ describe('Prometheus metrics of a soak', () => {
     expect(text).toContain('rtprobe_alerts_total{kind="loss"} 0\n');
   });
 
-  it("each native socket's self-report: receive-buffer drops (counter) and JavaScript's delivery lag (gauge, seconds)", () => {
+  it("each native socket's self-report: receive-buffer drops (counter), JavaScript's delivery lag (gauge, seconds) and the thread's backlog pauses (counter, seconds)", () => {
     const text = formatPrometheusMetrics(soakTargets(), { alertsByKind: {}, sockets: [
-      { protocol: 'udp', family: 4, receive_buffer_drops: 51_292, max_delivery_lag_ms: 12_498.46 },
-      { protocol: 'icmp', family: 6, receive_buffer_drops: 0, max_delivery_lag_ms: 0.2 },
+      { protocol: 'udp', family: 4, receive_buffer_drops: 51_292, max_delivery_lag_ms: 12_498.46, backlog_paused_ms: 3_250.5 },
+      { protocol: 'icmp', family: 6, receive_buffer_drops: 0, max_delivery_lag_ms: 0.2, backlog_paused_ms: 0 },
     ] });
     expect(text).toContain('# TYPE rtprobe_receive_buffer_drops_total counter\n');
     expect(text).toContain('rtprobe_receive_buffer_drops_total{protocol="udp",family="4"} 51292\n');
@@ -47,6 +47,9 @@ describe('Prometheus metrics of a soak', () => {
     expect(text).toContain('# TYPE rtprobe_delivery_lag_max_seconds gauge\n');
     expect(text).toContain('rtprobe_delivery_lag_max_seconds{protocol="udp",family="4"} 12.49846\n');
     expect(text).toContain('rtprobe_delivery_lag_max_seconds{protocol="icmp",family="6"} 0.0002\n');
+    expect(text).toContain('# TYPE rtprobe_backlog_paused_seconds_total counter\n');
+    expect(text).toContain('rtprobe_backlog_paused_seconds_total{protocol="udp",family="4"} 3.2505\n');
+    expect(text).toContain('rtprobe_backlog_paused_seconds_total{protocol="icmp",family="6"} 0\n');
   });
 
   it('the interval max keeps the last completed interval\'s spike after it closes, until a later one closes', () => {

@@ -81,15 +81,16 @@ describe('provenance text and HTML', () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 
-  it("says each native sender's pacing in force (a spin per slot, or send groups), its receive-buffer drops and JavaScript's lag when there were any", () => {
+  it("says each native sender's pacing in force (a spin per slot, or send groups), its receive-buffer drops, JavaScript's lag and the thread's backlog pauses when there were any", () => {
     const senders: Provenance['senders'] = [
-      { protocol: 'udp', family: 4, targets: 1000, spin_ns: 0, send_group_ns: 50_000, receive_buffer_drops: 1234, max_delivery_lag_ms: 2345.6 },
-      { protocol: 'icmp', family: 6, targets: 1, spin_ns: 100_000, send_group_ns: 0, receive_buffer_drops: 0, max_delivery_lag_ms: 999 },
+      { protocol: 'udp', family: 4, targets: 1000, spin_ns: 0, send_group_ns: 50_000, receive_buffer_drops: 1234, max_delivery_lag_ms: 2345.6, backlog_paused_ms: 812.5 },
+      { protocol: 'icmp', family: 6, targets: 1, spin_ns: 100_000, send_group_ns: 0, receive_buffer_drops: 0, max_delivery_lag_ms: 999, backlog_paused_ms: 0 },
     ];
     expect(formatProvenanceLines({ ...provenance, lab: null, agents: [], senders }).slice(3)).toEqual([
       'sender udp IPv4, 1000 targets: sent in groups: one wake-up per 50 µs, send error up to that by design, no spin; '
         + '1234 replies dropped by its full receive buffer (counted as lost: this machine read them too late, not the path\'s loss); '
-        + 'JavaScript up to 2.3 s behind its thread (more events than it records at this rate; they waited in memory, results exact)',
+        + 'JavaScript up to 2.3 s behind its thread (more events than it records at this rate; they waited in memory, results exact); '
+        + 'its thread paused 0.8 s in all while JavaScript held its memory bound of event batches (slots due then counted as missed, not sent; replies waited in the socket)',
       'sender icmp IPv6, 1 target: one wake-up a slot, spin 100 µs before each',
     ]);
     expect(renderProvenanceHtml({ ...provenance, senders })).toContain('<tr><th>sender</th><td>udp IPv4, 1000 targets: sent in groups');
