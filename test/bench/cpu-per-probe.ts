@@ -4,7 +4,8 @@
  * stamps), for `fping -p 10`, the single-threaded C reference, and for irtt's client and
  * server, the two-process UDP peer, in alternating rounds. On loopback fping's echo is answered
  * by the kernel inside fping's own send (one wake-up a probe, the reply already queued);
- * rtprobe and irtt wait for another process to answer (two).
+ * rtprobe and irtt wait for another process to answer (two). So the controller is also
+ * measured on fping's own path: ICMP echo to 127.0.0.1, answered by the kernel.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +24,9 @@ export interface CpuPerProbeResult {
   controllerIoThreadUs: number | null;
   /** the controller with --spin 0: what the rig costs without the busy-wait it buys send accuracy with */
   controllerNoSpinUs: number | null;
+  /** the controller on fping's path (icmp://127.0.0.1, the kernel answers): the like-for-like row */
+  controllerIcmpUs: number | null;
+  controllerIcmpIoThreadUs: number | null;
   agentUs: number | null;
   /** of it, the native reflector thread (rtprobe-reflect) */
   agentIoThreadUs: number | null;
@@ -56,6 +60,18 @@ function stop(child: ChildProcess): Promise<void> {
 
 interface RtprobeCpu { controller: number; controllerIoThread: number; agent: number; agentIoThread: number }
 
+const perProbeUs = (cpuS: number, windowS: number): number => (cpuS / (RATE_HZ * windowS)) * 1e6;
+
+/** The controller alone on fping's path: ICMP echo to 127.0.0.1, which the kernel answers (needs root or ping_group_range). */
+async function measureRtprobeIcmp(warmUpS: number, windowS: number): Promise<{ controller: number; controllerIoThread: number }> {
+  const controller = spawn(process.execPath, [CLI, 'run', '--target', 'icmp://127.0.0.1', '--rate', String(RATE_HZ),
+    '--duration', `${warmUpS + windowS + 2}s`, '--timestamps', 'kernel', '--quiet'], { stdio: 'ignore' });
+  const pid = controller.pid ?? 0;
+  const [c = Number.NaN, cIo = Number.NaN] = await cpuOverWindow([pid, { pid, thread: 'rtprobe-send' }], warmUpS, windowS);
+  await stop(controller);
+  return { controller: perProbeUs(c, windowS), controllerIoThread: perProbeUs(cIo, windowS) };
+}
+
 async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: string[] = []): Promise<RtprobeCpu> {
   const agent = spawn(process.execPath, [CLI, 'agent', '--listen', '127.0.0.1:0', '--timestamps', 'kernel'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
@@ -70,8 +86,7 @@ async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: 
     const [c = Number.NaN, cIo = Number.NaN, a = Number.NaN, aIo = Number.NaN] = await cpuOverWindow(
       [controllerPid, { pid: controllerPid, thread: 'rtprobe-send' }, agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }], warmUpS, windowS);
     await stop(controller);
-    const perProbeUs = (cpuS: number): number => (cpuS / (RATE_HZ * windowS)) * 1e6;
-    return { controller: perProbeUs(c), controllerIoThread: perProbeUs(cIo), agent: perProbeUs(a), agentIoThread: perProbeUs(aIo) };
+    return { controller: perProbeUs(c, windowS), controllerIoThread: perProbeUs(cIo, windowS), agent: perProbeUs(a, windowS), agentIoThread: perProbeUs(aIo, windowS) };
   } finally {
     await stop(agent);
   }
@@ -120,15 +135,19 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
     agentIoThread.push(r.agentIoThread);
   };
   const fpingUs: number[] = [];
+  const controllerIcmp: number[] = [];
+  const controllerIcmpIoThread: number[] = [];
   for (let round = 0; round < rounds; round++) {
     // alternate who goes first, so neither always meets the machine warm
     const steps = [async () => record(await measureRtprobe(warmUpS, windowS), controller),
       async () => record(await measureRtprobe(warmUpS, windowS, ['--spin', '0']), controllerNoSpin),
       async () => { if (fping) fpingUs.push(await measureFping(fping, warmUpS, windowS)); },
+      async () => { const r = await measureRtprobeIcmp(warmUpS, windowS); controllerIcmp.push(r.controller); controllerIcmpIoThread.push(r.controllerIoThread); },
       async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
     for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
   }
   return { windowS, warmUpS, rounds, controllerUs: mean(controller), controllerIoThreadUs: mean(controllerIoThread), controllerNoSpinUs: mean(controllerNoSpin),
+    controllerIcmpUs: mean(controllerIcmp), controllerIcmpIoThreadUs: mean(controllerIcmpIoThread),
     agentUs: mean(agent), agentIoThreadUs: mean(agentIoThread), fpingUs: mean(fpingUs),
     irttClientUs: mean(irttClient), irttServerUs: mean(irttServer) };
 }
@@ -140,6 +159,8 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['rtprobe run (controller, kernel stamps)', us(r.controllerUs), ratio(r.controllerUs)],
     ['  of it, its I/O thread (rtprobe-send)', us(r.controllerIoThreadUs), ratio(r.controllerIoThreadUs)],
     ['rtprobe run --spin 0 (sleep only)', us(r.controllerNoSpinUs), ratio(r.controllerNoSpinUs)],
+    ["rtprobe run icmp://127.0.0.1 (fping's own path)", us(r.controllerIcmpUs), ratio(r.controllerIcmpUs)],
+    ['  of it, its I/O thread (rtprobe-send)', us(r.controllerIcmpIoThreadUs), ratio(r.controllerIcmpIoThreadUs)],
     ['rtprobe agent (native reflector)', us(r.agentUs), ratio(r.agentUs)],
     ['  of it, its I/O thread (rtprobe-reflect)', us(r.agentIoThreadUs), ratio(r.agentIoThreadUs)],
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
