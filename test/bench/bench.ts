@@ -200,7 +200,7 @@ async function main(): Promise<number> {
   tmpDir = mkdtempSync(join(tmpdir(), 'rtpb-'));
   const perRound = tools.length * args.seconds * 1.15 + 10;
   log(`rtprobe bench: ${paths.map((p) => p.name).join(' + ')}; ${args.rounds} round(s) × ${args.seconds} s × ${tools.length} tools` +
-    `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 2 : 4) : 0) + (args.paths.includes('veth') ? (args.quick ? 0.5 : 1.5) : 0) + (args.paths.includes('qemu') ? (args.quick ? 1 : 4) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
+    `${args.capacity && !cliProblem ? ' + capacity' : ''}; about ${Math.ceil((perRound * args.rounds * paths.length) / 60 + (args.capacity ? (args.quick ? 2.5 : 5) : 0) + (args.paths.includes('veth') ? (args.quick ? 0.5 : 1.5) : 0) + (args.paths.includes('qemu') ? (args.quick ? 1 : 4) : 0) + FUZZ_MIN_PER_MILLION * (args.fuzzCount / 1e6))} min`);
 
   const output: { paths: PathOutput[]; capacity?: CapacityResult; soakRss?: SoakRssResult; robustness?: RobustnessResult; startup?: StartupResult; cpuPerProbe?: CpuPerProbeResult;
     histogramMemory?: HistogramMemoryResult; jsPathCost?: JsPathCostResult; manyTargets?: ManyTargetsResult; observerEffect?: ObserverResult; observerEffectSkipped?: string;

@@ -12,6 +12,7 @@ import { loopbackPath } from './bench-path.js';
 import { processCpuS } from './child-cpu.js';
 import { fixed, formatTable, us } from './format-table.js';
 import { agentCounters, figuresOf, goalShortfalls, MANY_TARGETS_GOAL, slope, targetsFileText, type ManyTargetsFigures } from './many-targets-plan.js';
+import { measureSockperfCeiling, sockperfCeilingSkipReason, type SockperfCeiling } from './many-targets-peer.js';
 import { leafPid, statusBytes } from './proc-sampler.js';
 import { tail } from './proc.js';
 import { runController, startAgent } from './rtprobe-runner.js';
@@ -46,6 +47,9 @@ export interface ManyTargetsResult {
   seconds: number;
   goal: typeof MANY_TARGETS_GOAL;
   steps: ManyTargetsStep[];
+  /** sockperf at each step's message rate, right after it (many-targets-peer.ts) */
+  ceiling: SockperfCeiling[];
+  ceilingSkipped?: string;
   /** least-squares slope of peak RSS over the target count, MiB per target */
   controllerRssMiBPerTarget?: number;
   agentRssMiBPerTarget?: number;
@@ -109,7 +113,9 @@ async function measureStep(n: number, seconds: number, tmpDir: string): Promise<
 }
 
 export async function measureManyTargets(o: { seconds: number; tmpDir: string; log: (s: string) => void }): Promise<ManyTargetsResult> {
-  const res: ManyTargetsResult = { rateHz: RATE_HZ, seconds: o.seconds, goal: MANY_TARGETS_GOAL, steps: [] };
+  const res: ManyTargetsResult = { rateHz: RATE_HZ, seconds: o.seconds, goal: MANY_TARGETS_GOAL, steps: [], ceiling: [] };
+  const ceilingSkipped = sockperfCeilingSkipReason();
+  if (ceilingSkipped) res.ceilingSkipped = ceilingSkipped;
   for (const n of MANY_TARGETS_STEPS) {
     let s: ManyTargetsStep;
     try {
@@ -122,6 +128,12 @@ export async function measureManyTargets(o: { seconds: number; tmpDir: string; l
     res.steps.push(s);
     o.log(`  ${n} × ${RATE_HZ} Hz: sent ${s.sent ?? '–'}, missed slots ${fixed(s.missedPct, 3)} %, loss ${fixed(s.lossPct, 3)} %` +
       `, controller peak RSS ${mib(s.controllerPeakRssBytes)} MiB, the agent reflected ${s.agentReflected ?? '–'} of ${s.agentReceived ?? '–'} received${s.note ? `\n${s.note}` : ''}`);
+    if (ceilingSkipped) continue;
+    const mps = n * RATE_HZ;
+    const c = await measureSockperfCeiling(mps, o.seconds).catch((e: unknown): SockperfCeiling =>
+      ({ messagesPerS: mps, seconds: o.seconds, command: '', note: e instanceof Error ? e.message : String(e) }));
+    res.ceiling.push(c);
+    o.log(`  sockperf at ${mps} messages/s: dropped ${fixed(c.droppedPct, 3)} %, p99 ${fixed(c.p99Us, 0)} µs${c.note ? `\n${c.note}` : ''}`);
   }
   const perTarget = (rss: (s: ManyTargetsStep) => number | undefined): number | undefined => {
     const k = slope(res.steps.map((s) => ({ x: s.targetsAsked, y: rss(s) ?? NaN })));
@@ -157,8 +169,39 @@ export function renderManyTargets(r: ManyTargetsResult): string {
   };
   return [
     table,
+    ...renderCeiling(r),
     `  goal (issue 15): < ${g.missedPct} % missed slots, < ${g.lossPct} % loss, the worst target's send error p99 ≤ ${g.sendErrorP99Ns / 1000} µs, every target answering; ${r.seconds} s per step, --loss-after ${LOSS_AFTER}.`,
     '  peak RSS = VmHWM from /proc (controller: last 200 ms sample before exit; agent: just before it is stopped). Controller CPU: whole run, start-up included; agent CPU: while the controller ran; agent reflected: its own count, printed when it stops.',
     `RSS per target (least-squares slope over ${r.steps.map((s) => s.targetsAsked).join(' / ')} targets): controller ${perTarget(r.controllerRssMiBPerTarget, controllerRss)}, agent ${perTarget(r.agentRssMiBPerTarget, (s) => s.agentPeakRssBytes)}`,
   ].join('\n');
+}
+
+/** CPU µs a message: CPU seconds over the messages the run was asked for. */
+const perMessageUs = (cpuS: number | undefined, messages: number): number | undefined => (cpuS === undefined ? undefined : (cpuS / messages) * 1e6);
+
+function renderCeiling(r: ManyTargetsResult): string[] {
+  if (r.ceilingSkipped) return [`  the machine's ceiling (sockperf): skipped, ${r.ceilingSkipped}`];
+  if (r.ceiling.length === 0) return [];
+  // sockperf's under-load client busy-polls a core whatever the rate: its CPU a message means
+  // something only where the machine is saturated anyway, at the top rate.
+  const topRate = Math.max(...r.ceiling.map((c) => c.messagesPerS));
+  const rows = r.ceiling.map((c) => {
+    const step = r.steps.find((s) => s.targetsAsked * s.rateHz === c.messagesPerS);
+    const planned = c.messagesPerS * c.seconds;
+    const rtprobeUs = step && step.controllerCpuS !== undefined && step.agentCpuS !== undefined ? perMessageUs(step.controllerCpuS + step.agentCpuS, planned) : undefined;
+    const sockperfUs = c.clientCpuS !== undefined && c.serverCpuS !== undefined ? perMessageUs(c.clientCpuS + c.serverCpuS, planned) : undefined;
+    return [
+      `${c.messagesPerS} msg/s`, String(c.sent ?? '–'), fixed(c.droppedPct, 3), fixed(c.p50Us, 0), fixed(c.p99Us, 0), fixed(c.maxUs, 0),
+      fixed(perMessageUs(c.clientCpuS, planned), 1), fixed(perMessageUs(c.serverCpuS, planned), 1), fixed(rtprobeUs, 1),
+      c.messagesPerS === topRate && rtprobeUs !== undefined && sockperfUs !== undefined && sockperfUs > 0 ? `${(rtprobeUs / sockperfUs).toFixed(2)}×` : '–',
+    ];
+  });
+  return [
+    formatTable(
+      ['sockperf at the same rate', 'sent', 'dropped %', 'rtt p50 µs', 'p99 µs', 'max µs', 'client CPU µs/msg', 'server CPU µs/msg', 'rtprobe both µs/msg', 'rtprobe / sockperf CPU'],
+      rows,
+      [0],
+    ),
+    "  sockperf under-load --reply-every 1 --full-rtt right after each step, same loopback, same seconds: a C loop without TX stamps, histograms or JavaScript, the machine's own ceiling. CPU µs/msg = CPU s / (rate × seconds), start-up included on both sides (rtprobe: controller + agent); the ratio at the top rate only (below it sockperf's client busy-polls a core whatever the rate).",
+  ];
 }

@@ -15,7 +15,7 @@ import { p50Ratio, stampsLine, summarizeRatios } from './observer-summary.js';
 import { parseFping, parseFpingCount } from './peers/fping-parse.js';
 import { parseIrttJson } from './peers/irtt-parse.js';
 import { parsePing } from './peers/ping-parse.js';
-import { parseSockperfFullLog, parseSockperfStdout } from './peers/sockperf-parse.js';
+import { parseSockperfFullLog, parseSockperfPercentilesUs, parseSockperfStdout } from './peers/sockperf-parse.js';
 import { parseRtprobeReport } from './rtprobe-report.js';
 import type { RtprobeTarget } from './rtprobe-report.js';
 import { median, percentilesOf } from './stats.js';
@@ -55,6 +55,10 @@ describe('sockperf', () => {
   });
   it('reads the valid-window counters through colour escapes', () => {
     expect(parseSockperfStdout(fixture('sockperf-under-load.stdout'))).toEqual({ sent: 55, received: 55, dropped: 0, durationS: 0.54 });
+  });
+  it('reads the summary percentiles in µs, and nothing from output without them', () => {
+    expect(parseSockperfPercentilesUs(fixture('sockperf-under-load.stdout'))).toEqual({ p50Us: 184.657, p99Us: 386.878, maxUs: 475.936 });
+    expect(parseSockperfPercentilesUs('sockperf: Test ended\n')).toEqual({});
   });
 });
 
@@ -197,10 +201,28 @@ describe('many targets (issue 15)', () => {
     const text = renderManyTargets({
       rateHz: 100, seconds: 10, goal: MANY_TARGETS_GOAL, controllerRssMiBPerTarget: 0.5,
       steps: [step(1, figuresOf([target(1000, 1000, 0, 50_000)]), 90 * 2 ** 20), step(1000, figuresOf([target(1000, 140, 130, 10_000_000)]))],
+      ceiling: [],
     });
     expect(text).toMatch(/^1 × 100 Hz .* pass$/m);
     expect(text).toMatch(/^1000 × 100 Hz .* MISSED: 1 of 1000 targets reported, missed slots 11\.504 %, loss 86\.000 %, send error p99 10000 µs$/m);
     expect(text).toContain('controller 512.0 KiB/target (0.5000 MiB) from 1 targets only');
+  });
+  it('sockperf at the same rate: its drops and the CPU of both rtprobe processes against its two', () => {
+    const s: ManyTargetsStep = { ...figuresOf([target(1000, 1000, 0, 50_000)]), targetsAsked: 1000, rateHz: 100, seconds: 10, command: '', controllerCpuFrom: '',
+      pass: false, shortfalls: [], controllerCpuS: 9, agentCpuS: 6 };
+    const text = renderManyTargets({
+      rateHz: 100, seconds: 10, goal: MANY_TARGETS_GOAL, steps: [s],
+      ceiling: [
+        { messagesPerS: 100, seconds: 10, command: '', sent: 955, received: 955, droppedPct: 0, p50Us: 152, p99Us: 601, maxUs: 7070, clientCpuS: 10, serverCpuS: 0.06 },
+        { messagesPerS: 100_000, seconds: 10, command: '', sent: 960_000, received: 825_000, droppedPct: 14.1, p50Us: 613, p99Us: 2380, maxUs: 5378, clientCpuS: 6, serverCpuS: 4 },
+      ],
+    });
+    // below the top rate sockperf's client busy-polls: no ratio
+    expect(text).toMatch(/^100 msg\/s +955 +0\.000 +152 +601 +7070 +10000\.0 +60\.0 +– +–$/m);
+    // (9 + 6) s / 10⁶ messages = 15 µs against (6 + 4) s / 10⁶ = 10 µs
+    expect(text).toMatch(/^100000 msg\/s +960000 +14\.100 +613 +2380 +5378 +6\.0 +4\.0 +15\.0 +1\.50×$/m);
+    expect(renderManyTargets({ rateHz: 100, seconds: 10, goal: MANY_TARGETS_GOAL, steps: [s], ceiling: [], ceilingSkipped: 'sockperf not installed' }))
+      .toContain("the machine's ceiling (sockperf): skipped, sockperf not installed");
   });
   it('median and slope', () => {
     expect(median([3, 1, 2])).toBe(2);

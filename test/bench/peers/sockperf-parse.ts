@@ -47,3 +47,24 @@ export function parseSockperfStdout(text: string): Omit<SockperfParsed, 'rttNs'>
     durationS: valid ? Number(valid[1]) : 0,
   };
 }
+
+/**
+ * The summary percentiles sockperf prints (µs; the round trip with --full-rtt, half of it
+ * without), e.g. `sockperf: ---> percentile 99.000 =  386.878` and `---> <MAX> observation =  475.936`.
+ * Used where a run is too fast for a full log (100 000 messages a second).
+ */
+export function parseSockperfPercentilesUs(text: string): { p50Us?: number; p99Us?: number; maxUs?: number } {
+  const clean = text.replace(/\u001b\[[0-9;]*m/g, '');
+  const at = (label: string): number | undefined => {
+    const m = new RegExp(`---> ${label} =\\s*([\\d.]+)`).exec(clean);
+    return m ? Number(m[1]) : undefined;
+  };
+  const out: { p50Us?: number; p99Us?: number; maxUs?: number } = {};
+  const p50 = at('percentile 50\\.000');
+  const p99 = at('percentile 99\\.000');
+  const max = at('<MAX> observation');
+  if (p50 !== undefined) out.p50Us = p50;
+  if (p99 !== undefined) out.p99Us = p99;
+  if (max !== undefined) out.maxUs = max;
+  return out;
+}
