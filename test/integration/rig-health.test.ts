@@ -22,9 +22,9 @@ import { skipNote } from '../helpers/skip.js';
 
 const native = loadNativeAddon();
 const skipReason = native.ok ? null : `the native addon is not built (${native.reason})`;
-/** more than a 4 MiB receive buffer (doubled by the kernel) holds of 64-byte datagrams */
+/** more than a 16 MiB receive buffer (doubled by the kernel) holds of 4 KiB datagrams (~5 KiB each in its budget) */
 const FLOOD = 40_000;
-const junk = Buffer.alloc(64, 0x5a);
+const junk = Buffer.alloc(4096, 0x5a);
 
 /** Stops `pid`, floods its UDP socket on `port`, lets it go on; the kernel's drop count after. */
 async function floodWhileStopped(pid: number, port: number): Promise<number> {

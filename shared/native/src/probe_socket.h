@@ -190,7 +190,7 @@ class ProbeSocket {
   // read in far less; a flood that outruns the thread must not hold the answer back.
   static constexpr int64_t kFlushReadBudgetNs = 2'000'000;
   // SO_RCVBUF asked for (the kernel doubles it for its bookkeeping).
-  static constexpr int kReceiveBufferBytes = 4 << 20;
+  static constexpr int kReceiveBufferBytes = 16 << 20;
 
   // Constructor steps, in this order; each throws std::runtime_error.
   void ValidateConfig() const;
