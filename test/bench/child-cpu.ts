@@ -48,6 +48,15 @@ export function processCpuS(pid: number): number | undefined {
   }
 }
 
+/** user+system seconds of a live process's main thread (for Node: its JavaScript thread), or undefined when it is gone. */
+export function mainThreadCpuS(pid: number): number | undefined {
+  try {
+    return statCpuS(`/proc/${pid}/task/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** user+system seconds of a live process's threads named `name` (comm), or undefined when none is. */
 export function threadCpuS(pid: number, name: string): number | undefined {
   let total: number | undefined;

@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processCpuS, threadCpuS } from './child-cpu.js';
+import { mainThreadCpuS, processCpuS, threadCpuS } from './child-cpu.js';
 import { findExecutable } from './find-exe.js';
 import { formatTable } from './format-table.js';
 import { CLI } from './rtprobe-runner.js';
@@ -22,6 +22,8 @@ export interface CpuPerProbeResult {
   controllerUs: number | null;
   /** of it, the native I/O thread (rtprobe-send): the single-threaded loop to set beside fping's */
   controllerIoThreadUs: number | null;
+  /** of it, the JavaScript thread (the process's main thread); the rest is V8's compiler and GC threads */
+  controllerJsThreadUs: number | null;
   /** the controller with --spin 0: what the rig costs without the busy-wait it buys send accuracy with */
   controllerNoSpinUs: number | null;
   /** the controller on fping's path (icmp://127.0.0.1, the kernel answers): the like-for-like row */
@@ -30,6 +32,7 @@ export interface CpuPerProbeResult {
   agentUs: number | null;
   /** of it, the native reflector thread (rtprobe-reflect) */
   agentIoThreadUs: number | null;
+  agentJsThreadUs: number | null;
   fpingUs: number | null;
   irttClientUs: number | null;
   irttServerUs: number | null;
@@ -37,10 +40,12 @@ export interface CpuPerProbeResult {
 
 const RATE_HZ = 100;
 
-/** A process, or only its threads of one name (the native I/O thread). */
-type CpuSource = number | { pid: number; thread: string };
-const cpuOf = (source: CpuSource): number | undefined =>
-  (typeof source === 'number' ? processCpuS(source) : threadCpuS(source.pid, source.thread));
+/** A process, only its threads of one name (the native I/O thread), or only its main thread (Node's JavaScript). */
+type CpuSource = number | { pid: number; thread: string } | { pid: number; mainThread: true };
+const cpuOf = (source: CpuSource): number | undefined => {
+  if (typeof source === 'number') return processCpuS(source);
+  return 'thread' in source ? threadCpuS(source.pid, source.thread) : mainThreadCpuS(source.pid);
+};
 
 /** CPU seconds each source uses between warmUpS and warmUpS + windowS after now. */
 async function cpuOverWindow(sources: CpuSource[], warmUpS: number, windowS: number): Promise<number[]> {
@@ -58,7 +63,7 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-interface RtprobeCpu { controller: number; controllerIoThread: number; agent: number; agentIoThread: number }
+interface RtprobeCpu { controller: number; controllerIoThread: number; controllerJsThread: number; agent: number; agentIoThread: number; agentJsThread: number }
 
 const perProbeUs = (cpuS: number, windowS: number): number => (cpuS / (RATE_HZ * windowS)) * 1e6;
 
@@ -83,10 +88,12 @@ async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: 
       '--duration', `${warmUpS + windowS + 2}s`, '--timestamps', 'kernel', '--quiet', ...controllerArgs], { stdio: 'ignore' });
     const controllerPid = controller.pid ?? 0;
     const agentPid = agent.pid ?? 0;
-    const [c = Number.NaN, cIo = Number.NaN, a = Number.NaN, aIo = Number.NaN] = await cpuOverWindow(
-      [controllerPid, { pid: controllerPid, thread: 'rtprobe-send' }, agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }], warmUpS, windowS);
+    const [c = Number.NaN, cIo = Number.NaN, cJs = Number.NaN, a = Number.NaN, aIo = Number.NaN, aJs = Number.NaN] = await cpuOverWindow(
+      [controllerPid, { pid: controllerPid, thread: 'rtprobe-send' }, { pid: controllerPid, mainThread: true },
+        agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }, { pid: agentPid, mainThread: true }], warmUpS, windowS);
     await stop(controller);
-    return { controller: perProbeUs(c, windowS), controllerIoThread: perProbeUs(cIo, windowS), agent: perProbeUs(a, windowS), agentIoThread: perProbeUs(aIo, windowS) };
+    return { controller: perProbeUs(c, windowS), controllerIoThread: perProbeUs(cIo, windowS), controllerJsThread: perProbeUs(cJs, windowS),
+      agent: perProbeUs(a, windowS), agentIoThread: perProbeUs(aIo, windowS), agentJsThread: perProbeUs(aJs, windowS) };
   } finally {
     await stop(agent);
   }
@@ -125,14 +132,20 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   const irttServer: number[] = [];
   const controller: number[] = [];
   const controllerIoThread: number[] = [];
+  const controllerJsThread: number[] = [];
   const controllerNoSpin: number[] = [];
   const agent: number[] = [];
   const agentIoThread: number[] = [];
+  const agentJsThread: number[] = [];
   const record = (r: RtprobeCpu, controllerRow: number[]): void => {
     controllerRow.push(r.controller);
-    if (controllerRow === controller) controllerIoThread.push(r.controllerIoThread);
+    if (controllerRow === controller) {
+      controllerIoThread.push(r.controllerIoThread);
+      controllerJsThread.push(r.controllerJsThread);
+    }
     agent.push(r.agent);
     agentIoThread.push(r.agentIoThread);
+    agentJsThread.push(r.agentJsThread);
   };
   const fpingUs: number[] = [];
   const controllerIcmp: number[] = [];
@@ -146,9 +159,10 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
       async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
     for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
   }
-  return { windowS, warmUpS, rounds, controllerUs: mean(controller), controllerIoThreadUs: mean(controllerIoThread), controllerNoSpinUs: mean(controllerNoSpin),
+  return { windowS, warmUpS, rounds, controllerUs: mean(controller), controllerIoThreadUs: mean(controllerIoThread),
+    controllerJsThreadUs: mean(controllerJsThread), controllerNoSpinUs: mean(controllerNoSpin),
     controllerIcmpUs: mean(controllerIcmp), controllerIcmpIoThreadUs: mean(controllerIcmpIoThread),
-    agentUs: mean(agent), agentIoThreadUs: mean(agentIoThread), fpingUs: mean(fpingUs),
+    agentUs: mean(agent), agentIoThreadUs: mean(agentIoThread), agentJsThreadUs: mean(agentJsThread), fpingUs: mean(fpingUs),
     irttClientUs: mean(irttClient), irttServerUs: mean(irttServer) };
 }
 
@@ -158,13 +172,15 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
   return formatTable(['process (100 Hz, loopback)', 'CPU µs/probe', '× fping'], [
     ['rtprobe run (controller, kernel stamps)', us(r.controllerUs), ratio(r.controllerUs)],
     ['  of it, its I/O thread (rtprobe-send)', us(r.controllerIoThreadUs), ratio(r.controllerIoThreadUs)],
+    ['  of it, its JavaScript thread', us(r.controllerJsThreadUs), ratio(r.controllerJsThreadUs)],
     ['rtprobe run --spin 0 (sleep only)', us(r.controllerNoSpinUs), ratio(r.controllerNoSpinUs)],
     ["rtprobe run icmp://127.0.0.1 (fping's own path)", us(r.controllerIcmpUs), ratio(r.controllerIcmpUs)],
     ['  of it, its I/O thread (rtprobe-send)', us(r.controllerIcmpIoThreadUs), ratio(r.controllerIcmpIoThreadUs)],
     ['rtprobe agent (native reflector)', us(r.agentUs), ratio(r.agentUs)],
     ['  of it, its I/O thread (rtprobe-reflect)', us(r.agentIoThreadUs), ratio(r.agentIoThreadUs)],
+    ['  of it, its JavaScript thread', us(r.agentJsThreadUs), ratio(r.agentJsThreadUs)],
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the I/O thread rows are the native loop alone (fping's equivalent), the rest of a process is Node: its JavaScript thread (woken about once a second for a batch, with --quiet) and V8's compiler and GC threads; the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet); what neither row holds is V8's compiler and GC threads; the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).`;
 }
