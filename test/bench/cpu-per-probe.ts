@@ -166,6 +166,16 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
     irttClientUs: mean(irttClient), irttServerUs: mean(irttServer) };
 }
 
+/** Issue 15 item 3: the controller and the agent each at most fping's CPU per probe (pure). */
+export function cpuGoalLine(r: Pick<CpuPerProbeResult, 'controllerUs' | 'agentUs' | 'fpingUs'>): string {
+  const verdict = (name: string, us: number | null): string => {
+    if (us === null || r.fpingUs === null || r.fpingUs <= 0) return `${name} not judged (not measured)`;
+    const x = us / r.fpingUs;
+    return `${name} ${x <= 1 ? 'met' : 'MISSED'} (${x.toFixed(2)}×)`;
+  };
+  return `  goal (issue 15 item 3), each at most fping's CPU per probe in the same run: ${verdict('controller', r.controllerUs)}, ${verdict('agent', r.agentUs)}`;
+}
+
 export function renderCpuPerProbe(r: CpuPerProbeResult): string {
   const us = (v: number | null): string => (v === null ? '—' : v.toFixed(0));
   const ratio = (v: number | null): string => (v === null || r.fpingUs === null ? '—' : (v / r.fpingUs).toFixed(1));
@@ -182,5 +192,5 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet); what neither row holds is V8's compiler and GC threads; the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet); what neither row holds is V8's compiler and GC threads; the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).\n${cpuGoalLine(r)}`;
 }

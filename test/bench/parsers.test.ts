@@ -15,6 +15,7 @@ import { p50Ratio, stampsLine, summarizeRatios } from './observer-summary.js';
 import { parseFping, parseFpingCount } from './peers/fping-parse.js';
 import { parseIrttJson } from './peers/irtt-parse.js';
 import { parsePing } from './peers/ping-parse.js';
+import { cpuGoalLine } from './cpu-per-probe.js';
 import { parseSockperfFullLog, parseSockperfPercentilesUs, parseSockperfStdout } from './peers/sockperf-parse.js';
 import { parseRtprobeReport } from './rtprobe-report.js';
 import type { RtprobeTarget } from './rtprobe-report.js';
@@ -234,6 +235,14 @@ describe('many targets (issue 15)', () => {
     expect((k ?? NaN) / mib).toBeCloseTo(0.5, 9);
     expect(slope([{ x: 1, y: 5 }, { x: 1, y: 7 }])).toBeUndefined();
     expect(slope([{ x: 1, y: 5 }, { x: 2, y: NaN }])).toBeUndefined();
+  });
+});
+
+describe('CPU per probe (issue 15 item 3)', () => {
+  it('judges each process against fping in the same run, and says when it could not', () => {
+    expect(cpuGoalLine({ controllerUs: 110, agentUs: 50, fpingUs: 53 })).toMatch(/controller MISSED \(2\.08×\), agent met \(0\.94×\)$/);
+    expect(cpuGoalLine({ controllerUs: 53, agentUs: null, fpingUs: 53 })).toMatch(/controller met \(1\.00×\), agent not judged \(not measured\)$/);
+    expect(cpuGoalLine({ controllerUs: 110, agentUs: 50, fpingUs: null })).toContain('controller not judged');
   });
 });
 
