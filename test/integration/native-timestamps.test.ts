@@ -391,6 +391,49 @@ describeNative('native controller transport + native reflector', () => {
     expect(fromReflector.events.filter((e) => e.kind === 'reflected')).toHaveLength(3);
   });
 
+  // Issue 15 (quiet agent): an agent's stream asks for a flush when an interval closes, at its
+  // timer's phase, and the answer wakes its JavaScript to encode the interval. The answer
+  // rides on the reflector's next reply instead, so that this work runs while no probe is due.
+  it('flush() on a reflector: answered right after its next reply, or after ~20 ms when no probe comes', async () => {
+    const fromReflector = new Collector<ReflectorEvent>();
+    const reflector = await openReflector(4, fromReflector.handler, { batchIntervalMs: 10_000 });
+    const client = await udpSocket('udp4');
+    const idleMs: number[] = [];
+    const afterReplyMs: number[] = [];
+    let carried = 0;
+    try {
+      // No probe comes: the thread waits the ride out (a lower bound: it cannot answer sooner).
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        await reflector.flush();
+        idleMs.push(performance.now() - t0);
+      }
+      // A probe sent right after the call: the answer comes with its reflection, at once.
+      for (let i = 1; i <= 10; i++) {
+        const calledAt = process.hrtime.bigint();
+        const flushed = reflector.flush();
+        client.send(probe(64, 0x5ef2, BigInt(i)), reflector.localPort, '127.0.0.1');
+        await flushed;
+        const answeredAt = process.hrtime.bigint();
+        const last = fromReflector.events.filter((e): e is ReflectedEvent => e.kind === 'reflected').at(-1);
+        if (last?.seq === BigInt(i) && last.rxMonoNs >= calledAt) {
+          carried++;
+          afterReplyMs.push(Number(answeredAt - last.rxMonoNs) / 1e6);
+        }
+        await sleep(5); // so that the next call does not find this reply just sent
+      }
+    } finally {
+      client.close();
+    }
+    afterReplyMs.sort((a, b) => a - b);
+    console.log(`flush with no probe: ${idleMs.map((v) => v.toFixed(1)).join(' / ')} ms; with one sent after the call: ${carried} of 10 answers carried it, ` +
+      `${afterReplyMs.map((v) => v.toFixed(2)).join(' ')} ms after its reception`);
+    expect(Math.min(...idleMs)).toBeGreaterThanOrEqual(15);
+    // (a probe held up past the 20 ms ride by a loaded machine goes into the next answer)
+    expect(carried).toBeGreaterThanOrEqual(7);
+    expect(afterReplyMs[Math.floor(afterReplyMs.length / 2)]).toBeLessThan(10);
+  });
+
   // The controller judges loss at the read horizon its batches carry (RunState.expire); at
   // the end of a run it flushes, so the horizon must then be the time of the flush.
   it("a controller transport's batches carry its read horizon; after flush() it is no earlier than the call", async () => {

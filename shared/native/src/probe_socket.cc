@@ -612,9 +612,11 @@ void ProbeSocket::Run() {
     if (closing_.load(std::memory_order_acquire)) break;
     if (const uint32_t requests = flushRequests_.exchange(0, std::memory_order_acq_rel); requests > 0) {
       flushAnswers_ += requests;
+      if (flushRideFromNs_ < 0) flushRideFromNs_ = MonoNowNs();
       // While a schedule hands its batches out mid-gap, so is the answer (FlushIfDue): the
-      // JavaScript it wakes must not run between a probe and its reply.
-      if (!FlushesMidGap()) AnswerFlushes();
+      // JavaScript it wakes must not run between a probe and its reply. A reflector's rides
+      // on its next reply (FlushAnswerDue).
+      if (!FlushesMidGap() && FlushAnswerDue(MonoNowNs())) AnswerFlushes();
     }
     FlushThenWait();
   }
@@ -1388,6 +1390,7 @@ void ProbeSocket::SendReplies() {
       },
       // Everything in AfterReply runs after its reply has left.
       [this](int k, int64_t /*sentMonoNs*/, int64_t id) { AfterReply(replies_.pending[k], id); });
+  if (count > 0) lastReplyMonoNs_ = MonoNowNs();
 }
 
 void ProbeSocket::AfterReply(const PendingReply& reply, int64_t id) {
@@ -1632,15 +1635,28 @@ void ProbeSocket::AnswerFlushes() {
   ReportMissedRuns();
   Event flushed(EventKind::kFlushed);
   flushed.count = std::exchange(flushAnswers_, 0);
+  flushRideFromNs_ = -1;
   Push(std::move(flushed));
   Flush();
 }
 
+bool ProbeSocket::FlushAnswerDue(int64_t nowNs) const {
+  if (!config_.reflector || flushRideFromNs_ < 0) return true;
+  return lastReplyMonoNs_ >= flushRideFromNs_ - kJustRepliedNs || nowNs >= flushRideFromNs_ + kFlushRideNs;
+}
+
+int64_t ProbeSocket::FlushAnswerAtNs(int64_t nowNs) const {
+  if (flushAnswers_ == 0) return -1;
+  return FlushAnswerDue(nowNs) ? nowNs : flushRideFromNs_ + kFlushRideNs;
+}
+
 bool ProbeSocket::FlushIfDue(int64_t nowNs) {
-  if (flushAnswers_ > 0) {
+  if (flushAnswers_ > 0 && FlushAnswerDue(nowNs)) {
     AnswerFlushes();
     return true;
   }
+  // A flush answer riding on the next reply holds the batch too: it goes out with the answer.
+  if (flushAnswers_ > 0) return false;
   if (nowNs - lastFlushMonoNs_ < config_.batchIntervalNs) return false;
   ReportMissedRuns();
   if (batch_->events.empty()) return false;
@@ -1649,7 +1665,8 @@ bool ProbeSocket::FlushIfDue(int64_t nowNs) {
 }
 
 int64_t ProbeSocket::FlushDueAtNs() const {
-  if (flushAnswers_ > 0) return MonoNowNs();  // now, or mid-gap while a schedule runs
+  // now (mid-gap while a schedule runs), or a reflector's when its ride ends
+  if (flushAnswers_ > 0) return FlushAnswerAtNs(MonoNowNs());
   if (batch_->events.empty() && !missedPending_) return -1;
   return lastFlushMonoNs_ + config_.batchIntervalNs;
 }
@@ -1688,7 +1705,10 @@ void ProbeSocket::FlushThenWait() {
   const int64_t flushAtNs = FlushDueAtNs();
   if (flushAtNs >= 0) {
     int64_t flushWakeNs = flushAtNs;
-    if (config_.reflector) {
+    if (config_.reflector && flushAnswers_ > 0) {
+      // A flush answer's ride ends then (FlushAnswerAtNs); a reply before it ends it sooner.
+      flushWakeNs = flushAtNs;
+    } else if (config_.reflector) {
       // A batch due waits up to kFlushRideNs for the next probe's wake-up, and goes out after
       // that answer: no wake-up of its own, and none between a probe and its answer.
       flushWakeNs = flushAtNs + kFlushRideNs;

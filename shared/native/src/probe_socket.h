@@ -186,6 +186,9 @@ class ProbeSocket {
   // A reflector's batch due to JS waits up to this long for the next probe's wake-up rather
   // than cost a wake-up of its own.
   static constexpr int64_t kFlushRideNs = 20'000'000;
+  // Replies sent this recently count as the one a flush answer rides on: the next probe is
+  // then most of a period away.
+  static constexpr int64_t kJustRepliedNs = 1'000'000;
   // How long a flush answer reads the socket first, at most: what is queued when it comes is
   // read in far less; a flood that outruns the thread must not hold the answer back.
   static constexpr int64_t kFlushReadBudgetNs = 2'000'000;
@@ -415,6 +418,13 @@ class ProbeSocket {
   // Reads the socket (outside a quiet window) and flushes, the batch ending with a kFlushed
   // event for the flush requests taken so far.
   void AnswerFlushes();
+  // The reflector answers a flush right after a reply (one sent within kJustRepliedNs of the
+  // request or after it), or kFlushRideNs after the request when no probe comes: the
+  // JavaScript it wakes (an agent encoding its interval) then runs while no probe is due,
+  // not at the phase of the agent's interval timer. Anyone else answers at once.
+  bool FlushAnswerDue(int64_t nowNs) const;
+  // When a due flush answer is to be given: now, the end of the ride, or -1 (none asked).
+  int64_t FlushAnswerAtNs(int64_t nowNs) const;
   // A skipped slot: extends the target's run of missed slots or starts a new one.
   void CountMissed(size_t target, uint64_t slot, int64_t dueMonoNs);
   // The target's run of missed slots as one event (before its next probe, or a batch).
@@ -505,6 +515,10 @@ class ProbeSocket {
   std::unique_ptr<EventBatch> batch_;
   int64_t errorWindowStartNs_ = 0;
   int64_t lastFlushMonoNs_ = 0;
+  // A reflector's flush answer rides on its next reply (FlushAnswerDue): when the thread took
+  // the requests still unanswered (-1: none), and when it last sent replies.
+  int64_t flushRideFromNs_ = -1;
+  int64_t lastReplyMonoNs_ = INT64_MIN;
   // Every datagram that reached the socket before this CLOCK_MONOTONIC time has been read:
   // the start of the last read that found the receive queue empty. Each batch carries it, so
   // that JS declares a probe lost only when its reply cannot be in a batch still to come.
