@@ -214,15 +214,18 @@ function socketReadings(transports: FamilyTransport[]): SocketReading[] {
   return transports.flatMap((t) => socketReading(t) ?? []);
 }
 
-/** Says once per socket, while the run goes on, that JavaScript fell behind its thread. */
+/**
+ * Says once per socket, while the run goes on, that JavaScript fell behind its thread. Runs
+ * once a second: it reads the lag JavaScript measured itself, not the thread's whole stats.
+ */
 function behindWarner(transports: FamilyTransport[], log: (line: string) => void): () => void {
   const warned = new Set<FamilyTransport>();
   return () => {
     for (const t of transports) {
-      const reading = socketReading(t);
-      if (reading === null || reading.max_delivery_lag_ms < DELIVERY_LAG_WARN_MS || warned.has(t)) continue;
+      const lagMs = t.transport.deliveryLagMs?.();
+      if (lagMs === undefined || lagMs < DELIVERY_LAG_WARN_MS || warned.has(t)) continue;
       warned.add(t);
-      log(`warning: ${socketName(reading)}: ${deliveryLagText(reading.max_delivery_lag_ms)}`);
+      log(`warning: ${socketName({ protocol: t.mode, family: t.family })}: ${deliveryLagText(lagMs)}`);
     }
   };
 }

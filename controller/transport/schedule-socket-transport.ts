@@ -93,10 +93,14 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
     },
     health: () => {
       const { receiveBufferDrops, maxDeliveryLagNs, backlogPausedNs } = socket.stats();
-      return { receive_buffer_drops: receiveBufferDrops, max_delivery_lag_ms: Math.round(maxDeliveryLagNs / 1e4) / 100,
-        backlog_paused_ms: Math.round(backlogPausedNs / 1e4) / 100 };
+      return { receive_buffer_drops: receiveBufferDrops, max_delivery_lag_ms: roundedMs(maxDeliveryLagNs),
+        backlog_paused_ms: roundedMs(backlogPausedNs) };
     },
+    deliveryLagMs: () => roundedMs(socket.maxDeliveryLagNs()),
     unref: () => socket.unref(),
     ref: () => socket.ref(),
   };
 }
+
+/** ns → ms with two decimals, as the report gives them */
+const roundedMs = (ns: number): number => Math.round(ns / 1e4) / 100;

@@ -292,6 +292,11 @@ export interface NativeProbeSocket {
   close(): Promise<void>;
   stats(): NativeSocketStats;
   /**
+   * stats().maxDeliveryLagNs alone: measured in JavaScript, so it costs no call into the addon
+   * (a check once a second must not build the whole stats object each time)
+   */
+  maxDeliveryLagNs(): number;
+  /**
    * Sends one datagram from this socket to address:port, without a TX stamp (the probes'
    * stamp ids stay in step): a controller's session-end. Returns 0 or the errno.
    */
@@ -365,7 +370,7 @@ export function loadNativeAddon(): LoadNativeAddonResult {
 type PackedBatchHandler = (records: ArrayBuffer, strings: string[], data: Buffer, readUntilMonoNs: bigint, flushedMonoNs: bigint) => void;
 type RawNativeAddon = Omit<NativeAddon, 'ProbeSocket'> & {
   readonly ProbeSocket: new (options: NativeSocketOptions, onEvents: PackedBatchHandler) =>
-    Omit<NativeProbeSocket, 'stats'> & { stats(): Omit<NativeSocketStats, 'maxDeliveryLagNs'> };
+    Omit<NativeProbeSocket, 'stats' | 'maxDeliveryLagNs'> & { stats(): Omit<NativeSocketStats, 'maxDeliveryLagNs'> };
 };
 
 /**
@@ -390,6 +395,7 @@ function withEventObjects(raw: RawNativeAddon): NativeAddon {
       flush: () => socket.flush(),
       close: () => socket.close(),
       stats: () => ({ ...socket.stats(), maxDeliveryLagNs }),
+      maxDeliveryLagNs: () => maxDeliveryLagNs,
       sendDatagram: (data, address, port) => socket.sendDatagram(data, address, port),
       ref: () => socket.ref(),
       unref: () => socket.unref(),

@@ -140,6 +140,8 @@ export interface ProbeTransport {
   pacing?(): SenderPacing;
   /** Native transports: what this machine did to the measurement so far (SocketHealth). */
   health?(): SocketHealth;
+  /** Native transports: health().max_delivery_lag_ms alone, without asking the native thread (cheap). */
+  deliveryLagMs?(): number;
 }
 
 /** Native transports: the rig reporting on itself. */

@@ -113,6 +113,8 @@ describe.skipIf(skipReason !== null)(`receive-buffer drops are counted and repor
       // the batch handed over first in the block waited for nearly all of it (1.4 s here: less one batch interval)
       expect(after?.max_delivery_lag_ms).toBeGreaterThan(1000);
       expect(after?.max_delivery_lag_ms).toBeLessThan(5000);
+      // the once-a-second check reads the same figure without asking the thread
+      expect(transport.deliveryLagMs?.()).toBe(after?.max_delivery_lag_ms);
       expect(after?.receive_buffer_drops).toBe(0);
     } finally {
       await transport.close();
