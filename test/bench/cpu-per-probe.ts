@@ -67,10 +67,15 @@ interface RtprobeCpu { controller: number; controllerIoThread: number; controlle
 
 const perProbeUs = (cpuS: number, windowS: number): number => (cpuS / (RATE_HZ * windowS)) * 1e6;
 
+/** `rtprobe run` on one target at RATE_HZ, kernel stamps, quiet, running past the window. */
+function spawnController(target: string, warmUpS: number, windowS: number, extraArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [CLI, 'run', '--target', target, '--rate', String(RATE_HZ),
+    '--duration', `${warmUpS + windowS + 2}s`, '--timestamps', 'kernel', '--quiet', ...extraArgs], { stdio: 'ignore' });
+}
+
 /** The controller alone on fping's path: ICMP echo to 127.0.0.1, which the kernel answers (needs root or ping_group_range). */
 async function measureRtprobeIcmp(warmUpS: number, windowS: number): Promise<{ controller: number; controllerIoThread: number }> {
-  const controller = spawn(process.execPath, [CLI, 'run', '--target', 'icmp://127.0.0.1', '--rate', String(RATE_HZ),
-    '--duration', `${warmUpS + windowS + 2}s`, '--timestamps', 'kernel', '--quiet'], { stdio: 'ignore' });
+  const controller = spawnController('icmp://127.0.0.1', warmUpS, windowS);
   const pid = controller.pid ?? 0;
   const [c = Number.NaN, cIo = Number.NaN] = await cpuOverWindow([pid, { pid, thread: 'rtprobe-send' }], warmUpS, windowS);
   await stop(controller);
@@ -84,8 +89,7 @@ async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: 
       agent.stdout?.on('data', (chunk: Buffer) => { const m = /^listening udp [\d.]+:(\d+)/m.exec(String(chunk)); if (m?.[1]) resolve(m[1]); });
       agent.once('close', () => reject(new Error('the agent ended before it listened')));
     });
-    const controller = spawn(process.execPath, [CLI, 'run', '--target', `127.0.0.1:${port}`, '--rate', String(RATE_HZ),
-      '--duration', `${warmUpS + windowS + 2}s`, '--timestamps', 'kernel', '--quiet', ...controllerArgs], { stdio: 'ignore' });
+    const controller = spawnController(`127.0.0.1:${port}`, warmUpS, windowS, controllerArgs);
     const controllerPid = controller.pid ?? 0;
     const agentPid = agent.pid ?? 0;
     const [c = Number.NaN, cIo = Number.NaN, cJs = Number.NaN, a = Number.NaN, aIo = Number.NaN, aJs = Number.NaN] = await cpuOverWindow(
@@ -104,7 +108,7 @@ async function measureFping(fping: string, warmUpS: number, windowS: number): Pr
   const child = spawn(fping, ['-D', '-q', '-p', String(1000 / RATE_HZ), '-c', String(count), '127.0.0.1'], { stdio: 'ignore' });
   const [cpu = Number.NaN] = await cpuOverWindow([child.pid ?? 0], warmUpS, windowS);
   await stop(child);
-  return (cpu / (RATE_HZ * windowS)) * 1e6;
+  return perProbeUs(cpu, windowS);
 }
 
 async function measureIrtt(irtt: string, warmUpS: number, windowS: number): Promise<{ client: number; server: number }> {
@@ -115,8 +119,7 @@ async function measureIrtt(irtt: string, warmUpS: number, windowS: number): Prom
     const client = spawn(irtt, ['client', '-i', `${1000 / RATE_HZ}ms`, '-d', `${warmUpS + windowS + 2}s`, '-Q', `127.0.0.1:${port}`], { stdio: 'ignore' });
     const [c = Number.NaN, s = Number.NaN] = await cpuOverWindow([client.pid ?? 0, server.pid ?? 0], warmUpS, windowS);
     await stop(client);
-    const probes = RATE_HZ * windowS;
-    return { client: (c / probes) * 1e6, server: (s / probes) * 1e6 };
+    return { client: perProbeUs(c, windowS), server: perProbeUs(s, windowS) };
   } finally {
     await stop(server);
   }

@@ -13,6 +13,7 @@ import { processCpuS } from './child-cpu.js';
 import { fixed, formatTable, us } from './format-table.js';
 import { agentCounters, figuresOf, goalShortfalls, MANY_TARGETS_GOAL, slope, targetsFileText, type ManyTargetsFigures } from './many-targets-plan.js';
 import { measureSockperfCeiling, sockperfCeilingSkipReason, type SockperfCeiling } from './many-targets-peer.js';
+import { SOCKPERF_STAMPS } from './peers/sockperf.js';
 import { leafPid, statusBytes } from './proc-sampler.js';
 import { tail } from './proc.js';
 import { runController, startAgent } from './rtprobe-runner.js';
@@ -202,6 +203,6 @@ function renderCeiling(r: ManyTargetsResult): string[] {
       rows,
       [0],
     ),
-    "  sockperf under-load --reply-every 1 --full-rtt right after each step, same loopback, same seconds: a C loop without TX stamps, histograms or JavaScript, the machine's own ceiling. CPU µs/msg = CPU s / (rate × seconds), start-up included on both sides (rtprobe: controller + agent); the ratio at the top rate only (below it sockperf's client busy-polls a core whatever the rate).",
+    `  sockperf under-load --reply-every 1 --full-rtt right after each step, same loopback, same seconds: a C loop without TX stamps, histograms or JavaScript, the machine's own ceiling; its RTTs are stamped ${SOCKPERF_STAMPS} (rtprobe's: kernel). CPU µs/msg = CPU s / (rate × seconds), start-up included on both sides (rtprobe: controller + agent); the ratio at the top rate only (below it sockperf's client busy-polls a core whatever the rate).`,
   ];
 }

@@ -612,11 +612,12 @@ void ProbeSocket::Run() {
     if (closing_.load(std::memory_order_acquire)) break;
     if (const uint32_t requests = flushRequests_.exchange(0, std::memory_order_acq_rel); requests > 0) {
       flushAnswers_ += requests;
-      if (flushRideFromNs_ < 0) flushRideFromNs_ = MonoNowNs();
+      const int64_t nowNs = MonoNowNs();
+      if (flushRideFromNs_ < 0) flushRideFromNs_ = nowNs;
       // While a schedule hands its batches out mid-gap, so is the answer (FlushIfDue): the
       // JavaScript it wakes must not run between a probe and its reply. A reflector's rides
       // on its next reply (FlushAnswerDue).
-      if (!FlushesMidGap() && FlushAnswerDue(MonoNowNs())) AnswerFlushes();
+      if (!FlushesMidGap() && FlushAnswerDue(nowNs)) AnswerFlushes();
     }
     FlushThenWait();
   }
@@ -1389,8 +1390,10 @@ void ProbeSocket::SendReplies() {
                                rx_.msgs[r.rxIndex].msg_hdr.msg_namelen, &r.replyFrom};
       },
       // Everything in AfterReply runs after its reply has left.
-      [this](int k, int64_t /*sentMonoNs*/, int64_t id) { AfterReply(replies_.pending[k], id); });
-  if (count > 0) lastReplyMonoNs_ = MonoNowNs();
+      [this](int k, int64_t sentMonoNs, int64_t id) {
+        lastReplyMonoNs_ = sentMonoNs;
+        AfterReply(replies_.pending[k], id);
+      });
 }
 
 void ProbeSocket::AfterReply(const PendingReply& reply, int64_t id) {
@@ -1645,18 +1648,13 @@ bool ProbeSocket::FlushAnswerDue(int64_t nowNs) const {
   return lastReplyMonoNs_ >= flushRideFromNs_ - kJustRepliedNs || nowNs >= flushRideFromNs_ + kFlushRideNs;
 }
 
-int64_t ProbeSocket::FlushAnswerAtNs(int64_t nowNs) const {
-  if (flushAnswers_ == 0) return -1;
-  return FlushAnswerDue(nowNs) ? nowNs : flushRideFromNs_ + kFlushRideNs;
-}
-
 bool ProbeSocket::FlushIfDue(int64_t nowNs) {
-  if (flushAnswers_ > 0 && FlushAnswerDue(nowNs)) {
+  if (flushAnswers_ > 0) {
+    // A flush answer riding on the next reply holds the batch too: it goes out with the answer.
+    if (!FlushAnswerDue(nowNs)) return false;
     AnswerFlushes();
     return true;
   }
-  // A flush answer riding on the next reply holds the batch too: it goes out with the answer.
-  if (flushAnswers_ > 0) return false;
   if (nowNs - lastFlushMonoNs_ < config_.batchIntervalNs) return false;
   ReportMissedRuns();
   if (batch_->events.empty()) return false;
@@ -1665,8 +1663,11 @@ bool ProbeSocket::FlushIfDue(int64_t nowNs) {
 }
 
 int64_t ProbeSocket::FlushDueAtNs() const {
-  // now (mid-gap while a schedule runs), or a reflector's when its ride ends
-  if (flushAnswers_ > 0) return FlushAnswerAtNs(MonoNowNs());
+  if (flushAnswers_ > 0) {
+    // now (mid-gap while a schedule runs), or a reflector's when its ride ends
+    const int64_t nowNs = MonoNowNs();
+    return FlushAnswerDue(nowNs) ? nowNs : flushRideFromNs_ + kFlushRideNs;
+  }
   if (batch_->events.empty() && !missedPending_) return -1;
   return lastFlushMonoNs_ + config_.batchIntervalNs;
 }
@@ -1705,12 +1706,10 @@ void ProbeSocket::FlushThenWait() {
   const int64_t flushAtNs = FlushDueAtNs();
   if (flushAtNs >= 0) {
     int64_t flushWakeNs = flushAtNs;
-    if (config_.reflector && flushAnswers_ > 0) {
-      // A flush answer's ride ends then (FlushAnswerAtNs); a reply before it ends it sooner.
-      flushWakeNs = flushAtNs;
-    } else if (config_.reflector) {
+    if (config_.reflector && flushAnswers_ == 0) {
       // A batch due waits up to kFlushRideNs for the next probe's wake-up, and goes out after
-      // that answer: no wake-up of its own, and none between a probe and its answer.
+      // that answer: no wake-up of its own, and none between a probe and its answer. (A flush
+      // answer's own ride is already in FlushDueAtNs; a reply before it ends it sooner.)
       flushWakeNs = flushAtNs + kFlushRideNs;
     } else if (FlushesMidGap()) {
       // In the middle of the gap between two slots: the last answer is in (a round trip is

@@ -423,8 +423,6 @@ class ProbeSocket {
   // JavaScript it wakes (an agent encoding its interval) then runs while no probe is due,
   // not at the phase of the agent's interval timer. Anyone else answers at once.
   bool FlushAnswerDue(int64_t nowNs) const;
-  // When a due flush answer is to be given: now, the end of the ride, or -1 (none asked).
-  int64_t FlushAnswerAtNs(int64_t nowNs) const;
   // A skipped slot: extends the target's run of missed slots or starts a new one.
   void CountMissed(size_t target, uint64_t slot, int64_t dueMonoNs);
   // The target's run of missed slots as one event (before its next probe, or a batch).
