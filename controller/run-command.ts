@@ -32,16 +32,18 @@ Schedule
   --duration TIME              how long to send (default 30s; units ns us ms s m h d)
   --count N                    send N probes per target instead of --duration
   --size BYTES                 probe size in bytes, 64..1472 (default 64)
-  --spin US                    the native sender busy-waits the last US µs before each
-                               deadline instead of sleeping (0 = sleep only). Default 100,
-                               at most a tenth of the time between two slots (100 targets
-                               at 100 Hz: 10 µs); a --spin given is spun in full. Costs that
-                               spin × probes a second of one core's time; a VM wakes a
-                               sleeping vCPU late, a spinning one not at all. Slots closer
-                               than 50 µs (over 200 targets at 100 Hz, at most 1 kHz a
-                               target) are sent in groups, one wake-up and one sendmmsg per
-                               50 µs, without a spin: a probe's send error is then up to
-                               50 µs by design (the report's provenance: senders).
+  --spin auto|US               the native sender busy-waits before each deadline instead of
+                               sleeping: a VM wakes a sleeping vCPU late, a spinning one not
+                               at all. auto (default): as long as its wake-ups come late (the
+                               90th percentile of the last 64, plus 10 µs), at most 100 µs
+                               and a tenth of the time between two slots (100 targets at
+                               100 Hz: 10 µs), so a host that wakes in a few µs spins a few.
+                               US: that many µs in full (0 = sleep only). Costs the spin ×
+                               probes a second of one core's time. Slots closer than 50 µs
+                               (over 200 targets at 100 Hz, at most 1 kHz a target) are sent
+                               in groups, one wake-up and one sendmmsg per 50 µs, without a
+                               spin: a probe's send error is then up to 50 µs by design (the
+                               report's provenance: senders).
 Authentication (README: Security)
   --key-file FILE              sign every UDP probe with HMAC-SHA256 (first line of FILE,
                                >= 16 chars; the agent gets the same file) and count only

@@ -229,11 +229,14 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   const socket = parseSocketFlags(flags);
   if (socket instanceof Error) return socket;
   // The native sender stays awake for the last stretch before each deadline (see README).
-  const spinUs = parseIntegerIn('--spin', flags.spin ?? String(DEFAULT_SPIN_US), 0, 1_000_000);
-  if (spinUs instanceof Error) return spinUs;
+  // auto (the default): only as long as the wake-ups need, up to DEFAULT_SPIN_US, and yielding
+  // to many targets; a --spin US the user gives is spun in full.
+  const spinAuto = flags.spin === undefined || flags.spin === 'auto';
+  const spinUs = spinAuto ? DEFAULT_SPIN_US : parseIntegerIn('--spin', flags.spin ?? '', 0, 1_000_000);
+  if (spinUs instanceof Error) return new Error(`${spinUs.message} (or auto)`);
   socket.native.spinUs = spinUs;
-  // The default spin yields to many targets; a --spin the user gives is spun in full.
-  socket.native.spinCapped = flags.spin === undefined;
+  socket.native.spinCapped = spinAuto;
+  socket.native.spinAuto = spinAuto;
   const agentWs = parseAgentWs(flags['agent-ws'] ?? [], targets);
   if (agentWs instanceof Error) return agentWs;
   const agentToken = flags['agent-token-file'] === undefined ? null : readTokenFile('--agent-token-file', flags['agent-token-file']);

@@ -77,7 +77,8 @@ export async function createNativeIcmpTransport(
     throw err;
   }
 
-  return scheduleSocketTransport(socket, stampSource, (schedule) => validateIcmpSchedule(schedule, family), flushes);
+  return scheduleSocketTransport(socket, stampSource, (schedule) => validateIcmpSchedule(schedule, family), flushes,
+    options.spinAuto === true);
 }
 
 /** Catches schedules meant for UDP or the other family before the thread sends them. */

@@ -70,7 +70,8 @@ export async function createNativeTransport(
     (events, readUntilMonoNs) => deliverBatch(events, readUntilMonoNs, onEvents, onError, flushes),
   );
 
-  return { ...scheduleSocketTransport(socket, stampSource, (schedule) => validateSchedule(schedule, family), flushes), localPort: socket.localPort };
+  return { ...scheduleSocketTransport(socket, stampSource, (schedule) => validateSchedule(schedule, family), flushes,
+    options.spinAuto === true), localPort: socket.localPort };
 }
 
 function validateSchedule(schedule: ScheduleSpec, family: 4 | 6): void {

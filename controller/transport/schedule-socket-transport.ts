@@ -62,7 +62,7 @@ export interface NativeScheduleTransport extends ProbeTransport {
  * the socket's protocol first; close is idempotent and joins the socket's thread.
  */
 export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 'kernel' | 'hardware',
-  validate: (schedule: ScheduleSpec) => void, flushes: FlushWaiters): NativeScheduleTransport {
+  validate: (schedule: ScheduleSpec) => void, flushes: FlushWaiters, spinAuto: boolean): NativeScheduleTransport {
   let closing: Promise<void> | undefined;
   return {
     stampSource,
@@ -88,8 +88,8 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
     },
     stats: () => socket.stats(),
     pacing: () => {
-      const { spinNs, sendGroupNs } = socket.stats();
-      return { spin_ns: spinNs, send_group_ns: sendGroupNs };
+      const { spinNs, sendGroupNs, wakeLateP90Ns } = socket.stats();
+      return { spin_ns: spinNs, spin_auto: spinAuto, wake_late_p90_ns: wakeLateP90Ns < 0 ? null : wakeLateP90Ns, send_group_ns: sendGroupNs };
     },
     health: () => {
       const { receiveBufferDrops, maxDeliveryLagNs, backlogPausedNs } = socket.stats();

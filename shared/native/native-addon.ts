@@ -28,6 +28,11 @@ export interface NativeSocketCommonOptions {
    * the user did not ask for must not turn a many-target schedule into a busy loop
    */
   spinCapped?: boolean;
+  /**
+   * controller: spin only as long as the slots' wake-ups need, up to spinUs (capped as above):
+   * the 90th percentile of the last 64 wake-ups' lateness plus 10 µs (stats().spinNs)
+   */
+  spinAuto?: boolean;
   /** SO_BINDTODEVICE; required for timestamps 'hardware' (SIOCSHWTSTAMP is per interface) */
   interface?: string;
   /**
@@ -113,8 +118,10 @@ export interface NativeSocketStats {
   sendCalls: number;
   /** controller: ICMP errors (port, host or network unreachable) for probes sent */
   unreachable: number;
-  /** controller: ns spun before each deadline of the schedule in force: spinUs, with spinCapped at most a tenth of the slot spacing */
+  /** controller: ns spun before each deadline of the schedule in force: spinUs, with spinCapped at most a tenth of the slot spacing; with spinAuto the spin in force now */
   spinNs: number;
+  /** controller: the 90th percentile of the last 64 slot wake-ups' lateness (asked-for wake-up to the send, reads done), ns; -1 before 16 */
+  wakeLateP90Ns: number;
   /** controller: 50 000 when the schedule in force is sent in groups (slots closer than 50 µs: one wake-up and one sendmmsg a group, send error up to that by design), else 0 */
   sendGroupNs: number;
   /** event batches the socket's thread allocated: its pool's warm-up (a few), then none while JS gives them back */
@@ -408,7 +415,7 @@ function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 11 &&
+    v.version === 12 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'
@@ -454,6 +461,7 @@ export function pickDefined(options: NativeSocketCommonOptions): NativeSocketCom
   if (options.busyPollUs !== undefined) out.busyPollUs = options.busyPollUs;
   if (options.spinUs !== undefined) out.spinUs = options.spinUs;
   if (options.spinCapped !== undefined) out.spinCapped = options.spinCapped;
+  if (options.spinAuto !== undefined) out.spinAuto = options.spinAuto;
   if (options.interface !== undefined) out.interface = options.interface;
   if (options.batchIntervalMs !== undefined) out.batchIntervalMs = options.batchIntervalMs;
   if (options.maxBacklogBatches !== undefined) out.maxBacklogBatches = options.maxBacklogBatches;

@@ -42,7 +42,7 @@ const REQUESTED: [OptionName, (o: NativeSocketCommonOptions) => number | boolean
   ['rt_priority', (o) => o.rtPriority],
   ['cpu', (o) => o.cpu],
   ['mlock', (o) => (o.mlock ? true : undefined)],
-  ['spin_us', (o) => o.spinUs],
+  ['spin_us', (o) => (o.spinAuto === true ? 'auto' : o.spinUs)],
   ['dscp', (o) => o.dscp],
   ['priority', (o) => o.priority],
   ['busy_poll_us', (o) => o.busyPollUs],
@@ -80,7 +80,8 @@ export function formatRtSettings(settings: RtSettings): string {
     const s = settings[name];
     if (!s) return [];
     const value = s.requested === true ? '' : ` ${String(s.requested)}`;
-    return [`${labels[name]}${value} ${s.applied ? 'applied' : `NOT APPLIED (${s.reason})`}`];
+    const option = name === 'spin_us' && s.requested === 'auto' ? 'spin auto' : `${labels[name]}${value}`;
+    return [`${option} ${s.applied ? 'applied' : `NOT APPLIED (${s.reason})`}`];
   });
   return `${settings.sender === 'native' ? 'native socket thread' : 'user-space socket (node:dgram)'}${parts.length > 0 ? `: ${parts.join(', ')}` : ', no RT options'}` +
     `${settings.require_rt ? ' (--require-rt)' : ''}`;

@@ -129,8 +129,10 @@ async function openReflector(
   return reflector;
 }
 
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1] ?? Number.NaN;
+
 async function openTransport(family: 4 | 6, onEvents: TransportEventHandler,
-  spin: { spinUs: number; spinCapped: boolean } | Record<string, never> = {}): Promise<NativeTransport> {
+  spin: { spinUs: number; spinCapped: boolean; spinAuto?: boolean } | Record<string, never> = {}): Promise<NativeTransport> {
   const transport = await createNativeTransport(
     addon(),
     { family, bindAddress: family === 4 ? '127.0.0.1' : '::1', port: 0, ...spin },
@@ -277,7 +279,7 @@ describeNative('native controller transport + native reflector', () => {
    * loopback; returns once sending is done and every reply and reflector TX stamp reached JS.
    */
   async function reflectOneTarget(probes: number, periodNs: bigint, session: number,
-    spin: { spinUs: number; spinCapped: boolean } | Record<string, never> = {}, reflectorOptions: { batchIntervalMs?: number } = {}) {
+    spin: { spinUs: number; spinCapped: boolean; spinAuto?: boolean } | Record<string, never> = {}, reflectorOptions: { batchIntervalMs?: number } = {}) {
     const fromReflector = new Collector<ReflectorEvent>();
     const reflector = await openReflector(4, fromReflector.handler, reflectorOptions);
     const fromTransport = new Collector<TransportEvent>();
@@ -503,7 +505,6 @@ describeNative('native controller transport + native reflector', () => {
       if (dueMonoNs === undefined) throw new Error(`a reply to seq ${seq}, which was never sent`);
       if (seq !== BigInt(probes - 1) && e.rxMonoNs < dueMonoNs + 10_000_000n - 100_000n) readEarly.push(seq);
     }
-    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1] ?? Number.NaN;
     console.log(`${rttsNs.length - readEarly.length} of ${rttsNs.length} replies read at the next slot or later; median RTT ${(median(rttsNs) / 1e3).toFixed(1)} µs`);
     expect(rttsNs).toHaveLength(probes);
     expect(readEarly).toEqual([]);
@@ -534,6 +535,23 @@ describeNative('native controller transport + native reflector', () => {
       expect(duringSending).toBeLessThanOrEqual(13);
     });
   }
+
+  // --spin auto (the CLI's default): the spin follows how late the thread's wake-ups come, so
+  // that a host whose timers wake in a few µs does not burn a fixed spin a probe. Started at a
+  // cap no machine's wake-ups need (20 ms), it must come down to their lateness within 16 slots.
+  it('an adaptive spin starts at its cap and comes down to the wake-ups\' 90th percentile of lateness plus 10 µs; sends stay on time', async () => {
+    const probes = 80;
+    const capNs = 20_000_000;
+    const { fromTransport, transport } = await reflectOneTarget(probes, 25_000_000n, 0x5ef1, { spinUs: capNs / 1000, spinCapped: false, spinAuto: true });
+    const { spinNs, wakeLateP90Ns } = transport.stats();
+    const sendErrorsNs = fromTransport.events.flatMap((e) => (e.kind === 'sent' ? [Number(e.sentMonoNs - e.dueMonoNs)] : []));
+    console.log(`adaptive spin: wake-ups p90 ${(wakeLateP90Ns / 1000).toFixed(1)} µs late, spin ${(spinNs / 1000).toFixed(1)} µs, send error median ${(median(sendErrorsNs) / 1000).toFixed(1)} µs`);
+    expect(wakeLateP90Ns).toBeGreaterThanOrEqual(0);
+    expect(wakeLateP90Ns).toBeLessThan(capNs / 2);
+    expect(spinNs).toBe(wakeLateP90Ns + 10_000);
+    expect(sendErrorsNs).toHaveLength(probes);
+    expect(median(sendErrorsNs)).toBeLessThan(100_000);
+  });
 
   it('two targets: exactly probesPerTarget probes each, seqs 0..N-1, interleaved on schedule, then done', async () => {
     const probes = 20;

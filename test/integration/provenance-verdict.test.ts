@@ -66,13 +66,18 @@ describe('provenance in every report (real CLI, loopback)', () => {
         rt: {
           sender: 'native', require_rt: false,
           dscp: { requested: 46, applied: true, reason: null },
-          spin_us: { requested: 100, applied: true, reason: null },
+          spin_us: { requested: 'auto', applied: true, reason: null },
         },
-        // the spin in force: 100 µs, under a tenth of 5 ms between slots; one target, no groups
-        senders: [{ protocol: 'udp', family: 4, targets: 1, spin_ns: 100_000, send_group_ns: 0, receive_buffer_drops: 0 }],
+        // one target, no groups; the spin follows the wake-ups (checked below)
+        senders: [{ protocol: 'udp', family: 4, targets: 1, spin_auto: true, send_group_ns: 0, receive_buffer_drops: 0 }],
         // (max_delivery_lag_ms: a few ms at most here; checked below)
         load: null, lab: null,
       });
+      // auto: at most 100 µs (under a tenth of 5 ms between slots), and the wake-ups' lateness
+      // it learned from (16 of 100 slots at least) plus its 10 µs margin, when that is less
+      const { spin_ns: spinNs, wake_late_p90_ns: lateNs } = provenance.senders[0];
+      expect(lateNs).toBeGreaterThanOrEqual(0);
+      expect(spinNs).toBe(Math.min(100_000, lateNs + 10_000));
       expect(provenance.senders[0].max_delivery_lag_ms).toBeGreaterThanOrEqual(0);
       expect(provenance.senders[0].max_delivery_lag_ms).toBeLessThan(1000);
       // root (or RLIMIT_MEMLOCK) decides mlock: whichever it was, it is recorded as it came out
@@ -86,7 +91,7 @@ describe('provenance in every report (real CLI, loopback)', () => {
       expect(result.stderr).toContain(`rtprobe ${PACKAGE_VERSION} (node ${process.version}): rtprobe run --target`);
       expect(result.stderr).toContain(`host ${hostname()}: kernel ${KERNEL}, clock source ${CLOCKSOURCE ?? 'unknown'}`);
       expect(result.stderr).toMatch(/^rt native socket thread: .*DSCP 46 applied/m);
-      expect(result.stderr).toContain('sender udp IPv4, 1 target: one wake-up a slot, spin 100 µs before each');
+      expect(result.stderr).toMatch(/^sender udp IPv4, 1 target: one wake-up a slot, spin auto, at the end [\d.]+ µs before each \(its wake-ups came up to [\d.]+ µs late, p90 of the last 64\)$/m);
     } finally {
       await agent.stop();
     }

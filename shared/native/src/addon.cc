@@ -216,6 +216,10 @@ void ReadSocketOptions(const Napi::Object& o, SocketConfig& config) {
     if (!o.Get("spinCapped").IsBoolean()) throw Napi::TypeError::New(o.Env(), "spinCapped must be a boolean");
     config.spinCapped = o.Get("spinCapped").As<Napi::Boolean>().Value();
   }
+  if (Has(o, "spinAuto")) {
+    if (!o.Get("spinAuto").IsBoolean()) throw Napi::TypeError::New(o.Env(), "spinAuto must be a boolean");
+    config.spinAuto = o.Get("spinAuto").As<Napi::Boolean>().Value();
+  }
   config.iface = GetString(o, "interface", "");
   config.batchIntervalNs = GetInteger(o, "batchIntervalMs", 100, 10, 10'000) * 1'000'000;
   config.maxBacklogBatches = size_t(GetInteger(o, "maxBacklogBatches", 1024, 2, 1'000'000));
@@ -516,6 +520,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("batchesAllocated", Napi::Number::New(env, double(s.batchesAllocated)));
     o.Set("spinNs", Napi::Number::New(env, double(s.spinNs)));
     o.Set("sendGroupNs", Napi::Number::New(env, double(s.sendGroupNs)));
+    o.Set("wakeLateP90Ns", Napi::Number::New(env, double(s.wakeLateP90Ns)));
     o.Set("receiveBufferDrops", Napi::Number::New(env, double(s.receiveBufferDrops)));
     o.Set("backlogPauses", Napi::Number::New(env, double(s.backlogPauses)));
     o.Set("backlogPausedNs", Napi::Number::New(env, double(s.backlogPausedNs)));
@@ -569,7 +574,9 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   //    receiveBufferDrops (SO_RXQ_OVFL)
   // 11: maxBacklogBatches: the thread pauses while JS holds that many batches; stats()
   //    backlogPauses, backlogPausedNs
-  exports.Set("version", Napi::Number::New(env, 11));
+  // 12: spinAuto (the spin up to spinUs only as long as the slots' wake-ups come late);
+  //    stats().wakeLateP90Ns
+  exports.Set("version", Napi::Number::New(env, 12));
   return exports;
 }
 

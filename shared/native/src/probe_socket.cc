@@ -563,6 +563,7 @@ SocketStats ProbeSocket::stats() const {
   s.batchesAllocated = batchPool_ ? batchPool_->allocated() : 0;
   s.unreachable = statUnreachable_.load();
   s.spinNs = statSpinNs_.load();
+  s.wakeLateP90Ns = statWakeLateP90Ns_.load();
   s.sendGroupNs = statSendGroupNs_.load();
   s.receiveBufferDrops = statReceiveBufferDrops_.load();
   s.backlogPauses = statBacklogPauses_.load();
@@ -678,12 +679,16 @@ void ProbeSocket::TakeControl() {
     // between two slots is spent spinning.
     const int64_t slotSpacingNs =
         schedule_->periodNs / int64_t(std::max<size_t>(1, schedule_->targets.size()));
-    spinNs_ = config_.spinCapped ? std::min<int64_t>(config_.spinNs, slotSpacingNs / 10) : config_.spinNs;
+    spinCapNs_ = config_.spinCapped ? std::min<int64_t>(config_.spinNs, slotSpacingNs / 10) : config_.spinNs;
     // Grouped slots (kSendGroupNs) wake late on purpose: a spin before them buys nothing.
     groupDelayNs_ = slotSpacingNs < kSendGroupNs && schedule_->periodNs >= kSendGroupMinPeriodNs && config_.spinCapped
                         ? kSendGroupNs - slotSpacingNs
                         : 0;
-    if (groupDelayNs_ > 0) spinNs_ = 0;
+    if (groupDelayNs_ > 0) spinCapNs_ = 0;
+    spinNs_ = spinCapNs_;  // an adaptive spin starts at its cap and learns from the wake-ups
+    wakeLateness_.Reset();
+    slotWakeAtNs_ = -1;
+    statWakeLateP90Ns_.store(-1);
     quietReads_ = !config_.reflector && slotSpacingNs >= kQuietMinSpacingNs;
     slotSpacingNs_ = slotSpacingNs;
     statSpinNs_.store(spinNs_);
@@ -1672,9 +1677,20 @@ int64_t ProbeSocket::FlushDueAtNs() const {
   return lastFlushMonoNs_ + config_.batchIntervalNs;
 }
 
+void ProbeSocket::NoteSlotWake(int64_t nowNs) {
+  if (!wakeLateness_.Add(nowNs - std::exchange(slotWakeAtNs_, -1))) return;
+  statWakeLateP90Ns_.store(wakeLateness_.P90Ns(), std::memory_order_relaxed);
+  if (!config_.spinAuto || spinCapNs_ == 0) return;
+  spinNs_ = std::min(spinCapNs_, wakeLateness_.P90Ns() + kAutoSpinMarginNs);
+  statSpinNs_.store(spinNs_, std::memory_order_relaxed);
+}
+
 void ProbeSocket::FlushThenWait() {
   const int64_t nowNs = MonoNowNs();
   int64_t wakeAtNs = -1;  // none: until the socket or JS
+  // The first round after the slot's wake-up: when it got here, reads done, is when it could
+  // start to spin. (Woken sooner, by JS or the socket, it waits for that wake-up again.)
+  if (slotWakeAtNs_ >= 0 && nowNs >= slotWakeAtNs_) NoteSlotWake(nowNs);
   if (schedule_) {
     const int64_t remainingNs = nextDueMonoNs_ - nowNs;
     if (SendAtNs() <= nowNs) {
@@ -1720,6 +1736,7 @@ void ProbeSocket::FlushThenWait() {
     }
     if (flushWakeNs >= 0 && (wakeAtNs < 0 || flushWakeNs < wakeAtNs)) wakeAtNs = flushWakeNs;
   }
+  slotWakeAtNs_ = schedule_ && wakeAtNs == SendAtNs() - spinNs_ ? wakeAtNs : -1;
   // The quiet window: while sending, what comes between two slots waits for the next one.
   // A reply's kernel RX stamp was taken on arrival, so reading it later changes no RTT; the
   // thread does not wake in the window where the target must answer, and a probe costs one

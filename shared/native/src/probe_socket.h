@@ -30,6 +30,7 @@
 #include "probe_auth.h"
 #include "probe_guard.h"
 #include "rt_thread.h"
+#include "wake_lateness.h"
 
 namespace rtprobe {
 
@@ -45,6 +46,9 @@ struct SocketConfig {
   int busyPollUs = -1;    // SO_BUSY_POLL; -1 = leave
   int64_t spinNs = 0;     // busy-wait this long before each deadline (0 = sleep only)
   bool spinCapped = true;  // ... but at most a tenth of the time between two slots
+  // ... or, up to that, only as long as the slots' wake-ups come late (WakeLateness): the
+  // 90th percentile of their lateness plus kAutoSpinMarginNs
+  bool spinAuto = false;
   std::string iface;      // SO_BINDTODEVICE; empty = none
   // How often pending events go to JS unasked (RequestFlush asks): a run without soak
   // intervals and the agent take them once a second (JS wakes 10 times less).
@@ -93,7 +97,9 @@ struct SocketStats {
   uint64_t sendCalls = 0;  // system calls that sent stamped datagrams (a sendmmsg counts once)
   uint64_t unreachable = 0;  // controller: ICMP errors (port/host/net unreachable) for probes
   uint64_t batchesAllocated = 0;  // event batches allocated: the pool's warm-up, then none
-  int64_t spinNs = 0;  // controller: the spin before each deadline of the schedule in force
+  int64_t spinNs = 0;  // controller: the spin before each deadline in force (with spinAuto: now)
+  // controller: the 90th percentile of the last 64 slot wake-ups' lateness (-1: not yet 16)
+  int64_t wakeLateP90Ns = -1;
   int64_t sendGroupNs = 0;  // controller: kSendGroupNs when the schedule in force is sent in groups, else 0
   // datagrams the kernel dropped at this socket, its receive buffer full (SO_RXQ_OVFL): known
   // from the next datagram read after them
@@ -413,6 +419,10 @@ class ProbeSocket {
   // Returns at once when a slot is already due. Adds what poll found to socketReady_
   // (everything when it did not poll: the socket was not looked at).
   void FlushThenWait();
+  // A slot's wake-up came (reads done) at nowNs: its lateness, and the adaptive spin after it.
+  void NoteSlotWake(int64_t nowNs);
+  // The margin the adaptive spin adds to the wake-ups' 90th percentile of lateness.
+  static constexpr int64_t kAutoSpinMarginNs = 10'000;
   // Flushes when events wait and the last batch is config_.batchIntervalNs old; whether it did.
   bool FlushIfDue(int64_t nowNs);
   // Reads the socket (outside a quiet window) and flushes, the batch ending with a kFlushed
@@ -471,7 +481,10 @@ class ProbeSocket {
   std::unique_ptr<Schedule> schedule_;
   uint64_t slotIndex_ = 0;  // global index: slot k of target t is k·targets + t
   int64_t nextDueMonoNs_ = 0;
-  int64_t spinNs_ = 0;  // config_.spinNs, spinCapped: at most a tenth of the slot spacing
+  int64_t spinCapNs_ = 0;  // config_.spinNs, spinCapped: at most a tenth of the slot spacing
+  int64_t spinNs_ = 0;  // in force: spinCapNs_, with spinAuto the wake-ups' need up to it
+  WakeLateness wakeLateness_;
+  int64_t slotWakeAtNs_ = -1;  // the wake-up the thread waits for is a slot's, asked for then
   bool quietReads_ = false;  // controller: the schedule's slots are kQuietMinSpacingNs apart or more
   int64_t slotSpacingNs_ = 0;  // the schedule's period / targets
   std::vector<uint64_t> nextSeq_;  // per target: next sequence number = probes sent
@@ -531,7 +544,7 @@ class ProbeSocket {
       statWakeups_{0}, statUnreachable_{0}, statSendCalls_{0}, statReceiveBufferDrops_{0}, statBacklogPauses_{0};
   std::atomic<int64_t> statBacklogPausedNs_{0};
   uint32_t lastDropCounter_ = 0;  // SO_RXQ_OVFL as the last datagram that carried it said
-  std::atomic<int64_t> statSpinNs_{0}, statSendGroupNs_{0};
+  std::atomic<int64_t> statSpinNs_{0}, statSendGroupNs_{0}, statWakeLateP90Ns_{-1};
 };
 
 int64_t MonoNowNs();

@@ -30,7 +30,7 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707, mode: 'udp' }],
       rateHz: 100, durationNs: 30e9, count: null, sizeBytes: 64, timeoutNs: 1e9, lossAfterNs: 10e9,
       json: null, quiet: false, verbose: false, timestamps: 'auto',
-      socket: { native: { spinUs: 100, spinCapped: true }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
+      socket: { native: { spinUs: 100, spinCapped: true, spinAuto: true }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
       verdict: { maxRttNs: null, maxP99Ns: null, maxLossRatio: null },
     });
     expect(DEFAULT_AGENT_PORT).toBe(7707);
@@ -49,7 +49,7 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: 'a', host: '10.0.0.1', port: 9000, mode: 'udp' }, { name: 'b', host: 'fd00::2', port: 7707, mode: 'udp' }],
       rateHz: 1000, durationNs: 16 * 3600e9, count: null, sizeBytes: 1472, timeoutNs: 50e6, lossAfterNs: 2e9,
       json: '-', quiet: true, verbose: false, timestamps: 'kernel',
-      socket: { native: { spinUs: 100, spinCapped: true }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
+      socket: { native: { spinUs: 100, spinCapped: true, spinAuto: true }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
       verdict: { maxRttNs: null, maxP99Ns: null, maxLossRatio: null },
     });
   });
@@ -63,17 +63,18 @@ describe('parseRunConfig defaults', () => {
     expect(c.targets.map((t) => [t.name, t.mode, t.port])).toEqual([['a', 'icmp', 0], ['b', 'udp', 9]]);
   });
 
-  it('--spin: the default is capped at a tenth of the slot spacing, a --spin given is spun in full', () => {
-    expect(config({ target: TARGET }).socket.native).toMatchObject({ spinUs: 100, spinCapped: true });
-    expect(config({ target: TARGET, spin: '100' }).socket.native).toMatchObject({ spinUs: 100, spinCapped: false });
-    expect(config({ target: TARGET, spin: '0' }).socket.native).toMatchObject({ spinUs: 0, spinCapped: false });
+  it('--spin: the default (auto) follows the wake-ups up to 100 µs, capped at a tenth of the slot spacing; a --spin given is spun in full', () => {
+    expect(config({ target: TARGET }).socket.native).toMatchObject({ spinUs: 100, spinCapped: true, spinAuto: true });
+    expect(config({ target: TARGET, spin: 'auto' }).socket.native).toMatchObject({ spinUs: 100, spinCapped: true, spinAuto: true });
+    expect(config({ target: TARGET, spin: '100' }).socket.native).toMatchObject({ spinUs: 100, spinCapped: false, spinAuto: false });
+    expect(config({ target: TARGET, spin: '0' }).socket.native).toMatchObject({ spinUs: 0, spinCapped: false, spinAuto: false });
   });
 
   it('socket and real-time flags', () => {
     const c = config(fromArgv(['--target', 'a=127.0.0.1', '--dscp', '46', '--priority', '5', '--busy-poll', '50',
       '--interface', 'lo', '--rt-priority', '80', '--cpu', '1', '--mlock', '--require-rt']));
     expect(c.socket).toEqual({
-      native: { dscp: 46, priority: 5, busyPollUs: 50, interface: 'lo', rtPriority: 80, cpu: 1, mlock: true, spinUs: 100, spinCapped: true },
+      native: { dscp: 46, priority: 5, busyPollUs: 50, interface: 'lo', rtPriority: 80, cpu: 1, mlock: true, spinUs: 100, spinCapped: true, spinAuto: true },
       requireRt: true,
       given: ['--dscp', '--priority', '--busy-poll', '--rt-priority', '--cpu', '--interface', '--mlock'],
     });
@@ -133,6 +134,7 @@ describe('parseRunConfig: every bad value names its flag', () => {
     ['--mode', { target: TARGET, mode: 'tcp' }],
     ['--spin', { target: TARGET, spin: '-1' }],
     ['--spin', { target: TARGET, spin: '2000000' }],
+    ['--spin', { target: TARGET, spin: 'automatic' }],
     ['--target', { target: ['icmp://127.0.0.1:7707'] }],
     ['--agent-ws', { target: TARGET, 'agent-ws': ['nosuch=ws://127.0.0.1:7708'] }],
     ['--agent-token-file', { target: TARGET, 'agent-token-file': '/nonexistent/token' }],
