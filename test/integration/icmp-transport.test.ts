@@ -137,9 +137,11 @@ describe.skipIf(notRoot !== null)(`ICMP echo transports (raw sockets: these need
       const tx = collector.of('tx');
       expect(tx).toHaveLength(50);
       expect(new Set(tx.map((e) => e.source))).toEqual(new Set([EXPECTED_SOURCE[kind]]));
-      // Our own requests come back on loopback: counted, never handed out.
+      // Our own requests come back on loopback: never handed out. The native socket has the
+      // kernel drop them before they are queued (ICMP_FILTER); the fallback reads and counts them.
       expect(collector.of('rx').every((rx) => rx.data[0] === 0)).toBe(true);
-      expect(transport.stats().filtered).toBeGreaterThanOrEqual(50);
+      if (kind === 'native') expect(transport.stats().filtered).toBe(0);
+      else expect(transport.stats().filtered).toBeGreaterThanOrEqual(50);
       expect(transport.stats().sendErrors).toBe(0);
       expect(collector.errors).toEqual([]);
 
@@ -189,7 +191,9 @@ describe.skipIf(notRoot !== null)(`ICMP echo transports (raw sockets: these need
       const foreign = reasons.filter((r) => r !== 'ok');
       expect(foreign.length).toBeGreaterThanOrEqual(10);
       expect(foreign.filter((r) => r !== 'not-ours' && r !== 'bad-magic')).toEqual([]);
-      expect(transport.stats().filtered).toBeGreaterThanOrEqual(60); // our requests and ping's
+      // our requests and ping's: dropped by the kernel for the native socket, read and counted by the fallback
+      if (kind === 'native') expect(transport.stats().filtered).toBe(0);
+      else expect(transport.stats().filtered).toBeGreaterThanOrEqual(60);
       expect(collector.errors).toEqual([]);
     });
 

@@ -7,6 +7,7 @@
 #include <linux/net_tstamp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <netinet/icmp6.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -54,6 +55,8 @@ constexpr uint16_t kRefuseSessionLimit = 1, kRefuseRateLimited = 2, kRefuseRepla
 // ICMP echo probes (controller/transport/icmp-codec.ts): checksum at 2, 16-bit sequence at 6.
 constexpr size_t kIcmpOffChecksum = 2, kIcmpOffSeq16 = 6;
 constexpr uint8_t kIcmpEchoReply = 0, kIcmp6EchoReply = 129;
+constexpr uint8_t kIcmpDestUnreachable = 3, kIcmpTimeExceeded = 11;
+constexpr uint8_t kIcmp6DestUnreachable = 1, kIcmp6TimeExceeded = 3;
 constexpr size_t kIpv4MinHeaderBytes = 20;
 
 uint16_t GetU16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
@@ -383,10 +386,34 @@ void ProbeSocket::ApplySocketOptions() {
     if (config_.family == 4) SetIntOption(fd_, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR");
     else SetIntOption(fd_, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR");
   }
+  if (config_.icmp) KeepOnlyIcmpWeRead();
   // The reflector answers from the address each probe was sent to (ReplySource).
   if (config_.reflector && !config_.icmp) {
     if (config_.family == 4) SetIntOption(fd_, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
     else SetIntOption(fd_, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
+  }
+}
+
+void ProbeSocket::KeepOnlyIcmpWeRead() {
+  // A raw ICMP socket gets a copy of every ICMP message the host receives: on loopback our own
+  // echo requests (one more datagram a probe to queue, stamp and read), anyone's pings to this
+  // host, and for ICMPv6 the neighbour discovery of every link. The kernel drops all but echo
+  // replies and the errors that can quote our requests (what SelectIcmpReply and
+  // ReportIcmpUnreachable take), before they are queued. Without the filter (it cannot fail
+  // on Linux) the thread still drops them itself.
+  if (config_.family == 4) {
+    // <linux/icmp.h> (ICMP_FILTER, struct icmp_filter) clashes with <net/if.h>: its values,
+    // from the kernel's ABI. A set bit blocks the type.
+    constexpr int kIcmpFilter = 1;
+    const uint32_t blocked = ~((1u << kIcmpEchoReply) | (1u << kIcmpDestUnreachable) | (1u << kIcmpTimeExceeded));
+    (void)setsockopt(fd_, SOL_RAW, kIcmpFilter, &blocked, sizeof blocked);
+  } else {
+    icmp6_filter filter;
+    ICMP6_FILTER_SETBLOCKALL(&filter);
+    ICMP6_FILTER_SETPASS(kIcmp6EchoReply, &filter);
+    ICMP6_FILTER_SETPASS(kIcmp6DestUnreachable, &filter);
+    ICMP6_FILTER_SETPASS(kIcmp6TimeExceeded, &filter);
+    (void)setsockopt(fd_, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
   }
 }
 
@@ -1290,7 +1317,7 @@ bool ProbeSocket::ReportIcmpUnreachable(const uint8_t* p, size_t n) {
   sockaddr_storage to{};
   const uint8_t* request = nullptr;
   if (config_.family == 4) {
-    if (n < kIcmpHeaderBytes + kIpv4MinHeaderBytes + 8 || (p[0] != 3 && p[0] != 11)) return false;
+    if (n < kIcmpHeaderBytes + kIpv4MinHeaderBytes + 8 || (p[0] != kIcmpDestUnreachable && p[0] != kIcmpTimeExceeded)) return false;
     const uint8_t* inner = p + kIcmpHeaderBytes;
     const size_t innerHeader = size_t(inner[0] & 0x0f) * 4;
     if ((inner[0] >> 4) != 4 || inner[9] != IPPROTO_ICMP || innerHeader < kIpv4MinHeaderBytes ||
@@ -1304,7 +1331,7 @@ bool ProbeSocket::ReportIcmpUnreachable(const uint8_t* p, size_t n) {
     memcpy(&in->sin_addr, inner + 16, 4);
     err.ee_origin = SO_EE_ORIGIN_ICMP;
   } else {
-    if (n < kIcmpHeaderBytes + kIpv6HeaderBytes + 8 || (p[0] != 1 && p[0] != 3)) return false;
+    if (n < kIcmpHeaderBytes + kIpv6HeaderBytes + 8 || (p[0] != kIcmp6DestUnreachable && p[0] != kIcmp6TimeExceeded)) return false;
     const uint8_t* inner = p + kIcmpHeaderBytes;
     if ((inner[0] >> 4) != 6 || inner[6] != IPPROTO_ICMPV6) return false;  // no extension headers
     request = inner + kIpv6HeaderBytes;

@@ -209,6 +209,8 @@ class ProbeSocket {
   // SO_TIMESTAMPING: RX stamps with each datagram, TX stamps (by OPT_ID) on the error queue.
   void EnableTimestamping();
   unsigned TimestampingFlags() const;
+  // ICMP: the kernel drops what the thread would drop (ICMP_FILTER / ICMP6_FILTER).
+  void KeepOnlyIcmpWeRead();
   void EnableNicTimestamping();  // `hardware`: SIOCSHWTSTAMP on `iface`
   void BindTo(const ScheduleTarget& local);  // and reads back the port
   // The I/O thread's state and buffers, allocated before it starts (option mlock locks them).
