@@ -59,10 +59,10 @@ export class RunSetupError extends Error {}
 
 // The schedule starts a little after set-up so the first probe is not late by construction.
 const START_DELAY_NS = 20_000_000n;
-// Loss is resolved with each batch of events at most this often, and by a timer at least
-// once a second when no batch comes (every target silent and no send events).
+// Loss is resolved with each batch of events at most this often (every batch while sending:
+// it holds the send events), with the status line's timer, and at the end (drainInFlight).
 const EXPIRE_EVERY_NS = 100_000_000n;
-const EXPIRE_FALLBACK_MS = 1000;
+const STATUS_EVERY_MS = 1000;
 const AGENT_FLUSH_TIMEOUT_MS = 3000;
 
 /** Random session ids, unique also in their low 16 bits (the ICMP identifier). */
@@ -102,7 +102,7 @@ function flushTransports(transports: FamilyTransport[]): Promise<unknown> {
 
 /** One socket per probe mode and address family in use; all opened (and RT options checked) before any sends. */
 async function openTransports(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
-  state: RunState, onDone: () => void, io: RunIo, allWarnings: string[]): Promise<FamilyTransport[]> {
+  state: RunState, afterEvents: (events: TransportEvent[]) => void, io: RunIo, allWarnings: string[]): Promise<FamilyTransport[]> {
   const opened: FamilyTransport[] = [];
   try {
     for (const [mode, family] of KINDS) {
@@ -115,7 +115,7 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
         if (!identity) for (const event of events) if ('target' in event) event.target = indices[event.target] ?? -1;
         state.apply(events, mode, family, readUntilMonoNs);
         state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
-        if (events.some((event) => event.kind === 'done')) onDone();
+        afterEvents(events);
       };
       const { transport, warnings } = await openTransport(choice, config.socket, mode, family, onEvents,
         (message) => io.log(`warning: socket: ${message}`), { authKey: config.authKey, batchIntervalMs: batchIntervalMs(io) });
@@ -170,23 +170,19 @@ function startSchedules(config: RunConfig, targets: ResolvedTarget[], stats: Tar
  * stop at the end time for a transport that does not end by itself. Returns what cancels them.
  */
 function startRunTimers(state: RunState, stats: TargetStats[], transports: FamilyTransport[], window: ScheduleWindow,
-  io: RunIo, stopAll: () => void): () => void {
-  // One timer a second for both: the JS thread wakes for the batches, and next to never else.
-  // The status line first takes what the threads hold (their batches may be a second apart).
+  io: RunIo, warnBehind: () => void, stopAll: () => void): () => void {
+  // A status line a second: the JS thread wakes for it and for the batches, next to never else.
+  // It first takes what the threads hold (their batches may be a second apart). Without a
+  // status line (--quiet) there is no such timer: expiry and the lag check ride on the batches.
   const status = io.status;
   let stopped = false;
-  const warnBehind = behindWarner(transports, io.log);
-  const secondTimer = setInterval(() => {
+  const secondTimer = status && setInterval(() => {
     warnBehind();
-    if (!status) {
-      state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
-      return;
-    }
     void flushTransports(transports).then(() => {
       state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
       if (!stopped) status(formatStatusLine(Number(monoNs() - window.startMonoNs) / 1e9, stats));
     });
-  }, EXPIRE_FALLBACK_MS);
+  }, STATUS_EVERY_MS);
   const intervalTimer = io.interval ? setInterval(() => {
     state.expire(monoNs());
     // Interval times follow the monotonic clock (anchored to the wall clock once): a wall-clock
@@ -197,7 +193,7 @@ function startRunTimers(state: RunState, stats: TargetStats[], transports: Famil
     : setTimeout(stopAll, Number(window.endMonoNs - monoNs()) / 1e6 + 50);
   return () => {
     stopped = true;
-    clearInterval(secondTimer);
+    if (secondTimer) clearInterval(secondTimer);
     if (intervalTimer) clearInterval(intervalTimer);
     if (endTimer) clearTimeout(endTimer);
   };
@@ -307,8 +303,14 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
     io.log(`target ${target.target.name} (${address}:${port}): ${reason} — ${unreachableHint({ ...target.target, unreachable_reason: reason })}`);
   };
   let wake = (): void => {};
+  let warnBehind = (): void => {};
   const warnings: string[] = [];
-  const transports = await openTransports(config, choice, targets, state, () => wake(), io, warnings);
+  const afterEvents = (events: TransportEvent[]): void => {
+    if (!io.status) warnBehind(); // (with a status line, its timer looks)
+    if (events.some((event) => event.kind === 'done')) wake();
+  };
+  const transports = await openTransports(config, choice, targets, state, afterEvents, io, warnings);
+  warnBehind = behindWarner(transports, io.log);
   const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
 
   const startMonoNs = monoNs() + START_DELAY_NS;
@@ -320,7 +322,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   const stopAll = (): void => {
     for (const { transport } of transports) transport.stop();
   };
-  const stopTimers = startRunTimers(state, stats, transports, window, io, stopAll);
+  const stopTimers = startRunTimers(state, stats, transports, window, io, warnBehind, stopAll);
   io.signal?.addEventListener('abort', stopAll, { once: true });
 
   try {
