@@ -179,6 +179,10 @@ export function cpuGoalLine(r: Pick<CpuPerProbeResult, 'controllerUs' | 'agentUs
   return `  goal (issue 15 item 3), each at most fping's CPU per probe in the same run: ${verdict('controller', r.controllerUs)}, ${verdict('agent', r.agentUs)}`;
 }
 
+/** What the process used beyond the threads measured on their own: V8's compiler and GC threads, libuv's. */
+const restOf = (whole: number | null, ...parts: (number | null)[]): number | null =>
+  whole === null || parts.some((p) => p === null) ? null : parts.reduce<number>((rest, p) => rest - (p ?? 0), whole);
+
 export function renderCpuPerProbe(r: CpuPerProbeResult): string {
   const us = (v: number | null): string => (v === null ? '—' : v.toFixed(0));
   const ratio = (v: number | null): string => (v === null || r.fpingUs === null ? '—' : (v / r.fpingUs).toFixed(1));
@@ -186,14 +190,18 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['rtprobe run (controller, kernel stamps)', us(r.controllerUs), ratio(r.controllerUs)],
     ['  of it, its I/O thread (rtprobe-send)', us(r.controllerIoThreadUs), ratio(r.controllerIoThreadUs)],
     ['  of it, its JavaScript thread', us(r.controllerJsThreadUs), ratio(r.controllerJsThreadUs)],
+    ["  of it, V8's compiler and GC threads (the rest)", us(restOf(r.controllerUs, r.controllerIoThreadUs, r.controllerJsThreadUs)),
+      ratio(restOf(r.controllerUs, r.controllerIoThreadUs, r.controllerJsThreadUs))],
     ['rtprobe run --spin 0 (sleep only)', us(r.controllerNoSpinUs), ratio(r.controllerNoSpinUs)],
     ["rtprobe run icmp://127.0.0.1 (fping's own path)", us(r.controllerIcmpUs), ratio(r.controllerIcmpUs)],
     ['  of it, its I/O thread (rtprobe-send)', us(r.controllerIcmpIoThreadUs), ratio(r.controllerIcmpIoThreadUs)],
     ['rtprobe agent (native reflector)', us(r.agentUs), ratio(r.agentUs)],
     ['  of it, its I/O thread (rtprobe-reflect)', us(r.agentIoThreadUs), ratio(r.agentIoThreadUs)],
     ['  of it, its JavaScript thread', us(r.agentJsThreadUs), ratio(r.agentJsThreadUs)],
+    ["  of it, V8's compiler and GC threads (the rest)", us(restOf(r.agentUs, r.agentIoThreadUs, r.agentJsThreadUs)),
+      ratio(restOf(r.agentUs, r.agentIoThreadUs, r.agentJsThreadUs))],
     ['fping -p 10', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet); what neither row holds is V8's compiler and GC threads; the --spin 0 row shows what the default --spin 100 costs (what it buys, send accuracy, is in the run's send_error_ns).\n${cpuGoalLine(r)}`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet), the rest mostly V8's optimizing compiler, which at 100 Hz still compiles the per-probe path 30-50 s in (perf), so it shrinks with a longer warm-up; the --spin 0 row shows what the default --spin auto costs (up to 100 µs, as long as the wake-ups come late; what it buys, send accuracy, is in the run's send_error_ns).\n${cpuGoalLine(r)}`;
 }

@@ -15,7 +15,7 @@ import { p50Ratio, stampsLine, summarizeRatios } from './observer-summary.js';
 import { parseFping, parseFpingCount } from './peers/fping-parse.js';
 import { parseIrttJson } from './peers/irtt-parse.js';
 import { parsePing } from './peers/ping-parse.js';
-import { cpuGoalLine } from './cpu-per-probe.js';
+import { cpuGoalLine, renderCpuPerProbe } from './cpu-per-probe.js';
 import { parseSockperfFullLog, parseSockperfPercentilesUs, parseSockperfStdout } from './peers/sockperf-parse.js';
 import { parseRtprobeReport } from './rtprobe-report.js';
 import type { RtprobeTarget } from './rtprobe-report.js';
@@ -243,6 +243,17 @@ describe('CPU per probe (issue 15 item 3)', () => {
     expect(cpuGoalLine({ controllerUs: 110, agentUs: 50, fpingUs: 53 })).toMatch(/controller MISSED \(2\.08×\), agent met \(0\.94×\)$/);
     expect(cpuGoalLine({ controllerUs: 53, agentUs: null, fpingUs: 53 })).toMatch(/controller met \(1\.00×\), agent not judged \(not measured\)$/);
     expect(cpuGoalLine({ controllerUs: 110, agentUs: 50, fpingUs: null })).toContain('controller not judged');
+  });
+
+  it("the table splits each process into its I/O thread, its JavaScript thread and the rest (V8's threads), each beside fping", () => {
+    const none = { controllerNoSpinUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null };
+    const table = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
+      agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none });
+    const rows = table.split('\n').filter((line) => line.includes("V8's compiler and GC threads"));
+    expect(rows.map((row) => row.trim().split(/\s{2,}/).slice(1))).toEqual([['6', '0.1'], ['7', '0.1']]);
+    // a thread not measured leaves the rest unknown, not the whole
+    expect(renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: null, controllerJsThreadUs: 17,
+      agentUs: null, agentIoThreadUs: null, agentJsThreadUs: null, fpingUs: null, ...none })).toMatch(/V8's compiler and GC threads \(the rest\)\s+—/);
   });
 });
 
