@@ -52,7 +52,15 @@ export async function main(argv: string[]): Promise<number> {
   return (await load())(rest);
 }
 
-process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
+const exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`rtprobe: internal error: ${(error as Error).stack ?? String(error)}\n`);
   return 70;
 });
+process.exitCode = exitCode;
+// The command is over and its output written (stdout and stderr are synchronous on Linux). A
+// signal now, e.g. a supervisor stopping what just finished, must not turn the command's own
+// exit code into a death by signal (128 + N): while handles close it exits with that code, and
+// once nothing is left to run it exits at once. Left to itself, Node would first tear down its
+// heap for 4-7 ms with the signals' default action restored, and a SIGTERM then killed it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit());
+process.once('beforeExit', () => process.exit());

@@ -144,6 +144,31 @@ describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)
     }
   });
 
+  // A supervisor that stops what just finished: once the report is out, Node tore its heap
+  // down for 4-7 ms with the signals' default action restored, and a SIGTERM then killed a run
+  // whose report was complete (15 of 15 runs here). The run's own exit code must stand.
+  it('SIGTERM every millisecond from the moment the JSON report is complete: the run still exits 0, never by the signal', async () => {
+    const agent = await startAgent();
+    try {
+      const outcomes: string[] = [];
+      let signalsAfterReport = 0;
+      for (let i = 0; i < 5; i++) {
+        const run = spawnCli(['run', '--target', `127.0.0.1:${agent.port}`, '--count', '20', '--rate', '200', '--json', '-', '--quiet']);
+        await waitFor(() => { try { return JSON.parse(run.stdout()) !== null; } catch { return false; } }, { what: 'the JSON report', timeoutMs: 20_000 });
+        const kill = setInterval(() => {
+          if (run.child.exitCode === null && run.child.signalCode === null && run.child.kill('SIGTERM')) signalsAfterReport++;
+        }, 1);
+        const code = await run.exited;
+        clearInterval(kill);
+        outcomes.push(`exit ${code} signal ${run.signal()}`);
+      }
+      expect(outcomes).toEqual(Array(5).fill('exit 0 signal null'));
+      expect(signalsAfterReport).toBeGreaterThan(0); // the window was tried
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('two targets are probed on one schedule, each accounted on its own', async () => {
     const agent = await startAgent();
     const port = await freeUdpPort();
