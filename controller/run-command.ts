@@ -31,7 +31,8 @@ Schedule
   --rate HZ                    probes per second per target (default 100; '1k' = 1000)
   --duration TIME              how long to send (default 30s; units ns us ms s m h d)
   --count N                    send N probes per target instead of --duration
-  --size BYTES                 probe size in bytes, 64..1472 (default 64)
+  --size BYTES                 probe size in bytes, 64..1472 (default 64); probes never
+                               fragment: one larger than the path MTU fails with EMSGSIZE
   --spin auto|US               the native sender busy-waits before each deadline instead of
                                sleeping: a VM wakes a sleeping vCPU late, a spinning one not
                                at all. auto (default): as long as its wake-ups come late (the

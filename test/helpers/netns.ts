@@ -6,6 +6,9 @@ export interface GuestNamespace {
   hostAddress: string;
   /** the address inside the namespace: the only thing tests send to */
   guestAddress: string;
+  /** the veth pair's ends: on the host, and inside the namespace */
+  hostInterface: string;
+  guestInterface: string;
   remove(): void;
 }
 
@@ -51,7 +54,7 @@ export function createGuestNamespace(tag: string, subnet: number): GuestNamespac
     throw error;
   }
   process.once('exit', remove);
-  return { name, hostAddress, guestAddress, remove };
+  return { name, hostAddress, guestAddress, hostInterface: hostIf, guestInterface: guestIf, remove };
 }
 
 export function namespaceExists(name: string): boolean {

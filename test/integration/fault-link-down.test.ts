@@ -47,13 +47,6 @@ interface Link {
   agentPort: number;
 }
 
-/** The veth pair's two ends: the devices of the /30's connected route on each side. */
-function vethNames(ns: GuestNamespace): { hostIf: string; guestIf: string } {
-  const hostIf = /dev (\S+)/.exec(ip('route', 'show', `10.254.${SUBNET}.0/30`, 'proto', 'kernel'))?.[1] ?? '';
-  const guestIf = /dev (\S+)/.exec(ip('-n', ns.name, 'route', 'show', `10.254.${SUBNET}.0/30`))?.[1] ?? '';
-  return { hostIf, guestIf };
-}
-
 /** Neighbour entries that no ARP timing can disturb (an admin "down" flushes them: call after each "up"). */
 function pinNeighbours(link: Pick<Link, 'ns' | 'hostIf' | 'guestIf'>): void {
   const mac = (args: string[]): string => (JSON.parse(ip('-j', ...args)) as { address: string }[])[0]?.address ?? '';
@@ -68,7 +61,7 @@ let link: Link | null = null;
 async function setUp(): Promise<Link> {
   // createGuestNamespace holds an unreachable route for the /30 under the connected one
   const ns = createGuestNamespace('fltlink', SUBNET);
-  const { hostIf, guestIf } = vethNames(ns);
+  const { hostInterface: hostIf, guestInterface: guestIf } = ns;
   pinNeighbours({ ns, hostIf, guestIf });
   // `ip netns exec` execs node in the namespace: the child's pid is the agent's.
   const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI_PATH, 'agent', '--listen', `${ns.guestAddress}:0`],

@@ -387,6 +387,13 @@ void ProbeSocket::ApplySocketOptions() {
     else SetIntOption(fd_, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR");
   }
   if (config_.icmp) KeepOnlyIcmpWeRead();
+  // A probe never fragments: two fragments on the wire are another measurement (the second
+  // waits for the first, the receiver reassembles), and the default (PMTUDISC_WANT) would
+  // fragment a probe larger than the path MTU silently. Too large, its send fails with
+  // EMSGSIZE, which says so. (It also spares each send the kernel's global IP ID hash: a DF
+  // datagram from an unconnected socket gets ID 0.)
+  if (config_.family == 4) SetIntOption(fd_, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER");
+  else SetIntOption(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO, "IPV6_MTU_DISCOVER");
   // The reflector answers from the address each probe was sent to (ReplySource).
   if (config_.reflector && !config_.icmp) {
     if (config_.family == 4) SetIntOption(fd_, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
@@ -901,8 +908,9 @@ void ProbeSocket::AfterProbeSent(const QueuedProbe& probe, int64_t sentMonoNs, i
     statSendErrors_.fetch_add(1, std::memory_order_relaxed);
     uint16_t port = 0;
     const std::string address = FormatAddress(schedule_->targets[probe.target].addr, &port);
+    const std::string why = err == EMSGSIZE ? " (larger than the path MTU: probes never fragment; a smaller --size fits)" : "";
     ReportError("sendto " + address + " port " + std::to_string(port) + " failed: " +
-                Errno(err) + "; the probe (seq " + std::to_string(probe.seq) + " of target " +
+                Errno(err) + why + "; the probe (seq " + std::to_string(probe.seq) + " of target " +
                 std::to_string(probe.target) + ") counts as lost");
     if (!useIdCmsg_) ResyncTxIds();
   } else {
