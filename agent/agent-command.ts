@@ -237,6 +237,7 @@ async function runAgent(config: AgentConfig): Promise<number> {
     intervalMs: config.intervalMs, recordOwd: config.clockSync.mode !== 'none', maxSessions: config.maxSessions,
     idleMs: 60_000, publish: config.stream ? (message) => stream?.publish(message) : null,
     ...(timer ? { timer: timer.native } : {}),
+    socketHealth: () => core.socketHealth(),
   });
   const core = new AgentCore(recorder);
   const reflector = await openReflector(config, choice, core);

@@ -1,6 +1,7 @@
 import { LatencyHistogram } from '../shared/histogram/latency-histogram.js';
 import { formatNs } from '../shared/report/format-ns.js';
 import { countReject, totalRejects, type RejectCounts, type RejectReason } from '../shared/wire/reject-reason.js';
+import type { AgentSocketHealth } from '../shared/messages/agent-messages.js';
 import type { AgentRecorder, ArrivedProbe } from './agent-recorder.js';
 
 /**
@@ -17,6 +18,8 @@ export class AgentCore {
   receiveBufferDrops = 0;
   /** ns the native reflector's thread paused, its JavaScript holding its memory bound of event batches (nothing answered meanwhile) */
   backlogPausedNs = 0;
+  /** the native reflector counts both; the user-space one knows neither */
+  socketCounted = false;
   readonly rejects: RejectCounts = {};
   readonly turnaround = new LatencyHistogram();
 
@@ -55,6 +58,12 @@ export class AgentCore {
   failed(reason: 'send-failed' | 'recv-failed', count = 1): void {
     countReject(this.rejects, reason, count);
     this.recorder.reject(reason, count);
+  }
+
+  /** The reflector socket's own losses so far, for the stream's intervals; null when not known. */
+  socketHealth(): AgentSocketHealth | null {
+    if (!this.socketCounted) return null;
+    return { receive_buffer_drops: this.receiveBufferDrops, backlog_paused_ms: Math.round(this.backlogPausedNs / 1e5) / 10 };
   }
 
   format(turnaroundClock: string): string {

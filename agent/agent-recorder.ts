@@ -1,7 +1,7 @@
 import { LatencyHistogram } from '../shared/histogram/latency-histogram.js';
 import { encodeHistogram } from '../shared/histogram/histogram-transport.js';
 import type {
-  AgentTag, EncodedHistogram, IntervalCounts, IntervalMessage, SessionEndMessage,
+  AgentSocketHealth, AgentTag, EncodedHistogram, IntervalCounts, IntervalMessage, SessionEndMessage,
 } from '../shared/messages/agent-messages.js';
 import { countReject, type RejectCounts, type RejectReason } from '../shared/wire/reject-reason.js';
 import type { TimerDrain } from '../shared/native/timer-latency-addon.js';
@@ -25,6 +25,8 @@ export interface RecorderOptions {
    * tick and before an interval closes, so its samples go into the intervals open at the time.
    */
   timer?: { drain(): TimerDrain };
+  /** the reflector socket's own losses so far, sent with every interval; null: not known (the user-space reflector) */
+  socketHealth?: () => AgentSocketHealth | null;
 }
 
 /** One arrived probe, as the agent stamped it. */
@@ -211,6 +213,8 @@ export class AgentRecorder {
     const message = session.close(this.nextId++, endMs);
     message.counts.rejected = this.pendingRejects;
     this.pendingRejects = {};
+    const socket = this.options.socketHealth?.() ?? null;
+    if (socket !== null) message.socket = socket;
     this.options.publish?.(message);
   }
 

@@ -25,6 +25,7 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
   // Failures are counted from the thread's own exact counters: its error events only carry
   // messages, at most 10 a second.
   const counted = { sendErrors: 0, recvErrors: 0 };
+  core.socketCounted = true;
   const countFailures = (stats: NativeSocketStats): void => {
     if (stats.sendErrors > counted.sendErrors) core.failed('send-failed', stats.sendErrors - counted.sendErrors);
     if (stats.recvErrors > counted.recvErrors) core.failed('recv-failed', stats.recvErrors - counted.recvErrors);

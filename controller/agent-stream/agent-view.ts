@@ -1,6 +1,6 @@
 import { decodeHistogram } from '../../shared/histogram/histogram-transport.js';
 import { LatencyHistogram, type LatencySummary } from '../../shared/histogram/latency-histogram.js';
-import type { AgentTag, HelloMessage, IntervalMessage } from '../../shared/messages/agent-messages.js';
+import type { AgentSocketHealth, AgentTag, HelloMessage, IntervalMessage } from '../../shared/messages/agent-messages.js';
 import { addRejects, type RejectCounts } from '../../shared/wire/reject-reason.js';
 import { RecentTimerIntervals, type TimerInterval } from '../recording/guest-timer-intervals.js';
 
@@ -25,6 +25,14 @@ export interface AgentReport {
   /** forward one-way delay; null unless the agent declared synchronised clocks */
   owd_ns: (LatencySummary & { clock_error_ns: number | null; clock_sync: string }) | null;
   rejected: RejectCounts;
+  /**
+   * probes the agent's kernel dropped unread, its reflector socket's receive buffer full: the
+   * guest's loss, not the path's (in gaps and forward loss; over all of the agent's sessions);
+   * null when the agent did not say (the user-space reflector, an older agent)
+   */
+  receive_buffer_drops: number | null;
+  /** how long the agent's reflector thread paused, its JavaScript behind (nothing answered meanwhile); null as above */
+  backlog_paused_ms: number | null;
   /** the guest's timer wake-up latency (agent --timer-latency); null when the agent does not run it */
   timer_ns?: (LatencySummary & { interval_ns: number; priority: number | null; cpu: number | null; max_at: string | null }) | null;
 }
@@ -48,6 +56,8 @@ export class AgentView {
   /** why the stream could not connect, the latest reason (null: no attempt has failed) */
   connectFailure: string | null = null;
   readonly rejected: RejectCounts = {};
+  /** the agent's reflector socket, the latest of its running totals; null until an interval carries them */
+  socket: AgentSocketHealth | null = null;
   /** agent IPDV of the controller's current interval (soak logs), reset as it closes */
   readonly intervalIpdv = new LatencyHistogram();
   /** guest timer of the controller's current interval (soak logs), reset as it closes; made on first use */
@@ -87,6 +97,13 @@ export class AgentView {
     this.reordered += message.counts.reordered;
     this.duplicates += message.counts.duplicates;
     addRejects(this.rejected, message.counts.rejected ?? {});
+    // running totals of the agent process (the largest: intervals of several sessions interleave)
+    if (message.socket) {
+      this.socket = {
+        receive_buffer_drops: Math.max(this.socket?.receive_buffer_drops ?? 0, message.socket.receive_buffer_drops),
+        backlog_paused_ms: Math.max(this.socket?.backlog_paused_ms ?? 0, message.socket.backlog_paused_ms),
+      };
+    }
   }
 
   /** the agent said in its hello that it measures its timer */
@@ -133,6 +150,8 @@ export class AgentView {
         ? { ...this.histograms.owd.summary(), clock_error_ns: sync.error_ns, clock_sync: sync.mode }
         : null,
       rejected: { ...this.rejected },
+      receive_buffer_drops: this.socket?.receive_buffer_drops ?? null,
+      backlog_paused_ms: this.socket?.backlog_paused_ms ?? null,
       timer_ns: this.hello?.timer?.running ? {
         ...this.histograms.timer.summary(), interval_ns: this.hello.timer.interval_ns, priority: this.hello.timer.priority,
         cpu: this.hello.timer.cpu, max_at: this.timerMaxAtMs === null ? null : new Date(this.timerMaxAtMs).toISOString(),

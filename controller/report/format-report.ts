@@ -92,6 +92,16 @@ export function formatAgentUnknown(unknown: NonNullable<TargetReport['agent_unkn
   return `  agent    ${unknown.url}: UNKNOWN: ${unknown.reason}; no agent breakdown, loss split unknown`;
 }
 
+/** What the agent's own socket lost: the guest's loss, not the path's (said only when there was some). */
+export function agentOwnLoss(agent: Pick<NonNullable<TargetReport['agent']>, 'receive_buffer_drops' | 'backlog_paused_ms'>): string | null {
+  const parts: string[] = [];
+  const drops = agent.receive_buffer_drops ?? 0;
+  const pausedMs = agent.backlog_paused_ms ?? 0;
+  if (drops > 0) parts.push(`the agent's kernel dropped ${drops} probes unread, its socket's receive buffer full (in the forward loss; over all of the agent's sessions)`);
+  if (pausedMs > 0) parts.push(`the agent's reflector paused ${(pausedMs / 1000).toFixed(1)} s while its JavaScript was behind`);
+  return parts.length === 0 ? null : `the guest's own loss, not the path's: ${parts.join('; ')}`;
+}
+
 /** Where the time and the loss went, from the agent's stream. */
 function formatAgentBreakdown(t: TargetReport): string[] {
   const agent = t.agent;
@@ -119,6 +129,8 @@ function formatAgentBreakdown(t: TargetReport): string[] {
     ? 'forward/return split unknown (agent stream incomplete)'
     : `forward (never reached the agent) ${t.loss_forward}, return (reply lost) ${t.loss_return}`;
   lines.push(`  loss     ${split}; agent saw ${agent.received} probes, ${agent.gaps} gaps, ${agent.reordered} reordered, ${agent.duplicates} duplicates`);
+  const own = agentOwnLoss(agent);
+  if (own) lines.push(`           ${own}`);
   return lines;
 }
 

@@ -47,6 +47,17 @@ export interface IntervalCounts {
   rejected: RejectCounts;
 }
 
+/**
+ * The agent's reflector socket as an interval closed, over the agent's whole run (the kernel
+ * drops a datagram before anyone knows whose session it was): the native reflector only.
+ */
+export interface AgentSocketHealth {
+  /** probes the kernel dropped unread, the socket's receive buffer full (SO_RXQ_OVFL): the guest's loss, not the path's */
+  receive_buffer_drops: number;
+  /** how long its thread paused in all while the agent's JavaScript held its memory bound of event batches */
+  backlog_paused_ms: number;
+}
+
 export interface HelloMessage {
   type: 'hello';
   v: 1;
@@ -77,6 +88,8 @@ export interface IntervalMessage {
   end_ms: number;
   histograms: Partial<Record<AgentTag, EncodedHistogram>>;
   counts: IntervalCounts;
+  /** absent from the user-space reflector and from agents before it */
+  socket?: AgentSocketHealth;
 }
 
 export interface SessionEndMessage {
@@ -291,6 +304,11 @@ function parseInterval(m: Record<string, unknown>, bad: (detail: string) => Pars
   const rejected = parseRejectCounts(counts.rejected);
   if (rejected === null) return bad('interval counts.rejected must map reasons to non-negative integers');
   if (!Number.isFinite(m.start_ms) || !Number.isFinite(m.end_ms)) return bad('interval start_ms/end_ms must be finite');
+  const socket = m.socket as Record<string, unknown> | null | undefined;
+  if (socket !== undefined && (typeof socket !== 'object' || socket === null || !isId(socket.receive_buffer_drops)
+    || typeof socket.backlog_paused_ms !== 'number' || !(socket.backlog_paused_ms >= 0 && Number.isFinite(socket.backlog_paused_ms)))) {
+    return bad('interval socket needs receive_buffer_drops (a count) and backlog_paused_ms (>= 0)');
+  }
   return {
     ok: true,
     message: {
@@ -300,6 +318,9 @@ function parseInterval(m: Record<string, unknown>, bad: (detail: string) => Pars
         received: counts.received as number, gaps: counts.gaps as number, reordered: counts.reordered as number,
         duplicates: counts.duplicates as number, rejected,
       },
+      ...(socket === undefined ? {} : {
+        socket: { receive_buffer_drops: socket.receive_buffer_drops as number, backlog_paused_ms: socket.backlog_paused_ms as number },
+      }),
     },
   };
 }

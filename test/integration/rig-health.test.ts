@@ -90,6 +90,28 @@ describe.skipIf(skipReason !== null)(`receive-buffer drops are counted and repor
     }
   });
 
+  it("rtprobe run --agent-ws: the agent socket's drops reach the controller's report over the stream, as the guest's loss", async () => {
+    const agent = await startAgent(['--ws', '127.0.0.1:0', '--insecure-no-auth', '--stream-interval', '500ms']);
+    const run = spawnCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', agent.streamUrl ?? '', '--rate', '100',
+      '--duration', '4s', '--json', '-']);
+    try {
+      await waitFor(() => lastStatusReceived(run.stderr()) >= 50, { what: '50 answered probes', timeoutMs: 20_000 });
+      const pid = agent.child.pid ?? 0;
+      const kernelDrops = await floodWhileStopped(pid, agent.port);
+      expect(await run.exited, run.stderr()).toBe(0);
+      const report = JSON.parse(run.stdout());
+      // (the agent reads the junk that fit before the probes after it: counted by the next datagram)
+      const kernelDropsLater = udpSocketsOf(pid).find((s) => s.port === agent.port)?.drops ?? -1;
+      console.log(`agent flooded while stopped: kernel drops ${kernelDrops} (later ${kernelDropsLater}), the controller's report ${report.targets[0].agent.receive_buffer_drops}`);
+      expect(kernelDrops).toBeGreaterThan(1000);
+      expect(report.targets[0].agent.receive_buffer_drops).toBe(kernelDropsLater);
+      expect(run.stderr()).toContain(`the guest's own loss, not the path's: the agent's kernel dropped ${kernelDropsLater} probes unread`);
+    } finally {
+      run.child.kill('SIGKILL');
+      await agent.stop();
+    }
+  });
+
   it('JavaScript blocked for 1.5 s while the thread goes on: health() says how far behind it got (near 0 before), nothing lost', async () => {
     if (!native.ok) throw new Error(native.reason);
     const reflector = await createNativeReflector(native.addon, { bindAddress: '127.0.0.1', port: 0, family: 4, timestamps: 'kernel' }, () => {});

@@ -124,7 +124,7 @@ describe('compare shows everything run shows (issue 16)', () => {
       agent: {
         url: 'ws://127.0.0.1:7708/v1/stream', complete: true, intervals: 2, bad_histograms: 0, dropped_by_agent: 0, reconnects: 0, restarts: 0,
         clocks: null, clock_sync: null, received: 99, gaps: 0, reordered: 0, duplicates: 0,
-        ipdv_ns: summary(5_000, 60_000, 70_000), turnaround_ns: summary(20_000, 250_000, 300_000), owd_ns: null, rejected: {},
+        ipdv_ns: summary(5_000, 60_000, 70_000), turnaround_ns: summary(20_000, 250_000, 300_000), owd_ns: null, rejected: {}, receive_buffer_drops: 0, backlog_paused_ms: 0,
       },
       loss_forward: 0, loss_return: 1,
       ...{ refused: { 'session-limit': 3 } },

@@ -31,6 +31,16 @@ describe('parseAgentMessage rebuilds messages from checked fields only', () => {
     expect(newer.ok && newer.message.type === 'interval' && newer.message.counts.rejected).toEqual({ short: 1 });
   });
 
+  it("interval: the agent socket's own losses are kept when well formed, absent stays absent (the user-space reflector, older agents), anything else is refused", () => {
+    const socket = { receive_buffer_drops: 36029, backlog_paused_ms: 1470.2 };
+    expect(parse({ ...INTERVAL, socket: { ...socket, extra: 1 } })).toEqual({ ok: true, message: { ...INTERVAL, socket } });
+    expect(parse(INTERVAL)).toEqual({ ok: true, message: INTERVAL });
+    for (const bad of [null, 5, {}, { ...socket, receive_buffer_drops: -1 }, { ...socket, receive_buffer_drops: 1.5 },
+      { ...socket, backlog_paused_ms: -0.1 }, { ...socket, backlog_paused_ms: 'x' }, { receive_buffer_drops: 1 }]) {
+      expect(parse({ ...INTERVAL, socket: bad }), JSON.stringify(bad)).toMatchObject({ ok: false, reason: 'bad-field' });
+    }
+  });
+
   it('session-end needs a known reason; error a known code and a string message (cut to 500 chars)', () => {
     expect(parse({ type: 'session-end', v: 1, id: 1, session: 2, reason: 'idle' })).toMatchObject({ ok: true });
     expect(parse({ type: 'session-end', v: 1, id: 1, session: 2, reason: 'bored' })).toMatchObject({ ok: false, reason: 'bad-field' });
