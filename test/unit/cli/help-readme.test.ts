@@ -28,6 +28,6 @@ describe('README and --help agree', () => {
   });
 
   it('--spin is in the README\'s run table', () => {
-    expect(README).toMatch(/^\| `--spin US` \| `100` \|/m);
+    expect(README).toMatch(/^\| `--spin auto\\\|US` \| `auto` \|/m);
   });
 });
