@@ -1,5 +1,5 @@
 import { LatencyHistogram } from '../shared/histogram/latency-histogram.js';
-import { formatNs } from '../shared/report/format-ns.js';
+import { formatNs, roundedMs } from '../shared/report/format-ns.js';
 import { countReject, totalRejects, type RejectCounts, type RejectReason } from '../shared/wire/reject-reason.js';
 import type { AgentSocketHealth } from '../shared/messages/agent-messages.js';
 import type { AgentRecorder, ArrivedProbe } from './agent-recorder.js';
@@ -63,7 +63,7 @@ export class AgentCore {
   /** The reflector socket's own losses so far, for the stream's intervals; null when not known. */
   socketHealth(): AgentSocketHealth | null {
     if (!this.socketCounted) return null;
-    return { receive_buffer_drops: this.receiveBufferDrops, backlog_paused_ms: Math.round(this.backlogPausedNs / 1e5) / 10 };
+    return { receive_buffer_drops: this.receiveBufferDrops, backlog_paused_ms: roundedMs(this.backlogPausedNs) };
   }
 
   format(turnaroundClock: string): string {

@@ -1,5 +1,6 @@
 import type { ProbeTransport, ScheduleSpec, TransportEvent, TransportEventHandler } from '../../shared/transport/probe-transport.js';
 import type { FlushWaiters } from '../../shared/native/flush-waiters.js';
+import { roundedMs } from '../../shared/report/format-ns.js';
 import { callHandler, type NativeErrorEvent, type NativeEvent, type NativeProbeSocket, type NativeSocketStats } from '../../shared/native/native-addon.js';
 
 /**
@@ -103,4 +104,3 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
 }
 
 /** ns → ms with two decimals, as the report gives them */
-const roundedMs = (ns: number): number => Math.round(ns / 1e4) / 100;

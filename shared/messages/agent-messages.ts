@@ -216,6 +216,10 @@ function isId(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
+function isNonNegative(value: unknown): value is number {
+  return Number.isFinite(value) && (value as number) >= 0;
+}
+
 function parseObject(text: string): Parsed<Record<string, unknown>, ClientRejectReason> {
   let value: unknown;
   try {
@@ -306,7 +310,7 @@ function parseInterval(m: Record<string, unknown>, bad: (detail: string) => Pars
   if (!Number.isFinite(m.start_ms) || !Number.isFinite(m.end_ms)) return bad('interval start_ms/end_ms must be finite');
   const socket = m.socket as Record<string, unknown> | null | undefined;
   if (socket !== undefined && (typeof socket !== 'object' || socket === null || !isId(socket.receive_buffer_drops)
-    || typeof socket.backlog_paused_ms !== 'number' || !(socket.backlog_paused_ms >= 0 && Number.isFinite(socket.backlog_paused_ms)))) {
+    || !isNonNegative(socket.backlog_paused_ms))) {
     return bad('interval socket needs receive_buffer_drops (a count) and backlog_paused_ms (>= 0)');
   }
   return {

@@ -10,3 +10,8 @@ export function formatNs(ns: number | null): string {
 export function formatPercent(ratio: number): string {
   return `${(ratio * 100).toFixed(3)}%`;
 }
+
+/** ns as ms with two decimals: the unit and precision of every `*_ms` figure the sockets report. */
+export function roundedMs(ns: number): number {
+  return Math.round(ns / 1e4) / 100;
+}

@@ -5,12 +5,11 @@
  * (a veth pair this test makes, in a namespace it makes): probes that fit are answered, probes
  * that do not fail to send with EMSGSIZE, named with the fix, and count as lost.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_PATH, runCli } from '../helpers/cli.js';
+import { CLI_PATH, runCli, waitUntilListening, type RunningAgent } from '../helpers/cli.js';
 import { createGuestNamespace, type GuestNamespace } from '../helpers/netns.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 const isRoot = process.getuid?.() === 0;
 const skipReason = whySkip([!isRoot, 'network namespaces and raw ICMP sockets need root']);
@@ -21,30 +20,22 @@ const FITS = '1200';
 
 describe.skipIf(skipReason !== null)(`probes never fragment: a link of MTU ${MTU} (needs root)${skipNote(skipReason)}`, () => {
   let guest: GuestNamespace;
-  let agent: ChildProcess;
-  let agentPort = 0;
+  let agent: RunningAgent | undefined;
   beforeAll(async () => {
     guest = createGuestNamespace('nofrag', 87);
     execFileSync('ip', ['link', 'set', guest.hostInterface, 'mtu', String(MTU)]);
     execFileSync('ip', ['-n', guest.name, 'link', 'set', guest.guestInterface, 'mtu', String(MTU)]);
-    agent = spawn('ip', ['netns', 'exec', guest.name, process.execPath, CLI_PATH, 'agent', '--listen', `${guest.guestAddress}:0`],
-      { stdio: ['ignore', 'pipe', 'ignore'] });
-    let stdout = '';
-    agent.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    await waitFor(() => /^listening udp/m.test(stdout), { what: 'the agent in the namespace to listen', timeoutMs: 20_000 });
-    agentPort = Number(/^listening udp [\d.]+:(\d+)/m.exec(stdout)?.[1]);
+    // `ip netns exec` execs node in the namespace: the child is the agent
+    agent = await waitUntilListening(spawn('ip', ['netns', 'exec', guest.name, process.execPath, CLI_PATH, 'agent',
+      '--listen', `${guest.guestAddress}:0`]), false);
   });
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      const closed = new Promise((resolve) => agent.once('close', resolve));
-      agent.kill('SIGTERM');
-      await closed;
-    }
+    await agent?.stop();
     guest?.remove();
   });
 
   for (const mode of ['udp', 'icmp'] as const) {
-    const target = (): string => (mode === 'udp' ? `${guest.guestAddress}:${agentPort}` : `icmp://${guest.guestAddress}`);
+    const target = (): string => (mode === 'udp' ? `${guest.guestAddress}:${agent?.port ?? 0}` : `icmp://${guest.guestAddress}`);
 
     it(`${mode}: --size ${FITS} fits and is answered; --size ${TOO_LARGE} fails to send with EMSGSIZE, says why, and counts as lost`, async () => {
       const fits = await runCli(['run', '--target', target(), '--size', FITS, '--count', '10', '--rate', '100', '--json', '-', '--quiet']);
