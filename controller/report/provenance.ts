@@ -67,7 +67,7 @@ function senderLine(s: SenderProvenance): string {
 
 function wakeLateText(p90Ns: number | null | undefined): string {
   // (undefined: a report written before the thread measured its wake-ups)
-  return typeof p90Ns !== 'number' ? '' : ` (its wake-ups came up to ${(p90Ns / 1000).toFixed(1)} µs late, p90 of the last 64)`;
+  return typeof p90Ns !== 'number' ? '' : ` (its wake-ups came up to ${(p90Ns / 1000).toFixed(1)} µs late, p90 of the last 64, CLOCK_MONOTONIC)`;
 }
 
 /** How warnings name a native socket: `udp IPv4 socket`. */

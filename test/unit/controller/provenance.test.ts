@@ -96,8 +96,8 @@ describe('provenance text and HTML', () => {
         + '1234 replies dropped by its full receive buffer (counted as lost: this machine read them too late, not the path\'s loss); '
         + 'JavaScript up to 2.3 s behind its thread (more events than it records at this rate; they waited in memory, results exact); '
         + 'its thread paused 0.8 s in all while JavaScript held its memory bound of event batches (slots due then counted as missed, not sent; replies waited in the socket)',
-      'sender icmp IPv6, 1 target: one wake-up a slot, spin 100 µs before each (its wake-ups came up to 151.7 µs late, p90 of the last 64)',
-      'sender udp IPv4, 1 target: one wake-up a slot, spin auto, at the end 14.2 µs before each (its wake-ups came up to 4.2 µs late, p90 of the last 64)',
+      'sender icmp IPv6, 1 target: one wake-up a slot, spin 100 µs before each (its wake-ups came up to 151.7 µs late, p90 of the last 64, CLOCK_MONOTONIC)',
+      'sender udp IPv4, 1 target: one wake-up a slot, spin auto, at the end 14.2 µs before each (its wake-ups came up to 4.2 µs late, p90 of the last 64, CLOCK_MONOTONIC)',
     ]);
     expect(renderProvenanceHtml({ ...provenance, senders })).toContain('<tr><th>sender</th><td>udp IPv4, 1000 targets: sent in groups');
   });
