@@ -36,7 +36,7 @@ Schedule
   --spin auto|US               the native sender busy-waits before each deadline instead of
                                sleeping: a VM wakes a sleeping vCPU late, a spinning one not
                                at all. auto (default): as long as its wake-ups come late (the
-                               90th percentile of the last 64, plus 10 µs), at most 100 µs
+                               median of the last 64: half wake in time), at most 100 µs
                                and a tenth of the time between two slots (100 targets at
                                100 Hz: 10 µs), so a host that wakes in a few µs spins a few.
                                US: that many µs in full (0 = sleep only). Costs the spin ×

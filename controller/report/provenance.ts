@@ -58,16 +58,19 @@ function agentLine(agent: Provenance['agents'][number]): string {
 function senderLine(s: SenderProvenance): string {
   const pacing = s.send_group_ns > 0
     ? `sent in groups: one wake-up per ${s.send_group_ns / 1000} µs, send error up to that by design, no spin`
-    : `one wake-up a slot, spin ${s.spin_auto ? 'auto, at the end ' : ''}${s.spin_ns / 1000} µs before each${wakeLateText(s.wake_late_p90_ns)}`;
+    : `one wake-up a slot, spin ${s.spin_auto ? 'auto, at the end ' : ''}${s.spin_ns / 1000} µs before each${wakeLateText(s.wake_late_p50_ns, s.wake_late_p90_ns)}`;
   const drops = s.receive_buffer_drops > 0 ? `; ${receiveBufferDropsText(s.receive_buffer_drops)}` : '';
   const lag = s.max_delivery_lag_ms >= DELIVERY_LAG_WARN_MS ? `; ${deliveryLagText(s.max_delivery_lag_ms)}` : '';
   const paused = s.backlog_paused_ms > 0 ? `; ${backlogPauseText(s.backlog_paused_ms)}` : '';
   return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}${drops}${lag}${paused}`;
 }
 
-function wakeLateText(p90Ns: number | null | undefined): string {
-  // (undefined: a report written before the thread measured its wake-ups)
-  return typeof p90Ns !== 'number' ? '' : ` (its wake-ups came up to ${(p90Ns / 1000).toFixed(1)} µs late, p90 of the last 64, CLOCK_MONOTONIC)`;
+function wakeLateText(p50Ns: number | null | undefined, p90Ns: number | null | undefined): string {
+  // (undefined: a report written before the thread measured its wake-ups, or their median)
+  if (typeof p90Ns !== 'number') return '';
+  const us = (ns: number): string => (ns / 1000).toFixed(1);
+  const median = typeof p50Ns === 'number' ? `${us(p50Ns)} µs late at the median, ` : '';
+  return ` (its wake-ups came ${median}up to ${us(p90Ns)} µs late at p90, of the last 64, CLOCK_MONOTONIC)`;
 }
 
 /** How warnings name a native socket: `udp IPv4 socket`. */

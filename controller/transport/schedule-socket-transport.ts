@@ -89,8 +89,10 @@ export function scheduleSocketTransport(socket: NativeProbeSocket, stampSource: 
     },
     stats: () => socket.stats(),
     pacing: () => {
-      const { spinNs, sendGroupNs, wakeLateP90Ns } = socket.stats();
-      return { spin_ns: spinNs, spin_auto: spinAuto, wake_late_p90_ns: wakeLateP90Ns < 0 ? null : wakeLateP90Ns, send_group_ns: sendGroupNs };
+      const { spinNs, sendGroupNs, wakeLateP50Ns, wakeLateP90Ns } = socket.stats();
+      const measured = (ns: number): number | null => (ns < 0 ? null : ns);
+      return { spin_ns: spinNs, spin_auto: spinAuto, wake_late_p50_ns: measured(wakeLateP50Ns), wake_late_p90_ns: measured(wakeLateP90Ns),
+        send_group_ns: sendGroupNs };
     },
     health: () => {
       const { receiveBufferDrops, maxDeliveryLagNs, backlogPausedNs } = socket.stats();

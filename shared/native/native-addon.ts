@@ -30,7 +30,7 @@ export interface NativeSocketCommonOptions {
   spinCapped?: boolean;
   /**
    * controller: spin only as long as the slots' wake-ups need, up to spinUs (capped as above):
-   * the 90th percentile of the last 64 wake-ups' lateness plus 10 µs (stats().spinNs)
+   * the median of the last 64 wake-ups' lateness (stats().spinNs)
    */
   spinAuto?: boolean;
   /** SO_BINDTODEVICE; required for timestamps 'hardware' (SIOCSHWTSTAMP is per interface) */
@@ -120,7 +120,9 @@ export interface NativeSocketStats {
   unreachable: number;
   /** controller: ns spun before each deadline of the schedule in force: spinUs, with spinCapped at most a tenth of the slot spacing; with spinAuto the spin in force now */
   spinNs: number;
-  /** controller: the 90th percentile of the last 64 slot wake-ups' lateness (asked-for wake-up to the send, reads done), ns; -1 before 16 */
+  /** controller: the median of the last 64 slot wake-ups' lateness (asked-for wake-up to the send, reads done), ns; -1 before 16; with spinAuto the spin (up to its cap) */
+  wakeLateP50Ns: number;
+  /** controller: their 90th percentile, ns; -1 before 16 */
   wakeLateP90Ns: number;
   /** controller: 50 000 when the schedule in force is sent in groups (slots closer than 50 µs: one wake-up and one sendmmsg a group, send error up to that by design), else 0 */
   sendGroupNs: number;
@@ -415,7 +417,7 @@ function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 12 &&
+    v.version === 13 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

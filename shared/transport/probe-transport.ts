@@ -171,7 +171,9 @@ export interface SenderPacing {
   spin_ns: number;
   /** --spin auto (the default): the spin follows the wake-ups' lateness, up to its cap */
   spin_auto: boolean;
-  /** how late the thread's last 64 wake-ups for a slot came (from the wake-up it asked for to the send, reads done), their 90th percentile in ns; null before 16 */
+  /** how late the thread's last 64 wake-ups for a slot came (from the wake-up it asked for to the send, reads done), their median in ns (with spin_auto the spin, up to its cap); null before 16 */
+  wake_late_p50_ns: number | null;
+  /** ... and their 90th percentile in ns; null before 16 */
   wake_late_p90_ns: number | null;
   /** 50 000 when slots closer than 50 µs are sent in groups (send error up to that by design); 0 = one wake-up a slot */
   send_group_ns: number;

@@ -520,6 +520,7 @@ class ProbeSocketWrap : public Napi::ObjectWrap<ProbeSocketWrap> {
     o.Set("batchesAllocated", Napi::Number::New(env, double(s.batchesAllocated)));
     o.Set("spinNs", Napi::Number::New(env, double(s.spinNs)));
     o.Set("sendGroupNs", Napi::Number::New(env, double(s.sendGroupNs)));
+    o.Set("wakeLateP50Ns", Napi::Number::New(env, double(s.wakeLateP50Ns)));
     o.Set("wakeLateP90Ns", Napi::Number::New(env, double(s.wakeLateP90Ns)));
     o.Set("receiveBufferDrops", Napi::Number::New(env, double(s.receiveBufferDrops)));
     o.Set("backlogPauses", Napi::Number::New(env, double(s.backlogPauses)));
@@ -576,7 +577,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   //    backlogPauses, backlogPausedNs
   // 12: spinAuto (the spin up to spinUs only as long as the slots' wake-ups come late);
   //    stats().wakeLateP90Ns
-  exports.Set("version", Napi::Number::New(env, 12));
+  // 13: the auto spin is the wake-ups' median lateness, not p90 + 10 µs; stats().wakeLateP50Ns
+  exports.Set("version", Napi::Number::New(env, 13));
   return exports;
 }
 

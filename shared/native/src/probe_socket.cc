@@ -597,6 +597,7 @@ SocketStats ProbeSocket::stats() const {
   s.batchesAllocated = batchPool_ ? batchPool_->allocated() : 0;
   s.unreachable = statUnreachable_.load();
   s.spinNs = statSpinNs_.load();
+  s.wakeLateP50Ns = statWakeLateP50Ns_.load();
   s.wakeLateP90Ns = statWakeLateP90Ns_.load();
   s.sendGroupNs = statSendGroupNs_.load();
   s.receiveBufferDrops = statReceiveBufferDrops_.load();
@@ -722,6 +723,7 @@ void ProbeSocket::TakeControl() {
     spinNs_ = spinCapNs_;  // an adaptive spin starts at its cap and learns from the wake-ups
     wakeLateness_.Reset();
     slotWakeAtNs_ = -1;
+    statWakeLateP50Ns_.store(-1);
     statWakeLateP90Ns_.store(-1);
     quietReads_ = !config_.reflector && slotSpacingNs >= kQuietMinSpacingNs;
     slotSpacingNs_ = slotSpacingNs;
@@ -1714,9 +1716,10 @@ int64_t ProbeSocket::FlushDueAtNs() const {
 
 void ProbeSocket::NoteSlotWake(int64_t nowNs) {
   if (!wakeLateness_.Add(nowNs - std::exchange(slotWakeAtNs_, -1))) return;
+  statWakeLateP50Ns_.store(wakeLateness_.P50Ns(), std::memory_order_relaxed);
   statWakeLateP90Ns_.store(wakeLateness_.P90Ns(), std::memory_order_relaxed);
   if (!config_.spinAuto || spinCapNs_ == 0) return;
-  spinNs_ = std::min(spinCapNs_, wakeLateness_.P90Ns() + kAutoSpinMarginNs);
+  spinNs_ = std::min(spinCapNs_, wakeLateness_.P50Ns());
   statSpinNs_.store(spinNs_, std::memory_order_relaxed);
 }
 

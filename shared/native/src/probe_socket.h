@@ -47,7 +47,7 @@ struct SocketConfig {
   int64_t spinNs = 0;     // busy-wait this long before each deadline (0 = sleep only)
   bool spinCapped = true;  // ... but at most a tenth of the time between two slots
   // ... or, up to that, only as long as the slots' wake-ups come late (WakeLateness): the
-  // 90th percentile of their lateness plus kAutoSpinMarginNs
+  // median of their lateness
   bool spinAuto = false;
   std::string iface;      // SO_BINDTODEVICE; empty = none
   // How often pending events go to JS unasked (RequestFlush asks): a run without soak
@@ -98,7 +98,8 @@ struct SocketStats {
   uint64_t unreachable = 0;  // controller: ICMP errors (port/host/net unreachable) for probes
   uint64_t batchesAllocated = 0;  // event batches allocated: the pool's warm-up, then none
   int64_t spinNs = 0;  // controller: the spin before each deadline in force (with spinAuto: now)
-  // controller: the 90th percentile of the last 64 slot wake-ups' lateness (-1: not yet 16)
+  // controller: the median and 90th percentile of the last 64 slot wake-ups' lateness (-1: not yet 16)
+  int64_t wakeLateP50Ns = -1;
   int64_t wakeLateP90Ns = -1;
   int64_t sendGroupNs = 0;  // controller: kSendGroupNs when the schedule in force is sent in groups, else 0
   // datagrams the kernel dropped at this socket, its receive buffer full (SO_RXQ_OVFL): known
@@ -423,8 +424,6 @@ class ProbeSocket {
   void FlushThenWait();
   // A slot's wake-up came (reads done) at nowNs: its lateness, and the adaptive spin after it.
   void NoteSlotWake(int64_t nowNs);
-  // The margin the adaptive spin adds to the wake-ups' 90th percentile of lateness.
-  static constexpr int64_t kAutoSpinMarginNs = 10'000;
   // Flushes when events wait and the last batch is config_.batchIntervalNs old; whether it did.
   bool FlushIfDue(int64_t nowNs);
   // Reads the socket (outside a quiet window) and flushes, the batch ending with a kFlushed
@@ -546,7 +545,7 @@ class ProbeSocket {
       statWakeups_{0}, statUnreachable_{0}, statSendCalls_{0}, statReceiveBufferDrops_{0}, statBacklogPauses_{0};
   std::atomic<int64_t> statBacklogPausedNs_{0};
   uint32_t lastDropCounter_ = 0;  // SO_RXQ_OVFL as the last datagram that carried it said
-  std::atomic<int64_t> statSpinNs_{0}, statSendGroupNs_{0}, statWakeLateP90Ns_{-1};
+  std::atomic<int64_t> statSpinNs_{0}, statSendGroupNs_{0}, statWakeLateP50Ns_{-1}, statWakeLateP90Ns_{-1};
 };
 
 int64_t MonoNowNs();

@@ -87,17 +87,22 @@ describe('provenance text and HTML', () => {
 
   it("says each native sender's pacing in force (a spin per slot, or send groups), its receive-buffer drops, JavaScript's lag and the thread's backlog pauses when there were any", () => {
     const senders: Provenance['senders'] = [
-      { protocol: 'udp', family: 4, targets: 1000, spin_ns: 0, spin_auto: true, wake_late_p90_ns: null, send_group_ns: 50_000, receive_buffer_drops: 1234, max_delivery_lag_ms: 2345.6, backlog_paused_ms: 812.5 },
-      { protocol: 'icmp', family: 6, targets: 1, spin_ns: 100_000, spin_auto: false, wake_late_p90_ns: 151_679, send_group_ns: 0, receive_buffer_drops: 0, max_delivery_lag_ms: 999, backlog_paused_ms: 0 },
-      { protocol: 'udp', family: 4, targets: 1, spin_ns: 14_200, spin_auto: true, wake_late_p90_ns: 4_200, send_group_ns: 0, receive_buffer_drops: 0, max_delivery_lag_ms: 0.2, backlog_paused_ms: 0 },
+      { protocol: 'udp', family: 4, targets: 1000, spin_ns: 0, spin_auto: true, wake_late_p50_ns: null, wake_late_p90_ns: null, send_group_ns: 50_000, receive_buffer_drops: 1234, max_delivery_lag_ms: 2345.6, backlog_paused_ms: 812.5 },
+      { protocol: 'icmp', family: 6, targets: 1, spin_ns: 100_000, spin_auto: false, wake_late_p50_ns: 92_031, wake_late_p90_ns: 151_679, send_group_ns: 0, receive_buffer_drops: 0, max_delivery_lag_ms: 999, backlog_paused_ms: 0 },
+      { protocol: 'udp', family: 4, targets: 1, spin_ns: 14_200, spin_auto: true, wake_late_p50_ns: 14_200, wake_late_p90_ns: 24_200, send_group_ns: 0, receive_buffer_drops: 0, max_delivery_lag_ms: 0.2, backlog_paused_ms: 0 },
     ];
     expect(formatProvenanceLines({ ...provenance, lab: null, agents: [], senders }).slice(3)).toEqual([
       'sender udp IPv4, 1000 targets: sent in groups: one wake-up per 50 µs, send error up to that by design, no spin; '
         + '1234 replies dropped by its full receive buffer (counted as lost: this machine read them too late, not the path\'s loss); '
         + 'JavaScript up to 2.3 s behind its thread (more events than it records at this rate; they waited in memory, results exact); '
         + 'its thread paused 0.8 s in all while JavaScript held its memory bound of event batches (slots due then counted as missed, not sent; replies waited in the socket)',
-      'sender icmp IPv6, 1 target: one wake-up a slot, spin 100 µs before each (its wake-ups came up to 151.7 µs late, p90 of the last 64, CLOCK_MONOTONIC)',
-      'sender udp IPv4, 1 target: one wake-up a slot, spin auto, at the end 14.2 µs before each (its wake-ups came up to 4.2 µs late, p90 of the last 64, CLOCK_MONOTONIC)',
+      'sender icmp IPv6, 1 target: one wake-up a slot, spin 100 µs before each (its wake-ups came 92.0 µs late at the median, up to 151.7 µs late at p90, of the last 64, CLOCK_MONOTONIC)',
+      'sender udp IPv4, 1 target: one wake-up a slot, spin auto, at the end 14.2 µs before each (its wake-ups came 14.2 µs late at the median, up to 24.2 µs late at p90, of the last 64, CLOCK_MONOTONIC)',
+    ]);
+    // a report written before the median was measured: the 90th percentile alone
+    const older = { ...senders[2], wake_late_p50_ns: undefined } as unknown as NonNullable<Provenance['senders']>[number];
+    expect(formatProvenanceLines({ ...provenance, lab: null, agents: [], senders: [older] }).slice(3)).toEqual([
+      'sender udp IPv4, 1 target: one wake-up a slot, spin auto, at the end 14.2 µs before each (its wake-ups came up to 24.2 µs late at p90, of the last 64, CLOCK_MONOTONIC)',
     ]);
     expect(renderProvenanceHtml({ ...provenance, senders })).toContain('<tr><th>sender</th><td>udp IPv4, 1000 targets: sent in groups');
   });
