@@ -262,7 +262,7 @@ async function main(): Promise<number> {
     log('');
     log('=== CPU per probe at 100 Hz (issue 15), start-up excluded');
     try {
-      output.cpuPerProbe = await measureCpuPerProbe(args.quick ? 1 : 2, args.quick ? 8 : 60, args.quick ? 3 : 20);
+      output.cpuPerProbe = await measureCpuPerProbe(args.quick ? 1 : 2, args.quick ? 8 : 60, args.quick ? 3 : 60);
       log(renderCpuPerProbe(output.cpuPerProbe));
     } catch (e) {
       log(`CPU per probe failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -240,13 +240,16 @@ describe('many targets (issue 15)', () => {
 
 describe('CPU per probe (issue 15 item 3)', () => {
   it('judges each process against fping in the same run, and says when it could not', () => {
-    expect(cpuGoalLine({ controllerUs: 110, agentUs: 50, fpingUs: 53 })).toMatch(/controller MISSED \(2\.08×\), agent met \(0\.94×\)$/);
-    expect(cpuGoalLine({ controllerUs: 53, agentUs: null, fpingUs: 53 })).toMatch(/controller met \(1\.00×\), agent not judged \(not measured\)$/);
-    expect(cpuGoalLine({ controllerUs: 110, agentUs: 50, fpingUs: null })).toContain('controller not judged');
+    expect(cpuGoalLine({ controllerVsFping: 110 / 53, agentVsFping: 50 / 53 })).toMatch(/controller MISSED \(2\.08×\), agent met \(0\.94×\)$/);
+    expect(cpuGoalLine({ controllerVsFping: 1, agentVsFping: null })).toMatch(/controller met \(1\.00×\), agent not judged \(not measured\)$/);
+    expect(cpuGoalLine({ controllerVsFping: null, agentVsFping: 0.9 })).toContain('controller not judged');
+    // fping measured nothing in its window (0 µs): a ratio of Infinity is not judged either
+    expect(cpuGoalLine({ controllerVsFping: Infinity, agentVsFping: Number.NaN })).toContain('controller not judged (not measured), agent not judged');
   });
 
   it("the table splits each process into its I/O thread, its JavaScript thread and the rest (V8's threads), each beside fping", () => {
-    const none = { controllerNoSpinUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null };
+    const none = { controllerNoSpinUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null,
+      controllerVsFping: null, agentVsFping: null };
     const table = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
       agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none });
     const rows = table.split('\n').filter((line) => line.includes("V8's compiler and GC threads"));

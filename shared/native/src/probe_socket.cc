@@ -1310,7 +1310,7 @@ void ProbeSocket::PushRx(const uint8_t* data, size_t len, const sockaddr_storage
   rx.stampNs = rxNs;
   rx.rxMonoNs = rxMonoNs;
   rx.count = authVerdict;
-  FormatAddressInto(from, &rx.port, rx.address, sizeof rx.address);
+  PeerAddressOf(from, &rx.port, rx.address, sizeof rx.address);
   if (portless) rx.port = 0;  // ICMP has no ports
   std::vector<uint8_t>& arena = batch_->data;
   rx.dataOffset = uint32_t(arena.size());
