@@ -17,6 +17,7 @@ import { mainThreadCpuS, processCpuS, threadCpuS } from './child-cpu.js';
 import { findExecutable } from './find-exe.js';
 import { formatTable } from './format-table.js';
 import { CLI } from './rtprobe-runner.js';
+import { median } from './stats.js';
 
 export interface CpuPerProbeResult {
   windowS: number;
@@ -137,12 +138,8 @@ async function measureIrtt(irtt: string, warmUpS: number, windowS: number): Prom
 }
 
 const mean = (values: number[]): number | null => (values.length === 0 ? null : values.reduce((s, v) => s + v, 0) / values.length);
-const medianOf = (values: number[]): number | null => {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? null) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
+/** The median of the finite ones (a window fping spent no CPU in gives no ratio). */
+const medianOrNull = (values: number[]): number | null => median(values) ?? null;
 
 /** warmUpS: start-up excluded, including the JIT's optimisations (at 100 Hz V8 still compiles the per-probe path 30-50 s in, hardly from ~90 s). */
 export async function measureCpuPerProbe(rounds: number, windowS: number, warmUpS = 10): Promise<CpuPerProbeResult> {
@@ -191,7 +188,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
     controllerJsThreadUs: mean(controllerJsThread), controllerNoSpinUs: mean(controllerNoSpin),
     controllerIcmpUs: mean(controllerIcmp), controllerIcmpIoThreadUs: mean(controllerIcmpIoThread),
     agentUs: mean(agent), agentIoThreadUs: mean(agentIoThread), agentJsThreadUs: mean(agentJsThread), fpingUs: mean(fpingUs),
-    controllerVsFping: medianOf(controllerVsFping), agentVsFping: medianOf(agentVsFping),
+    controllerVsFping: medianOrNull(controllerVsFping), agentVsFping: medianOrNull(agentVsFping),
     irttClientUs: mean(irttClient), irttServerUs: mean(irttServer) };
 }
 
