@@ -12,10 +12,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
-import { CLI_PATH } from '../helpers/cli.js';
+import { CLI_PATH, waitUntilListening, type RunningAgent } from '../helpers/cli.js';
 import { createGuestNamespace, type GuestNamespace } from '../helpers/netns.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
-import { lastStatusReceived, spawnCli, type SpawnedCli } from '../helpers/spawn-cli.js';
+import { lastStatusReceived, spawnCli } from '../helpers/spawn-cli.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const SUBNET = 83;
@@ -43,7 +43,7 @@ interface Link {
   hostIf: string;
   guestIf: string;
   /** the agent inside the namespace */
-  agent: SpawnedCli;
+  agent: RunningAgent;
   agentPort: number;
 }
 
@@ -63,18 +63,15 @@ async function setUp(): Promise<Link> {
   const ns = createGuestNamespace('fltlink', SUBNET);
   const { hostInterface: hostIf, guestInterface: guestIf } = ns;
   pinNeighbours({ ns, hostIf, guestIf });
-  // `ip netns exec` execs node in the namespace: the child's pid is the agent's.
-  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI_PATH, 'agent', '--listen', `${ns.guestAddress}:0`],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  const agent: SpawnedCli = {
-    child, stdout: () => stdout, stderr: () => '', signal: () => null,
-    exited: new Promise((resolve) => child.on('close', resolve)),
-  };
-  await waitFor(() => /^listening udp/m.test(stdout), { what: 'the agent in the namespace to listen', timeoutMs: 20_000 });
-  const agentPort = Number(/^listening udp [\d.]+:(\d+)/m.exec(stdout)?.[1]);
-  return { ns, hostIf, guestIf, agent, agentPort };
+  try {
+    // `ip netns exec` execs node in the namespace: the child is the agent
+    const agent = await waitUntilListening(spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI_PATH, 'agent',
+      '--listen', `${ns.guestAddress}:0`]), false);
+    return { ns, hostIf, guestIf, agent, agentPort: agent.port };
+  } catch (err) {
+    ns.remove(); // an agent that never listened leaves no namespace behind
+    throw err;
+  }
 }
 
 interface Outage {
@@ -150,8 +147,7 @@ describe.skipIf(skipReason !== null)(`fault: the link into a network namespace d
   beforeAll(async () => { link = await setUp(); });
   afterAll(async () => {
     if (link) {
-      link.agent.child.kill('SIGKILL');
-      await link.agent.exited;
+      await link.agent.stop();
       link.ns.remove();
     }
   });
