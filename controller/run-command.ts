@@ -35,12 +35,15 @@ Schedule
                                fragment: one larger than the path MTU fails with EMSGSIZE
   --spin auto|US               the native sender busy-waits before each deadline instead of
                                sleeping: a VM wakes a sleeping vCPU late, a spinning one not
-                               at all. auto (default): as long as its wake-ups come late (the
-                               median of the last 64: half wake in time), at most 100 µs
-                               and a tenth of the time between two slots (100 targets at
-                               100 Hz: 10 µs), so a host that wakes in a few µs spins a few.
-                               US: that many µs in full (0 = sleep only). Costs the spin ×
-                               probes a second of one core's time. Slots closer than 50 µs
+                               at all. auto: as long as its wake-ups come late (the median of
+                               the last 64: half wake in time), at most 100 µs and a tenth
+                               of the time between two slots (100 targets at 100 Hz: 10 µs),
+                               so a host that wakes in a few µs spins a few. US: that many µs
+                               in full (0 = sleep only). Costs the spin × probes a second of
+                               one core's time. Default: auto with --cpu (the sender has a
+                               CPU of its own), else 0: on a shared CPU the spin's cycles
+                               come from the guest or the work beside it; the send error is
+                               then this host's timer latency. Slots closer than 50 µs
                                (over 200 targets at 100 Hz, at most 1 kHz a target) are sent
                                in groups, one wake-up and one sendmmsg per 50 µs, without a
                                spin: a probe's send error is then up to 50 µs by design (the

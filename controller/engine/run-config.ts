@@ -12,9 +12,13 @@ import { MAX_TARGETS, readTargetsFile } from './targets-file.js';
 export const DEFAULT_AGENT_PORT = 7707;
 /** per target; the reply ring holds this many probes (~50 B each) */
 export const MAX_PROBES_IN_FLIGHT = 1_000_000;
-/** µs the native sender busy-waits before each deadline: 1% of a core at 100 Hz */
+/** --spin auto's cap: µs the native sender busy-waits before each deadline at most, 1% of a core at 100 Hz */
 export const DEFAULT_SPIN_US = 100;
 
+/** --spin when not given: auto for a sender pinned to a CPU (--cpu), else 0 (sleep only). */
+function defaultSpin(cpu: number | undefined): 'auto' | '0' {
+  return cpu === undefined ? '0' : 'auto';
+}
 
 export type ProbeMode = 'udp' | 'icmp';
 
@@ -228,14 +232,17 @@ export function parseRunConfig(flags: RunFlags): RunConfig | Error {
   if (verdict instanceof Error) return verdict;
   const socket = parseSocketFlags(flags);
   if (socket instanceof Error) return socket;
-  // The native sender stays awake for the last stretch before each deadline (see README).
-  // auto (the default): only as long as the wake-ups need, up to DEFAULT_SPIN_US, and yielding
-  // to many targets; a --spin US the user gives is spun in full.
-  const spinAuto = flags.spin === undefined || flags.spin === 'auto';
-  const spinUs = spinAuto ? DEFAULT_SPIN_US : parseIntegerIn('--spin', flags.spin ?? '', 0, 1_000_000);
+  // The native sender may stay awake for the last stretch before each deadline (see README).
+  // auto: only as long as the wake-ups need, up to DEFAULT_SPIN_US, and yielding to many
+  // targets; a --spin US the user gives is spun in full. The default spins (auto) only for a
+  // sender that has a CPU of its own (--cpu): on a shared CPU the spin's cycles come from the
+  // guest or the load beside it, the observer effect issue 15 is about.
+  const spin = flags.spin ?? defaultSpin(socket.native.cpu);
+  const spinAuto = spin === 'auto';
+  const spinUs = spinAuto ? DEFAULT_SPIN_US : parseIntegerIn('--spin', spin, 0, 1_000_000);
   if (spinUs instanceof Error) return new Error(`${spinUs.message} (or auto)`);
   socket.native.spinUs = spinUs;
-  socket.native.spinCapped = spinAuto;
+  socket.native.spinCapped = flags.spin === undefined || spinAuto;
   socket.native.spinAuto = spinAuto;
   const agentWs = parseAgentWs(flags['agent-ws'] ?? [], targets);
   if (agentWs instanceof Error) return agentWs;

@@ -58,11 +58,16 @@ function agentLine(agent: Provenance['agents'][number]): string {
 function senderLine(s: SenderProvenance): string {
   const pacing = s.send_group_ns > 0
     ? `sent in groups: one wake-up per ${s.send_group_ns / 1000} µs, send error up to that by design, no spin`
-    : `one wake-up a slot, spin ${s.spin_auto ? 'auto, at the end ' : ''}${s.spin_ns / 1000} µs before each${wakeLateText(s.wake_late_p50_ns, s.wake_late_p90_ns)}`;
+    : `one wake-up a slot, ${spinText(s)}${wakeLateText(s.wake_late_p50_ns, s.wake_late_p90_ns)}`;
   const drops = s.receive_buffer_drops > 0 ? `; ${receiveBufferDropsText(s.receive_buffer_drops)}` : '';
   const lag = s.max_delivery_lag_ms >= DELIVERY_LAG_WARN_MS ? `; ${deliveryLagText(s.max_delivery_lag_ms)}` : '';
   const paused = s.backlog_paused_ms > 0 ? `; ${backlogPauseText(s.backlog_paused_ms)}` : '';
   return `sender ${s.protocol} IPv${s.family}, ${s.targets} target${s.targets === 1 ? '' : 's'}: ${pacing}${drops}${lag}${paused}`;
+}
+
+function spinText(s: SenderProvenance): string {
+  if (s.spin_auto) return `spin auto, at the end ${s.spin_ns / 1000} µs before each`;
+  return s.spin_ns > 0 ? `spin ${s.spin_ns / 1000} µs before each` : 'no spin: it sleeps to each deadline';
 }
 
 function wakeLateText(p50Ns: number | null | undefined, p90Ns: number | null | undefined): string {

@@ -29,8 +29,8 @@ export interface CpuPerProbeResult {
   controllerIoThreadUs: number | null;
   /** of it, the JavaScript thread (the process's main thread); the rest is V8's compiler and GC threads */
   controllerJsThreadUs: number | null;
-  /** the controller with --spin 0: what the rig costs without the busy-wait it buys send accuracy with */
-  controllerNoSpinUs: number | null;
+  /** the controller with --spin auto (the default only with --cpu): what the busy-wait that buys send accuracy costs */
+  controllerSpinAutoUs: number | null;
   /** the controller on fping's path (icmp://127.0.0.1, the kernel answers): the like-for-like row */
   controllerIcmpUs: number | null;
   controllerIcmpIoThreadUs: number | null;
@@ -150,7 +150,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   const controller: number[] = [];
   const controllerIoThread: number[] = [];
   const controllerJsThread: number[] = [];
-  const controllerNoSpin: number[] = [];
+  const controllerSpinAuto: number[] = [];
   const agent: number[] = [];
   const agentIoThread: number[] = [];
   const agentJsThread: number[] = [];
@@ -179,13 +179,13 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   for (let round = 0; round < rounds; round++) {
     // alternate who goes first, so neither always meets the machine warm
     const steps = [async () => record(await measureRtprobe(warmUpS, windowS, [], fping), controller),
-      async () => record(await measureRtprobe(warmUpS, windowS, ['--spin', '0'], fping), controllerNoSpin),
+      async () => record(await measureRtprobe(warmUpS, windowS, ['--spin', 'auto'], fping), controllerSpinAuto),
       async () => { const r = await measureRtprobeIcmp(warmUpS, windowS); controllerIcmp.push(r.controller); controllerIcmpIoThread.push(r.controllerIoThread); },
       async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
     for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
   }
   return { windowS, warmUpS, rounds, controllerUs: mean(controller), controllerIoThreadUs: mean(controllerIoThread),
-    controllerJsThreadUs: mean(controllerJsThread), controllerNoSpinUs: mean(controllerNoSpin),
+    controllerJsThreadUs: mean(controllerJsThread), controllerSpinAutoUs: mean(controllerSpinAuto),
     controllerIcmpUs: mean(controllerIcmp), controllerIcmpIoThreadUs: mean(controllerIcmpIoThread),
     agentUs: mean(agent), agentIoThreadUs: mean(agentIoThread), agentJsThreadUs: mean(agentJsThread), fpingUs: mean(fpingUs),
     controllerVsFping: medianOrNull(controllerVsFping), agentVsFping: medianOrNull(agentVsFping),
@@ -213,7 +213,7 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['  of it, its JavaScript thread', us(r.controllerJsThreadUs), ratio(r.controllerJsThreadUs)],
     ["  of it, V8's compiler and GC threads (the rest)", us(restOf(r.controllerUs, r.controllerIoThreadUs, r.controllerJsThreadUs)),
       ratio(restOf(r.controllerUs, r.controllerIoThreadUs, r.controllerJsThreadUs))],
-    ['rtprobe run --spin 0 (sleep only)', us(r.controllerNoSpinUs), ratio(r.controllerNoSpinUs)],
+    ['rtprobe run --spin auto (busy-waits for send accuracy)', us(r.controllerSpinAutoUs), ratio(r.controllerSpinAutoUs)],
     ["rtprobe run icmp://127.0.0.1 (fping's own path)", us(r.controllerIcmpUs), ratio(r.controllerIcmpUs)],
     ['  of it, its I/O thread (rtprobe-send)', us(r.controllerIcmpIoThreadUs), ratio(r.controllerIcmpIoThreadUs)],
     ['rtprobe agent (native reflector)', us(r.agentUs), ratio(r.agentUs)],
@@ -224,5 +224,5 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['fping -p 10 (beside the UDP runs)', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s), fping measured beside each UDP run of rtprobe in the same window; the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet), the rest mostly V8's optimizing compiler, which at 100 Hz still compiles the per-probe path 30-50 s in (perf) and is near 0 from ~90 s (start-up: it shrinks with a longer warm-up); the --spin 0 row shows what the default --spin auto costs (the wake-ups' median lateness, up to 100 µs; what it buys, send accuracy, is in the run's send_error_ns).\n${cpuGoalLine(r)}`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s), fping measured beside each UDP run of rtprobe in the same window; the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet), the rest mostly V8's optimizing compiler, which at 100 Hz still compiles the per-probe path 30-50 s in (perf) and is near 0 from ~90 s (start-up: it shrinks with a longer warm-up); the default sleeps to each deadline (no --cpu); the --spin auto row shows what busy-waiting the wake-ups' median lateness (up to 100 µs) costs, the default with --cpu (what it buys, send accuracy, is in the run's send_error_ns).\n${cpuGoalLine(r)}`;
 }

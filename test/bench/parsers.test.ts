@@ -248,7 +248,7 @@ describe('CPU per probe (issue 15 item 3)', () => {
   });
 
   it("the table splits each process into its I/O thread, its JavaScript thread and the rest (V8's threads), each beside fping", () => {
-    const none = { controllerNoSpinUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null,
+    const none = { controllerSpinAutoUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null,
       controllerVsFping: null, agentVsFping: null };
     const table = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
       agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none });

@@ -56,7 +56,7 @@ describe('provenance in every report (real CLI, loopback)', () => {
     const agent = await startAgent(['--ws', '127.0.0.1:0', '--insecure-no-auth', '--stream-interval', '500ms', '--rt-priority', '10']);
     try {
       const args = ['run', '--target', `g=127.0.0.1:${agent.port}`, '--agent-ws', agent.streamUrl ?? '', '--count', '100', '--rate', '200',
-        '--dscp', '46', '--mlock', '--json', '-'];
+        '--dscp', '46', '--mlock', '--cpu', '0', '--json', '-'];
       const result = await runCli(args);
       expect(result.code, result.stderr).toBe(0);
       const { provenance } = JSON.parse(result.stdout);
@@ -66,6 +66,8 @@ describe('provenance in every report (real CLI, loopback)', () => {
         rt: {
           sender: 'native', require_rt: false,
           dscp: { requested: 46, applied: true, reason: null },
+          cpu: { requested: 0 },
+          // --cpu given: the default spin is auto (a pin that fails is a warning: its reason is kept)
           spin_us: { requested: 'auto', applied: true, reason: null },
         },
         // one target, no groups; the spin follows the wake-ups (checked below)

@@ -60,7 +60,7 @@ describe.skipIf(skipReason !== null)(`receive-buffer drops are counted and repor
       expect(kernelDrops).toBeGreaterThan(1000);
       expect(sender.receive_buffer_drops).toBe(kernelDropsLater);
       expect(run.stderr()).toContain(`warning: udp IPv4 socket: ${kernelDropsLater} replies dropped by its full receive buffer`);
-      expect(run.stderr()).toMatch(new RegExp(`^sender udp IPv4, 1 target: one wake-up a slot, spin auto, at the end [\\d.]+ µs before each \\(its wake-ups came [\\d.]+ µs late at the median, up to [\\d.]+ µs late at p90, of the last 64, CLOCK_MONOTONIC\\); ${kernelDropsLater} replies dropped`, 'm'));
+      expect(run.stderr()).toMatch(new RegExp(`^sender udp IPv4, 1 target: one wake-up a slot, no spin: it sleeps to each deadline \\(its wake-ups came [\\d.]+ µs late at the median, up to [\\d.]+ µs late at p90, of the last 64, CLOCK_MONOTONIC\\); ${kernelDropsLater} replies dropped`, 'm'));
       // the junk that fit in the buffer was read and rejected, none of it crashed the run
       expect(report.targets[0].received).toBeGreaterThan(150);
     } finally {

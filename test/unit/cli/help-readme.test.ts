@@ -28,6 +28,6 @@ describe('README and --help agree', () => {
   });
 
   it('--spin is in the README\'s run table', () => {
-    expect(README).toMatch(/^\| `--spin auto\\\|US` \| `auto` \|/m);
+    expect(README).toMatch(/^\| `--spin auto\\\|US` \| `0`; `auto` with `--cpu` \|/m);
   });
 });

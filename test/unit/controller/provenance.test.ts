@@ -99,6 +99,11 @@ describe('provenance text and HTML', () => {
       'sender icmp IPv6, 1 target: one wake-up a slot, spin 100 µs before each (its wake-ups came 92.0 µs late at the median, up to 151.7 µs late at p90, of the last 64, CLOCK_MONOTONIC)',
       'sender udp IPv4, 1 target: one wake-up a slot, spin auto, at the end 14.2 µs before each (its wake-ups came 14.2 µs late at the median, up to 24.2 µs late at p90, of the last 64, CLOCK_MONOTONIC)',
     ]);
+    // the default without --cpu: sleep only
+    const sleeping = { ...senders[1], spin_ns: 0 } as NonNullable<Provenance['senders']>[number];
+    expect(formatProvenanceLines({ ...provenance, lab: null, agents: [], senders: [sleeping] }).slice(3)).toEqual([
+      'sender icmp IPv6, 1 target: one wake-up a slot, no spin: it sleeps to each deadline (its wake-ups came 92.0 µs late at the median, up to 151.7 µs late at p90, of the last 64, CLOCK_MONOTONIC)',
+    ]);
     // a report written before the median was measured: the 90th percentile alone
     const older = { ...senders[2], wake_late_p50_ns: undefined } as unknown as NonNullable<Provenance['senders']>[number];
     expect(formatProvenanceLines({ ...provenance, lab: null, agents: [], senders: [older] }).slice(3)).toEqual([

@@ -30,7 +30,7 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: '127.0.0.1:7707', host: '127.0.0.1', port: 7707, mode: 'udp' }],
       rateHz: 100, durationNs: 30e9, count: null, sizeBytes: 64, timeoutNs: 1e9, lossAfterNs: 10e9,
       json: null, quiet: false, verbose: false, timestamps: 'auto',
-      socket: { native: { spinUs: 100, spinCapped: true, spinAuto: true }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
+      socket: { native: { spinUs: 0, spinCapped: true, spinAuto: false }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
       verdict: { maxRttNs: null, maxP99Ns: null, maxLossRatio: null },
     });
     expect(DEFAULT_AGENT_PORT).toBe(7707);
@@ -49,7 +49,7 @@ describe('parseRunConfig defaults', () => {
       targets: [{ name: 'a', host: '10.0.0.1', port: 9000, mode: 'udp' }, { name: 'b', host: 'fd00::2', port: 7707, mode: 'udp' }],
       rateHz: 1000, durationNs: 16 * 3600e9, count: null, sizeBytes: 1472, timeoutNs: 50e6, lossAfterNs: 2e9,
       json: '-', quiet: true, verbose: false, timestamps: 'kernel',
-      socket: { native: { spinUs: 100, spinCapped: true, spinAuto: true }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
+      socket: { native: { spinUs: 0, spinCapped: true, spinAuto: false }, requireRt: false, given: [] }, agentWs: new Map(), agentToken: null, authKey: null,
       verdict: { maxRttNs: null, maxP99Ns: null, maxLossRatio: null },
     });
   });
@@ -63,8 +63,10 @@ describe('parseRunConfig defaults', () => {
     expect(c.targets.map((t) => [t.name, t.mode, t.port])).toEqual([['a', 'icmp', 0], ['b', 'udp', 9]]);
   });
 
-  it('--spin: the default (auto) follows the wake-ups up to 100 µs, capped at a tenth of the slot spacing; a --spin given is spun in full', () => {
-    expect(config({ target: TARGET }).socket.native).toMatchObject({ spinUs: 100, spinCapped: true, spinAuto: true });
+  it('--spin: auto follows the wake-ups up to 100 µs, capped at a tenth of the slot spacing, the default with --cpu; without it the default sleeps; a --spin given is spun in full', () => {
+    expect(config({ target: TARGET }).socket.native).toMatchObject({ spinUs: 0, spinCapped: true, spinAuto: false });
+    expect(config({ target: TARGET, cpu: '1' }).socket.native).toMatchObject({ spinUs: 100, spinCapped: true, spinAuto: true });
+    expect(config({ target: TARGET, cpu: '1', spin: '0' }).socket.native).toMatchObject({ spinUs: 0, spinCapped: false, spinAuto: false });
     expect(config({ target: TARGET, spin: 'auto' }).socket.native).toMatchObject({ spinUs: 100, spinCapped: true, spinAuto: true });
     expect(config({ target: TARGET, spin: '100' }).socket.native).toMatchObject({ spinUs: 100, spinCapped: false, spinAuto: false });
     expect(config({ target: TARGET, spin: '0' }).socket.native).toMatchObject({ spinUs: 0, spinCapped: false, spinAuto: false });
