@@ -67,6 +67,11 @@ const TURNAROUND_NS = 6;
 const STATE_BYTE = 7 * 8;
 const HAS_TX_BYTE = 7 * 8 + 1;
 
+const TWO_32 = 4294967296;
+const MAX_SAFE_SEQ = BigInt(Number.MAX_SAFE_INTEGER);
+/** The number paths read a 64-bit word as its two 32-bit halves, low one first. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 const FREE = 0;
 const PENDING = 1; // sent, no reply yet
 const REPLIED = 2; // reply here, TX stamp still to come
@@ -97,6 +102,10 @@ export class ReplyMatcher {
   private readonly words: BigInt64Array;
   private readonly floats: Float64Array;
   private readonly bytes: Uint8Array;
+  // The words' 32-bit halves: differences and comparisons as numbers, without the BigInt
+  // that reading a BigInt64Array element makes (per probe, several of them).
+  private readonly lows: Uint32Array;
+  private readonly highs: Int32Array;
   private nextSeq = 0n;
   private oldestSeq = 0n;
   private highestReplied = -1n;
@@ -109,6 +118,8 @@ export class ReplyMatcher {
     this.words = new BigInt64Array(buffer);
     this.floats = new Float64Array(buffer);
     this.bytes = new Uint8Array(buffer);
+    this.lows = new Uint32Array(buffer);
+    this.highs = new Int32Array(buffer);
   }
 
   /** Probes sent and not yet resolved as received or lost. */
@@ -186,17 +197,19 @@ export class ReplyMatcher {
   }
 
   /** Declares lost every probe older than lossAfter at `nowMonoNs`. */
-  expire(nowMonoNs: bigint): CompletedRoundTrip[] {
-    const completed: CompletedRoundTrip[] = [];
+  expire(nowMonoNs: bigint): readonly CompletedRoundTrip[] {
+    let completed: CompletedRoundTrip[] | null = null;
+    // (monotonic ns as numbers: exact for 104 days of uptime, within ns long after)
+    const now = Number(nowMonoNs);
+    const lossAfter = Number(this.options.lossAfterNs);
     while (this.oldestSeq < this.nextSeq) {
       const i = this.index(this.oldestSeq);
-      const resolved = this.bytes[i * 8 + STATE_BYTE] === DONE || this.bytes[i * 8 + STATE_BYTE] === LOST || this.bytes[i * 8 + STATE_BYTE] === REFUSED ||
-        this.seqs[i + SEQ] !== this.oldestSeq;
-      const sentAt = this.words[i + SENT_MONO_NS] ?? 0n;
-      if (!resolved && nowMonoNs - sentAt < this.options.lossAfterNs) break;
-      this.resolveOldest(completed);
+      const state = this.bytes[i * 8 + STATE_BYTE];
+      const resolved = state === DONE || state === LOST || state === REFUSED || !this.holds(i, this.oldestSeq);
+      if (!resolved && now - this.wordNumber(i + SENT_MONO_NS) < lossAfter) break;
+      this.resolveOldest(completed ??= []);
     }
-    return completed;
+    return completed ?? NONE_COMPLETED;
   }
 
   /** End of run: whatever is still unanswered is lost. */
@@ -209,7 +222,7 @@ export class ReplyMatcher {
   private resolveOldest(completed: CompletedRoundTrip[]): void {
     const seq = this.oldestSeq;
     const i = this.index(seq);
-    if (this.seqs[i + SEQ] === seq) {
+    if (this.holds(i, seq)) {
       if (this.bytes[i * 8 + STATE_BYTE] === PENDING) {
         this.bytes[i * 8 + STATE_BYTE] = LOST;
         this.lost++;
@@ -222,8 +235,8 @@ export class ReplyMatcher {
 
   private complete(i: number, seq: bigint, txMissing: boolean): CompletedRoundTrip {
     this.bytes[i * 8 + STATE_BYTE] = DONE;
-    const monoRttNs = Number((this.words[i + RX_MONO_NS] ?? 0n) - (this.words[i + SENT_MONO_NS] ?? 0n));
-    const stampedRttNs = Number((this.words[i + RX_NS] ?? 0n) - (this.words[i + TX_NS] ?? 0n));
+    const monoRttNs = this.difference(i + RX_MONO_NS, i + SENT_MONO_NS);
+    const stampedRttNs = this.difference(i + RX_NS, i + TX_NS);
     // Kernel stamps are CLOCK_REALTIME: a wall-clock step between them (NTP, a VM resume) would
     // be an RTT of ±the step. A stamped RTT that is negative or longer than the monotonic
     // interval around it is such a step; the monotonic RTT is then the measurement.
@@ -240,12 +253,32 @@ export class ReplyMatcher {
 
   /** The slot of `seq`: its first word. */
   private index(seq: bigint): number {
-    return Number(seq % this.capacityBig) * SLOT_WORDS;
+    // (the remainder of a BigInt is a new BigInt; a safe seq's number is not)
+    return (seq <= MAX_SAFE_SEQ ? Number(seq) % this.capacity : Number(seq % this.capacityBig)) * SLOT_WORDS;
   }
 
   /** The slot holding `seq`, or -1 when it was overwritten or freed. */
   private slotOf(seq: bigint): number {
     const i = this.index(seq);
-    return this.seqs[i + SEQ] === seq && this.bytes[i * 8 + STATE_BYTE] !== FREE ? i : -1;
+    return this.holds(i, seq) && this.bytes[i * 8 + STATE_BYTE] !== FREE ? i : -1;
+  }
+
+  /** Slot `i`'s seq is `seq` (compared by halves for a safe seq: no BigInt read). */
+  private holds(i: number, seq: bigint): boolean {
+    if (!LITTLE_ENDIAN || seq > MAX_SAFE_SEQ) return this.seqs[i + SEQ] === seq;
+    const n = Number(seq);
+    return this.lows[(i + SEQ) * 2] === n % TWO_32 && this.highs[(i + SEQ) * 2 + 1] === Math.floor(n / TWO_32);
+  }
+
+  /** Word `a` − word `b` as a number, as Number(a − b) makes it, without the BigInts. */
+  private difference(a: number, b: number): number {
+    if (!LITTLE_ENDIAN) return Number((this.words[a] ?? 0n) - (this.words[b] ?? 0n));
+    // the halves' differences are exact; one rounding at the end, as Number() of the BigInt
+    return ((this.highs[a * 2 + 1] ?? 0) - (this.highs[b * 2 + 1] ?? 0)) * TWO_32 + ((this.lows[a * 2] ?? 0) - (this.lows[b * 2] ?? 0));
+  }
+
+  /** Word `w` as a number: exact below 2^53 (monotonic ns). */
+  private wordNumber(w: number): number {
+    return LITTLE_ENDIAN ? (this.highs[w * 2 + 1] ?? 0) * TWO_32 + (this.lows[w * 2] ?? 0) : Number(this.words[w] ?? 0n);
   }
 }

@@ -148,7 +148,9 @@ export class RunState {
     const stamped = reply.t2Source !== 'none' && reply.t3Source !== 'none';
     const turnaroundNs = stamped ? Number(reply.t3Ns - reply.t2Ns) : null;
     if (this.match(stats, event, reply.seq, turnaroundNs)) {
-      stats.agentStamps = { t2: reply.t2Source, t3: reply.t3Source };
+      const known = stats.agentStamps;
+      // (a new object only when the agent's stamps change, not per reply)
+      if (known?.t2 !== reply.t2Source || known.t3 !== reply.t3Source) stats.agentStamps = { t2: reply.t2Source, t3: reply.t3Source };
       if (turnaroundNs !== null) stats.turnaround.record(turnaroundNs);
     }
   }

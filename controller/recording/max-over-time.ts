@@ -38,7 +38,12 @@ export class MaxOverTime {
 
   private pointAt(atMs: number): MaxPoint | undefined {
     const startMs = this.originMs + Math.floor((atMs - this.originMs) / this.spanMs) * this.spanMs;
-    return this.points.findLast((p) => p.startMs === startMs);
+    // A loop, not findLast with a closure: this runs per probe, and the closure was garbage.
+    for (let i = this.points.length - 1; i >= 0; i--) {
+      const point = this.points[i];
+      if (point?.startMs === startMs) return point;
+    }
+    return undefined;
   }
 
   private halve(): void {

@@ -31,11 +31,15 @@ const AUTH_VERDICTS = [null, 'genuine', 'unauthenticated', 'bad-auth'] as const;
 const FIELDS_AT = 24;
 const u64 = (view: DataView, at: number, field: Field): bigint => view.getBigUint64(at + FIELDS_AT + field * 8, true);
 const i64 = (view: DataView, at: number, field: Field): bigint => view.getBigInt64(at + FIELDS_AT + field * 8, true);
-const count = (view: DataView, at: number): number => Number(u64(view, at, Field.Count));
-/** A TX stamp folded into a sent/reflected record: [txNs, source], or nulls. */
-const foldedTx = (view: DataView, at: number): [bigint | null, StampSource | null] => {
+/** The count field (a code or a count: far below 2^53) as a number, without a BigInt: its two halves. */
+const count = (view: DataView, at: number): number =>
+  view.getUint32(at + FIELDS_AT + Field.Count * 8 + 4, true) * 4294967296 + view.getUint32(at + FIELDS_AT + Field.Count * 8, true);
+/** A TX stamp folded into a sent/reflected record (its source is not 0), or null. */
+const foldedTxNs = (view: DataView, at: number): bigint | null => (count(view, at) === 0 ? null : i64(view, at, Field.StampNs));
+/** Its source (per record: two reads, not a pair to unpack). */
+const foldedTxSource = (view: DataView, at: number): StampSource | null => {
   const source = count(view, at);
-  return source === 0 ? [null, null] : [i64(view, at, Field.StampNs), SOURCES[source] ?? 'user'];
+  return source === 0 ? null : SOURCES[source] ?? 'user';
 };
 
 /** The events of one packed batch, in order, shaped as NativeEvent. */
@@ -56,12 +60,10 @@ function decodeRecord(view: DataView, at: number, strings: readonly string[], da
   const text = stringIndex >= 0 ? strings[stringIndex] ?? '' : '';
   const kind = view.getUint8(at);
   switch (kind) {
-    case 0: {
-      const [txNs, txSource] = foldedTx(view, at);
+    case 0:
       return { kind: 'sent', target, seq: u64(view, at, Field.Seq), slot: u64(view, at, Field.Slot),
         dueMonoNs: i64(view, at, Field.DueMonoNs), sentMonoNs: i64(view, at, Field.SentMonoNs), t1RealNs: i64(view, at, Field.T1RealNs),
-        txNs, txSource };
-    }
+        txNs: foldedTxNs(view, at), txSource: foldedTxSource(view, at) };
     case 1: return { kind: 'tx', target, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source };
     case 2: return { kind: 'missed', target, slot: u64(view, at, Field.Slot), dueMonoNs: i64(view, at, Field.DueMonoNs), count: count(view, at) };
     case 3: {
@@ -72,12 +74,10 @@ function decodeRecord(view: DataView, at: number, strings: readonly string[], da
     }
     case 4: return { kind: 'done' };
     case 5: return { kind: 'error', message: text };
-    case 6: {
-      const [txNs, txSource] = foldedTx(view, at);
+    case 6:
       return { kind: 'reflected', address: text, port, session, seq: u64(view, at, Field.Seq), t1Ns: u64(view, at, Field.T1Ns),
         t2Ns: u64(view, at, Field.T2Ns), t3Ns: u64(view, at, Field.T3Ns), t2Source: source, rxMonoNs: i64(view, at, Field.RxMonoNs),
-        txNs, txSource };
-    }
+        txNs: foldedTxNs(view, at), txSource: foldedTxSource(view, at) };
     case 7: return { kind: 'reflect-tx', session, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source,
       t2Ns: u64(view, at, Field.T2Ns) };
     case 8: return { kind: 'refused', reason: text as RefusedEvent['reason'], count: count(view, at) };

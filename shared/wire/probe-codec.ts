@@ -131,16 +131,19 @@ export function decodeProbe(data: Uint8Array): DecodeResult {
   } else if (reserved !== 0) {
     return { ok: false, reason: 'bad-reserved' };
   }
+  // A DataView's getBigUint64 makes one BigInt; Buffer's readBigUInt64BE makes four (two
+  // halves, a shift and a sum): this runs per reply.
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   return {
     ok: true,
     packet: {
       type,
       refusal,
       session: buf.readUInt32BE(OFFSET_SESSION),
-      seq: buf.readBigUInt64BE(OFFSET_SEQ),
-      t1Ns: buf.readBigUInt64BE(OFFSET_T1),
-      t2Ns: buf.readBigUInt64BE(OFFSET_T2),
-      t3Ns: buf.readBigUInt64BE(OFFSET_T3),
+      seq: view.getBigUint64(OFFSET_SEQ),
+      t1Ns: view.getBigUint64(OFFSET_T1),
+      t2Ns: view.getBigUint64(OFFSET_T2),
+      t3Ns: view.getBigUint64(OFFSET_T3),
       t2Source: SOURCE_BY_CODE[(flags >> FLAGS_T2_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
       t3Source: SOURCE_BY_CODE[(flags >> FLAGS_T3_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
       lengthBytes,

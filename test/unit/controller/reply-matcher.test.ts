@@ -311,6 +311,31 @@ describe('ReplyMatcher: 64-bit sequence numbers', () => {
   });
 });
 
+describe('ReplyMatcher: seqs across 2^53 (numbers below it, BigInts above)', () => {
+  it('probes from 2^53-8 to 2^53+8 are matched, reordered, lost and timed alike on both sides', () => {
+    const m = new ReplyMatcher({ capacity: 16, timeoutNs: 1e9, lossAfterNs: 10n * SEC });
+    const first = 2n ** 53n - 8n;
+    // monotonic stamps past 2^53 too (a host up 105 days) and kernel stamps of today's CLOCK_REALTIME
+    const mono = 2n ** 53n + 123n;
+    const completed: CompletedRoundTrip[] = [];
+    for (let i = 0n; i < 16n; i++) {
+      m.onSent(first + i, mono + i * PERIOD, 0);
+      expect(m.onTxStamp(first + i, KERNEL_OFFSET + i * PERIOD + 7n)).toBeNull();
+    }
+    for (const i of [0n, 1n, 2n, 3n, 4n, 5n, 6n, 8n, 7n, 9n, 10n, 12n, 13n, 14n, 15n]) { // 11 never answered, 7 after 8
+      const outcome = m.onReply(first + i, KERNEL_OFFSET + i * PERIOD + 7n + 250_001n + i, mono + i * PERIOD + 300_000n);
+      if (outcome.kind === 'accepted' && outcome.completed) completed.push(outcome.completed);
+    }
+    expect(m.onReply(first + 8n, KERNEL_OFFSET, mono)).toEqual({ kind: 'duplicate' });
+    expect(m.onReply(first + 16n, KERNEL_OFFSET, mono)).toEqual({ kind: 'unknown-seq' });
+    m.expire(mono + 11n * PERIOD + 10n * SEC);
+    expect(counters(m)).toEqual({ ...ZERO, sent: 16, received: 15, lost: 1, duplicates: 1, reordered: 1 });
+    // every RTT from the kernel stamps, to the ns: 250 001 + i
+    expect(completed.map((c) => [c.seq - first, c.rttNs, c.userFallback]))
+      .toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 8n, 7n, 9n, 10n, 12n, 13n, 14n, 15n].map((i) => [i, 250_001 + Number(i), false]));
+  });
+});
+
 describe('ReplyMatcher: turnaround', () => {
   it('carries the reply\'s turnaround to the completed round trip', () => {
     const m = new ReplyMatcher({ capacity: 16, timeoutNs: 1e9, lossAfterNs: 10n ** 10n });
