@@ -1,4 +1,4 @@
-import { createNativeReflector, type NativeReflector } from './native-reflector-socket.js';
+import { createNativeReflector, type NativeReflector, type ReflectorEvent } from './native-reflector-socket.js';
 import type { NativeAddon, NativeSocketCommonOptions, NativeSocketStats } from '../shared/native/native-addon.js';
 import { decodeProbe } from '../shared/wire/probe-codec.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
@@ -34,15 +34,25 @@ export async function openNativeReflector(addon: NativeAddon, host: string, port
     core.receiveBufferDrops = Math.max(core.receiveBufferDrops, stats.receiveBufferDrops);
     core.backlogPausedNs = Math.max(core.backlogPausedNs, stats.backlogPausedNs);
   };
+  // A controller's probes all come from one address and port: its text is made once, not per probe.
+  let lastPeer = { address: '', port: -1, text: '' };
+  const peerOf = (address: string, port: number): string => {
+    if (address !== lastPeer.address || port !== lastPeer.port) {
+      lastPeer = { address, port, text: family === 6 ? `[${address}]:${port}` : `${address}:${port}` };
+    }
+    return lastPeer.text;
+  };
   let opened: NativeReflector | null = null;
   const { value: reflector, warnings } = await openWithRtFallback(socket, (native) => createNativeReflector(addon, {
     ...native, ...options,
   }, (events) => {
     const nowMs = wallMsOfMono(monoNs());
-    for (const event of events) {
+    // (an index, not for-of: see RunState.apply)
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as ReflectorEvent;
       switch (event.kind) {
         case 'reflected': {
-          const peer = family === 6 ? `[${event.address}]:${event.port}` : `${event.address}:${event.port}`;
+          const peer = peerOf(event.address, event.port);
           // when its thread read it, not when the batch came: the interval it belongs to
           const readMs = wallMsOfMono(event.rxMonoNs);
           core.reflectedProbe({ session: event.session, seq: event.seq, peer, t1Ns: event.t1Ns, t2Ns: event.t2Ns, nowMs: readMs }, null);

@@ -13,7 +13,9 @@ export function deliverBatch(events: NativeEvent[], readUntilMonoNs: bigint, onE
   const transport: TransportEvent[] = [];
   const errors: NativeErrorEvent[] = [];
   let flushed = false;
-  for (const event of events) {
+  // (an index, not for-of: see RunState.apply)
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i] as NativeEvent;
     switch (event.kind) {
       case 'error':
         errors.push(event);

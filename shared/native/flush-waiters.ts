@@ -20,6 +20,7 @@ export class FlushWaiters {
 
   /** A batch was handed over (call after its events went on): answers what it answers. */
   answer(events: readonly NativeEvent[]): void {
+    if (this.waiting.length === 0) return; // nearly always: no need to look at the events
     for (const event of events) if (event.kind === 'flushed') for (const resolve of this.waiting.splice(0, event.count)) resolve();
   }
 
