@@ -4,7 +4,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ADDON = join(ROOT, 'shared', 'native', 'build', 'Release', 'rtprobe_native.node');
@@ -29,7 +29,27 @@ export async function writeBundle(outDir, { logLevel = 'warning' } = {}) {
   if (!existsSync(ADDON)) throw new Error(`${ADDON} is missing: build the addon first (npm ci, or node shared/native/build-addon.js)`);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(libDir, { recursive: true });
-  await build({
+  // esbuild serves builds from a child process that stays, and pings this one, until stopped.
+  // The launcher builds in the process that then probes for hours (the first run after any
+  // change, a fresh clone's `npm start`): its main thread answered those pings (a third of its
+  // CPU at 10 Hz in a perf profile) and the child used ~2 ms a second (issue 15: the rig's own CPU use).
+  try {
+    await buildBundle(libDir, pkg, logLevel);
+  } finally {
+    await stop();
+  }
+  copyFileSync(ADDON, join(libDir, 'rtprobe_native.node'));
+  // A CommonJS launcher (no extension, no package.json type) that imports the ESM entry chunk.
+  writeFileSync(join(outDir, 'rtprobe'), "#!/usr/bin/env node\n'use strict';\nimport('./lib/main.mjs');\n");
+  chmodSync(join(outDir, 'rtprobe'), 0o755);
+  mkdirSync(join(outDir, 'systemd'));
+  copyFileSync(join(ROOT, 'agent', 'systemd', 'rtprobe-agent.service'), join(outDir, 'systemd', 'rtprobe-agent.service'));
+  copyFileSync(join(ROOT, 'README.md'), join(outDir, 'README.md'));
+  writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true }, null, 2)}\n`);
+}
+
+function buildBundle(libDir, pkg, logLevel) {
+  return build({
     absWorkingDir: ROOT,
     entryPoints: { main: 'shared/cli/main.ts' },
     outdir: libDir,
@@ -51,12 +71,4 @@ export async function writeBundle(outDir, { logLevel = 'warning' } = {}) {
     legalComments: 'none',
     logLevel,
   });
-  copyFileSync(ADDON, join(libDir, 'rtprobe_native.node'));
-  // A CommonJS launcher (no extension, no package.json type) that imports the ESM entry chunk.
-  writeFileSync(join(outDir, 'rtprobe'), "#!/usr/bin/env node\n'use strict';\nimport('./lib/main.mjs');\n");
-  chmodSync(join(outDir, 'rtprobe'), 0o755);
-  mkdirSync(join(outDir, 'systemd'));
-  copyFileSync(join(ROOT, 'agent', 'systemd', 'rtprobe-agent.service'), join(outDir, 'systemd', 'rtprobe-agent.service'));
-  copyFileSync(join(ROOT, 'README.md'), join(outDir, 'README.md'));
-  writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true }, null, 2)}\n`);
 }

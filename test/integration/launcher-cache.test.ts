@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,23 @@ function fakeCheckout(): string {
   writeFileSync(join(root, 'shared', 'cli', 'b.ts'), 'export const b = 2;\n');
   writeFileSync(join(root, 'package.json'), '{}\n');
   return root;
+}
+
+/** The command lines of `pid`'s child processes (from /proc/PID/stat's ppid field). */
+function childrenOf(pid: number): string[] {
+  const children: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // (the command name in parentheses may hold spaces: the fields after its last ')')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim());
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
 }
 
 describe('bundleKey: what the cached bundle is built from', () => {
@@ -87,6 +104,17 @@ describe('the launcher runs the checkout from a cached bundle', () => {
       const result = await runCli(['--version'], { env });
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(/^rtprobe \d+\.\d+\.\d+/);
+    }
+  });
+
+  it('an agent that built the bundle keeps no child process (esbuild\'s service is stopped once built)', async () => {
+    const cache = temp('rtprobe-cache-');
+    const agent = await startAgent([], '127.0.0.1:0', { RTPROBE_CACHE_DIR: cache });
+    try {
+      expect(readdirSync(cache)).toEqual([bundleKey(ROOT)]); // it built the bundle itself
+      expect(childrenOf(agent.child.pid ?? -1)).toEqual([]);
+    } finally {
+      await agent.stop();
     }
   });
 
