@@ -42,7 +42,8 @@ const REQUESTED: [OptionName, (o: NativeSocketCommonOptions) => number | boolean
   ['rt_priority', (o) => o.rtPriority],
   ['cpu', (o) => o.cpu],
   ['mlock', (o) => (o.mlock ? true : undefined)],
-  ['spin_us', (o) => (o.spinAuto === true ? 'auto' : o.spinUs)],
+  // (the default without --cpu, sleeping, is no option asked for: it is in the sender's line)
+  ['spin_us', (o) => (o.spinAuto === true ? 'auto' : o.spinCapped === true && o.spinUs === 0 ? undefined : o.spinUs)],
   ['dscp', (o) => o.dscp],
   ['priority', (o) => o.priority],
   ['busy_poll_us', (o) => o.busyPollUs],

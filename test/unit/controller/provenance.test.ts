@@ -30,10 +30,16 @@ describe('RT settings as applied', () => {
   it('the user-space sender applies none of them', () => {
     const rt = appliedRtSettings({ spinUs: 100 }, [], 'user', false);
     expect(rt.spin_us).toEqual({ requested: 100, applied: false, reason: 'not used: the user-space sender (no native addon)' });
-    // the default: the spin follows the wake-ups (up to spinUs)
-    const auto = appliedRtSettings({ spinUs: 100, spinAuto: true }, [], 'native', false);
+    // auto (the default with --cpu): the spin follows the wake-ups (up to spinUs)
+    const auto = appliedRtSettings({ spinUs: 100, spinCapped: true, spinAuto: true }, [], 'native', false);
     expect(auto.spin_us).toEqual({ requested: 'auto', applied: true, reason: null });
     expect(formatRtSettings(auto)).toBe('native socket thread: spin auto applied');
+    // the default without --cpu sleeps: nothing was asked for; a --spin 0 given was
+    const sleeping = appliedRtSettings({ spinUs: 0, spinCapped: true, spinAuto: false }, [], 'native', false);
+    expect(sleeping.spin_us).toBeUndefined();
+    expect(formatRtSettings(sleeping)).toBe('native socket thread, no RT options');
+    expect(appliedRtSettings({ spinUs: 0, spinCapped: false, spinAuto: false }, [], 'native', false).spin_us)
+      .toEqual({ requested: 0, applied: true, reason: null });
   });
 });
 
