@@ -58,7 +58,7 @@ export interface RunOutcome {
 export class RunSetupError extends Error {}
 
 // The schedule starts a little after set-up so the first probe is not late by construction.
-const START_DELAY_NS = 20_000_000n;
+export const START_DELAY_NS = 20_000_000n;
 // Loss is resolved with each batch of events at most this often (every batch while sending:
 // it holds the send events), with the status line's timer, and at the end (drainInFlight).
 const EXPIRE_EVERY_NS = 100_000_000n;
@@ -184,10 +184,16 @@ function startRunTimers(state: RunState, stats: TargetStats[], transports: Famil
     });
   }, STATUS_EVERY_MS);
   const intervalTimer = io.interval ? setInterval(() => {
-    state.expire(monoNs());
-    // Interval times follow the monotonic clock (anchored to the wall clock once): a wall-clock
-    // step must not make an interval 30 s long, or negative (which stopped a soak's logs).
-    io.interval?.onInterval(stats, wallMsOfMono(monoNs()));
+    // An interval closes at this instant with what the threads have read by now: they are asked
+    // for it first, or up to a batch (100 ms) of its probes would land in the next interval.
+    const closeMonoNs = monoNs();
+    void flushTransports(transports).then(() => {
+      if (stopped) return; // the run's end closes the last interval itself
+      state.expire(closeMonoNs);
+      // Interval times follow the monotonic clock (anchored to the wall clock once): a wall-clock
+      // step must not make an interval 30 s long, or negative (which stopped a soak's logs).
+      io.interval?.onInterval(stats, wallMsOfMono(closeMonoNs));
+    });
   }, io.interval.ms) : null;
   const endTimer = window.endMonoNs === undefined ? null
     : setTimeout(stopAll, Number(window.endMonoNs - monoNs()) / 1e6 + 50);
@@ -335,6 +341,7 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
     await drainInFlight(config, state, stats, transports, io.signal?.aborted ?? false, sendingEndedNs);
     io.onStats?.(stats);
     await links.flushAll(AGENT_FLUSH_TIMEOUT_MS);
+    stopTimers(); // (an interval close still waiting for its flush must not follow the last one)
     io.interval?.onInterval(stats, wallMsOfMono(monoNs()));
     return buildOutcome(config, state, stats, transports, startedMs, Number(sendingEndedNs - startMonoNs) / 1e9, warnings);
   } finally {

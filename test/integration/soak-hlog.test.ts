@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { START_DELAY_NS } from '../../controller/engine/run-controller.js';
 import { CLI_PATH, runCli, startAgent } from '../helpers/cli.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -129,6 +130,37 @@ describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI o
       const rttLines = intervalLines(file).filter((line) => line.startsWith('Tag=rtt,'));
       const java = await javaRttTotals(file);
       if (java !== null) expect(java).toEqual({ intervals: rttLines.length, count: target.rtt_ns.count });
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  // An interval closes on a JavaScript timer while the native thread hands its events over in
+  // 100 ms batches: without a flush at the close, the probes of the last batch's stretch went
+  // into the next interval (the first interval held 91 of its 99 probes).
+  it('an interval holds every probe sent before it closed: the threads hand over their events first', async () => {
+    const agent = await startAgent();
+    const logs = join(dir, 'boundary');
+    try {
+      const child = soak(['--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--json', '-', '--quiet']);
+      let stdout = '';
+      child.stdout?.on('data', (c: Buffer) => { stdout += c.toString(); });
+      await waitForIntervals(logs, 6, 30_000); // 2 intervals × 3 tags
+      child.kill('SIGINT');
+      expect(await ended(child)).toBe(0);
+      const intervals = [...readFileSync(logFile(logs) ?? '', 'utf8').matchAll(/^#\[rtprobe-interval: start=([\d.]+) length=([\d.]+) sent=(\d+) /gm)]
+        .map((m) => ({ endS: Number(m[1]) + Number(m[2]), sent: Number(m[3]) }));
+      // Slot k is due at 'started' + the schedule's start delay + k × 10 ms (100 Hz).
+      const firstDueS = Date.parse(JSON.parse(stdout).started as string) / 1000 + Number(START_DELAY_NS) / 1e9;
+      const dueBy = (endS: number): number => Math.floor((endS - firstDueS) / 0.01) + 1;
+      const [first, second] = intervals;
+      const expected = [dueBy(first?.endS ?? 0), dueBy(second?.endS ?? 0) - dueBy(first?.endS ?? 0)];
+      console.log(`first two intervals: sent ${first?.sent} and ${second?.sent}, slots due in them ${expected.join(' and ')}`);
+      // (± 1: the ms of the timestamps, a slot due at the close; + 2: slots sent while the flush is answered)
+      expect(first?.sent).toBeGreaterThanOrEqual((expected[0] ?? 0) - 1);
+      expect(first?.sent).toBeLessThanOrEqual((expected[0] ?? 0) + 2);
+      expect(second?.sent).toBeGreaterThanOrEqual((expected[1] ?? 0) - 2);
+      expect(second?.sent).toBeLessThanOrEqual((expected[1] ?? 0) + 2);
     } finally {
       await agent.stop();
     }
