@@ -103,7 +103,7 @@ describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)
     }
   });
 
-  // A run without soak intervals takes batches once a second (run-controller batchIntervalMs);
+  // A run without soak intervals takes batches when full or after 10 s (run-controller batchIntervalMs);
   // the status line asks for what the thread holds first, so it is never a batch behind.
   it('the status line each second is current: its sent and rcvd are those of that second, not of the last batch', async () => {
     const agent = await startAgent();
