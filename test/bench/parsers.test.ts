@@ -249,11 +249,19 @@ describe('CPU per probe (issue 15 item 3)', () => {
 
   it("the table splits each process into its I/O thread, its JavaScript thread and the rest (V8's threads), each beside fping", () => {
     const none = { controllerSpinAutoUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null,
-      controllerVsFping: null, agentVsFping: null };
+      controllerVsFping: null, controllerSpinAutoVsFping: null, agentVsFping: null };
     const table = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
       agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none });
     const rows = table.split('\n').filter((line) => line.includes("V8's compiler and GC threads"));
     expect(rows.map((row) => row.trim().split(/\s{2,}/).slice(1))).toEqual([['6', '0.1'], ['7', '0.1']]);
+    // the rows measured beside fping show the median of their pairs, not the mean over fping's mean
+    const pairedTable = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 2, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
+      agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none, controllerSpinAutoUs: 120, controllerVsFping: 1.09, controllerSpinAutoVsFping: 1.31, agentVsFping: 0.56 });
+    const cells = (label: string): string[] => pairedTable.split('\n').find((line) => line.startsWith(label))?.trim().split(/\s{2,}/).slice(1) ?? [];
+    expect(cells('rtprobe run (controller')).toEqual(['110', '1.09 paired']);
+    expect(cells('rtprobe run --spin auto')).toEqual(['120', '1.31 paired']);
+    expect(cells('rtprobe agent')).toEqual(['58', '0.56 paired']);
+    expect(cells("rtprobe run icmp://")).toEqual(['—', '—']);
     // a thread not measured leaves the rest unknown, not the whole
     expect(renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: null, controllerJsThreadUs: 17,
       agentUs: null, agentIoThreadUs: null, agentJsThreadUs: null, fpingUs: null, ...none })).toMatch(/V8's compiler and GC threads \(the rest\)\s+—/);
