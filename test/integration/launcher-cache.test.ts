@@ -27,21 +27,11 @@ function fakeCheckout(): string {
   return root;
 }
 
-/** The command lines of `pid`'s child processes (from /proc/PID/stat's ppid field). */
+/** The command lines of `pid`'s child processes, whichever of its threads started them (/proc/PID/task/TID/children). */
 function childrenOf(pid: number): string[] {
-  const children: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // (the command name in parentheses may hold spaces: the fields after its last ')')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) children.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim());
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return children;
+  return readdirSync(`/proc/${pid}/task`)
+    .flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
+    .map((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ').trim());
 }
 
 describe('bundleKey: what the cached bundle is built from', () => {

@@ -59,17 +59,23 @@ async function javaRttTotals(file: string): Promise<{ intervals: number; count: 
   return { intervals: rows.length, count: Number(rows.at(-1)?.split(',')[5] ?? Number.NaN) };
 }
 
+/** A soak of 1 s intervals into `logs` until 2 intervals are logged, then SIGINT (it logs the partial last); its JSON report. */
+async function soakTwoIntervals(port: number, logs: string): Promise<string> {
+  const child = soak(['--target', `g=127.0.0.1:${port}`, '--interval', '1s', '--hlog', logs, '--json', '-', '--quiet']);
+  let stdout = '';
+  child.stdout?.on('data', (c: Buffer) => { stdout += c.toString(); });
+  await waitForIntervals(logs, 6, 30_000); // 2 intervals × 3 tags
+  child.kill('SIGINT');
+  expect(await ended(child)).toBe(0);
+  return stdout;
+}
+
 describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI on loopback)', () => {
   it('one line per tag per interval, read back by rtprobe report with the same counts', async () => {
     const agent = await startAgent();
     const logs = join(dir, 'plain');
     try {
-      const child = soak(['--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--json', '-', '--quiet']);
-      let stdout = '';
-      child.stdout?.on('data', (c: Buffer) => { stdout += c.toString(); });
-      await waitForIntervals(logs, 6, 30_000); // 2 intervals × 3 tags
-      child.kill('SIGINT');
-      expect(await ended(child)).toBe(0);
+      const stdout = await soakTwoIntervals(agent.port, logs);
       // the day's log, and beside it who wrote it (rtprobe-provenance.json)
       const files = readdirSync(logs).filter((f) => f.endsWith('.hlog'));
       expect(readdirSync(logs).sort()).toEqual([...files, 'rtprobe-provenance.json']);
@@ -142,12 +148,7 @@ describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI o
     const agent = await startAgent();
     const logs = join(dir, 'boundary');
     try {
-      const child = soak(['--target', `g=127.0.0.1:${agent.port}`, '--interval', '1s', '--hlog', logs, '--json', '-', '--quiet']);
-      let stdout = '';
-      child.stdout?.on('data', (c: Buffer) => { stdout += c.toString(); });
-      await waitForIntervals(logs, 6, 30_000); // 2 intervals × 3 tags
-      child.kill('SIGINT');
-      expect(await ended(child)).toBe(0);
+      const stdout = await soakTwoIntervals(agent.port, logs);
       const intervals = [...readFileSync(logFile(logs) ?? '', 'utf8').matchAll(/^#\[rtprobe-interval: start=([\d.]+) length=([\d.]+) sent=(\d+) /gm)]
         .map((m) => ({ endS: Number(m[1]) + Number(m[2]), sent: Number(m[3]) }));
       // Slot k is due at 'started' + the schedule's start delay + k × 10 ms (100 Hz).
