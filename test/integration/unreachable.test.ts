@@ -4,7 +4,7 @@
  * error as soon as the first one comes (not after --loss-after), and its report names the
  * reason with a hint. Loopback IPv4 and IPv6, native transport (kernel stamps).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, runCli } from '../helpers/cli.js';
@@ -39,6 +39,26 @@ describe('ICMP port unreachable is counted and named (native transport)', () => 
       const text = await runCli(['run', '--target', target, '--count', '5', '--loss-after', '1s', '--timestamps', 'kernel']);
       expect(text.stdout).toMatch(new RegExp(`unreachable {2}5 probes answered by ${reason}: nothing listens on port ${port}`));
     }, 30_000);
+
+  it('--quiet: the first error is named while the run sends, not when its event batch fills', async () => {
+    // At 50 Hz a --quiet run's batch fills (512 events) or ages out (10 s) after ~10 s; the
+    // first ICMP error makes its batch due at once. Stopped with SIGINT once named.
+    const port = await closedPort('udp4', '127.0.0.1');
+    const started = performance.now();
+    const child = spawn(process.execPath, [CLI_PATH, 'run', '--target', `127.0.0.1:${port}`, '--rate', '50', '--duration', '30s',
+      '--timestamps', 'kernel', '--quiet']);
+    const namedAfterMs = await new Promise<number>((resolve, reject) => {
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += String(chunk);
+        if (stderr.includes(`ICMP port unreachable — nothing listens on port ${port} there`)) resolve(performance.now() - started);
+      });
+      child.once('close', () => reject(new Error(`ended without naming the error: ${stderr}`)));
+    });
+    child.kill('SIGINT');
+    await new Promise((resolve) => child.once('close', resolve));
+    expect(namedAfterMs).toBeLessThan(5000);
+  }, 40_000);
 
   it('several targets: each error counts for the target of its address and port only', async () => {
     const echo = createSocket('udp4');

@@ -740,6 +740,7 @@ void ProbeSocket::TakeControl() {
     nextDueMonoNs_ = schedule_->startMonoNs;
     nextSeq_.assign(schedule_->targets.size(), 0);
     missedRuns_.assign(schedule_->targets.size(), MissedRun{});
+    unreachableNamed_.assign(schedule_->targets.size(), 0);
     targetsDone_ = 0;
   }
   if (stop && schedule_) FinishSchedule();
@@ -1667,6 +1668,12 @@ void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_exten
     ev.message = text;
     ev.count = 1;
     Push(std::move(ev));
+    if (target < unreachableNamed_.size() && unreachableNamed_[target] == 0) {
+      // The batch is due now: it goes at the next flush the schedule allows (mid-gap while
+      // sending), not when it is full or batchIntervalNs old.
+      unreachableNamed_[target] = 1;
+      lastFlushMonoNs_ = std::min(lastFlushMonoNs_, MonoNowNs() - config_.batchIntervalNs);
+    }
   }
 }
 

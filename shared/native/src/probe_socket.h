@@ -503,6 +503,9 @@ class ProbeSocket {
   // The last schedule's targets as (endpoint, index), sorted (ReportUnreachable); kept after
   // it ends: ICMP errors arrive after the last send.
   std::vector<std::pair<EndpointKey, uint32_t>> targetsByEndpoint_;
+  // Targets whose first ICMP error has gone to JS in a batch due at once: a run's first sign
+  // that nothing answers is not held back until the batch fills (--quiet: up to 10 s).
+  std::vector<uint8_t> unreachableNamed_;
   std::vector<uint16_t> lastIcmpIds_;  // icmp: each target's echo identifier
   std::vector<uint8_t> sendBuf_;
   // Part of this object, so the thread's memory lock covers them.
