@@ -11,8 +11,14 @@
  * rtprobe and irtt wait for another process to answer (two). So the controller is also
  * measured on fping's own path: ICMP echo to 127.0.0.1, answered by the kernel.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { encodeProbe } from '../../shared/wire/probe-codec.js';
+import { OFFSET_SEQ } from '../../shared/wire/probe-layout.js';
 import { mainThreadCpuS, processCpuS, threadCpuS } from './child-cpu.js';
 import { findExecutable } from './find-exe.js';
 import { formatTable } from './format-table.js';
@@ -29,6 +35,10 @@ export interface CpuPerProbeResult {
   controllerIoThreadUs: number | null;
   /** of it, the JavaScript thread (the process's main thread); the rest is V8's compiler and GC threads */
   controllerJsThreadUs: number | null;
+  /** udp-floor.c beside the default controller: its I/O thread's system calls in a bare C loop, to its own agent */
+  floorUs: number | null;
+  /** the I/O thread over that C loop in the same window, median over rounds: what of the thread is rtprobe's, not the kernel's */
+  ioThreadVsFloor: number | null;
   /** the controller with --spin auto (the default only with --cpu): what the busy-wait that buys send accuracy costs */
   controllerSpinAutoUs: number | null;
   /** the controller on fping's path (icmp://127.0.0.1, the kernel answers): the like-for-like row */
@@ -100,28 +110,56 @@ function spawnFping(fping: string, warmUpS: number, windowS: number): ChildProce
   return spawn(fping, ['-D', '-q', '-p', String(1000 / RATE_HZ), '-c', String(count), '127.0.0.1'], { stdio: 'ignore' });
 }
 
-/** The controller and agent on UDP loopback, and fping beside them when given: all over one window. */
-async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: string[], fping: string | undefined): Promise<RtprobeCpu & { fping: number | null }> {
+/** An rtprobe agent on 127.0.0.1 (kernel stamps) and the port it listens on. */
+async function spawnAgent(): Promise<{ agent: ChildProcess; port: string }> {
   const agent = spawn(process.execPath, [CLI, 'agent', '--listen', '127.0.0.1:0', '--timestamps', 'kernel'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const port = await new Promise<string>((resolve, reject) => {
       agent.stdout?.on('data', (chunk: Buffer) => { const m = /^listening udp [\d.]+:(\d+)/m.exec(String(chunk)); if (m?.[1]) resolve(m[1]); });
       agent.once('close', () => reject(new Error('the agent ended before it listened')));
     });
+    return { agent, port };
+  } catch (error) {
+    await stop(agent);
+    throw error;
+  }
+}
+
+/** udp-floor.c compiled for this machine (cc, which the native addon's build needs too), or undefined without a compiler. */
+export function compileFloorLoop(): string | undefined {
+  const source = fileURLToPath(new URL('udp-floor.c', import.meta.url));
+  const binary = join(mkdtempSync(join(tmpdir(), 'rtprobe-bench-floor-')), 'udp-floor');
+  return spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'ignore' }).status === 0 ? binary : undefined;
+}
+
+/** The C loop to its own agent, running past the window: a probe of session 0xf100 with 64 bytes. */
+function spawnFloor(floor: string, port: string, warmUpS: number, windowS: number): ChildProcess {
+  const probe = encodeProbe(0xf100, 0n, 0n, 64).toString('hex');
+  return spawn(floor, [port, probe, String(OFFSET_SEQ), String(warmUpS + windowS + 2)], { stdio: 'ignore' });
+}
+
+interface Beside { fping: string | undefined; floor: string | undefined }
+
+/** The controller and agent on UDP loopback, and fping and the C floor loop (with its own agent) beside them when given: all over one window. */
+async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: string[], beside: Beside): Promise<RtprobeCpu & { fping: number | null; floor: number | null }> {
+  const { agent, port } = await spawnAgent();
+  const floorAgent = beside.floor ? await spawnAgent().catch(() => null) : null;
+  try {
     const controller = spawnController(`127.0.0.1:${port}`, warmUpS, windowS, controllerArgs);
-    const beside = fping ? spawnFping(fping, warmUpS, windowS) : null;
+    const fping = beside.fping ? spawnFping(beside.fping, warmUpS, windowS) : null;
+    const floor = beside.floor && floorAgent ? spawnFloor(beside.floor, floorAgent.port, warmUpS, windowS) : null;
     const controllerPid = controller.pid ?? 0;
     const agentPid = agent.pid ?? 0;
-    const [c = Number.NaN, cIo = Number.NaN, cJs = Number.NaN, a = Number.NaN, aIo = Number.NaN, aJs = Number.NaN, f = Number.NaN] = await cpuOverWindow(
+    const [c = Number.NaN, cIo = Number.NaN, cJs = Number.NaN, a = Number.NaN, aIo = Number.NaN, aJs = Number.NaN, f = Number.NaN, fl = Number.NaN] = await cpuOverWindow(
       [controllerPid, { pid: controllerPid, thread: 'rtprobe-send' }, { pid: controllerPid, mainThread: true },
-        agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }, { pid: agentPid, mainThread: true }, ...(beside ? [beside.pid ?? 0] : [])],
+        agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }, { pid: agentPid, mainThread: true }, fping?.pid ?? 0, floor?.pid ?? 0],
       warmUpS, windowS);
-    await Promise.all([stop(controller), ...(beside ? [stop(beside)] : [])]);
+    await Promise.all([controller, fping, floor].map((child) => (child ? stop(child) : undefined)));
     return { controller: perProbeUs(c, windowS), controllerIoThread: perProbeUs(cIo, windowS), controllerJsThread: perProbeUs(cJs, windowS),
       agent: perProbeUs(a, windowS), agentIoThread: perProbeUs(aIo, windowS), agentJsThread: perProbeUs(aJs, windowS),
-      fping: beside ? perProbeUs(f, windowS) : null };
+      fping: fping ? perProbeUs(f, windowS) : null, floor: floor ? perProbeUs(fl, windowS) : null };
   } finally {
-    await stop(agent);
+    await Promise.all([stop(agent), floorAgent ? stop(floorAgent.agent) : undefined]);
   }
 }
 
@@ -146,6 +184,7 @@ const medianOrNull = (values: number[]): number | null => median(values) ?? null
 /** warmUpS: start-up excluded, including the JIT's optimisations (at 100 Hz V8 still compiles the per-probe path 30-50 s in, hardly from ~90 s). */
 export async function measureCpuPerProbe(rounds: number, windowS: number, warmUpS = 10): Promise<CpuPerProbeResult> {
   const fping = findExecutable('fping');
+  const floor = compileFloorLoop();
   const irtt = findExecutable('irtt');
   const irttClient: number[] = [];
   const irttServer: number[] = [];
@@ -160,8 +199,14 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   const controllerVsFping: number[] = [];
   const controllerSpinAutoVsFping: number[] = [];
   const agentVsFping: number[] = [];
-  const record = (r: RtprobeCpu & { fping: number | null }, controllerRow: number[]): void => {
+  const floorUs: number[] = [];
+  const ioThreadVsFloor: number[] = [];
+  const record = (r: RtprobeCpu & { fping: number | null; floor: number | null }, controllerRow: number[]): void => {
     controllerRow.push(r.controller);
+    if (r.floor !== null && controllerRow === controller) {
+      floorUs.push(r.floor);
+      ioThreadVsFloor.push(r.controllerIoThread / r.floor);
+    }
     if (r.fping !== null) {
       fpingUs.push(r.fping);
       if (controllerRow === controller) {
@@ -183,8 +228,8 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   const controllerIcmpIoThread: number[] = [];
   for (let round = 0; round < rounds; round++) {
     // alternate who goes first, so neither always meets the machine warm
-    const steps = [async () => record(await measureRtprobe(warmUpS, windowS, [], fping), controller),
-      async () => record(await measureRtprobe(warmUpS, windowS, ['--spin', 'auto'], fping), controllerSpinAuto),
+    const steps = [async () => record(await measureRtprobe(warmUpS, windowS, [], { fping, floor }), controller),
+      async () => record(await measureRtprobe(warmUpS, windowS, ['--spin', 'auto'], { fping, floor: undefined }), controllerSpinAuto),
       async () => { const r = await measureRtprobeIcmp(warmUpS, windowS); controllerIcmp.push(r.controller); controllerIcmpIoThread.push(r.controllerIoThread); },
       async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
     for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
@@ -194,7 +239,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
     controllerIcmpUs: mean(controllerIcmp), controllerIcmpIoThreadUs: mean(controllerIcmpIoThread),
     agentUs: mean(agent), agentIoThreadUs: mean(agentIoThread), agentJsThreadUs: mean(agentJsThread), fpingUs: mean(fpingUs),
     controllerVsFping: medianOrNull(controllerVsFping), controllerSpinAutoVsFping: medianOrNull(controllerSpinAutoVsFping),
-    agentVsFping: medianOrNull(agentVsFping),
+    agentVsFping: medianOrNull(agentVsFping), floorUs: mean(floorUs), ioThreadVsFloor: medianOrNull(ioThreadVsFloor),
     irttClientUs: mean(irttClient), irttServerUs: mean(irttServer) };
 }
 
@@ -204,6 +249,13 @@ export function cpuGoalLine(r: Pick<CpuPerProbeResult, 'controllerVsFping' | 'ag
     x === null || !Number.isFinite(x) ? `${name} not judged (not measured)` : `${name} ${x <= 1 ? 'met' : 'MISSED'} (${x.toFixed(2)}×)`;
   return `  goal (issue 15 item 3), each at most fping's CPU per probe, fping beside it in the same window (median of the rounds' ratios): ` +
     `${verdict('controller', r.controllerVsFping)}, ${verdict('agent', r.agentVsFping)}`;
+}
+
+/** The controller's I/O thread against the C loop that makes its system calls, in the same windows (pure). */
+export function floorLine(r: Pick<CpuPerProbeResult, 'ioThreadVsFloor'>): string {
+  const x = r.ioThreadVsFloor;
+  return x === null || !Number.isFinite(x) ? '  I/O thread ÷ its floor: not measured (no C compiler)'
+    : `  I/O thread ÷ its floor (the same system calls in C, the same windows, median of the rounds' ratios): ${x.toFixed(2)}×`;
 }
 
 /** What the process used beyond the threads measured on their own: V8's compiler and GC threads, libuv's. */
@@ -221,6 +273,7 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['  of it, its JavaScript thread', us(r.controllerJsThreadUs), ratio(r.controllerJsThreadUs)],
     ["  of it, V8's compiler and GC threads (the rest)", us(restOf(r.controllerUs, r.controllerIoThreadUs, r.controllerJsThreadUs)),
       ratio(restOf(r.controllerUs, r.controllerIoThreadUs, r.controllerJsThreadUs))],
+    ["  the floor: its I/O thread's system calls in a C loop (udp-floor.c)", us(r.floorUs), r.floorUs === null ? '— (no cc)' : ratio(r.floorUs)],
     ['rtprobe run --spin auto (busy-waits for send accuracy)', us(r.controllerSpinAutoUs), paired(r.controllerSpinAutoVsFping, r.controllerSpinAutoUs)],
     ["rtprobe run icmp://127.0.0.1 (fping's own path)", us(r.controllerIcmpUs), ratio(r.controllerIcmpUs)],
     ['  of it, its I/O thread (rtprobe-send)', us(r.controllerIcmpIoThreadUs), ratio(r.controllerIcmpIoThreadUs)],
@@ -232,5 +285,5 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['fping -p 10 (beside the UDP runs)', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s), fping measured beside each UDP run of rtprobe in the same window ('paired': the median of those same-minute ratios; the other rows over fping's mean); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet), the rest mostly V8's optimizing compiler, which at 100 Hz still compiles the per-probe path 30-50 s in (perf) and is near 0 from ~90 s (start-up: it shrinks with a longer warm-up); the default sleeps to each deadline (no --cpu); the --spin auto row shows what busy-waiting the wake-ups' median lateness (up to 100 µs) costs, the default with --cpu (what it buys, send accuracy, is in the run's send_error_ns).\n${cpuGoalLine(r)}`;
+  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s), fping measured beside each UDP run of rtprobe in the same window ('paired': the median of those same-minute ratios; the other rows over fping's mean); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet), the rest mostly V8's optimizing compiler, which at 100 Hz still compiles the per-probe path 30-50 s in (perf) and is near 0 from ~90 s (start-up: it shrinks with a longer warm-up); the default sleeps to each deadline (no --cpu); the --spin auto row shows what busy-waiting the wake-ups' median lateness (up to 100 µs) costs, the default with --cpu (what it buys, send accuracy, is in the run's send_error_ns); the floor row is udp-floor.c beside the default controller, to an agent of its own: the I/O thread's system calls for each probe and nothing else, so the I/O thread over it is what rtprobe adds to the kernel's work.\n${floorLine(r)}\n${cpuGoalLine(r)}`;
 }

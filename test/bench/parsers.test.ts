@@ -15,7 +15,7 @@ import { p50Ratio, stampsLine, summarizeRatios } from './observer-summary.js';
 import { parseFping, parseFpingCount } from './peers/fping-parse.js';
 import { parseIrttJson } from './peers/irtt-parse.js';
 import { parsePing } from './peers/ping-parse.js';
-import { cpuGoalLine, renderCpuPerProbe } from './cpu-per-probe.js';
+import { cpuGoalLine, floorLine, renderCpuPerProbe } from './cpu-per-probe.js';
 import { parseSockperfFullLog, parseSockperfPercentilesUs, parseSockperfStdout } from './peers/sockperf-parse.js';
 import { parseRtprobeReport } from './rtprobe-report.js';
 import type { RtprobeTarget } from './rtprobe-report.js';
@@ -249,7 +249,7 @@ describe('CPU per probe (issue 15 item 3)', () => {
 
   it("the table splits each process into its I/O thread, its JavaScript thread and the rest (V8's threads), each beside fping", () => {
     const none = { controllerSpinAutoUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null,
-      controllerVsFping: null, controllerSpinAutoVsFping: null, agentVsFping: null };
+      controllerVsFping: null, controllerSpinAutoVsFping: null, agentVsFping: null, floorUs: null, ioThreadVsFloor: null };
     const table = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
       agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none });
     const rows = table.split('\n').filter((line) => line.includes("V8's compiler and GC threads"));
@@ -262,6 +262,13 @@ describe('CPU per probe (issue 15 item 3)', () => {
     expect(cells('rtprobe run --spin auto')).toEqual(['120', '1.31 paired']);
     expect(cells('rtprobe agent')).toEqual(['58', '0.56 paired']);
     expect(cells("rtprobe run icmp://")).toEqual(['—', '—']);
+    expect(cells('  the floor')).toEqual(['—', '— (no cc)']);
+    expect(pairedTable).toContain('I/O thread ÷ its floor: not measured (no C compiler)');
+    // with the C loop beside the controller: its row over fping, and the I/O thread's paired ratio to it
+    const floorTable = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 2, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
+      agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none, floorUs: 80, ioThreadVsFloor: 1.04 });
+    expect(floorTable.split('\n').find((line) => line.includes('the floor'))?.trim().split(/\s{2,}/).slice(1)).toEqual(['80', '1.6']);
+    expect(floorLine({ ioThreadVsFloor: 1.04 })).toMatch(/I\/O thread ÷ its floor .*: 1\.04×$/);
     // a thread not measured leaves the rest unknown, not the whole
     expect(renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: null, controllerJsThreadUs: 17,
       agentUs: null, agentIoThreadUs: null, agentJsThreadUs: null, fpingUs: null, ...none })).toMatch(/V8's compiler and GC threads \(the rest\)\s+—/);
