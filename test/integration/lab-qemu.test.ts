@@ -15,6 +15,7 @@ import { findLabNetwork, findPidsByArgv, hasSafetyRoute, networkNames } from '..
 import { findBusybox, findGuestKernel } from '../../controller/lab/qemu/guest-image.js';
 import { guestNic } from '../../controller/lab/qemu/guest-nics.js';
 import { QEMU_GUEST_NAME } from '../../controller/lab/qemu/qemu-argv.js';
+import { deviceUsable } from '../../controller/lab/qemu/qemu-lab.js';
 import { runCli } from '../helpers/cli.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
 
@@ -143,6 +144,22 @@ describe.skipIf(skipReason !== null)(`rtprobe lab up --qemu: a guest that does n
     expect(up.stderr).toContain('everything it made was removed again');
     expect(leftovers()).toEqual([]);
   }, 100_000);
+
+  const skipKvm = whySkip([!deviceUsable('/dev/kvm'), 'needs a /dev/kvm that opens']);
+  it.skipIf(skipKvm !== null)(`--accel auto where KVM does not start the guest: it says so, falls back to TCG, and only then fails${skipNote(skipKvm)}`, async () => {
+    // The kernel that is not one fails under KVM too (a /dev/kvm that opens but cannot run a
+    // guest, as with nested KVM here, fails the same way): the second attempt is TCG's.
+    const kernel = join(dir, 'vmlinuz-garbage-auto');
+    writeFileSync(kernel, Buffer.alloc(64 * 1024, 0x5a));
+    const up = await runCli(['lab', 'up', '--qemu', '--boot-timeout', '30s'], { env: { RTPROBE_LAB_GUEST_KERNEL: kernel }, timeoutMs: 150_000 });
+    expect(up.code).toBe(2);
+    const said = up.stdout + up.stderr;
+    expect(said).toMatch(/QEMU pid \d+ \(kvm\)/);
+    expect(said).toMatch(/KVM did not start the guest \(.*\): --accel auto falls back to TCG/);
+    expect(said).toMatch(/QEMU pid \d+ \(tcg: software emulation/);
+    expect(up.stderr).toContain('everything it made was removed again');
+    expect(leftovers()).toEqual([]);
+  }, 160_000);
 
   it('a boot slower than --boot-timeout: exit 2 naming the wait and quoting the console, everything removed', async () => {
     const up = await runCli(['lab', 'up', '--qemu', '--accel', 'tcg', '--boot-timeout', '1s'], { timeoutMs: 90_000 });

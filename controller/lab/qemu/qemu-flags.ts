@@ -24,7 +24,9 @@ export const QEMU_FLAG_SPEC = {
 
 export const QEMU_FLAGS_HELP = `QEMU guest (lab up --qemu): one guest of QEMU, one NIC per model, each on its own TAP
   --nics LIST          NIC models, from e1000, virtio, rtl8139 (default e1000,virtio)
-  --accel MODE         auto (KVM where /dev/kvm works, else TCG), kvm or tcg (default auto)
+  --accel MODE         auto, kvm or tcg (default auto: KVM where /dev/kvm opens, but TCG
+                       when KVM does not start the guest's /init within 30 s, e.g. a
+                       nested KVM that aborts on -cpu host; the output says why)
   --guest-cpus N       virtual CPUs (default 1)
   --guest-mem SIZE     guest memory, e.g. 1024M or 1G (default 1G)
   --boot-timeout TIME  until the guest agent is ready (default 120s; TCG boots in ~15 s here)

@@ -30,6 +30,13 @@ export interface QemuLabOptions {
 }
 
 const MONITOR_QUIT_MS = 5000;
+/**
+ * How long `--accel auto` gives KVM to start the guest's /init before it falls back to TCG. KVM
+ * boots it in seconds; a /dev/kvm that opens but cannot run this guest (nested KVM: QEMU aborts
+ * setting an MSR of `-cpu host`, or the guest hangs before its first line) would otherwise cost
+ * the whole --boot-timeout and then fail.
+ */
+export const KVM_TRIAL_MS = 30_000;
 
 /** Opens a device read-write: the test of whether KVM or vhost-net can really be used here. */
 export function deviceUsable(path: string): boolean {
@@ -115,21 +122,36 @@ export async function qemuLabUp(dir: string, options: QemuLabOptions): Promise<Q
   ]));
   if (taps) return taps;
 
-  const argv = qemuArgv({
-    accel, cpus: options.cpus, memory: options.memory, kernel: state.kernel, initrd: image.initrd, nics, vhost, token,
-    serialLog: state.serial_log, monitorSocket: state.monitor_socket, pidFile: join(dir, 'qemu.pid'),
-  });
-  const qemuStarted = Date.now();
-  const pid = spawnDetached(QEMU_BINARY, argv, state.qemu_log);
-  if (pid instanceof Error) return pid;
-  state.qemu = { pid, argv: [QEMU_BINARY, ...argv] };
-  writeQemuLabState(dir, state);
-  options.log(`QEMU pid ${pid} (${accel}${accel === 'tcg' ? ': software emulation, a slow CPU' : ''}), ${nics.map((n) => n.model).join(' + ')}${nics.some((n) => n.canVhost) ? `, vhost-net ${vhost ? 'on' : 'off (/dev/vhost-net not usable)'}` : ''}`);
-
-  const deadline = qemuStarted + options.bootTimeoutMs;
-  const boot = await waitForSerial(state, pid, 'the guest\'s /init started', (s) => s.includes(GUEST_UP_MARKER), qemuStarted, deadline);
-  if (boot instanceof Error) return boot;
-  state.boot_s = boot;
+  const launch = async (accel: Accel, initrd: string, bootMs: number): Promise<{ pid: number; started: number; deadline: number } | Error> => {
+    const argv = qemuArgv({
+      accel, cpus: options.cpus, memory: options.memory, kernel: state.kernel, initrd, nics, vhost, token,
+      serialLog: state.serial_log, monitorSocket: state.monitor_socket, pidFile: join(dir, 'qemu.pid'),
+    });
+    const qemuStarted = Date.now();
+    const pid = spawnDetached(QEMU_BINARY, argv, state.qemu_log);
+    if (pid instanceof Error) return pid;
+    state.accel = accel;
+    state.initrd = initrd;
+    state.qemu = { pid, argv: [QEMU_BINARY, ...argv] };
+    writeQemuLabState(dir, state);
+    options.log(`QEMU pid ${pid} (${accel}${accel === 'tcg' ? ': software emulation, a slow CPU' : ''}), ${nics.map((n) => n.model).join(' + ')}${nics.some((n) => n.canVhost) ? `, vhost-net ${vhost ? 'on' : 'off (/dev/vhost-net not usable)'}` : ''}`);
+    const boot = await waitForSerial(state, pid, 'the guest\'s /init started', (s) => s.includes(GUEST_UP_MARKER), qemuStarted, qemuStarted + bootMs);
+    if (boot instanceof Error) return boot;
+    state.boot_s = boot;
+    return { pid, started: qemuStarted, deadline: qemuStarted + options.bootTimeoutMs };
+  };
+  const trial = accel === 'kvm' && options.accel === 'auto';
+  let launched = await launch(accel, image.initrd, trial ? Math.min(KVM_TRIAL_MS, options.bootTimeoutMs) : options.bootTimeoutMs);
+  if (launched instanceof Error && trial) {
+    options.log(`KVM did not start the guest (${launched.message.split('\n')[0] ?? ''}; QEMU said: ${logTail(state.qemu_log, 1) || 'nothing'}): --accel auto falls back to TCG`);
+    if (state.qemu) await terminate([state.qemu.pid]);
+    const tcgImage = buildGuestImage(LAB_IMAGE_CACHE_DIR, nics, guestAgentTimerFlags('tcg'));
+    if (tcgImage instanceof Error) return tcgImage;
+    launched = await launch('tcg', tcgImage.initrd, options.bootTimeoutMs);
+  }
+  if (launched instanceof Error) return launched;
+  const { pid, started: qemuStarted, deadline } = launched;
+  if (!state.qemu) return new Error('QEMU started without a state entry');
   // QEMU execs itself: read its argv now, for `down`'s check that the pid is still this QEMU.
   state.qemu.argv = processArgv(pid) ?? state.qemu.argv;
   const ready = await waitForSerial(state, pid, 'the guest agent listened',
