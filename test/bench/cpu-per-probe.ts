@@ -12,9 +12,9 @@
  * measured on fping's own path: ICMP echo to 127.0.0.1, answered by the kernel.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeProbe } from '../../shared/wire/probe-codec.js';
@@ -125,11 +125,13 @@ async function spawnAgent(): Promise<{ agent: ChildProcess; port: string }> {
   }
 }
 
-/** udp-floor.c compiled for this machine (cc, which the native addon's build needs too), or undefined without a compiler. */
+/** udp-floor.c compiled for this machine (cc, which the native addon's build needs too) into a folder of its own, or undefined without a compiler. */
 export function compileFloorLoop(): string | undefined {
   const source = fileURLToPath(new URL('udp-floor.c', import.meta.url));
   const binary = join(mkdtempSync(join(tmpdir(), 'rtprobe-bench-floor-')), 'udp-floor');
-  return spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'ignore' }).status === 0 ? binary : undefined;
+  if (spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'ignore' }).status === 0) return binary;
+  rmSync(dirname(binary), { recursive: true, force: true });
+  return undefined;
 }
 
 /** The C loop to its own agent, running past the window: a probe of session 0xf100 with 64 bytes. */
@@ -143,7 +145,7 @@ interface Beside { fping: string | undefined; floor: string | undefined }
 /** The controller and agent on UDP loopback, and fping and the C floor loop (with its own agent) beside them when given: all over one window. */
 async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: string[], beside: Beside): Promise<RtprobeCpu & { fping: number | null; floor: number | null }> {
   const { agent, port } = await spawnAgent();
-  const floorAgent = beside.floor ? await spawnAgent().catch(() => null) : null;
+  const floorAgent = beside.floor ? await spawnAgent() : null;
   try {
     const controller = spawnController(`127.0.0.1:${port}`, warmUpS, windowS, controllerArgs);
     const fping = beside.fping ? spawnFping(beside.fping, warmUpS, windowS) : null;
@@ -226,13 +228,17 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   };
   const controllerIcmp: number[] = [];
   const controllerIcmpIoThread: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    // alternate who goes first, so neither always meets the machine warm
-    const steps = [async () => record(await measureRtprobe(warmUpS, windowS, [], { fping, floor }), controller),
-      async () => record(await measureRtprobe(warmUpS, windowS, ['--spin', 'auto'], { fping, floor: undefined }), controllerSpinAuto),
-      async () => { const r = await measureRtprobeIcmp(warmUpS, windowS); controllerIcmp.push(r.controller); controllerIcmpIoThread.push(r.controllerIoThread); },
-      async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
-    for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // alternate who goes first, so neither always meets the machine warm
+      const steps = [async () => record(await measureRtprobe(warmUpS, windowS, [], { fping, floor }), controller),
+        async () => record(await measureRtprobe(warmUpS, windowS, ['--spin', 'auto'], { fping, floor: undefined }), controllerSpinAuto),
+        async () => { const r = await measureRtprobeIcmp(warmUpS, windowS); controllerIcmp.push(r.controller); controllerIcmpIoThread.push(r.controllerIoThread); },
+        async () => { if (irtt) { const r = await measureIrtt(irtt, warmUpS, windowS); irttClient.push(r.client); irttServer.push(r.server); } }];
+      for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
+    }
+  } finally {
+    if (floor) rmSync(dirname(floor), { recursive: true, force: true });
   }
   return { windowS, warmUpS, rounds, controllerUs: mean(controller), controllerIoThreadUs: mean(controllerIoThread),
     controllerJsThreadUs: mean(controllerJsThread), controllerSpinAutoUs: mean(controllerSpinAuto),

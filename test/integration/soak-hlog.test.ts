@@ -156,12 +156,12 @@ describe('soak --hlog: interval logs that survive kill -9 and resume (real CLI o
       const dueBy = (endS: number): number => Math.floor((endS - firstDueS) / 0.01) + 1;
       const [first, second] = intervals;
       const expected = [dueBy(first?.endS ?? 0), dueBy(second?.endS ?? 0) - dueBy(first?.endS ?? 0)];
-      console.log(`first two intervals: sent ${first?.sent} and ${second?.sent}, slots due in them ${expected.join(' and ')}`);
+      const said = `first two intervals: sent ${first?.sent} and ${second?.sent}, slots due in them ${expected.join(' and ')}`;
       // (± 1: the ms of the timestamps, a slot due at the close; + 2: slots sent while the flush is answered)
-      expect(first?.sent).toBeGreaterThanOrEqual((expected[0] ?? 0) - 1);
-      expect(first?.sent).toBeLessThanOrEqual((expected[0] ?? 0) + 2);
-      expect(second?.sent).toBeGreaterThanOrEqual((expected[1] ?? 0) - 2);
-      expect(second?.sent).toBeLessThanOrEqual((expected[1] ?? 0) + 2);
+      expect(first?.sent, said).toBeGreaterThanOrEqual((expected[0] ?? 0) - 1);
+      expect(first?.sent, said).toBeLessThanOrEqual((expected[0] ?? 0) + 2);
+      expect(second?.sent, said).toBeGreaterThanOrEqual((expected[1] ?? 0) - 2);
+      expect(second?.sent, said).toBeLessThanOrEqual((expected[1] ?? 0) + 2);
     } finally {
       await agent.stop();
     }

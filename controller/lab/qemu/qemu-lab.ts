@@ -122,7 +122,8 @@ export async function qemuLabUp(dir: string, options: QemuLabOptions): Promise<Q
   ]));
   if (taps) return taps;
 
-  const launch = async (accel: Accel, initrd: string, bootMs: number): Promise<{ pid: number; started: number; deadline: number } | Error> => {
+  // Starts QEMU and waits up to bootMs for the guest's /init; the QEMU entry and when it started.
+  const launch = async (accel: Accel, initrd: string, bootMs: number): Promise<{ qemu: NonNullable<QemuLabState['qemu']>; started: number } | Error> => {
     const argv = qemuArgv({
       accel, cpus: options.cpus, memory: options.memory, kernel: state.kernel, initrd, nics, vhost, token,
       serialLog: state.serial_log, monitorSocket: state.monitor_socket, pidFile: join(dir, 'qemu.pid'),
@@ -132,13 +133,14 @@ export async function qemuLabUp(dir: string, options: QemuLabOptions): Promise<Q
     if (pid instanceof Error) return pid;
     state.accel = accel;
     state.initrd = initrd;
-    state.qemu = { pid, argv: [QEMU_BINARY, ...argv] };
+    const qemu = { pid, argv: [QEMU_BINARY, ...argv] };
+    state.qemu = qemu;
     writeQemuLabState(dir, state);
     options.log(`QEMU pid ${pid} (${accel}${accel === 'tcg' ? ': software emulation, a slow CPU' : ''}), ${nics.map((n) => n.model).join(' + ')}${nics.some((n) => n.canVhost) ? `, vhost-net ${vhost ? 'on' : 'off (/dev/vhost-net not usable)'}` : ''}`);
     const boot = await waitForSerial(state, pid, 'the guest\'s /init started', (s) => s.includes(GUEST_UP_MARKER), qemuStarted, qemuStarted + bootMs);
     if (boot instanceof Error) return boot;
     state.boot_s = boot;
-    return { pid, started: qemuStarted, deadline: qemuStarted + options.bootTimeoutMs };
+    return { qemu, started: qemuStarted };
   };
   const trial = accel === 'kvm' && options.accel === 'auto';
   let launched = await launch(accel, image.initrd, trial ? Math.min(KVM_TRIAL_MS, options.bootTimeoutMs) : options.bootTimeoutMs);
@@ -150,10 +152,10 @@ export async function qemuLabUp(dir: string, options: QemuLabOptions): Promise<Q
     launched = await launch('tcg', tcgImage.initrd, options.bootTimeoutMs);
   }
   if (launched instanceof Error) return launched;
-  const { pid, started: qemuStarted, deadline } = launched;
-  if (!state.qemu) return new Error('QEMU started without a state entry');
+  const { qemu: { pid }, started: qemuStarted } = launched;
+  const deadline = qemuStarted + options.bootTimeoutMs;
   // QEMU execs itself: read its argv now, for `down`'s check that the pid is still this QEMU.
-  state.qemu.argv = processArgv(pid) ?? state.qemu.argv;
+  launched.qemu.argv = processArgv(pid) ?? launched.qemu.argv;
   const ready = await waitForSerial(state, pid, 'the guest agent listened',
     (s) => /^listening udp /m.test(s) && /^stream ws:\/\//m.test(s) && /^guest-exec listening /m.test(s), qemuStarted, deadline);
   if (ready instanceof Error) return ready;
