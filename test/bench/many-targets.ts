@@ -3,7 +3,9 @@
  * 0.0.0.0 answers 127.0.X.Y, one controller probes 1, 100 and 1000 of those addresses from a
  * --targets-file. Per step: probes sent, missed send slots, loss, send error p99 (worst and
  * median target), peak RSS and CPU of both processes, what the agent itself reflected; then
- * RSS per target of each process.
+ * RSS per target of each process. Then 1000 targets once more as an RT engineer runs them (root
+ * only): the controller's sender SCHED_FIFO on a CPU of its own, the agent's reflector on the
+ * other (RT_PLACEMENT).
  * Judged against the issue's goal: < 0.1 % missed, < 0.1 % loss, send error p99 ≤ 100 µs.
  */
 import { writeFileSync } from 'node:fs';
@@ -20,6 +22,8 @@ import { runController, startAgent } from './rtprobe-runner.js';
 
 export interface ManyTargetsStep extends Partial<ManyTargetsFigures> {
   targetsAsked: number;
+  /** the RT placement's label (RT_PLACEMENT) when the step ran with it; absent: default scheduling */
+  placement?: string;
   rateHz: number;
   seconds: number;
   command: string;
@@ -48,6 +52,8 @@ export interface ManyTargetsResult {
   seconds: number;
   goal: typeof MANY_TARGETS_GOAL;
   steps: ManyTargetsStep[];
+  /** why the step with RT_PLACEMENT did not run (not root) */
+  placementSkipped?: string;
   /** sockperf at each step's message rate, right after it (many-targets-peer.ts) */
   ceiling: SockperfCeiling[];
   ceilingSkipped?: string;
@@ -60,10 +66,26 @@ export const MANY_TARGETS_STEPS: readonly number[] = [1, 100, 1000];
 const RATE_HZ = 100;
 const LOSS_AFTER = '2s';
 
-async function measureStep(n: number, seconds: number, tmpDir: string): Promise<ManyTargetsStep> {
+/**
+ * How an RT engineer places 100 000 probes a second on two CPUs: the sender SCHED_FIFO and
+ * alone on CPU 0 (a due slot takes the CPU at once, not after a time slice), the agent's
+ * reflector on CPU 1 at normal priority, the JavaScript threads wherever there is room. (Both
+ * socket threads SCHED_FIFO left too little CPU for the controller's JavaScript here: it fell
+ * seconds behind and the sender paused at its backlog bound.)
+ */
+export const RT_PLACEMENT = {
+  label: 'sender SCHED_FIFO 50 on CPU 0, reflector on CPU 1',
+  controllerArgs: ['--rt-priority', '50', '--cpu', '0'],
+  agentArgs: ['--cpu', '1'],
+} as const;
+
+interface Placement { label: string; controllerArgs: readonly string[]; agentArgs: readonly string[] }
+
+async function measureStep(n: number, seconds: number, tmpDir: string, placement?: Placement): Promise<ManyTargetsStep> {
   const path = loopbackPath();
   const timeoutS = seconds * 3 + 60;
-  const agent = await startAgent(path, 'kernel', timeoutS + 30, { listenHost: '0.0.0.0', extraArgs: ['--max-sessions', '1024', '--max-sessions-per-source', '1024'] });
+  const agent = await startAgent(path, 'kernel', timeoutS + 30, { listenHost: '0.0.0.0',
+    extraArgs: ['--max-sessions', '1024', '--max-sessions-per-source', '1024', ...(placement?.agentArgs ?? [])] });
   const agentPid = leafPid(agent.service.pid);
   let step: ManyTargetsStep | undefined;
   let agentGone = false;
@@ -73,14 +95,14 @@ async function measureStep(n: number, seconds: number, tmpDir: string): Promise<
     const agentCpu0 = processCpuS(agentPid);
     const c = await runController({
       path, agent, targets: n, rateHz: RATE_HZ, seconds, mode: 'kernel', jsonFile: join(tmpDir, `many-${n}.json`),
-      timeoutS, sampleProc: true, targetsFile, extraArgs: ['--loss-after', LOSS_AFTER],
+      timeoutS, sampleProc: true, targetsFile, extraArgs: ['--loss-after', LOSS_AFTER, ...(placement?.controllerArgs ?? [])],
     });
     const agentCpu1 = processCpuS(agentPid);
     const agentPeak = statusBytes(agentPid, 'VmHWM');
     agentGone = agentCpu1 === undefined;
     const p = c.report?.process;
     step = {
-      targetsAsked: n, rateHz: RATE_HZ, seconds, command: c.command, pass: false, shortfalls: [],
+      targetsAsked: n, rateHz: RATE_HZ, seconds, command: c.command, pass: false, shortfalls: [], ...(placement ? { placement: placement.label } : {}),
       controllerCpuFrom: p ? 'report process block (start-up included)' : 'cutime/cstime of the child (start-up included)',
     };
     if (c.sample?.peakRssBytes !== undefined) step.controllerPeakRssBytes = c.sample.peakRssBytes;
@@ -136,8 +158,23 @@ export async function measureManyTargets(o: { seconds: number; tmpDir: string; l
     res.ceiling.push(c);
     o.log(`  sockperf at ${mps} messages/s: dropped ${fixed(c.droppedPct, 3)} %, p99 ${fixed(c.p99Us, 0)} µs${c.note ? `\n${c.note}` : ''}`);
   }
+  const top = MANY_TARGETS_STEPS[MANY_TARGETS_STEPS.length - 1] ?? 1000;
+  if (process.getuid?.() === 0) {
+    let s: ManyTargetsStep;
+    try {
+      s = await measureStep(top, o.seconds, o.tmpDir, RT_PLACEMENT);
+    } catch (e) {
+      const note = e instanceof Error ? e.message : String(e);
+      s = { targetsAsked: top, placement: RT_PLACEMENT.label, rateHz: RATE_HZ, seconds: o.seconds, command: '', controllerCpuFrom: 'none', pass: false, shortfalls: ['failed'], note };
+    }
+    res.steps.push(s);
+    o.log(`  ${top} × ${RATE_HZ} Hz, ${RT_PLACEMENT.label}: missed slots ${fixed(s.missedPct, 3)} %, loss ${fixed(s.lossPct, 3)} %${s.note ? `\n${s.note}` : ''}`);
+  } else {
+    res.placementSkipped = 'not root (SCHED_FIFO needs CAP_SYS_NICE)';
+  }
   const perTarget = (rss: (s: ManyTargetsStep) => number | undefined): number | undefined => {
-    const k = slope(res.steps.map((s) => ({ x: s.targetsAsked, y: rss(s) ?? NaN })));
+    // default scheduling only: one point a target count
+    const k = slope(res.steps.filter((s) => s.placement === undefined).map((s) => ({ x: s.targetsAsked, y: rss(s) ?? NaN })));
     return k === undefined ? undefined : k / 2 ** 20;
   };
   const c = perTarget(controllerRss);
@@ -156,7 +193,7 @@ export function renderManyTargets(r: ManyTargetsResult): string {
   const table = formatTable(
     ['targets × rate', 'sent', 'missed slots %', 'loss %', 'send err p99 worst µs', 'median µs', 'ctl peak RSS MiB', 'ctl CPU s', 'agent peak RSS MiB', 'agent CPU s', 'agent reflected', 'goal'],
     r.steps.map((s) => [
-      `${s.targetsAsked} × ${s.rateHz} Hz`, String(s.sent ?? '–'), fixed(s.missedPct, 3), fixed(s.lossPct, 3),
+      `${s.targetsAsked} × ${s.rateHz} Hz${s.placement ? ' RT*' : ''}`, String(s.sent ?? '–'), fixed(s.missedPct, 3), fixed(s.lossPct, 3),
       us(s.sendErrorP99WorstNs), us(s.sendErrorP99MedianNs), mib(controllerRss(s)),
       fixed(s.controllerCpuS, 2), mib(s.agentPeakRssBytes), fixed(s.agentCpuS, 2), String(s.agentReflected ?? '–'),
       s.pass ? 'pass' : `MISSED: ${s.shortfalls.join(', ')}`,
@@ -165,15 +202,19 @@ export function renderManyTargets(r: ManyTargetsResult): string {
   );
   const perTarget = (v: number | undefined, rss: (s: ManyTargetsStep) => number | undefined): string => {
     if (v === undefined) return 'not measured';
-    const over = r.steps.filter((s) => rss(s) !== undefined).map((s) => s.targetsAsked);
-    return `${(v * 1024).toFixed(1)} KiB/target (${v.toFixed(4)} MiB)${over.length < r.steps.length ? ` from ${over.join(' / ')} targets only` : ''}`;
+    const steps = r.steps.filter((s) => s.placement === undefined);
+    const over = steps.filter((s) => rss(s) !== undefined).map((s) => s.targetsAsked);
+    return `${(v * 1024).toFixed(1)} KiB/target (${v.toFixed(4)} MiB)${over.length < steps.length ? ` from ${over.join(' / ')} targets only` : ''}`;
   };
+  const placed = r.steps.find((s) => s.placement !== undefined);
   return [
     table,
+    ...(placed ? [`  RT*: ${placed.placement} (${RT_PLACEMENT.controllerArgs.join(' ')} on the controller, ${RT_PLACEMENT.agentArgs.join(' ')} on the agent); the others at default scheduling.`] : []),
+    ...(r.placementSkipped ? [`  the step with RT placement: skipped, ${r.placementSkipped}`] : []),
     ...renderCeiling(r),
     `  goal (issue 15): < ${g.missedPct} % missed slots, < ${g.lossPct} % loss, the worst target's send error p99 ≤ ${g.sendErrorP99Ns / 1000} µs, every target answering; ${r.seconds} s per step, --loss-after ${LOSS_AFTER}.`,
     '  peak RSS = VmHWM from /proc (controller: last 200 ms sample before exit; agent: just before it is stopped). Controller CPU: whole run, start-up included; agent CPU: while the controller ran; agent reflected: its own count, printed when it stops.',
-    `RSS per target (least-squares slope over ${r.steps.map((s) => s.targetsAsked).join(' / ')} targets): controller ${perTarget(r.controllerRssMiBPerTarget, controllerRss)}, agent ${perTarget(r.agentRssMiBPerTarget, (s) => s.agentPeakRssBytes)}`,
+    `RSS per target (least-squares slope over ${r.steps.filter((s) => s.placement === undefined).map((s) => s.targetsAsked).join(' / ')} targets): controller ${perTarget(r.controllerRssMiBPerTarget, controllerRss)}, agent ${perTarget(r.agentRssMiBPerTarget, (s) => s.agentPeakRssBytes)}`,
   ].join('\n');
 }
 
@@ -187,7 +228,7 @@ function renderCeiling(r: ManyTargetsResult): string[] {
   // something only where the machine is saturated anyway, at the top rate.
   const topRate = Math.max(...r.ceiling.map((c) => c.messagesPerS));
   const rows = r.ceiling.map((c) => {
-    const step = r.steps.find((s) => s.targetsAsked * s.rateHz === c.messagesPerS);
+    const step = r.steps.find((s) => s.placement === undefined && s.targetsAsked * s.rateHz === c.messagesPerS);
     const planned = c.messagesPerS * c.seconds;
     const rtprobeUs = step && step.controllerCpuS !== undefined && step.agentCpuS !== undefined ? perMessageUs(step.controllerCpuS + step.agentCpuS, planned) : undefined;
     const sockperfUs = c.clientCpuS !== undefined && c.serverCpuS !== undefined ? perMessageUs(c.clientCpuS + c.serverCpuS, planned) : undefined;

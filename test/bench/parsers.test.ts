@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { summarizeTool } from './aggregate.js';
 import { parseArgs } from './args.js';
 import { checkTargets, ratios } from './compare.js';
-import { renderManyTargets, type ManyTargetsStep } from './many-targets.js';
+import { RT_PLACEMENT, renderManyTargets, type ManyTargetsStep } from './many-targets.js';
 import { agentCounters, figuresOf, goalShortfalls, MANY_TARGETS_GOAL, slope, targetAddress, targetsFileText } from './many-targets-plan.js';
 import { vethPlan } from './netns.js';
 import { p50Ratio, stampsLine, summarizeRatios } from './observer-summary.js';
@@ -207,6 +207,24 @@ describe('many targets (issue 15)', () => {
     expect(text).toMatch(/^1 × 100 Hz .* pass$/m);
     expect(text).toMatch(/^1000 × 100 Hz .* MISSED: 1 of 1000 targets reported, missed slots 11\.504 %, loss 86\.000 %, send error p99 10000 µs$/m);
     expect(text).toContain('controller 512.0 KiB/target (0.5000 MiB) from 1 targets only');
+  });
+  it('the step with RT placement: its own row, marked and explained, and left out of the RSS slope', () => {
+    const step = (n: number, peakMiB: number, placement?: string): ManyTargetsStep => {
+      const f = figuresOf([target(1000, 1000, 0, 80_000)]);
+      return { targetsAsked: n, rateHz: 100, seconds: 10, command: '', controllerCpuFrom: '', pass: true, shortfalls: [], ...f,
+        controllerPeakRssBytes: peakMiB * 2 ** 20, ...(placement ? { placement } : {}) };
+    };
+    const text = renderManyTargets({
+      rateHz: 100, seconds: 10, goal: MANY_TARGETS_GOAL, controllerRssMiBPerTarget: 0.5,
+      steps: [step(1, 90), step(1000, 590), step(1000, 900, RT_PLACEMENT.label)], ceiling: [],
+    });
+    expect(text).toMatch(/^1000 × 100 Hz RT\* .* pass$/m);
+    expect(text).toContain(`RT*: ${RT_PLACEMENT.label} (--rt-priority 50 --cpu 0 on the controller, --cpu 1 on the agent)`);
+    // the slope rests on the two default steps, both measured: no "from … only"
+    expect(text).toContain('least-squares slope over 1 / 1000 targets): controller 512.0 KiB/target (0.5000 MiB), agent');
+    const skipped = renderManyTargets({ rateHz: 100, seconds: 10, goal: MANY_TARGETS_GOAL, steps: [step(1, 90)], ceiling: [],
+      placementSkipped: 'not root (SCHED_FIFO needs CAP_SYS_NICE)' });
+    expect(skipped).toContain('the step with RT placement: skipped, not root (SCHED_FIFO needs CAP_SYS_NICE)');
   });
   it('sockperf at the same rate: its drops and the CPU of both rtprobe processes against its two', () => {
     const s: ManyTargetsStep = { ...figuresOf([target(1000, 1000, 0, 50_000)]), targetsAsked: 1000, rateHz: 100, seconds: 10, command: '', controllerCpuFrom: '',
