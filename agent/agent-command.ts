@@ -6,7 +6,8 @@ import { RTPROBE_VERSION } from '../shared/cli/build-info.js';
 import { CLOCK_OF_SOURCE } from '../shared/report/clock-names.js';
 import { privilegedPortHint } from '../shared/cli/privileged-port.js';
 import { gatherHostFacts } from '../shared/report/host-facts.js';
-import { appliedRtSettings } from '../shared/report/rt-settings.js';
+import { appliedRtSettings, requestedRt } from '../shared/report/rt-settings.js';
+import { holdCpuDmaLatency } from '../shared/cli/cpu-dma-latency.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import { AGENT_FLAG_SPEC, parseAgentConfig, type AgentConfig, type AgentFlags } from './agent-config.js';
 import { AgentCore } from './agent-core.js';
@@ -140,6 +141,9 @@ async function openReflector(config: AgentConfig, choice: TimestampChoice, core:
       : `rtprobe agent: ${(error as Error).message}\n`);
     return EXIT_USAGE;
   }
+  const dmaLatencyUs = config.socket.cpuDmaLatencyUs;
+  const notHeld = dmaLatencyUs === undefined ? null : holdCpuDmaLatency(dmaLatencyUs);
+  if (notHeld !== null) reflector.warnings.push(notHeld);
   for (const warning of reflector.warnings) process.stderr.write(`rtprobe agent: warning: ${warning}\n`);
   if (config.socket.requireRt && reflector.warnings.some(isPrivilegeWarning)) {
     process.stderr.write('rtprobe agent: --require-rt: a real-time option could not be applied (see the warning above)\n');
@@ -164,7 +168,7 @@ async function openStream(stream: NonNullable<AgentConfig['stream']>, config: Ag
         timer: timer ? timer.hello : { running: false, interval_ns: 0, priority: null, cpu: null },
         settings: {
           host: gatherHostFacts(),
-          rt: appliedRtSettings(config.socket.native, reflector.warnings, reflector.stampSource === 'user' ? 'user' : 'native', config.socket.requireRt),
+          rt: appliedRtSettings(requestedRt(config.socket), reflector.warnings, reflector.stampSource === 'user' ? 'user' : 'native', config.socket.requireRt),
           max_rate_per_s: config.protection.limits.maxRatePerS, max_sessions: config.maxSessions,
           max_sessions_per_source: config.protection.limits.maxSessionsPerSource ?? sharePerAddress(config.maxSessions),
           key_file: config.protection.key !== null,

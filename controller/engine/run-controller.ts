@@ -3,6 +3,7 @@ import { monoNs, realNs, wallMsOfMono } from '../../shared/time/clock.js';
 import { encodeProbe, encodeSessionEnd } from '../../shared/wire/probe-codec.js';
 import { signDatagram } from '../../shared/wire/probe-auth.js';
 import { OFFSET_SEQ, OFFSET_T1 } from '../../shared/wire/probe-layout.js';
+import { holdCpuDmaLatency } from '../../shared/cli/cpu-dma-latency.js';
 import { isPrivilegeWarning } from '../../shared/cli/socket-flags.js';
 import type { TimestampChoice } from '../../shared/cli/timestamp-choice.js';
 import type { ProbeTransport, TransportEvent } from '../../shared/transport/probe-transport.js';
@@ -107,6 +108,13 @@ function flushTransports(transports: FamilyTransport[]): Promise<unknown> {
 async function openTransports(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
   state: RunState, afterEvents: (events: TransportEvent[]) => void, io: RunIo, allWarnings: string[]): Promise<FamilyTransport[]> {
   const opened: FamilyTransport[] = [];
+  const dmaLatencyUs = config.socket.cpuDmaLatencyUs;
+  const notHeld = dmaLatencyUs === undefined ? null : holdCpuDmaLatency(dmaLatencyUs);
+  if (notHeld !== null) {
+    io.log(`warning: ${notHeld}`);
+    allWarnings.push(notHeld);
+    if (config.socket.requireRt) throw new RunSetupError('--require-rt: a real-time option could not be applied (see the warning above)');
+  }
   try {
     for (const [mode, family] of KINDS) {
       const indices = targets.flatMap((t, i) => (t.family === family && t.mode === mode ? [i] : []));

@@ -1,7 +1,7 @@
 import { RTPROBE_VERSION } from '../../shared/cli/build-info.js';
 import type { SocketOptions } from '../../shared/cli/socket-flags.js';
 import { gatherHostFacts } from '../../shared/report/host-facts.js';
-import { appliedRtSettings } from '../../shared/report/rt-settings.js';
+import { appliedRtSettings, requestedRt } from '../../shared/report/rt-settings.js';
 import type { StampSource } from '../../shared/transport/probe-transport.js';
 import type { TargetStats } from '../recording/target-stats.js';
 import type { Provenance, SenderProvenance } from './provenance.js';
@@ -32,7 +32,7 @@ export async function gatherRunProvenance(argv: readonly string[], socket: Socke
     command_line: ['rtprobe', ...argv],
     node_version: process.version,
     host: gatherHostFacts(),
-    rt: appliedRtSettings(socket.native, rtWarnings, stampSource === 'user' ? 'user' : 'native', socket.requireRt),
+    rt: appliedRtSettings(requestedRt(socket), rtWarnings, stampSource === 'user' ? 'user' : 'native', socket.requireRt),
     ...(senders === undefined ? {} : { senders }),
     load,
     lab,

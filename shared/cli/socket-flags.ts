@@ -1,6 +1,7 @@
 import type { NativeSocketCommonOptions } from '../native/native-addon.js';
 import { cpus } from 'node:os';
 import { parseIntegerIn } from './parse-values.js';
+import { CPU_DMA_LATENCY_MAX_US } from './cpu-dma-latency.js';
 
 /** Socket and real-time flags shared by `run` and `agent`; they need the native addon. */
 export const SOCKET_FLAG_SPEC = {
@@ -11,6 +12,7 @@ export const SOCKET_FLAG_SPEC = {
   'rt-priority': { type: 'string' },
   cpu: { type: 'string' },
   mlock: { type: 'boolean' },
+  'cpu-dma-latency': { type: 'string' },
   'require-rt': { type: 'boolean' },
 } as const;
 
@@ -22,11 +24,14 @@ export interface SocketFlags {
   'rt-priority'?: string;
   cpu?: string;
   mlock?: boolean;
+  'cpu-dma-latency'?: string;
   'require-rt'?: boolean;
 }
 
 export interface SocketOptions {
   native: NativeSocketCommonOptions;
+  /** --cpu-dma-latency: held by the process itself (cpu-dma-latency.ts), not by the socket's thread */
+  cpuDmaLatencyUs?: number;
   /** turn privilege warnings (SCHED_FIFO, mlock) into exit 2 */
   requireRt: boolean;
   /** the flags given, for "needs the native addon" messages */
@@ -42,8 +47,13 @@ export const SOCKET_FLAGS_HELP = `Socket and real-time options (need the native 
   --cpu N                      pin the socket thread to CPU N (a CPU this machine lacks is
                                exit 2; one outside the allowed set, a warning)
   --mlock                      lock the socket thread's memory (CAP_IPC_LOCK or RLIMIT_MEMLOCK)
+  --cpu-dma-latency US         hold /dev/cpu_dma_latency at US µs while running (root; any
+                               sender), as cyclictest does: no CPU idles deeper. 0: idle CPUs
+                               poll, so a KVM guest's threads wake without the host, and its
+                               idle vCPUs burn the host's CPU (README: --cpu-dma-latency)
   --require-rt                 exit 2 instead of a warning when an RT option (--rt-priority,
-                               --cpu, --mlock, --priority, --busy-poll) cannot be applied
+                               --cpu, --mlock, --cpu-dma-latency, --priority, --busy-poll)
+                               cannot be applied
 `;
 
 export function parseSocketFlags(flags: SocketFlags): SocketOptions | Error {
@@ -60,7 +70,10 @@ export function parseSocketFlags(flags: SocketFlags): SocketOptions | Error {
   const busyPoll = integer('busy-poll', 0, 0x7fff_ffff);
   const rtPriority = integer('rt-priority', 1, 99);
   const cpu = integer('cpu', 0, 4095);
-  for (const value of [dscp, priority, busyPoll, rtPriority, cpu]) if (value instanceof Error) return value;
+  const dmaText = flags['cpu-dma-latency'];
+  // (not in `given`: the process holds it, with or without the native addon)
+  const cpuDmaLatency = dmaText === undefined ? undefined : parseIntegerIn('--cpu-dma-latency', dmaText, 0, CPU_DMA_LATENCY_MAX_US);
+  for (const value of [dscp, priority, busyPoll, rtPriority, cpu, cpuDmaLatency]) if (value instanceof Error) return value;
   // A CPU the machine does not have is a bad value (exit 2); one outside this process's
   // allowed set (taskset, cpuset) stays a warning from the socket's thread, like privileges.
   const cpuCount = cpus().length;
@@ -83,10 +96,10 @@ export function parseSocketFlags(flags: SocketFlags): SocketOptions | Error {
     native.mlock = true;
     given.push('--mlock');
   }
-  return { native, requireRt: flags['require-rt'] ?? false, given };
+  return { native, ...(typeof cpuDmaLatency === 'number' ? { cpuDmaLatencyUs: cpuDmaLatency } : {}), requireRt: flags['require-rt'] ?? false, given };
 }
 
 /** Warnings from the native thread that mean a real-time request was not honoured. */
 export function isPrivilegeWarning(warning: string): boolean {
-  return /SCHED_FIFO|mlock|CAP_|RLIMIT|CPU|affinity/i.test(warning);
+  return /SCHED_FIFO|mlock|CAP_|RLIMIT|CPU|affinity|cpu_dma_latency/i.test(warning);
 }

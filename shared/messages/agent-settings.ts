@@ -14,7 +14,7 @@ export interface AgentSettings {
   key_file: boolean;
 }
 
-const RT_OPTIONS = ['rt_priority', 'cpu', 'mlock', 'spin_us', 'dscp', 'priority', 'busy_poll_us', 'interface'] as const;
+const RT_OPTIONS = ['rt_priority', 'cpu', 'mlock', 'spin_us', 'dscp', 'priority', 'busy_poll_us', 'interface', 'cpu_dma_latency_us'] as const;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const text = (v: unknown, max: number): string | undefined => (typeof v === 'string' ? v.slice(0, max) : undefined);

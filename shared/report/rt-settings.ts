@@ -21,12 +21,17 @@ export interface RtSettings {
   priority?: RtSetting;
   busy_poll_us?: RtSetting;
   interface?: RtSetting;
+  /** --cpu-dma-latency: held by the process, whoever sends */
+  cpu_dma_latency_us?: RtSetting;
   require_rt: boolean;
   /** warnings that belong to no option above (timer slack, hardware RX filter) */
   other_warnings: string[];
 }
 
-type OptionName = 'rt_priority' | 'cpu' | 'mlock' | 'spin_us' | 'dscp' | 'priority' | 'busy_poll_us' | 'interface';
+type OptionName = 'rt_priority' | 'cpu' | 'mlock' | 'spin_us' | 'dscp' | 'priority' | 'busy_poll_us' | 'interface' | 'cpu_dma_latency_us';
+
+/** What was asked: the socket's options, and what the process holds itself. */
+export type RequestedRt = NativeSocketCommonOptions & { cpuDmaLatencyUs?: number };
 
 /** Which warning (from the native thread, or from the fallback in rt-fallback.ts) belongs to which option. */
 const WARNING_OF: [OptionName, RegExp][] = [
@@ -36,9 +41,10 @@ const WARNING_OF: [OptionName, RegExp][] = [
   ['priority', /SO_PRIORITY/],
   ['busy_poll_us', /SO_BUSY_POLL/],
   ['interface', /^interface '/],
+  ['cpu_dma_latency_us', /^cpu_dma_latency/],
 ];
 
-const REQUESTED: [OptionName, (o: NativeSocketCommonOptions) => number | boolean | string | undefined][] = [
+const REQUESTED: [OptionName, (o: RequestedRt) => number | boolean | string | undefined][] = [
   ['rt_priority', (o) => o.rtPriority],
   ['cpu', (o) => o.cpu],
   ['mlock', (o) => (o.mlock ? true : undefined)],
@@ -48,13 +54,22 @@ const REQUESTED: [OptionName, (o: NativeSocketCommonOptions) => number | boolean
   ['priority', (o) => o.priority],
   ['busy_poll_us', (o) => o.busyPollUs],
   ['interface', (o) => o.interface],
+  ['cpu_dma_latency_us', (o) => o.cpuDmaLatencyUs],
 ];
+
+/** The socket's options with what the process holds itself (SocketOptions in socket-flags.ts). */
+export function requestedRt(socket: { native: NativeSocketCommonOptions; cpuDmaLatencyUs?: number }): RequestedRt {
+  return socket.cpuDmaLatencyUs === undefined ? socket.native : { ...socket.native, cpuDmaLatencyUs: socket.cpuDmaLatencyUs };
+}
+
+/** Options the process applies itself, not the socket's thread: they hold with the user-space sender too. */
+const PROCESS_WIDE: readonly OptionName[] = ['cpu_dma_latency_us'];
 
 /**
  * Pairs each requested option with the warnings the socket's opening produced (pure). With
  * the user-space sender none of them applies (the CLI refuses them, except the default spin).
  */
-export function appliedRtSettings(options: NativeSocketCommonOptions, warnings: readonly string[],
+export function appliedRtSettings(options: RequestedRt, warnings: readonly string[],
   sender: 'native' | 'user', requireRt: boolean): RtSettings {
   const settings: RtSettings = { sender, require_rt: requireRt, other_warnings: [] };
   const claimed = new Set<string>();
@@ -64,7 +79,8 @@ export function appliedRtSettings(options: NativeSocketCommonOptions, warnings: 
     const pattern = WARNING_OF.find(([option]) => option === name)?.[1];
     const failures = pattern ? warnings.filter((w) => pattern.test(w)) : [];
     for (const w of failures) claimed.add(w);
-    const reason = sender === 'user' ? 'not used: the user-space sender (no native addon)' : failures.length > 0 ? failures.join('; ') : null;
+    const reason = sender === 'user' && !PROCESS_WIDE.includes(name) ? 'not used: the user-space sender (no native addon)'
+      : failures.length > 0 ? failures.join('; ') : null;
     settings[name] = { requested, applied: reason === null, reason };
   }
   settings.other_warnings = [...new Set(warnings.filter((w) => !claimed.has(w)))];
@@ -75,7 +91,7 @@ export function appliedRtSettings(options: NativeSocketCommonOptions, warnings: 
 export function formatRtSettings(settings: RtSettings): string {
   const labels: Record<OptionName, string> = {
     rt_priority: 'SCHED_FIFO', cpu: 'CPU', mlock: 'mlock', spin_us: 'spin µs', dscp: 'DSCP', priority: 'SO_PRIORITY',
-    busy_poll_us: 'busy poll µs', interface: 'interface',
+    busy_poll_us: 'busy poll µs', interface: 'interface', cpu_dma_latency_us: 'cpu_dma_latency µs',
   };
   const parts = (Object.keys(labels) as OptionName[]).flatMap((name) => {
     const s = settings[name];

@@ -7,6 +7,7 @@ import { CLI_PATH, freeUdpPort, runCli, startAgent, type CliResult } from '../he
 import { lastStatusReceived, spawnCli } from '../helpers/spawn-cli.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { skipNote, whySkip } from '../helpers/skip.js';
+import { CPU_DMA_LATENCY_PATH } from '../../shared/cli/cpu-dma-latency.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtprobe-provenance-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,6 +132,55 @@ describe('provenance in every report (real CLI, loopback)', () => {
       expect(result.code, result.stderr).toBe(0);
       const { provenance } = JSON.parse(result.stdout);
       expect(provenance.rt.cpu).toEqual({ requested: 1, applied: false, reason: expect.stringMatching(/CPU 1 is not in this process's allowed CPU set/) });
+    } finally {
+      await agent.stop();
+    }
+  });
+});
+
+/** The CPU wake-up latency the kernel holds for all requests on /dev/cpu_dma_latency, µs. */
+const readDmaLatency = (): number => readFileSync(CPU_DMA_LATENCY_PATH).readInt32LE(0);
+
+describe('--cpu-dma-latency (/dev/cpu_dma_latency, as cyclictest)', () => {
+  const dmaMissing = whySkip([!isRoot, 'needs root to open /dev/cpu_dma_latency'], [!existsSync(CPU_DMA_LATENCY_PATH), 'needs /dev/cpu_dma_latency (PM QoS)']);
+  it.skipIf(dmaMissing !== null)(`agent and run hold it while they live, report it held, and let go when they end${skipNote(dmaMissing)}`, async () => {
+    const before = readDmaLatency();
+    expect(before, 'another process holds a lower value: this test could not see ours').toBeGreaterThan(77);
+    const agent = await startAgent(['--cpu-dma-latency', '77']);
+    try {
+      expect(readDmaLatency()).toBe(77);
+      const run = spawnCli(['run', '--target', `g=127.0.0.1:${agent.port}`, '--rate', '50', '--duration', '3s', '--cpu-dma-latency', '40', '--json', '-', '--quiet']);
+      // the lower of the two requests holds while both live
+      await waitFor(() => readDmaLatency() === 40, { what: 'the run to hold 40 µs', timeoutMs: 20_000, everyMs: 10 });
+      expect(await run.exited, run.stderr()).toBe(0);
+      const { provenance, targets } = JSON.parse(run.stdout());
+      expect(targets[0].received).toBe(targets[0].sent);
+      expect(provenance.rt.cpu_dma_latency_us).toEqual({ requested: 40, applied: true, reason: null });
+      expect(readDmaLatency()).toBe(77); // the run's request went with it
+    } finally {
+      await agent.stop();
+    }
+    expect(readDmaLatency()).toBe(before);
+  });
+
+  const nobodyMissing = whySkip([!isRoot, 'needs root to drop to uid 65534'], [!has('setpriv'), 'needs setpriv (util-linux)'],
+    [!existsSync(CPU_DMA_LATENCY_PATH), 'needs /dev/cpu_dma_latency (PM QoS)']);
+  it.skipIf(nobodyMissing !== null)(`without root: a warning, the run goes on, the report says not held and why; --require-rt: exit 2${skipNote(nobodyMissing)}`, async () => {
+    const agent = await startAgent();
+    try {
+      const result = await runAsNobody(['run', '--target', `g=127.0.0.1:${agent.port}`, '--count', '10', '--rate', '200', '--cpu-dma-latency', '0', '--json', '-', '--quiet']);
+      expect(result.code, result.stderr).toBe(0);
+      const { provenance, targets } = JSON.parse(result.stdout);
+      expect(targets[0].received).toBe(10);
+      const reason = 'cpu_dma_latency 0 µs not held: cannot open /dev/cpu_dma_latency (EACCES; needs root, and a kernel with PM QoS)';
+      expect(result.stderr).toContain(`warning: ${reason}`);
+      expect(provenance.rt.cpu_dma_latency_us).toEqual({ requested: 0, applied: false, reason });
+      const strict = await runAsNobody(['run', '--target', `g=127.0.0.1:${agent.port}`, '--count', '5', '--cpu-dma-latency', '0', '--require-rt']);
+      expect(strict.code).toBe(2);
+      expect(strict.stderr).toMatch(/--require-rt: a real-time option could not be applied/);
+      const strictAgent = await runAsNobody(['agent', '--listen', '127.0.0.1:0', '--cpu-dma-latency', '0', '--require-rt']);
+      expect(strictAgent.code).toBe(2);
+      expect(strictAgent.stderr).toContain(`rtprobe agent: warning: ${reason}`);
     } finally {
       await agent.stop();
     }

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseProvenance, PROVENANCE_FILE, readProvenanceFile, recordProvenance } from '../../../controller/report/provenance-file.js';
-import { appliedRtSettings, formatRtSettings } from '../../../shared/report/rt-settings.js';
-import { parseAgentSettings } from '../../../shared/messages/agent-settings.js';
+import { appliedRtSettings, formatRtSettings, requestedRt } from '../../../shared/report/rt-settings.js';
+import { isPrivilegeWarning, parseSocketFlags } from '../../../shared/cli/socket-flags.js';
+import { parseAgentSettings, parseRt } from '../../../shared/messages/agent-settings.js';
 import { parseAgentMessage } from '../../../shared/messages/agent-messages.js';
 import { formatProvenanceLines, renderProvenanceHtml, shellQuote, type Provenance } from '../../../controller/report/provenance.js';
 
@@ -40,6 +41,31 @@ describe('RT settings as applied', () => {
     expect(formatRtSettings(sleeping)).toBe('native socket thread, no RT options');
     expect(appliedRtSettings({ spinUs: 0, spinCapped: false, spinAuto: false }, [], 'native', false).spin_us)
       .toEqual({ requested: 0, applied: true, reason: null });
+  });
+});
+
+describe('--cpu-dma-latency in the RT settings', () => {
+  it('held by the process: applied with either sender; its warning is its reason, and --require-rt counts it', () => {
+    const held = appliedRtSettings(requestedRt({ native: { rtPriority: 50 }, cpuDmaLatencyUs: 0 }), [], 'user', false);
+    expect(held.cpu_dma_latency_us).toEqual({ requested: 0, applied: true, reason: null });
+    expect(held.rt_priority?.applied).toBe(false); // the socket thread's options need the addon
+    const refused = 'cpu_dma_latency 0 µs not held: cannot open /dev/cpu_dma_latency (EACCES; needs root, and a kernel with PM QoS)';
+    const rt = appliedRtSettings(requestedRt({ native: {}, cpuDmaLatencyUs: 0 }), [refused], 'native', true);
+    expect(rt).toEqual({ sender: 'native', require_rt: true, other_warnings: [], cpu_dma_latency_us: { requested: 0, applied: false, reason: refused } });
+    expect(formatRtSettings(rt)).toBe(`native socket thread: cpu_dma_latency µs 0 NOT APPLIED (${refused}) (--require-rt)`);
+    expect(isPrivilegeWarning(refused)).toBe(true);
+    expect(appliedRtSettings(requestedRt({ native: {} }), [], 'native', false).cpu_dma_latency_us).toBeUndefined();
+  });
+  it("an agent's hello carries it to the controller's report", () => {
+    const rt = appliedRtSettings(requestedRt({ native: {}, cpuDmaLatencyUs: 5 }), [], 'native', false);
+    expect(parseRt(JSON.parse(JSON.stringify(rt)))?.cpu_dma_latency_us).toEqual({ requested: 5, applied: true, reason: null });
+  });
+  it.each([['x', "--cpu-dma-latency: 'x' is not a whole number"], ['-1', '--cpu-dma-latency: -1 is out of range 0..2000000000'],
+    ['2000000001', '--cpu-dma-latency: 2000000001 is out of range 0..2000000000']])('--cpu-dma-latency %s: %s', (value, message) => {
+    expect((parseSocketFlags({ 'cpu-dma-latency': value }) as Error).message).toBe(message);
+  });
+  it('parsed apart from the socket thread\'s options: not sent to the addon, not refused without it', () => {
+    expect(parseSocketFlags({ 'cpu-dma-latency': '0', 'rt-priority': '9' })).toEqual({ native: { rtPriority: 9 }, cpuDmaLatencyUs: 0, requireRt: false, given: ['--rt-priority'] });
   });
 });
 
