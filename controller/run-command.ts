@@ -1,6 +1,7 @@
+import { isIP } from 'node:net';
 import { EXIT_USAGE, EXIT_VERDICT_FAILED, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
 import { gatherRunProvenance } from './report/gather-provenance.js';
-import { DELIVERY_LAG_WARN_MS, backlogPauseText, deliveryLagText, formatProvenanceLines, receiveBufferDropsText, socketName, type Provenance } from './report/provenance.js';
+import { DELIVERY_LAG_WARN_MS, backlogPauseText, deliveryLagText, formatProvenanceLines, lateSenderText, receiveBufferDropsText, socketName, type Provenance } from './report/provenance.js';
 import { evaluateVerdict, formatVerdictLine } from './report/verdict.js';
 import { formatRunReport } from './report/format-report.js';
 import type { RunReport } from './report/run-report.js';
@@ -85,7 +86,9 @@ once.
 Loss this machine made: replies the kernel dropped because the controller's socket buffer was
 full (it read too late) count as lost, and are also counted apart from the kernel's own
 counter (JSON: provenance.senders[].receive_buffer_drops; the sender line; a warning). A
-JavaScript that falls over 1 s behind its socket thread is a warning too (max_delivery_lag_ms).
+JavaScript that falls over 1 s behind its socket thread is a warning too (max_delivery_lag_ms),
+and so is a sender whose median target's send error p99 is over 1 ms: it waited for a CPU
+(many targets on few CPUs: give it --rt-priority N --cpu C; README: Many targets).
 
 Exit status: 0 done, 1 a target answered no probe at all (with only refusals: "agent
 refused: REASON" on standard error), 2 bad flags, a --json path that cannot be written
@@ -207,6 +210,9 @@ async function measureAndReport(config: RunConfig, view: ReportView, choice: Tim
     if (sender.receive_buffer_drops > 0) process.stderr.write(`rtprobe ${view.command}: warning: ${socket}: ${receiveBufferDropsText(sender.receive_buffer_drops)}\n`);
     if (sender.max_delivery_lag_ms >= DELIVERY_LAG_WARN_MS) process.stderr.write(`rtprobe ${view.command}: warning: ${socket}: ${deliveryLagText(sender.max_delivery_lag_ms)}\n`);
     if (sender.backlog_paused_ms > 0) process.stderr.write(`rtprobe ${view.command}: warning: ${socket}: ${backlogPauseText(sender.backlog_paused_ms)}\n`);
+    const ownTargets = report.targets.filter((t) => t.mode === sender.protocol && (isIP(t.address) === 6 ? 6 : 4) === sender.family);
+    const late = lateSenderText(ownTargets.flatMap((t) => t.send_error_ns.p99 ?? []), provenance.rt.rt_priority?.applied === true);
+    if (late) process.stderr.write(`rtprobe ${view.command}: warning: ${socket}: ${late}\n`);
   }
   for (const target of report.targets) {
     const refused = refusedOnlyMessage(target);

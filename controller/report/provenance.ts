@@ -96,6 +96,23 @@ export function backlogPauseText(pausedMs: number): string {
   return `its thread paused ${(pausedMs / 1000).toFixed(1)} s in all while JavaScript held its memory bound of event batches (slots due then counted as missed, not sent; replies waited in the socket)`;
 }
 
+/** A median target's send error p99 above this: the sender waited for a CPU, not for its timer. */
+export const LATE_SENDER_WARN_NS = 1_000_000;
+
+/**
+ * The warning for a sender whose probes left late (pure): the median, over its targets, of
+ * each target's send error p99. Timer lateness on a VM is tens to hundreds of µs; milliseconds
+ * mean the thread waited behind other busy threads (many targets on few CPUs). The hint names
+ * SCHED_FIFO only where it was not on. null: in time.
+ */
+export function lateSenderText(sendErrorP99sNs: readonly number[], fifoApplied: boolean): string | null {
+  const sorted = [...sendErrorP99sNs].filter(Number.isFinite).sort((a, b) => a - b);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (median === undefined || median <= LATE_SENDER_WARN_NS) return null;
+  const late = `its probes left up to ${(median / 1e6).toFixed(1)} ms late (send error p99 of the median target): the thread waited for a CPU`;
+  return fifoApplied ? late : `${late}; --rt-priority N (with --cpu C) gives it one when a slot is due (README: Many targets)`;
+}
+
 /** What receive-buffer drops mean, for the header and the warning (pure). */
 export function receiveBufferDropsText(drops: number): string {
   return `${drops} replies dropped by its full receive buffer (counted as lost: this machine read them too late, not the path's loss)`;

@@ -7,7 +7,7 @@ import { appliedRtSettings, formatRtSettings, requestedRt } from '../../../share
 import { isPrivilegeWarning, parseSocketFlags } from '../../../shared/cli/socket-flags.js';
 import { parseAgentSettings, parseRt } from '../../../shared/messages/agent-settings.js';
 import { parseAgentMessage } from '../../../shared/messages/agent-messages.js';
-import { formatProvenanceLines, renderProvenanceHtml, shellQuote, type Provenance } from '../../../controller/report/provenance.js';
+import { formatProvenanceLines, lateSenderText, renderProvenanceHtml, shellQuote, type Provenance } from '../../../controller/report/provenance.js';
 
 const FIFO_FAILED = 'SCHED_FIFO priority 80 not set: EPERM — needs CAP_SYS_NICE or RLIMIT_RTPRIO >= 80 (ulimit -r)';
 const CPU_FAILED = 'CPU 1 is not in this process\'s allowed CPU set (taskset / cgroup cpuset); thread not pinned';
@@ -66,6 +66,17 @@ describe('--cpu-dma-latency in the RT settings', () => {
   });
   it('parsed apart from the socket thread\'s options: not sent to the addon, not refused without it', () => {
     expect(parseSocketFlags({ 'cpu-dma-latency': '0', 'rt-priority': '9' })).toEqual({ native: { rtPriority: 9 }, cpuDmaLatencyUs: 0, requireRt: false, given: ['--rt-priority'] });
+  });
+});
+
+describe('a sender whose probes left late', () => {
+  it('warns when the median target left over 1 ms late at p99, with the RT hint only where SCHED_FIFO was off', () => {
+    expect(lateSenderText([200_000, 5_000_000, 180_000], false)).toBeNull(); // one late target: its own line says so
+    expect(lateSenderText([3_800_000, 4_400_000, 900_000], false)).toBe('its probes left up to 3.8 ms late (send error p99 of the median target): ' +
+      'the thread waited for a CPU; --rt-priority N (with --cpu C) gives it one when a slot is due (README: Many targets)');
+    expect(lateSenderText([1_500_000, 1_600_000], true)).toBe('its probes left up to 1.5 ms late (send error p99 of the median target): the thread waited for a CPU');
+    expect(lateSenderText([1_000_000], false)).toBeNull();
+    expect(lateSenderText([], false)).toBeNull();
   });
 });
 
