@@ -90,11 +90,12 @@ async function measureStep(n: number, seconds: number, tmpDir: string, placement
   let step: ManyTargetsStep | undefined;
   let agentGone = false;
   try {
-    const targetsFile = join(tmpDir, `many-${n}.targets`);
+    const name = `many-${n}${placement ? '-rt' : ''}`;
+    const targetsFile = join(tmpDir, `${name}.targets`);
     writeFileSync(targetsFile, targetsFileText(n, agent.port));
     const agentCpu0 = processCpuS(agentPid);
     const c = await runController({
-      path, agent, targets: n, rateHz: RATE_HZ, seconds, mode: 'kernel', jsonFile: join(tmpDir, `many-${n}.json`),
+      path, agent, targets: n, rateHz: RATE_HZ, seconds, mode: 'kernel', jsonFile: join(tmpDir, `${name}.json`),
       timeoutS, sampleProc: true, targetsFile, extraArgs: ['--loss-after', LOSS_AFTER, ...(placement?.controllerArgs ?? [])],
     });
     const agentCpu1 = processCpuS(agentPid);
@@ -135,19 +136,23 @@ async function measureStep(n: number, seconds: number, tmpDir: string, placement
   return step;
 }
 
+/** measureStep, or a failed step with the reason (e.g. the agent did not come up): the other steps still run. */
+async function measureStepOrNote(n: number, o: { seconds: number; tmpDir: string }, placement?: Placement): Promise<ManyTargetsStep> {
+  try {
+    return await measureStep(n, o.seconds, o.tmpDir, placement);
+  } catch (e) {
+    const note = e instanceof Error ? e.message : String(e);
+    return { targetsAsked: n, ...(placement ? { placement: placement.label } : {}), rateHz: RATE_HZ, seconds: o.seconds, command: '',
+      controllerCpuFrom: 'none', pass: false, shortfalls: ['failed'], note };
+  }
+}
+
 export async function measureManyTargets(o: { seconds: number; tmpDir: string; log: (s: string) => void }): Promise<ManyTargetsResult> {
   const res: ManyTargetsResult = { rateHz: RATE_HZ, seconds: o.seconds, goal: MANY_TARGETS_GOAL, steps: [], ceiling: [] };
   const ceilingSkipped = sockperfCeilingSkipReason();
   if (ceilingSkipped) res.ceilingSkipped = ceilingSkipped;
   for (const n of MANY_TARGETS_STEPS) {
-    let s: ManyTargetsStep;
-    try {
-      s = await measureStep(n, o.seconds, o.tmpDir);
-    } catch (e) {
-      // e.g. the agent did not come up: the other steps still run
-      const note = e instanceof Error ? e.message : String(e);
-      s = { targetsAsked: n, rateHz: RATE_HZ, seconds: o.seconds, command: '', controllerCpuFrom: 'none', pass: false, shortfalls: ['failed'], note };
-    }
+    const s = await measureStepOrNote(n, o);
     res.steps.push(s);
     o.log(`  ${n} × ${RATE_HZ} Hz: sent ${s.sent ?? '–'}, missed slots ${fixed(s.missedPct, 3)} %, loss ${fixed(s.lossPct, 3)} %` +
       `, controller peak RSS ${mib(s.controllerPeakRssBytes)} MiB, the agent reflected ${s.agentReflected ?? '–'} of ${s.agentReceived ?? '–'} received${s.note ? `\n${s.note}` : ''}`);
@@ -160,13 +165,7 @@ export async function measureManyTargets(o: { seconds: number; tmpDir: string; l
   }
   const top = MANY_TARGETS_STEPS[MANY_TARGETS_STEPS.length - 1] ?? 1000;
   if (process.getuid?.() === 0) {
-    let s: ManyTargetsStep;
-    try {
-      s = await measureStep(top, o.seconds, o.tmpDir, RT_PLACEMENT);
-    } catch (e) {
-      const note = e instanceof Error ? e.message : String(e);
-      s = { targetsAsked: top, placement: RT_PLACEMENT.label, rateHz: RATE_HZ, seconds: o.seconds, command: '', controllerCpuFrom: 'none', pass: false, shortfalls: ['failed'], note };
-    }
+    const s = await measureStepOrNote(top, o, RT_PLACEMENT);
     res.steps.push(s);
     o.log(`  ${top} × ${RATE_HZ} Hz, ${RT_PLACEMENT.label}: missed slots ${fixed(s.missedPct, 3)} %, loss ${fixed(s.lossPct, 3)} %${s.note ? `\n${s.note}` : ''}`);
   } else {
