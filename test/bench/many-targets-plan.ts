@@ -44,6 +44,8 @@ export interface ManyTargetsFigures {
   /** the worst target's send error p99 and the median target's (ns) */
   sendErrorP99WorstNs?: number;
   sendErrorP99MedianNs?: number;
+  /** targets whose send error p99 is within the goal's: how far the tail reaches, not just its worst */
+  sendErrorP99WithinGoal?: number;
 }
 
 export function figuresOf(targets: readonly RtprobeTarget[]): ManyTargetsFigures {
@@ -67,6 +69,7 @@ export function figuresOf(targets: readonly RtprobeTarget[]): ManyTargetsFigures
     f.sendErrorP99WorstNs = Math.max(...p99s);
     const m = median(p99s);
     if (m !== undefined) f.sendErrorP99MedianNs = m;
+    f.sendErrorP99WithinGoal = p99s.filter((p) => p <= MANY_TARGETS_GOAL.sendErrorP99Ns).length;
   }
   return f;
 }

@@ -190,14 +190,15 @@ const mib = (b: number | undefined): string => fixed(b === undefined ? undefined
 export function renderManyTargets(r: ManyTargetsResult): string {
   const g = r.goal;
   const table = formatTable(
-    ['targets × rate', 'sent', 'missed slots %', 'loss %', 'send err p99 worst µs', 'median µs', 'ctl peak RSS MiB', 'ctl CPU s', 'agent peak RSS MiB', 'agent CPU s', 'agent reflected', 'goal'],
+    ['targets × rate', 'sent', 'missed slots %', 'loss %', 'send err p99 worst µs', 'median µs', `targets ≤ ${r.goal.sendErrorP99Ns / 1000} µs`, 'ctl peak RSS MiB', 'ctl CPU s', 'agent peak RSS MiB', 'agent CPU s', 'agent reflected', 'goal'],
     r.steps.map((s) => [
       `${s.targetsAsked} × ${s.rateHz} Hz${s.placement ? ' RT*' : ''}`, String(s.sent ?? '–'), fixed(s.missedPct, 3), fixed(s.lossPct, 3),
-      us(s.sendErrorP99WorstNs), us(s.sendErrorP99MedianNs), mib(controllerRss(s)),
+      us(s.sendErrorP99WorstNs), us(s.sendErrorP99MedianNs),
+      s.sendErrorP99WithinGoal === undefined || s.targets === undefined ? '–' : `${s.sendErrorP99WithinGoal} of ${s.targets}`, mib(controllerRss(s)),
       fixed(s.controllerCpuS, 2), mib(s.agentPeakRssBytes), fixed(s.agentCpuS, 2), String(s.agentReflected ?? '–'),
       s.pass ? 'pass' : `MISSED: ${s.shortfalls.join(', ')}`,
     ]),
-    [0, 11],
+    [0, 12],
   );
   const perTarget = (v: number | undefined, rss: (s: ManyTargetsStep) => number | undefined): string => {
     if (v === undefined) return 'not measured';
