@@ -141,8 +141,7 @@ async function openReflector(config: AgentConfig, choice: TimestampChoice, core:
       : `rtprobe agent: ${(error as Error).message}\n`);
     return EXIT_USAGE;
   }
-  const dmaLatencyUs = config.socket.cpuDmaLatencyUs;
-  const notHeld = dmaLatencyUs === undefined ? null : holdCpuDmaLatency(dmaLatencyUs);
+  const notHeld = holdCpuDmaLatency(config.socket.cpuDmaLatencyUs);
   if (notHeld !== null) reflector.warnings.push(notHeld);
   for (const warning of reflector.warnings) process.stderr.write(`rtprobe agent: warning: ${warning}\n`);
   if (config.socket.requireRt && reflector.warnings.some(isPrivilegeWarning)) {

@@ -108,8 +108,7 @@ function flushTransports(transports: FamilyTransport[]): Promise<unknown> {
 async function openTransports(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
   state: RunState, afterEvents: (events: TransportEvent[]) => void, io: RunIo, allWarnings: string[]): Promise<FamilyTransport[]> {
   const opened: FamilyTransport[] = [];
-  const dmaLatencyUs = config.socket.cpuDmaLatencyUs;
-  const notHeld = dmaLatencyUs === undefined ? null : holdCpuDmaLatency(dmaLatencyUs);
+  const notHeld = holdCpuDmaLatency(config.socket.cpuDmaLatencyUs);
   if (notHeld !== null) {
     io.log(`warning: ${notHeld}`);
     allWarnings.push(notHeld);

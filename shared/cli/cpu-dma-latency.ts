@@ -14,9 +14,11 @@ let held: { us: number; fd: number } | null = null;
  * haltpoll idle then polls instead of leaving the vCPU to the host), as cyclictest does, for
  * as long as this process lives: the kernel drops the request when the file is closed, so
  * even a killed process leaves nothing behind. Returns null when held, else the warning to
- * report. Once per process: a second call (another socket of the same run) changes nothing.
+ * report, or null when not asked for (undefined: no --cpu-dma-latency). Once per process: a
+ * second call (another socket of the same run) changes nothing.
  */
-export function holdCpuDmaLatency(us: number, path = CPU_DMA_LATENCY_PATH): string | null {
+export function holdCpuDmaLatency(us: number | undefined, path = CPU_DMA_LATENCY_PATH): string | null {
+  if (us === undefined) return null;
   if (held !== null) return held.us === us ? null : `cpu_dma_latency: already held at ${held.us} µs by this process`;
   let fd: number;
   try {
