@@ -1,5 +1,6 @@
 import type { HelloMessage } from '../../shared/messages/agent-messages.js';
 import type { HostFacts } from '../../shared/report/host-facts.js';
+import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
 import { formatRtSettings, type RtSettings } from '../../shared/report/rt-settings.js';
 import type { SenderPacing, SocketHealth } from '../../shared/transport/probe-transport.js';
 import { escapeHtml } from './svg-plots.js';
@@ -109,7 +110,7 @@ export function lateSenderText(sendErrorP99sNs: readonly number[], fifoApplied: 
   const sorted = [...sendErrorP99sNs].filter(Number.isFinite).sort((a, b) => a - b);
   const median = sorted[Math.floor((sorted.length - 1) / 2)];
   if (median === undefined || median <= LATE_SENDER_WARN_NS) return null;
-  const late = `its probes left up to ${(median / 1e6).toFixed(1)} ms late (send error p99 of the median target): the thread waited for a CPU`;
+  const late = `its probes left up to ${(median / 1e6).toFixed(1)} ms late (send error p99 of the median target; ${CLOCK_OF_SOURCE.user}): the thread waited for a CPU`;
   return fifoApplied ? late : `${late}; --rt-priority N (with --cpu C) gives it one when a slot is due (README: Many targets)`;
 }
 

@@ -16,6 +16,7 @@ import { fixed, formatTable, us } from './format-table.js';
 import { agentCounters, figuresOf, goalShortfalls, MANY_TARGETS_GOAL, slope, targetsFileText, type ManyTargetsFigures } from './many-targets-plan.js';
 import { measureSockperfCeiling, sockperfCeilingSkipReason, type SockperfCeiling } from './many-targets-peer.js';
 import { SOCKPERF_STAMPS } from './peers/sockperf.js';
+import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
 import { leafPid, statusBytes } from './proc-sampler.js';
 import { tail } from './proc.js';
 import { runController, startAgent } from './rtprobe-runner.js';
@@ -212,7 +213,7 @@ export function renderManyTargets(r: ManyTargetsResult): string {
     ...(placed ? [`  RT*: ${placed.placement} (${RT_PLACEMENT.controllerArgs.join(' ')} on the controller, ${RT_PLACEMENT.agentArgs.join(' ')} on the agent); the others at default scheduling.`] : []),
     ...(r.placementSkipped ? [`  the step with RT placement: skipped, ${r.placementSkipped}`] : []),
     ...renderCeiling(r),
-    `  goal (issue 15): < ${g.missedPct} % missed slots, < ${g.lossPct} % loss, the worst target's send error p99 ≤ ${g.sendErrorP99Ns / 1000} µs, every target answering; ${r.seconds} s per step, --loss-after ${LOSS_AFTER}.`,
+    `  goal (issue 15): < ${g.missedPct} % missed slots, < ${g.lossPct} % loss, the worst target's send error p99 ≤ ${g.sendErrorP99Ns / 1000} µs (sent − due, ${CLOCK_OF_SOURCE.user}), every target answering; ${r.seconds} s per step, --loss-after ${LOSS_AFTER}.`,
     '  peak RSS = VmHWM from /proc (controller: last 200 ms sample before exit; agent: just before it is stopped). Controller CPU: whole run, start-up included; agent CPU: while the controller ran; agent reflected: its own count, printed when it stops.',
     `RSS per target (least-squares slope over ${r.steps.filter((s) => s.placement === undefined).map((s) => s.targetsAsked).join(' / ')} targets): controller ${perTarget(r.controllerRssMiBPerTarget, controllerRss)}, agent ${perTarget(r.agentRssMiBPerTarget, (s) => s.agentPeakRssBytes)}`,
   ].join('\n');

@@ -72,9 +72,9 @@ describe('--cpu-dma-latency in the RT settings', () => {
 describe('a sender whose probes left late', () => {
   it('warns when the median target left over 1 ms late at p99, with the RT hint only where SCHED_FIFO was off', () => {
     expect(lateSenderText([200_000, 5_000_000, 180_000], false)).toBeNull(); // one late target: its own line says so
-    expect(lateSenderText([3_800_000, 4_400_000, 900_000], false)).toBe('its probes left up to 3.8 ms late (send error p99 of the median target): ' +
+    expect(lateSenderText([3_800_000, 4_400_000, 900_000], false)).toBe('its probes left up to 3.8 ms late (send error p99 of the median target; user space, CLOCK_MONOTONIC): ' +
       'the thread waited for a CPU; --rt-priority N (with --cpu C) gives it one when a slot is due (README: Many targets)');
-    expect(lateSenderText([1_500_000, 1_600_000], true)).toBe('its probes left up to 1.5 ms late (send error p99 of the median target): the thread waited for a CPU');
+    expect(lateSenderText([1_500_000, 1_600_000], true)).toBe('its probes left up to 1.5 ms late (send error p99 of the median target; user space, CLOCK_MONOTONIC): the thread waited for a CPU');
     expect(lateSenderText([1_000_000], false)).toBeNull();
     expect(lateSenderText([], false)).toBeNull();
   });
