@@ -2,6 +2,7 @@ import { PERCENTILE_KEYS, type LatencySummary } from '../../shared/histogram/lat
 import { formatNs, formatPercent } from '../../shared/report/format-ns.js';
 import type { RejectCounts } from '../../shared/wire/reject-reason.js';
 import type { RunReport, TargetReport } from './run-report.js';
+import type { AllTargetsReport } from './all-targets.js';
 import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
 import { describeRefusal, formatRefusedCounts, refusalHint } from './refusal-text.js';
 import type { RefusalReason } from '../../shared/wire/probe-layout.js';
@@ -152,11 +153,25 @@ export function formatTargetSummary(targets: readonly TargetReport[]): string {
   return lines.join('\n');
 }
 
+/** The run over all its targets' probes together: three lines above the per-target ones. */
+export function formatAllTargets(all: AllTargetsReport): string {
+  const spread = (s: LatencySummary): string => `p50 ${formatNs(s.p50)}, p99 ${formatNs(s.p99)}, p99.9 ${formatNs(s.p99_9)}, max ${formatNs(s.max)}`;
+  const rtt = all.rtt_ns;
+  const send = all.send_error_ns;
+  return [
+    `all ${all.targets} targets: sent ${all.sent}, lost ${all.lost} (${formatPercent(all.loss_ratio)}), ` +
+      `missed send slots ${all.missed_send_slots} (${formatPercent(all.missed_slot_ratio)})`,
+    `  RTT over all probes: ${rtt.count === 0 ? 'none' : `${spread(rtt)} (${all.worst_rtt_target})`} [${all.timestamps.rtt_clock}]`,
+    `  send error over all probes: ${send.count === 0 ? 'none' : `${spread(send)} (largest p99: ${all.worst_send_error_p99_target})`} [${CLOCK_OF_SOURCE[all.timestamps.send_error]}]`,
+  ].join('\n');
+}
+
 export function formatRunReport(report: RunReport, verbose = false): string {
   const header = `rtprobe run ${report.started}: ${report.duration_s.toFixed(1)} s at ${report.rate_hz} Hz, ` +
     `${report.size_bytes} B probes, late after ${formatNs(report.timeout_ns)}, lost after ${formatNs(report.loss_after_ns)}`;
   const full = verbose || report.targets.length <= FULL_REPORT_TARGETS;
-  const parts = [header, ...(full ? report.targets.map(formatTargetReport) : [formatTargetSummary(report.targets)])];
+  const parts = [header, ...(report.all_targets ? [formatAllTargets(report.all_targets)] : []),
+    ...(full ? report.targets.map(formatTargetReport) : [formatTargetSummary(report.targets)])];
   const stray = Object.keys(report.rejected_unattributed).length;
   if (stray > 0) parts.push(`datagrams matching no target: ${formatRejects(report.rejected_unattributed)}`);
   // the one-line-per-target summary has no room for it: the breakdown asked for and missing

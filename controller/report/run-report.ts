@@ -9,6 +9,7 @@ import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
 import { timerCoincidence, type TimerCoincidence } from '../recording/guest-timer-intervals.js';
 import type { Provenance } from './provenance.js';
 import type { Verdict } from './verdict.js';
+import { buildAllTargets, type AllTargetsReport } from './all-targets.js';
 
 
 export interface TargetReport {
@@ -77,6 +78,8 @@ export interface RunReport {
   timeout_ns: number;
   loss_after_ns: number;
   targets: TargetReport[];
+  /** the figures over all targets' probes together; only with two targets or more */
+  all_targets?: AllTargetsReport;
   /** datagrams that matched no target: malformed, or for a session this run did not start */
   rejected_unattributed: RejectCounts;
   process: { rss_bytes: number; cpu_user_s: number; cpu_system_s: number };
@@ -168,6 +171,7 @@ export function buildRunReport(targets: TargetStats[], facts: RunFacts): RunRepo
     timeout_ns: facts.timeoutNs,
     loss_after_ns: facts.lossAfterNs,
     targets: targets.map((stats) => buildTargetReport(stats, facts.stampSource)),
+    ...(targets.length > 1 ? { all_targets: buildAllTargets(targets, facts.stampSource) } : {}),
     rejected_unattributed: { ...facts.strayRejects },
     process: facts.process,
   };

@@ -188,6 +188,23 @@ export class LatencyHistogram {
   }
 
   /**
+   * Adds another histogram of this process (a run's targets into one over all of them):
+   * its counts, and its exact count, sum, min, max and clamps, so the whole is as exact as
+   * its parts.
+   */
+  add(other: LatencyHistogram): void {
+    if (other.count === 0) return;
+    this.ensureRoom(other.count);
+    this.histogram.add(other.histogram);
+    this.count += other.count;
+    this.sumNs += other.sumNs;
+    this.minNs = Math.min(this.minNs, other.minNs);
+    this.maxNs = Math.max(this.maxNs, other.maxNs);
+    this.clampedHigh += other.clampedHigh;
+    this.clampedNegative += other.clampedNegative;
+  }
+
+  /**
    * Records `count` samples of one value at once (the guest timer's native bucket counts):
    * as `count` calls of record, in one step.
    */

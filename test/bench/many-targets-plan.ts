@@ -11,7 +11,11 @@ const PER_OCTET = 250;
 /** 127.0.100.1 upwards: clear of 127.0.0.x (the other rows) and 127.0.1.x (the integration test). */
 const FIRST_OCTET = 100;
 
-/** The goal of issue 15 item 4, in the report's units. */
+/**
+ * The goal of issue 15 item 4, in the report's units. Its send error p99, like its loss and
+ * missed slots, is over all the run's probes (JSON all_targets); each target's own p99 is
+ * shown beside it (worst, median, how many within).
+ */
 export const MANY_TARGETS_GOAL = { missedPct: 0.1, lossPct: 0.1, sendErrorP99Ns: 100_000 } as const;
 
 /** Target i (0-based) → 127.0.X.Y. */
@@ -41,6 +45,8 @@ export interface ManyTargetsFigures {
   missedPct: number;
   /** lost / sent */
   lossPct: number;
+  /** the send error p99 over all probes (ns): what the goal judges */
+  sendErrorP99AllNs?: number;
   /** the worst target's send error p99 and the median target's (ns) */
   sendErrorP99WorstNs?: number;
   sendErrorP99MedianNs?: number;
@@ -48,7 +54,8 @@ export interface ManyTargetsFigures {
   sendErrorP99WithinGoal?: number;
 }
 
-export function figuresOf(targets: readonly RtprobeTarget[]): ManyTargetsFigures {
+/** One run's figures; `allSendError` is the report's all_targets.send_error_ns (absent with one target: its own is all). */
+export function figuresOf(targets: readonly RtprobeTarget[], allSendError?: { p99: number }): ManyTargetsFigures {
   const sum = (f: (t: RtprobeTarget) => number): number => targets.reduce((a, t) => a + f(t), 0);
   const sent = sum((t) => t.sent);
   const received = sum((t) => t.received);
@@ -64,6 +71,8 @@ export function figuresOf(targets: readonly RtprobeTarget[]): ManyTargetsFigures
     missedPct: sent + missedSlots > 0 ? (100 * missedSlots) / (sent + missedSlots) : NaN,
     lossPct: sent > 0 ? (100 * lost) / sent : NaN,
   };
+  const all = allSendError?.p99 ?? (targets.length === 1 ? targets[0]?.sendErrorNs?.p99 : undefined);
+  if (all !== undefined && Number.isFinite(all)) f.sendErrorP99AllNs = all;
   const p99s = targets.map((t) => t.sendErrorNs?.p99 ?? NaN).filter(Number.isFinite);
   if (p99s.length > 0) {
     f.sendErrorP99WorstNs = Math.max(...p99s);
@@ -81,7 +90,7 @@ export function goalShortfalls(f: ManyTargetsFigures, expectedTargets: number): 
   if (f.silent > 0) out.push(`${f.silent} target(s) never answered`);
   if (!(f.missedPct < MANY_TARGETS_GOAL.missedPct)) out.push(`missed slots ${Number.isFinite(f.missedPct) ? f.missedPct.toFixed(3) : '–'} %`);
   if (!(f.lossPct < MANY_TARGETS_GOAL.lossPct)) out.push(`loss ${Number.isFinite(f.lossPct) ? f.lossPct.toFixed(3) : '–'} %`);
-  const se = f.sendErrorP99WorstNs;
+  const se = f.sendErrorP99AllNs;
   if (se === undefined || !(se <= MANY_TARGETS_GOAL.sendErrorP99Ns)) {
     out.push(se === undefined ? 'no send error figures' : `send error p99 ${(se / 1000).toFixed(0)} µs`);
   }

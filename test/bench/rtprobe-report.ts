@@ -22,6 +22,8 @@ export interface RtprobeReport {
   rateHz: number;
   process?: { rssBytes: number; cpuUserS: number; cpuSystemS: number };
   targets: RtprobeTarget[];
+  /** `all_targets.send_error_ns` (two targets or more): the send error over all probes */
+  allTargetsSendErrorNs?: { p99: number; max: number; mean: number };
 }
 
 type Json = Record<string, unknown>;
@@ -49,6 +51,11 @@ function percentiles(v: unknown): Percentiles | undefined {
   };
 }
 
+function sendError(o: Json | undefined): { p99: number; max: number; mean: number } | undefined {
+  const se = obj(o?.['send_error_ns']);
+  return se ? { p99: num(se['p99']), max: num(se['max']), mean: num(se['mean']) } : undefined;
+}
+
 export function parseRtprobeReport(text: string): RtprobeReport {
   const root = obj(JSON.parse(text));
   if (!root) throw new Error('rtprobe JSON: not an object');
@@ -69,8 +76,8 @@ export function parseRtprobeReport(text: string): RtprobeReport {
     };
     const rtt = percentiles(o['rtt_ns']);
     if (rtt) target.rtt = rtt;
-    const se = obj(o['send_error_ns']);
-    if (se) target.sendErrorNs = { p99: num(se['p99']), max: num(se['max']), mean: num(se['mean']) };
+    const se = sendError(o);
+    if (se) target.sendErrorNs = se;
     const ta = percentiles(o['turnaround_ns']);
     if (ta) target.turnaroundNs = ta;
     targets.push(target);
@@ -80,6 +87,8 @@ export function parseRtprobeReport(text: string): RtprobeReport {
     rateHz: num(root['rate_hz'], 0),
     targets,
   };
+  const all = sendError(obj(root['all_targets']));
+  if (all) report.allTargetsSendErrorNs = all;
   const p = obj(root['process']);
   if (p) {
     report.process = {

@@ -13,7 +13,11 @@ import { runCli, startAgent, type RunningAgent } from '../helpers/cli.js';
 
 const TARGETS = 200;
 
-interface Target { name: string; address: string; sent: number; received: number; lost: number; missed_send_slots: number; rejected: Record<string, number> }
+interface Summary { count: number; max: number | null; p99: number | null }
+interface Target { name: string; address: string; sent: number; received: number; lost: number; missed_send_slots: number; rejected: Record<string, number>;
+  rtt_ns: Summary; send_error_ns: Summary }
+interface AllTargets { targets: number; sent: number; received: number; missed_send_slots: number; rtt_ns: Summary; send_error_ns: Summary;
+  worst_rtt_target: string | null }
 
 describe('200 targets at 100 Hz from a --targets-file (loopback, one agent on 0.0.0.0)', () => {
   let agent: RunningAgent;
@@ -37,7 +41,8 @@ describe('200 targets at 100 Hz from a --targets-file (loopback, one agent on 0.
     const result = await runCli(['run', '--targets-file', file, '--duration', '5s', '--timeout', '1s', '--loss-after', '2s', '--json', '-', '--quiet'],
       { timeoutMs: 60_000 });
     expect(result.code, result.stderr).toBe(0);
-    const targets = (JSON.parse(result.stdout) as { targets: Target[] }).targets;
+    const report = JSON.parse(result.stdout) as { targets: Target[]; all_targets?: AllTargets };
+    const targets = report.targets;
     expect(targets).toHaveLength(TARGETS);
     expect(targets.map((t) => t.address)).toEqual(Array.from({ length: TARGETS }, (_, i) => `127.0.1.${i + 1}`));
     let sent = 0;
@@ -51,6 +56,13 @@ describe('200 targets at 100 Hz from a --targets-file (loopback, one agent on 0.
       received += t.received;
       missed += t.missed_send_slots;
     }
+    // all_targets: the same sums, and every probe's RTT and send error in one histogram each
+    expect(report.all_targets).toMatchObject({ targets: TARGETS, sent, received, missed_send_slots: missed });
+    expect(report.all_targets?.rtt_ns.count).toBe(targets.reduce((n, t) => n + t.rtt_ns.count, 0));
+    expect(report.all_targets?.send_error_ns.count).toBe(targets.reduce((n, t) => n + t.send_error_ns.count, 0));
+    const maxRtt = Math.max(...targets.map((t) => t.rtt_ns.max ?? 0));
+    expect(report.all_targets?.rtt_ns.max).toBe(maxRtt);
+    expect(targets.find((t) => t.name === report.all_targets?.worst_rtt_target)?.rtt_ns.max).toBe(maxRtt);
     // On 2 shared cores, 20 000 probes/s with an agent beside: most, not all, slots and replies.
     console.log(`200 targets × 100 Hz × 5 s: sent ${sent}, received ${received}, missed slots ${missed}`);
     expect(sent + missed).toBeGreaterThanOrEqual(TARGETS * 500 * 0.99);
@@ -62,6 +74,9 @@ describe('200 targets at 100 Hz from a --targets-file (loopback, one agent on 0.
     const result = await runCli(['run', '--targets-file', file, '--count', '150', '--loss-after', '2s'], { timeoutMs: 60_000 });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('200 targets, worst max first');
+    expect(result.stdout).toMatch(/^all 200 targets: sent \d+, lost \d+ \(.*%\), missed send slots \d+ \(.*%\)$/m);
+    expect(result.stdout).toMatch(/^ {2}RTT over all probes: p50 .* max .* \(t\d+\) \[kernel SO_TIMESTAMPING/m);
+    expect(result.stdout).toMatch(/^ {2}send error over all probes: p50 .* \(largest p99: t\d+\) \[user space, CLOCK_MONOTONIC\]$/m);
     const rows = result.stdout.split('\n').filter((line) => /^ {2}t\d+ /.test(line));
     expect(rows).toHaveLength(TARGETS);
     const UNIT_NS: Record<string, number> = { 'µs': 1e3, ms: 1e6, s: 1e9 };

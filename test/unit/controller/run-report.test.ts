@@ -1,7 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { buildRunReport, buildTargetReport, type RunFacts } from '../../../controller/report/run-report.js';
 import { CLOCK_OF_SOURCE } from '../../../shared/report/clock-names.js';
-import { finishedRun } from './run-fixture.js';
+import { finishedRun, makeStats } from './run-fixture.js';
+import { buildAllTargets } from '../../../controller/report/all-targets.js';
+import { formatAllTargets } from '../../../controller/report/format-report.js';
 
 // The JSON report as issue 2, section 6 lists it.
 const ISSUE_TOP_KEYS = ['version', 'started', 'duration_s', 'rate_hz', 'targets'];
@@ -113,5 +115,57 @@ describe('buildRunReport: the JSON shape of issue 2 §6', () => {
     if (a) a.rejects['bad-type'] = 1;
     expect(r.rejected_unattributed).toEqual({ 'bad-magic': 1 });
     expect(r.targets[0]?.rejected).toEqual({ 'wrong-source': 1 });
+  });
+});
+
+describe('all_targets: the run over all its targets\' probes', () => {
+  it('sums the counts of every target, and merges their RTT and send error histograms', () => {
+    const r = report();
+    const all = r.all_targets;
+    expect(all).toBeDefined();
+    if (!all) return;
+    const sum = (f: (t: (typeof r.targets)[number]) => number): number => r.targets.reduce((x, t) => x + f(t), 0);
+    expect(all).toMatchObject({ targets: 2, sent: sum((t) => t.sent), received: sum((t) => t.received), lost: sum((t) => t.lost),
+      late: sum((t) => t.late), missed_send_slots: sum((t) => t.missed_send_slots) });
+    expect(all.loss_ratio).toBeCloseTo(all.lost / all.sent, 12);
+    expect(all.missed_slot_ratio).toBeCloseTo(all.missed_send_slots / (all.sent + all.missed_send_slots), 12);
+    // B never answered: the RTTs over all probes are A's; the send errors are both targets'
+    const [a, b] = r.targets;
+    expect(all.rtt_ns).toEqual(a?.rtt_ns);
+    expect(all.send_error_ns.count).toBe((a?.send_error_ns.count ?? 0) + (b?.send_error_ns.count ?? 0));
+    expect(all.worst_rtt_target).toBe('guest-a');
+    expect(all.timestamps).toEqual({ rtt_clock: CLOCK_OF_SOURCE.user, send_error: 'user' });
+  });
+
+  it('a target whose tail is the worst is named; the p99 over all probes sits where the whole sample puts it', () => {
+    const [quiet, noisy] = makeStats();
+    if (!quiet || !noisy) throw new Error('fixture');
+    // 990 probes sent 20 µs late, 10 sent 500 µs late: 1 % of all, 10 % of the noisy target's
+    for (let i = 0; i < 900; i++) quiet.sendError.record(20_000);
+    for (let i = 0; i < 90; i++) noisy.sendError.record(20_000);
+    for (let i = 0; i < 10; i++) noisy.sendError.record(500_000);
+    quiet.rtt.record(30_000);
+    noisy.rtt.record(40_000);
+    const all = buildAllTargets([quiet, noisy], 'kernel');
+    expect(all.worst_send_error_p99_target).toBe('guest-b');
+    expect(all.worst_rtt_target).toBe('guest-b');
+    expect(noisy.sendError.summary().p99).toBe(500_000);
+    // the 990th of 1000 values is still 20 µs: 1 % is not above the 99th percentile
+    expect(Math.abs((all.send_error_ns.p99 ?? 0) - 20_000)).toBeLessThan(20);
+    expect(all.send_error_ns.max).toBe(500_000);
+    expect(all.timestamps.rtt_clock).toBe(CLOCK_OF_SOURCE.kernel);
+    const text = formatAllTargets(all);
+    expect(text).toContain('all 2 targets: sent 0, lost 0 (0.000%), missed send slots 0 (0.000%)');
+    expect(text).toMatch(/RTT over all probes: p50 30\.0 µs, .* max 40\.0 µs \(guest-b\) \[kernel SO_TIMESTAMPING/);
+    expect(text).toMatch(/send error over all probes: p50 20\.0 µs, p99 20\.0 µs, .* max 500\.0 µs \(largest p99: guest-b\) \[user space, CLOCK_MONOTONIC\]/);
+  });
+
+  it('not there with one target (its own figures are all), and says none before any probe', () => {
+    const state = finishedRun();
+    const one = buildRunReport(state.targets.slice(0, 1), { ...FACTS, strayRejects: state.strayRejects });
+    expect(one.all_targets).toBeUndefined();
+    const empty = buildAllTargets(makeStats(), 'user');
+    expect(empty).toMatchObject({ sent: 0, loss_ratio: 0, missed_slot_ratio: 0, worst_rtt_target: null, worst_send_error_p99_target: null });
+    expect(formatAllTargets(empty)).toContain('RTT over all probes: none');
   });
 });

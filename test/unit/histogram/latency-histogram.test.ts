@@ -238,6 +238,32 @@ describe('LatencyHistogram', () => {
     expect(h.histogram).toBe(narrow);
   });
 
+  it('add: the sum of two is exact in count, min, max, mean and clamps, and its percentiles are those of all values', () => {
+    const a = new LatencyHistogram();
+    const b = new LatencyHistogram();
+    const all: number[] = [];
+    for (let i = 1; i <= 900; i++) { a.record(i * 101); all.push(i * 101); }
+    for (let i = 1; i <= 100; i++) { b.record(500_000 + i * 7); all.push(500_000 + i * 7); }
+    b.record(-5); all.push(0);
+    b.record(HISTOGRAM_HIGHEST_NS + 1); all.push(HISTOGRAM_HIGHEST_NS + 1);
+    const sum = new LatencyHistogram();
+    sum.add(a);
+    sum.add(b);
+    sum.add(new LatencyHistogram()); // an empty one adds nothing
+    const s = sum.summary();
+    expect(s.count).toBe(1002);
+    expect(s.min).toBe(0);
+    expect(s.max).toBe(HISTOGRAM_HIGHEST_NS + 1);
+    expect(s.mean).toBe(Math.round(all.reduce((x, y) => x + y, 0) / all.length));
+    expect(sum.clampedNegative).toBe(1);
+    expect(sum.clampedHigh).toBe(1);
+    const sorted = [...all].sort((x, y) => x - y);
+    for (const p of [50, 90, 99]) expect(Math.abs(sum.histogram.getValueAtPercentile(p) - exactPercentile(sorted, p)) / exactPercentile(sorted, p)).toBeLessThan(0.001);
+    // the parts are unchanged
+    expect(a.count).toBe(900);
+    expect(b.summary().max).toBe(HISTOGRAM_HIGHEST_NS + 1);
+  });
+
   it('mean is rounded to whole ns', () => {
     const h = new LatencyHistogram();
     h.record(1_000);
