@@ -68,7 +68,9 @@ Output
   --json FILE|-                write the JSON report to FILE, or to standard output with -
   --quiet                      no status lines and no text report
   --verbose                    every target in full in the text report (with more than 4
-                               targets it shows one line each, the worst max first)
+                               targets it shows one line each, the worst max first); with
+                               two or more, the report opens with the run over all their
+                               probes: loss, missed slots, RTT and send error (JSON all_targets)
 Verdict (for CI: a line 'verdict: PASS|FAIL: …' at the end, "verdict" in the JSON, exit 4 on FAIL)
   --max-rtt TIME               FAIL when a target's max RTT is above TIME (e.g. 500us)
   --max-p99 TIME               FAIL when a target's p99 RTT is above TIME
