@@ -48,23 +48,19 @@ export function processCpuS(pid: number): number | undefined {
   }
 }
 
-/** user+system seconds of a live process's main thread (for Node: its JavaScript thread), or undefined when it is gone. */
-export function mainThreadCpuS(pid: number): number | undefined {
-  try {
-    return statCpuS(`/proc/${pid}/task/${pid}/stat`);
-  } catch {
-    return undefined;
-  }
-}
-
-/** user+system seconds of a live process's threads named `name` (comm), or undefined when none is. */
-export function threadCpuS(pid: number, name: string): number | undefined {
+/**
+ * CPU seconds of a live process's threads that `pick` keeps (all by default), from the
+ * scheduler's own count in ns (/proc/PID/task/TID/schedstat, its first field): exact over a
+ * 10 s window, where utime+stime come in 10 ms ticks. Undefined when the process is gone or
+ * no thread is kept; a thread that ends inside a window takes its time with it.
+ */
+export function threadsCpuS(pid: number, pick: (tid: number, comm: string) => boolean = () => true): number | undefined {
   let total: number | undefined;
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== name) continue;
-        total = (total ?? 0) + statCpuS(`/proc/${pid}/task/${tid}/stat`);
+        if (!pick(Number(tid), readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim())) continue;
+        total = (total ?? 0) + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
       } catch {
         // the thread ended between the listing and the read
       }

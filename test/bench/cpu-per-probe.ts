@@ -6,7 +6,10 @@
  * rtprobe, over the same window: this VM's CPU per probe drifts by ±40 % from one minute to
  * the next (host load, steal), more than the difference judged, so the goal is judged on the
  * ratio of each pair, which both sides measured in the same seconds (their median over
- * rounds); the two use ~1 % of a CPU each and share no socket. On loopback fping's echo is answered
+ * rounds); the two use ~1 % of a CPU each and share no socket. A process's CPU a probe also
+ * depends on when in the period it wakes relative to the others (a vCPU woken soon after other
+ * work is warm), so fping and the C loop are started afresh for each 10 s part of a window,
+ * each time at another phase of rtprobe's, and the median is over all those parts. On loopback fping's echo is answered
  * by the kernel inside fping's own send (one wake-up a probe, the reply already queued);
  * rtprobe and irtt wait for another process to answer (two). So the controller is also
  * measured on fping's own path: ICMP echo to 127.0.0.1, answered by the kernel.
@@ -19,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeProbe } from '../../shared/wire/probe-codec.js';
 import { OFFSET_SEQ } from '../../shared/wire/probe-layout.js';
-import { mainThreadCpuS, processCpuS, threadCpuS } from './child-cpu.js';
+import { threadsCpuS } from './child-cpu.js';
 import { findExecutable } from './find-exe.js';
 import { formatTable } from './format-table.js';
 import { CLI } from './rtprobe-runner.js';
@@ -50,7 +53,9 @@ export interface CpuPerProbeResult {
   agentJsThreadUs: number | null;
   /** fping, measured beside rtprobe's UDP runs (the same windows) */
   fpingUs: number | null;
-  /** the controller's (default flags) CPU per probe over fping's in the same window, median over rounds */
+  /** parts of the windows with fping beside the default controller (partsOfWindow × rounds): the ratios' count */
+  pairedParts: number;
+  /** the controller's (default flags) CPU per probe over fping's in the same part of a window, median over parts */
   controllerVsFping: number | null;
   /** the --spin auto controller's likewise: rows measured in different minutes compare only through fping */
   controllerSpinAutoVsFping: number | null;
@@ -65,8 +70,9 @@ const RATE_HZ = 100;
 /** A process, only its threads of one name (the native I/O thread), or only its main thread (Node's JavaScript). */
 type CpuSource = number | { pid: number; thread: string } | { pid: number; mainThread: true };
 const cpuOf = (source: CpuSource): number | undefined => {
-  if (typeof source === 'number') return processCpuS(source);
-  return 'thread' in source ? threadCpuS(source.pid, source.thread) : mainThreadCpuS(source.pid);
+  if (typeof source === 'number') return threadsCpuS(source);
+  const { pid } = source;
+  return 'thread' in source ? threadsCpuS(pid, (_, comm) => comm === source.thread) : threadsCpuS(pid, (tid) => tid === pid);
 };
 
 /** CPU seconds each source uses between warmUpS and warmUpS + windowS after now. */
@@ -134,34 +140,60 @@ export function compileFloorLoop(): string | undefined {
   return undefined;
 }
 
-/** The C loop to its own agent, running past the window: a probe of session 0xf100 with 64 bytes. */
-function spawnFloor(floor: string, port: string, warmUpS: number, windowS: number): ChildProcess {
+/** The C loop to its own agent, running past the window, its slots offsetUs into each 10 ms: a probe of session 0xf100 with 64 bytes. */
+function spawnFloor(floor: string, port: string, warmUpS: number, windowS: number, offsetUs: number): ChildProcess {
   const probe = encodeProbe(0xf100, 0n, 0n, 64).toString('hex');
-  return spawn(floor, [port, probe, String(OFFSET_SEQ), String(warmUpS + windowS + 2)], { stdio: 'ignore' });
+  return spawn(floor, [port, probe, String(OFFSET_SEQ), String(warmUpS + windowS + 2), String(offsetUs)], { stdio: 'ignore' });
 }
 
 interface Beside { fping: string | undefined; floor: string | undefined }
 
-/** The controller and agent on UDP loopback, and fping and the C floor loop (with its own agent) beside them when given: all over one window. */
-async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: string[], beside: Beside): Promise<RtprobeCpu & { fping: number | null; floor: number | null }> {
+/** Seconds fping and the C loop run before a part of the window is measured: their start-up left out. */
+const SETTLE_S = 1;
+
+/**
+ * How many parts a window is cut into, fping and the C loop started afresh for each: each
+ * start lands at another phase of rtprobe's period, and on a VM a process's CPU a probe
+ * depends on when in the period it wakes relative to the others (two copies of udp-floor.c
+ * differed 1.13–1.63× by which woke shortly after the other). A part of 10 s or more.
+ */
+export function partsOfWindow(windowS: number): number {
+  return Math.max(1, Math.floor(windowS / 10));
+}
+
+type RtprobePart = RtprobeCpu & { fping: number | null; floor: number | null };
+
+/**
+ * The controller and agent on UDP loopback, warmed up once, then measured in parts of the
+ * window (partsOfWindow), with fping and the C floor loop (with its own agent, at a random
+ * offset in the period) started beside them for each part when given.
+ */
+async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: string[], beside: Beside): Promise<RtprobePart[]> {
   const { agent, port } = await spawnAgent();
   const floorAgent = beside.floor ? await spawnAgent() : null;
+  const parts = partsOfWindow(windowS);
+  const partS = windowS / parts;
+  const controller = spawnController(`127.0.0.1:${port}`, warmUpS, windowS + parts * (SETTLE_S + 1), controllerArgs);
   try {
-    const controller = spawnController(`127.0.0.1:${port}`, warmUpS, windowS, controllerArgs);
-    const fping = beside.fping ? spawnFping(beside.fping, warmUpS, windowS) : null;
-    const floor = beside.floor && floorAgent ? spawnFloor(beside.floor, floorAgent.port, warmUpS, windowS) : null;
     const controllerPid = controller.pid ?? 0;
     const agentPid = agent.pid ?? 0;
-    const [c = Number.NaN, cIo = Number.NaN, cJs = Number.NaN, a = Number.NaN, aIo = Number.NaN, aJs = Number.NaN, f = Number.NaN, fl = Number.NaN] = await cpuOverWindow(
-      [controllerPid, { pid: controllerPid, thread: 'rtprobe-send' }, { pid: controllerPid, mainThread: true },
-        agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }, { pid: agentPid, mainThread: true }, fping?.pid ?? 0, floor?.pid ?? 0],
-      warmUpS, windowS);
-    await Promise.all([controller, fping, floor].map((child) => (child ? stop(child) : undefined)));
-    return { controller: perProbeUs(c, windowS), controllerIoThread: perProbeUs(cIo, windowS), controllerJsThread: perProbeUs(cJs, windowS),
-      agent: perProbeUs(a, windowS), agentIoThread: perProbeUs(aIo, windowS), agentJsThread: perProbeUs(aJs, windowS),
-      fping: fping ? perProbeUs(f, windowS) : null, floor: floor ? perProbeUs(fl, windowS) : null };
+    await sleep(warmUpS * 1000);
+    const out: RtprobePart[] = [];
+    for (let part = 0; part < parts; part++) {
+      const fping = beside.fping ? spawnFping(beside.fping, SETTLE_S, partS) : null;
+      const floor = beside.floor && floorAgent ? spawnFloor(beside.floor, floorAgent.port, SETTLE_S, partS, Math.floor(Math.random() * 10_000)) : null;
+      const [c = Number.NaN, cIo = Number.NaN, cJs = Number.NaN, a = Number.NaN, aIo = Number.NaN, aJs = Number.NaN, f = Number.NaN, fl = Number.NaN] = await cpuOverWindow(
+        [controllerPid, { pid: controllerPid, thread: 'rtprobe-send' }, { pid: controllerPid, mainThread: true },
+          agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }, { pid: agentPid, mainThread: true }, fping?.pid ?? 0, floor?.pid ?? 0],
+        SETTLE_S, partS);
+      await Promise.all([fping, floor].map((child) => (child ? stop(child) : undefined)));
+      out.push({ controller: perProbeUs(c, partS), controllerIoThread: perProbeUs(cIo, partS), controllerJsThread: perProbeUs(cJs, partS),
+        agent: perProbeUs(a, partS), agentIoThread: perProbeUs(aIo, partS), agentJsThread: perProbeUs(aJs, partS),
+        fping: fping ? perProbeUs(f, partS) : null, floor: floor ? perProbeUs(fl, partS) : null });
+    }
+    return out;
   } finally {
-    await Promise.all([stop(agent), floorAgent ? stop(floorAgent.agent) : undefined]);
+    await Promise.all([stop(controller), stop(agent), floorAgent ? stop(floorAgent.agent) : undefined]);
   }
 }
 
@@ -203,7 +235,8 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   const agentVsFping: number[] = [];
   const floorUs: number[] = [];
   const ioThreadVsFloor: number[] = [];
-  const record = (r: RtprobeCpu & { fping: number | null; floor: number | null }, controllerRow: number[]): void => {
+  const record = (parts: RtprobePart[], controllerRow: number[]): void => parts.forEach((r) => recordPart(r, controllerRow));
+  const recordPart = (r: RtprobePart, controllerRow: number[]): void => {
     controllerRow.push(r.controller);
     if (r.floor !== null && controllerRow === controller) {
       floorUs.push(r.floor);
@@ -240,7 +273,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   } finally {
     if (floor) rmSync(dirname(floor), { recursive: true, force: true });
   }
-  return { windowS, warmUpS, rounds, controllerUs: mean(controller), controllerIoThreadUs: mean(controllerIoThread),
+  return { windowS, warmUpS, rounds, pairedParts: controllerVsFping.length, controllerUs: mean(controller), controllerIoThreadUs: mean(controllerIoThread),
     controllerJsThreadUs: mean(controllerJsThread), controllerSpinAutoUs: mean(controllerSpinAuto),
     controllerIcmpUs: mean(controllerIcmp), controllerIcmpIoThreadUs: mean(controllerIcmpIoThread),
     agentUs: mean(agent), agentIoThreadUs: mean(agentIoThread), agentJsThreadUs: mean(agentJsThread), fpingUs: mean(fpingUs),
@@ -253,7 +286,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
 export function cpuGoalLine(r: Pick<CpuPerProbeResult, 'controllerVsFping' | 'agentVsFping'>): string {
   const verdict = (name: string, x: number | null): string =>
     x === null || !Number.isFinite(x) ? `${name} not judged (not measured)` : `${name} ${x <= 1 ? 'met' : 'MISSED'} (${x.toFixed(2)}×)`;
-  return `  goal (issue 15 item 3), each at most fping's CPU per probe, fping beside it in the same window (median of the rounds' ratios): ` +
+  return `  goal (issue 15 item 3), each at most fping's CPU per probe, fping beside it in the same seconds (median of the parts' ratios): ` +
     `${verdict('controller', r.controllerVsFping)}, ${verdict('agent', r.agentVsFping)}`;
 }
 
@@ -261,7 +294,7 @@ export function cpuGoalLine(r: Pick<CpuPerProbeResult, 'controllerVsFping' | 'ag
 export function floorLine(r: Pick<CpuPerProbeResult, 'ioThreadVsFloor'>): string {
   const x = r.ioThreadVsFloor;
   return x === null || !Number.isFinite(x) ? '  I/O thread ÷ its floor: not measured (no C compiler)'
-    : `  I/O thread ÷ its floor (the same system calls in C, the same windows, median of the rounds' ratios): ${x.toFixed(2)}×`;
+    : `  I/O thread ÷ its floor (the same system calls in C, the same seconds, median of the parts' ratios): ${x.toFixed(2)}×`;
 }
 
 /** What the process used beyond the threads measured on their own: V8's compiler and GC threads, libuv's. */
@@ -291,5 +324,5 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['fping -p 10 (beside the UDP runs)', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  utime+stime from /proc over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s), fping measured beside each UDP run of rtprobe in the same window ('paired': the median of those same-minute ratios; the other rows over fping's mean); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet), the rest mostly V8's optimizing compiler, which at 100 Hz still compiles the per-probe path 30-50 s in (perf) and is near 0 from ~90 s (start-up: it shrinks with a longer warm-up); the default sleeps to each deadline (no --cpu); the --spin auto row shows what busy-waiting the wake-ups' median lateness (up to 100 µs) costs, the default with --cpu (what it buys, send accuracy, is in the run's send_error_ns); the floor row is udp-floor.c beside the default controller, to an agent of its own: the I/O thread's system calls for each probe and nothing else, so the I/O thread over it is what rtprobe adds to the kernel's work.\n${floorLine(r)}\n${cpuGoalLine(r)}`;
+  ]) + `\n  CPU time from /proc/PID/task/TID/schedstat over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); beside each UDP run of rtprobe, fping and the floor started afresh for each of ${partsOfWindow(r.windowS)} part(s) of the window (another phase of rtprobe's period each time: on a VM a process's CPU a probe depends on when it wakes relative to the others, up to 1.6× between two identical C loops) and measured in the same seconds ('paired': the median of those ${r.pairedParts} same-seconds ratios; the other rows over fping's mean); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet), the rest mostly V8's optimizing compiler, which at 100 Hz still compiles the per-probe path 30-50 s in (perf) and is near 0 from ~90 s (start-up: it shrinks with a longer warm-up); the default sleeps to each deadline (no --cpu); the --spin auto row shows what busy-waiting the wake-ups' median lateness (up to 100 µs) costs, the default with --cpu (what it buys, send accuracy, is in the run's send_error_ns); the floor row is udp-floor.c beside the default controller, to an agent of its own: the I/O thread's system calls for each probe and nothing else, so the I/O thread over it is what rtprobe adds to the kernel's work.\n${floorLine(r)}\n${cpuGoalLine(r)}`;
 }

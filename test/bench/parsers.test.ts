@@ -15,7 +15,7 @@ import { p50Ratio, stampsLine, summarizeRatios } from './observer-summary.js';
 import { parseFping, parseFpingCount } from './peers/fping-parse.js';
 import { parseIrttJson } from './peers/irtt-parse.js';
 import { parsePing } from './peers/ping-parse.js';
-import { cpuGoalLine, floorLine, renderCpuPerProbe } from './cpu-per-probe.js';
+import { cpuGoalLine, floorLine, partsOfWindow, renderCpuPerProbe } from './cpu-per-probe.js';
 import { parseSockperfFullLog, parseSockperfPercentilesUs, parseSockperfStdout } from './peers/sockperf-parse.js';
 import { parseRtprobeReport } from './rtprobe-report.js';
 import type { RtprobeTarget } from './rtprobe-report.js';
@@ -267,6 +267,10 @@ describe('many targets (issue 15)', () => {
 });
 
 describe('CPU per probe (issue 15 item 3)', () => {
+  it('cuts a window into parts of 10 s or more, at least one', () => {
+    expect([3, 8, 10, 19, 20, 60, 65].map(partsOfWindow)).toEqual([1, 1, 1, 1, 2, 6, 6]);
+  });
+
   it('judges each process against fping in the same run, and says when it could not', () => {
     expect(cpuGoalLine({ controllerVsFping: 110 / 53, agentVsFping: 50 / 53 })).toMatch(/controller MISSED \(2\.08×\), agent met \(0\.94×\)$/);
     expect(cpuGoalLine({ controllerVsFping: 1, agentVsFping: null })).toMatch(/controller met \(1\.00×\), agent not judged \(not measured\)$/);
@@ -277,7 +281,7 @@ describe('CPU per probe (issue 15 item 3)', () => {
 
   it("the table splits each process into its I/O thread, its JavaScript thread and the rest (V8's threads), each beside fping", () => {
     const none = { controllerSpinAutoUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null,
-      controllerVsFping: null, controllerSpinAutoVsFping: null, agentVsFping: null, floorUs: null, ioThreadVsFloor: null };
+      controllerVsFping: null, controllerSpinAutoVsFping: null, agentVsFping: null, floorUs: null, ioThreadVsFloor: null, pairedParts: 0 };
     const table = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
       agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none });
     const rows = table.split('\n').filter((line) => line.includes("V8's compiler and GC threads"));
@@ -292,6 +296,11 @@ describe('CPU per probe (issue 15 item 3)', () => {
     expect(cells("rtprobe run icmp://")).toEqual(['—', '—']);
     expect(cells('  the floor')).toEqual(['—', '— (no cc)']);
     expect(pairedTable).toContain('I/O thread ÷ its floor: not measured (no C compiler)');
+    // the footnote says in how many parts fping and the floor were started afresh, and over how many ratios the median is
+    const parted = renderCpuPerProbe({ windowS: 60, warmUpS: 60, rounds: 2, controllerUs: 80, controllerIoThreadUs: 76, controllerJsThreadUs: 3,
+      agentUs: 43, agentIoThreadUs: 40, agentJsThreadUs: 3, fpingUs: 78, ...none, controllerVsFping: 1.02, pairedParts: 12 });
+    expect(parted).toContain('started afresh for each of 6 part(s) of the window');
+    expect(parted).toContain("'paired': the median of those 12 same-seconds ratios");
     // with the C loop beside the controller: its row over fping, and the I/O thread's paired ratio to it
     const floorTable = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 2, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
       agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none, floorUs: 80, ioThreadVsFloor: 1.04 });

@@ -6,7 +6,11 @@
  * sendmsg of a kernel-stamped probe (SCM_TS_OPT_ID). Set beside the thread in the same minute,
  * it shows what of the thread's CPU is the kernel's work for such a probe and what is rtprobe's.
  *
- *   udp-floor PORT PROBE_HEX SEQ_OFFSET SECONDS     (to 127.0.0.1, a running rtprobe agent)
+ *   udp-floor PORT PROBE_HEX SEQ_OFFSET SECONDS [OFFSET_US]   (to 127.0.0.1, a running rtprobe agent)
+ *
+ * Slots fall on 10 ms boundaries of CLOCK_MONOTONIC plus OFFSET_US (default 0): the bench starts
+ * it at several offsets, since on a VM a loop's CPU a probe depends on when in the period it
+ * wakes relative to the processes beside it.
  *
  * Prints "sent N replies N stamps N" at the end: a floor that got no replies did less work.
  */
@@ -54,8 +58,8 @@ static int read_batch(int fd, int flags) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: udp-floor PORT PROBE_HEX SEQ_OFFSET SECONDS\n");
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: udp-floor PORT PROBE_HEX SEQ_OFFSET SECONDS [OFFSET_US]\n");
     return 2;
   }
   const int port = atoi(argv[1]);
@@ -81,7 +85,8 @@ int main(int argc, char** argv) {
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
 
-  const int64_t start_ns = (mono_ns() / kPeriodNs + 10) * kPeriodNs;
+  const int64_t offset_ns = argc == 6 ? (atoll(argv[5]) % 10000) * 1000 : 0;
+  const int64_t start_ns = (mono_ns() / kPeriodNs + 10) * kPeriodNs + offset_ns;
   const int64_t end_ns = start_ns + seconds * 1000000000;
   int id_cmsg = 1;
   uint32_t next_id = 0;
