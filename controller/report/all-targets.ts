@@ -2,6 +2,7 @@ import { LatencyHistogram, type LatencySummary } from '../../shared/histogram/la
 import type { StampSource } from '../../shared/transport/probe-transport.js';
 import { CLOCK_OF_SOURCE } from '../../shared/report/clock-names.js';
 import type { TargetStats } from '../recording/target-stats.js';
+import type { TargetReport } from './run-report.js';
 
 /**
  * A run's figures over all its targets' probes together (JSON `all_targets`, with two targets
@@ -28,40 +29,42 @@ export interface AllTargetsReport {
   worst_send_error_p99_target: string | null;
 }
 
-export function buildAllTargets(targets: readonly TargetStats[], stampSource: StampSource): AllTargetsReport {
+/**
+ * `reports[i]` is the report already built from `stats[i]`: the counts and each target's own
+ * max and p99 come from it (not read from the histograms a second time), the merged
+ * histograms from the stats.
+ */
+export function buildAllTargets(reports: readonly TargetReport[], stats: readonly TargetStats[], stampSource: StampSource): AllTargetsReport {
   const rtt = new LatencyHistogram();
   const sendError = new LatencyHistogram();
-  let sent = 0, received = 0, lost = 0, late = 0, missed = 0;
-  for (const t of targets) {
+  for (const t of stats) {
     rtt.add(t.rtt);
     sendError.add(t.sendError);
-    sent += t.matcher.sent;
-    received += t.matcher.received;
-    lost += t.matcher.lost;
-    late += t.matcher.late;
-    missed += t.missedSendSlots;
   }
+  const sum = (count: (t: TargetReport) => number): number => reports.reduce((total, t) => total + count(t), 0);
+  const sent = sum((t) => t.sent);
+  const lost = sum((t) => t.lost);
+  const missed = sum((t) => t.missed_send_slots);
   return {
-    targets: targets.length,
-    sent, received, lost, late, missed_send_slots: missed,
+    targets: reports.length,
+    sent, received: sum((t) => t.received), lost, late: sum((t) => t.late), missed_send_slots: missed,
     loss_ratio: sent === 0 ? 0 : lost / sent,
     missed_slot_ratio: sent + missed === 0 ? 0 : missed / (sent + missed),
     timestamps: { rtt_clock: CLOCK_OF_SOURCE[stampSource], send_error: 'user' },
     rtt_ns: rtt.summary(),
     send_error_ns: sendError.summary(),
-    worst_rtt_target: nameOfLargest(targets, (t) => (t.rtt.count > 0 ? t.rtt.maxNs : null)),
-    // as the target's own p99 reads (a bucket's edge, never above its max)
-    worst_send_error_p99_target: nameOfLargest(targets, (t) => (t.sendError.count > 0
-      ? Math.min(t.sendError.histogram.getValueAtPercentile(99), t.sendError.maxNs) : null)),
+    worst_rtt_target: nameOfLargest(reports, (t) => t.rtt_ns.max),
+    worst_send_error_p99_target: nameOfLargest(reports, (t) => t.send_error_ns.p99),
   };
 }
 
-function nameOfLargest(targets: readonly TargetStats[], valueOf: (t: TargetStats) => number | null): string | null {
-  let best: TargetStats | null = null;
+/** The first target with the largest value; null when none has one. */
+function nameOfLargest(reports: readonly TargetReport[], valueOf: (t: TargetReport) => number | null): string | null {
+  let best: TargetReport | null = null;
   let bestValue = Number.NEGATIVE_INFINITY;
-  for (const t of targets) {
+  for (const t of reports) {
     const v = valueOf(t);
     if (v !== null && v > bestValue) { best = t; bestValue = v; }
   }
-  return best?.target.name ?? null;
+  return best?.name ?? null;
 }

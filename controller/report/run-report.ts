@@ -161,6 +161,7 @@ function agentBreakdown(stats: TargetStats, view: AgentView): Pick<TargetReport,
 }
 
 export function buildRunReport(targets: TargetStats[], facts: RunFacts): RunReport {
+  const reports = targets.map((stats) => buildTargetReport(stats, facts.stampSource));
   return {
     version: 1,
     tool: 'rtprobe',
@@ -170,8 +171,8 @@ export function buildRunReport(targets: TargetStats[], facts: RunFacts): RunRepo
     size_bytes: facts.sizeBytes,
     timeout_ns: facts.timeoutNs,
     loss_after_ns: facts.lossAfterNs,
-    targets: targets.map((stats) => buildTargetReport(stats, facts.stampSource)),
-    ...(targets.length > 1 ? { all_targets: buildAllTargets(targets, facts.stampSource) } : {}),
+    targets: reports,
+    ...(targets.length > 1 ? { all_targets: buildAllTargets(reports, targets, facts.stampSource) } : {}),
     rejected_unattributed: { ...facts.strayRejects },
     process: facts.process,
   };

@@ -146,7 +146,7 @@ describe('all_targets: the run over all its targets\' probes', () => {
     for (let i = 0; i < 10; i++) noisy.sendError.record(500_000);
     quiet.rtt.record(30_000);
     noisy.rtt.record(40_000);
-    const all = buildAllTargets([quiet, noisy], 'kernel');
+    const all = buildAllTargets([quiet, noisy].map((t) => buildTargetReport(t, 'kernel')), [quiet, noisy], 'kernel');
     expect(all.worst_send_error_p99_target).toBe('guest-b');
     expect(all.worst_rtt_target).toBe('guest-b');
     expect(noisy.sendError.summary().p99).toBe(500_000);
@@ -164,7 +164,8 @@ describe('all_targets: the run over all its targets\' probes', () => {
     const state = finishedRun();
     const one = buildRunReport(state.targets.slice(0, 1), { ...FACTS, strayRejects: state.strayRejects });
     expect(one.all_targets).toBeUndefined();
-    const empty = buildAllTargets(makeStats(), 'user');
+    const none = makeStats();
+    const empty = buildAllTargets(none.map((t) => buildTargetReport(t, 'user')), none, 'user');
     expect(empty).toMatchObject({ sent: 0, loss_ratio: 0, missed_slot_ratio: 0, worst_rtt_target: null, worst_send_error_p99_target: null });
     expect(formatAllTargets(empty)).toContain('RTT over all probes: none');
   });
