@@ -89,8 +89,9 @@ const KINDS = [['udp', 4], ['udp', 6], ['icmp', 4], ['icmp', 6]] as const;
 /**
  * How often the native threads hand their events to JavaScript unasked. A run without soak
  * intervals has nobody who needs them sooner: the status line asks for them (flush) right
- * before it is printed, the end of the run too, and with --quiet a batch goes when full (512
- * events: 2.6 s at 100 Hz), 10 s at the latest. Each batch costs the JavaScript thread ~1 ms
+ * before it is printed, the end of the run too, and with --quiet a batch goes when half full
+ * (512 of the thread's 1024 events: 2.6 s at 100 Hz, in the gap between two slots), 10 s at the
+ * latest. Each batch costs the JavaScript thread ~1 ms
  * however small, its code cold at that pace: 1 s batches cost 10.2-11.0 µs a probe at
  * 100 Hz, full ones 8.1-9.9 (three pairs side by side). Soak keeps 100 ms: its intervals,
  * dashboard and breach messages to the agents live on the events.

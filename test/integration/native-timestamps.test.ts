@@ -508,6 +508,16 @@ describeNative('native controller transport + native reflector', () => {
     console.log(`${rttsNs.length - readEarly.length} of ${rttsNs.length} replies read at the next slot or later; median RTT ${(median(rttsNs) / 1e3).toFixed(1)} µs`);
     expect(rttsNs).toHaveLength(probes);
     expect(readEarly).toEqual([]);
+    // The replies are read in rounds (one recvmmsg each; rxMonoNs is the round's), at a slot's
+    // wake-up once 50 ms have passed since the last round, or before a batch goes to JS (~10 a
+    // second): at most 30 rounds a second, where reading at every other slot made 50. None
+    // waits for more than that cadence (plus a slot, and a margin for a loaded machine).
+    const rx = fromTransport.events.filter((e): e is RxEvent => e.kind === 'rx');
+    const rounds = new Set(rx.map((e) => e.rxMonoNs)).size;
+    const heldNs = rx.map((e) => Number(e.rxMonoNs - (dueAt.get(e.data.readBigUInt64BE(OFFSET_SEQ)) ?? e.rxMonoNs)));
+    console.log(`replies read in ${rounds} rounds (${(rounds / seconds).toFixed(1)} a second); longest wait ${(Math.max(...heldNs) / 1e6).toFixed(1)} ms after the slot`);
+    expect(rounds).toBeLessThanOrEqual(Math.ceil(30 * seconds) + 3);
+    expect(Math.max(...heldNs)).toBeLessThan(150e6);
     // And JavaScript, woken by each batch, runs in the middle of the gap between two slots
     // (the answer in, the next send far), not at a send: the median phase of the batches'
     // arrival in the period (0 = a slot), the last batch (sending ended) aside.

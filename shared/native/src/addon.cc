@@ -19,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "checked_number.h"
@@ -64,16 +65,24 @@ void DeliverBatch(Napi::Env env, Napi::Function onEvents, EventBatch* batch) {
     Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(1, owned->data.size()));
     if (!owned->data.empty()) memcpy(data.Data(), owned->data.data(), owned->data.size());
     Napi::Array strings = Napi::Array::New(env);
-    std::unordered_map<std::string, int32_t> stringIndex;
+    // Each distinct text once: a peer's address is stored once a batch, so consecutive events
+    // usually share one (the same offset), looked up only when it changes.
+    std::unordered_map<std::string_view, int32_t> stringIndex;  // views into the batch's data
+    const char* arena = reinterpret_cast<const char*>(owned->data.data());
+    uint32_t lastOffset = 0, lastLength = 0;
+    int32_t lastIndex = -1;
     uint8_t* record = static_cast<uint8_t*>(records.Data());  // PackRecord writes every byte
     for (const Event& ev : events) {
-      // No event carries both: an address (rx, reflected) or a message (error, refused, unreachable).
-      const std::string text = ev.address[0] != '\0' ? std::string(ev.address) : ev.message;
       int32_t index = -1;
-      if (!text.empty()) {
+      if (ev.textLength > 0 && ev.textOffset == lastOffset && ev.textLength == lastLength && lastIndex >= 0) {
+        index = lastIndex;
+      } else if (ev.textLength > 0) {
+        const std::string_view text(arena + ev.textOffset, ev.textLength);
         auto [it, added] = stringIndex.emplace(text, int32_t(stringIndex.size()));
-        if (added) strings.Set(uint32_t(it->second), text);
-        index = it->second;
+        if (added) strings.Set(uint32_t(it->second), Napi::String::New(env, text.data(), text.size()));
+        index = lastIndex = it->second;
+        lastOffset = ev.textOffset;
+        lastLength = ev.textLength;
       }
       PackRecord(record, ev, index);
       record += kRecordBytes;

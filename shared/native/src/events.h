@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <type_traits>
 #include <vector>
 
 namespace rtprobe {
@@ -47,13 +47,16 @@ struct Event {
                          // sent, reflected: the StampSource of a TX stamp folded in (0: none);
                          // rx on a controller with a key: 1 + AuthCheck of its tag (0: unchecked);
                          // flushed: the RequestFlush calls it answers
-  // rx, reflected: the peer's address as text (an IPv6 one with "%iface"), in place: no
-  // allocation per event on the socket thread.
-  char address[64] = {0};
   // rx: the datagram, in its batch's data (event_batch_pool.h).
   uint32_t dataOffset = 0;
   uint32_t dataLength = 0;
-  std::string message;  // error, refused, unreachable (rare, coalesced)
+  // In the batch's data too (length 0: none): rx, reflected: the peer's address as text (an
+  // IPv6 one with "%iface"), once a batch for the events of one peer; error, refused,
+  // unreachable: what happened (rare, coalesced). So an event is plain data of two cache
+  // lines, written once, with no text to copy or string to build per probe.
+  uint32_t textOffset = 0;
+  uint32_t textLength = 0;
 };
+static_assert(std::is_trivially_copyable<Event>::value && sizeof(Event) <= 128, "an event is two cache lines of plain data");
 
 }  // namespace rtprobe

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/futex.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -488,8 +490,9 @@ void ProbeSocket::PrepareThreadState() {
 
   if (config_.reflector) guard_ = std::make_unique<ProbeGuard>(config_.guard);
   sendBuf_.resize(65536);
-  // kMaxBatch events a batch at most (Push flushes then); 64 KiB of replies before a batch's
-  // data grows (100 Hz × 100 ms of even the largest probes fits).
+  // kMaxBatch events a batch at most (Push flushes then; half full it is due, BatchHalfFull);
+  // 64 KiB of replies and texts before a batch's data grows (100 Hz × 100 ms of even the
+  // largest probes fits).
   batchPool_ = EventBatchPool::Create(kMaxBatch, 64 << 10);
   batch_ = batchPool_->Take();
 }
@@ -543,8 +546,7 @@ void ProbeSocket::StartSchedule(std::unique_ptr<Schedule> schedule) {
     scheduleActive_.store(true);
     controlPending_.store(true, std::memory_order_release);
   }
-  const uint64_t one = 1;
-  (void)!write(wakeFd_, &one, sizeof one);
+  WakeThread();
 }
 
 void ProbeSocket::StopSchedule() {
@@ -554,13 +556,19 @@ void ProbeSocket::StopSchedule() {
     stopRequested_ = true;
     controlPending_.store(true, std::memory_order_release);
   }
-  const uint64_t one = 1;
-  (void)!write(wakeFd_, &one, sizeof one);
+  WakeThread();
 }
 
 void ProbeSocket::RequestFlush() {
   if (closing_.load()) return;
   flushRequests_.fetch_add(1, std::memory_order_acq_rel);
+  WakeThread();
+}
+
+void ProbeSocket::WakeThread() {
+  // Both ways the thread can be asleep: on the futex (SleepUntil) or in ppoll (Poll).
+  wakeSeq_.fetch_add(1, std::memory_order_acq_rel);
+  (void)syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wakeSeq_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
   const uint64_t one = 1;
   (void)!write(wakeFd_, &one, sizeof one);
 }
@@ -571,8 +579,7 @@ void ProbeSocket::Shutdown() {
   shutDown_ = true;
   closing_.store(true);
   if (threadStarted_) {
-    const uint64_t one = 1;
-    (void)!write(wakeFd_, &one, sizeof one);
+    WakeThread();
     pthread_join(thread_, nullptr);
   }
   if (fd_ >= 0) close(fd_);
@@ -627,6 +634,8 @@ void ProbeSocket::Run() {
   readyCv_.notify_all();
 
   while (!closing_.load(std::memory_order_acquire)) {
+    // Before looking at what JS asked for: a request made after this look ends the sleep at once.
+    wakeSeqSeen_ = wakeSeq_.load(std::memory_order_acquire);
     if (controlPending_.load(std::memory_order_acquire)) TakeControl();
     if (Backlogged()) {
       WaitOutBacklog();
@@ -635,7 +644,11 @@ void ProbeSocket::Run() {
     // Reads come before the send: what arrived since the last slot is read in this slot's
     // wake-up (its spin window), and a woken-early round (a batch to hand out, JS control)
     // inside the quiet window reads nothing.
-    if (!InQuietWindow(MonoNowNs())) Drain(/*finishBatches=*/quietReads_);
+    if (const int64_t nowNs = MonoNowNs(); !InQuietWindow(nowNs) && QuietReadDue(nowNs)) {
+      if (quietReads_) lastQuietReadNs_ = nowNs;
+      Drain(/*finishBatches=*/quietReads_);
+      readSinceFlushAsked_ = true;
+    }
     if (schedule_) {
       SendDue();
       // After the send the window is quiet: the probe's TX stamp and its reply wait for the
@@ -648,6 +661,7 @@ void ProbeSocket::Run() {
     if (closing_.load(std::memory_order_acquire)) break;
     if (const uint32_t requests = flushRequests_.exchange(0, std::memory_order_acq_rel); requests > 0) {
       flushAnswers_ += requests;
+      readSinceFlushAsked_ = false;
       const int64_t nowNs = MonoNowNs();
       if (flushRideFromNs_ < 0) flushRideFromNs_ = nowNs;
       // While a schedule hands its batches out mid-gap, so is the answer (FlushIfDue): the
@@ -675,8 +689,12 @@ void ProbeSocket::WaitOutBacklog() {
   // period's slots after each look, read a few of their replies before the next pause, and
   // the socket would overflow with the rest.
   const size_t resumeAt = config_.maxBacklogBatches / 2;
-  while (batchPool_->outstanding() > resumeAt && !closing_.load(std::memory_order_acquire) &&
-         !controlPending_.load(std::memory_order_acquire)) {
+  for (;;) {
+    wakeSeqSeen_ = wakeSeq_.load(std::memory_order_acquire);
+    if (batchPool_->outstanding() <= resumeAt || closing_.load(std::memory_order_acquire) ||
+        controlPending_.load(std::memory_order_acquire)) {
+      break;
+    }
     if (flushRequests_.load(std::memory_order_relaxed) > 0) {
       // JS waits for this answer (one small batch more than the bound).
       flushAnswers_ += flushRequests_.exchange(0, std::memory_order_acq_rel);
@@ -684,7 +702,7 @@ void ProbeSocket::WaitOutBacklog() {
     }
     // JS giving batches back does not wake the thread: look again every 10 ms (JS is seconds
     // behind by now) or when JS asks for something.
-    (void)Poll(false, MonoNowNs() + 10'000'000);
+    SleepUntil(MonoNowNs() + 10'000'000);
   }
   statBacklogPausedNs_.fetch_add(MonoNowNs() - startNs, std::memory_order_relaxed);
 }
@@ -1180,6 +1198,14 @@ int ProbeSocket::NextInBatch(RecvBatch* b, int flags) {
   return b->next++;
 }
 
+void ProbeSocket::ForgetDrained() {
+  // "The queue was empty" held when it was read, not after a sleep: the next read asks the
+  // socket. (Kept over a sleep, it turned the first read of the next round into a skipped
+  // one, and a quiet read due every 50 ms into one every 100 ms.)
+  rx_.drained = false;
+  err_.drained = false;
+}
+
 bool ProbeSocket::HasBufferedMessages() const {
   return rx_.next < rx_.count || err_.next < err_.count;
 }
@@ -1311,7 +1337,7 @@ void ProbeSocket::PushRx(const uint8_t* data, size_t len, const sockaddr_storage
   rx.stampNs = rxNs;
   rx.rxMonoNs = rxMonoNs;
   rx.count = authVerdict;
-  PeerAddressOf(from, &rx.port, rx.address, sizeof rx.address);
+  AttachPeer(rx, from);
   if (portless) rx.port = 0;  // ICMP has no ports
   std::vector<uint8_t>& arena = batch_->data;
   rx.dataOffset = uint32_t(arena.size());
@@ -1457,7 +1483,7 @@ void ProbeSocket::AfterReply(const PendingReply& reply, int64_t id) {
   statReflected_.fetch_add(1, std::memory_order_relaxed);
   Event ev(EventKind::kReflected);
   ev.source = reply.rxSource;
-  PeerAddressOf(from, &ev.port, ev.address, sizeof ev.address);
+  AttachPeer(ev, from);
   ev.session = session;
   ev.seq = seq;
   ev.t1Ns = GetU64(buf + kOffT1);
@@ -1467,7 +1493,7 @@ void ProbeSocket::AfterReply(const PendingReply& reply, int64_t id) {
   Push(std::move(ev));
 }
 
-void ProbeSocket::PeerAddressOf(const sockaddr_storage& from, uint16_t* port, char* out, size_t outSize) {
+void ProbeSocket::AttachPeer(Event& ev, const sockaddr_storage& from) {
   const EndpointKey key = EndpointKeyOf(from);
   // The key has no IPv6 scope, which the text carries ("%iface").
   const uint32_t scopeId = from.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&from)->sin6_scope_id : 0;
@@ -1475,12 +1501,30 @@ void ProbeSocket::PeerAddressOf(const sockaddr_storage& from, uint16_t* port, ch
     FormatAddressInto(from, &lastPeer_.port, lastPeer_.address, sizeof lastPeer_.address);
     lastPeer_.key = key;
     lastPeer_.scopeId = scopeId;
+    lastPeer_.batchSerial = 0;
   }
-  *port = lastPeer_.port;
-  if (outSize == 0) return;
-  const size_t n = std::min(outSize - 1, strnlen(lastPeer_.address, sizeof lastPeer_.address));
-  memcpy(out, lastPeer_.address, n);
-  out[n] = '\0';
+  ev.port = lastPeer_.port;
+  if (lastPeer_.batchSerial != batchSerial_) {
+    AttachText(ev, lastPeer_.address, strnlen(lastPeer_.address, sizeof lastPeer_.address));
+    lastPeer_.batchSerial = batchSerial_;
+    lastPeer_.textOffset = ev.textOffset;
+    lastPeer_.textLength = ev.textLength;
+    return;
+  }
+  ev.textOffset = lastPeer_.textOffset;
+  ev.textLength = lastPeer_.textLength;
+}
+
+void ProbeSocket::AttachText(Event& ev, const char* text, size_t length) {
+  std::vector<uint8_t>& arena = batch_->data;
+  ev.textOffset = uint32_t(arena.size());
+  ev.textLength = uint32_t(length);
+  arena.insert(arena.end(), text, text + length);
+}
+
+bool ProbeSocket::TextIs(const Event& ev, const char* text) const {
+  const size_t length = strlen(text);
+  return ev.textLength == length && memcmp(batch_->data.data() + ev.textOffset, text, length) == 0;
 }
 
 uint64_t ProbeSocket::LocalKeyOf(const ReplySource& to) {
@@ -1601,12 +1645,12 @@ void ProbeSocket::Refuse(const char* reason) {
 void ProbeSocket::PushCounted(EventKind kind, const char* reason) {
   // A flood becomes a few events: consecutive ones of a kind and reason share one.
   std::vector<Event>& events = batch_->events;
-  if (!events.empty() && events.back().kind == kind && events.back().message == reason) {
+  if (!events.empty() && events.back().kind == kind && TextIs(events.back(), reason)) {
     ++events.back().count;
     return;
   }
   Event ev(kind);
-  ev.message = reason;
+  AttachText(ev, reason, strlen(reason));
   ev.count = 1;
   Push(std::move(ev));
 }
@@ -1656,7 +1700,7 @@ void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_exten
     bool merged = false;
     std::vector<Event>& events = batch_->events;
     for (auto it = events.rbegin(); it != events.rend() && it - events.rbegin() < 8; ++it) {
-      if (it->kind == EventKind::kUnreachable && it->target == target && it->message == text) {
+      if (it->kind == EventKind::kUnreachable && it->target == target && TextIs(*it, text)) {
         ++it->count;
         merged = true;
         break;
@@ -1665,7 +1709,7 @@ void ProbeSocket::ReportUnreachable(const sockaddr_storage& to, const sock_exten
     if (merged) continue;
     Event ev(EventKind::kUnreachable);
     ev.target = uint32_t(target);
-    ev.message = text;
+    AttachText(ev, text, strlen(text));
     ev.count = 1;
     Push(std::move(ev));
     if (target < unreachableNamed_.size() && unreachableNamed_[target] == 0) {
@@ -1700,11 +1744,11 @@ bool ProbeSocket::FlushAnswerDue(int64_t nowNs) const {
 bool ProbeSocket::FlushIfDue(int64_t nowNs) {
   if (flushAnswers_ > 0) {
     // A flush answer riding on the next reply holds the batch too: it goes out with the answer.
-    if (!FlushAnswerDue(nowNs)) return false;
+    if (!FlushAnswerDue(nowNs) || !FlushAnswerReadIn()) return false;
     AnswerFlushes();
     return true;
   }
-  if (nowNs - lastFlushMonoNs_ < config_.batchIntervalNs) return false;
+  if (nowNs - lastFlushMonoNs_ < config_.batchIntervalNs && !BatchHalfFull()) return false;
   ReportMissedRuns();
   if (batch_->events.empty()) return false;
   Flush();
@@ -1713,11 +1757,16 @@ bool ProbeSocket::FlushIfDue(int64_t nowNs) {
 
 int64_t ProbeSocket::FlushDueAtNs() const {
   if (flushAnswers_ > 0) {
+    // After the next slot's reads, when none came since the request (then in that gap's middle).
+    if (!FlushAnswerReadIn()) return nextDueMonoNs_;
     // now (mid-gap while a schedule runs), or a reflector's when its ride ends
     const int64_t nowNs = MonoNowNs();
     return FlushAnswerDue(nowNs) ? nowNs : flushRideFromNs_ + kFlushRideNs;
   }
   if (batch_->events.empty() && !missedPending_) return -1;
+  // Half full: due now, so that it goes out where the schedule lets JS run (mid-gap), before
+  // Push must hand it over full wherever the thread is (a slot's reads, right before its send).
+  if (BatchHalfFull()) return lastFlushMonoNs_;
   return lastFlushMonoNs_ + config_.batchIntervalNs;
 }
 
@@ -1789,16 +1838,44 @@ void ProbeSocket::FlushThenWait() {
   // that events still reach JS within one batch interval.
   const bool deferReads = schedule_ && !config_.reflector && wakeAtNs >= 0 &&
                           wakeAtNs - nowNs <= kFlushIntervalNs;
+  sleptUnwatched_ = false;
   if (HasBufferedMessages() && !InQuietWindow(nowNs)) {
     // Read from the socket already, so poll cannot see them: no sleep until they are handled
     // (in the quiet window they wait for the next slot's wake-up, like the socket).
     socketReady_ |= short((rx_.next < rx_.count ? POLLIN : 0) | (err_.next < err_.count ? POLLERR : 0));
   } else if (deferReads) {
-    (void)Poll(false, wakeAtNs);
+    SleepUntil(wakeAtNs);
+    sleptUnwatched_ = true;
     socketReady_ = POLLIN | POLLERR;  // unpolled: read until EAGAIN
   } else {
     socketReady_ |= Poll(true, wakeAtNs);
   }
+}
+
+void ProbeSocket::SleepUntil(int64_t wakeAtNs) {
+  // A futex wait to an absolute CLOCK_MONOTONIC deadline: where the socket need not be
+  // watched, the cheapest sleep there is (no descriptors to look up, poll and unhook, no
+  // relative timeout to work out), and the deadline is the schedule's own, never moved by a
+  // late wake-up. JS ends it early through WakeThread; what it asked for since the Run loop's
+  // last look (wakeSeqSeen_) ends it at once (EAGAIN).
+  const timespec at{time_t(wakeAtNs / 1'000'000'000), long(wakeAtNs % 1'000'000'000)};
+  (void)syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wakeSeq_), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+                wakeSeqSeen_, &at, nullptr, FUTEX_BITSET_MATCH_ANY);
+  statWakeups_.fetch_add(1, std::memory_order_relaxed);
+  ForgetDrained();
+}
+
+bool ProbeSocket::QuietReadDue(int64_t nowNs) const {
+  // What poll reported must be read (it would report it again at once), and so must
+  // everything once the schedule is over.
+  if (!quietReads_ || !schedule_ || !sleptUnwatched_) return true;
+  // A batch about to go to JS (or asked for) holds everything that came before it: read in
+  // this slot's wake-up when it goes out in the gap after this slot (nextDueMonoNs_ is still
+  // this slot's), so that the TX stamps of its probes ride in their 'sent' records.
+  if (flushAnswers_ > 0 || flushRequests_.load(std::memory_order_relaxed) > 0) return true;
+  const int64_t flushAtNs = FlushDueAtNs();
+  if (flushAtNs >= 0 && flushAtNs <= nextDueMonoNs_ + slotSpacingNs_) return true;
+  return nowNs - lastQuietReadNs_ >= kQuietReadIntervalNs;
 }
 
 short ProbeSocket::Poll(bool watchSocket, int64_t wakeAtNs) {
@@ -1816,6 +1893,7 @@ short ProbeSocket::Poll(bool watchSocket, int64_t wakeAtNs) {
   }
   const int ready = ppoll(fds, 2, wakeAtNs >= 0 ? &timeout : nullptr, nullptr);
   statWakeups_.fetch_add(1, std::memory_order_relaxed);
+  ForgetDrained();
   if (ready <= 0) return 0;
   if ((fds[1].revents & POLLIN) != 0) {
     uint64_t count;
@@ -1857,11 +1935,12 @@ void ProbeSocket::ReportError(const std::string& message) {
   }
   ++errorsInWindow_;
   Event ev(EventKind::kError);
-  ev.message = message;
+  std::string text = message;
   if (errorsSuppressed_ > 0) {
-    ev.message += " (" + std::to_string(errorsSuppressed_) + " earlier errors not reported)";
+    text += " (" + std::to_string(errorsSuppressed_) + " earlier errors not reported)";
     errorsSuppressed_ = 0;
   }
+  AttachText(ev, text.data(), text.size());
   Push(std::move(ev));
 }
 

@@ -171,7 +171,7 @@ class ProbeSocket {
     in_pktinfo v4{};
     in6_pktinfo v6{};
   };
-  static constexpr size_t kMaxBatch = 512;
+  static constexpr size_t kMaxBatch = 1024;
   // Events go to JavaScript at most this often (and at once when a batch is full or the
   // schedule ends): a JS wake-up per probe costs more CPU than the probe, and lands in the
   // window where the measured guest must run.
@@ -180,6 +180,12 @@ class ProbeSocket {
   // slot's wake-up, before its send). Closer slots leave no window to keep quiet: the thread
   // reads whenever it is not sending, so that reading keeps up with many targets.
   static constexpr int64_t kQuietMinSpacingNs = 1'000'000;
+  // With the quiet window, a slot's wake-up reads the socket only if this long has passed since
+  // the last read (or a batch is about to go to JS): the replies and TX stamps of a few slots
+  // wait in the socket, stamped by the kernel on arrival, and are read with one recvmmsg each
+  // (queue and error queue) instead of one pair every slot or two. At most ~2 x 50 small
+  // datagrams (~100 KiB) queue at 1000 probes a second, far under the socket's budget.
+  static constexpr int64_t kQuietReadIntervalNs = 50'000'000;
   // Slots closer than this (more than 200 targets at 100 Hz) are sent in groups: the thread
   // wakes once per kSendGroupNs, at the last moment that keeps the group's first slot within
   // kSendGroupNs of its due time, and sends every slot due then with one sendmmsg, instead of
@@ -260,15 +266,16 @@ class ProbeSocket {
   // cut. A longer datagram is handed on cut (MSG_TRUNC) and rejected by its header anyway.
   static constexpr size_t kRecvSlotBytes = 2048;
   struct RecvBatch {
-    uint8_t data[kRecvBatch][kRecvSlotBytes];
-    alignas(cmsghdr) char control[kRecvBatch][512];
-    sockaddr_storage names[kRecvBatch];
-    iovec iovs[kRecvBatch];
-    mmsghdr msgs[kRecvBatch];
+    // What every wake-up looks at first, the buffers after it.
     int count = 0;       // messages the last recvmmsg read
     int next = 0;        // the next one to hand out
     int64_t monoNs = 0;  // CLOCK_MONOTONIC right after that recvmmsg
     bool drained = false;  // it read fewer than kRecvBatch: the queue was empty then
+    mmsghdr msgs[kRecvBatch];
+    iovec iovs[kRecvBatch];
+    sockaddr_storage names[kRecvBatch];
+    alignas(cmsghdr) char control[kRecvBatch][512];
+    uint8_t data[kRecvBatch][kRecvSlotBytes];
   };
   // Reads up to kRecvBatch messages into `batch` (flags: 0 or MSG_ERRQUEUE); the count read,
   // or -1 with errno.
@@ -286,6 +293,7 @@ class ProbeSocket {
   void WaitOutBacklog();
   // Messages read into a batch and not handled yet (a Drain that stopped for a due slot).
   bool HasBufferedMessages() const;
+  void ForgetDrained();  // after a sleep: both queues may hold new messages
   // Hands a received datagram to JS with its stamp (the user-space read when none came).
   void PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
               StampSource source, int64_t rxMonoNs, bool portless, uint64_t authVerdict = 0);
@@ -327,9 +335,9 @@ class ProbeSocket {
     size_t len = 0;
   };
   struct ProbeQueue {
-    QueuedProbe queued[kRecvBatch];
     int count = 0;
     size_t used = 0;  // bytes of sendBuf_ taken
+    QueuedProbe queued[kRecvBatch];
   };
   // One stamped datagram to send (a probe, or a reply with the source it must leave from).
   struct StampedDatagram {
@@ -356,15 +364,22 @@ class ProbeSocket {
   // Sends the replies waiting in replies_ (SendStamped), then records each.
   void SendReplies();
   void AfterReply(const PendingReply& reply, int64_t id);
-  // The peer address of a reflected event or a reply, formatted when it differs from the last
-  // one's: an agent's peer is usually one controller socket, a controller's one target, and
-  // inet_ntop per datagram showed in both profiles (vfprintf, 0.7 % of the send thread).
-  void PeerAddressOf(const sockaddr_storage& from, uint16_t* port, char* out, size_t outSize);
+  // The peer's port and address (text in the current batch, Event::textOffset) of a reflected
+  // event or a reply. Formatted when it differs from the last one's, stored once a batch: an
+  // agent's peer is usually one controller socket, a controller's one target, and inet_ntop
+  // per datagram showed in both profiles (vfprintf, 0.7 % of the send thread).
+  void AttachPeer(Event& ev, const sockaddr_storage& from);
+  // `text` into the current batch's data, for `ev`, which goes into that batch next.
+  void AttachText(Event& ev, const char* text, size_t length);
+  bool TextIs(const Event& ev, const char* text) const;  // ev's text (in the current batch)
   struct PeerText {
     EndpointKey key{};  // family 0 at first: matches no peer
     uint32_t scopeId = 0;
     uint16_t port = 0;
     char address[64] = {0};
+    uint64_t batchSerial = 0;  // the batch that holds its text (0: none)
+    uint32_t textOffset = 0;
+    uint32_t textLength = 0;
   };
   // Why the reflector does not answer a probe: reason null = answer it; else the reason
   // (counted, coalesced event) and what its refusal reply says (probe-layout.ts).
@@ -446,7 +461,18 @@ class ProbeSocket {
   // (absolute CLOCK_MONOTONIC; -1: no deadline) has come; consumes a wake-up. Returns the
   // socket's revents.
   short Poll(bool watchSocket, int64_t wakeAtNs);
+  // Sleeps until wakeAtNs (CLOCK_MONOTONIC) or WakeThread, whichever comes first; the socket
+  // is not watched.
+  void SleepUntil(int64_t wakeAtNs);
+  // Ends the thread's sleep, on the futex or in ppoll (any thread).
+  void WakeThread();
+  // Whether a slot's wake-up reads the socket (kQuietReadIntervalNs).
+  bool QuietReadDue(int64_t nowNs) const;
+  // Whether a flush answer may go: with quiet reads, only after a slot's reads that came after
+  // the request, so that it holds every reply up to the last slot, as the status line shows.
+  bool FlushAnswerReadIn() const { return !quietReads_ || !schedule_ || readSinceFlushAsked_; }
   void Flush();
+  bool BatchHalfFull() const { return batch_->events.size() >= kMaxBatch / 2; }
   void ReportError(const std::string& message);
   void Push(Event&& event);
   StampSource PickStamp(const int64_t (&ts)[3], int64_t* ns) const;
@@ -454,6 +480,11 @@ class ProbeSocket {
   SocketConfig config_;
   int fd_ = -1;
   int wakeFd_ = -1;
+  // Bumped by WakeThread; the futex the thread sleeps on where the socket is not watched.
+  std::atomic<uint32_t> wakeSeq_{0};
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<uint32_t>::is_always_lock_free,
+                "the futex word is the atomic's own storage");
+  uint32_t wakeSeqSeen_ = 0;  // the thread's: wakeSeq_ when it last looked at JS's requests
   uint16_t localPort_ = 0;
 
   pthread_t thread_{};
@@ -489,6 +520,9 @@ class ProbeSocket {
   int64_t slotWakeAtNs_ = -1;  // the wake-up the thread waits for is a slot's, asked for then
   bool quietReads_ = false;  // controller: the schedule's slots are kQuietMinSpacingNs apart or more
   int64_t slotSpacingNs_ = 0;  // the schedule's period / targets
+  int64_t lastQuietReadNs_ = INT64_MIN / 2;  // the last slot wake-up that read the socket
+  bool sleptUnwatched_ = false;  // the last wait did not watch the socket (SleepUntil)
+  bool readSinceFlushAsked_ = true;  // a slot's reads came after the last flush request
   std::vector<uint64_t> nextSeq_;  // per target: next sequence number = probes sent
   // Per target: consecutive missed slots not yet reported, handed out as one kMissed event
   // (a VM paused at a high rate must not turn into one JS event per slot).
@@ -508,15 +542,7 @@ class ProbeSocket {
   std::vector<uint8_t> unreachableNamed_;
   std::vector<uint16_t> lastIcmpIds_;  // icmp: each target's echo identifier
   std::vector<uint8_t> sendBuf_;
-  // Part of this object, so the thread's memory lock covers them.
-  RecvBatch rx_;
-  RecvBatch err_;
-  ReplyBatch replies_;
-  ProbeQueue probes_;
-  StampedBatch stamped_;
   int64_t groupDelayNs_ = 0;  // how long after a slot is due the thread wakes for its group
-  PeerText lastPeer_;
-  std::array<TxRef, kTxRingSize> txRing_{};
   uint64_t batchSerial_ = 1;  // of batch_; a new batch, a new number (0 matches no TxRef)
   uint32_t nextTxId_ = 0;
   // Sent datagrams whose TX stamp has not been read: the error queue is read without a poll
@@ -550,6 +576,19 @@ class ProbeSocket {
   std::atomic<int64_t> statBacklogPausedNs_{0};
   uint32_t lastDropCounter_ = 0;  // SO_RXQ_OVFL as the last datagram that carried it said
   std::atomic<int64_t> statSpinNs_{0}, statSendGroupNs_{0}, statWakeLateP50Ns_{-1}, statWakeLateP90Ns_{-1};
+
+  // Last, the large buffers: the scalars above, which the thread reads and writes on every
+  // wake-up, then share a few cache lines and pages. After a sleep each line and page the
+  // thread touches is a miss (on this VM ~0.1-0.3 µs each); spread between these arrays, they
+  // cost the send thread microseconds a probe. Part of this object, so the thread's memory
+  // lock covers them.
+  RecvBatch rx_;
+  RecvBatch err_;
+  ReplyBatch replies_;
+  ProbeQueue probes_;
+  StampedBatch stamped_;
+  PeerText lastPeer_;
+  std::array<TxRef, kTxRingSize> txRing_{};
 };
 
 int64_t MonoNowNs();
