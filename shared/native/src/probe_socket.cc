@@ -1875,6 +1875,8 @@ bool ProbeSocket::QuietReadDue(int64_t nowNs) const {
   if (flushAnswers_ > 0 || flushRequests_.load(std::memory_order_relaxed) > 0) return true;
   const int64_t flushAtNs = FlushDueAtNs();
   if (flushAtNs >= 0 && flushAtNs <= nextDueMonoNs_ + slotSpacingNs_) return true;
+  // The last read filled its batch: more wait (a flood, a burst), read on at every slot.
+  if (rx_.count == kRecvBatch || err_.count == kRecvBatch) return true;
   return nowNs - lastQuietReadNs_ >= kQuietReadIntervalNs;
 }
 
