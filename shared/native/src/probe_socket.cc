@@ -1848,7 +1848,7 @@ void ProbeSocket::FlushThenWait() {
     sleptUnwatched_ = true;
     socketReady_ = POLLIN | POLLERR;  // unpolled: read until EAGAIN
   } else {
-    socketReady_ |= Poll(true, wakeAtNs);
+    socketReady_ |= Poll(wakeAtNs);
   }
 }
 
@@ -1880,9 +1880,8 @@ bool ProbeSocket::QuietReadDue(int64_t nowNs) const {
   return nowNs - lastQuietReadNs_ >= kQuietReadIntervalNs;
 }
 
-short ProbeSocket::Poll(bool watchSocket, int64_t wakeAtNs) {
-  // A negative fd is skipped by poll, POLLERR included (which poll reports unasked).
-  pollfd fds[2] = {{watchSocket ? fd_ : -1, POLLIN | POLLPRI | POLLERR, 0}, {wakeFd_, POLLIN, 0}};
+short ProbeSocket::Poll(int64_t wakeAtNs) {
+  pollfd fds[2] = {{fd_, POLLIN | POLLPRI | POLLERR, 0}, {wakeFd_, POLLIN, 0}};
   // The deadline is absolute; ppoll's timeout is taken from it anew before every wait, so a
   // late wake-up never moves the next one, and with the thread's 1 ns timer slack it is as
   // exact as a timerfd, without the timerfd_settime call per slot (on this VM's paravirtual

@@ -457,10 +457,10 @@ class ProbeSocket {
   void ReportMissedRuns();
   // CLOCK_MONOTONIC ns when the pending events are due to JS; -1 when none wait.
   int64_t FlushDueAtNs() const;
-  // ppoll on wakeFd_ (and the socket when watchSocket) until one is ready or wakeAtNs
-  // (absolute CLOCK_MONOTONIC; -1: no deadline) has come; consumes a wake-up. Returns the
-  // socket's revents.
-  short Poll(bool watchSocket, int64_t wakeAtNs);
+  // ppoll on the socket and wakeFd_ until one is ready or wakeAtNs (absolute CLOCK_MONOTONIC;
+  // -1: no deadline) has come; consumes a wake-up. Returns the socket's revents. (Waits that
+  // need not watch the socket are SleepUntil's.)
+  short Poll(int64_t wakeAtNs);
   // Sleeps until wakeAtNs (CLOCK_MONOTONIC) or WakeThread, whichever comes first; the socket
   // is not watched.
   void SleepUntil(int64_t wakeAtNs);
