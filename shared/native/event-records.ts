@@ -10,16 +10,16 @@ import type { NativeEvent, RefusedEvent } from './native-addon.js';
  *   0 u8 kind (events.h EventKind)   1 u8 stamp source   2 u16 port   4 u32 target
  *   8 u32 session   12 i32 string index (-1: none)   16 u32 data offset   20 u32 data length
  *   24.. 64-bit fields: seq, slot, dueMonoNs, sentMonoNs, t1RealNs, stampNs, rxMonoNs,
- *        t1Ns, t2Ns, t3Ns, count
+ *        t1Ns, t2Ns, t3Ns, count, readMonoNs
  * A 'sent' or 'reflected' record whose count is not 0 carries its TX stamp too: stampNs, and
  * count is the stamp's source (events.h; the thread folds it in while the batch is open).
  * An 'rx' record's count is the controller thread's check of its tag with --key-file.
  */
-export const RECORD_BYTES = 112;
+export const RECORD_BYTES = 120;
 
 /** Index of each 64-bit field after byte 24. */
 const Field = {
-  Seq: 0, Slot: 1, DueMonoNs: 2, SentMonoNs: 3, T1RealNs: 4, StampNs: 5, RxMonoNs: 6, T1Ns: 7, T2Ns: 8, T3Ns: 9, Count: 10,
+  Seq: 0, Slot: 1, DueMonoNs: 2, SentMonoNs: 3, T1RealNs: 4, StampNs: 5, RxMonoNs: 6, T1Ns: 7, T2Ns: 8, T3Ns: 9, Count: 10, ReadMonoNs: 11,
 } as const;
 type Field = (typeof Field)[keyof typeof Field];
 
@@ -70,7 +70,7 @@ function decodeRecord(view: DataView, at: number, strings: readonly string[], da
       const offset = view.getUint32(at + 16, true);
       const length = view.getUint32(at + 20, true);
       return { kind: 'rx', data: data.subarray(offset, offset + length), address: text, port, rxNs: i64(view, at, Field.StampNs), source,
-        rxMonoNs: i64(view, at, Field.RxMonoNs), auth: AUTH_VERDICTS[count(view, at)] ?? null };
+        rxMonoNs: i64(view, at, Field.RxMonoNs), readMonoNs: i64(view, at, Field.ReadMonoNs), auth: AUTH_VERDICTS[count(view, at)] ?? null };
     }
     case 4: return { kind: 'done' };
     case 5: return { kind: 'error', message: text };

@@ -211,7 +211,10 @@ export interface ReflectTxEvent {
  * A datagram handed to JS: every datagram on the controller; rejected ones on the reflector.
  * Its rxNs is the kernel/NIC stamp; source 'user' means no stamp came and rxNs equals rxMonoNs.
  */
-export type NativeRxEvent = RxEvent;
+export type NativeRxEvent = RxEvent & {
+  /** CLOCK_MONOTONIC ns right after the recvmmsg that read it: up to the quiet cadence after rxMonoNs */
+  readMonoNs: bigint;
+};
 
 export interface NativeSentEvent {
   kind: 'sent';

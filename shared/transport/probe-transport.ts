@@ -68,7 +68,11 @@ export interface RxEvent {
   port: number;
   rxNs: bigint;
   source: StampSource;
-  /** user-space CLOCK_MONOTONIC ns when the datagram was read */
+  /**
+   * Its reception on CLOCK_MONOTONIC (ns): the kernel stamp brought over with the clocks'
+   * offset at the read (native), or the read itself when there is no kernel stamp, or a
+   * wall-clock step came between the stamp and the read.
+   */
   rxMonoNs: bigint;
   /**
    * --key-file: the transport's check of the datagram's tag against the run's key (the native

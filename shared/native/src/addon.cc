@@ -34,7 +34,7 @@ namespace {
 // record per event, each distinct string (an address, a message) once, and the datagrams of
 // 'rx' events in one buffer. JS builds the event objects from that itself, which costs far
 // less than the dozen N-API calls and BigInts an object per event took here (issue 15).
-constexpr size_t kRecordBytes = 112;
+constexpr size_t kRecordBytes = 120;
 
 void PackRecord(uint8_t* r, const Event& ev, int32_t stringIndex) {
   r[0] = uint8_t(ev.kind);
@@ -45,9 +45,9 @@ void PackRecord(uint8_t* r, const Event& ev, int32_t stringIndex) {
   memcpy(r + 12, &stringIndex, 4);
   memcpy(r + 16, &ev.dataOffset, 4);
   memcpy(r + 20, &ev.dataLength, 4);
-  const uint64_t fields[11] = {ev.seq, ev.slot, uint64_t(ev.dueMonoNs), uint64_t(ev.sentMonoNs),
+  const uint64_t fields[12] = {ev.seq, ev.slot, uint64_t(ev.dueMonoNs), uint64_t(ev.sentMonoNs),
                                uint64_t(ev.t1RealNs), uint64_t(ev.stampNs), uint64_t(ev.rxMonoNs),
-                               ev.t1Ns, ev.t2Ns, ev.t3Ns, ev.count};
+                               ev.t1Ns, ev.t2Ns, ev.t3Ns, ev.count, uint64_t(ev.readMonoNs)};
   static_assert(24 + sizeof fields == kRecordBytes, "record layout");
   memcpy(r + 24, fields, sizeof fields);
 }

@@ -39,7 +39,8 @@ struct Event {
   int64_t sentMonoNs = 0;
   int64_t t1RealNs = 0;  // sent: T1 written into the probe
   int64_t stampNs = 0;   // tx, and sent/reflected with a stamp folded in: txNs; rx: rxNs
-  int64_t rxMonoNs = 0;
+  int64_t rxMonoNs = 0;   // rx: its reception on CLOCK_MONOTONIC (the kernel stamp brought over); reflected: the read
+  int64_t readMonoNs = 0; // rx: CLOCK_MONOTONIC right after the recvmmsg that read it
   uint64_t t1Ns = 0;     // reflected: fields as on the wire
   uint64_t t2Ns = 0;
   uint64_t t3Ns = 0;

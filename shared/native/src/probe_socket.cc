@@ -227,6 +227,15 @@ EndpointKey EndpointKeyOf(const sockaddr_storage& addr) {
 int64_t MonoNowNs() { return ClockNs(CLOCK_MONOTONIC); }
 int64_t RealNowNs() { return ClockNs(CLOCK_REALTIME); }
 
+int64_t MonoOfKernelStamp(int64_t stampRealNs, int64_t realMinusMonoNs, int64_t notBeforeMonoNs, int64_t readMonoNs) {
+  // The clocks' offset at the read holds at the stamp unless the wall clock was stepped in
+  // between: then the result falls outside the interval the datagram must have come in, and
+  // the read itself is the honest (late) answer. A step smaller than that interval errs by
+  // less than the read would.
+  const int64_t monoNs = stampRealNs - realMinusMonoNs;
+  return monoNs >= notBeforeMonoNs && monoNs <= readMonoNs ? monoNs : readMonoNs;
+}
+
 void FormatAddressInto(const sockaddr_storage& addr, uint16_t* port, char* out, size_t outSize) {
   out[0] = '\0';
   *port = 0;
@@ -1154,6 +1163,10 @@ int ProbeSocket::FillBatch(RecvBatch* b, int flags) {
   const int64_t startNs = b == &rx_ ? MonoNowNs() : 0;
   const int got = recvmmsg(fd_, b->msgs, kRecvBatch, flags | MSG_DONTWAIT, nullptr);
   b->monoNs = MonoNowNs();
+  if (b == &rx_) {
+    b->realMinusMonoNs = RealNowNs() - b->monoNs;
+    b->notBeforeMonoNs = readHorizonNs_;
+  }
   // Fewer than asked for (or EAGAIN): the receive queue held nothing more when the call began.
   if (b == &rx_ && (got >= 0 ? got < kRecvBatch : errno == EAGAIN || errno == EWOULDBLOCK)) readHorizonNs_ = startNs;
   b->next = 0;
@@ -1283,15 +1296,21 @@ bool ProbeSocket::ReadDatagram() {
   }
   msghdr& msg = rx_.msgs[i].msg_hdr;
   const sockaddr_storage& from = rx_.names[i];
-  // One monotonic read per batch: after every datagram of it had arrived (only the fallback
-  // when a datagram has no kernel stamp, and the guard's clock).
-  const int64_t rxMonoNs = rx_.monoNs;
   statReceived_.fetch_add(1, std::memory_order_relaxed);
   const size_t len = rx_.msgs[i].msg_len;
   int64_t ts[3] = {0, 0, 0};
   ReadStamps(&msg, ts);
   int64_t rxNs = 0;
   StampSource source = PickStamp(ts, &rxNs);
+  // One monotonic read per batch, after every datagram of it had arrived: the reflector's
+  // and the guard's clock.
+  const int64_t rxMonoNs = rx_.monoNs;
+  // What JS gets as a datagram's reception on the monotonic clock (the RTT when a wall-clock
+  // step spoils the kernel stamps' difference, or a TX stamp is missing): the kernel stamp
+  // brought over, not the read, which the quiet window puts up to kQuietReadIntervalNs later.
+  const int64_t receivedMonoNs = source == StampSource::kKernel
+                                     ? MonoOfKernelStamp(rxNs, rx_.realMinusMonoNs, rx_.notBeforeMonoNs, rxMonoNs)
+                                     : rxMonoNs;
 
   uint8_t* buf = rx_.data[i];
   if (config_.icmp) {
@@ -1303,7 +1322,7 @@ bool ProbeSocket::ReadDatagram() {
       }
       return true;
     }
-    PushRx(message, messageLen, from, rxNs, source, rxMonoNs, /*portless=*/true);
+    PushRx(message, messageLen, from, rxNs, source, receivedMonoNs, /*portless=*/true);
     return true;
   }
   if (config_.reflector && IsWireProbe(buf, len)) {
@@ -1321,21 +1340,24 @@ bool ProbeSocket::ReadDatagram() {
   // event (events.h); shorter datagrams are malformed and JS rejects them before any tag.
   uint64_t authVerdict = 0;
   if (!config_.reflector && auth_ && len >= kMinProbeBytes) authVerdict = 1 + uint64_t(auth_->Check(buf, len));
-  PushRx(buf, len, from, rxNs, source, rxMonoNs, /*portless=*/false, authVerdict);
+  PushRx(buf, len, from, rxNs, source, receivedMonoNs, /*portless=*/false, authVerdict);
   return true;
 }
 
 void ProbeSocket::PushRx(const uint8_t* data, size_t len, const sockaddr_storage& from, int64_t rxNs,
                          StampSource source, int64_t rxMonoNs, bool portless, uint64_t authVerdict) {
   if (source == StampSource::kNone) {
-    // No kernel stamp: fall back to the user-space CLOCK_MONOTONIC read.
+    // No kernel stamp: fall back to the user-space CLOCK_MONOTONIC read. The read is then
+    // the measurement, so it must come at once: no more reads deferred to the quiet cadence.
     source = StampSource::kUser;
     rxNs = rxMonoNs;
+    quietReads_ = false;
   }
   Event rx(EventKind::kRx);
   rx.source = source;
   rx.stampNs = rxNs;
   rx.rxMonoNs = rxMonoNs;
+  rx.readMonoNs = rx_.monoNs;
   rx.count = authVerdict;
   AttachPeer(rx, from);
   if (portless) rx.port = 0;  // ICMP has no ports

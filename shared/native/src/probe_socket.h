@@ -270,6 +270,10 @@ class ProbeSocket {
     int count = 0;       // messages the last recvmmsg read
     int next = 0;        // the next one to hand out
     int64_t monoNs = 0;  // CLOCK_MONOTONIC right after that recvmmsg
+    // rx_: CLOCK_REALTIME - CLOCK_MONOTONIC then, and the last instant the queue was known empty
+    // before it (every datagram of it came later): MonoOfKernelStamp's bounds.
+    int64_t realMinusMonoNs = 0;
+    int64_t notBeforeMonoNs = 0;
     bool drained = false;  // it read fewer than kRecvBatch: the queue was empty then
     mmsghdr msgs[kRecvBatch];
     iovec iovs[kRecvBatch];
@@ -593,6 +597,10 @@ class ProbeSocket {
 
 int64_t MonoNowNs();
 int64_t RealNowNs();
+// A kernel (CLOCK_REALTIME) receive stamp on CLOCK_MONOTONIC, given the clocks' offset taken
+// at its read, the last instant before it the queue was known empty, and the read: the read
+// itself when the stamp, so mapped, falls outside [notBefore, read] (a wall-clock step).
+int64_t MonoOfKernelStamp(int64_t stampRealNs, int64_t realMinusMonoNs, int64_t notBeforeMonoNs, int64_t readMonoNs);
 // Family, address and port of an endpoint as one comparable value.
 EndpointKey EndpointKeyOf(const sockaddr_storage& addr);
 // inet_ntop plus "%iface" for scoped IPv6 addresses (as node:dgram prints them).
