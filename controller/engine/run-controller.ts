@@ -19,6 +19,7 @@ import type { SocketReading } from '../soak/prometheus-metrics.js';
 import { formatStatusLine } from '../report/status-line.js';
 import { unreachableHint } from '../report/format-report.js';
 import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
+import { warmUpProbePath } from './warm-up-probe-path.js';
 
 export interface RunIo {
   /** warnings and notices */
@@ -330,6 +331,8 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   warnBehind = behindWarner(transports, io.log);
   const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
 
+  // V8 compiles the per-probe path now, not while the first minute's probes flow
+  await warmUpProbePath(new Set(targets.map((t) => t.mode)));
   const startMonoNs = monoNs() + START_DELAY_NS;
   const endMonoNs = config.durationNs === null ? undefined : startMonoNs + BigInt(config.durationNs);
   const window: ScheduleWindow = { startMonoNs, endMonoNs, periodNs };

@@ -113,6 +113,14 @@ export function encodeEchoRequest(session: number, seq: bigint, t1Ns: bigint, si
   return buf;
 }
 
+/** The echo reply a host answers `request` (of `seq`) with: the type turned, the rest echoed, sealed anew. */
+export function echoReplyTo(request: Buffer, seq: bigint, family: IcmpFamily): Buffer {
+  const reply = Buffer.from(request);
+  reply.writeUInt8(ECHO_REPLY_TYPE[family], ICMP_OFFSET_TYPE);
+  sealEchoRequest(reply, seq, family);
+  return reply;
+}
+
 /**
  * The ICMP message inside an IPv4 datagram as a raw IPv4 socket delivers it (IP header
  * included, options and all). A view of the same memory, cut at the header's total length.

@@ -18,10 +18,10 @@ import type { NativeEvent, RefusedEvent } from './native-addon.js';
 export const RECORD_BYTES = 120;
 
 /** Index of each 64-bit field after byte 24. */
-const Field = {
+export const RecordField = {
   Seq: 0, Slot: 1, DueMonoNs: 2, SentMonoNs: 3, T1RealNs: 4, StampNs: 5, RxMonoNs: 6, T1Ns: 7, T2Ns: 8, T3Ns: 9, Count: 10, ReadMonoNs: 11,
 } as const;
-type Field = (typeof Field)[keyof typeof Field];
+type RecordField = (typeof RecordField)[keyof typeof RecordField];
 
 /** events.h StampSource: 0 none, 1 user, 2 kernel, 3 hardware; no stamp reads as 'user'. */
 const SOURCES: readonly StampSource[] = ['user', 'user', 'kernel', 'hardware'];
@@ -29,13 +29,13 @@ const SOURCES: readonly StampSource[] = ['user', 'user', 'kernel', 'hardware'];
 const AUTH_VERDICTS = [null, 'genuine', 'unauthenticated', 'bad-auth'] as const;
 
 const FIELDS_AT = 24;
-const u64 = (view: DataView, at: number, field: Field): bigint => view.getBigUint64(at + FIELDS_AT + field * 8, true);
-const i64 = (view: DataView, at: number, field: Field): bigint => view.getBigInt64(at + FIELDS_AT + field * 8, true);
+const u64 = (view: DataView, at: number, field: RecordField): bigint => view.getBigUint64(at + FIELDS_AT + field * 8, true);
+const i64 = (view: DataView, at: number, field: RecordField): bigint => view.getBigInt64(at + FIELDS_AT + field * 8, true);
 /** The count field (a code or a count: far below 2^53) as a number, without a BigInt: its two halves. */
 const count = (view: DataView, at: number): number =>
-  view.getUint32(at + FIELDS_AT + Field.Count * 8 + 4, true) * 4294967296 + view.getUint32(at + FIELDS_AT + Field.Count * 8, true);
+  view.getUint32(at + FIELDS_AT + RecordField.Count * 8 + 4, true) * 4294967296 + view.getUint32(at + FIELDS_AT + RecordField.Count * 8, true);
 /** A TX stamp folded into a sent/reflected record (its source is not 0), or null. */
-const foldedTxNs = (view: DataView, at: number): bigint | null => (count(view, at) === 0 ? null : i64(view, at, Field.StampNs));
+const foldedTxNs = (view: DataView, at: number): bigint | null => (count(view, at) === 0 ? null : i64(view, at, RecordField.StampNs));
 /** Its source (per record: two reads, not a pair to unpack). */
 const foldedTxSource = (view: DataView, at: number): StampSource | null => {
   const source = count(view, at);
@@ -61,29 +61,57 @@ function decodeRecord(view: DataView, at: number, strings: readonly string[], da
   const kind = view.getUint8(at);
   switch (kind) {
     case 0:
-      return { kind: 'sent', target, seq: u64(view, at, Field.Seq), slot: u64(view, at, Field.Slot),
-        dueMonoNs: i64(view, at, Field.DueMonoNs), sentMonoNs: i64(view, at, Field.SentMonoNs), t1RealNs: i64(view, at, Field.T1RealNs),
+      return { kind: 'sent', target, seq: u64(view, at, RecordField.Seq), slot: u64(view, at, RecordField.Slot),
+        dueMonoNs: i64(view, at, RecordField.DueMonoNs), sentMonoNs: i64(view, at, RecordField.SentMonoNs), t1RealNs: i64(view, at, RecordField.T1RealNs),
         txNs: foldedTxNs(view, at), txSource: foldedTxSource(view, at) };
-    case 1: return { kind: 'tx', target, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source };
-    case 2: return { kind: 'missed', target, slot: u64(view, at, Field.Slot), dueMonoNs: i64(view, at, Field.DueMonoNs), count: count(view, at) };
+    case 1: return { kind: 'tx', target, seq: u64(view, at, RecordField.Seq), txNs: i64(view, at, RecordField.StampNs), source };
+    case 2: return { kind: 'missed', target, slot: u64(view, at, RecordField.Slot), dueMonoNs: i64(view, at, RecordField.DueMonoNs), count: count(view, at) };
     case 3: {
       const offset = view.getUint32(at + 16, true);
       const length = view.getUint32(at + 20, true);
-      return { kind: 'rx', data: data.subarray(offset, offset + length), address: text, port, rxNs: i64(view, at, Field.StampNs), source,
-        rxMonoNs: i64(view, at, Field.RxMonoNs), readMonoNs: i64(view, at, Field.ReadMonoNs), auth: AUTH_VERDICTS[count(view, at)] ?? null };
+      return { kind: 'rx', data: data.subarray(offset, offset + length), address: text, port, rxNs: i64(view, at, RecordField.StampNs), source,
+        rxMonoNs: i64(view, at, RecordField.RxMonoNs), readMonoNs: i64(view, at, RecordField.ReadMonoNs), auth: AUTH_VERDICTS[count(view, at)] ?? null };
     }
     case 4: return { kind: 'done' };
     case 5: return { kind: 'error', message: text };
     case 6:
-      return { kind: 'reflected', address: text, port, session, seq: u64(view, at, Field.Seq), t1Ns: u64(view, at, Field.T1Ns),
-        t2Ns: u64(view, at, Field.T2Ns), t3Ns: u64(view, at, Field.T3Ns), t2Source: source, rxMonoNs: i64(view, at, Field.RxMonoNs),
+      return { kind: 'reflected', address: text, port, session, seq: u64(view, at, RecordField.Seq), t1Ns: u64(view, at, RecordField.T1Ns),
+        t2Ns: u64(view, at, RecordField.T2Ns), t3Ns: u64(view, at, RecordField.T3Ns), t2Source: source, rxMonoNs: i64(view, at, RecordField.RxMonoNs),
         txNs: foldedTxNs(view, at), txSource: foldedTxSource(view, at) };
-    case 7: return { kind: 'reflect-tx', session, seq: u64(view, at, Field.Seq), txNs: i64(view, at, Field.StampNs), source,
-      t2Ns: u64(view, at, Field.T2Ns) };
+    case 7: return { kind: 'reflect-tx', session, seq: u64(view, at, RecordField.Seq), txNs: i64(view, at, RecordField.StampNs), source,
+      t2Ns: u64(view, at, RecordField.T2Ns) };
     case 8: return { kind: 'refused', reason: text as RefusedEvent['reason'], count: count(view, at) };
     case 9: return { kind: 'session-ended', count: count(view, at) };
     case 10: return { kind: 'unreachable', target, reason: text, count: count(view, at) };
     case 11: return { kind: 'flushed', count: count(view, at) };
     default: return { kind: 'error', message: `native event of unknown kind ${kind} (addon and JS out of step?)` };
   }
+}
+
+/** One native event as its packed record says it; `fields` by RecordField index. */
+export interface PackedEvent {
+  kind: number; source?: number; port?: number; target?: number; session?: number; string?: number;
+  data?: [number, number]; fields?: Partial<Record<number, bigint>>;
+}
+
+/**
+ * One batch packed as shared/native/src/addon.cc PackRecord writes it (little-endian): the
+ * inverse of decodeEventRecords, for the controller's warm-up of its per-probe path and tests.
+ */
+export function packEventRecords(records: readonly PackedEvent[]): ArrayBuffer {
+  const buffer = new ArrayBuffer(Math.max(1, records.length * RECORD_BYTES));
+  const view = new DataView(buffer);
+  records.forEach((r, i) => {
+    const at = i * RECORD_BYTES;
+    view.setUint8(at, r.kind);
+    view.setUint8(at + 1, r.source ?? 0);
+    view.setUint16(at + 2, r.port ?? 0, true);
+    view.setUint32(at + 4, r.target ?? 0, true);
+    view.setUint32(at + 8, r.session ?? 0, true);
+    view.setInt32(at + 12, r.string ?? -1, true);
+    view.setUint32(at + 16, r.data?.[0] ?? 0, true);
+    view.setUint32(at + 20, r.data?.[1] ?? 0, true);
+    for (const [field, value] of Object.entries(r.fields ?? {})) view.setBigUint64(at + 24 + Number(field) * 8, BigInt.asUintN(64, value ?? 0n), true);
+  });
+  return buffer;
 }

@@ -8,12 +8,11 @@
  * Standalone: `npx tsx test/bench/js-path-cost.ts`.
  */
 import { pathToFileURL } from 'node:url';
-import { decodeEventRecords } from '../../shared/native/event-records.js';
+import { decodeEventRecords, packEventRecords, type PackedEvent } from '../../shared/native/event-records.js';
 import { encodeProbe, encodeReply } from '../../shared/wire/probe-codec.js';
 import { monoNs } from '../../shared/time/clock.js';
 import { RunState } from '../../controller/matching/run-state.js';
 import { TargetStats, type ResolvedTarget } from '../../controller/recording/target-stats.js';
-import { packEventRecords, type PackedEvent } from '../helpers/packed-events.js';
 
 export interface JsPathCostResult {
   /** targets -> CPU ns per probe (its sent and its reply event) */

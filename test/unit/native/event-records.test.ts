@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEventRecords } from '../../../shared/native/event-records.js';
-import { packEventRecords as pack } from '../../helpers/packed-events.js';
+import { decodeEventRecords, packEventRecords as pack } from '../../../shared/native/event-records.js';
 
 describe('decodeEventRecords (the packed batch of the native addon)', () => {
   it('builds each kind with its fields, strings by index, datagrams as views of the batch buffer', () => {

@@ -1,0 +1,41 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The warm-up is there so that V8 has compiled the per-probe path before the first probe: a
+ * Node started with --allow-natives-syntax asks V8 itself (%GetOptimizationStatus, bit 4:
+ * optimized) about the functions every probe runs through, before and after it.
+ */
+describe('warmUpProbePath: V8 compiles the per-probe path before the first probe', () => {
+  it('decode, apply, match and record are optimized after it (and not before), for UDP and ICMP', () => {
+    const script = `
+      const status = new Function('f', 'return %GetOptimizationStatus(f)');
+      const OPTIMIZED = 1 << 4;
+      const { warmUpProbePath } = await import('./controller/engine/warm-up-probe-path.ts');
+      const { decodeEventRecords } = await import('./shared/native/event-records.ts');
+      const { RunState } = await import('./controller/matching/run-state.ts');
+      const { ReplyMatcher } = await import('./controller/matching/reply-matcher.ts');
+      const { decodeProbe } = await import('./shared/wire/probe-codec.ts');
+      const { decodeEchoReply } = await import('./controller/transport/icmp-codec.ts');
+      const path = { decodeEventRecords, apply: RunState.prototype.apply, onSent: ReplyMatcher.prototype.onSent,
+        onReply: ReplyMatcher.prototype.onReply, decodeProbe, decodeEchoReply };
+      const optimized = () => Object.fromEntries(Object.entries(path).map(([name, f]) => [name, (status(f) & OPTIMIZED) !== 0]));
+      const before = optimized();
+      const cpu = process.cpuUsage();
+      const warmUp = await warmUpProbePath(new Set(["udp", "icmp"]));
+      const used = process.cpuUsage(cpu);
+      console.log(JSON.stringify({ before, after: optimized(), cpuMs: (used.user + used.system) / 1000, warmUp }));
+    `;
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const child = spawnSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(child.status, `${child.stderr}${child.error?.message ?? ''}`).toBe(0);
+    const { before, after, cpuMs, warmUp } = JSON.parse(child.stdout) as { before: Record<string, boolean>; after: Record<string, boolean>; cpuMs: number;
+      warmUp: { rounds: number; probes: number; firstRoundMs: number; lastRoundMs: number } };
+    console.log(`warm-up: ${warmUp.rounds} rounds, ${warmUp.probes} probes, a round ${warmUp.firstRoundMs.toFixed(1)} ms at first and ${warmUp.lastRoundMs.toFixed(1)} ms at last; `
+      + `${cpuMs.toFixed(0)} ms of CPU (V8's compiler threads included); optimized after it: ${JSON.stringify(after)}`);
+    expect(Object.values(before).some((o) => o)).toBe(false);
+    expect(after).toEqual({ decodeEventRecords: true, apply: true, onSent: true, onReply: true, decodeProbe: true, decodeEchoReply: true });
+  });
+});
