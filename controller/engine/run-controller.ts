@@ -309,6 +309,9 @@ function buildOutcome(config: RunConfig, state: RunState, stats: TargetStats[], 
 /** Runs the probe schedule against resolved targets and returns the report. */
 export async function runController(config: RunConfig, choice: TimestampChoice, targets: ResolvedTarget[],
   io: RunIo): Promise<RunOutcome> {
+  // V8 compiles the per-probe path now, not while the first minute's probes flow (first: the
+  // targets' first intervals begin when their stats are made, right before sending)
+  await warmUpProbePath(new Set(targets.map((t) => t.mode)));
   const periodNs = periodNsForRate(config.rateHz);
   const stats = createTargetStats(config, targets, periodNs);
   for (const s of stats) {
@@ -331,8 +334,6 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   warnBehind = behindWarner(transports, io.log);
   const links: OpenAgentLinks = openAgentLinks(config, stats, io.log);
 
-  // V8 compiles the per-probe path now, not while the first minute's probes flow
-  await warmUpProbePath(new Set(targets.map((t) => t.mode)));
   const startMonoNs = monoNs() + START_DELAY_NS;
   const endMonoNs = config.durationNs === null ? undefined : startMonoNs + BigInt(config.durationNs);
   const window: ScheduleWindow = { startMonoNs, endMonoNs, periodNs };
