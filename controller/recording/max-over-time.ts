@@ -14,12 +14,21 @@ export interface MaxPoint {
 export class MaxOverTime {
   readonly points: MaxPoint[] = [];
   private spanMs: number;
+  /** the point the last record() went to (forgotten when the points merge) */
+  private lastPoint: MaxPoint | undefined;
 
   constructor(private readonly originMs: number, baseSpanMs = 1000, private readonly capacity = 2048) {
     this.spanMs = baseSpanMs;
   }
 
   record(atMs: number, valueNs: number): void {
+    // Probes complete nearly in send order: most fall in the point the last one did.
+    const last = this.lastPoint;
+    if (last !== undefined && atMs >= last.startMs && atMs < last.startMs + last.spanMs) {
+      last.count++;
+      if (valueNs > last.maxNs) last.maxNs = valueNs;
+      return;
+    }
     let point = this.pointAt(atMs);
     if (!point) {
       if (this.points.length >= this.capacity) this.halve();
@@ -34,6 +43,7 @@ export class MaxOverTime {
     }
     point.count++;
     if (valueNs > point.maxNs) point.maxNs = valueNs;
+    this.lastPoint = point;
   }
 
   private pointAt(atMs: number): MaxPoint | undefined {
@@ -48,6 +58,7 @@ export class MaxOverTime {
 
   private halve(): void {
     this.spanMs *= 2;
+    this.lastPoint = undefined;
     const merged: MaxPoint[] = [];
     for (const p of this.points) {
       const startMs = this.originMs + Math.floor((p.startMs - this.originMs) / this.spanMs) * this.spanMs;

@@ -105,6 +105,21 @@ const TYPE_BY_CODE: Record<number, ProbeType> = {
   [PROBE_TYPE_REFUSAL]: 'refusal', [PROBE_TYPE_SESSION_END]: 'session-end',
 };
 
+let lastBuffer: ArrayBufferLike | null = null;
+let lastView: DataView | null = null;
+
+/**
+ * A DataView of `buffer`, the last one made when it is the same: the replies of a native batch
+ * all lie in one buffer, so one view serves the batch instead of one made per reply.
+ */
+function viewOf(buffer: ArrayBufferLike): DataView {
+  if (buffer !== lastBuffer || lastView === null) {
+    lastView = new DataView(buffer);
+    lastBuffer = buffer;
+  }
+  return lastView;
+}
+
 /** Strict decoder: returns the first reason the datagram is not a well-formed v1 packet. */
 export function decodeProbe(data: Uint8Array): DecodeResult {
   if (data.length < PROBE_HEADER_BYTES) return { ok: false, reason: 'short' };
@@ -133,17 +148,18 @@ export function decodeProbe(data: Uint8Array): DecodeResult {
   }
   // A DataView's getBigUint64 makes one BigInt; Buffer's readBigUInt64BE makes four (two
   // halves, a shift and a sum): this runs per reply.
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const view = viewOf(buf.buffer);
+  const at = buf.byteOffset;
   return {
     ok: true,
     packet: {
       type,
       refusal,
       session: buf.readUInt32BE(OFFSET_SESSION),
-      seq: view.getBigUint64(OFFSET_SEQ),
-      t1Ns: view.getBigUint64(OFFSET_T1),
-      t2Ns: view.getBigUint64(OFFSET_T2),
-      t3Ns: view.getBigUint64(OFFSET_T3),
+      seq: view.getBigUint64(at + OFFSET_SEQ),
+      t1Ns: view.getBigUint64(at + OFFSET_T1),
+      t2Ns: view.getBigUint64(at + OFFSET_T2),
+      t3Ns: view.getBigUint64(at + OFFSET_T3),
       t2Source: SOURCE_BY_CODE[(flags >> FLAGS_T2_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
       t3Source: SOURCE_BY_CODE[(flags >> FLAGS_T3_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
       lengthBytes,
