@@ -4,7 +4,7 @@ import type { TransportEvent } from '../../shared/transport/probe-transport.js';
 import { encodeProbe, encodeReply } from '../../shared/wire/probe-codec.js';
 import { PROBE_MIN_BYTES } from '../../shared/wire/probe-layout.js';
 import { RunState } from '../matching/run-state.js';
-import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
+import { TargetStats } from '../recording/target-stats.js';
 import { echoReplyTo, encodeEchoRequest, ICMP_MIN_BYTES } from '../transport/icmp-codec.js';
 
 /**
@@ -14,8 +14,10 @@ import { echoReplyTo, encodeEchoRequest, ICMP_MIN_BYTES } from '../transport/icm
  * seconds 15–35 (measured), that is in the middle of the measurement, beside the guest. So
  * the path runs first on synthetic batches, packed as the native thread packs them, against
  * a throwaway target of each mode the run uses, and V8 compiles it before the first probe.
+ * Nothing is sent: the batches are made up in memory.
  */
-/** rounds of ROUND_BATCHES batches, a short pause after each for the compiler's jobs to finish and be installed */
+
+// Rounds of ROUND_BATCHES batches, a short pause after each for the compiler's jobs to finish and be installed.
 const MIN_ROUNDS = 6;
 const MAX_ROUNDS = 24;
 const ROUND_BATCHES = 4;
