@@ -106,7 +106,7 @@ function syntheticBatch(mode: 'udp' | 'icmp', firstSeq: bigint, startMonoNs: big
     const t1Ns = sentMonoNs + realMinusMonoNs;
     const datagram = mode === 'udp'
       ? encodeReply(encodeProbe(SESSION, seq, t1Ns, PROBE_MIN_BYTES), t1Ns + 10_000n, t1Ns + 10_000n + (seq % 13n) * 1_000n, 'kernel', 'user')
-      : echoReplyTo(encodeEchoRequest(SESSION, seq, t1Ns, ICMP_MIN_BYTES, 4), seq, 4);
+      : echoReplyTo(encodeEchoRequest(SESSION, seq, t1Ns, ICMP_MIN_BYTES, 4), 4);
     events.push({ kind: KIND_RX, source: SOURCE_KERNEL, port: mode === 'udp' ? PORT : 0, string: 0, data: [offset, datagram.length], fields: {
       [RecordField.StampNs]: rxMonoNs + realMinusMonoNs, [RecordField.RxMonoNs]: rxMonoNs, [RecordField.ReadMonoNs]: readMonoNs } });
     datagrams.push(datagram);

@@ -92,6 +92,11 @@ export function icmpChecksum(buf: Uint8Array): number {
  */
 export function sealEchoRequest(packet: Buffer, seq: bigint, family: IcmpFamily): void {
   packet.writeUInt16BE(Number(seq & 0xffffn), ICMP_OFFSET_SEQ16);
+  sealIcmpChecksum(packet, family);
+}
+
+/** Writes the checksum of an ICMP message: IPv4's; ICMPv6's the kernel computes (0 here). */
+function sealIcmpChecksum(packet: Buffer, family: IcmpFamily): void {
   packet.writeUInt16BE(0, ICMP_OFFSET_CHECKSUM);
   if (family === 4) packet.writeUInt16BE(icmpChecksum(packet), ICMP_OFFSET_CHECKSUM);
 }
@@ -113,11 +118,11 @@ export function encodeEchoRequest(session: number, seq: bigint, t1Ns: bigint, si
   return buf;
 }
 
-/** The echo reply a host answers `request` (of `seq`) with: the type turned, the rest echoed, sealed anew. */
-export function echoReplyTo(request: Buffer, seq: bigint, family: IcmpFamily): Buffer {
+/** The echo reply a host answers `request` with: the type turned, the rest echoed, the checksum redone. */
+export function echoReplyTo(request: Buffer, family: IcmpFamily): Buffer {
   const reply = Buffer.from(request);
   reply.writeUInt8(ECHO_REPLY_TYPE[family], ICMP_OFFSET_TYPE);
-  sealEchoRequest(reply, seq, family);
+  sealIcmpChecksum(reply, family);
   return reply;
 }
 

@@ -1,7 +1,7 @@
 import {
-  ECHO_REPLY_TYPE, ECHO_REQUEST_TYPE, ICMP_MAX_BYTES, ICMP_MIN_BYTES, ICMP_OFFSET_CHECKSUM, ICMP_OFFSET_CODE,
+  ECHO_REQUEST_TYPE, ICMP_MAX_BYTES, ICMP_MIN_BYTES, ICMP_OFFSET_CHECKSUM, ICMP_OFFSET_CODE,
   ICMP_OFFSET_IDENTIFIER, ICMP_OFFSET_MAGIC, ICMP_OFFSET_SEQ, ICMP_OFFSET_SEQ16, ICMP_OFFSET_SESSION,
-  ICMP_OFFSET_T1, ICMP_OFFSET_TYPE, encodeEchoRequest, icmpChecksum, icmpIdentifier, type IcmpFamily,
+  ICMP_OFFSET_T1, ICMP_OFFSET_TYPE, echoReplyTo, encodeEchoRequest, icmpChecksum, icmpIdentifier, type IcmpFamily,
 } from '../../controller/transport/icmp-codec.js';
 import { EDGE_LENGTHS, mutate, randomBytes, resize, type FieldSpec } from './mutate-bytes.js';
 import type { Prng } from '../helpers/prng.js';
@@ -60,9 +60,7 @@ export function echoRequest(rng: Prng, family: IcmpFamily, size = icmpSize(rng))
 
 /** The guest's answer to one of our requests: type reply, the rest echoed, checksum redone. */
 export function echoReply(rng: Prng, family: IcmpFamily, size = icmpSize(rng)): Buffer {
-  const reply = echoRequest(rng, family, size);
-  reply.writeUInt8(ECHO_REPLY_TYPE[family], ICMP_OFFSET_TYPE);
-  return sealChecksum(reply, family);
+  return echoReplyTo(echoRequest(rng, family, size), family);
 }
 
 /**
