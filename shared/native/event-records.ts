@@ -1,5 +1,6 @@
 import type { StampSource } from '../transport/probe-transport.js';
 import type { NativeEvent, RefusedEvent } from './native-addon.js';
+import { cachedDataView } from '../wire/cached-data-view.js';
 
 /**
  * How a batch of native events crosses to JavaScript (shared/native/src/addon.cc PackRecord):
@@ -42,10 +43,17 @@ const foldedTxSource = (view: DataView, at: number): StampSource | null => {
   return source === 0 ? null : SOURCES[source] ?? 'user';
 };
 
-/** The events of one packed batch, in order, shaped as NativeEvent. */
-export function decodeEventRecords(records: ArrayBuffer, strings: readonly string[], data: Buffer): NativeEvent[] {
-  const view = new DataView(records);
-  const total = Math.floor(records.byteLength / RECORD_BYTES);
+/** A socket hands every batch over in the same records buffer. */
+const viewOf = cachedDataView();
+
+/**
+ * The events of one packed batch, in order, shaped as NativeEvent: the first `count` records
+ * (all that fit when not given). Nothing refers to `records` afterwards: the addon reuses it.
+ */
+export function decodeEventRecords(records: ArrayBuffer, strings: readonly string[], data: Buffer,
+  count = Math.floor(records.byteLength / RECORD_BYTES)): NativeEvent[] {
+  const view = viewOf(records);
+  const total = Math.min(count, Math.floor(records.byteLength / RECORD_BYTES));
   const events = new Array<NativeEvent>(total);
   for (let i = 0; i < total; i++) events[i] = decodeRecord(view, i * RECORD_BYTES, strings, data);
   return events;

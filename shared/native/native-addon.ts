@@ -379,7 +379,8 @@ export function loadNativeAddon(): LoadNativeAddonResult {
 }
 
 /** What the addon's ProbeSocket hands its callback: a packed batch (event-records.ts). */
-type PackedBatchHandler = (records: ArrayBuffer, strings: string[], data: Buffer, readUntilMonoNs: bigint, flushedMonoNs: bigint) => void;
+/** records: the socket's own buffer, reused by the next batch; its first `count` records are this batch's. */
+type PackedBatchHandler = (records: ArrayBuffer, count: number, strings: string[], data: Buffer, readUntilMonoNs: bigint, flushedMonoNs: bigint) => void;
 type RawNativeAddon = Omit<NativeAddon, 'ProbeSocket'> & {
   readonly ProbeSocket: new (options: NativeSocketOptions, onEvents: PackedBatchHandler) =>
     Omit<NativeProbeSocket, 'stats' | 'maxDeliveryLagNs'> & { stats(): Omit<NativeSocketStats, 'maxDeliveryLagNs'> };
@@ -393,10 +394,10 @@ function withEventObjects(raw: RawNativeAddon): NativeAddon {
   const RawProbeSocket = raw.ProbeSocket;
   function ProbeSocket(options: NativeSocketOptions, onEvents: NativeBatchHandler): NativeProbeSocket {
     let maxDeliveryLagNs = 0;
-    const socket = new RawProbeSocket(options, (records, strings, data, readUntilMonoNs, flushedMonoNs) => {
+    const socket = new RawProbeSocket(options, (records, count, strings, data, readUntilMonoNs, flushedMonoNs) => {
       const lagNs = Number(process.hrtime.bigint() - flushedMonoNs);
       if (lagNs > maxDeliveryLagNs) maxDeliveryLagNs = lagNs;
-      onEvents(decodeEventRecords(records, strings, data), readUntilMonoNs);
+      onEvents(decodeEventRecords(records, strings, data, count), readUntilMonoNs);
     });
     // The native object's own properties are read-only: a face that calls through to it.
     return {
@@ -420,7 +421,7 @@ function isNativeAddon(value: unknown): value is RawNativeAddon {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.version === 13 &&
+    v.version === 14 &&
     typeof v.ProbeSocket === 'function' &&
     typeof v.monotonicNs === 'function' &&
     typeof v.realtimeNs === 'function'

@@ -8,6 +8,7 @@ import {
 } from './probe-layout.js';
 import type { RejectReason } from './reject-reason.js';
 import type { StampSource } from '../transport/probe-transport.js';
+import { cachedDataView } from './cached-data-view.js';
 
 export type ProbeType = 'probe' | 'reply' | 'refusal' | 'session-end';
 
@@ -105,20 +106,8 @@ const TYPE_BY_CODE: Record<number, ProbeType> = {
   [PROBE_TYPE_REFUSAL]: 'refusal', [PROBE_TYPE_SESSION_END]: 'session-end',
 };
 
-let lastBuffer: ArrayBufferLike | null = null;
-let lastView: DataView | null = null;
-
-/**
- * A DataView of `buffer`, the last one made when it is the same: the replies of a native batch
- * all lie in one buffer, so one view serves the batch instead of one made per reply.
- */
-function viewOf(buffer: ArrayBufferLike): DataView {
-  if (buffer !== lastBuffer || lastView === null) {
-    lastView = new DataView(buffer);
-    lastBuffer = buffer;
-  }
-  return lastView;
-}
+/** The replies of a native batch all lie in one buffer: one view serves the batch, not one per reply. */
+const viewOf = cachedDataView();
 
 /** Strict decoder: returns the first reason the datagram is not a well-formed v1 packet. */
 export function decodeProbe(data: Uint8Array): DecodeResult {

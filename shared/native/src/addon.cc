@@ -52,7 +52,24 @@ void PackRecord(uint8_t* r, const Event& ev, int32_t stringIndex) {
   memcpy(r + 24, fields, sizeof fields);
 }
 
-void DeliverBatch(Napi::Env env, Napi::Function onEvents, EventBatch* batch) {
+// The records' ArrayBuffer of one socket, reused from batch to batch (JS thread only): JS
+// decodes a batch before its callback returns, so the next one may overwrite it. A fresh one
+// a batch cost a zero-filled allocation, and its pages faulted in anew, each time (issue 15:
+// an allocation-free path to JS). It grows to the largest batch and stays that size.
+struct RecordArena {
+  Napi::Reference<Napi::ArrayBuffer> buffer;
+  size_t capacityBytes = 0;
+
+  Napi::ArrayBuffer Fit(Napi::Env env, size_t bytes) {
+    if (bytes > capacityBytes || buffer.IsEmpty()) {
+      capacityBytes = std::max({bytes, 2 * capacityBytes, size_t(64) * kRecordBytes});
+      buffer = Napi::Persistent(Napi::ArrayBuffer::New(env, capacityBytes));
+    }
+    return buffer.Value();
+  }
+};
+
+void DeliverBatch(Napi::Env env, Napi::Function onEvents, EventBatch* batch, RecordArena& arena) {
   std::unique_ptr<EventBatch> owned(batch);
   if (env == nullptr || onEvents.IsEmpty()) {  // env is being torn down
     ReturnToPool(std::move(owned));
@@ -60,15 +77,18 @@ void DeliverBatch(Napi::Env env, Napi::Function onEvents, EventBatch* batch) {
   }
   try {
     const std::vector<Event>& events = owned->events;
-    Napi::ArrayBuffer records = Napi::ArrayBuffer::New(env, std::max<size_t>(1, events.size() * kRecordBytes));
-    // The datagrams are already back to back in the batch: one copy, the offsets as they are.
-    Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(1, owned->data.size()));
-    if (!owned->data.empty()) memcpy(data.Data(), owned->data.data(), owned->data.size());
+    Napi::ArrayBuffer records = arena.Fit(env, events.size() * kRecordBytes);
+    // The datagrams are already back to back in the batch: one copy (not zero-filled first),
+    // the offsets as they are. They get a buffer of their own a batch: an rx event's data is
+    // a view of it, which a handler may keep.
+    static const uint8_t kNoData = 0;
+    Napi::Buffer<uint8_t> data = owned->data.empty() ? Napi::Buffer<uint8_t>::Copy(env, &kNoData, 1)
+                                                     : Napi::Buffer<uint8_t>::Copy(env, owned->data.data(), owned->data.size());
     Napi::Array strings = Napi::Array::New(env);
     // Each distinct text once: a peer's address is stored once a batch, so consecutive events
     // usually share one (the same offset), looked up only when it changes.
     std::unordered_map<std::string_view, int32_t> stringIndex;  // views into the batch's data
-    const char* arena = reinterpret_cast<const char*>(owned->data.data());
+    const char* texts = reinterpret_cast<const char*>(owned->data.data());
     uint32_t lastOffset = 0, lastLength = 0;
     int32_t lastIndex = -1;
     uint8_t* record = static_cast<uint8_t*>(records.Data());  // PackRecord writes every byte
@@ -77,7 +97,7 @@ void DeliverBatch(Napi::Env env, Napi::Function onEvents, EventBatch* batch) {
       if (ev.textLength > 0 && ev.textOffset == lastOffset && ev.textLength == lastLength && lastIndex >= 0) {
         index = lastIndex;
       } else if (ev.textLength > 0) {
-        const std::string_view text(arena + ev.textOffset, ev.textLength);
+        const std::string_view text(texts + ev.textOffset, ev.textLength);
         auto [it, added] = stringIndex.emplace(text, int32_t(stringIndex.size()));
         if (added) strings.Set(uint32_t(it->second), Napi::String::New(env, text.data(), text.size()));
         index = lastIndex = it->second;
@@ -87,11 +107,12 @@ void DeliverBatch(Napi::Env env, Napi::Function onEvents, EventBatch* batch) {
       PackRecord(record, ev, index);
       record += kRecordBytes;
     }
+    const Napi::Number count = Napi::Number::New(env, double(events.size()));
     const Napi::BigInt readUntil = Napi::BigInt::New(env, owned->readUntilMonoNs);
     const Napi::BigInt flushedAt = Napi::BigInt::New(env, owned->flushedMonoNs);
     // Packed: the batch goes back to the socket thread's pool before JS runs.
     ReturnToPool(std::move(owned));
-    onEvents.Call({records, strings, data, readUntil, flushedAt});
+    onEvents.Call({records, count, strings, data, readUntil, flushedAt});
   } catch (const Napi::Error& err) {
     // A throwing handler surfaces as an uncaught exception, like any event handler. While
     // Node shuts down, JS cannot run and napi_throw fails too: the batch is dropped then
@@ -112,6 +133,7 @@ struct Instance {
   std::vector<Napi::Promise::Deferred> closeWaiters;
   std::shared_ptr<Instance>* hookRef = nullptr;
   std::vector<std::string> warnings;
+  RecordArena records;  // released by the TSFN finalizer, after the last batch
 };
 
 void ShutdownInstance(Instance& inst) {
@@ -295,6 +317,7 @@ Napi::ThreadSafeFunction NewBatchTsfn(Napi::Env env, Napi::Function onEvents,
       [](Napi::Env, std::shared_ptr<Instance>* data) {
         Instance& self = **data;
         self.finalized = true;
+        self.records.buffer.Reset();
         if (!self.tearingDown) {
           for (auto& waiter : self.closeWaiters) waiter.Resolve(waiter.Env().Undefined());
         }
@@ -308,11 +331,16 @@ Napi::ThreadSafeFunction NewBatchTsfn(Napi::Env env, Napi::Function onEvents,
 // thread starts, the TSFN is released again and the error becomes a JS Error.
 void StartSocketThread(Napi::Env env, Instance& inst) {
   Napi::ThreadSafeFunction tsfn = inst.tsfn;
+  // The instance outlives every delivery: the TSFN's finalizer holds it until the last one.
+  RecordArena* arena = &inst.records;
+  const auto deliver = [arena](Napi::Env env, Napi::Function onEvents, EventBatch* batch) {
+    DeliverBatch(env, onEvents, batch, *arena);
+  };
   try {
-    inst.warnings = inst.socket->StartThread([tsfn](std::unique_ptr<EventBatch> events) {
+    inst.warnings = inst.socket->StartThread([tsfn, deliver](std::unique_ptr<EventBatch> events) {
       EventBatch* batch = events.release();
       // Non-blocking, unlimited queue: the thread never waits for JS.
-      if (tsfn.NonBlockingCall(batch, DeliverBatch) != napi_ok) ReturnToPool(std::unique_ptr<EventBatch>(batch));
+      if (tsfn.NonBlockingCall(batch, deliver) != napi_ok) ReturnToPool(std::unique_ptr<EventBatch>(batch));
     });
   } catch (const std::runtime_error& err) {
     ShutdownInstance(inst);
@@ -587,7 +615,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   // 12: spinAuto (the spin up to spinUs only as long as the slots' wake-ups come late);
   //    stats().wakeLateP90Ns
   // 13: the auto spin is the wake-ups' median lateness, not p90 + 10 µs; stats().wakeLateP50Ns
-  exports.Set("version", Napi::Number::New(env, 13));
+  exports.Set("version", Napi::Number::New(env, 14));
   return exports;
 }
 
