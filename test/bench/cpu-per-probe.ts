@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeProbe } from '../../shared/wire/probe-codec.js';
 import { OFFSET_SEQ } from '../../shared/wire/probe-layout.js';
-import { threadsCpuS } from './child-cpu.js';
+import { threadMinorFaults, threadsCpuS } from './child-cpu.js';
 import { findExecutable } from './find-exe.js';
 import { formatTable } from './format-table.js';
 import { CLI } from './rtprobe-runner.js';
@@ -38,6 +38,8 @@ export interface CpuPerProbeResult {
   controllerIoThreadUs: number | null;
   /** of it, the JavaScript thread (the process's main thread); the rest is V8's compiler and GC threads */
   controllerJsThreadUs: number | null;
+  /** the JavaScript thread's minor page faults a probe: about one per 4 KiB its per-probe path allocates (V8 takes fresh pages for its young generation) */
+  controllerJsThreadFaults: number | null;
   /** udp-floor.c beside the default controller: its I/O thread's system calls in a bare C loop, to its own agent */
   floorUs: number | null;
   /** the I/O thread over that C loop in the same window, median over rounds: what of the thread is rtprobe's, not the kernel's */
@@ -67,11 +69,15 @@ export interface CpuPerProbeResult {
 
 const RATE_HZ = 100;
 
-/** A process, only its threads of one name (the native I/O thread), or only its main thread (Node's JavaScript). */
-type CpuSource = number | { pid: number; thread: string } | { pid: number; mainThread: true };
+/**
+ * A process, only its threads of one name (the native I/O thread), or only its main thread
+ * (Node's JavaScript): CPU seconds; or the main thread's minor page faults (a count).
+ */
+type CpuSource = number | { pid: number; thread: string } | { pid: number; mainThread: true } | { pid: number; mainThreadFaults: true };
 const cpuOf = (source: CpuSource): number | undefined => {
   if (typeof source === 'number') return threadsCpuS(source);
   const { pid } = source;
+  if ('mainThreadFaults' in source) return threadMinorFaults(pid, pid);
   return 'thread' in source ? threadsCpuS(pid, (_, comm) => comm === source.thread) : threadsCpuS(pid, (tid) => tid === pid);
 };
 
@@ -91,7 +97,7 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-interface RtprobeCpu { controller: number; controllerIoThread: number; controllerJsThread: number; agent: number; agentIoThread: number; agentJsThread: number }
+interface RtprobeCpu { controller: number; controllerIoThread: number; controllerJsThread: number; controllerJsThreadFaults: number; agent: number; agentIoThread: number; agentJsThread: number }
 
 const perProbeUs = (cpuS: number, windowS: number): number => (cpuS / (RATE_HZ * windowS)) * 1e6;
 
@@ -182,12 +188,15 @@ async function measureRtprobe(warmUpS: number, windowS: number, controllerArgs: 
     for (let part = 0; part < parts; part++) {
       const fping = beside.fping ? spawnFping(beside.fping, SETTLE_S, partS) : null;
       const floor = beside.floor && floorAgent ? spawnFloor(beside.floor, floorAgent.port, SETTLE_S, partS, Math.floor(Math.random() * 10_000)) : null;
-      const [c = Number.NaN, cIo = Number.NaN, cJs = Number.NaN, a = Number.NaN, aIo = Number.NaN, aJs = Number.NaN, f = Number.NaN, fl = Number.NaN] = await cpuOverWindow(
+      const [c = Number.NaN, cIo = Number.NaN, cJs = Number.NaN, a = Number.NaN, aIo = Number.NaN, aJs = Number.NaN, f = Number.NaN, fl = Number.NaN,
+        cJsFaults = Number.NaN] = await cpuOverWindow(
         [controllerPid, { pid: controllerPid, thread: 'rtprobe-send' }, { pid: controllerPid, mainThread: true },
-          agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }, { pid: agentPid, mainThread: true }, fping?.pid ?? 0, floor?.pid ?? 0],
+          agentPid, { pid: agentPid, thread: 'rtprobe-reflect' }, { pid: agentPid, mainThread: true }, fping?.pid ?? 0, floor?.pid ?? 0,
+          { pid: controllerPid, mainThreadFaults: true }],
         SETTLE_S, partS);
       await Promise.all([fping, floor].map((child) => (child ? stop(child) : undefined)));
       out.push({ controller: perProbeUs(c, partS), controllerIoThread: perProbeUs(cIo, partS), controllerJsThread: perProbeUs(cJs, partS),
+        controllerJsThreadFaults: cJsFaults / (RATE_HZ * partS),
         agent: perProbeUs(a, partS), agentIoThread: perProbeUs(aIo, partS), agentJsThread: perProbeUs(aJs, partS),
         fping: fping ? perProbeUs(f, partS) : null, floor: floor ? perProbeUs(fl, partS) : null });
     }
@@ -225,6 +234,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
   const controller: number[] = [];
   const controllerIoThread: number[] = [];
   const controllerJsThread: number[] = [];
+  const controllerJsThreadFaults: number[] = [];
   const controllerSpinAuto: number[] = [];
   const agent: number[] = [];
   const agentIoThread: number[] = [];
@@ -254,6 +264,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
     if (controllerRow === controller) {
       controllerIoThread.push(r.controllerIoThread);
       controllerJsThread.push(r.controllerJsThread);
+      controllerJsThreadFaults.push(r.controllerJsThreadFaults);
     }
     agent.push(r.agent);
     agentIoThread.push(r.agentIoThread);
@@ -274,7 +285,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
     if (floor) rmSync(dirname(floor), { recursive: true, force: true });
   }
   return { windowS, warmUpS, rounds, pairedParts: controllerVsFping.length, controllerUs: mean(controller), controllerIoThreadUs: mean(controllerIoThread),
-    controllerJsThreadUs: mean(controllerJsThread), controllerSpinAutoUs: mean(controllerSpinAuto),
+    controllerJsThreadUs: mean(controllerJsThread), controllerJsThreadFaults: mean(controllerJsThreadFaults), controllerSpinAutoUs: mean(controllerSpinAuto),
     controllerIcmpUs: mean(controllerIcmp), controllerIcmpIoThreadUs: mean(controllerIcmpIoThread),
     agentUs: mean(agent), agentIoThreadUs: mean(agentIoThread), agentJsThreadUs: mean(agentJsThread), fpingUs: mean(fpingUs),
     controllerVsFping: medianOrNull(controllerVsFping), controllerSpinAutoVsFping: medianOrNull(controllerSpinAutoVsFping),
@@ -295,6 +306,13 @@ export function floorLine(r: Pick<CpuPerProbeResult, 'ioThreadVsFloor'>): string
   const x = r.ioThreadVsFloor;
   return x === null || !Number.isFinite(x) ? '  I/O thread ÷ its floor: not measured (no C compiler)'
     : `  I/O thread ÷ its floor (the same system calls in C, the same seconds, median of the parts' ratios): ${x.toFixed(2)}×`;
+}
+
+/** The controller's JavaScript thread's minor page faults a probe (pure). */
+export function jsFaultsLine(r: Pick<CpuPerProbeResult, 'controllerJsThreadFaults'>): string {
+  const x = r.controllerJsThreadFaults;
+  return x === null || !Number.isFinite(x) ? "  the controller's JavaScript thread's minor page faults: not measured"
+    : `  the controller's JavaScript thread's minor page faults: ${x.toFixed(2)} a probe (about one per 4 KiB its per-probe path allocates: V8 takes fresh pages for its young generation)`;
 }
 
 /** What the process used beyond the threads measured on their own: V8's compiler and GC threads, libuv's. */
@@ -324,5 +342,5 @@ export function renderCpuPerProbe(r: CpuPerProbeResult): string {
     ['fping -p 10 (beside the UDP runs)', us(r.fpingUs), r.fpingUs === null ? '— (not installed)' : '1.0'],
     ['irtt client -i 10ms (the two-process peer)', us(r.irttClientUs), r.irttClientUs === null ? '— (not installed)' : ratio(r.irttClientUs)],
     ['irtt server', us(r.irttServerUs), r.irttServerUs === null ? '— (not installed)' : ratio(r.irttServerUs)],
-  ]) + `\n  CPU time from /proc/PID/task/TID/schedstat over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); beside each UDP run of rtprobe, fping and the floor started afresh for each of ${partsOfWindow(r.windowS)} part(s) of the window (another phase of rtprobe's period each time: on a VM a process's CPU a probe depends on when it wakes relative to the others, up to 1.6× between two identical C loops) and measured in the same seconds ('paired': the median of those ${r.pairedParts} same-seconds ratios; the other rows over fping's mean); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet), the rest mostly V8's optimizing compiler, which at 100 Hz still compiles the per-probe path 30-50 s in (perf) and is near 0 from ~90 s (start-up: it shrinks with a longer warm-up); the default sleeps to each deadline (no --cpu); the --spin auto row shows what busy-waiting the wake-ups' median lateness (up to 100 µs) costs, the default with --cpu (what it buys, send accuracy, is in the run's send_error_ns); the floor row is udp-floor.c beside the default controller, to an agent of its own: the I/O thread's system calls for each probe and nothing else, so the I/O thread over it is what rtprobe adds to the kernel's work.\n${floorLine(r)}\n${cpuGoalLine(r)}`;
+  ]) + `\n  CPU time from /proc/PID/task/TID/schedstat over ${r.windowS} s after a ${r.warmUpS} s warm-up, mean of ${r.rounds} alternating round(s); beside each UDP run of rtprobe, fping and the floor started afresh for each of ${partsOfWindow(r.windowS)} part(s) of the window (another phase of rtprobe's period each time: on a VM a process's CPU a probe depends on when it wakes relative to the others, up to 1.6× between two identical C loops) and measured in the same seconds ('paired': the median of those ${r.pairedParts} same-seconds ratios; the other rows over fping's mean); the I/O thread rows are the native loop alone (fping's equivalent), the JavaScript thread rows Node's main thread (woken about once a second for a batch, with --quiet), the rest V8's compiler and GC threads: recompilations after deoptimizations and the occasional major GC, 1–19 µs a probe from one run to the next over seconds 60–120 (perf); the default sleeps to each deadline (no --cpu); the --spin auto row shows what busy-waiting the wake-ups' median lateness (up to 100 µs) costs, the default with --cpu (what it buys, send accuracy, is in the run's send_error_ns); the floor row is udp-floor.c beside the default controller, to an agent of its own: the I/O thread's system calls for each probe and nothing else, so the I/O thread over it is what rtprobe adds to the kernel's work.\n${floorLine(r)}\n${jsFaultsLine(r)}\n${cpuGoalLine(r)}`;
 }

@@ -15,7 +15,7 @@ import { p50Ratio, stampsLine, summarizeRatios } from './observer-summary.js';
 import { parseFping, parseFpingCount } from './peers/fping-parse.js';
 import { parseIrttJson } from './peers/irtt-parse.js';
 import { parsePing } from './peers/ping-parse.js';
-import { cpuGoalLine, floorLine, partsOfWindow, renderCpuPerProbe } from './cpu-per-probe.js';
+import { cpuGoalLine, floorLine, jsFaultsLine, partsOfWindow, renderCpuPerProbe } from './cpu-per-probe.js';
 import { parseSockperfFullLog, parseSockperfPercentilesUs, parseSockperfStdout } from './peers/sockperf-parse.js';
 import { parseRtprobeReport } from './rtprobe-report.js';
 import type { RtprobeTarget } from './rtprobe-report.js';
@@ -281,7 +281,7 @@ describe('CPU per probe (issue 15 item 3)', () => {
 
   it("the table splits each process into its I/O thread, its JavaScript thread and the rest (V8's threads), each beside fping", () => {
     const none = { controllerSpinAutoUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null,
-      controllerVsFping: null, controllerSpinAutoVsFping: null, agentVsFping: null, floorUs: null, ioThreadVsFloor: null, pairedParts: 0 };
+      controllerVsFping: null, controllerSpinAutoVsFping: null, agentVsFping: null, floorUs: null, ioThreadVsFloor: null, pairedParts: 0, controllerJsThreadFaults: null };
     const table = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
       agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none });
     const rows = table.split('\n').filter((line) => line.includes("V8's compiler and GC threads"));
@@ -306,6 +306,8 @@ describe('CPU per probe (issue 15 item 3)', () => {
       agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none, floorUs: 80, ioThreadVsFloor: 1.04 });
     expect(floorTable.split('\n').find((line) => line.includes('the floor'))?.trim().split(/\s{2,}/).slice(1)).toEqual(['80', '1.6']);
     expect(floorLine({ ioThreadVsFloor: 1.04 })).toMatch(/I\/O thread ÷ its floor .*: 1\.04×$/);
+    expect(jsFaultsLine({ controllerJsThreadFaults: 0.314 })).toMatch(/minor page faults: 0\.31 a probe/);
+    expect(floorTable).toContain("JavaScript thread's minor page faults: not measured");
     // a thread not measured leaves the rest unknown, not the whole
     expect(renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: null, controllerJsThreadUs: 17,
       agentUs: null, agentIoThreadUs: null, agentJsThreadUs: null, fpingUs: null, ...none })).toMatch(/V8's compiler and GC threads \(the rest\)\s+—/);
