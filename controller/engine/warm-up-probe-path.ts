@@ -1,11 +1,13 @@
 import { decodeEventRecords, packEventRecords, RecordField, type PackedEvent } from '../../shared/native/event-records.js';
 import { monoNs, realNs } from '../../shared/time/clock.js';
-import type { TransportEvent } from '../../shared/transport/probe-transport.js';
+import { FlushWaiters } from '../../shared/native/flush-waiters.js';
+import type { NativeEvent } from '../../shared/native/native-addon.js';
 import { encodeProbe, encodeReply } from '../../shared/wire/probe-codec.js';
 import { PROBE_MIN_BYTES } from '../../shared/wire/probe-layout.js';
 import { RunState } from '../matching/run-state.js';
 import { TargetStats } from '../recording/target-stats.js';
 import { echoReplyTo, encodeEchoRequest, ICMP_MIN_BYTES } from '../transport/icmp-codec.js';
+import { deliverBatch } from '../transport/schedule-socket-transport.js';
 
 /**
  * V8 compiles a function with its optimizing compiler once it has run often enough. At 100 Hz
@@ -24,6 +26,7 @@ const ROUND_BATCHES = 4;
 const PROBES_A_BATCH = 250; // ~500 events: the native thread's half-full batch
 const PERIOD_NS = 10_000_000n;
 const SESSION = 0x7e57_0001;
+const SESSION_HIGH = 0xfe57_0001;
 const PORT = 7;
 const ADDRESS = '127.0.0.1';
 // events.h EventKind and StampSource
@@ -31,6 +34,37 @@ const KIND_SENT = 0;
 const KIND_TX = 1;
 const KIND_RX = 3;
 const SOURCE_KERNEL = 2;
+
+/**
+ * The batch's strings and datagrams as the addon's N-API calls make them, so that they have the
+ * same V8 maps (hidden classes) as a real batch's: V8 compiles for the maps it has seen, and
+ * the first real batch would otherwise deoptimize what the warm-up compiled (checked with
+ * %HaveSameMap against a real batch's). napi_set_element into an empty array leaves it holey;
+ * node::Buffer::New gives a Uint8Array Buffer's prototype afterwards (not a FastBuffer).
+ */
+const ADDON_STRINGS = addonStrings([ADDRESS]);
+function addonStrings(texts: readonly string[]): string[] {
+  const strings = new Array<string>(texts.length);
+  texts.forEach((text, i) => { strings[i] = text; });
+  return strings;
+}
+function addonBuffer(bytes: Uint8Array): Buffer {
+  const buffer = Object.setPrototypeOf(new Uint8Array(bytes.length), Buffer.prototype) as Buffer;
+  buffer.set(bytes);
+  return buffer;
+}
+
+const KIND_FLUSHED = 11;
+const FLUSH_ANSWER = packEventRecords([{ kind: KIND_FLUSHED, fields: { [RecordField.Count]: 1n } }]);
+
+/** A decoded batch on the way a real one goes: the transport's deliverBatch, then the run's state. */
+function deliver(mode: 'udp' | 'icmp', state: RunState, events: NativeEvent[], horizonMonoNs: bigint): void {
+  deliverBatch(events, horizonMonoNs, (transportEvents, readUntilMonoNs) => {
+    state.apply(transportEvents, mode, 4, readUntilMonoNs);
+    state.expire(horizonMonoNs);
+  }, (error) => { throw new Error(`warm-up: ${error.message}`); }, WARM_UP_FLUSHES);
+}
+const WARM_UP_FLUSHES = new FlushWaiters();
 
 /** What the warm-up did: its rounds (ROUND_BATCHES × PROBES_A_BATCH probes per mode each), and the first and last round's time. */
 export interface WarmUp { rounds: number; probes: number; firstRoundMs: number; lastRoundMs: number }
@@ -44,24 +78,35 @@ export interface WarmUp { rounds: number; probes: number; firstRoundMs: number; 
 export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>): Promise<WarmUp> {
   const startMonoNs = monoNs();
   const realMinusMonoNs = realNs() - startMonoNs;
-  const paths = [...modes].map((mode) => {
-    const stats = new TargetStats({ name: 'warm-up', address: ADDRESS, port: mode === 'udp' ? PORT : 0, family: 4, mode }, SESSION,
-      { capacity: 512, timeoutNs: 1e9, lossAfterNs: 2_000_000_000n });
-    stats.allocateHistograms();
-    return { mode, stats, state: new RunState([stats]) };
-  });
   const done: WarmUp = { rounds: 0, probes: 0, firstRoundMs: 0, lastRoundMs: 0 };
-  let seq = 0n;
+  const probes = ROUND_BATCHES * PROBES_A_BATCH;
   let bestMs = Infinity;
   while (done.rounds < MAX_ROUNDS) {
     const roundStartNs = monoNs();
+    // Fresh targets each round, as a run's are new: the first probe of each takes the branch
+    // that starts the accounting (V8 gives a function its feedback only after a few calls, so a
+    // branch taken once is one it knows nothing of, and taking it deoptimizes the whole path
+    // it was compiled into, which at 100 Hz took 20-40 s to compile again). Sessions above
+    // 2^31, which V8 holds apart from small integers, take turns with ones below, as random ones do.
+    const session = done.rounds % 2 === 0 ? SESSION : SESSION_HIGH;
+    const paths = [...modes].map((mode) => throwawayTarget(mode, session));
     for (let b = 0; b < ROUND_BATCHES; b++) {
       for (const { mode, state } of paths) {
-        const batch = syntheticBatch(mode, seq, startMonoNs, realMinusMonoNs);
-        state.apply(decodeEventRecords(batch.records, [ADDRESS], batch.data) as TransportEvent[], mode, 4, batch.horizonMonoNs);
-        state.expire(batch.horizonMonoNs);
+        const batch = syntheticBatch(mode, session, BigInt(b * PROBES_A_BATCH), startMonoNs, realMinusMonoNs);
+        deliver(mode, state, decodeEventRecords(batch.records, ADDON_STRINGS, batch.data, batch.count), batch.horizonMonoNs);
       }
-      seq += BigInt(PROBES_A_BATCH);
+    }
+    // ... and a flush's answer alone, and a batch with no events (the read horizon only), as a
+    // quiet run brings them between probes: arrays of other kinds than a full batch's.
+    for (const { mode, state } of paths) {
+      deliver(mode, state, decodeEventRecords(FLUSH_ANSWER, [], addonBuffer(new Uint8Array(1))), monoNs());
+      deliver(mode, state, decodeEventRecords(FLUSH_ANSWER, [], addonBuffer(new Uint8Array(1)), 0), monoNs());
+    }
+    for (const { mode, stats, state } of paths) {
+      state.finish();
+      // every reply but the last probe's, which a next batch would bring
+      if (stats.matcher.received !== probes - 1) throw new Error(`warm-up: ${stats.matcher.received} of ${probes - 1} synthetic replies matched (${mode})`);
+      done.probes += probes;
     }
     const roundMs = Number(monoNs() - roundStartNs) / 1e6;
     if (done.rounds === 0) done.firstRoundMs = roundMs;
@@ -72,45 +117,56 @@ export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>): Promi
     if (done.rounds >= MIN_ROUNDS && plateau) break;
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
-  for (const { mode, stats, state } of paths) {
-    state.finish();
-    if (stats.matcher.received !== Number(seq)) throw new Error(`warm-up: ${stats.matcher.received} of ${seq} synthetic replies matched (${mode})`);
-    done.probes += Number(seq);
-  }
   return done;
+}
+
+function throwawayTarget(mode: 'udp' | 'icmp', session: number): { mode: 'udp' | 'icmp'; stats: TargetStats; state: RunState } {
+  const stats = new TargetStats({ name: 'warm-up', address: ADDRESS, port: mode === 'udp' ? PORT : 0, family: 4, mode }, session,
+    { capacity: 512, timeoutNs: 1e9, lossAfterNs: 2_000_000_000n });
+  stats.allocateHistograms();
+  return { mode, stats, state: new RunState([stats]) };
 }
 
 /**
  * PROBES_A_BATCH probes from `firstSeq` on, as one native batch holds them: each one's 'sent'
- * (most with their TX stamp folded in, some with a 'tx' of its own, as both come) and the
- * reply, with kernel stamps 20–90 µs apart.
+ * (most with their TX stamp folded in, some with a 'tx' of its own, as both come) and its
+ * reply, with kernel stamps 20–90 µs apart; the last probe's reply comes with the next batch,
+ * as it does in a run (so that expiry meets a probe still in flight).
  */
-function syntheticBatch(mode: 'udp' | 'icmp', firstSeq: bigint, startMonoNs: bigint, realMinusMonoNs: bigint):
-  { records: ArrayBuffer; data: Buffer; horizonMonoNs: bigint } {
+function syntheticBatch(mode: 'udp' | 'icmp', session: number, firstSeq: bigint, startMonoNs: bigint, realMinusMonoNs: bigint):
+  { records: ArrayBuffer; count: number; data: Buffer; horizonMonoNs: bigint } {
   const events: PackedEvent[] = [];
   const datagrams: Buffer[] = [];
   let offset = 0;
-  let readMonoNs = startMonoNs;
-  for (let k = 0n; k < BigInt(PROBES_A_BATCH); k++) {
-    const seq = firstSeq + k;
+  let horizonMonoNs = startMonoNs;
+  const times = (seq: bigint) => {
     const dueMonoNs = startMonoNs + seq * PERIOD_NS;
     const sentMonoNs = dueMonoNs + 50_000n + (seq % 7n) * 1_000n;
-    const txNs = sentMonoNs + realMinusMonoNs + 3_000n;
-    const rxMonoNs = sentMonoNs + 20_000n + (seq % 71n) * 1_000n;
-    readMonoNs = rxMonoNs + 5_000_000n;
-    const folded = seq % 8n !== 0n;
-    events.push({ kind: KIND_SENT, fields: {
-      [RecordField.Seq]: seq, [RecordField.Slot]: seq, [RecordField.DueMonoNs]: dueMonoNs, [RecordField.SentMonoNs]: sentMonoNs,
-      [RecordField.T1RealNs]: sentMonoNs + realMinusMonoNs, ...(folded ? { [RecordField.StampNs]: txNs, [RecordField.Count]: BigInt(SOURCE_KERNEL) } : {}) } });
-    if (!folded) events.push({ kind: KIND_TX, source: SOURCE_KERNEL, fields: { [RecordField.Seq]: seq, [RecordField.StampNs]: txNs } });
-    const t1Ns = sentMonoNs + realMinusMonoNs;
+    return { dueMonoNs, sentMonoNs, t1Ns: sentMonoNs + realMinusMonoNs, rxMonoNs: sentMonoNs + 20_000n + (seq % 71n) * 1_000n };
+  };
+  const reply = (seq: bigint): void => {
+    const { t1Ns, rxMonoNs } = times(seq);
+    const readMonoNs = rxMonoNs + 5_000_000n;
     const datagram = mode === 'udp'
-      ? encodeReply(encodeProbe(SESSION, seq, t1Ns, PROBE_MIN_BYTES), t1Ns + 10_000n, t1Ns + 10_000n + (seq % 13n) * 1_000n, 'kernel', 'user')
-      : echoReplyTo(encodeEchoRequest(SESSION, seq, t1Ns, ICMP_MIN_BYTES, 4), 4);
+      ? encodeReply(encodeProbe(session, seq, t1Ns, PROBE_MIN_BYTES), t1Ns + 10_000n, t1Ns + 10_000n + (seq % 13n) * 1_000n, 'kernel', 'user')
+      : echoReplyTo(encodeEchoRequest(session, seq, t1Ns, ICMP_MIN_BYTES, 4), 4);
     events.push({ kind: KIND_RX, source: SOURCE_KERNEL, port: mode === 'udp' ? PORT : 0, string: 0, data: [offset, datagram.length], fields: {
       [RecordField.StampNs]: rxMonoNs + realMinusMonoNs, [RecordField.RxMonoNs]: rxMonoNs, [RecordField.ReadMonoNs]: readMonoNs } });
     datagrams.push(datagram);
     offset += datagram.length;
+    horizonMonoNs = readMonoNs;
+  };
+  if (firstSeq > 0n) reply(firstSeq - 1n);
+  const lastSeq = firstSeq + BigInt(PROBES_A_BATCH) - 1n;
+  for (let seq = firstSeq; seq <= lastSeq; seq++) {
+    const { dueMonoNs, sentMonoNs, t1Ns } = times(seq);
+    const txNs = t1Ns + 3_000n;
+    const folded = seq % 8n !== 0n;
+    events.push({ kind: KIND_SENT, fields: {
+      [RecordField.Seq]: seq, [RecordField.Slot]: seq, [RecordField.DueMonoNs]: dueMonoNs, [RecordField.SentMonoNs]: sentMonoNs,
+      [RecordField.T1RealNs]: t1Ns, ...(folded ? { [RecordField.StampNs]: txNs, [RecordField.Count]: BigInt(SOURCE_KERNEL) } : {}) } });
+    if (!folded) events.push({ kind: KIND_TX, source: SOURCE_KERNEL, fields: { [RecordField.Seq]: seq, [RecordField.StampNs]: txNs } });
+    if (seq !== lastSeq) reply(seq);
   }
-  return { records: packEventRecords(events), data: Buffer.concat(datagrams), horizonMonoNs: readMonoNs };
+  return { records: packEventRecords(events), count: events.length, data: addonBuffer(Buffer.concat(datagrams)), horizonMonoNs };
 }
