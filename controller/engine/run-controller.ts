@@ -19,7 +19,7 @@ import type { SocketReading } from '../soak/prometheus-metrics.js';
 import { formatStatusLine } from '../report/status-line.js';
 import { unreachableHint } from '../report/format-report.js';
 import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
-import { warmUpProbePath } from './warm-up-probe-path.js';
+import { warmUpProbePath, type MakeTargetStats } from './warm-up-probe-path.js';
 
 export interface RunIo {
   /** warnings and notices */
@@ -145,14 +145,25 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
   }
 }
 
-/** One TargetStats per target, each with its own session id and a probe ring sized for --loss-after. */
-function createTargetStats(config: RunConfig, targets: ResolvedTarget[], periodNs: bigint): TargetStats[] {
+/**
+ * Makes a target's stats with a probe ring sized for --loss-after: the run's targets', and the
+ * warm-up's throwaway ones, so that V8 meets objects made alike by the same code (a field
+ * that meets an object of another shape makes V8 throw away the code compiled for the first).
+ */
+function targetStatsMaker(config: RunConfig, periodNs: bigint, recordsIntervals: boolean): MakeTargetStats {
   // Room for every probe that may be in flight until declared lost, plus the expiry tick.
   const capacity = Math.ceil((config.lossAfterNs + 2e9) / Number(periodNs)) + 16;
+  return (target, session) => {
+    const stats = new TargetStats(target, session, { capacity, timeoutNs: config.timeoutNs, lossAfterNs: BigInt(config.lossAfterNs) });
+    stats.recordsIntervals = recordsIntervals; // (written after construction for the warm-up's too: V8 folds a field never written again)
+    return stats;
+  };
+}
+
+/** One TargetStats per target, each with its own session id. */
+function createTargetStats(targets: ResolvedTarget[], make: MakeTargetStats): TargetStats[] {
   const sessions = uniqueSessions(targets.length);
-  return targets.map((target, i) => new TargetStats(target, sessions[i] ?? 1, {
-    capacity, timeoutNs: config.timeoutNs, lossAfterNs: BigInt(config.lossAfterNs),
-  }));
+  return targets.map((target, i) => make(target, sessions[i] ?? 1));
 }
 
 interface ScheduleWindow { startMonoNs: bigint; endMonoNs: bigint | undefined; periodNs: bigint }
@@ -311,11 +322,11 @@ export async function runController(config: RunConfig, choice: TimestampChoice, 
   io: RunIo): Promise<RunOutcome> {
   // V8 compiles the per-probe path now, not while the first minute's probes flow (first: the
   // targets' first intervals begin when their stats are made, right before sending)
-  await warmUpProbePath(new Set(targets.map((t) => t.mode)));
   const periodNs = periodNsForRate(config.rateHz);
-  const stats = createTargetStats(config, targets, periodNs);
+  const makeStats = targetStatsMaker(config, periodNs, io.interval !== undefined);
+  await warmUpProbePath(new Set(targets.map((t) => t.mode)), makeStats);
+  const stats = createTargetStats(targets, makeStats);
   for (const s of stats) {
-    s.recordsIntervals = io.interval !== undefined;
     s.allocateHistograms(); // before the first probe, not while probes flow
   }
   const state = new RunState(stats, config.authKey);

@@ -5,7 +5,7 @@ import type { NativeEvent } from '../../shared/native/native-addon.js';
 import { encodeProbe, encodeReply } from '../../shared/wire/probe-codec.js';
 import { PROBE_MIN_BYTES } from '../../shared/wire/probe-layout.js';
 import { RunState } from '../matching/run-state.js';
-import { TargetStats } from '../recording/target-stats.js';
+import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
 import { echoReplyTo, encodeEchoRequest, ICMP_MIN_BYTES } from '../transport/icmp-codec.js';
 import { deliverBatch } from '../transport/schedule-socket-transport.js';
 
@@ -28,7 +28,9 @@ const PERIOD_NS = 10_000_000n;
 const SESSION = 0x7e57_0001;
 const SESSION_HIGH = 0xfe57_0001;
 const PORT = 7;
-const ADDRESS = '127.0.0.1';
+// Made at run time, as the addon's and the command line's strings are: a literal would be an
+// internalized string, of another instance type to V8 ("wrong instance type" at the first real reply).
+const ADDRESS = ['127', '0', '0', '1'].join('.');
 // events.h EventKind and StampSource
 const KIND_SENT = 0;
 const KIND_TX = 1;
@@ -75,7 +77,7 @@ export interface WarmUp { rounds: number; probes: number; firstRoundMs: number; 
  * MAX_ROUNDS; a busy machine, whose compiler threads finish later, gets more rounds. The
  * modes take turns within each round, so that the code compiled serves both in a run with both.
  */
-export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>): Promise<WarmUp> {
+export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>, makeStats: MakeTargetStats = throwawayStats): Promise<WarmUp> {
   const startMonoNs = monoNs();
   const realMinusMonoNs = realNs() - startMonoNs;
   const done: WarmUp = { rounds: 0, probes: 0, firstRoundMs: 0, lastRoundMs: 0 };
@@ -89,7 +91,7 @@ export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>): Promi
     // it was compiled into, which at 100 Hz took 20-40 s to compile again). Sessions above
     // 2^31, which V8 holds apart from small integers, take turns with ones below, as random ones do.
     const session = done.rounds % 2 === 0 ? SESSION : SESSION_HIGH;
-    const paths = [...modes].map((mode) => throwawayTarget(mode, session));
+    const paths = [...modes].map((mode) => throwawayTarget(mode, session, makeStats));
     for (let b = 0; b < ROUND_BATCHES; b++) {
       for (const { mode, state } of paths) {
         const batch = syntheticBatch(mode, session, BigInt(b * PROBES_A_BATCH), startMonoNs, realMinusMonoNs);
@@ -120,9 +122,13 @@ export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>): Promi
   return done;
 }
 
-function throwawayTarget(mode: 'udp' | 'icmp', session: number): { mode: 'udp' | 'icmp'; stats: TargetStats; state: RunState } {
-  const stats = new TargetStats({ name: 'warm-up', address: ADDRESS, port: mode === 'udp' ? PORT : 0, family: 4, mode }, session,
-    { capacity: 512, timeoutNs: 1e9, lossAfterNs: 2_000_000_000n });
+/** How the run makes a target's stats (run-controller.ts); the warm-up makes its throwaway ones the same way. */
+export type MakeTargetStats = (target: ResolvedTarget, session: number) => TargetStats;
+const throwawayStats: MakeTargetStats = (target, session) =>
+  new TargetStats(target, session, { capacity: 512, timeoutNs: 1e9, lossAfterNs: 2_000_000_000n });
+
+function throwawayTarget(mode: 'udp' | 'icmp', session: number, makeStats: MakeTargetStats): { mode: 'udp' | 'icmp'; stats: TargetStats; state: RunState } {
+  const stats = makeStats({ name: 'warm-up', address: ADDRESS, port: mode === 'udp' ? PORT : 0, family: 4, mode }, session);
   stats.allocateHistograms();
   return { mode, stats, state: new RunState([stats]) };
 }
