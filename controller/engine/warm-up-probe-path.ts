@@ -16,7 +16,9 @@ import { deliverBatch } from '../transport/schedule-socket-transport.js';
  * seconds 15–35 (measured), that is in the middle of the measurement, beside the guest. So
  * the path runs first on synthetic batches, packed as the native thread packs them, against
  * a throwaway target of each mode the run uses, and V8 compiles it before the first probe.
- * Nothing is sent: the batches are made up in memory.
+ * Nothing is sent: the batches are made up in memory. They must look like real ones to V8 as
+ * well (objects of the same hidden classes, every branch a run takes early), or the first real
+ * batch throws the compiled code away and V8 takes another 20–40 s to compile it again.
  */
 
 // Rounds of ROUND_BATCHES batches, a short pause after each for the compiler's jobs to finish and be installed.
@@ -35,6 +37,7 @@ const ADDRESS = ['127', '0', '0', '1'].join('.');
 const KIND_SENT = 0;
 const KIND_TX = 1;
 const KIND_RX = 3;
+const KIND_FLUSHED = 11;
 const SOURCE_KERNEL = 2;
 
 /**
@@ -56,7 +59,6 @@ function addonBuffer(bytes: Uint8Array): Buffer {
   return buffer;
 }
 
-const KIND_FLUSHED = 11;
 const FLUSH_ANSWER = packEventRecords([{ kind: KIND_FLUSHED, fields: { [RecordField.Count]: 1n } }]);
 
 /** A decoded batch on the way a real one goes: the transport's deliverBatch, then the run's state. */
