@@ -44,7 +44,7 @@ const SOURCE_KERNEL = 2;
  * The batch's strings and datagrams as the addon's N-API calls make them, so that they have the
  * same V8 maps (hidden classes) as a real batch's: V8 compiles for the maps it has seen, and
  * the first real batch would otherwise deoptimize what the warm-up compiled (checked with
- * %HaveSameMap against a real batch's). napi_set_element into an empty array leaves it holey;
+ * %HaveSameMap against a real batch's: test/integration/warm-up-shapes.test.ts). napi_set_element into an empty array leaves it holey;
  * node::Buffer::New gives a Uint8Array Buffer's prototype afterwards (not a FastBuffer).
  */
 const ADDON_STRINGS = addonStrings([ADDRESS]);
@@ -57,6 +57,11 @@ function addonBuffer(bytes: Uint8Array): Buffer {
   const buffer = Object.setPrototypeOf(new Uint8Array(bytes.length), Buffer.prototype) as Buffer;
   buffer.set(bytes);
   return buffer;
+}
+
+/** What the warm-up's batches hand V8 that N-API makes in a real one: for the test that compares their hidden classes. */
+export function warmUpBatchObjects(): { strings: string[]; data: Buffer; address: string } {
+  return { strings: ADDON_STRINGS, data: addonBuffer(new Uint8Array(8)), address: ADDRESS };
 }
 
 const FLUSH_ANSWER = packEventRecords([{ kind: KIND_FLUSHED, fields: { [RecordField.Count]: 1n } }]);
