@@ -5,7 +5,7 @@ import type { NativeEvent } from '../../shared/native/native-addon.js';
 import { encodeProbe, encodeReply } from '../../shared/wire/probe-codec.js';
 import { PROBE_MIN_BYTES } from '../../shared/wire/probe-layout.js';
 import { RunState } from '../matching/run-state.js';
-import { TargetStats, type ResolvedTarget } from '../recording/target-stats.js';
+import type { ResolvedTarget, TargetStats } from '../recording/target-stats.js';
 import { echoReplyTo, encodeEchoRequest, ICMP_MIN_BYTES } from '../transport/icmp-codec.js';
 import { deliverBatch } from '../transport/schedule-socket-transport.js';
 
@@ -66,6 +66,8 @@ export function warmUpBatchObjects(): { strings: string[]; data: Buffer; address
 
 const FLUSH_ANSWER = packEventRecords([{ kind: KIND_FLUSHED, fields: { [RecordField.Count]: 1n } }]);
 
+const WARM_UP_FLUSHES = new FlushWaiters();
+
 /** A decoded batch on the way a real one goes: the transport's deliverBatch, then the run's state. */
 function deliver(mode: 'udp' | 'icmp', state: RunState, events: NativeEvent[], horizonMonoNs: bigint): void {
   deliverBatch(events, horizonMonoNs, (transportEvents, readUntilMonoNs) => {
@@ -73,7 +75,6 @@ function deliver(mode: 'udp' | 'icmp', state: RunState, events: NativeEvent[], h
     state.expire(horizonMonoNs);
   }, (error) => { throw new Error(`warm-up: ${error.message}`); }, WARM_UP_FLUSHES);
 }
-const WARM_UP_FLUSHES = new FlushWaiters();
 
 /** What the warm-up did: its rounds (ROUND_BATCHES × PROBES_A_BATCH probes per mode each), and the first and last round's time. */
 export interface WarmUp { rounds: number; probes: number; firstRoundMs: number; lastRoundMs: number }
@@ -84,7 +85,7 @@ export interface WarmUp { rounds: number; probes: number; firstRoundMs: number; 
  * MAX_ROUNDS; a busy machine, whose compiler threads finish later, gets more rounds. The
  * modes take turns within each round, so that the code compiled serves both in a run with both.
  */
-export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>, makeStats: MakeTargetStats = throwawayStats): Promise<WarmUp> {
+export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>, makeStats: MakeTargetStats): Promise<WarmUp> {
   const startMonoNs = monoNs();
   const realMinusMonoNs = realNs() - startMonoNs;
   const done: WarmUp = { rounds: 0, probes: 0, firstRoundMs: 0, lastRoundMs: 0 };
@@ -129,10 +130,11 @@ export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>, makeSt
   return done;
 }
 
-/** How the run makes a target's stats (run-controller.ts); the warm-up makes its throwaway ones the same way. */
+/**
+ * How the run makes a target's stats (run-controller.ts): the warm-up makes its throwaway ones
+ * with it, never its own way, since objects made otherwise are shaped otherwise to V8.
+ */
 export type MakeTargetStats = (target: ResolvedTarget, session: number) => TargetStats;
-const throwawayStats: MakeTargetStats = (target, session) =>
-  new TargetStats(target, session, { capacity: 512, timeoutNs: 1e9, lossAfterNs: 2_000_000_000n });
 
 function throwawayTarget(mode: 'udp' | 'icmp', session: number, makeStats: MakeTargetStats): { mode: 'udp' | 'icmp'; stats: TargetStats; state: RunState } {
   const stats = makeStats({ name: 'warm-up', address: ADDRESS, port: mode === 'udp' ? PORT : 0, family: 4, mode }, session);

@@ -47,13 +47,13 @@ const foldedTxSource = (view: DataView, at: number): StampSource | null => {
 const viewOf = cachedDataView();
 
 /**
- * The events of one packed batch, in order, shaped as NativeEvent: the first `count` records
+ * The events of one packed batch, in order, shaped as NativeEvent: the first `recordCount` records
  * (all that fit when not given). Nothing refers to `records` afterwards: the addon reuses it.
  */
 export function decodeEventRecords(records: ArrayBuffer, strings: readonly string[], data: Buffer,
-  count = Math.floor(records.byteLength / RECORD_BYTES)): NativeEvent[] {
+  recordCount = Math.floor(records.byteLength / RECORD_BYTES)): NativeEvent[] {
   const view = viewOf(records);
-  const total = Math.min(count, Math.floor(records.byteLength / RECORD_BYTES));
+  const total = Math.min(recordCount, Math.floor(records.byteLength / RECORD_BYTES));
   const events = new Array<NativeEvent>(total);
   for (let i = 0; i < total; i++) events[i] = decodeRecord(view, i * RECORD_BYTES, strings, data);
   return events;

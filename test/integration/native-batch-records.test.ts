@@ -4,46 +4,19 @@
  * its own records are read. The addon is the real one, on loopback sockets; a pass-through
  * records what its raw callback gets before the loader decodes it.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNativeReflector } from '../../agent/native-reflector-socket.js';
 import { createNativeTransport } from '../../controller/transport/native-transport.js';
 import { RECORD_BYTES } from '../../shared/native/event-records.js';
-import { loadNativeAddon, setNativeAddonSource } from '../../shared/native/native-addon.js';
 import type { SentEvent, TransportEvent } from '../../shared/transport/probe-transport.js';
 import { OFFSET_SEQ, OFFSET_T1 } from '../../shared/wire/probe-layout.js';
 import { encodeProbe } from '../../shared/wire/probe-codec.js';
+import { loadAddonNotingRawBatches, type RawBatch } from '../helpers/raw-batches.js';
 import { skipNote } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const addonFile = fileURLToPath(new URL('../../shared/native/build/Release/rtprobe_native.node', import.meta.url));
-
-interface RawBatch { mode: unknown; records: ArrayBuffer; count: number }
 const rawBatches: RawBatch[] = [];
-
-type RawCallback = (records: ArrayBuffer, count: number, ...rest: unknown[]) => void;
-type RawProbeSocket = new (options: unknown, onEvents: RawCallback) => object;
-
-/** The addon's exports, its ProbeSocket's callback noting each raw batch on its way. */
-function withRawBatchesNoted(raw: Record<string, unknown>): Record<string, unknown> {
-  const Socket = raw.ProbeSocket as RawProbeSocket;
-  function ProbeSocket(options: unknown, onEvents: RawCallback): object {
-    const { mode } = options as { mode?: unknown };
-    return new Socket(options, (records, count, ...rest) => {
-      rawBatches.push({ mode, records, count });
-      onEvents(records, count, ...rest);
-    });
-  }
-  return { ...raw, ProbeSocket };
-}
-
-setNativeAddonSource({
-  where: addonFile,
-  hint: 'run `npm ci`',
-  load: () => withRawBatchesNoted(createRequire(import.meta.url)(addonFile) as Record<string, unknown>),
-});
-const loaded = loadNativeAddon();
+const loaded = loadAddonNotingRawBatches((batch) => rawBatches.push(batch));
 const noAddon = loaded.ok ? null : `the native addon is not loaded (${loaded.reason})`;
 
 const toClose: Array<{ close(): Promise<void> }> = [];

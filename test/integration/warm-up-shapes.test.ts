@@ -16,19 +16,12 @@ const noAddon = loaded.ok ? null : `the native addon is not loaded (${loaded.rea
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 const script = `
-  import { createRequire } from 'node:module';
   const same = new Function('a', 'b', 'return %HaveSameMap(a, b)');
-  const addonFile = './shared/native/build/Release/rtprobe_native.node';
-  const raw = createRequire(process.cwd() + '/')(addonFile);
-  const { setNativeAddonSource, loadNativeAddon } = await import('./shared/native/native-addon.ts');
+  const { loadAddonNotingRawBatches } = await import('./test/helpers/raw-batches.ts');
   let real = null;
-  setNativeAddonSource({ where: addonFile, hint: '', load: () => ({ ...raw, ProbeSocket: function (options, onEvents) {
-    return new raw.ProbeSocket(options, (records, count, strings, data, ...rest) => {
-      if (real === null && options.mode === 'controller' && strings.length > 0) real = { strings, data };
-      onEvents(records, count, strings, data, ...rest);
-    });
-  } }) });
-  const loaded = loadNativeAddon();
+  const loaded = loadAddonNotingRawBatches((batch) => {
+    if (real === null && batch.mode === 'controller' && batch.strings.length > 0) real = batch;
+  });
   if (!loaded.ok) throw new Error(loaded.reason);
   const { createNativeReflector } = await import('./agent/native-reflector-socket.ts');
   const { createNativeTransport } = await import('./controller/transport/native-transport.ts');

@@ -23,7 +23,9 @@ describe('warmUpProbePath: V8 compiles the per-probe path before the first probe
       const optimized = () => Object.fromEntries(Object.entries(path).map(([name, f]) => [name, (status(f) & OPTIMIZED) !== 0]));
       const before = optimized();
       const cpu = process.cpuUsage();
-      const warmUp = await warmUpProbePath(new Set(["udp", "icmp"]));
+      const { TargetStats } = await import('./controller/recording/target-stats.ts');
+      const makeStats = (target, session) => new TargetStats(target, session, { capacity: 512, timeoutNs: 1e9, lossAfterNs: 2_000_000_000n });
+      const warmUp = await warmUpProbePath(new Set(["udp", "icmp"]), makeStats);
       const used = process.cpuUsage(cpu);
       console.log(JSON.stringify({ before, after: optimized(), cpuMs: (used.user + used.system) / 1000, warmUp }));
     `;
