@@ -227,6 +227,24 @@ EndpointKey EndpointKeyOf(const sockaddr_storage& addr) {
 int64_t MonoNowNs() { return ClockNs(CLOCK_MONOTONIC); }
 int64_t RealNowNs() { return ClockNs(CLOCK_REALTIME); }
 
+int64_t RealMinusMonoNs() {
+  constexpr int kTries = 3;
+  constexpr int64_t kNarrowNs = 1'000;  // a bracket this narrow is as good as it gets here
+  int64_t offset = 0;
+  int64_t narrowest = 0;
+  for (int i = 0; i < kTries; i++) {
+    const int64_t before = MonoNowNs();
+    const int64_t real = RealNowNs();
+    const int64_t width = MonoNowNs() - before;
+    if (i == 0 || width < narrowest) {
+      narrowest = width;
+      offset = real - (before + width / 2);
+    }
+    if (narrowest <= kNarrowNs) break;
+  }
+  return offset;
+}
+
 int64_t MonoOfKernelStamp(int64_t stampRealNs, int64_t realMinusMonoNs, int64_t notBeforeMonoNs, int64_t readMonoNs) {
   // The clocks' offset at the read holds at the stamp unless the wall clock was stepped in
   // between: then the result falls outside the interval the datagram must have come in, and
@@ -1164,7 +1182,7 @@ int ProbeSocket::FillBatch(RecvBatch* b, int flags) {
   const int got = recvmmsg(fd_, b->msgs, kRecvBatch, flags | MSG_DONTWAIT, nullptr);
   b->monoNs = MonoNowNs();
   if (b == &rx_) {
-    b->realMinusMonoNs = RealNowNs() - b->monoNs;
+    b->realMinusMonoNs = RealMinusMonoNs();
     b->notBeforeMonoNs = readHorizonNs_;
   }
   // Fewer than asked for (or EAGAIN): the receive queue held nothing more when the call began.
