@@ -4,6 +4,7 @@
       "target_name": "rtprobe_native",
       "sources": [
         "src/addon.cc",
+        "src/clocks.cc",
         "src/device_model.cc",
         "src/event_batch_pool.cc",
         "src/probe_auth.cc",

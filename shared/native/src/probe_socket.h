@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "clocks.h"
 #include "event_batch_pool.h"
 #include "events.h"
 #include "probe_auth.h"
@@ -595,12 +596,6 @@ class ProbeSocket {
   std::array<TxRef, kTxRingSize> txRing_{};
 };
 
-int64_t MonoNowNs();
-int64_t RealNowNs();
-// CLOCK_REALTIME − CLOCK_MONOTONIC now: the wall clock read between two monotonic reads and
-// set against their midpoint, from the narrowest of up to three tries (a preemption between
-// two plain reads would land whole in the offset: 3.5 µs seen on this VM).
-int64_t RealMinusMonoNs();
 // A kernel (CLOCK_REALTIME) receive stamp on CLOCK_MONOTONIC, given the clocks' offset taken
 // at its read, the last instant before it the queue was known empty, and the read: the read
 // itself when the stamp, so mapped, falls outside [notBefore, read] (a wall-clock step).

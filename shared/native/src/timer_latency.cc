@@ -1,5 +1,7 @@
 #include "timer_latency.h"
 
+#include "clocks.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -12,12 +14,6 @@
 namespace rtprobe {
 
 namespace {
-
-int64_t NowNs(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 timespec ToTimespec(int64_t ns) {
   timespec ts{};
@@ -83,12 +79,12 @@ void TimerLatencyThread::Stop() {
 }
 
 void TimerLatencyThread::Run() {
-  int64_t dueNs = NowNs(CLOCK_MONOTONIC) + options_.intervalNs;
+  int64_t dueNs = MonoNowNs() + options_.intervalNs;
   while (!stop_.load(std::memory_order_relaxed)) {
     const timespec due = ToTimespec(dueNs);
     const int err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr);
     if (err == EINTR) continue;  // a signal: sleep on to the same due time
-    const int64_t wokeNs = NowNs(CLOCK_MONOTONIC);
+    const int64_t wokeNs = MonoNowNs();
     Record(wokeNs - dueNs, wokeNs);
     dueNs += options_.intervalNs;
     // As cyclictest: due times a late wake-up has already passed are skipped, and counted.
@@ -138,7 +134,7 @@ TimerDrain TimerLatencyThread::Drain() {
     count_ = 0;
     maxNs_ = -1;
     overruns_ = 0;
-    drain.maxAtRealNs = drain.maxNs < 0 ? 0 : NowNs(CLOCK_REALTIME) - NowNs(CLOCK_MONOTONIC) + maxAtMonoNs;
+    drain.maxAtRealNs = drain.maxNs < 0 ? 0 : RealMinusMonoNs() + maxAtMonoNs;
   }
   std::vector<uint64_t>& counts = counts_[drained];
   for (size_t i = low; i <= high && i < counts.size(); ++i) {
