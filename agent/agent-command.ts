@@ -11,7 +11,7 @@ import { holdCpuDmaLatency } from '../shared/cli/cpu-dma-latency.js';
 import { monoNs, wallMsOfMono } from '../shared/time/clock.js';
 import { AGENT_FLAG_SPEC, parseAgentConfig, type AgentConfig, type AgentFlags } from './agent-config.js';
 import { AgentCore } from './agent-core.js';
-import { AgentRecorder } from './agent-recorder.js';
+import { AgentRecorder, type RecorderOptions } from './agent-recorder.js';
 import { openDgramReflector, type Reflector } from './dgram-reflector.js';
 import { openNativeReflector } from './native-agent-reflector.js';
 import { StatsStream } from './stats-stream.js';
@@ -19,6 +19,7 @@ import { formatTimerSummary, startGuestTimer, type GuestTimer } from './guest-ti
 import { sharePerAddress } from './probe-guard.js';
 import { startAlignedTicker } from './aligned-ticker.js';
 import { TraceFreeze } from './trace-freeze.js';
+import { warmUpReflectPath } from './warm-up-reflect-path.js';
 
 export const AGENT_VERSION = RTPROBE_VERSION;
 
@@ -226,6 +227,24 @@ function openGuestTimer(config: AgentConfig): GuestTimer | null | number {
   return timer;
 }
 
+/**
+ * The agent's core and its recorder, made one way for the agent and for its warm-up's
+ * throwaways: V8 compiles for the shapes it has seen, and objects made otherwise are shaped otherwise.
+ */
+function makeAgentCore(config: AgentConfig, timer: RecorderOptions['timer'], publish: RecorderOptions['publish']): { core: AgentCore; recorder: AgentRecorder } {
+  const recorder = new AgentRecorder({
+    intervalMs: config.intervalMs, recordOwd: config.clockSync.mode !== 'none', maxSessions: config.maxSessions,
+    idleMs: 60_000, publish,
+    ...(timer ? { timer } : {}),
+    socketHealth: () => core.socketHealth(),
+  });
+  const core = new AgentCore(recorder);
+  return { core, recorder };
+}
+
+/** The warm-up's stand-in for the guest timer: its samples stay for the agent's own recorder. */
+const IDLE_TIMER = { drain: () => ({ values: new Float64Array(0), counts: new Float64Array(0), count: 0, maxNs: -1, maxAtMs: 0, overruns: 0 }) };
+
 async function runAgent(config: AgentConfig): Promise<number> {
   const choice = chooseTimestamps(config.timestamps, config.socket);
   if (choice instanceof Error) return printUsageError('agent', choice);
@@ -236,13 +255,11 @@ async function runAgent(config: AgentConfig): Promise<number> {
   if (typeof timer === 'number') return timer;
 
   let stream: StatsStream | null = null;
-  const recorder = new AgentRecorder({
-    intervalMs: config.intervalMs, recordOwd: config.clockSync.mode !== 'none', maxSessions: config.maxSessions,
-    idleMs: 60_000, publish: config.stream ? (message) => stream?.publish(message) : null,
-    ...(timer ? { timer: timer.native } : {}),
-    socketHealth: () => core.socketHealth(),
-  });
-  const core = new AgentCore(recorder);
+  // V8 compiles the per-probe path now, not on the guest's CPU while the first run measures it
+  if (choice.kind === 'native') {
+    await warmUpReflectPath(() => makeAgentCore(config, timer ? IDLE_TIMER : undefined, config.stream ? () => {} : null).core, config.family);
+  }
+  const { core, recorder } = makeAgentCore(config, timer?.native, config.stream ? (message) => stream?.publish(message) : null);
   const reflector = await openReflector(config, choice, core);
   if (typeof reflector === 'number') {
     timer?.native.stop();

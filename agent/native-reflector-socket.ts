@@ -75,6 +75,14 @@ function isReflectorEvent(event: NativeEvent): event is ReflectorEvent {
     event.kind === 'refused' || event.kind === 'session-ended';
 }
 
+/** A batch from the reflector's thread to its handler, and the flushes it answers (also the agent's warm-up's way in). */
+export function deliverReflectorBatch(events: NativeEvent[], onEvents: ReflectorEventHandler, flushes: FlushWaiters): void {
+  // A reflector socket emits only reflector events and 'flushed'; the filter is for the type system.
+  const out = events.filter(isReflectorEvent);
+  if (out.length > 0) callHandler(onEvents, out);
+  flushes.answer(events);
+}
+
 export async function createNativeReflector(
   addon: NativeAddon,
   options: NativeReflectorOptions,
@@ -100,12 +108,7 @@ export async function createNativeReflector(
       ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
       ...(options.maxSessionsPerSource === undefined ? {} : { maxSessionsPerSource: options.maxSessionsPerSource }),
     },
-    (events) => {
-      // A reflector socket emits only reflector events and 'flushed'; the filter is for the type system.
-      const out = events.filter(isReflectorEvent);
-      if (out.length > 0) callHandler(onEvents, out);
-      flushes.answer(events);
-    },
+    (events) => deliverReflectorBatch(events, onEvents, flushes),
   );
   let closing: Promise<void> | undefined;
   return {

@@ -1,5 +1,7 @@
 import { decodeEventRecords, packEventRecords, RecordField, type PackedEvent } from '../../shared/native/event-records.js';
 import { monoNs, realNs } from '../../shared/time/clock.js';
+import { addonBuffer, addonStrings, runtimeAddress } from '../../shared/native/addon-shaped.js';
+import { warmUpInRounds, type WarmUp } from '../../shared/native/warm-up-rounds.js';
 import { FlushWaiters } from '../../shared/native/flush-waiters.js';
 import type { NativeEvent } from '../../shared/native/native-addon.js';
 import { encodeProbe, encodeReply } from '../../shared/wire/probe-codec.js';
@@ -21,18 +23,14 @@ import { deliverBatch } from '../transport/schedule-socket-transport.js';
  * batch throws the compiled code away and V8 takes another 20–40 s to compile it again.
  */
 
-// Rounds of ROUND_BATCHES batches, a short pause after each for the compiler's jobs to finish and be installed.
-const MIN_ROUNDS = 6;
-const MAX_ROUNDS = 24;
+// Rounds of ROUND_BATCHES batches (warmUpInRounds)
 const ROUND_BATCHES = 4;
 const PROBES_A_BATCH = 250; // ~500 events: the native thread's half-full batch
 const PERIOD_NS = 10_000_000n;
 const SESSION = 0x7e57_0001;
 const SESSION_HIGH = 0xfe57_0001;
 const PORT = 7;
-// Made at run time, as the addon's and the command line's strings are: a literal would be an
-// internalized string, of another instance type to V8 ("wrong instance type" at the first real reply).
-const ADDRESS = ['127', '0', '0', '1'].join('.');
+const ADDRESS = runtimeAddress(['127', '0', '0', '1']);
 // events.h EventKind and StampSource
 const KIND_SENT = 0;
 const KIND_TX = 1;
@@ -40,24 +38,7 @@ const KIND_RX = 3;
 const KIND_FLUSHED = 11;
 const SOURCE_KERNEL = 2;
 
-/**
- * The batch's strings and datagrams as the addon's N-API calls make them, so that they have the
- * same V8 maps (hidden classes) as a real batch's: V8 compiles for the maps it has seen, and
- * the first real batch would otherwise deoptimize what the warm-up compiled (checked with
- * %HaveSameMap against a real batch's: test/integration/warm-up-shapes.test.ts). napi_set_element into an empty array leaves it holey;
- * node::Buffer::New gives a Uint8Array Buffer's prototype afterwards (not a FastBuffer).
- */
 const ADDON_STRINGS = addonStrings([ADDRESS]);
-function addonStrings(texts: readonly string[]): string[] {
-  const strings = new Array<string>(texts.length);
-  texts.forEach((text, i) => { strings[i] = text; });
-  return strings;
-}
-function addonBuffer(bytes: Uint8Array): Buffer {
-  const buffer = Object.setPrototypeOf(new Uint8Array(bytes.length), Buffer.prototype) as Buffer;
-  buffer.set(bytes);
-  return buffer;
-}
 
 /** What the warm-up's batches hand V8 that N-API makes in a real one: for the test that compares their hidden classes. */
 export function warmUpBatchObjects(): { strings: string[]; data: Buffer; address: string } {
@@ -76,29 +57,22 @@ function deliver(mode: 'udp' | 'icmp', state: RunState, events: NativeEvent[], h
   }, (error) => { throw new Error(`warm-up: ${error.message}`); }, WARM_UP_FLUSHES);
 }
 
-/** What the warm-up did: its rounds (ROUND_BATCHES × PROBES_A_BATCH probes per mode each), and the first and last round's time. */
-export interface WarmUp { rounds: number; probes: number; firstRoundMs: number; lastRoundMs: number }
-
 /**
- * Runs the path until its rounds stop getting faster (V8 has installed its optimized code):
- * at least MIN_ROUNDS, until a round is no faster than 0.9 × the best before it, at most
- * MAX_ROUNDS; a busy machine, whose compiler threads finish later, gets more rounds. The
- * modes take turns within each round, so that the code compiled serves both in a run with both.
+ * Runs the path until V8 has compiled it (warmUpInRounds), ROUND_BATCHES × PROBES_A_BATCH
+ * probes per mode a round. The modes take turns within each round, so that the code compiled
+ * serves both in a run with both.
  */
-export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>, makeStats: MakeTargetStats): Promise<WarmUp> {
+export function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>, makeStats: MakeTargetStats): Promise<WarmUp> {
   const startMonoNs = monoNs();
   const realMinusMonoNs = realNs() - startMonoNs;
-  const done: WarmUp = { rounds: 0, probes: 0, firstRoundMs: 0, lastRoundMs: 0 };
   const probes = ROUND_BATCHES * PROBES_A_BATCH;
-  let bestMs = Infinity;
-  while (done.rounds < MAX_ROUNDS) {
-    const roundStartNs = monoNs();
+  return warmUpInRounds((index) => {
     // Fresh targets each round, as a run's are new: the first probe of each takes the branch
     // that starts the accounting (V8 gives a function its feedback only after a few calls, so a
     // branch taken once is one it knows nothing of, and taking it deoptimizes the whole path
     // it was compiled into, which at 100 Hz took 20-40 s to compile again). Sessions above
     // 2^31, which V8 holds apart from small integers, take turns with ones below, as random ones do.
-    const session = done.rounds % 2 === 0 ? SESSION : SESSION_HIGH;
+    const session = index % 2 === 0 ? SESSION : SESSION_HIGH;
     const paths = [...modes].map((mode) => throwawayTarget(mode, session, makeStats));
     for (let b = 0; b < ROUND_BATCHES; b++) {
       for (const { mode, state } of paths) {
@@ -116,18 +90,9 @@ export async function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>, makeSt
       state.finish();
       // every reply but the last probe's, which a next batch would bring
       if (stats.matcher.received !== probes - 1) throw new Error(`warm-up: ${stats.matcher.received} of ${probes - 1} synthetic replies matched (${mode})`);
-      done.probes += probes;
     }
-    const roundMs = Number(monoNs() - roundStartNs) / 1e6;
-    if (done.rounds === 0) done.firstRoundMs = roundMs;
-    done.lastRoundMs = roundMs;
-    done.rounds++;
-    const plateau = roundMs >= 0.9 * bestMs;
-    bestMs = Math.min(bestMs, roundMs);
-    if (done.rounds >= MIN_ROUNDS && plateau) break;
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  return done;
+    return probes * paths.length;
+  });
 }
 
 /**

@@ -5,15 +5,13 @@
  * --allow-natives-syntax takes a real batch from the addon (loopback, 20 probes) and asks V8
  * (%HaveSameMap) about the strings array, the datagram buffer and the peer's address.
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
 import { skipNote } from '../helpers/skip.js';
+import { runWithNativesSyntax } from '../helpers/natives-syntax.js';
 
 const loaded = loadNativeAddon();
 const noAddon = loaded.ok ? null : `the native addon is not loaded (${loaded.reason})`;
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 const script = `
   const same = new Function('a', 'b', 'return %HaveSameMap(a, b)');
@@ -46,10 +44,7 @@ const script = `
 
 describe.skipIf(noAddon !== null)(`the warm-up's batches as V8 sees them${skipNote(noAddon)}`, () => {
   it("its strings array, datagram buffer and address have a real batch's hidden classes (and the literals it used before do not)", () => {
-    const child = spawnSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script],
-      { cwd: root, encoding: 'utf8', timeout: 30_000 });
-    expect(child.status, `${child.stderr}${child.error?.message ?? ''}`).toBe(0);
-    const shapes = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, boolean>;
+    const shapes = runWithNativesSyntax<Record<string, boolean>>(script);
     console.log(`same map as a real batch's: ${JSON.stringify(shapes)}`);
     expect(shapes).toEqual({ strings: true, data: true, address: true, literalStrings: false, plainBuffer: false, literalAddress: false });
   });

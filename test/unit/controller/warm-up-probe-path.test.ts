@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runWithNativesSyntax } from '../../helpers/natives-syntax.js';
 
 /**
  * The warm-up is there so that V8 has compiled the per-probe path before the first probe: a
@@ -29,12 +28,8 @@ describe('warmUpProbePath: V8 compiles the per-probe path before the first probe
       const used = process.cpuUsage(cpu);
       console.log(JSON.stringify({ before, after: optimized(), cpuMs: (used.user + used.system) / 1000, warmUp }));
     `;
-    const root = fileURLToPath(new URL('../../..', import.meta.url));
-    const child = spawnSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script],
-      { cwd: root, encoding: 'utf8', timeout: 30_000 });
-    expect(child.status, `${child.stderr}${child.error?.message ?? ''}`).toBe(0);
-    const { before, after, cpuMs, warmUp } = JSON.parse(child.stdout) as { before: Record<string, boolean>; after: Record<string, boolean>; cpuMs: number;
-      warmUp: { rounds: number; probes: number; firstRoundMs: number; lastRoundMs: number } };
+    const { before, after, cpuMs, warmUp } = runWithNativesSyntax<{ before: Record<string, boolean>; after: Record<string, boolean>; cpuMs: number;
+      warmUp: { rounds: number; probes: number; firstRoundMs: number; lastRoundMs: number } }>(script);
     console.log(`warm-up: ${warmUp.rounds} rounds, ${warmUp.probes} probes, a round ${warmUp.firstRoundMs.toFixed(1)} ms at first and ${warmUp.lastRoundMs.toFixed(1)} ms at last; `
       + `${cpuMs.toFixed(0)} ms of CPU (V8's compiler threads included); optimized after it: ${JSON.stringify(after)}`);
     expect(Object.values(before).some((o) => o)).toBe(false);
