@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runWithNativesSyntax } from '../../helpers/natives-syntax.js';
+import { describeWarmUp, optimizationAroundWarmUp } from '../../helpers/warm-up-optimization.js';
 
 /**
  * The warm-up is there so that V8 has compiled the per-probe path before the first probe: a
@@ -8,30 +8,19 @@ import { runWithNativesSyntax } from '../../helpers/natives-syntax.js';
  */
 describe('warmUpProbePath: V8 compiles the per-probe path before the first probe', () => {
   it('decode, apply, match and record are optimized after it (and not before), for UDP and ICMP', () => {
-    const script = `
-      const status = new Function('f', 'return %GetOptimizationStatus(f)');
-      const OPTIMIZED = 1 << 4;
+    const { before, after, cpuMs, warmUp } = optimizationAroundWarmUp(`
       const { warmUpProbePath } = await import('./controller/engine/warm-up-probe-path.ts');
       const { decodeEventRecords } = await import('./shared/native/event-records.ts');
       const { RunState } = await import('./controller/matching/run-state.ts');
       const { ReplyMatcher } = await import('./controller/matching/reply-matcher.ts');
       const { decodeProbe } = await import('./shared/wire/probe-codec.ts');
       const { decodeEchoReply } = await import('./controller/transport/icmp-codec.ts');
+      const { TargetStats } = await import('./controller/recording/target-stats.ts');
       const path = { decodeEventRecords, apply: RunState.prototype.apply, onSent: ReplyMatcher.prototype.onSent,
         onReply: ReplyMatcher.prototype.onReply, decodeProbe, decodeEchoReply };
-      const optimized = () => Object.fromEntries(Object.entries(path).map(([name, f]) => [name, (status(f) & OPTIMIZED) !== 0]));
-      const before = optimized();
-      const cpu = process.cpuUsage();
-      const { TargetStats } = await import('./controller/recording/target-stats.ts');
       const makeStats = (target, session) => new TargetStats(target, session, { capacity: 512, timeoutNs: 1e9, lossAfterNs: 2_000_000_000n });
-      const warmUp = await warmUpProbePath(new Set(["udp", "icmp"]), makeStats);
-      const used = process.cpuUsage(cpu);
-      console.log(JSON.stringify({ before, after: optimized(), cpuMs: (used.user + used.system) / 1000, warmUp }));
-    `;
-    const { before, after, cpuMs, warmUp } = runWithNativesSyntax<{ before: Record<string, boolean>; after: Record<string, boolean>; cpuMs: number;
-      warmUp: { rounds: number; probes: number; firstRoundMs: number; lastRoundMs: number } }>(script);
-    console.log(`warm-up: ${warmUp.rounds} rounds, ${warmUp.probes} probes, a round ${warmUp.firstRoundMs.toFixed(1)} ms at first and ${warmUp.lastRoundMs.toFixed(1)} ms at last; `
-      + `${cpuMs.toFixed(0)} ms of CPU (V8's compiler threads included); optimized after it: ${JSON.stringify(after)}`);
+    `, 'warmUpProbePath(new Set(["udp", "icmp"]), makeStats)');
+    console.log(`warm-up: ${describeWarmUp(warmUp)}; ${cpuMs.toFixed(0)} ms of CPU (V8's compiler threads included); optimized after it: ${JSON.stringify(after)}`);
     expect(Object.values(before).some((o) => o)).toBe(false);
     expect(after).toEqual({ decodeEventRecords: true, apply: true, onSent: true, onReply: true, decodeProbe: true, decodeEchoReply: true });
   });
