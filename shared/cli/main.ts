@@ -1,3 +1,4 @@
+import './v8-start-flags.js'; // first (see there); again for the bundle and the SEA, which start here
 import { RTPROBE_VERSION } from './build-info.js';
 import { EXIT_USAGE } from './command-io.js';
 

@@ -3,6 +3,7 @@
 // and a working rig: the checkout runs from a bundle of itself that bundle-cache.js builds on
 // first use and after every change. Where that cannot be built, or with RTPROBE_FROM_SOURCE=1,
 // the sources run through tsx's loader instead.
+import './v8-start-flags.js'; // first: before this launcher's own work grows the heap
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cachedBundleEntry } from './bundle-cache.js';
