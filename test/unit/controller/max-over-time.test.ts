@@ -29,4 +29,18 @@ describe('MaxOverTime', () => {
     series.record(1200, 9);
     expect(series.points.map((p) => p.startMs)).toEqual([1000, 2000]);
   });
+
+  it('a late completion joins its second when newer seconds came since', () => {
+    const series = new MaxOverTime(0);
+    for (const atMs of [1500, 2500, 3500, 4500]) series.record(atMs, 1);
+    series.record(2100, 8);
+    series.record(500, 4);
+    expect(series.points).toEqual([
+      { startMs: 0, spanMs: 1000, maxNs: 4, count: 1 },
+      { startMs: 1000, spanMs: 1000, maxNs: 1, count: 1 },
+      { startMs: 2000, spanMs: 1000, maxNs: 8, count: 2 },
+      { startMs: 3000, spanMs: 1000, maxNs: 1, count: 1 },
+      { startMs: 4000, spanMs: 1000, maxNs: 1, count: 1 },
+    ]);
+  });
 });
