@@ -57,12 +57,14 @@ describe('V8 start flags (shared/cli/v8-start-flags.js)', () => {
     const plain = traced(false);
     const flagged = traced(true);
     // Without the flags the reducer collects (else this setup shows nothing)...
-    const reducedAtMs = await Promise.race([plain.reducedAtMs,
-      new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`no reducer collection without the flags:\n${plain.output()}`)), 45_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const reducedAtMs = await Promise.race([plain.reducedAtMs, new Promise<number>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no reducer collection without the flags:\n${plain.output()}`)), 60_000);
+    })]).finally(() => clearTimeout(timer));
     // ...and with them it has not, a look of the reducer's after the plain process's collection.
     await new Promise((resolve) => setTimeout(resolve, REDUCER_PERIOD_MS + 1000));
     expect(flagged.child.exitCode).toBeNull();
     expect(flagged.output()).not.toMatch(/Mark-Compact \(reduce\)/);
     expect(reducedAtMs).toBeGreaterThan(0);
-  }, 70_000);
+  }, 80_000);
 });
