@@ -30,8 +30,9 @@ export class MaxOverTime {
       return;
     }
     let point = this.pointAt(atMs);
-    if (!point) {
-      if (this.points.length >= this.capacity) this.halve();
+    if (!point && this.points.length >= this.capacity) {
+      // merged, the series may hold this second's point after all
+      this.halve();
       point = this.pointAt(atMs);
     }
     if (!point) {
