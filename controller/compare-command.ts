@@ -1,5 +1,6 @@
 import type { Histogram } from 'hdr-histogram-js';
-import { EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { EXIT_USAGE, parseFlags, printUsageError } from '../shared/cli/command-io.js';
+import { writeFileAtomic } from '../shared/cli/write-file-atomic.js';
 import { renderCompareHtml } from './report/compare-html.js';
 import { buildCompareBlock, formatCompareText, type CompareBlock } from './report/compare-report.js';
 import { formatHgrm, parseHgrm, type HgrmRow } from './report/hgrm.js';

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, normalizeArgv, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { EXIT_USAGE, normalizeArgv, printUsageError } from '../shared/cli/command-io.js';
+import { writeFileAtomic } from '../shared/cli/write-file-atomic.js';
 import { checkOutputFile, prepareOutputDir } from '../shared/cli/output-paths.js';
 import { writeHgrmDir } from './report/hgrm-files.js';
 import { readProvenanceFile } from './report/provenance-file.js';

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { EXIT_USAGE, EXIT_VERDICT_FAILED, parseFlags, printUsageError, writeFileAtomic } from '../shared/cli/command-io.js';
+import { EXIT_USAGE, EXIT_VERDICT_FAILED, parseFlags, printUsageError } from '../shared/cli/command-io.js';
+import { writeFileAtomic } from '../shared/cli/write-file-atomic.js';
 import { gatherRunProvenance } from './report/gather-provenance.js';
 import { DELIVERY_LAG_WARN_MS, backlogPauseText, deliveryLagText, formatProvenanceLines, lateSenderText, receiveBufferDropsText, socketName, type Provenance } from './report/provenance.js';
 import { evaluateVerdict, formatVerdictLine } from './report/verdict.js';

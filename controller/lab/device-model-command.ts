@@ -3,7 +3,8 @@
  * between two TAPs until SIGTERM/SIGINT, writing its counters to --stats-file when it starts
  * (the sign that both TAPs are attached) and every second after.
  */
-import { parseFlags, printUsageError, writeFileAtomic, EXIT_USAGE } from '../../shared/cli/command-io.js';
+import { parseFlags, printUsageError, EXIT_USAGE } from '../../shared/cli/command-io.js';
+import { writeFileAtomic } from '../../shared/cli/write-file-atomic.js';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
 import { startDeviceModel, type DeviceModel } from './native-device-model.js';
 import { KNOB_FLAG_SPEC, KNOBS_HELP, parseKnobs, type KnobFlags } from './device-model-knobs.js';

@@ -3,7 +3,8 @@
  * emulated guest on one machine, to compare side by side. It lives in controller/ because it
  * is a shipped command, not test scaffolding: users run it to see the two paths differ.
  */
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseFlags, printUsageError, writeFileAtomic } from '../../shared/cli/command-io.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseFlags, printUsageError } from '../../shared/cli/command-io.js';
+import { writeFileAtomic } from '../../shared/cli/write-file-atomic.js';
 import { checkOutputFile } from '../../shared/cli/output-paths.js';
 import { loadNativeAddon } from '../../shared/native/native-addon.js';
 import { deviceModelCommand } from './device-model-command.js';

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../shared/cli/command-io.js';
+import { writeFileAtomic } from '../../shared/cli/write-file-atomic.js';
 import type { KnobFlags } from './device-model-knobs.js';
 
 export type LabProcessRole = 'agent-pt' | 'agent-emu' | 'device-model';

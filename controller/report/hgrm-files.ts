@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../shared/cli/command-io.js';
+import { writeFileAtomic } from '../../shared/cli/write-file-atomic.js';
 
 /** One .hgrm to write: whose it is and its text. */
 export interface HgrmFile {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../shared/cli/command-io.js';
+import { writeFileAtomic } from '../../shared/cli/write-file-atomic.js';
 import { parseAgentSettings, parseHost, parseRt } from '../../shared/messages/agent-settings.js';
 import type { StampSource } from '../../shared/transport/probe-transport.js';
 import type { LabProvenance, Provenance } from './provenance.js';

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 
 /** Exit codes shared by every command. */
 export const EXIT_OK = 0;
@@ -62,19 +61,6 @@ function bareJsonToStdout(argv: readonly string[], spec: FlagSpec): string[] {
 /** What util.parseArgs gets: bare --json and negative values made unambiguous. */
 export function normalizeArgv(argv: readonly string[], spec: FlagSpec): string[] {
   return joinNegativeValues(bareJsonToStdout(argv, spec), spec);
-}
-
-/** Writes a file whole or not at all (readers never see half a report). */
-export function writeFileAtomic(path: string, text: string): void {
-  const temporary = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(temporary, text);
-    renameSync(temporary, path);
-  } catch (error) {
-    // a full disk must not also leave a half-written temporary file behind
-    rmSync(temporary, { force: true });
-    throw error;
-  }
 }
 
 export function printUsageError(command: string, error: Error): number {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeProbe } from '../../shared/wire/probe-codec.js';
 import { socketQueuedBytes } from '../fuzz/udp-drops.js';
@@ -110,6 +111,8 @@ describe('rtprobe run against rtprobe agent on loopback (real CLI, real sockets)
     try {
       const result = await runCli(['run', '--target', `127.0.0.1:${agent.port}`, '--rate', '100', '--duration', '4s', '--json', '/dev/null']);
       expect(result.code, result.stderr).toBe(0);
+      // the report went into the null device, which stays one (a rename over it once made it a file)
+      expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
       const lines = [...result.stderr.matchAll(/^\[\s*(\d+) s\] .* sent (\d+) rcvd (\d+) /gm)].map((m) => m.slice(1).map(Number));
       expect(lines.length, result.stderr).toBeGreaterThanOrEqual(3);
       for (const [second = 0, sent = 0, rcvd = 0] of lines) {

@@ -3,7 +3,7 @@
  * monitor are, how it booted, and the targets to compare. Parsing is strict and never throws.
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../../shared/cli/command-io.js';
+import { writeFileAtomic } from '../../../shared/cli/write-file-atomic.js';
 import { isRecord, isString, readStateFile } from '../lab-state.js';
 import type { NicModel } from './guest-nics.js';
 import type { Accel } from './qemu-argv.js';
