@@ -207,9 +207,28 @@ describe.skipIf(noBrowser !== null)(`the dashboard with 50 targets (one agent on
       expect(maxima).toEqual([...maxima].sort((a, b) => b - a));
       // one unit per column
       expect(new Set((await page.locator('#summary .max').allTextContents()).map((t) => t.split(' ')[1])).size).toBe(1);
-      const rows = await page.evaluate(`[...document.querySelectorAll('#summary tbody tr')].map((tr) => tr.dataset.target)`) as string[];
+      const rowOrder = `[...document.querySelectorAll('#summary tbody tr')].map((tr) => tr.dataset.target)`;
+      // With the pointer over the table its rows keep their order: the page's own render, given
+      // a snapshot of its /live socket with the targets reversed, leaves them where they are
+      // while the pointer is there, and reverses them once it has left.
+      await page.hover('#summary tbody tr:nth-child(3)');
+      const rows = await page.evaluate(rowOrder) as string[];
       expect([...rows].sort()).toEqual(names);
-      const pick = rows[17] ?? '';
+      const renderReversed = `(async () => {
+        const ws = new WebSocket('ws://' + location.host + '/live' + location.search);
+        const s = await new Promise((resolve) => { ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type === 'snapshot') { ws.close(); resolve(m); } }; });
+        const reversed = [...s.targets].reverse();
+        render({ ...s, targets: reversed });
+        return { shown: ${rowOrder}, reversed: reversed.map((t) => t.name) };
+      })()`;
+      const held = await page.evaluate(renderReversed) as { shown: string[]; reversed: string[] };
+      expect(held.shown).toEqual(rows);
+      await page.mouse.move(1, 1);
+      const released = await page.evaluate(renderReversed) as { shown: string[]; reversed: string[] };
+      expect(released.shown).toEqual(released.reversed);
+      await page.hover('#summary tbody tr:nth-child(3)');
+      const heldRows = await page.evaluate(rowOrder) as string[];
+      const pick = heldRows[17] ?? '';
       await page.locator(`#summary tr[data-target="${pick}"]`).click();
       await page.waitForFunction(`document.querySelector('#chart-distribution svg')?.textContent.includes('${pick} worst')`, undefined, { timeout: 10_000 });
       expect(await page.locator('#summary tr.selected').getAttribute('data-target')).toBe(pick);

@@ -35,7 +35,7 @@ ${PLOT_STYLE}
 <span class="fact">alerts <b id="alert-total">0</b> <span id="alert-kinds"></span></span><span id="status">connecting…</span></header>
 <details id="settings-box"><summary>settings</summary><dl id="settings"></dl></details>
 <div class="top">
-<section class="panel"><h2>Targets <span class="muted">(worst max first; click one for its charts)</span></h2><div class="scroll"><table id="summary">
+<section class="panel"><h2>Targets <span class="muted">(worst max first, held while the pointer is over them; click one for its charts)</span></h2><div class="scroll"><table id="summary">
 <thead><tr><th>target</th><th>address</th><th>sent</th><th>lost</th><th>loss</th><th>late</th><th>p50</th><th>p99</th><th>p99.9</th><th>max</th><th title="the max RTT of the interval in progress">intv. max</th><th>alerts</th></tr></thead>
 <tbody></tbody></table></div></section>
 <section class="panel"><h2>Alerts <span class="muted">(newest first)</span></h2><div class="scroll"><table id="alerts">
@@ -79,6 +79,17 @@ function select(name) {
   loadDetail();
 }
 $('summary').addEventListener('click', (e) => { const tr = e.target.closest('tr[data-target]'); if (tr) select(tr.dataset.target); });
+// While the pointer is over the table its rows keep their order (their values still update):
+// re-sorted under it each second, the row clicked was often not the one aimed at.
+let heldOrder = null;
+$('summary').addEventListener('mouseenter', () => { heldOrder = [...document.querySelectorAll('#summary tbody tr')].map((tr) => tr.dataset.target); });
+$('summary').addEventListener('mouseleave', () => { heldOrder = null; });
+function inHeldOrder(targets) {
+  if (heldOrder === null) return targets;
+  const at = new Map(heldOrder.map((name, i) => [name, i]));
+  // (a target new since keeps its place among the new ones, after the held ones: the sort is stable)
+  return [...targets].sort((a, b) => (at.get(a.name) ?? at.size) - (at.get(b.name) ?? at.size));
+}
 function render(s) {
   $('started').textContent = s.started.replace('T', ' ').replace(/\\.\\d+Z$/, ' UTC');
   $('duration').textContent = duration(s.duration_s);
@@ -89,7 +100,7 @@ function render(s) {
     $('settings').innerHTML = s.settings.map(([k, v]) => '<dt>' + esc(k) + '</dt><dd>' + esc(v) + '</dd>').join('');
     settingsShown = true;
   }
-  const t = s.targets;
+  const t = inHeldOrder(s.targets);
   const units = ['p50', 'p99', 'p99_9', 'max'].map((k) => unitOf(t.map((r) => r.rtt_ns[k])));
   const uInt = unitOf(t.map((r) => r.interval_max_ns));
   if (selected === null || !t.some((r) => r.name === selected)) selected = t.length > 0 ? t[0].name : null;
@@ -109,9 +120,14 @@ function render(s) {
   loadDetail();
 }
 let loading = false;
+let loadAgain = false;
 async function loadDetail() {
-  if (selected === null || loading) return;
+  if (selected === null) return;
+  // The load in flight may be of the target selected before a click: this one follows it
+  // (dropped, the click's charts waited for the next snapshot, or one after it).
+  if (loading) { loadAgain = true; return; }
   loading = true;
+  loadAgain = false;
   try {
     const url = new URL('target', location.href);
     url.hash = '';
@@ -131,6 +147,7 @@ async function loadDetail() {
     console.error(err);
   } finally {
     loading = false;
+    if (loadAgain) loadDetail();
   }
 }
 function connect() {
