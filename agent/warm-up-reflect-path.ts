@@ -21,6 +21,13 @@ import { applyReflectorEvents, PeerText } from './reflector-events.js';
 
 const ROUND_BATCHES = 8;
 const PROBES_A_BATCH = 250; // (a real batch at 100 Hz holds 100: a second, REFLECTOR_BATCH_INTERVAL_MS)
+// The handler gets a decoded batch in calls of this many events, not all 250 at once. Called
+// 8 times a round over 250 events, V8 reached its loop by on-stack replacement; after a late
+// deoptimization (a map it had not met, during that compile) the later calls ran the loop in
+// the OSR code, which ticks no budget, and the function itself stayed unoptimized (2 of 30
+// warm-ups beside memory-churning load, --trace-opt --trace-deopt). Many short calls tier the
+// function up by its own calls. Decode keeps its 250-record batches: with 100, V8 left it unoptimized.
+const HANDLER_EVENTS = 12;
 const PERIOD_NS = 10_000_000n;
 const SESSION = 0x7e57_0002;
 const SESSION_HIGH = 0xfe57_0002;
@@ -50,7 +57,9 @@ export function warmUpReflectPath(makeCore: MakeAgentCore, family: 4 | 6): Promi
   return warmUpInRounds((index) => {
     const core = makeCore(); // its sessions start anew, as a run's do
     const peers = new PeerText(family);
-    const handle = (events: ReflectorEvent[]): void => applyReflectorEvents(events, core, peers);
+    const handle = (events: ReflectorEvent[]): void => {
+      for (let at = 0; at < events.length; at += HANDLER_EVENTS) applyReflectorEvents(events.slice(at, at + HANDLER_EVENTS), core, peers);
+    };
     for (const batch of sessions[index % 2] ?? []) {
       deliverReflectorBatch(decodeEventRecords(batch.records, ADDON_STRINGS, addonBuffer(new Uint8Array(1)), batch.count), handle, WARM_UP_FLUSHES);
     }
