@@ -19,7 +19,7 @@ import { cpuGoalLine, floorLine, jsFaultsLine, partsOfWindow, renderCpuPerProbe 
 import { parseSockperfFullLog, parseSockperfPercentilesUs, parseSockperfStdout } from './peers/sockperf-parse.js';
 import { parseRtprobeReport } from './rtprobe-report.js';
 import type { RtprobeTarget } from './rtprobe-report.js';
-import { median, percentilesOf } from './stats.js';
+import { median, percentilesOf, quartiles } from './stats.js';
 import type { RoundResult } from './tool-result.js';
 import { roundOrder } from './tools.js';
 
@@ -257,6 +257,11 @@ describe('many targets (issue 15)', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([NaN])).toBeUndefined();
+    // each the median of its half, the middle value of an odd count in neither
+    expect(quartiles([5, 1, 4, 2, 3])).toEqual([1.5, 4.5]);
+    expect(quartiles([8, 1, 7, 2, 6, 3, 5, 4])).toEqual([2.5, 6.5]);
+    expect(quartiles([1, Number.NaN, 2])).toEqual([1, 2]);
+    expect(quartiles([1])).toBeUndefined();
     // 90 MiB + 0.5 MiB a target, measured at 1 / 100 / 1000 targets
     const mib = 2 ** 20;
     const k = slope([1, 100, 1000].map((x) => ({ x, y: 90 * mib + 0.5 * mib * x })));
@@ -277,6 +282,11 @@ describe('CPU per probe (issue 15 item 3)', () => {
     expect(cpuGoalLine({ controllerVsFping: null, agentVsFping: 0.9 })).toContain('controller not judged');
     // fping measured nothing in its window (0 µs): a ratio of Infinity is not judged either
     expect(cpuGoalLine({ controllerVsFping: Infinity, agentVsFping: Number.NaN })).toContain('controller not judged (not measured), agent not judged');
+    // with the quartiles of the parts' ratios: whether the middle half is on one side of 1
+    expect(cpuGoalLine({ controllerVsFping: 0.99, agentVsFping: 0.6, controllerVsFpingQuartiles: [0.91, 1.08], agentVsFpingQuartiles: [0.55, 0.66] }))
+      .toMatch(/controller met \(0\.99×; middle half of the parts 0\.91–1\.08×, not clear of 1\), agent met \(0\.60×; middle half of the parts 0\.55–0\.66×\)$/);
+    expect(cpuGoalLine({ controllerVsFping: 1.24, agentVsFping: null, controllerVsFpingQuartiles: [1.12, 1.31], agentVsFpingQuartiles: null }))
+      .toMatch(/controller MISSED \(1\.24×; middle half of the parts 1\.12–1\.31×\), agent not judged/);
   });
 
   it("the table splits each process into its I/O thread, its JavaScript thread and the rest (V8's threads), each beside fping", () => {

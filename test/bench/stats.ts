@@ -50,3 +50,15 @@ export function median(values: readonly number[]): number | undefined {
   const mid = Math.floor(xs.length / 2);
   return xs.length % 2 === 1 ? xs[mid] : ((xs[mid - 1] ?? NaN) + (xs[mid] ?? NaN)) / 2;
 }
+
+/**
+ * The first and third quartiles of the finite values (the middle half lies between them; each
+ * the median of its half, the middle value left out of both for an odd count); undefined for
+ * fewer than two.
+ */
+export function quartiles(values: readonly number[]): [number, number] | undefined {
+  const xs = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (xs.length < 2) return undefined;
+  const half = Math.floor(xs.length / 2);
+  return [median(xs.slice(0, half)) ?? NaN, median(xs.slice(xs.length - half)) ?? NaN];
+}
