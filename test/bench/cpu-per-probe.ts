@@ -64,8 +64,8 @@ export interface CpuPerProbeResult {
   /** the agent's likewise */
   agentVsFping: number | null;
   /** the quartiles of the controller's and the agent's ratios over the parts: how far from 1 the median is, against how much a part's ratio moves */
-  controllerVsFpingQuartiles?: [number, number] | null;
-  agentVsFpingQuartiles?: [number, number] | null;
+  controllerVsFpingQuartiles: [number, number] | null;
+  agentVsFpingQuartiles: [number, number] | null;
   irttClientUs: number | null;
   irttServerUs: number | null;
 }
@@ -304,7 +304,7 @@ export async function measureCpuPerProbe(rounds: number, windowS: number, warmUp
  * from one run to the next, so a median near 1 alone settles nothing.
  */
 export function cpuGoalLine(r: Pick<CpuPerProbeResult, 'controllerVsFping' | 'agentVsFping' | 'controllerVsFpingQuartiles' | 'agentVsFpingQuartiles'>): string {
-  const verdict = (name: string, x: number | null, q: [number, number] | null | undefined): string => {
+  const verdict = (name: string, x: number | null, q: [number, number] | null): string => {
     if (x === null || !Number.isFinite(x)) return `${name} not judged (not measured)`;
     const spread = q ? `; middle half of the parts ${q[0].toFixed(2)}–${q[1].toFixed(2)}×${q[0] <= 1 && q[1] > 1 ? ', not clear of 1' : ''}` : '';
     return `${name} ${x <= 1 ? 'met' : 'MISSED'} (${x.toFixed(2)}×${spread})`;

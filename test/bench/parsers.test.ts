@@ -277,11 +277,11 @@ describe('CPU per probe (issue 15 item 3)', () => {
   });
 
   it('judges each process against fping in the same run, and says when it could not', () => {
-    expect(cpuGoalLine({ controllerVsFping: 110 / 53, agentVsFping: 50 / 53 })).toMatch(/controller MISSED \(2\.08×\), agent met \(0\.94×\)$/);
-    expect(cpuGoalLine({ controllerVsFping: 1, agentVsFping: null })).toMatch(/controller met \(1\.00×\), agent not judged \(not measured\)$/);
-    expect(cpuGoalLine({ controllerVsFping: null, agentVsFping: 0.9 })).toContain('controller not judged');
+    expect(cpuGoalLine({ controllerVsFping: 110 / 53, agentVsFping: 50 / 53, controllerVsFpingQuartiles: null, agentVsFpingQuartiles: null })).toMatch(/controller MISSED \(2\.08×\), agent met \(0\.94×\)$/);
+    expect(cpuGoalLine({ controllerVsFping: 1, agentVsFping: null, controllerVsFpingQuartiles: null, agentVsFpingQuartiles: null })).toMatch(/controller met \(1\.00×\), agent not judged \(not measured\)$/);
+    expect(cpuGoalLine({ controllerVsFping: null, agentVsFping: 0.9, controllerVsFpingQuartiles: null, agentVsFpingQuartiles: null })).toContain('controller not judged');
     // fping measured nothing in its window (0 µs): a ratio of Infinity is not judged either
-    expect(cpuGoalLine({ controllerVsFping: Infinity, agentVsFping: Number.NaN })).toContain('controller not judged (not measured), agent not judged');
+    expect(cpuGoalLine({ controllerVsFping: Infinity, agentVsFping: Number.NaN, controllerVsFpingQuartiles: null, agentVsFpingQuartiles: null })).toContain('controller not judged (not measured), agent not judged');
     // with the quartiles of the parts' ratios: whether the middle half is on one side of 1
     expect(cpuGoalLine({ controllerVsFping: 0.99, agentVsFping: 0.6, controllerVsFpingQuartiles: [0.91, 1.08], agentVsFpingQuartiles: [0.55, 0.66] }))
       .toMatch(/controller met \(0\.99×; middle half of the parts 0\.91–1\.08×, not clear of 1\), agent met \(0\.60×; middle half of the parts 0\.55–0\.66×\)$/);
@@ -291,7 +291,8 @@ describe('CPU per probe (issue 15 item 3)', () => {
 
   it("the table splits each process into its I/O thread, its JavaScript thread and the rest (V8's threads), each beside fping", () => {
     const none = { controllerSpinAutoUs: null, controllerIcmpUs: null, controllerIcmpIoThreadUs: null, irttClientUs: null, irttServerUs: null,
-      controllerVsFping: null, controllerSpinAutoVsFping: null, agentVsFping: null, floorUs: null, ioThreadVsFloor: null, pairedParts: 0, controllerJsThreadFaults: null };
+      controllerVsFping: null, controllerSpinAutoVsFping: null, agentVsFping: null, floorUs: null, ioThreadVsFloor: null, pairedParts: 0, controllerJsThreadFaults: null,
+      controllerVsFpingQuartiles: null, agentVsFpingQuartiles: null };
     const table = renderCpuPerProbe({ windowS: 30, warmUpS: 20, rounds: 1, controllerUs: 110, controllerIoThreadUs: 87, controllerJsThreadUs: 17,
       agentUs: 58, agentIoThreadUs: 43, agentJsThreadUs: 8, fpingUs: 50, ...none });
     const rows = table.split('\n').filter((line) => line.includes("V8's compiler and GC threads"));
