@@ -124,13 +124,18 @@ async function openTransports(config: RunConfig, choice: TimestampChoice, target
       // the transport's own fresh array, and a copy per event was the costliest line at 1000 targets).
       const identity = indices.every((index, i) => index === i);
       const onEvents = (events: TransportEvent[], readUntilMonoNs?: bigint): void => {
-        if (!identity) for (const event of events) if ('target' in event) event.target = indices[event.target] ?? -1;
+        if (!identity) {
+          for (const event of events) {
+            if ('target' in event) event.target = indices[event.target] ?? -1;
+            else if (event.kind === 'records') event.targetMap = indices;
+          }
+        }
         state.apply(events, mode, family, readUntilMonoNs);
         state.expireIfDue(monoNs(), EXPIRE_EVERY_NS);
         afterEvents(events);
       };
       const { transport, warnings } = await openTransport(choice, config.socket, mode, family, onEvents,
-        (message) => io.log(`warning: socket: ${message}`), { authKey: config.authKey, batchIntervalMs: batchIntervalMs(io) });
+        (message) => io.log(`warning: socket: ${message}`), { authKey: config.authKey, batchIntervalMs: batchIntervalMs(io), groupProbes: true });
       opened.push({ transport, mode, family, indices });
       for (const warning of warnings) io.log(`warning: ${warning}`);
       for (const warning of warnings) if (!allWarnings.includes(warning)) allWarnings.push(warning);

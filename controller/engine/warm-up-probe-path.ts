@@ -77,14 +77,14 @@ export function warmUpProbePath(modes: ReadonlySet<'udp' | 'icmp'>, makeStats: M
     for (let b = 0; b < ROUND_BATCHES; b++) {
       for (const { mode, state } of paths) {
         const batch = syntheticBatch(mode, session, BigInt(b * PROBES_A_BATCH), startMonoNs, realMinusMonoNs);
-        deliver(mode, state, decodeEventRecords(batch.records, ADDON_STRINGS, batch.data, batch.count), batch.horizonMonoNs);
+        deliver(mode, state, decodeEventRecords(batch.records, ADDON_STRINGS, batch.data, batch.count, true), batch.horizonMonoNs);
       }
     }
     // ... and a flush's answer alone, and a batch with no events (the read horizon only), as a
     // quiet run brings them between probes: arrays of other kinds than a full batch's.
     for (const { mode, state } of paths) {
-      deliver(mode, state, decodeEventRecords(FLUSH_ANSWER, [], addonBuffer(new Uint8Array(1))), monoNs());
-      deliver(mode, state, decodeEventRecords(FLUSH_ANSWER, [], addonBuffer(new Uint8Array(1)), 0), monoNs());
+      deliver(mode, state, decodeEventRecords(FLUSH_ANSWER, [], addonBuffer(new Uint8Array(1)), undefined, true), monoNs());
+      deliver(mode, state, decodeEventRecords(FLUSH_ANSWER, [], addonBuffer(new Uint8Array(1)), 0, true), monoNs());
     }
     for (const { mode, stats, state } of paths) {
       state.finish();

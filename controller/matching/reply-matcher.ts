@@ -72,6 +72,14 @@ const MAX_SAFE_SEQ = BigInt(Number.MAX_SAFE_INTEGER);
 /** The number paths read a 64-bit word as its two 32-bit halves, low one first. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** What a reply that resolves no probe is (one object each, not one a reply). */
+const UNKNOWN_SEQ = 0;
+const EXPIRED = 1;
+const DUPLICATE = 2;
+const NOT_ACCEPTED: readonly ReplyOutcome[] = [
+  Object.freeze({ kind: 'unknown-seq' }), Object.freeze({ kind: 'expired' }), Object.freeze({ kind: 'duplicate' }),
+];
+
 const FREE = 0;
 const PENDING = 1; // sent, no reply yet
 const REPLIED = 2; // reply here, TX stamp still to come
@@ -132,22 +140,21 @@ export class ReplyMatcher {
    * had to make room (only when the caller stopped calling expire()).
    */
   onSent(seq: bigint, sentMonoNs: bigint, sentWallMs: number): readonly CompletedRoundTrip[] {
-    // Sequences need not start at 0: the first one sent starts the accounting.
-    if (this.sent === 0) {
-      this.oldestSeq = seq;
-      this.nextSeq = seq;
-    }
-    let evicted: CompletedRoundTrip[] | null = null;
-    while (this.oldestSeq + this.capacityBig <= seq) this.resolveOldest(evicted ??= []);
-    const i = this.index(seq);
-    this.seqs[i + SEQ] = seq;
-    this.bytes[i * 8 + STATE_BYTE] = PENDING;
-    this.bytes[i * 8 + HAS_TX_BYTE] = 0;
-    this.words[i + SENT_MONO_NS] = sentMonoNs;
-    this.floats[i + SENT_WALL_MS] = sentWallMs;
-    this.sent++;
-    if (seq >= this.nextSeq) this.nextSeq = seq + 1n;
-    return evicted ?? NONE_COMPLETED;
+    const evicted = this.makeRoom(seq);
+    this.words[this.claim(seq, sentWallMs) + SENT_MONO_NS] = sentMonoNs;
+    return evicted;
+  }
+
+  /**
+   * onSent with the send time read where a native batch holds it: the 64-bit little-endian
+   * word at byte `sentMonoAt` of `record` (event-records.ts), copied by its halves. The
+   * *Record calls make no BigInt of a time (a heap value each in V8: the controller's
+   * garbage a probe, which this VM's page faults after every scavenge made dear).
+   */
+  onSentRecord(seq: bigint, record: DataView, sentMonoAt: number, sentWallMs: number): readonly CompletedRoundTrip[] {
+    const evicted = this.makeRoom(seq);
+    this.copyWord(this.claim(seq, sentWallMs) + SENT_MONO_NS, record, sentMonoAt);
+    return evicted;
   }
 
   /** The transport's send stamp for `seq`; completes the round trip if the reply is in. */
@@ -155,31 +162,32 @@ export class ReplyMatcher {
     const i = this.slotOf(seq);
     if (i < 0) return null;
     this.words[i + TX_NS] = txNs;
-    this.bytes[i * 8 + HAS_TX_BYTE] = 1;
-    if (this.bytes[i * 8 + STATE_BYTE] !== REPLIED) return null;
-    return this.complete(i, seq, false);
+    return this.stamped(i, seq);
+  }
+
+  /** onTxStamp with the stamp read from a native record (onSentRecord). */
+  onTxStampRecord(seq: bigint, record: DataView, txAt: number): CompletedRoundTrip | null {
+    const i = this.slotOf(seq);
+    if (i < 0) return null;
+    this.copyWord(i + TX_NS, record, txAt);
+    return this.stamped(i, seq);
   }
 
   onReply(seq: bigint, rxNs: bigint, rxMonoNs: bigint, turnaroundNs: number | null = null): ReplyOutcome {
-    if (seq >= this.nextSeq) return { kind: 'unknown-seq' };
-    const i = this.slotOf(seq);
-    if (i < 0) return { kind: 'expired' };
-    const state = this.bytes[i * 8 + STATE_BYTE];
-    if (state === LOST) return { kind: 'expired' };
-    if (state === REPLIED || state === DONE || state === REFUSED) {
-      this.duplicates++;
-      return { kind: 'duplicate' };
-    }
-    this.received++;
-    const reordered = seq < this.highestReplied;
-    if (reordered) this.reordered++;
-    else this.highestReplied = seq;
+    const i = this.replySlot(seq);
+    if (i < 0) return NOT_ACCEPTED[-1 - i] as ReplyOutcome;
     this.words[i + RX_NS] = rxNs;
     this.words[i + RX_MONO_NS] = rxMonoNs;
-    this.floats[i + TURNAROUND_NS] = turnaroundNs ?? Number.NaN;
-    this.bytes[i * 8 + STATE_BYTE] = REPLIED;
-    const completed = this.bytes[i * 8 + HAS_TX_BYTE] === 1 ? this.complete(i, seq, false) : null;
-    return { kind: 'accepted', reordered, completed };
+    return this.accept(i, seq, turnaroundNs);
+  }
+
+  /** onReply with the stamps read from a native record (onSentRecord). */
+  onReplyRecord(seq: bigint, record: DataView, rxAt: number, rxMonoAt: number, turnaroundNs: number | null): ReplyOutcome {
+    const i = this.replySlot(seq);
+    if (i < 0) return NOT_ACCEPTED[-1 - i] as ReplyOutcome;
+    this.copyWord(i + RX_NS, record, rxAt);
+    this.copyWord(i + RX_MONO_NS, record, rxMonoAt);
+    return this.accept(i, seq, turnaroundNs);
   }
 
   /**
@@ -217,6 +225,76 @@ export class ReplyMatcher {
     const completed: CompletedRoundTrip[] = [];
     while (this.oldestSeq < this.nextSeq) this.resolveOldest(completed);
     return completed;
+  }
+
+  /** Before probe `seq` takes its slot: the oldest ones resolved while the ring is full. */
+  private makeRoom(seq: bigint): readonly CompletedRoundTrip[] {
+    // Sequences need not start at 0: the first one sent starts the accounting.
+    if (this.sent === 0) {
+      this.oldestSeq = seq;
+      this.nextSeq = seq;
+    }
+    let evicted: CompletedRoundTrip[] | null = null;
+    while (this.oldestSeq + this.capacityBig <= seq) this.resolveOldest(evicted ??= []);
+    return evicted ?? NONE_COMPLETED;
+  }
+
+  /** Probe `seq` sent: its slot, pending, with no time but its wall clock yet. */
+  private claim(seq: bigint, sentWallMs: number): number {
+    const i = this.index(seq);
+    this.seqs[i + SEQ] = seq;
+    this.bytes[i * 8 + STATE_BYTE] = PENDING;
+    this.bytes[i * 8 + HAS_TX_BYTE] = 0;
+    this.floats[i + SENT_WALL_MS] = sentWallMs;
+    this.sent++;
+    if (seq >= this.nextSeq) this.nextSeq = seq + 1n;
+    return i;
+  }
+
+  /** Slot `i` got its TX stamp: the round trip completes if its reply is in. */
+  private stamped(i: number, seq: bigint): CompletedRoundTrip | null {
+    this.bytes[i * 8 + HAS_TX_BYTE] = 1;
+    if (this.bytes[i * 8 + STATE_BYTE] !== REPLIED) return null;
+    return this.complete(i, seq, false);
+  }
+
+  /**
+   * The slot a reply to `seq` resolves, or what it is instead: -1 - index into NOT_ACCEPTED
+   * (a duplicate is counted here).
+   */
+  private replySlot(seq: bigint): number {
+    if (seq >= this.nextSeq) return -1 - UNKNOWN_SEQ;
+    const i = this.slotOf(seq);
+    if (i < 0) return -1 - EXPIRED;
+    const state = this.bytes[i * 8 + STATE_BYTE];
+    if (state === LOST) return -1 - EXPIRED;
+    if (state === REPLIED || state === DONE || state === REFUSED) {
+      this.duplicates++;
+      return -1 - DUPLICATE;
+    }
+    return i;
+  }
+
+  /** The first reply to the probe in slot `i`, its stamps written. */
+  private accept(i: number, seq: bigint, turnaroundNs: number | null): ReplyOutcome {
+    this.received++;
+    const reordered = seq < this.highestReplied;
+    if (reordered) this.reordered++;
+    else this.highestReplied = seq;
+    this.floats[i + TURNAROUND_NS] = turnaroundNs ?? Number.NaN;
+    this.bytes[i * 8 + STATE_BYTE] = REPLIED;
+    const completed = this.bytes[i * 8 + HAS_TX_BYTE] === 1 ? this.complete(i, seq, false) : null;
+    return { kind: 'accepted', reordered, completed };
+  }
+
+  /** Word `w` := the 64-bit little-endian word at byte `at` of `source`, by its halves (no BigInt). */
+  private copyWord(w: number, source: DataView, at: number): void {
+    if (!LITTLE_ENDIAN) {
+      this.words[w] = source.getBigInt64(at, true);
+      return;
+    }
+    this.lows[w * 2] = source.getUint32(at, true);
+    this.highs[w * 2 + 1] = source.getInt32(at + 4, true);
   }
 
   private resolveOldest(completed: CompletedRoundTrip[]): void {

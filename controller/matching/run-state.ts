@@ -1,10 +1,16 @@
 import { checkAuth } from '../../shared/wire/probe-auth.js';
-import { decodeProbe, type ProbePacket, type Refusal } from '../../shared/wire/probe-codec.js';
+import { decodeProbe, headerFault, stampSourceOf, type ProbePacket, type ProbeType, type Refusal } from '../../shared/wire/probe-codec.js';
+import { FLAGS_T2_SHIFT, FLAGS_T3_SHIFT, OFFSET_FLAGS, OFFSET_SEQ, OFFSET_SESSION, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, PROBE_TYPE_REPLY } from '../../shared/wire/probe-layout.js';
+import {
+  authVerdict, decodeEventRecord, fieldAt, RECORD_BYTES, hasFoldedTx, RecordField, RecordKind, wordDifference, wordNumber,
+} from '../../shared/native/event-records.js';
+import { cachedDataView } from '../../shared/wire/cached-data-view.js';
 import { decodeEchoReply, icmpIdentifier } from '../transport/icmp-codec.js';
 import { countReject } from '../../shared/wire/reject-reason.js';
-import type { RxEvent, TransportEvent } from '../../shared/transport/probe-transport.js';
-import { wallMsOfMono } from '../../shared/time/clock.js';
+import type { ProbeRecordsEvent, RxEvent, StampSource, TransportEvent } from '../../shared/transport/probe-transport.js';
+import { wallMsOfMono, wallMsOfMonoNumber } from '../../shared/time/clock.js';
 import type { TargetStats } from '../recording/target-stats.js';
+import type { CompletedRoundTrip, ReplyOutcome } from './reply-matcher.js';
 
 /**
  * The controller's core: applies transport events to the per-target statistics. No I/O and
@@ -82,8 +88,78 @@ export class RunState {
         case 'done':
           this.doneTransports++;
           break;
+        case 'records':
+          this.applyRecords(event, mode, family);
+          break;
       }
     }
+  }
+
+  /**
+   * A native batch's probe records, read in place: the same as their events through apply(),
+   * without an object or a BigInt of a time a probe (one BigInt: the seq). A reply that is not
+   * a well-formed one, or whose tag the thread did not check, goes the events' way.
+   */
+  private applyRecords(records: ProbeRecordsEvent, mode: 'udp' | 'icmp', family: 4 | 6): void {
+    const { view, targetMap } = records;
+    for (let r = 0; r < records.count; r++) {
+      const at = r * RECORD_BYTES;
+      const kind = view.getUint8(at);
+      if (kind === RecordKind.Rx) {
+        this.applyReplyRecord(records, at, mode, family);
+        continue;
+      }
+      if (kind !== RecordKind.Sent && kind !== RecordKind.Tx) continue; // its own event follows
+      const target = view.getUint32(at + 4, true);
+      const stats = this.targets[targetMap === null ? target : targetMap[target] ?? -1];
+      if (!stats) continue;
+      const seq = view.getBigUint64(fieldAt(at, RecordField.Seq), true);
+      if (kind === RecordKind.Tx) {
+        this.recordCompleted(stats, stats.matcher.onTxStampRecord(seq, view, fieldAt(at, RecordField.StampNs)));
+        continue;
+      }
+      const sentAt = fieldAt(at, RecordField.SentMonoNs);
+      stats.recordRoundTrips(stats.matcher.onSentRecord(seq, view, sentAt, wallMsOfMonoNumber(wordNumber(view, sentAt))));
+      stats.recordSendError(wordDifference(view, sentAt, fieldAt(at, RecordField.DueMonoNs)));
+      if (hasFoldedTx(view, at)) this.recordCompleted(stats, stats.matcher.onTxStampRecord(seq, view, fieldAt(at, RecordField.StampNs)));
+    }
+  }
+
+  private applyReplyRecord(records: ProbeRecordsEvent, at: number, mode: 'udp' | 'icmp', family: 4 | 6): void {
+    const { view, data } = records;
+    const dataView = dataViewOf(data.buffer);
+    const dataAt = data.byteOffset + view.getUint32(at + 16, true);
+    const length = view.getUint32(at + 20, true);
+    const auth = authVerdict(view, at);
+    if (mode !== 'udp' || headerFault(dataView, dataAt, length) !== null || dataView.getUint8(dataAt + OFFSET_TYPE) !== PROBE_TYPE_REPLY
+      || (this.authKey !== null && auth === null)) {
+      const event = decodeEventRecord(view, at, records.strings, data) as RxEvent;
+      if (mode === 'udp') this.applyUdpReply(event);
+      else this.applyIcmpReply(event, family);
+      return;
+    }
+    const stats = this.udpReplyTarget(dataView.getUint32(dataAt + OFFSET_SESSION), 'reply');
+    if (!stats) return;
+    if (this.authKey !== null && auth !== 'genuine') {
+      countReject(stats.rejects, auth ?? 'unauthenticated');
+      return;
+    }
+    if (view.getUint16(at + 2, true) !== stats.target.port) {
+      countReject(stats.rejects, 'wrong-source');
+      return;
+    }
+    if (!this.fromTarget(stats, records.strings[view.getInt32(at + 12, true)] ?? '')) return;
+    const flags = dataView.getUint16(dataAt + OFFSET_FLAGS);
+    const t2Source = stampSourceOf(flags, FLAGS_T2_SHIFT);
+    const t3Source = stampSourceOf(flags, FLAGS_T3_SHIFT);
+    // T3 − T2 from the big-endian halves, as Number(t3 − t2) of their BigInts
+    const turnaroundNs = t2Source !== 'none' && t3Source !== 'none'
+      ? (dataView.getUint32(dataAt + OFFSET_T3) - dataView.getUint32(dataAt + OFFSET_T2)) * 4294967296
+        + (dataView.getUint32(dataAt + OFFSET_T3 + 4) - dataView.getUint32(dataAt + OFFSET_T2 + 4))
+      : null;
+    const outcome = stats.matcher.onReplyRecord(dataView.getBigUint64(dataAt + OFFSET_SEQ), view, fieldAt(at, RecordField.StampNs),
+      fieldAt(at, RecordField.RxMonoNs), turnaroundNs);
+    if (this.accepted(stats, outcome)) noteAgentStamps(stats, t2Source, t3Source, turnaroundNs);
   }
 
   /**
@@ -112,7 +188,10 @@ export class RunState {
   }
 
   private applyTxStamp(stats: TargetStats, seq: bigint, txNs: bigint): void {
-    const completed = stats.matcher.onTxStamp(seq, txNs);
+    this.recordCompleted(stats, stats.matcher.onTxStamp(seq, txNs));
+  }
+
+  private recordCompleted(stats: TargetStats, completed: CompletedRoundTrip | null): void {
     if (completed) stats.recordRoundTrip(completed);
   }
 
@@ -123,15 +202,8 @@ export class RunState {
       return;
     }
     const reply = decoded.packet;
-    const stats = this.bySession.get(reply.session);
-    if (!stats || stats.target.mode !== 'udp') {
-      countReject(this.strayRejects, 'unknown-session');
-      return;
-    }
-    if (reply.type !== 'reply' && reply.type !== 'refusal') {
-      countReject(stats.rejects, 'bad-type');
-      return;
-    }
+    const stats = this.udpReplyTarget(reply.session, reply.type);
+    if (!stats) return;
     // With a key, an unsigned or forged reply or refusal is counted, not believed. The native
     // transport has checked the tag already (with the key it signs with); others are checked here.
     const forged = this.authKey === null ? null
@@ -150,12 +222,24 @@ export class RunState {
     }
     const stamped = reply.t2Source !== 'none' && reply.t3Source !== 'none';
     const turnaroundNs = stamped ? Number(reply.t3Ns - reply.t2Ns) : null;
-    if (this.match(stats, event, reply.seq, turnaroundNs)) {
-      const known = stats.agentStamps;
-      // (a new object only when the agent's stamps change, not per reply)
-      if (known?.t2 !== reply.t2Source || known.t3 !== reply.t3Source) stats.agentStamps = { t2: reply.t2Source, t3: reply.t3Source };
-      if (turnaroundNs !== null) stats.turnaround.record(turnaroundNs);
+    if (!this.fromTarget(stats, event.address)) return;
+    if (this.accepted(stats, stats.matcher.onReply(reply.seq, event.rxNs, event.rxMonoNs, turnaroundNs))) {
+      noteAgentStamps(stats, reply.t2Source, reply.t3Source, turnaroundNs);
     }
+  }
+
+  /** The UDP target a reply or refusal of `session` answers, or null (the reject counted). */
+  private udpReplyTarget(session: number, type: ProbeType): TargetStats | null {
+    const stats = this.bySession.get(session);
+    if (!stats || stats.target.mode !== 'udp') {
+      countReject(this.strayRejects, 'unknown-session');
+      return null;
+    }
+    if (type !== 'reply' && type !== 'refusal') {
+      countReject(stats.rejects, 'bad-type');
+      return null;
+    }
+    return stats;
   }
 
   /** The agent refused one of our probes and said why: refused, not lost. */
@@ -185,16 +269,18 @@ export class RunState {
       countReject(this.strayRejects, 'unknown-session');
       return;
     }
-    this.match(stats, event, decoded.seq, null);
+    if (this.fromTarget(stats, event.address)) this.accepted(stats, stats.matcher.onReply(decoded.seq, event.rxNs, event.rxMonoNs, null));
   }
 
-  /** Matches a decoded reply of `stats`' session; true when it was the first reply to its probe. */
-  private match(stats: TargetStats, event: RxEvent, seq: bigint, turnaroundNs: number | null): boolean {
-    if (!sameAddress(event.address, stats.target.address)) {
-      countReject(stats.rejects, 'wrong-source');
-      return false;
-    }
-    const outcome = stats.matcher.onReply(seq, event.rxNs, event.rxMonoNs, turnaroundNs);
+  /** The reply came from `stats`' address; else the reject is counted (and the matcher never sees it). */
+  private fromTarget(stats: TargetStats, address: string): boolean {
+    if (sameAddress(address, stats.target.address)) return true;
+    countReject(stats.rejects, 'wrong-source');
+    return false;
+  }
+
+  /** Counts the matcher's outcome for a reply; true when it was the first reply to its probe. */
+  private accepted(stats: TargetStats, outcome: ReplyOutcome): boolean {
     if (outcome.kind === 'duplicate') return false;
     if (outcome.kind !== 'accepted') {
       countReject(stats.rejects, outcome.kind);
@@ -204,6 +290,17 @@ export class RunState {
     return true;
   }
 }
+
+/** A first reply's agent stamps: their sources, and its turnaround (T3 − T2) when it has both. */
+function noteAgentStamps(stats: TargetStats, t2Source: StampSource | 'none', t3Source: StampSource | 'none', turnaroundNs: number | null): void {
+  const known = stats.agentStamps;
+  // (a new object only when the agent's stamps change, not per reply)
+  if (known?.t2 !== t2Source || known.t3 !== t3Source) stats.agentStamps = { t2: t2Source, t3: t3Source };
+  if (turnaroundNs !== null) stats.turnaround.record(turnaroundNs);
+}
+
+/** The datagrams of a native batch lie in one buffer: one view for all of them. */
+const dataViewOf = cachedDataView();
 
 const unmapIpv4 = (address: string): string => (address.startsWith('::ffff:') ? address.slice(7) : address);
 

@@ -33,6 +33,8 @@ export interface NativeIcmpTransportOptions extends NativeSocketCommonOptions {
   bindAddress?: string;
   /** errors of the native thread; default: process.emitWarning for the first 20 */
   onError?: (event: NativeErrorEvent) => void;
+  /** the probe events of a batch come packed, in one ProbeRecordsEvent (RunState reads them in place) */
+  groupProbes?: boolean;
 }
 
 /** NativeSocketStats includes IcmpTransport's counters (received, filtered, sendErrors). */
@@ -70,6 +72,7 @@ export async function createNativeIcmpTransport(
         ...pickDefined(options),
       },
       (events, readUntilMonoNs) => deliverBatch(events, readUntilMonoNs, onEvents, onError, flushes),
+      { groupProbes: options.groupProbes === true },
     );
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

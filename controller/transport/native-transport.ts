@@ -34,6 +34,8 @@ export interface NativeTransportOptions extends NativeSocketCommonOptions {
    * for the first 20.
    */
   onError?: (event: NativeErrorEvent) => void;
+  /** the probe events of a batch come packed, in one ProbeRecordsEvent (RunState reads them in place) */
+  groupProbes?: boolean;
 }
 
 export interface NativeTransport extends NativeScheduleTransport {
@@ -68,6 +70,7 @@ export async function createNativeTransport(
       ...pickDefined(options),
     },
     (events, readUntilMonoNs) => deliverBatch(events, readUntilMonoNs, onEvents, onError, flushes),
+    { groupProbes: options.groupProbes === true },
   );
 
   return { ...scheduleSocketTransport(socket, stampSource, (schedule) => validateSchedule(schedule, family), flushes,

@@ -17,11 +17,12 @@ export interface OpenedTransport {
  * Opens the transport the timestamp choice asks for, one per probe mode and address family.
  * `authKey` signs UDP probes (--key-file); ICMP probes are answered by the kernel, unsigned.
  * `batchIntervalMs`: how often a native thread hands its events over unasked (flush() asks).
+ * `groupProbes`: a native transport hands its probe events packed (ProbeRecordsEvent).
  */
 export async function openTransport(
   choice: TimestampChoice, socket: SocketOptions, mode: 'udp' | 'icmp', family: 4 | 6,
   onEvents: TransportEventHandler, onError: (message: string) => void,
-  { authKey = null, batchIntervalMs }: { authKey?: Buffer | null; batchIntervalMs?: number } = {},
+  { authKey = null, batchIntervalMs, groupProbes = false }: { authKey?: Buffer | null; batchIntervalMs?: number; groupProbes?: boolean } = {},
 ): Promise<OpenedTransport> {
   if (choice.kind === 'user') {
     const transport = mode === 'icmp'
@@ -33,7 +34,7 @@ export async function openTransport(
     const options = {
       ...native, family, timestamps: choice.stamps, onError: (event: { message: string }) => onError(event.message),
       ...(authKey !== null && mode === 'udp' ? { authKey } : {}),
-      ...(batchIntervalMs === undefined ? {} : { batchIntervalMs }),
+      ...(batchIntervalMs === undefined ? {} : { batchIntervalMs }), groupProbes,
     };
     return mode === 'icmp'
       ? createNativeIcmpTransport(choice.addon, options, onEvents)

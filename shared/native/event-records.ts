@@ -1,4 +1,4 @@
-import type { StampSource } from '../transport/probe-transport.js';
+import type { ProbeRecordsEvent, StampSource } from '../transport/probe-transport.js';
 import type { NativeEvent, RefusedEvent } from './native-addon.js';
 import { cachedDataView } from '../wire/cached-data-view.js';
 
@@ -29,7 +29,22 @@ const SOURCES: readonly StampSource[] = ['user', 'user', 'kernel', 'hardware'];
 /** events.h: 0 not checked, else 1 + AuthCheck (probe_auth.h) */
 const AUTH_VERDICTS = [null, 'genuine', 'unauthenticated', 'bad-auth'] as const;
 
+/** events.h EventKind: the kinds a controller's per-probe path reads in place (ProbeRecordsEvent). */
+export const RecordKind = { Sent: 0, Tx: 1, Rx: 3 } as const;
+
 const FIELDS_AT = 24;
+
+/** Where field `field` of the record at byte `at` lies. */
+export const fieldAt = (at: number, field: RecordField): number => at + FIELDS_AT + field * 8;
+/** The 64-bit field at byte `at` as a number: exact below 2^53 (monotonic ns: 104 days of uptime). */
+export const wordNumber = (view: DataView, at: number): number => view.getInt32(at + 4, true) * 4294967296 + view.getUint32(at, true);
+/** The fields at bytes `a` and `b`, a − b, as Number(a − b) makes it of their BigInts: the halves' differences are exact, one rounding at the end. */
+export const wordDifference = (view: DataView, a: number, b: number): number =>
+  (view.getInt32(a + 4, true) - view.getInt32(b + 4, true)) * 4294967296 + (view.getUint32(a, true) - view.getUint32(b, true));
+/** An 'rx' record's check of its tag (addon.cc: 0 not checked, else 1 + AuthCheck). */
+export const authVerdict = (view: DataView, at: number): (typeof AUTH_VERDICTS)[number] => AUTH_VERDICTS[count(view, at)] ?? null;
+/** A 'sent' record carries its TX stamp (folded in: its source is not 0). */
+export const hasFoldedTx = (view: DataView, at: number): boolean => count(view, at) !== 0;
 const u64 = (view: DataView, at: number, field: RecordField): bigint => view.getBigUint64(at + FIELDS_AT + field * 8, true);
 const i64 = (view: DataView, at: number, field: RecordField): bigint => view.getBigInt64(at + FIELDS_AT + field * 8, true);
 /** The count field (a code or a count: far below 2^53) as a number, without a BigInt: its two halves. */
@@ -49,17 +64,39 @@ const viewOf = cachedDataView();
 /**
  * The events of one packed batch, in order, shaped as NativeEvent: the first `recordCount` records
  * (all that fit when not given). Nothing refers to `records` afterwards: the addon reuses it.
+ * `groupProbes` (a controller's run): the 'sent', 'tx' and 'rx' records stay packed, in one
+ * ProbeRecordsEvent first, valid while the batch is handled; the rest follow as objects.
  */
 export function decodeEventRecords(records: ArrayBuffer, strings: readonly string[], data: Buffer,
-  recordCount = Math.floor(records.byteLength / RECORD_BYTES)): NativeEvent[] {
+  recordCount = Math.floor(records.byteLength / RECORD_BYTES), groupProbes = false): NativeEvent[] {
   const view = viewOf(records);
   const total = Math.min(recordCount, Math.floor(records.byteLength / RECORD_BYTES));
-  const events = new Array<NativeEvent>(total);
-  for (let i = 0; i < total; i++) events[i] = decodeRecord(view, i * RECORD_BYTES, strings, data);
+  if (!groupProbes) {
+    const events = new Array<NativeEvent>(total);
+    for (let i = 0; i < total; i++) events[i] = decodeEventRecord(view, i * RECORD_BYTES, strings, data);
+    return events;
+  }
+  const events: NativeEvent[] = [];
+  let probeRecords = 0;
+  for (let i = 0; i < total; i++) {
+    if (isProbeRecord(view, i * RECORD_BYTES)) probeRecords++;
+    else events.push(decodeEventRecord(view, i * RECORD_BYTES, strings, data));
+  }
+  if (probeRecords > 0) {
+    const grouped: ProbeRecordsEvent = { kind: 'records', view, count: total, strings, data, targetMap: null };
+    events.unshift(grouped);
+  }
   return events;
 }
 
-function decodeRecord(view: DataView, at: number, strings: readonly string[], data: Buffer): NativeEvent {
+/** A record ProbeRecordsEvent holds packed. */
+export function isProbeRecord(view: DataView, at: number): boolean {
+  const kind = view.getUint8(at);
+  return kind === RecordKind.Sent || kind === RecordKind.Tx || kind === RecordKind.Rx;
+}
+
+/** The record at byte `at` as its NativeEvent. */
+export function decodeEventRecord(view: DataView, at: number, strings: readonly string[], data: Buffer): NativeEvent {
   const source = SOURCES[view.getUint8(at + 1)] ?? 'user';
   const port = view.getUint16(at + 2, true);
   const target = view.getUint32(at + 4, true);

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { IS_BUNDLE } from '../cli/build-info.js';
-import type { RxEvent, ScheduleSpec, StampSource } from '../transport/probe-transport.js';
+import type { ProbeRecordsEvent, RxEvent, ScheduleSpec, StampSource } from '../transport/probe-transport.js';
 import { decodeEventRecords } from './event-records.js';
 
 export type TimestampMode = 'kernel' | 'hardware';
@@ -275,6 +275,7 @@ export type NativeEvent =
   | NativeDoneEvent
   | NativeFlushedEvent
   | NativeErrorEvent
+  | ProbeRecordsEvent
   | ReflectedEvent
   | ReflectTxEvent
   | RefusedEvent
@@ -320,9 +321,11 @@ export interface NativeProbeSocket {
 
 export interface NativeAddon {
   readonly version: number;
+  /** `delivery.groupProbes`: a controller's probe events come packed (ProbeRecordsEvent, decodeEventRecords) */
   readonly ProbeSocket: new (
     options: NativeSocketOptions,
     onEvents: NativeBatchHandler,
+    delivery?: { groupProbes?: boolean },
   ) => NativeProbeSocket;
   /** CLOCK_MONOTONIC ns, the clock of ScheduleSpec.startMonoNs (= process.hrtime.bigint()) */
   monotonicNs(): bigint;
@@ -392,12 +395,13 @@ type RawNativeAddon = Omit<NativeAddon, 'ProbeSocket'> & {
  */
 function withEventObjects(raw: RawNativeAddon): NativeAddon {
   const RawProbeSocket = raw.ProbeSocket;
-  function ProbeSocket(options: NativeSocketOptions, onEvents: NativeBatchHandler): NativeProbeSocket {
+  function ProbeSocket(options: NativeSocketOptions, onEvents: NativeBatchHandler, delivery: { groupProbes?: boolean } = {}): NativeProbeSocket {
     let maxDeliveryLagNs = 0;
+    const groupProbes = delivery.groupProbes === true;
     const socket = new RawProbeSocket(options, (records, count, strings, data, readUntilMonoNs, flushedMonoNs) => {
       const lagNs = Number(process.hrtime.bigint() - flushedMonoNs);
       if (lagNs > maxDeliveryLagNs) maxDeliveryLagNs = lagNs;
-      onEvents(decodeEventRecords(records, strings, data, count), readUntilMonoNs);
+      onEvents(decodeEventRecords(records, strings, data, count, groupProbes), readUntilMonoNs);
     });
     // The native object's own properties are read-only: a face that calls through to it.
     return {

@@ -20,7 +20,12 @@ const ANCHOR_MONO = Number(ANCHOR_MONO_NS);
 
 /** Wall-clock ms (epoch) of a monotonic instant, for "at" fields in reports. */
 export function wallMsOfMono(mono: bigint): number {
+  return wallMsOfMonoNumber(Number(mono));
+}
+
+/** wallMsOfMono of monotonic ns held as a number. */
+export function wallMsOfMonoNumber(monoNs: number): number {
   // In numbers, not BigInts (this runs per probe on both sides): monotonic ns are exact as
   // numbers for 104 days of uptime and within tens of ns for years, far below the ms wanted.
-  return ANCHOR_REAL_MS + (Number(mono) - ANCHOR_MONO) / 1e6;
+  return ANCHOR_REAL_MS + (monoNs - ANCHOR_MONO) / 1e6;
 }

@@ -98,7 +98,25 @@ export interface DoneEvent {
   kind: 'done';
 }
 
-export type TransportEvent = SentEvent | TxStampEvent | MissedEvent | RxEvent | UnreachableEvent | DoneEvent;
+/**
+ * A native batch's probe events as the thread packed them (shared/native/event-records.ts):
+ * its 'sent', 'tx' and 'rx' records, which the controller's RunState reads in place, with no
+ * object or BigInt a probe; the batch's other events come as their own objects after it.
+ * Valid only while the handler runs: the addon reuses the buffers for its next batch.
+ */
+export interface ProbeRecordsEvent {
+  kind: 'records';
+  /** the records; those of other kinds than 'sent', 'tx' and 'rx' are to be skipped */
+  view: DataView;
+  count: number;
+  /** the batch's strings (the records' addresses) and datagrams */
+  strings: readonly string[];
+  data: Buffer;
+  /** the run's number of the transport's target t is targetMap[t]; null: the same number */
+  targetMap: readonly number[] | null;
+}
+
+export type TransportEvent = SentEvent | TxStampEvent | MissedEvent | RxEvent | UnreachableEvent | DoneEvent | ProbeRecordsEvent;
 
 /**
  * What the sender needs to run the isochronous schedule on its own: probe i of target t is

@@ -109,60 +109,74 @@ const TYPE_BY_CODE: Record<number, ProbeType> = {
 /** The replies of a native batch all lie in one buffer: one view serves the batch, not one per reply. */
 const viewOf = cachedDataView();
 
-/** Strict decoder: returns the first reason the datagram is not a well-formed v1 packet. */
-export function decodeProbe(data: Uint8Array): DecodeResult {
-  if (data.length < PROBE_HEADER_BYTES) return { ok: false, reason: 'short' };
-  // a view for Buffer's readers; a Buffer (every received datagram) is one already
-  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (buf.readUInt32BE(OFFSET_MAGIC) !== PROBE_MAGIC) return { ok: false, reason: 'bad-magic' };
-  if (buf.readUInt8(OFFSET_VERSION) !== PROBE_VERSION) return { ok: false, reason: 'bad-version' };
-  const type = TYPE_BY_CODE[buf.readUInt8(OFFSET_TYPE)];
-  if (type === undefined) return { ok: false, reason: 'bad-type' };
-  const control = type === 'refusal' || type === 'session-end';
-  const flags = buf.readUInt16BE(OFFSET_FLAGS);
+/**
+ * What is wrong with the header of the `length`-byte datagram at byte `at` of `view`, the
+ * first fault found, or null: a well-formed v1 packet's, but for a refusal's reason and scope
+ * (decodeProbe looks at those). Reads numbers only: the controller checks every reply of a
+ * native batch with it in place, without a Buffer or an object a reply.
+ */
+export function headerFault(view: DataView, at: number, length: number): RejectReason | null {
+  if (length < PROBE_HEADER_BYTES) return 'short';
+  if (view.getUint32(at + OFFSET_MAGIC) !== PROBE_MAGIC) return 'bad-magic';
+  if (view.getUint8(at + OFFSET_VERSION) !== PROBE_VERSION) return 'bad-version';
+  const type = view.getUint8(at + OFFSET_TYPE);
+  if (TYPE_BY_CODE[type] === undefined) return 'bad-type';
+  const control = type === PROBE_TYPE_REFUSAL || type === PROBE_TYPE_SESSION_END;
   // Refusals and session-ends carry no stamps: only flag AUTH may be set.
-  if ((flags & ~(control ? FLAG_AUTH : FLAGS_KNOWN_MASK)) !== 0) return { ok: false, reason: 'bad-flags' };
-  const lengthBytes = buf.readUInt16BE(OFFSET_LENGTH);
+  if ((view.getUint16(at + OFFSET_FLAGS) & ~(control ? FLAG_AUTH : FLAGS_KNOWN_MASK)) !== 0) return 'bad-flags';
+  const lengthBytes = view.getUint16(at + OFFSET_LENGTH);
   const lengthOk = control
     ? lengthBytes === CONTROL_BYTES
     : lengthBytes >= PROBE_MIN_BYTES && lengthBytes <= PROBE_MAX_BYTES;
-  if (lengthBytes !== buf.length || !lengthOk) return { ok: false, reason: 'bad-length' };
-  const reserved = buf.readUInt16BE(OFFSET_RESERVED);
-  let refusal: Refusal | null = null;
-  if (type === 'refusal') {
-    refusal = decodeRefusal(buf, reserved);
-    if (refusal === null) return { ok: false, reason: 'bad-reserved' };
-  } else if (reserved !== 0) {
-    return { ok: false, reason: 'bad-reserved' };
-  }
+  if (lengthBytes !== length || !lengthOk) return 'bad-length';
+  if (type !== PROBE_TYPE_REFUSAL && view.getUint16(at + OFFSET_RESERVED) !== 0) return 'bad-reserved';
+  return null;
+}
+
+/** The source of T2 (`shift` FLAGS_T2_SHIFT) or T3 (FLAGS_T3_SHIFT) that a packet's flags name. */
+export function stampSourceOf(flags: number, shift: number): StampSource | 'none' {
+  return SOURCE_BY_CODE[(flags >> shift) & FLAGS_STAMP_MASK] ?? 'none';
+}
+
+/** Strict decoder: returns the first reason the datagram is not a well-formed v1 packet. */
+export function decodeProbe(data: Uint8Array): DecodeResult {
   // A DataView's getBigUint64 makes one BigInt; Buffer's readBigUInt64BE makes four (two
   // halves, a shift and a sum): this runs per reply.
-  const view = viewOf(buf.buffer);
-  const at = buf.byteOffset;
+  const view = viewOf(data.buffer);
+  const at = data.byteOffset;
+  const fault = headerFault(view, at, data.length);
+  if (fault !== null) return { ok: false, reason: fault };
+  const type = TYPE_BY_CODE[view.getUint8(at + OFFSET_TYPE)] as ProbeType;
+  const flags = view.getUint16(at + OFFSET_FLAGS);
+  let refusal: Refusal | null = null;
+  if (type === 'refusal') {
+    refusal = decodeRefusal(view, at, view.getUint16(at + OFFSET_RESERVED));
+    if (refusal === null) return { ok: false, reason: 'bad-reserved' };
+  }
   return {
     ok: true,
     packet: {
       type,
       refusal,
-      session: buf.readUInt32BE(OFFSET_SESSION),
+      session: view.getUint32(at + OFFSET_SESSION),
       seq: view.getBigUint64(at + OFFSET_SEQ),
       t1Ns: view.getBigUint64(at + OFFSET_T1),
       t2Ns: view.getBigUint64(at + OFFSET_T2),
       t3Ns: view.getBigUint64(at + OFFSET_T3),
-      t2Source: SOURCE_BY_CODE[(flags >> FLAGS_T2_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
-      t3Source: SOURCE_BY_CODE[(flags >> FLAGS_T3_SHIFT) & FLAGS_STAMP_MASK] ?? 'none',
-      lengthBytes,
+      t2Source: stampSourceOf(flags, FLAGS_T2_SHIFT),
+      t3Source: stampSourceOf(flags, FLAGS_T3_SHIFT),
+      lengthBytes: data.length,
       signed: (flags & FLAG_AUTH) !== 0,
     },
   };
 }
 
 /** A refusal's reason, detail and scope; null when the reason code or the scope is unknown. */
-function decodeRefusal(buf: Buffer, code: number): Refusal | null {
+function decodeRefusal(view: DataView, at: number, code: number): Refusal | null {
   const reason = REFUSAL_REASONS[code - 1];
-  const scope = buf.readBigUInt64BE(OFFSET_REFUSAL_SCOPE);
+  const scope = view.getBigUint64(at + OFFSET_REFUSAL_SCOPE);
   if (reason === undefined || (scope !== BigInt(SCOPE_AGENT) && scope !== BigInt(SCOPE_SOURCE_ADDRESS))) return null;
-  const detail = buf.readBigUInt64BE(OFFSET_REFUSAL_DETAIL);
+  const detail = view.getBigUint64(at + OFFSET_REFUSAL_DETAIL);
   return {
     reason,
     detail: detail > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(detail),

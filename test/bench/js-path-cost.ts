@@ -74,7 +74,7 @@ function pathFor(count: number): { pack: (b: number) => PackedBatch; apply: (bat
     pack: (b) => ({ ...packedBatches(targets, sessions, b, t0), horizon: t0 + BigInt(b * BATCH_MS) * 1_000_000n }),
     apply: ({ records, data, horizon }) => {
       const before = process.cpuUsage();
-      for (const batch of records) state.apply(decodeEventRecords(batch, addresses, data) as Parameters<RunState['apply']>[0], 'udp', 4, horizon);
+      for (const batch of records) state.apply(decodeEventRecords(batch, addresses, data, undefined, true) as Parameters<RunState['apply']>[0], 'udp', 4, horizon);
       state.expire(horizon);
       const used = process.cpuUsage(before);
       return used.user + used.system;
