@@ -2,7 +2,8 @@ import { checkAuth } from '../../shared/wire/probe-auth.js';
 import { decodeProbe, headerFault, stampSourceOf, type ProbePacket, type ProbeType, type Refusal } from '../../shared/wire/probe-codec.js';
 import { FLAGS_T2_SHIFT, FLAGS_T3_SHIFT, OFFSET_FLAGS, OFFSET_SEQ, OFFSET_SESSION, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, PROBE_TYPE_REPLY } from '../../shared/wire/probe-layout.js';
 import {
-  authVerdict, decodeEventRecord, fieldAt, RECORD_BYTES, hasFoldedTx, RecordField, RecordKind, wordDifference, wordNumber,
+  authVerdict, decodeEventRecord, fieldAt, hasFoldedTx, RECORD_BYTES, recordDataLength, recordDataOffset, RecordField, RecordKind,
+  recordKind, recordPort, recordTarget, recordText, wordDifference, wordNumber,
 } from '../../shared/native/event-records.js';
 import { cachedDataView } from '../../shared/wire/cached-data-view.js';
 import { decodeEchoReply, icmpIdentifier } from '../transport/icmp-codec.js';
@@ -104,13 +105,13 @@ export class RunState {
     const { view, targetMap } = records;
     for (let r = 0; r < records.count; r++) {
       const at = r * RECORD_BYTES;
-      const kind = view.getUint8(at);
+      const kind = recordKind(view, at);
       if (kind === RecordKind.Rx) {
         this.applyReplyRecord(records, at, mode, family);
         continue;
       }
       if (kind !== RecordKind.Sent && kind !== RecordKind.Tx) continue; // its own event follows
-      const target = view.getUint32(at + 4, true);
+      const target = recordTarget(view, at);
       const stats = this.targets[targetMap === null ? target : targetMap[target] ?? -1];
       if (!stats) continue;
       const seq = view.getBigUint64(fieldAt(at, RecordField.Seq), true);
@@ -128,8 +129,8 @@ export class RunState {
   private applyReplyRecord(records: ProbeRecordsEvent, at: number, mode: 'udp' | 'icmp', family: 4 | 6): void {
     const { view, data } = records;
     const dataView = dataViewOf(data.buffer);
-    const dataAt = data.byteOffset + view.getUint32(at + 16, true);
-    const length = view.getUint32(at + 20, true);
+    const dataAt = data.byteOffset + recordDataOffset(view, at);
+    const length = recordDataLength(view, at);
     const auth = authVerdict(view, at);
     if (mode !== 'udp' || headerFault(dataView, dataAt, length) !== null || dataView.getUint8(dataAt + OFFSET_TYPE) !== PROBE_TYPE_REPLY
       || (this.authKey !== null && auth === null)) {
@@ -144,11 +145,11 @@ export class RunState {
       countReject(stats.rejects, auth ?? 'unauthenticated');
       return;
     }
-    if (view.getUint16(at + 2, true) !== stats.target.port) {
+    if (recordPort(view, at) !== stats.target.port) {
       countReject(stats.rejects, 'wrong-source');
       return;
     }
-    if (!this.fromTarget(stats, records.strings[view.getInt32(at + 12, true)] ?? '')) return;
+    if (!this.fromTarget(stats, recordText(view, at, records.strings))) return;
     const flags = dataView.getUint16(dataAt + OFFSET_FLAGS);
     const t2Source = stampSourceOf(flags, FLAGS_T2_SHIFT);
     const t3Source = stampSourceOf(flags, FLAGS_T3_SHIFT);

@@ -43,6 +43,18 @@ export const wordDifference = (view: DataView, a: number, b: number): number =>
   (view.getInt32(a + 4, true) - view.getInt32(b + 4, true)) * 4294967296 + (view.getUint32(a, true) - view.getUint32(b, true));
 /** An 'rx' record's check of its tag (addon.cc: 0 not checked, else 1 + AuthCheck). */
 export const authVerdict = (view: DataView, at: number): (typeof AUTH_VERDICTS)[number] => AUTH_VERDICTS[count(view, at)] ?? null;
+// The record's first 24 bytes, by name (the layout above).
+export const recordKind = (view: DataView, at: number): number => view.getUint8(at);
+export const recordPort = (view: DataView, at: number): number => view.getUint16(at + 2, true);
+export const recordTarget = (view: DataView, at: number): number => view.getUint32(at + 4, true);
+/** Its string (an address, a message), '' when it has none. */
+export const recordText = (view: DataView, at: number, strings: readonly string[]): string => {
+  const index = view.getInt32(at + 12, true);
+  return index >= 0 ? strings[index] ?? '' : '';
+};
+/** Where its datagram lies in the batch's data buffer. */
+export const recordDataOffset = (view: DataView, at: number): number => view.getUint32(at + 16, true);
+export const recordDataLength = (view: DataView, at: number): number => view.getUint32(at + 20, true);
 /** A 'sent' record carries its TX stamp (folded in: its source is not 0). */
 export const hasFoldedTx = (view: DataView, at: number): boolean => count(view, at) !== 0;
 const u64 = (view: DataView, at: number, field: RecordField): bigint => view.getBigUint64(at + FIELDS_AT + field * 8, true);
@@ -91,19 +103,18 @@ export function decodeEventRecords(records: ArrayBuffer, strings: readonly strin
 
 /** A record ProbeRecordsEvent holds packed. */
 export function isProbeRecord(view: DataView, at: number): boolean {
-  const kind = view.getUint8(at);
+  const kind = recordKind(view, at);
   return kind === RecordKind.Sent || kind === RecordKind.Tx || kind === RecordKind.Rx;
 }
 
 /** The record at byte `at` as its NativeEvent. */
 export function decodeEventRecord(view: DataView, at: number, strings: readonly string[], data: Buffer): NativeEvent {
   const source = SOURCES[view.getUint8(at + 1)] ?? 'user';
-  const port = view.getUint16(at + 2, true);
-  const target = view.getUint32(at + 4, true);
+  const port = recordPort(view, at);
+  const target = recordTarget(view, at);
   const session = view.getUint32(at + 8, true);
-  const stringIndex = view.getInt32(at + 12, true);
-  const text = stringIndex >= 0 ? strings[stringIndex] ?? '' : '';
-  const kind = view.getUint8(at);
+  const text = recordText(view, at, strings);
+  const kind = recordKind(view, at);
   switch (kind) {
     case 0:
       return { kind: 'sent', target, seq: u64(view, at, RecordField.Seq), slot: u64(view, at, RecordField.Slot),
@@ -112,10 +123,9 @@ export function decodeEventRecord(view: DataView, at: number, strings: readonly 
     case 1: return { kind: 'tx', target, seq: u64(view, at, RecordField.Seq), txNs: i64(view, at, RecordField.StampNs), source };
     case 2: return { kind: 'missed', target, slot: u64(view, at, RecordField.Slot), dueMonoNs: i64(view, at, RecordField.DueMonoNs), count: count(view, at) };
     case 3: {
-      const offset = view.getUint32(at + 16, true);
-      const length = view.getUint32(at + 20, true);
-      return { kind: 'rx', data: data.subarray(offset, offset + length), address: text, port, rxNs: i64(view, at, RecordField.StampNs), source,
-        rxMonoNs: i64(view, at, RecordField.RxMonoNs), readMonoNs: i64(view, at, RecordField.ReadMonoNs), auth: AUTH_VERDICTS[count(view, at)] ?? null };
+      const offset = recordDataOffset(view, at);
+      return { kind: 'rx', data: data.subarray(offset, offset + recordDataLength(view, at)), address: text, port, rxNs: i64(view, at, RecordField.StampNs), source,
+        rxMonoNs: i64(view, at, RecordField.RxMonoNs), readMonoNs: i64(view, at, RecordField.ReadMonoNs), auth: authVerdict(view, at) };
     }
     case 4: return { kind: 'done' };
     case 5: return { kind: 'error', message: text };
