@@ -5,8 +5,9 @@
  *
  * State lives in a fixed ring of 64-byte slots indexed by seq mod capacity, so memory does not
  * grow with run length and a probe's state goes into arrays allocated once. The calls still
- * make short-lived garbage per probe: the outcome and round-trip objects and the arrays they
- * return, and the BigInts of the seq and nanosecond arithmetic (each one a heap value in V8).
+ * make short-lived garbage per probe: the outcome and round-trip objects, and BigInts of the
+ * seq (each one a heap value in V8); the *Record calls take their times from a native batch's
+ * records by halves, without the BigInts of the others' nanosecond arguments.
  * Probes are sent in seq order, so loss deadlines expire in seq order too and one cursor finds
  * them.
  */
