@@ -1,6 +1,6 @@
 import { checkAuth } from '../../shared/wire/probe-auth.js';
-import { decodeProbe, headerFault, stampSourceOf, type ProbePacket, type ProbeType, type Refusal } from '../../shared/wire/probe-codec.js';
-import { FLAGS_T2_SHIFT, FLAGS_T3_SHIFT, OFFSET_FLAGS, OFFSET_SEQ, OFFSET_SESSION, OFFSET_T2, OFFSET_T3, OFFSET_TYPE, PROBE_TYPE_REPLY } from '../../shared/wire/probe-layout.js';
+import { decodeProbe, headerFault, stampSourceOf, turnaroundNsAt, type ProbePacket, type ProbeType, type Refusal } from '../../shared/wire/probe-codec.js';
+import { FLAGS_T2_SHIFT, FLAGS_T3_SHIFT, OFFSET_FLAGS, OFFSET_SEQ, OFFSET_SESSION, OFFSET_TYPE, PROBE_TYPE_REPLY } from '../../shared/wire/probe-layout.js';
 import {
   authVerdict, decodeEventRecord, fieldAt, hasFoldedTx, RECORD_BYTES, recordDataLength, recordDataOffset, RecordField, RecordKind,
   recordKind, recordPort, recordTarget, recordText, wordDifference, wordNumber,
@@ -153,11 +153,7 @@ export class RunState {
     const flags = dataView.getUint16(dataAt + OFFSET_FLAGS);
     const t2Source = stampSourceOf(flags, FLAGS_T2_SHIFT);
     const t3Source = stampSourceOf(flags, FLAGS_T3_SHIFT);
-    // T3 − T2 from the big-endian halves, as Number(t3 − t2) of their BigInts
-    const turnaroundNs = t2Source !== 'none' && t3Source !== 'none'
-      ? (dataView.getUint32(dataAt + OFFSET_T3) - dataView.getUint32(dataAt + OFFSET_T2)) * 4294967296
-        + (dataView.getUint32(dataAt + OFFSET_T3 + 4) - dataView.getUint32(dataAt + OFFSET_T2 + 4))
-      : null;
+    const turnaroundNs = t2Source !== 'none' && t3Source !== 'none' ? turnaroundNsAt(dataView, dataAt) : null;
     const outcome = stats.matcher.onReplyRecord(dataView.getBigUint64(dataAt + OFFSET_SEQ), view, fieldAt(at, RecordField.StampNs),
       fieldAt(at, RecordField.RxMonoNs), turnaroundNs);
     if (this.accepted(stats, outcome)) noteAgentStamps(stats, t2Source, t3Source, turnaroundNs);

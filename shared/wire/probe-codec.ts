@@ -133,6 +133,15 @@ export function headerFault(view: DataView, at: number, length: number): RejectR
   return null;
 }
 
+/**
+ * T3 − T2 of the packet at byte `at` of `view`, in ns, as Number(t3Ns − t2Ns) of its decoded
+ * BigInts makes it: from their big-endian halves (exact differences, one rounding), no BigInt.
+ */
+export function turnaroundNsAt(view: DataView, at: number): number {
+  return (view.getUint32(at + OFFSET_T3) - view.getUint32(at + OFFSET_T2)) * 4294967296
+    + (view.getUint32(at + OFFSET_T3 + 4) - view.getUint32(at + OFFSET_T2 + 4));
+}
+
 /** The source of T2 (`shift` FLAGS_T2_SHIFT) or T3 (FLAGS_T3_SHIFT) that a packet's flags name. */
 export function stampSourceOf(flags: number, shift: number): StampSource | 'none' {
   return SOURCE_BY_CODE[(flags >> shift) & FLAGS_STAMP_MASK] ?? 'none';
